@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""A real SMTP server for cfpd's tests: aiosmtpd on loopback that delivers
+every accepted message into Dovecot over LMTP before answering 250, so a mail
+is readable over IMAP as soon as cfpd's SMTP transaction returns.
+
+usage: smtp_to_lmtp.py --port P --lmtp-port L [--log FILE]
+Prints "ready" on stdout once listening. Answers 550 when LMTP refuses every
+recipient and 451 when LMTP is unreachable (so senders retry).
+"""
+import argparse
+import asyncio
+import signal
+import smtplib
+
+from aiosmtpd.controller import Controller
+
+
+class LmtpRelay:
+    def __init__(self, lmtp_port, log):
+        self.lmtp_port = lmtp_port
+        self.log = log
+
+    async def handle_DATA(self, server, session, envelope):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.deliver, envelope)
+
+    def deliver(self, envelope):
+        try:
+            with smtplib.LMTP("127.0.0.1", self.lmtp_port) as lmtp:
+                refused = lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
+        except smtplib.SMTPRecipientsRefused:
+            return "550 5.1.1 all recipients refused"
+        except (OSError, smtplib.SMTPException) as e:
+            return "451 4.3.0 delivery failed: %s" % str(e).replace("\n", " ")[:200]
+        if self.log:
+            with open(self.log, "a") as f:
+                f.write("%s -> %s\n" % (envelope.mail_from, ",".join(envelope.rcpt_tos)))
+        if refused and len(refused) == len(envelope.rcpt_tos):
+            return "550 5.1.1 all recipients refused"
+        return "250 2.0.0 delivered"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--lmtp-port", type=int, required=True)
+    ap.add_argument("--log")
+    a = ap.parse_args()
+    ctl = Controller(LmtpRelay(a.lmtp_port, a.log), hostname="127.0.0.1", port=a.port,
+                     data_size_limit=50 * 1024 * 1024, enable_SMTPUTF8=True)
+    ctl.start()
+    print("ready", flush=True)
+    try:
+        signal.pause()
+    finally:
+        ctl.stop()
+
+
+if __name__ == "__main__":
+    main()

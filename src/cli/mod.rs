@@ -1,0 +1,390 @@
+//! The `cfpd` command line: what a chair types.
+
+mod proposals;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, MailboxConfig, OutgoingConfig};
+use crate::daemon::App;
+use crate::store::Store;
+
+/// cfpd — a call for proposals run entirely by email.
+#[derive(Debug, Parser)]
+#[command(name = "cfpd", version, about)]
+pub struct Cli {
+    /// The config file.
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "CFPD_CONFIG",
+        default_value = "cfpd.toml"
+    )]
+    pub config: PathBuf,
+    /// Log as JSON lines (for log collectors).
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented example config.
+    Init {
+        /// Where to write it (default: the --config path).
+        path: Option<PathBuf>,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate the config and connect to the database, IMAP and SMTP.
+    Check,
+    /// Run the daemon (until SIGINT/SIGTERM).
+    Run {
+        /// Process everything pending, send the outbox, and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// List, show and re-tag proposals.
+    Proposals {
+        /// What to do with proposals.
+        #[command(subcommand)]
+        action: proposals::ProposalsCmd,
+    },
+    /// The message log: every inbound message and its terminal state.
+    Messages,
+    /// The outbox: queued, sent, failed and uncertain mail.
+    Outbox {
+        /// Requeue an uncertain or failed mail by id.
+        #[arg(long)]
+        retry: Option<i64>,
+    },
+    /// Tag proposals from a JSON-lines file (no database or config needed).
+    Tag {
+        /// Input: JSON lines with id, title, abstract[, description, topics_declared].
+        #[arg(long)]
+        input: PathBuf,
+        /// A custom topic file (default: the built-in DjangoCon US 2024 set).
+        #[arg(long)]
+        topics: Option<PathBuf>,
+    },
+}
+
+/// Run the command line; returns the process exit code.
+pub async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_json);
+    match cli.command {
+        Command::Init { path, force } => init(path.as_deref().unwrap_or(&cli.config), force),
+        Command::Check => check(&cli.config).await,
+        Command::Run { once } => run(&cli.config, once).await,
+        Command::Proposals { action } => proposals::run(&cli.config, action).await,
+        Command::Messages => messages(&cli.config).await,
+        Command::Outbox { retry } => outbox(&cli.config, retry).await,
+        Command::Tag { input, topics } => tag(&input, topics.as_deref()),
+    }
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+/// Load the config, with the error naming file and line.
+pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+/// Open the database the config names.
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    Store::connect(&cfg.database_url)
+        .await
+        .with_context(|| format!("database {}", redact_url(&cfg.database_url)))
+}
+
+/// A database URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn init(path: &Path, force: bool) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        bail!(
+            "{} already exists; use --force to overwrite it",
+            path.display()
+        );
+    }
+    std::fs::write(path, crate::config::EXAMPLE_CONFIG)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {}: edit it, then run `cfpd --config {} check`",
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+async fn check(path: &Path) -> anyhow::Result<()> {
+    let cfg = load_config(path)?;
+    println!("config    ok   {}", path.display());
+    let mut failed = 0;
+    match open_store(&cfg).await {
+        Ok(s) => {
+            println!(
+                "database  ok   {} (migrations applied)",
+                redact_url(&cfg.database_url)
+            );
+            s.close().await;
+        }
+        Err(e) => {
+            failed += 1;
+            println!("database  FAIL {e:#}");
+        }
+    }
+    match &cfg.mailbox {
+        MailboxConfig::Maildir { path } => {
+            let ok = path.join("new").is_dir() || !path.exists();
+            if ok {
+                println!("mailbox   ok   Maildir {}", path.display());
+            } else {
+                failed += 1;
+                println!(
+                    "mailbox   FAIL {} exists but has no new/ folder: is it a Maildir?",
+                    path.display()
+                );
+            }
+        }
+        MailboxConfig::Imap(i) => match i.password.resolve() {
+            Err(e) => {
+                failed += 1;
+                println!("mailbox   FAIL password: {e}");
+            }
+            Ok(pw) => match crate::source::imap::connect(i, &pw.unwrap_or_default()).await {
+                Ok(mut s) => {
+                    let mut missing = Vec::new();
+                    for f in [&i.inbox, &i.processed_folder, &i.rejected_folder] {
+                        let r = tokio::time::timeout(i.timeout, s.examine(f)).await;
+                        if !matches!(r, Ok(Ok(_))) {
+                            missing.push(f.clone());
+                        }
+                    }
+                    let _ = tokio::time::timeout(i.timeout, s.logout()).await;
+                    if missing.contains(&i.inbox) {
+                        failed += 1;
+                        println!(
+                            "mailbox   FAIL logged in to {}:{} but folder {:?} does not exist (mailbox.inbox)",
+                            i.host, i.port, i.inbox
+                        );
+                    } else if missing.is_empty() {
+                        println!(
+                            "mailbox   ok   IMAP {}@{}:{} ({:?})",
+                            i.user, i.host, i.port, i.tls
+                        );
+                    } else {
+                        println!(
+                            "mailbox   ok   IMAP {}@{}:{}; folders {} do not exist yet and will be created",
+                            i.user,
+                            i.host,
+                            i.port,
+                            missing.join(", ")
+                        );
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    println!("mailbox   FAIL {e}");
+                }
+            },
+        },
+    }
+    match &cfg.outgoing {
+        OutgoingConfig::Folder { path } => {
+            println!("outgoing  ok   mail is written to {}", path.display())
+        }
+        OutgoingConfig::Smtp(s) => {
+            match crate::outbox::sender::Transport::from_config(&cfg.outgoing) {
+                Err(e) => {
+                    failed += 1;
+                    println!("outgoing  FAIL password: {e}");
+                }
+                Ok(crate::outbox::sender::Transport::Smtp {
+                    cfg: sc,
+                    credentials,
+                }) => match crate::outbox::sender::connect(&sc, credentials.as_ref()).await {
+                    Ok(mut c) => {
+                        let _ = tokio::time::timeout(s.timeout, c.quit()).await;
+                        println!("outgoing  ok   SMTP {}:{} ({:?})", s.host, s.port, s.tls);
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        println!("outgoing  FAIL {e}");
+                    }
+                },
+                Ok(_) => {}
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} check(s) failed");
+    }
+    Ok(())
+}
+
+async fn run(path: &Path, once: bool) -> anyhow::Result<()> {
+    let cfg = load_config(path)?;
+    let clock = crate::clock::from_env().map_err(|e| anyhow::anyhow!(e))?;
+    let mut app = App::build(cfg, clock).await?;
+    if once {
+        let (processed, sent) = app.run_once().await?;
+        println!(
+            "processed {processed} message(s); sent {} mail(s){}{}",
+            sent.sent,
+            if sent.retried > 0 {
+                format!(", {} to retry later", sent.retried)
+            } else {
+                String::new()
+            },
+            if sent.failed + sent.uncertain > 0 {
+                format!(
+                    ", {} failed or uncertain (see `cfpd outbox`)",
+                    sent.failed + sent.uncertain
+                )
+            } else {
+                String::new()
+            }
+        );
+        app.store.close().await;
+        return Ok(());
+    }
+    let (tx, _) = tokio::sync::broadcast::channel(1);
+    let signal_tx = tx.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received; finishing the current batch");
+        let _ = signal_tx.send(());
+    });
+    app.run(tx).await
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+async fn messages(path: &Path) -> anyhow::Result<()> {
+    let cfg = load_config(path)?;
+    let store = open_store(&cfg).await?;
+    let mut c = store.pool.acquire().await?;
+    let rows = crate::store::messages::list(&mut c).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:>6}  {:<15} {:<22} {:<8} {:<30} subject",
+        "id", "state", "reason", "proposal", "from"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:>6}  {:<15} {:<22} {:<8} {:<30} {}",
+            r.id,
+            r.state,
+            r.reason.unwrap_or_default(),
+            r.proposal_id
+                .map(crate::proposal::reference)
+                .unwrap_or_default(),
+            r.from_addr.unwrap_or_default(),
+            r.subject.unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+async fn outbox(path: &Path, retry: Option<i64>) -> anyhow::Result<()> {
+    let cfg = load_config(path)?;
+    let store = open_store(&cfg).await?;
+    let mut c = store.pool.acquire().await?;
+    if let Some(id) = retry {
+        let now = crate::store::ms(chrono::Utc::now());
+        if crate::store::outbox::requeue(&mut c, id, now).await? {
+            println!("mail {id} queued again; it is sent by the running daemon or the next `cfpd run --once`");
+            return Ok(());
+        }
+        bail!("mail {id} is not uncertain or failed (see `cfpd outbox`)");
+    }
+    let rows = crate::store::outbox::list(&mut c).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:>6}  {:<10} {:<10} {:>3}  {:<30} subject",
+        "id", "state", "kind", "try", "to"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:>6}  {:<10} {:<10} {:>3}  {:<30} {}{}",
+            r.id,
+            r.state,
+            r.kind,
+            r.attempts,
+            r.recipient,
+            r.subject,
+            r.last_error.map(|e| format!("  [{e}]")).unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+fn tag(input: &Path, topics: Option<&Path>) -> anyhow::Result<()> {
+    let set = match topics {
+        Some(p) => crate::topics::TopicSet::load(p)?,
+        None => crate::topics::TopicSet::default_set(),
+    };
+    let tagger = crate::topics::Tagger::new(set);
+    let f = std::fs::File::open(input).with_context(|| format!("opening {}", input.display()))?;
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    crate::topics::tag_jsonl(&tagger, std::io::BufReader::new(f), out)
+        .with_context(|| input.display().to_string())?;
+    Ok(())
+}
+
+/// Shared by subcommands that need the tagger from config.
+pub fn tagger_for(cfg: &Config) -> anyhow::Result<Arc<crate::topics::Tagger>> {
+    Ok(Arc::new(crate::topics::Tagger::new(
+        crate::daemon::load_topics(cfg)?,
+    )))
+}

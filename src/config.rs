@@ -1,0 +1,1042 @@
+//! `cfpd.toml`: what a chair configures, loaded and validated in one place.
+//!
+//! Every error names the file, the line and the key, because the person
+//! reading it is editing that file. Relative paths are resolved against the
+//! config file's folder, so a config works the same from any working
+//! directory. Secrets never appear in the file in clear: a `password` key is
+//! refused, and `password_env` / `password_file` name where the secret lives.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
+
+/// A configuration problem, pointing at the file, line and key to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("{path}: cannot read config: {source}")]
+    Read {
+        /// Which file.
+        path: PathBuf,
+        /// Why reading failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was read but a value is wrong.
+    #[error("{path}:{line}: {key}: {message}")]
+    Invalid {
+        /// Which file.
+        path: PathBuf,
+        /// 1-based line of the offending key (or of its table when the key is missing).
+        line: usize,
+        /// Dotted key, e.g. `mailbox.tls`.
+        key: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the config was loaded from; relative paths are resolved against its folder.
+    pub path: PathBuf,
+    /// Conference identity, deadlines and time zone.
+    pub conference: Conference,
+    /// Where inbound mail comes from.
+    pub mailbox: MailboxConfig,
+    /// How outbound mail leaves.
+    pub outgoing: OutgoingConfig,
+    /// Database URL (SQLite file by default).
+    pub database_url: String,
+    /// Rules a proposal must satisfy to be complete.
+    pub proposals: ProposalRules,
+    /// Limits that protect people from being flooded by cfpd.
+    pub limits: Limits,
+    /// Path of a custom topic file, if the conference replaces the default set.
+    pub topics_file: Option<PathBuf>,
+    /// Chair addresses (alerts and digests).
+    pub chairs: Vec<String>,
+}
+
+/// Conference identity and time.
+#[derive(Debug, Clone)]
+pub struct Conference {
+    /// Shown in every mail.
+    pub name: String,
+    /// The address speakers write to; its local part carries reply tokens (`cfp+<token>@…`).
+    pub cfp_address: String,
+    /// The zone in which deadlines are stated and shown.
+    pub zone: Zone,
+    /// The CFP deadline as an instant.
+    pub cfp_deadline: DateTime<Utc>,
+    /// How long after the deadline proposals are still accepted silently.
+    pub grace: chrono::Duration,
+}
+
+/// A deadline zone: a named IANA zone, or Anywhere on Earth (UTC−12).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Zone {
+    /// A named IANA zone such as `America/Chicago`.
+    Iana(chrono_tz::Tz),
+    /// Anywhere on Earth: the deadline has passed nowhere on Earth until it passes at UTC−12.
+    AoE,
+}
+
+impl Zone {
+    /// Parse `AoE` or an IANA zone name.
+    pub fn parse(s: &str) -> Option<Zone> {
+        if s.eq_ignore_ascii_case("aoe") || s.eq_ignore_ascii_case("anywhere on earth") {
+            return Some(Zone::AoE);
+        }
+        s.parse::<chrono_tz::Tz>().ok().map(Zone::Iana)
+    }
+
+    /// Interpret a local wall-clock time in this zone. Ambiguous times (DST fall-back)
+    /// take the later instant, so a deadline never closes early; times that do not
+    /// exist (DST spring-forward gap) are refused.
+    pub fn local_to_utc(&self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+        match self {
+            Zone::AoE => Some(Utc.from_utc_datetime(&(local + chrono::Duration::hours(12)))),
+            Zone::Iana(tz) => tz
+                .from_local_datetime(&local)
+                .latest()
+                .map(|d| d.with_timezone(&Utc)),
+        }
+    }
+
+    /// Format an instant in this zone, e.g. `2024-04-24 23:59 AoE` or `2024-04-24 23:59 CDT`.
+    pub fn format(&self, t: DateTime<Utc>) -> String {
+        match self {
+            Zone::AoE => format!(
+                "{} AoE",
+                (t - chrono::Duration::hours(12)).format("%Y-%m-%d %H:%M")
+            ),
+            Zone::Iana(tz) => t.with_timezone(tz).format("%Y-%m-%d %H:%M %Z").to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Zone::AoE => f.write_str("AoE"),
+            Zone::Iana(tz) => f.write_str(tz.name()),
+        }
+    }
+}
+
+/// TLS mode for IMAP and SMTP connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAP 993, SMTP 465).
+    Implicit,
+    /// Plain connect, then STARTTLS before authenticating (SMTP 587, IMAP 143).
+    Starttls,
+    /// No encryption. Only when the config says so explicitly (loopback tests, local relays).
+    None,
+}
+
+/// A secret's location: never the secret itself.
+#[derive(Debug, Clone)]
+pub enum Secret {
+    /// Read from this environment variable at use.
+    Env(String),
+    /// Read from this file at use (trailing newline stripped).
+    File(PathBuf),
+    /// No secret configured (e.g. an unauthenticated local relay).
+    None,
+}
+
+impl Secret {
+    /// Resolve the secret now. The error names where it looked, never the value.
+    pub fn resolve(&self) -> Result<Option<String>, String> {
+        match self {
+            Secret::None => Ok(None),
+            Secret::Env(var) => std::env::var(var)
+                .map(Some)
+                .map_err(|_| format!("environment variable {var} is not set")),
+            Secret::File(p) => std::fs::read_to_string(p)
+                .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_string()))
+                .map_err(|e| format!("cannot read secret file {}: {e}", p.display())),
+        }
+    }
+}
+
+/// Inbound mail source.
+#[derive(Debug, Clone)]
+pub enum MailboxConfig {
+    /// A real IMAP mailbox.
+    Imap(Box<ImapConfig>),
+    /// A local Maildir (demo and offline use).
+    Maildir {
+        /// The Maildir folder (with `new/`, `cur/`, `tmp/`).
+        path: PathBuf,
+    },
+}
+
+/// IMAP connection settings.
+#[derive(Debug, Clone)]
+pub struct ImapConfig {
+    /// Server host name (also the TLS server name).
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// Transport security.
+    pub tls: TlsMode,
+    /// Extra PEM CA file to trust (private CAs, test servers).
+    pub ca_file: Option<PathBuf>,
+    /// Login name.
+    pub user: String,
+    /// Where the password lives.
+    pub password: Secret,
+    /// Folder watched for new mail.
+    pub inbox: String,
+    /// Where handled mail is moved after the database commit.
+    pub processed_folder: String,
+    /// Where rejected, machine and quarantined mail is moved.
+    pub rejected_folder: String,
+    /// Poll interval when IDLE is unavailable or disabled.
+    pub poll_interval: std::time::Duration,
+    /// Use IDLE when the server offers it.
+    pub idle: bool,
+    /// Re-issue IDLE after this much wall-clock time (RFC 2177 says servers may drop after 30 min).
+    pub idle_renew: std::time::Duration,
+    /// Timeout for each network call.
+    pub timeout: std::time::Duration,
+    /// Messages fetched per batch.
+    pub batch_size: usize,
+}
+
+/// Outbound mail transport.
+#[derive(Debug, Clone)]
+pub enum OutgoingConfig {
+    /// SMTP submission.
+    Smtp(SmtpConfig),
+    /// Write each mail as an `.eml` file into a folder (demo, offline).
+    Folder {
+        /// The folder.
+        path: PathBuf,
+    },
+}
+
+/// SMTP submission settings.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// Server host name (also the TLS server name).
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// Transport security.
+    pub tls: TlsMode,
+    /// Extra PEM CA file to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Login name; `None` for an unauthenticated relay.
+    pub user: Option<String>,
+    /// Where the password lives.
+    pub password: Secret,
+    /// Timeout for each network call.
+    pub timeout: std::time::Duration,
+    /// Parallel connections the sender keeps open.
+    pub connections: usize,
+}
+
+/// Proposal completeness rules.
+#[derive(Debug, Clone)]
+pub struct ProposalRules {
+    /// Fields that must be present for a proposal to leave draft state.
+    pub required: Vec<String>,
+    /// Allowed values of `Format:`.
+    pub formats: Vec<String>,
+    /// Allowed values of `Audience:`.
+    pub audiences: Vec<String>,
+    /// Maximum words per field.
+    pub word_limits: Vec<(String, usize)>,
+    /// Larger inbound messages are quarantined, not parsed.
+    pub max_message_bytes: usize,
+}
+
+/// Flood protection.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Automatic replies to one address per 24 hours, at most.
+    pub replies_per_address_per_day: u32,
+}
+
+/// Field names a proposal may have.
+pub const PROPOSAL_FIELDS: &[&str] = &[
+    "title",
+    "format",
+    "audience",
+    "topics",
+    "abstract",
+    "description",
+    "notes",
+    "bio",
+    "co-speakers",
+];
+
+// ---- raw (serde) layer -------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    conference: RawConference,
+    mailbox: RawMailbox,
+    outgoing: RawOutgoing,
+    #[serde(default)]
+    database: RawDatabase,
+    #[serde(default)]
+    proposals: RawProposals,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    topics: RawTopics,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConference {
+    name: String,
+    cfp_address: String,
+    time_zone: String,
+    cfp_deadline: String,
+    #[serde(default)]
+    grace_minutes: u32,
+    #[serde(default)]
+    chairs: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMailbox {
+    kind: String,
+    host: Option<String>,
+    port: Option<u16>,
+    tls: Option<TlsMode>,
+    ca_file: Option<String>,
+    user: Option<String>,
+    password: Option<toml::Value>,
+    password_env: Option<String>,
+    password_file: Option<String>,
+    #[serde(default = "default_inbox")]
+    inbox: String,
+    #[serde(default = "default_processed")]
+    processed_folder: String,
+    #[serde(default = "default_rejected")]
+    rejected_folder: String,
+    #[serde(default = "default_poll")]
+    poll_seconds: u64,
+    #[serde(default = "default_true")]
+    idle: bool,
+    #[serde(default = "default_idle_renew")]
+    idle_renew_minutes: u64,
+    #[serde(default = "default_timeout")]
+    timeout_seconds: u64,
+    #[serde(default = "default_batch")]
+    batch_size: usize,
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutgoing {
+    kind: String,
+    host: Option<String>,
+    port: Option<u16>,
+    tls: Option<TlsMode>,
+    ca_file: Option<String>,
+    user: Option<String>,
+    password: Option<toml::Value>,
+    password_env: Option<String>,
+    password_file: Option<String>,
+    #[serde(default = "default_timeout")]
+    timeout_seconds: u64,
+    #[serde(default = "default_connections")]
+    connections: usize,
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    #[serde(default = "default_db")]
+    url: String,
+}
+
+impl Default for RawDatabase {
+    fn default() -> Self {
+        RawDatabase { url: default_db() }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProposals {
+    #[serde(default = "default_required")]
+    required: Vec<String>,
+    #[serde(default = "default_formats")]
+    formats: Vec<String>,
+    #[serde(default = "default_audiences")]
+    audiences: Vec<String>,
+    #[serde(default = "default_word_limits")]
+    word_limits: toml::Table,
+    #[serde(default = "default_max_bytes")]
+    max_message_bytes: usize,
+}
+
+impl Default for RawProposals {
+    fn default() -> Self {
+        RawProposals {
+            required: default_required(),
+            formats: default_formats(),
+            audiences: default_audiences(),
+            word_limits: default_word_limits(),
+            max_message_bytes: default_max_bytes(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    #[serde(default = "default_reply_cap")]
+    replies_per_address_per_day: u32,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits {
+            replies_per_address_per_day: default_reply_cap(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTopics {
+    file: Option<String>,
+}
+
+fn default_inbox() -> String {
+    "INBOX".into()
+}
+fn default_processed() -> String {
+    "Processed".into()
+}
+fn default_rejected() -> String {
+    "Rejected".into()
+}
+fn default_poll() -> u64 {
+    60
+}
+fn default_true() -> bool {
+    true
+}
+fn default_idle_renew() -> u64 {
+    25
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_batch() -> usize {
+    500
+}
+fn default_connections() -> usize {
+    1
+}
+fn default_db() -> String {
+    "sqlite://cfpd.db".into()
+}
+fn default_required() -> Vec<String> {
+    ["title", "format", "audience", "abstract", "description"]
+        .map(String::from)
+        .to_vec()
+}
+fn default_formats() -> Vec<String> {
+    ["talk-25", "talk-45", "tutorial"]
+        .map(String::from)
+        .to_vec()
+}
+fn default_audiences() -> Vec<String> {
+    ["beginner", "intermediate", "advanced"]
+        .map(String::from)
+        .to_vec()
+}
+fn default_word_limits() -> toml::Table {
+    let mut t = toml::Table::new();
+    t.insert("title".into(), toml::Value::Integer(25));
+    t.insert("abstract".into(), toml::Value::Integer(300));
+    t.insert("description".into(), toml::Value::Integer(2000));
+    t
+}
+fn default_max_bytes() -> usize {
+    2 * 1024 * 1024
+}
+fn default_reply_cap() -> u32 {
+    20
+}
+
+// ---- loading -------------------------------------------------------------------------
+
+impl Config {
+    /// Load and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_str(&src, path)
+    }
+
+    /// Parse and validate config text; `path` is used for error messages and relative paths.
+    pub fn from_str(src: &str, path: &Path) -> Result<Config, ConfigError> {
+        let loc = Locator { src, path };
+        let raw: RawConfig = toml::from_str(src).map_err(|e| {
+            let line = e.span().map(|s| line_of(src, s.start)).unwrap_or(1);
+            let key = key_at(src, line);
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                key,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let base = if base.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base
+        };
+        let resolve = |p: &str| -> PathBuf {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+
+        // conference
+        let c = &raw.conference;
+        if !looks_like_address(&c.cfp_address) {
+            return Err(loc.err(
+                "conference",
+                "cfp_address",
+                "expected a mail address such as cfp@conf.example",
+            ));
+        }
+        let zone = Zone::parse(&c.time_zone).ok_or_else(|| {
+            loc.err(
+                "conference",
+                "time_zone",
+                &format!(
+                    "unknown time zone {:?}: use an IANA name such as America/Chicago, or AoE",
+                    c.time_zone
+                ),
+            )
+        })?;
+        let cfp_deadline = parse_local(&c.cfp_deadline)
+            .and_then(|l| zone.local_to_utc(l))
+            .ok_or_else(|| {
+                loc.err(
+                    "conference",
+                    "cfp_deadline",
+                    "expected a local time like 2024-04-24T23:59:59 that exists in time_zone",
+                )
+            })?;
+        for ch in &c.chairs {
+            if !looks_like_address(ch) {
+                return Err(loc.err(
+                    "conference",
+                    "chairs",
+                    &format!("{ch:?} is not a mail address"),
+                ));
+            }
+        }
+
+        let mailbox = match raw.mailbox.kind.as_str() {
+            "imap" => {
+                let m = &raw.mailbox;
+                let host = m
+                    .host
+                    .clone()
+                    .ok_or_else(|| loc.err("mailbox", "host", "required for kind = \"imap\""))?;
+                let tls = m.tls.ok_or_else(|| {
+                    loc.err(
+                        "mailbox",
+                        "tls",
+                        "required: \"implicit\" (port 993), \"starttls\" (143) or \"none\" (plaintext, loopback only)",
+                    )
+                })?;
+                let port = m.port.unwrap_or(match tls {
+                    TlsMode::Implicit => 993,
+                    _ => 143,
+                });
+                let user = m
+                    .user
+                    .clone()
+                    .ok_or_else(|| loc.err("mailbox", "user", "required for kind = \"imap\""))?;
+                let password = secret(
+                    &loc,
+                    "mailbox",
+                    &m.password,
+                    &m.password_env,
+                    &m.password_file,
+                    &resolve,
+                )?;
+                if matches!(password, Secret::None) {
+                    return Err(loc.err(
+                        "mailbox",
+                        "password_env",
+                        "IMAP needs a password: set password_env (a variable name) or password_file",
+                    ));
+                }
+                if m.batch_size == 0 {
+                    return Err(loc.err("mailbox", "batch_size", "must be at least 1"));
+                }
+                MailboxConfig::Imap(Box::new(ImapConfig {
+                    host,
+                    port,
+                    tls,
+                    ca_file: m.ca_file.as_deref().map(resolve),
+                    user,
+                    password,
+                    inbox: m.inbox.clone(),
+                    processed_folder: m.processed_folder.clone(),
+                    rejected_folder: m.rejected_folder.clone(),
+                    poll_interval: std::time::Duration::from_secs(m.poll_seconds.max(1)),
+                    idle: m.idle,
+                    idle_renew: std::time::Duration::from_secs(
+                        60 * m.idle_renew_minutes.clamp(1, 28),
+                    ),
+                    timeout: std::time::Duration::from_secs(m.timeout_seconds.max(1)),
+                    batch_size: m.batch_size,
+                }))
+            }
+            "maildir" => {
+                let p =
+                    raw.mailbox.path.as_deref().ok_or_else(|| {
+                        loc.err("mailbox", "path", "required for kind = \"maildir\"")
+                    })?;
+                MailboxConfig::Maildir { path: resolve(p) }
+            }
+            other => {
+                return Err(loc.err(
+                    "mailbox",
+                    "kind",
+                    &format!("unknown kind {other:?}: use \"imap\" or \"maildir\""),
+                ))
+            }
+        };
+
+        let outgoing = match raw.outgoing.kind.as_str() {
+            "smtp" => {
+                let o = &raw.outgoing;
+                let host = o
+                    .host
+                    .clone()
+                    .ok_or_else(|| loc.err("outgoing", "host", "required for kind = \"smtp\""))?;
+                let tls = o.tls.ok_or_else(|| {
+                    loc.err(
+                        "outgoing",
+                        "tls",
+                        "required: \"starttls\" (port 587), \"implicit\" (465) or \"none\" (plaintext, loopback only)",
+                    )
+                })?;
+                let port = o.port.unwrap_or(match tls {
+                    TlsMode::Implicit => 465,
+                    TlsMode::Starttls => 587,
+                    TlsMode::None => 25,
+                });
+                let password = secret(
+                    &loc,
+                    "outgoing",
+                    &o.password,
+                    &o.password_env,
+                    &o.password_file,
+                    &resolve,
+                )?;
+                if o.user.is_some() == matches!(password, Secret::None) {
+                    return Err(loc.err(
+                        "outgoing",
+                        "user",
+                        "set both user and password_env/password_file, or neither (unauthenticated relay)",
+                    ));
+                }
+                OutgoingConfig::Smtp(SmtpConfig {
+                    host,
+                    port,
+                    tls,
+                    ca_file: o.ca_file.as_deref().map(resolve),
+                    user: o.user.clone(),
+                    password,
+                    timeout: std::time::Duration::from_secs(o.timeout_seconds.max(1)),
+                    connections: o.connections.clamp(1, 16),
+                })
+            }
+            "folder" => {
+                let p =
+                    raw.outgoing.path.as_deref().ok_or_else(|| {
+                        loc.err("outgoing", "path", "required for kind = \"folder\"")
+                    })?;
+                OutgoingConfig::Folder { path: resolve(p) }
+            }
+            other => {
+                return Err(loc.err(
+                    "outgoing",
+                    "kind",
+                    &format!("unknown kind {other:?}: use \"smtp\" or \"folder\""),
+                ))
+            }
+        };
+
+        let database_url = resolve_db_url(&raw.database.url, &base)
+            .ok_or_else(|| loc.err("database", "url", "expected sqlite://FILE or postgres://…"))?;
+
+        let p = &raw.proposals;
+        for f in &p.required {
+            if !PROPOSAL_FIELDS.contains(&f.as_str()) {
+                return Err(loc.err(
+                    "proposals",
+                    "required",
+                    &format!(
+                        "unknown field {f:?}; fields are: {}",
+                        PROPOSAL_FIELDS.join(", ")
+                    ),
+                ));
+            }
+        }
+        if p.formats.is_empty() {
+            return Err(loc.err("proposals", "formats", "list at least one format"));
+        }
+        if p.audiences.is_empty() {
+            return Err(loc.err("proposals", "audiences", "list at least one audience"));
+        }
+        let mut word_limits = Vec::new();
+        for (k, v) in &p.word_limits {
+            if !PROPOSAL_FIELDS.contains(&k.as_str()) {
+                return Err(loc.err(
+                    "proposals.word_limits",
+                    k,
+                    &format!("unknown field; fields are: {}", PROPOSAL_FIELDS.join(", ")),
+                ));
+            }
+            let n = v
+                .as_integer()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| loc.err("proposals.word_limits", k, "expected a positive number"))?;
+            word_limits.push((k.clone(), n as usize));
+        }
+        if p.max_message_bytes < 4096 {
+            return Err(loc.err("proposals", "max_message_bytes", "must be at least 4096"));
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            conference: Conference {
+                name: c.name.clone(),
+                cfp_address: c.cfp_address.to_ascii_lowercase(),
+                zone,
+                cfp_deadline,
+                grace: chrono::Duration::minutes(c.grace_minutes as i64),
+            },
+            chairs: c.chairs.clone(),
+            mailbox,
+            outgoing,
+            database_url,
+            proposals: ProposalRules {
+                required: p.required.clone(),
+                formats: p.formats.iter().map(|s| s.to_ascii_lowercase()).collect(),
+                audiences: p.audiences.iter().map(|s| s.to_ascii_lowercase()).collect(),
+                word_limits,
+                max_message_bytes: p.max_message_bytes,
+            },
+            limits: Limits {
+                replies_per_address_per_day: raw.limits.replies_per_address_per_day,
+            },
+            topics_file: raw.topics.file.as_deref().map(resolve),
+        })
+    }
+
+    /// The domain of the CFP address (used for Message-IDs and reply-token addresses).
+    pub fn cfp_domain(&self) -> &str {
+        self.conference
+            .cfp_address
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .unwrap_or("localhost")
+    }
+
+    /// The local part of the CFP address.
+    pub fn cfp_local(&self) -> &str {
+        self.conference
+            .cfp_address
+            .rsplit_once('@')
+            .map(|(l, _)| l)
+            .unwrap_or("cfp")
+    }
+}
+
+fn secret(
+    loc: &Locator<'_>,
+    table: &str,
+    clear: &Option<toml::Value>,
+    env: &Option<String>,
+    file: &Option<String>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<Secret, ConfigError> {
+    if clear.is_some() {
+        return Err(loc.err(
+            table,
+            "password",
+            "passwords are never stored in the config file: use password_env = \"VAR\" or password_file = \"path\"",
+        ));
+    }
+    match (env, file) {
+        (Some(_), Some(_)) => Err(loc.err(
+            table,
+            "password_file",
+            "set password_env or password_file, not both",
+        )),
+        (Some(v), None) => Ok(Secret::Env(v.clone())),
+        (None, Some(f)) => Ok(Secret::File(resolve(f))),
+        (None, None) => Ok(Secret::None),
+    }
+}
+
+fn resolve_db_url(url: &str, base: &Path) -> Option<String> {
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let (file, query) = match rest.split_once('?') {
+            Some((f, q)) => (f, Some(q)),
+            None => (rest, None),
+        };
+        if file.is_empty() {
+            return None;
+        }
+        let p = if file == ":memory:" || Path::new(file).is_absolute() {
+            PathBuf::from(file)
+        } else {
+            base.join(file)
+        };
+        let mut s = format!("sqlite://{}", p.display());
+        if let Some(q) = query {
+            s.push('?');
+            s.push_str(q);
+        }
+        Some(s)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(url.to_string())
+    } else {
+        None
+    }
+}
+
+fn parse_local(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    for f in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(t);
+        }
+    }
+    // A bare date means the end of that day.
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+}
+
+/// Loose check that a string is a single mail address (`local@domain.tld`).
+pub fn looks_like_address(s: &str) -> bool {
+    match s.rsplit_once('@') {
+        Some((l, d)) => {
+            !l.is_empty()
+                && !d.is_empty()
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !d.contains('@')
+        }
+        None => false,
+    }
+}
+
+/// Finds the line of a key inside a table, for errors that come from validation
+/// rather than from the TOML parser.
+struct Locator<'a> {
+    src: &'a str,
+    path: &'a Path,
+}
+
+impl Locator<'_> {
+    fn err(&self, table: &str, key: &str, message: &str) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line: self.line_of_key(table, key),
+            key: format!("{table}.{key}"),
+            message: message.to_string(),
+        }
+    }
+
+    fn line_of_key(&self, table: &str, key: &str) -> usize {
+        let mut in_table = false;
+        let mut table_line = 1;
+        for (i, line) in self.src.lines().enumerate() {
+            let t = line.trim();
+            if t.starts_with('[') {
+                let name = t.trim_matches(|c| c == '[' || c == ']').trim();
+                in_table = name == table;
+                if in_table {
+                    table_line = i + 1;
+                }
+                continue;
+            }
+            if in_table {
+                if let Some((k, _)) = t.split_once('=') {
+                    if k.trim().trim_matches('"') == key {
+                        return i + 1;
+                    }
+                }
+            }
+        }
+        table_line
+    }
+}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    src[..offset.min(src.len())].matches('\n').count() + 1
+}
+
+fn key_at(src: &str, line: usize) -> String {
+    let mut table = String::new();
+    for (i, l) in src.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            table = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        }
+        if i + 1 == line {
+            if let Some((k, _)) = t.split_once('=') {
+                let k = k.trim();
+                return if table.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{table}.{k}")
+                };
+            }
+            return if table.is_empty() {
+                "(top level)".into()
+            } else {
+                table
+            };
+        }
+    }
+    "(end of file)".into()
+}
+
+/// The commented example config written by `cfpd init`.
+pub const EXAMPLE_CONFIG: &str = include_str!("../examples/cfpd.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> String {
+        r#"
+[conference]
+name = "DjangoCon US 2024"
+cfp_address = "cfp@djangocon.example"
+time_zone = "AoE"
+cfp_deadline = "2024-04-24T23:59:59"
+
+[mailbox]
+kind = "maildir"
+path = "inbox"
+
+[outgoing]
+kind = "folder"
+path = "sent"
+"#
+        .to_string()
+    }
+
+    #[test]
+    fn minimal_config_loads_with_defaults_relative_to_file() {
+        let c = Config::from_str(&minimal(), Path::new("/etc/cfpd/cfpd.toml")).unwrap();
+        assert_eq!(c.database_url, "sqlite:///etc/cfpd/cfpd.db");
+        match c.mailbox {
+            MailboxConfig::Maildir { path } => assert_eq!(path, Path::new("/etc/cfpd/inbox")),
+            _ => panic!("expected maildir"),
+        }
+        // AoE: 23:59:59 on the 24th at UTC-12 is 11:59:59 UTC on the 25th.
+        assert_eq!(
+            c.conference.cfp_deadline.to_rfc3339(),
+            "2024-04-25T11:59:59+00:00"
+        );
+    }
+
+    #[test]
+    fn clear_password_is_refused_with_line() {
+        let src = r#"
+[conference]
+name = "X"
+cfp_address = "cfp@x.example"
+time_zone = "Europe/Paris"
+cfp_deadline = "2024-04-24"
+
+[mailbox]
+kind = "imap"
+host = "imap.x.example"
+tls = "implicit"
+user = "cfp"
+password = "hunter2"
+
+[outgoing]
+kind = "folder"
+path = "sent"
+"#;
+        let e = Config::from_str(src, Path::new("c.toml")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("c.toml:13: mailbox.password:"), "{msg}");
+        assert!(!msg.contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_key_and_bad_zone_name_line_and_key() {
+        let src = minimal().replace("time_zone = \"AoE\"", "time_zone = \"Mars/Olympus\"");
+        let e = Config::from_str(&src, Path::new("c.toml")).unwrap_err();
+        assert!(
+            e.to_string().starts_with("c.toml:5: conference.time_zone:"),
+            "{e}"
+        );
+        let src = minimal().replace("path = \"sent\"", "path = \"sent\"\ncolour = 3");
+        let e = Config::from_str(&src, Path::new("c.toml")).unwrap_err();
+        assert!(
+            e.to_string().starts_with("c.toml:15: outgoing.colour:"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn nonexistent_local_time_is_refused() {
+        // 02:30 on 2024-03-10 does not exist in America/Chicago (spring forward).
+        let src = minimal()
+            .replace("time_zone = \"AoE\"", "time_zone = \"America/Chicago\"")
+            .replace("2024-04-24T23:59:59", "2024-03-10T02:30:00");
+        let e = Config::from_str(&src, Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("conference.cfp_deadline"), "{e}");
+    }
+
+    #[test]
+    fn example_config_is_valid() {
+        Config::from_str(EXAMPLE_CONFIG, Path::new("cfpd.toml")).unwrap();
+    }
+}

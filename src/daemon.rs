@@ -1,0 +1,161 @@
+//! The daemon: source → intake → outbox, wired together.
+//!
+//! One intake loop (fetch, process, file away, wait) and one sender task,
+//! joined by a `Notify` so an acknowledgment leaves as soon as it is
+//! committed. Errors from the mail server are transient: the session is
+//! dropped and re-established with capped exponential backoff and jitter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+use crate::clock::Clock;
+use crate::config::{Config, MailboxConfig};
+use crate::intake::Intake;
+use crate::outbox::sender::{DrainStats, Sender, Transport};
+use crate::outbox::Composer;
+use crate::shutdown::Shutdown;
+use crate::source::{imap::ImapSource, maildir::MaildirSource, MailSource};
+use crate::store::Store;
+use crate::topics::{Tagger, TopicSet};
+
+/// Everything the daemon runs on.
+#[derive(Debug)]
+pub struct App {
+    /// Validated configuration.
+    pub cfg: Arc<Config>,
+    /// The database.
+    pub store: Store,
+    /// Where mail comes from.
+    pub source: MailSource,
+    /// Message processing.
+    pub intake: Intake,
+    /// Outgoing mail.
+    pub sender: Sender,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Load the topic set the config names (or the default).
+pub fn load_topics(cfg: &Config) -> anyhow::Result<TopicSet> {
+    Ok(match &cfg.topics_file {
+        Some(p) => TopicSet::load(p)?,
+        None => TopicSet::default_set(),
+    })
+}
+
+impl App {
+    /// Connect to the database, resolve secrets and build every stage.
+    pub async fn build(cfg: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+        let cfg = Arc::new(cfg);
+        let store = Store::connect(&cfg.database_url).await?;
+        let tagger = Arc::new(Tagger::new(load_topics(&cfg)?));
+        let composer = Composer::new(&cfg)?;
+        let source = match &cfg.mailbox {
+            MailboxConfig::Maildir { path } => {
+                MailSource::Maildir(MaildirSource::new(path.clone(), Duration::from_secs(2))?)
+            }
+            MailboxConfig::Imap(i) => {
+                let password = i
+                    .password
+                    .resolve()
+                    .map_err(|e| anyhow::anyhow!("mailbox password: {e}"))?
+                    .unwrap_or_default();
+                MailSource::Imap(Box::new(ImapSource::new(
+                    (**i).clone(),
+                    password,
+                    cfg.proposals.max_message_bytes,
+                )))
+            }
+        };
+        let transport = Transport::from_config(&cfg.outgoing)
+            .map_err(|e| anyhow::anyhow!("outgoing password: {e}"))?;
+        let sender = Sender::new(store.clone(), transport, clock.clone());
+        let intake = Intake::new(cfg.clone(), store.clone(), composer, tagger, clock.clone());
+        Ok(App {
+            cfg,
+            store,
+            source,
+            intake,
+            sender,
+            clock,
+        })
+    }
+
+    /// One pass: store new mail, process it, file it away. Returns messages processed.
+    async fn cycle(&mut self) -> anyhow::Result<usize> {
+        let now = crate::store::ms(self.clock.now());
+        self.source.fetch(&self.store, now).await?;
+        let n = self.intake.process_pending().await?;
+        if n > 0 {
+            self.sender.notify.notify_one();
+        }
+        self.source.dispose(&self.store).await?;
+        Ok(n)
+    }
+
+    /// Process everything pending, drain the outbox, and return (`cfpd run --once`).
+    pub async fn run_once(&mut self) -> anyhow::Result<(usize, DrainStats)> {
+        let recovered = self.sender.recover().await?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "mail left in flight by a previous run marked uncertain"
+            );
+        }
+        let mut processed = 0;
+        loop {
+            let n = self.cycle().await?;
+            processed += n;
+            if n == 0 {
+                break;
+            }
+        }
+        let sent = self.sender.drain().await?;
+        Ok((processed, sent))
+    }
+
+    /// Run until `shutdown` fires.
+    pub async fn run(
+        mut self,
+        shutdown_tx: tokio::sync::broadcast::Sender<()>,
+    ) -> anyhow::Result<()> {
+        let recovered = self.sender.recover().await?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "mail left in flight by a previous run marked uncertain"
+            );
+        }
+        let sender = self.sender.clone();
+        let sender_task = tokio::spawn(sender.run(Shutdown::new(shutdown_tx.subscribe())));
+        let mut shutdown = Shutdown::new(shutdown_tx.subscribe());
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
+        tracing::info!(conference = %self.cfg.conference.name, "cfpd running");
+        while !shutdown.is_shutdown() {
+            let step = async {
+                let n = self.cycle().await?;
+                if n == 0 {
+                    self.source.wait(&mut shutdown).await?;
+                }
+                anyhow::Ok(n)
+            };
+            match step.await {
+                Ok(_) => backoff.reset(),
+                Err(e) => {
+                    self.source.reset();
+                    let d = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in = ?d, failures = backoff.failures(), "mail source failed; reconnecting");
+                    tokio::select! {
+                        _ = tokio::time::sleep(d) => {}
+                        _ = shutdown.recv() => {}
+                    }
+                }
+            }
+        }
+        tracing::info!("shutting down");
+        let _ = sender_task.await;
+        self.store.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,230 @@
+//! Parsing raw bytes into what intake needs to know about a message.
+//!
+//! Parsing runs behind `catch_unwind`: mail-parser has panicked on crafted
+//! input in the past, and one hostile message must not take the daemon down.
+//! A message that cannot be parsed is quarantined, never answered.
+
+use mail_parser::{Address, HeaderValue, MessageParser, PartType};
+
+use super::machine::{self, MachineKind, OwnIdentity};
+
+/// A sender or recipient address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    /// Normalised address: local part exactly as written, domain lower-cased
+    /// and IDNA-encoded (`xn--…`). Two addresses are the same only if these
+    /// strings are equal: no Unicode folding, so look-alikes never match.
+    pub address: String,
+    /// Display name, if any (control characters removed).
+    pub name: Option<String>,
+}
+
+/// What intake reads from a message.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    /// The (first) From address; informational, never an authorization by itself.
+    pub from: Option<Mailbox>,
+    /// Every address the message was sent to: To, Cc, Delivered-To, X-Original-To.
+    pub recipients: Vec<String>,
+    /// Subject (empty when absent).
+    pub subject: String,
+    /// The text/plain body, if the message has one.
+    pub text: Option<String>,
+    /// The text/html body, if the message has one.
+    pub html: Option<String>,
+    /// In-Reply-To, for threading our answer (never for routing).
+    pub in_reply_to: Option<String>,
+    /// References, for threading our answer.
+    pub references: Vec<String>,
+    /// Set when a machine wrote it (bounce, auto-reply, list, our own mail).
+    pub machine: Option<MachineKind>,
+    /// Number of attachments.
+    pub attachments: usize,
+}
+
+impl Inbound {
+    /// The body as readable text: the text/plain part, or the HTML part converted.
+    pub fn body_text(&self) -> String {
+        match (&self.text, &self.html) {
+            (Some(t), _) => t.clone(),
+            (None, Some(h)) => crate::review::trim::html_to_text(h),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// What the person wrote in a reply: quotes and signatures removed.
+    pub fn reply_text(&self) -> String {
+        match (&self.text, &self.html) {
+            (Some(t), _) => crate::review::trim::trim_reply(t).kept,
+            (None, Some(h)) => crate::review::trim::trim_html_reply(h).kept,
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// Normalise an address: domain lower-cased and IDNA-encoded, local part kept exact.
+/// Returns `None` for anything that is not `local@domain`.
+pub fn normalize_address(a: &str) -> Option<String> {
+    let a = a.trim();
+    let (local, domain) = a.rsplit_once('@')?;
+    if local.is_empty()
+        || domain.is_empty()
+        || a.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return None;
+    }
+    let domain = idna::domain_to_ascii(domain).ok()?;
+    if domain.is_empty() {
+        return None;
+    }
+    Some(format!("{local}@{domain}"))
+}
+
+fn addresses(a: Option<&Address<'_>>, out: &mut Vec<String>) {
+    if let Some(a) = a {
+        for addr in a.iter() {
+            if let Some(s) = addr.address().and_then(normalize_address) {
+                out.push(s);
+            }
+        }
+    }
+}
+
+fn header_texts(v: &HeaderValue<'_>) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => vec![t.to_string()],
+        HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+        HeaderValue::Address(a) => a
+            .iter()
+            .filter_map(|x| x.address().map(String::from))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Parse raw bytes. `Err` carries a reason when the bytes are not a message
+/// or the parser panicked.
+pub fn parse(raw: &[u8], own: &OwnIdentity) -> Result<Inbound, String> {
+    let r = std::panic::catch_unwind(|| parse_inner(raw, own));
+    match r {
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err("not a parseable mail message".into()),
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            Err(format!("the mail parser failed on this message: {what}"))
+        }
+    }
+}
+
+fn parse_inner(raw: &[u8], own: &OwnIdentity) -> Option<Inbound> {
+    let msg = MessageParser::default().parse(raw)?;
+    // A message needs at least one header to be mail at all.
+    if msg.headers().is_empty() {
+        return None;
+    }
+    let from = msg.from().and_then(|a| a.first()).and_then(|a| {
+        Some(Mailbox {
+            address: normalize_address(a.address()?)?,
+            name: a
+                .name()
+                .map(crate::outbox::one_line)
+                .filter(|n| !n.is_empty()),
+        })
+    });
+    let mut recipients = Vec::new();
+    addresses(msg.to(), &mut recipients);
+    addresses(msg.cc(), &mut recipients);
+    for h in ["Delivered-To", "X-Original-To"] {
+        for v in msg.header_values(h) {
+            for t in header_texts(v) {
+                if let Some(a) = normalize_address(t.trim().trim_matches(|c| c == '<' || c == '>'))
+                {
+                    recipients.push(a);
+                }
+            }
+        }
+    }
+    recipients.dedup();
+    let text = match msg.text_part(0).map(|p| &p.body) {
+        Some(PartType::Text(t)) => Some(t.to_string()),
+        _ => None,
+    };
+    let html = match msg.html_part(0).map(|p| &p.body) {
+        Some(PartType::Html(h)) => Some(h.to_string()),
+        _ => None,
+    };
+    let in_reply_to = header_texts(msg.in_reply_to()).into_iter().next();
+    let references = header_texts(msg.references());
+    Some(Inbound {
+        message_id: msg
+            .message_id()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+        from,
+        recipients,
+        subject: msg
+            .subject()
+            .map(crate::outbox::one_line)
+            .unwrap_or_default(),
+        text,
+        html,
+        in_reply_to,
+        references,
+        machine: machine::classify(&msg, own),
+        attachments: msg.attachment_count(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_normalise_domain_only() {
+        assert_eq!(
+            normalize_address("Ada.L@Example.ORG").as_deref(),
+            Some("Ada.L@example.org")
+        );
+        assert_eq!(
+            normalize_address("ada@bücher.example").as_deref(),
+            Some("ada@xn--bcher-kva.example")
+        );
+        // A Cyrillic "а" in the local part stays different from the Latin one.
+        assert_ne!(
+            normalize_address("аda@example.org"),
+            normalize_address("ada@example.org")
+        );
+        assert_eq!(normalize_address("no-at-sign"), None);
+        assert_eq!(normalize_address("a b@example.org"), None);
+    }
+
+    #[test]
+    fn html_only_and_charsets_decode() {
+        let own = OwnIdentity::new("cfp@conf.example");
+        let raw = b"From: =?ISO-8859-1?Q?Jos=E9?= <jose@example.org>\r\nTo: cfp@conf.example\r\nSubject: =?Shift_JIS?B?g2WDWINn?=\r\nMessage-ID: <a@b>\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Title: Caf=E9 Django</p>\r\n";
+        let m = parse(raw, &own).unwrap();
+        assert_eq!(m.from.as_ref().unwrap().name.as_deref(), Some("José"));
+        assert_eq!(m.subject, "テスト");
+        assert!(m.text.is_none());
+        assert!(
+            m.body_text().contains("Title: Café Django"),
+            "{}",
+            m.body_text()
+        );
+        assert_eq!(m.message_id.as_deref(), Some("a@b"));
+        assert!(m.machine.is_none());
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let own = OwnIdentity::new("cfp@conf.example");
+        assert!(parse(b"", &own).is_err());
+        let _ = parse(&[0xff, 0x00, b'\n', b':'], &own);
+    }
+}

@@ -1,0 +1,26 @@
+//! cfpd — a conference's call for proposals, run entirely by email.
+//!
+//! Data flows one way: [`source`] (IMAP or Maildir: raw messages and a
+//! checkpoint) → [`intake`] (classify, authorize, process) → [`proposal`],
+//! [`topics`], [`review`] (parsing, tagging, assignment, review forms) →
+//! [`store`] (the one place SQL lives) and [`outbox`] (queued mail and the
+//! only SMTP client). [`daemon`] wires the stages; [`cli`] is what a chair
+//! types. See `ARCHITECTURE.md` for the codemap and invariants.
+
+#![warn(missing_docs)]
+
+pub mod backoff;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod intake;
+pub mod outbox;
+pub mod proposal;
+pub mod review;
+pub mod shutdown;
+pub mod source;
+pub mod store;
+pub mod tls;
+pub mod token;
+pub mod topics;

@@ -1,0 +1,571 @@
+//! The sender task: the only code in cfpd that talks SMTP.
+//!
+//! It takes due mail from the outbox and hands it to the SMTP server over
+//! persistent connections (TCP_NODELAY set: lettre's own transport leaves
+//! Nagle on, which caps a pooled connection near 22 mails/s on loopback), or
+//! writes it as `.eml` files for the demo. Per mail:
+//!
+//! 1. `MAIL FROM`, `RCPT TO`, `DATA` — a refusal here means the server did
+//!    not take the mail: 4xx is retried with backoff, 5xx marks it failed.
+//! 2. The row is committed as `sending`, then the body is transmitted.
+//! 3. `250` → `sent`. A 4xx/5xx reply → retry/failed. A broken connection or
+//!    timeout at this point is ambiguous and the row becomes `uncertain`:
+//!    cfpd never risks sending a mail twice.
+//!
+//! Each worker owns one connection and the rows whose `id % workers` is its
+//! number, so workers never race for a row.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use crate::backoff::{mail_retry_delay, Backoff};
+use crate::clock::Clock;
+use crate::config::{OutgoingConfig, SmtpConfig, TlsMode};
+use crate::shutdown::Shutdown;
+use crate::store::{self, outbox, Store};
+
+/// Why sending could not proceed at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Could not connect, negotiate TLS or log in.
+    #[error("SMTP {host}:{port}: {reason}")]
+    Connect {
+        /// Server host.
+        host: String,
+        /// Server port.
+        port: u16,
+        /// What failed.
+        reason: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// Writing an `.eml` file failed.
+    #[error("writing {path}: {source}")]
+    File {
+        /// Target file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// An SMTP submission server.
+    Smtp {
+        /// Connection settings.
+        cfg: SmtpConfig,
+        /// Resolved credentials (from env or file), if the server wants them.
+        credentials: Option<(String, String)>,
+    },
+    /// A folder receiving one `.eml` file per mail.
+    Folder(std::path::PathBuf),
+}
+
+impl Transport {
+    /// Build from config, resolving the secret now (errors name where it was looked for).
+    pub fn from_config(cfg: &OutgoingConfig) -> Result<Transport, String> {
+        Ok(match cfg {
+            OutgoingConfig::Folder { path } => Transport::Folder(path.clone()),
+            OutgoingConfig::Smtp(s) => {
+                let credentials = match (&s.user, s.password.resolve()?) {
+                    (Some(u), Some(p)) => Some((u.clone(), p)),
+                    _ => None,
+                };
+                Transport::Smtp {
+                    cfg: s.clone(),
+                    credentials,
+                }
+            }
+        })
+    }
+
+    fn workers(&self) -> usize {
+        match self {
+            Transport::Smtp { cfg, .. } => cfg.connections.max(1),
+            Transport::Folder(_) => 1,
+        }
+    }
+}
+
+/// A TLS stream wrapper lettre can use as its transport (implicit TLS with our rustls config).
+#[derive(Debug)]
+struct TlsTcp(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl AsyncRead for TlsTcp {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsTcp {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for TlsTcp {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+async fn timed<T, E: std::fmt::Display>(
+    d: Duration,
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(d, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        Err(_) => Err(format!("{what}: timed out after {}s", d.as_secs())),
+    }
+}
+
+/// Open an SMTP connection: TCP (no Nagle), TLS as configured, EHLO, AUTH.
+pub async fn connect(
+    cfg: &SmtpConfig,
+    credentials: Option<&(String, String)>,
+) -> Result<AsyncSmtpConnection, SendError> {
+    let err = |reason: String| SendError::Connect {
+        host: cfg.host.clone(),
+        port: cfg.port,
+        reason,
+    };
+    let tcp = timed(
+        cfg.timeout,
+        "connect",
+        TcpStream::connect((cfg.host.as_str(), cfg.port)),
+    )
+    .await
+    .map_err(err)?;
+    tcp.set_nodelay(true)
+        .map_err(|e| err(format!("TCP_NODELAY: {e}")))?;
+    let hello = ClientId::Domain(hostname_for_ehlo().unwrap_or_else(|| "localhost".into()));
+    let mut conn = match cfg.tls {
+        TlsMode::None => timed(
+            cfg.timeout,
+            "greeting",
+            AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello),
+        )
+        .await
+        .map_err(err)?,
+        TlsMode::Starttls => {
+            let mut c = timed(
+                cfg.timeout,
+                "greeting",
+                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello),
+            )
+            .await
+            .map_err(err)?;
+            if !c.server_info().supports_feature(Extension::StartTls) {
+                return Err(err(
+                    "the server does not offer STARTTLS; refusing to send in plaintext (set tls = \"none\" only for a local relay)".into(),
+                ));
+            }
+            let mut b = TlsParameters::builder(cfg.host.clone());
+            if let Some(ca) = &cfg.ca_file {
+                let pem =
+                    std::fs::read(ca).map_err(|e| err(format!("CA file {}: {e}", ca.display())))?;
+                let cert = lettre::transport::smtp::client::Certificate::from_pem(&pem)
+                    .map_err(|e| err(format!("CA file {}: {e}", ca.display())))?;
+                b = b.add_root_certificate(cert);
+            }
+            let params = b.build_rustls().map_err(|e| err(format!("TLS: {e}")))?;
+            timed(cfg.timeout, "STARTTLS", c.starttls(params, &hello))
+                .await
+                .map_err(err)?;
+            c
+        }
+        TlsMode::Implicit => {
+            let tls = crate::tls::client_config(cfg.ca_file.as_deref())
+                .map_err(|e| err(e.to_string()))?;
+            let name = crate::tls::server_name(&cfg.host).map_err(|e| err(e.to_string()))?;
+            let stream = timed(
+                cfg.timeout,
+                "TLS handshake",
+                tokio_rustls::TlsConnector::from(tls).connect(name, tcp),
+            )
+            .await
+            .map_err(err)?;
+            timed(
+                cfg.timeout,
+                "greeting",
+                AsyncSmtpConnection::connect_with_transport(Box::new(TlsTcp(stream)), &hello),
+            )
+            .await
+            .map_err(err)?
+        }
+    };
+    if let Some((user, pass)) = credentials {
+        let creds = Credentials::new(user.clone(), pass.clone());
+        timed(
+            cfg.timeout,
+            "authentication",
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds),
+        )
+        .await
+        .map_err(|e| err(format!("{e} (check user and password_env/password_file)")))?;
+    }
+    Ok(conn)
+}
+
+/// One envelope command with a timeout; the error says whether the refusal is permanent (5xx).
+async fn step(
+    d: Duration,
+    what: &str,
+    f: impl std::future::Future<
+        Output = Result<
+            lettre::transport::smtp::response::Response,
+            lettre::transport::smtp::Error,
+        >,
+    >,
+) -> Result<(), (bool, String)> {
+    match tokio::time::timeout(d, f).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err((e.is_permanent(), format!("{what}: {e}"))),
+        Err(_) => Err((false, format!("{what}: timed out after {}s", d.as_secs()))),
+    }
+}
+
+fn hostname_for_ehlo() -> Option<String> {
+    let h = std::fs::read_to_string("/etc/hostname").ok()?;
+    let h = h.trim();
+    (!h.is_empty()
+        && h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+    .then(|| h.to_string())
+}
+
+/// What happened to one mail.
+enum Outcome {
+    Sent,
+    /// Not delivered for sure; try again later.
+    Retry(String),
+    /// Refused permanently.
+    Failed(String),
+    /// The body may or may not have been delivered.
+    Uncertain(String),
+}
+
+/// Counts from a drain.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DrainStats {
+    /// Accepted by the server.
+    pub sent: usize,
+    /// Rescheduled.
+    pub retried: usize,
+    /// Refused permanently.
+    pub failed: usize,
+    /// Outcome unknown (connection lost after the body).
+    pub uncertain: usize,
+}
+
+impl std::ops::AddAssign for DrainStats {
+    fn add_assign(&mut self, o: DrainStats) {
+        self.sent += o.sent;
+        self.retried += o.retried;
+        self.failed += o.failed;
+        self.uncertain += o.uncertain;
+    }
+}
+
+/// The sender: one per process.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    /// Where queued mail lives.
+    store: Store,
+    /// Where mail goes.
+    transport: Transport,
+    /// Time source for retry schedules.
+    clock: Arc<dyn Clock>,
+    /// Poked by intake when it queues mail, so acks leave within milliseconds.
+    pub notify: Arc<Notify>,
+}
+
+struct Worker {
+    index: usize,
+    count: usize,
+    conn: Option<AsyncSmtpConnection>,
+}
+
+impl Sender {
+    /// A sender over `store` and `transport`.
+    pub fn new(store: Store, transport: Transport, clock: Arc<dyn Clock>) -> Sender {
+        Sender {
+            store,
+            transport,
+            clock,
+            notify: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Mark mail left `sending` by a crashed process as `uncertain`. Call once at start.
+    pub async fn recover(&self) -> Result<u64, SendError> {
+        let mut c = self
+            .store
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| store::StoreError {
+                context: "acquiring a connection",
+                source: e,
+            })?;
+        Ok(outbox::recover_in_flight(&mut c).await?)
+    }
+
+    /// Send everything due now, then return (for `run --once`).
+    pub async fn drain(&self) -> Result<DrainStats, SendError> {
+        let n = self.transport.workers();
+        let mut tasks = Vec::new();
+        for index in 0..n {
+            let me = self.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut w = Worker {
+                    index,
+                    count: n,
+                    conn: None,
+                };
+                let r = me.drain_worker(&mut w).await;
+                if let Some(mut c) = w.conn.take() {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), c.quit()).await;
+                }
+                r
+            }));
+        }
+        let mut total = DrainStats::default();
+        for t in tasks {
+            match t.await {
+                Ok(r) => total += r?,
+                Err(e) => tracing::error!(error = %e, "sender worker panicked"),
+            }
+        }
+        Ok(total)
+    }
+
+    async fn drain_worker(&self, w: &mut Worker) -> Result<DrainStats, SendError> {
+        let mut stats = DrainStats::default();
+        loop {
+            let now = store::ms(self.clock.now());
+            let batch = {
+                let mut c = self
+                    .store
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(|e| store::StoreError {
+                        context: "acquiring a connection",
+                        source: e,
+                    })?;
+                outbox::due_for_worker(&mut c, now, 200, w.count as i64, w.index as i64).await?
+            };
+            if batch.is_empty() {
+                return Ok(stats);
+            }
+            for m in batch {
+                let outcome = self.send_one(w, &m).await?;
+                let now = self.clock.now();
+                let mut c = self
+                    .store
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(|e| store::StoreError {
+                        context: "acquiring a connection",
+                        source: e,
+                    })?;
+                match outcome {
+                    Outcome::Sent => {
+                        outbox::mark_sent(&mut c, m.id, store::ms(now)).await?;
+                        stats.sent += 1;
+                    }
+                    Outcome::Retry(e) => {
+                        let next = now + mail_retry_delay(m.attempts);
+                        tracing::warn!(outbox = m.id, error = %e, "mail not delivered; will retry");
+                        outbox::mark_retry(&mut c, m.id, &e, store::ms(next)).await?;
+                        stats.retried += 1;
+                        // The server or connection is unwell: stop this round.
+                        if w.conn.is_none() {
+                            return Ok(stats);
+                        }
+                    }
+                    Outcome::Failed(e) => {
+                        tracing::warn!(outbox = m.id, error = %e, "mail refused permanently");
+                        outbox::mark_failed(&mut c, m.id, &e).await?;
+                        stats.failed += 1;
+                    }
+                    Outcome::Uncertain(e) => {
+                        tracing::error!(outbox = m.id, error = %e, "connection lost while sending; not resending");
+                        outbox::mark_uncertain(&mut c, m.id, &e).await?;
+                        stats.uncertain += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send_one(&self, w: &mut Worker, m: &outbox::DueMail) -> Result<Outcome, SendError> {
+        match &self.transport {
+            Transport::Folder(dir) => {
+                self.claim(m.id).await?;
+                std::fs::create_dir_all(dir).map_err(|source| SendError::File {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+                let name = format!("{:06}-{}.eml", m.id, safe_name(&m.recipient));
+                let tmp = dir.join(format!(".{name}.tmp"));
+                let path = dir.join(&name);
+                std::fs::write(&tmp, &m.raw)
+                    .and_then(|_| std::fs::rename(&tmp, &path))
+                    .map_err(|source| SendError::File {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                Ok(Outcome::Sent)
+            }
+            Transport::Smtp { cfg, credentials } => {
+                if w.conn.as_ref().is_some_and(|c| c.has_broken()) {
+                    w.conn = None;
+                }
+                if w.conn.is_none() {
+                    match connect(cfg, credentials.as_ref()).await {
+                        Ok(c) => w.conn = Some(c),
+                        Err(e) => return Ok(Outcome::Retry(e.to_string())),
+                    }
+                }
+                let conn = w.conn.as_mut().expect("connected above");
+                let t = cfg.timeout;
+                let from = m.envelope_from.parse::<lettre::Address>().ok();
+                let to = match m.recipient.parse::<lettre::Address>() {
+                    Ok(a) => a,
+                    Err(e) => return Ok(Outcome::Failed(format!("invalid recipient: {e}"))),
+                };
+                let mut params = vec![];
+                if !m.raw.is_ascii() {
+                    params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+                }
+                // Envelope: the server has not taken the mail yet, so failures are safe to retry.
+                let envelope = async {
+                    step(t, "MAIL FROM", conn.command(Mail::new(from, params))).await?;
+                    step(t, "RCPT TO", conn.command(Rcpt::new(to, vec![]))).await?;
+                    step(t, "DATA", conn.command(Data)).await?;
+                    Ok::<(), (bool, String)>(())
+                }
+                .await;
+                if let Err((permanent, e)) = envelope {
+                    // Reset the session: drop the connection, a new one is cheap.
+                    w.conn = None;
+                    return Ok(if permanent {
+                        Outcome::Failed(e)
+                    } else {
+                        Outcome::Retry(e)
+                    });
+                }
+                if !self.claim(m.id).await? {
+                    w.conn = None;
+                    return Ok(Outcome::Retry("claimed by another sender".into()));
+                }
+                let conn = w.conn.as_mut().expect("still connected");
+                match tokio::time::timeout(t, conn.message(&m.raw)).await {
+                    Ok(Ok(_)) => Ok(Outcome::Sent),
+                    Ok(Err(e)) if e.is_permanent() => Ok(Outcome::Failed(e.to_string())),
+                    Ok(Err(e)) if e.is_transient() => Ok(Outcome::Retry(e.to_string())),
+                    Ok(Err(e)) => {
+                        w.conn = None;
+                        Ok(Outcome::Uncertain(e.to_string()))
+                    }
+                    Err(_) => {
+                        w.conn = None;
+                        Ok(Outcome::Uncertain(format!(
+                            "no answer to the message body within {}s",
+                            t.as_secs()
+                        )))
+                    }
+                }
+            }
+        }
+    }
+
+    async fn claim(&self, id: i64) -> Result<bool, SendError> {
+        let mut c = self
+            .store
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| store::StoreError {
+                context: "acquiring a connection",
+                source: e,
+            })?;
+        Ok(outbox::mark_sending(&mut c, id, store::ms(self.clock.now())).await?)
+    }
+
+    /// Run until shutdown: drain, then wait for a poke from intake or the next retry.
+    pub async fn run(self, mut shutdown: Shutdown) {
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
+        while !shutdown.is_shutdown() {
+            let wait = match self.drain().await {
+                Ok(s) => {
+                    if s.sent > 0 {
+                        tracing::debug!(sent = s.sent, "outbox drained");
+                    }
+                    backoff.reset();
+                    Duration::from_secs(5)
+                }
+                Err(e) => {
+                    let d = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in = ?d, "sender failed");
+                    d
+                }
+            };
+            tokio::select! {
+                _ = self.notify.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.recv() => {}
+            }
+        }
+    }
+}
+
+fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '@' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect()
+}

@@ -1,0 +1,115 @@
+//! The mails cfpd writes, one askama template each (`templates/`).
+//!
+//! Templates are plain text (`.txt`, not HTML-escaped). Everything a speaker
+//! wrote is echoed as data; headers are built by [`super::Composer`], never
+//! here, so nothing in a template can inject a header.
+
+use askama::Template;
+
+use crate::proposal::{label, Fields, FiledTopic};
+
+/// The echo of a proposal: (label, value) pairs for the fields that are given.
+pub fn record(fields: &Fields) -> Vec<(&'static str, String)> {
+    crate::config::PROPOSAL_FIELDS
+        .iter()
+        .filter_map(|f| fields.get(f).map(|v| (label(f), v)))
+        .collect()
+}
+
+/// Acknowledgment of a complete new proposal.
+#[derive(Template)]
+#[template(path = "ack.txt")]
+pub struct Ack<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub speaker_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// What was understood.
+    pub record: Vec<(&'static str, String)>,
+    /// Filed-under topics.
+    pub topics: &'a [FiledTopic],
+    /// The deadline, formatted in the conference zone and UTC.
+    pub deadline: &'a str,
+}
+
+/// Reply to an incomplete proposal, kept as a draft.
+#[derive(Template)]
+#[template(path = "draft.txt")]
+pub struct DraftReply<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub speaker_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// What is missing or wrong.
+    pub problems: &'a [String],
+    /// Labels of the missing required fields, for the example.
+    pub missing_labels: Vec<&'static str>,
+    /// What was understood.
+    pub record: Vec<(&'static str, String)>,
+    /// Filed-under topics.
+    pub topics: &'a [FiledTopic],
+    /// The deadline.
+    pub deadline: &'a str,
+}
+
+/// Confirmation of a speaker's update.
+#[derive(Template)]
+#[template(path = "updated.txt")]
+pub struct Updated<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub speaker_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// New version number.
+    pub version: i64,
+    /// Remaining problems (empty when complete).
+    pub problems: &'a [String],
+    /// The proposal as it stands.
+    pub record: Vec<(&'static str, String)>,
+    /// Filed-under topics.
+    pub topics: &'a [FiledTopic],
+    /// The deadline.
+    pub deadline: &'a str,
+}
+
+/// Confirmation of a withdrawal.
+#[derive(Template)]
+#[template(path = "withdrawn.txt")]
+pub struct Withdrawn<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub speaker_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The proposal's title.
+    pub title: &'a str,
+}
+
+/// The template and topic list, with an optional reason for sending it.
+#[derive(Template)]
+#[template(path = "help.txt")]
+pub struct Help<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Why the speaker gets this (e.g. "We could not find a proposal in your message.").
+    pub reason: Option<&'a str>,
+    /// Where to send proposals.
+    pub cfp_address: &'a str,
+    /// Allowed formats, joined.
+    pub formats: String,
+    /// Allowed audiences, joined.
+    pub audiences: String,
+    /// Required field labels, joined.
+    pub required: String,
+    /// (id, name) of every topic.
+    pub topic_list: Vec<(String, String)>,
+    /// The deadline.
+    pub deadline: &'a str,
+}

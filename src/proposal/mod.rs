@@ -1,0 +1,294 @@
+//! Proposals: the record a speaker's mail becomes, its validation and its parser.
+//!
+//! Nothing here knows about mail transport or SQL: [`parse`] turns the text of
+//! a message body into [`Fields`], [`problems`] says what keeps it from being
+//! complete under the conference's [`ProposalRules`](crate::config::ProposalRules).
+
+pub mod parse;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ProposalRules;
+
+pub use parse::{parse, Parsed};
+
+/// The public reference of a proposal id: `P-0042`.
+pub fn reference(id: i64) -> String {
+    format!("P-{id:04}")
+}
+
+/// Parse a `P-0042` reference (case-insensitive, leading zeros optional).
+pub fn parse_reference(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let rest = s.strip_prefix("P-").or_else(|| s.strip_prefix("p-"))?;
+    rest.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
+/// A proposal's fields as the speaker gave them (after normalisation).
+/// `None` means "not given", which matters when a follow-up is merged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fields {
+    /// Talk title.
+    pub title: Option<String>,
+    /// One of the configured formats (normalised, e.g. `talk-25`), or the raw text if unrecognised.
+    pub format: Option<String>,
+    /// One of the configured audiences, or the raw text if unrecognised.
+    pub audience: Option<String>,
+    /// Topics the speaker declared (ids or names, as written).
+    pub topics: Option<Vec<String>>,
+    /// Public abstract.
+    #[serde(rename = "abstract")]
+    pub abstract_text: Option<String>,
+    /// Longer outline for reviewers.
+    pub description: Option<String>,
+    /// Notes for reviewers.
+    pub notes: Option<String>,
+    /// Speaker bio.
+    pub bio: Option<String>,
+    /// Co-speakers' addresses.
+    pub co_speakers: Option<Vec<String>>,
+}
+
+impl Fields {
+    /// Overlay the fields `newer` gives on top of these (a follow-up changes only what it names).
+    pub fn merged_with(&self, newer: &Fields) -> Fields {
+        Fields {
+            title: newer.title.clone().or_else(|| self.title.clone()),
+            format: newer.format.clone().or_else(|| self.format.clone()),
+            audience: newer.audience.clone().or_else(|| self.audience.clone()),
+            topics: newer.topics.clone().or_else(|| self.topics.clone()),
+            abstract_text: newer
+                .abstract_text
+                .clone()
+                .or_else(|| self.abstract_text.clone()),
+            description: newer
+                .description
+                .clone()
+                .or_else(|| self.description.clone()),
+            notes: newer.notes.clone().or_else(|| self.notes.clone()),
+            bio: newer.bio.clone().or_else(|| self.bio.clone()),
+            co_speakers: newer
+                .co_speakers
+                .clone()
+                .or_else(|| self.co_speakers.clone()),
+        }
+    }
+
+    /// The value of a field by its config name, as text.
+    pub fn get(&self, name: &str) -> Option<String> {
+        match name {
+            "title" => self.title.clone(),
+            "format" => self.format.clone(),
+            "audience" => self.audience.clone(),
+            "topics" => self.topics.as_ref().map(|t| t.join(", ")),
+            "abstract" => self.abstract_text.clone(),
+            "description" => self.description.clone(),
+            "notes" => self.notes.clone(),
+            "bio" => self.bio.clone(),
+            "co-speakers" => self.co_speakers.as_ref().map(|t| t.join(", ")),
+            _ => None,
+        }
+        .filter(|v| !v.trim().is_empty())
+    }
+
+    /// How many fields are given.
+    pub fn count_given(&self) -> usize {
+        crate::config::PROPOSAL_FIELDS
+            .iter()
+            .filter(|f| self.get(f).is_some())
+            .count()
+    }
+}
+
+/// The label a field is written under in mails.
+pub fn label(field: &str) -> &'static str {
+    match field {
+        "title" => "Title",
+        "format" => "Format",
+        "audience" => "Audience",
+        "topics" => "Topics",
+        "abstract" => "Abstract",
+        "description" => "Description",
+        "notes" => "Notes for reviewers",
+        "bio" => "Bio",
+        "co-speakers" => "Co-speakers",
+        _ => "?",
+    }
+}
+
+/// Everything that keeps `fields` from being a complete proposal, as sentences
+/// a speaker can act on. Empty means complete.
+pub fn problems(fields: &Fields, rules: &ProposalRules) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &rules.required {
+        if fields.get(f).is_none() {
+            out.push(format!("{} is missing.", label(f)));
+        }
+    }
+    if let Some(v) = &fields.format {
+        if !rules.formats.iter().any(|a| a == v) {
+            out.push(format!(
+                "Format \"{v}\" is not one of: {}.",
+                rules.formats.join(", ")
+            ));
+        }
+    }
+    if let Some(v) = &fields.audience {
+        if !rules.audiences.iter().any(|a| a == v) {
+            out.push(format!(
+                "Audience \"{v}\" is not one of: {}.",
+                rules.audiences.join(", ")
+            ));
+        }
+    }
+    if let Some(list) = &fields.co_speakers {
+        for a in list {
+            if !crate::config::looks_like_address(a) {
+                out.push(format!(
+                    "Co-speaker \"{a}\" is not a mail address (write name@example.org)."
+                ));
+            }
+        }
+    }
+    for (f, limit) in &rules.word_limits {
+        if let Some(v) = fields.get(f) {
+            let n = v.split_whitespace().count();
+            if n > *limit {
+                out.push(format!(
+                    "{} has {n} words; the limit is {limit}. Please shorten it.",
+                    label(f)
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Where a proposal is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    /// Incomplete: required fields missing or invalid.
+    Draft,
+    /// Complete and in the running.
+    Submitted,
+    /// Withdrawn by its speaker.
+    Withdrawn,
+    /// Arrived after the deadline; waits for a chair's decision.
+    Late,
+}
+
+impl ProposalStatus {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalStatus::Draft => "draft",
+            ProposalStatus::Submitted => "submitted",
+            ProposalStatus::Withdrawn => "withdrawn",
+            ProposalStatus::Late => "late",
+        }
+    }
+
+    /// Parse the stored spelling.
+    pub fn parse(s: &str) -> Option<ProposalStatus> {
+        match s {
+            "draft" => Some(ProposalStatus::Draft),
+            "submitted" => Some(ProposalStatus::Submitted),
+            "withdrawn" => Some(ProposalStatus::Withdrawn),
+            "late" => Some(ProposalStatus::Late),
+            _ => None,
+        }
+    }
+}
+
+/// A topic a proposal is filed under, with the evidence for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FiledTopic {
+    /// Topic id (`frontend`).
+    pub id: String,
+    /// Display name (`Frontend`).
+    pub name: String,
+    /// Tagger score (0 for chair additions).
+    pub score: f64,
+    /// Words or phrases that put it there.
+    pub evidence: Vec<String>,
+}
+
+/// A chair's topic overrides; they survive later speaker updates.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagOverrides {
+    /// Topic ids always filed.
+    pub add: Vec<String>,
+    /// Topic ids never filed.
+    pub remove: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> ProposalRules {
+        ProposalRules {
+            required: vec!["title".into(), "format".into(), "abstract".into()],
+            formats: vec!["talk-25".into(), "talk-45".into(), "tutorial".into()],
+            audiences: vec!["beginner".into(), "intermediate".into()],
+            word_limits: vec![("abstract".into(), 5)],
+            max_message_bytes: 1 << 20,
+        }
+    }
+
+    #[test]
+    fn problems_name_each_missing_and_invalid_field() {
+        let f = Fields {
+            title: Some("T".into()),
+            format: Some("keynote".into()),
+            abstract_text: Some("one two three four five six".into()),
+            co_speakers: Some(vec!["ada at example".into()]),
+            ..Default::default()
+        };
+        let p = problems(&f, &rules());
+        assert_eq!(
+            p,
+            vec![
+                "Format \"keynote\" is not one of: talk-25, talk-45, tutorial.".to_string(),
+                "Co-speaker \"ada at example\" is not a mail address (write name@example.org)."
+                    .into(),
+                "Abstract has 6 words; the limit is 5. Please shorten it.".into(),
+            ]
+        );
+        let p = problems(&Fields::default(), &rules());
+        assert_eq!(
+            p,
+            vec![
+                "Title is missing.",
+                "Format is missing.",
+                "Abstract is missing."
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_keeps_old_fields_not_named_again() {
+        let old = Fields {
+            title: Some("Old".into()),
+            abstract_text: Some("A".into()),
+            ..Default::default()
+        };
+        let new = Fields {
+            title: Some("New".into()),
+            ..Default::default()
+        };
+        let m = old.merged_with(&new);
+        assert_eq!(m.title.as_deref(), Some("New"));
+        assert_eq!(m.abstract_text.as_deref(), Some("A"));
+    }
+
+    #[test]
+    fn references_round_trip() {
+        assert_eq!(reference(42), "P-0042");
+        assert_eq!(reference(12345), "P-12345");
+        assert_eq!(parse_reference("p-0042"), Some(42));
+        assert_eq!(parse_reference("P-0"), None);
+        assert_eq!(parse_reference("42"), None);
+    }
+}

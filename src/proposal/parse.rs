@@ -1,0 +1,440 @@
+//! The proposal format parser.
+//!
+//! Forgiving by design: labels in any order and case, with or without a
+//! colon, as Markdown headings (`## Abstract`) or bold (`**Title:**`), values
+//! on the label's line or on the lines below, until the next label. Text
+//! before the first label (greetings) and after a signature delimiter is
+//! ignored. Choice fields (format, audience) are normalised against the
+//! configured values: "25 minute talk" becomes `talk-25`.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::Fields;
+use crate::config::ProposalRules;
+
+/// The result of parsing a body.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    /// The fields found.
+    pub fields: Fields,
+    /// How many labelled fields were found (0 means "this is not a proposal").
+    pub labels_found: usize,
+}
+
+/// Which field a label names; several spellings per field.
+const LABELS: &[(&str, &[&str])] = &[
+    (
+        "title",
+        &["title", "talk title", "proposal title", "session title"],
+    ),
+    (
+        "format",
+        &["format", "talk format", "session type", "type", "length"],
+    ),
+    ("audience", &["audience", "audience level", "level"]),
+    ("topics", &["topics", "topic", "tags", "track", "tracks"]),
+    ("abstract", &["abstract", "summary"]),
+    (
+        "description",
+        &["description", "outline", "details", "detailed description"],
+    ),
+    (
+        "notes",
+        &[
+            "notes for reviewers",
+            "notes for the reviewers",
+            "notes to reviewers",
+            "reviewer notes",
+            "notes",
+        ],
+    ),
+    (
+        "bio",
+        &[
+            "bio",
+            "speaker bio",
+            "biography",
+            "about me",
+            "about the speaker",
+        ],
+    ),
+    (
+        "co-speakers",
+        &[
+            "co-speakers",
+            "co-speaker",
+            "co speakers",
+            "co speaker",
+            "cospeakers",
+            "co-presenters",
+        ],
+    ),
+];
+
+fn label_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        let mut alts: Vec<&str> = LABELS.iter().flat_map(|(_, a)| a.iter().copied()).collect();
+        // Longest first so "notes for reviewers" wins over "notes".
+        alts.sort_by_key(|a| std::cmp::Reverse(a.len()));
+        let alts = alts
+            .iter()
+            .map(|a| regex::escape(a).replace("\\ ", "\\s+").replace(' ', "\\s+"))
+            .collect::<Vec<_>>()
+            .join("|");
+        // optional heading marks / bullets / emphasis, the label, optional emphasis,
+        // then either a colon and a value, or the end of the line.
+        Regex::new(&format!(
+            r"(?i)^[ \t]*(?:#{{1,6}}[ \t]*|[-*+][ \t]+)?(?:\*\*|__|\*|_)?[ \t]*({alts})[ \t]*(?:\*\*|__|\*|_)?[ \t]*(?:(?:[:：]|\s-\s)(?:\*\*|__)?[ \t]*(.*?)|\(.*\))?[ \t]*$"
+        ))
+        .expect("label regex")
+    })
+}
+
+fn field_of(label: &str) -> &'static str {
+    let norm = label
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    for (field, spellings) in LABELS {
+        if spellings.contains(&norm.as_str()) {
+            return field;
+        }
+    }
+    "description"
+}
+
+/// Parse a proposal body. `rules` supplies the allowed formats and audiences.
+pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut sections: Vec<(&'static str, Vec<String>)> = Vec::new();
+    let re = label_regex();
+    for line in text.lines() {
+        if line == "-- " || line == "--" {
+            break; // signature
+        }
+        if let Some(c) = re.captures(line) {
+            let field = field_of(c.get(1).map_or("", |m| m.as_str()));
+            let first = c.get(2).map_or("", |m| m.as_str()).trim();
+            // "Type" and "Level" are common words: only treat them as labels with a value.
+            let weak = matches!(
+                c.get(1).map(|m| m.as_str().to_lowercase()).as_deref(),
+                Some("type" | "level" | "length" | "details" | "summary" | "track")
+            );
+            if !(weak && first.is_empty() && !line.trim_start().starts_with('#')) {
+                let first = strip_emphasis(first);
+                sections.push((
+                    field,
+                    if first.is_empty() {
+                        vec![]
+                    } else {
+                        vec![first]
+                    },
+                ));
+                continue;
+            }
+        }
+        if let Some((_, lines)) = sections.last_mut() {
+            lines.push(line.to_string());
+        }
+    }
+
+    let mut out = Parsed::default();
+    for (field, lines) in sections {
+        let value = clean_block(&lines);
+        out.labels_found += 1;
+        if value.is_empty() {
+            continue;
+        }
+        let f = &mut out.fields;
+        match field {
+            "title" => f.title = Some(one_line(&value)),
+            "format" => f.format = Some(choose(&value, &rules.formats)),
+            "audience" => f.audience = Some(choose(&value, &rules.audiences)),
+            "topics" => {
+                f.topics = Some(
+                    value
+                        .split([',', ';', '\n'])
+                        .map(|s| s.trim().trim_start_matches(['-', '*']).trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                )
+            }
+            "abstract" => f.abstract_text = Some(value),
+            "description" => f.description = Some(value),
+            "notes" => f.notes = Some(value),
+            "bio" => f.bio = Some(value),
+            "co-speakers" => {
+                let list: Vec<String> = value
+                    .split([',', ';', '\n'])
+                    .map(|s| extract_address(s.trim()))
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                let list: Vec<String> = list
+                    .into_iter()
+                    .filter(|a| !matches!(a.to_lowercase().as_str(), "none" | "n/a" | "-"))
+                    .collect();
+                if !list.is_empty() {
+                    f.co_speakers = Some(list);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn strip_emphasis(s: &str) -> String {
+    s.trim_matches(|c| c == '*' || c == '_').trim().to_string()
+}
+
+/// Remove common indentation and surrounding blank lines; keep paragraphs.
+/// When the value is indented under its label, an unindented line after a
+/// blank line ends it ("Thanks, Ada" after the last field is not part of it).
+fn clean_block(lines: &[String]) -> String {
+    let indent_of = |l: &String| l.len() - l.trim_start().len();
+    let first_body = lines.iter().position(|l| !l.trim().is_empty());
+    let mut end = lines.len();
+    if let Some(fb) = first_body {
+        if indent_of(&lines[fb]) > 0 {
+            for k in fb + 1..lines.len() {
+                if !lines[k].trim().is_empty()
+                    && indent_of(&lines[k]) == 0
+                    && lines[k - 1].trim().is_empty()
+                {
+                    end = k;
+                    break;
+                }
+            }
+        }
+    }
+    let lines = &lines[..end];
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out: Vec<&str> = lines
+        .iter()
+        .map(|l| {
+            if l.trim().is_empty() {
+                ""
+            } else {
+                l.get(indent..).unwrap_or(l.trim_start()).trim_end()
+            }
+        })
+        .collect();
+    while out.first().is_some_and(|l| l.is_empty()) {
+        out.remove(0);
+    }
+    while out.last().is_some_and(|l| l.is_empty()) {
+        out.pop();
+    }
+    // collapse runs of blank lines
+    let mut res = String::new();
+    let mut blank = false;
+    for l in out {
+        if l.is_empty() {
+            blank = true;
+            continue;
+        }
+        if !res.is_empty() {
+            res.push_str(if blank { "\n\n" } else { "\n" });
+        }
+        blank = false;
+        res.push_str(l);
+    }
+    res
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn tokens(s: &str) -> Vec<String> {
+    s.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Normalise a choice against the allowed values: exact match first, then the
+/// unique allowed value all of whose words appear in the text ("25 minute talk"
+/// → `talk-25`), then the unique allowed value sharing a word ("workshop" stays
+/// raw, "45" → `talk-45`). An unrecognised or ambiguous value is kept as written
+/// so the reply can quote it.
+fn choose(value: &str, allowed: &[String]) -> String {
+    let full = one_line(value).to_lowercase();
+    // "talk-25 (25 minutes)": the part before a parenthesis, then the whole text.
+    let head = full.split('(').next().unwrap_or(&full).trim().to_string();
+    for v in [&head, &full] {
+        if let Some(a) = allowed.iter().find(|a| *a == v) {
+            return a.clone();
+        }
+    }
+    for v in [&head, &full] {
+        let vt = tokens(v);
+        let all: Vec<&String> = allowed
+            .iter()
+            .filter(|a| {
+                let at = tokens(a);
+                !at.is_empty() && at.iter().all(|t| vt.contains(t))
+            })
+            .collect();
+        if all.len() == 1 {
+            return all[0].clone();
+        }
+        if all.len() > 1 {
+            break;
+        }
+    }
+    let vt = tokens(&head);
+    let some: Vec<&String> = allowed
+        .iter()
+        .filter(|a| tokens(a).iter().any(|t| vt.contains(t)))
+        .collect();
+    if some.len() == 1 {
+        return some[0].clone();
+    }
+    head
+}
+
+fn extract_address(s: &str) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("address regex")
+    });
+    match re.find(s) {
+        Some(m) => m.as_str().to_lowercase(),
+        None => s.trim_matches(|c| c == '<' || c == '>').to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> ProposalRules {
+        ProposalRules {
+            required: vec![],
+            formats: vec!["talk-25".into(), "talk-45".into(), "tutorial".into()],
+            audiences: vec!["beginner".into(), "intermediate".into(), "advanced".into()],
+            word_limits: vec![],
+            max_message_bytes: 1 << 20,
+        }
+    }
+
+    #[test]
+    fn product_template_parses() {
+        let body = "Hi!\n\nTitle: Making Django fast without caching everything\nFormat: talk-25\nAudience: intermediate\nTopics: performance-scaling, database\nAbstract:\n  one paragraph, public\n  still abstract\nDescription:\n  longer outline for reviewers\n\n  second paragraph\nNotes for reviewers:\n  optional\nBio:\n  I am Ada.\nCo-speakers: Ada <ada@example.org>, bob@example.org\n-- \nAda\n";
+        let p = parse(body, &rules());
+        let f = &p.fields;
+        assert_eq!(p.labels_found, 9);
+        assert_eq!(
+            f.title.as_deref(),
+            Some("Making Django fast without caching everything")
+        );
+        assert_eq!(f.format.as_deref(), Some("talk-25"));
+        assert_eq!(f.audience.as_deref(), Some("intermediate"));
+        assert_eq!(
+            f.topics.as_deref(),
+            Some(&["performance-scaling".to_string(), "database".to_string()][..])
+        );
+        assert_eq!(
+            f.abstract_text.as_deref(),
+            Some("one paragraph, public\nstill abstract")
+        );
+        assert_eq!(
+            f.description.as_deref(),
+            Some("longer outline for reviewers\n\nsecond paragraph")
+        );
+        assert_eq!(f.notes.as_deref(), Some("optional"));
+        assert_eq!(f.bio.as_deref(), Some("I am Ada."));
+        let p = parse("Bio:\n  I am Ada.\n\nThanks!\nAda\n", &rules());
+        assert_eq!(p.fields.bio.as_deref(), Some("I am Ada."));
+        assert_eq!(
+            f.co_speakers.as_deref(),
+            Some(&["ada@example.org".to_string(), "bob@example.org".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn markdown_headings_bold_any_case_any_order() {
+        let body = "## ABSTRACT\nShort.\n\n**Title:** Fast ORM\n\n### description\nLong text.\n\n*Format*: 45 minute talk\naudience - Beginner\n";
+        let f = parse(body, &rules()).fields;
+        assert_eq!(f.title.as_deref(), Some("Fast ORM"));
+        assert_eq!(f.abstract_text.as_deref(), Some("Short."));
+        assert_eq!(f.description.as_deref(), Some("Long text."));
+        assert_eq!(f.format.as_deref(), Some("talk-45"));
+        assert_eq!(f.audience.as_deref(), Some("beginner"));
+    }
+
+    #[test]
+    fn choices_normalise_or_stay_raw() {
+        let r = rules();
+        assert_eq!(choose("Talk (25 min)", &r.formats), "talk-25");
+        assert_eq!(choose("talk-45 (45 minutes)", &r.formats), "talk-45");
+        assert_eq!(choose("Tutorial", &r.formats), "tutorial");
+        assert_eq!(choose("keynote", &r.formats), "keynote");
+        assert_eq!(choose("talk", &r.formats), "talk");
+        assert_eq!(
+            choose("intermediate to advanced", &r.audiences),
+            "intermediate to advanced"
+        );
+    }
+
+    #[test]
+    fn plain_prose_has_no_labels() {
+        let p = parse(
+            "Hello, I would like to give a talk about Django.\nThanks",
+            &rules(),
+        );
+        assert_eq!(p.labels_found, 0);
+        assert_eq!(p.fields, Fields::default());
+    }
+
+    #[test]
+    fn common_words_are_not_labels_without_a_value() {
+        let p = parse(
+            "Title: T\nDescription:\nThe type\nlevel\nof this talk.\n",
+            &rules(),
+        );
+        assert_eq!(
+            p.fields.description.as_deref(),
+            Some("The type\nlevel\nof this talk.")
+        );
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let samples = [
+            "",
+            ":",
+            "Title:",
+            "\u{0}\u{FFFF}Title: \u{202E}x",
+            "Abstract\r\n\r\n\r\nx",
+            "# \n## \n**",
+            "Co-speakers: <>,,;;",
+        ];
+        for s in samples {
+            let _ = parse(s, &rules());
+        }
+        let mut x: u64 = 7;
+        for _ in 0..300 {
+            let mut s = String::new();
+            for _ in 0..80 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let c = char::from_u32((x % 0x3000) as u32).unwrap_or(':');
+                s.push(if x.is_multiple_of(7) { '\n' } else { c });
+            }
+            let _ = parse(&s, &rules());
+        }
+    }
+}

@@ -1,0 +1,581 @@
+//! The IMAP poller: async-imap on tokio, TLS through rustls.
+//!
+//! Cycle: connect (implicit TLS, STARTTLS, or plaintext only when the config
+//! says `tls = "none"`) → LOGIN → SELECT inbox → `UID FETCH last+1:* (UID
+//! RFC822.SIZE)` to learn what is new and how big → fetch bodies of the
+//! acceptable ones in batches (`BODY.PEEK[]`, so nothing is marked seen) →
+//! store them with the cursor in one transaction. Oversized messages are
+//! never downloaded: they are recorded as quarantined by size alone.
+//!
+//! Every network call has a timeout; any failure drops the session and the
+//! daemon reconnects with capped exponential backoff. A UIDVALIDITY change
+//! restarts the cursor at 0: messages still in the inbox are stored again
+//! under new keys and intake recognises them by Message-ID, so nothing is
+//! acted on twice. Filing (MOVE, or COPY + STORE \Deleted + UID EXPUNGE) only
+//! touches messages whose UIDVALIDITY is still current.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use futures::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::SourceError;
+use crate::config::{ImapConfig, TlsMode};
+use crate::shutdown::Shutdown;
+use crate::store::{messages, Ctx, Store};
+
+/// A plain or TLS TCP stream, so one session type serves every TLS mode.
+pub enum ImapStream {
+    /// Plaintext (only with `tls = "none"`, or before STARTTLS).
+    Plain(TcpStream),
+    /// TLS.
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl fmt::Debug for ImapStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ImapStream::Plain(_) => "ImapStream::Plain",
+            ImapStream::Tls(_) => "ImapStream::Tls",
+        })
+    }
+}
+
+impl AsyncRead for ImapStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ImapStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// An authenticated IMAP session.
+pub type Session = async_imap::Session<ImapStream>;
+
+/// What the server told us when the inbox was selected.
+#[derive(Debug, Clone, Copy)]
+struct Selected {
+    /// Current UIDVALIDITY of the inbox.
+    uidvalidity: u32,
+    /// Whether the server supports IDLE (RFC 2177).
+    idle: bool,
+    /// Whether the server supports MOVE (RFC 6851).
+    moves: bool,
+    /// Whether the server supports UID EXPUNGE (UIDPLUS, RFC 4315).
+    uidplus: bool,
+}
+
+/// The IMAP source.
+pub struct ImapSource {
+    /// Connection and folder settings.
+    cfg: ImapConfig,
+    /// Resolved password (from env or file); never logged.
+    password: String,
+    /// Largest message downloaded; larger ones are quarantined by size.
+    max_bytes: usize,
+    /// The live session, if connected.
+    session: Option<Session>,
+    /// State of the selected inbox.
+    selected: Option<Selected>,
+}
+
+impl fmt::Debug for ImapSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImapSource")
+            .field("host", &self.cfg.host)
+            .field("user", &self.cfg.user)
+            .field("connected", &self.session.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Wrap an IMAP future in the configured timeout.
+async fn timed<T, E: fmt::Display>(
+    d: Duration,
+    host: &str,
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, SourceError> {
+    match tokio::time::timeout(d, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(SourceError::Imap {
+            host: host.to_string(),
+            reason: format!("{what}: {e}"),
+        }),
+        Err(_) => Err(SourceError::Imap {
+            host: host.to_string(),
+            reason: format!("{what}: no answer within {}s", d.as_secs()),
+        }),
+    }
+}
+
+/// Connect and log in, without selecting a folder (also used by `cfpd check`).
+pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<Session, SourceError> {
+    let h = cfg.host.as_str();
+    let t = cfg.timeout;
+    let tcp = timed(t, h, "connect", TcpStream::connect((h, cfg.port))).await?;
+    let _ = tcp.set_nodelay(true);
+    let tls_connect = |tcp: TcpStream| async move {
+        let tls =
+            crate::tls::client_config(cfg.ca_file.as_deref()).map_err(|e| SourceError::Imap {
+                host: h.to_string(),
+                reason: e.to_string(),
+            })?;
+        let name = crate::tls::server_name(h).map_err(|e| SourceError::Imap {
+            host: h.to_string(),
+            reason: e.to_string(),
+        })?;
+        let s = timed(
+            t,
+            h,
+            "TLS handshake",
+            tokio_rustls::TlsConnector::from(tls).connect(name, tcp),
+        )
+        .await?;
+        Ok::<_, SourceError>(ImapStream::Tls(Box::new(s)))
+    };
+    let client = match cfg.tls {
+        TlsMode::Implicit => {
+            let mut c = async_imap::Client::new(tls_connect(tcp).await?);
+            greeting(&mut c, cfg).await?;
+            c
+        }
+        TlsMode::None => {
+            let mut c = async_imap::Client::new(ImapStream::Plain(tcp));
+            greeting(&mut c, cfg).await?;
+            c
+        }
+        TlsMode::Starttls => {
+            let mut c = async_imap::Client::new(ImapStream::Plain(tcp));
+            greeting(&mut c, cfg).await?;
+            timed(
+                t,
+                h,
+                "STARTTLS",
+                c.run_command_and_check_ok("STARTTLS", None),
+            )
+            .await?;
+            let plain = match c.into_inner() {
+                ImapStream::Plain(s) => s,
+                ImapStream::Tls(_) => unreachable!("STARTTLS on a TLS stream"),
+            };
+            async_imap::Client::new(tls_connect(plain).await?)
+        }
+    };
+    match tokio::time::timeout(t, client.login(&cfg.user, password)).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err((e, _))) => Err(SourceError::Imap {
+            host: h.to_string(),
+            reason: format!(
+                "login as {:?} failed: {e} (check mailbox.user and the password in mailbox.password_env/password_file)",
+                cfg.user
+            ),
+        }),
+        Err(_) => Err(SourceError::Imap {
+            host: h.to_string(),
+            reason: format!("login: no answer within {}s", t.as_secs()),
+        }),
+    }
+}
+
+async fn greeting(
+    c: &mut async_imap::Client<ImapStream>,
+    cfg: &ImapConfig,
+) -> Result<(), SourceError> {
+    match tokio::time::timeout(cfg.timeout, c.read_response()).await {
+        Ok(Ok(Some(_))) => Ok(()),
+        Ok(Ok(None)) => Err(SourceError::Imap {
+            host: cfg.host.clone(),
+            reason: "the server closed the connection before its greeting".into(),
+        }),
+        Ok(Err(e)) => Err(SourceError::Imap {
+            host: cfg.host.clone(),
+            reason: format!("greeting: {e}"),
+        }),
+        Err(_) => Err(SourceError::Imap {
+            host: cfg.host.clone(),
+            reason: format!(
+                "no greeting within {}s (is this an IMAP port?)",
+                cfg.timeout.as_secs()
+            ),
+        }),
+    }
+}
+
+/// Compress sorted UIDs into an IMAP sequence set: `1:5,7,9:12`.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+impl ImapSource {
+    /// A source for `cfg`; connects lazily.
+    pub fn new(cfg: ImapConfig, password: String, max_bytes: usize) -> ImapSource {
+        ImapSource {
+            cfg,
+            password,
+            max_bytes,
+            session: None,
+            selected: None,
+        }
+    }
+
+    fn err(&self, reason: String) -> SourceError {
+        SourceError::Imap {
+            host: self.cfg.host.clone(),
+            reason,
+        }
+    }
+
+    /// Forget the session (after an error).
+    pub fn reset(&mut self) {
+        self.session = None;
+        self.selected = None;
+    }
+
+    fn key_prefix(&self) -> String {
+        format!("imap:{}:", self.cfg.inbox)
+    }
+
+    async fn ensure(&mut self) -> Result<(), SourceError> {
+        if self.session.is_some() {
+            return Ok(());
+        }
+        let mut s = connect(&self.cfg, &self.password).await?;
+        let h = self.cfg.host.clone();
+        let t = self.cfg.timeout;
+        let caps = timed(t, &h, "CAPABILITY", s.capabilities()).await?;
+        for folder in [&self.cfg.processed_folder, &self.cfg.rejected_folder] {
+            // CREATE fails harmlessly when the folder exists.
+            let _ = tokio::time::timeout(t, s.create(folder)).await;
+        }
+        let mb = timed(t, &h, "SELECT", s.select(&self.cfg.inbox)).await?;
+        let uidvalidity = mb
+            .uid_validity
+            .ok_or_else(|| self.err("the server reported no UIDVALIDITY".into()))?;
+        self.selected = Some(Selected {
+            uidvalidity,
+            idle: caps.has_str("IDLE"),
+            moves: caps.has_str("MOVE"),
+            uidplus: caps.has_str("UIDPLUS"),
+        });
+        self.session = Some(s);
+        tracing::info!(host = %h, inbox = %self.cfg.inbox, uidvalidity, "IMAP connected");
+        Ok(())
+    }
+
+    /// Store new messages (and the cursor) in the database.
+    pub async fn fetch(&mut self, store: &Store, now: i64) -> Result<usize, SourceError> {
+        self.ensure().await?;
+        let sel = self.selected.expect("selected after ensure");
+        let h = self.cfg.host.clone();
+        let t = self.cfg.timeout;
+        let inbox = self.cfg.inbox.clone();
+        let mut conn = store.pool.acquire().await.ctx("acquiring a connection")?;
+        let last = match messages::cursor(&mut conn, &inbox).await? {
+            Some((v, last)) if v == sel.uidvalidity => last,
+            Some((v, _)) => {
+                tracing::warn!(
+                    old = v,
+                    new = sel.uidvalidity,
+                    "UIDVALIDITY changed; rescanning the inbox"
+                );
+                0
+            }
+            None => 0,
+        };
+        drop(conn);
+        let session = self.session.as_mut().expect("connected");
+        // Sync point so the selected session sees mail delivered since the last command.
+        timed(t, &h, "NOOP", session.noop()).await?;
+        let sizes: Vec<(u32, u32)> = {
+            let stream = timed(
+                t,
+                &h,
+                "UID FETCH sizes",
+                session.uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)"),
+            )
+            .await?;
+            let items: Vec<_> =
+                timed(t, &h, "UID FETCH sizes", stream.try_collect::<Vec<_>>()).await?;
+            items
+                .iter()
+                .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+                // `n:*` always includes the highest UID, even below n.
+                .filter(|(u, _)| *u > last)
+                .collect()
+        };
+        if sizes.is_empty() {
+            return Ok(0);
+        }
+        let mut stored = 0;
+        let prefix = self.key_prefix();
+        let key = |uid: u32| format!("{prefix}{}:{uid}", sel.uidvalidity);
+        let (big, ok): (Vec<_>, Vec<_>) = sizes
+            .iter()
+            .partition(|(_, size)| *size as usize > self.max_bytes);
+        if !big.is_empty() {
+            let mut tx = store.begin().await?;
+            for (uid, size) in &big {
+                let detail = format!(
+                    "message of {size} bytes exceeds the limit of {} bytes; not downloaded",
+                    self.max_bytes
+                );
+                if messages::insert_quarantined(
+                    &mut tx,
+                    &key(*uid),
+                    now,
+                    *size as i64,
+                    "too_large",
+                    &detail,
+                )
+                .await?
+                .is_some()
+                {
+                    stored += 1;
+                }
+            }
+            if ok.is_empty() {
+                let max_uid = sizes.iter().map(|(u, _)| *u).max().unwrap_or(last);
+                messages::set_cursor(&mut tx, &inbox, sel.uidvalidity, max_uid).await?;
+            }
+            tx.commit().await.ctx("committing quarantined messages")?;
+        }
+        let uids: Vec<u32> = ok.iter().map(|(u, _)| *u).collect();
+        for chunk in uids.chunks(self.cfg.batch_size) {
+            let session = self.session.as_mut().expect("connected");
+            let fetched: Vec<(u32, Vec<u8>)> = {
+                let stream = timed(
+                    t,
+                    &h,
+                    "UID FETCH bodies",
+                    session.uid_fetch(uid_set(chunk), "(UID BODY.PEEK[])"),
+                )
+                .await?;
+                let items: Vec<_> = timed(
+                    t * 4,
+                    &h,
+                    "UID FETCH bodies",
+                    stream.try_collect::<Vec<_>>(),
+                )
+                .await?;
+                items
+                    .iter()
+                    .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+                    .filter(|(u, _)| chunk.contains(u))
+                    .collect()
+            };
+            let mut tx = store.begin().await?;
+            for (uid, raw) in &fetched {
+                let m = messages::NewMessage {
+                    source_key: key(*uid),
+                    received_at: now,
+                    raw: raw.clone(),
+                };
+                if messages::insert_received(&mut tx, &m).await?.is_some() {
+                    stored += 1;
+                }
+            }
+            // The cursor covers this chunk and every oversized UID below its end.
+            let chunk_max = *chunk.last().expect("non-empty chunk");
+            let max_big = big
+                .iter()
+                .map(|(u, _)| *u)
+                .filter(|u| *u <= chunk_max)
+                .max();
+            let is_last_chunk = chunk_max == *uids.last().expect("non-empty");
+            let cursor = if is_last_chunk {
+                sizes.iter().map(|(u, _)| *u).max().unwrap_or(chunk_max)
+            } else {
+                chunk_max.max(max_big.unwrap_or(0))
+            };
+            messages::set_cursor(&mut tx, &inbox, sel.uidvalidity, cursor).await?;
+            tx.commit().await.ctx("committing received messages")?;
+        }
+        Ok(stored)
+    }
+
+    /// Move processed messages to the Processed or Rejected folder.
+    pub async fn dispose(&mut self, store: &Store) -> Result<usize, SourceError> {
+        self.ensure().await?;
+        let sel = self.selected.expect("selected");
+        let h = self.cfg.host.clone();
+        let t = self.cfg.timeout;
+        let mut conn = store.pool.acquire().await.ctx("acquiring a connection")?;
+        let current = format!("{}{}:", self.key_prefix(), sel.uidvalidity);
+        let mut total = 0;
+        loop {
+            let rows = messages::undisposed(&mut conn, &self.key_prefix(), 1000).await?;
+            if rows.is_empty() {
+                return Ok(total);
+            }
+            let mut stale = Vec::new();
+            let mut by_folder: BTreeMap<String, (Vec<u32>, Vec<i64>)> = BTreeMap::new();
+            for r in &rows {
+                let uid = r
+                    .source_key
+                    .strip_prefix(&current)
+                    .and_then(|u| u.parse::<u32>().ok());
+                match uid {
+                    Some(uid) => {
+                        let folder = if r.state.is_rejection() {
+                            &self.cfg.rejected_folder
+                        } else {
+                            &self.cfg.processed_folder
+                        };
+                        let e = by_folder.entry(folder.clone()).or_default();
+                        e.0.push(uid);
+                        e.1.push(r.id);
+                    }
+                    // From an earlier UIDVALIDITY: its UID means nothing now. It was
+                    // (or will be) stored again under its new UID and filed then.
+                    None => stale.push(r.id),
+                }
+            }
+            messages::mark_disposed(&mut conn, &stale).await?;
+            total += stale.len();
+            for (folder, (mut uids, ids)) in by_folder {
+                uids.sort_unstable();
+                let set = uid_set(&uids);
+                let session = self.session.as_mut().expect("connected");
+                if sel.moves {
+                    timed(t, &h, "UID MOVE", session.uid_mv(&set, &folder)).await?;
+                } else {
+                    timed(t, &h, "UID COPY", session.uid_copy(&set, &folder)).await?;
+                    {
+                        let s = timed(
+                            t,
+                            &h,
+                            "UID STORE",
+                            session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)"),
+                        )
+                        .await?;
+                        timed(t, &h, "UID STORE", s.try_collect::<Vec<_>>()).await?;
+                    }
+                    if sel.uidplus {
+                        let s = timed(t, &h, "UID EXPUNGE", session.uid_expunge(&set)).await?;
+                        timed(t, &h, "UID EXPUNGE", s.try_collect::<Vec<_>>()).await?;
+                    } else {
+                        let s = timed(t, &h, "EXPUNGE", session.expunge()).await?;
+                        timed(t, &h, "EXPUNGE", s.try_collect::<Vec<_>>()).await?;
+                    }
+                }
+                messages::mark_disposed(&mut conn, &ids).await?;
+                total += ids.len();
+            }
+        }
+    }
+
+    /// Wait for new mail: IDLE when the server offers it (re-issued after
+    /// `idle_renew` of wall-clock time), otherwise one poll interval.
+    pub async fn wait(&mut self, shutdown: &mut Shutdown) -> Result<(), SourceError> {
+        self.ensure().await?;
+        let sel = self.selected.expect("selected");
+        if !(self.cfg.idle && sel.idle) {
+            tokio::select! {
+                _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                _ = shutdown.recv() => {}
+            }
+            return Ok(());
+        }
+        let session = self.session.take().expect("connected");
+        let h = self.cfg.host.clone();
+        let mut idle = session.idle();
+        timed(self.cfg.timeout, &h, "IDLE", idle.init()).await?;
+        let started = SystemTime::now();
+        let renew = self.cfg.idle_renew;
+        {
+            let (wait, stop) = idle.wait_with_timeout(renew);
+            tokio::pin!(wait);
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            let mut stop = Some(stop);
+            loop {
+                tokio::select! {
+                    r = &mut wait => {
+                        r.map_err(|e| self.err(format!("IDLE: {e}")))?;
+                        break;
+                    }
+                    _ = tick.tick() => {
+                        // Wall clock, not the monotonic timer: a suspended host must not
+                        // leave an IDLE open past the server's 30-minute limit.
+                        let elapsed = SystemTime::now().duration_since(started).unwrap_or(renew);
+                        if elapsed >= renew {
+                            drop(stop.take());
+                        }
+                    }
+                    _ = shutdown.recv() => {
+                        drop(stop.take());
+                    }
+                }
+            }
+        }
+        let session = timed(self.cfg.timeout, &h, "DONE", idle.done()).await?;
+        self.session = Some(session);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uid_set;
+
+    #[test]
+    fn uid_sets_compress_runs() {
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+        assert_eq!(uid_set(&[4]), "4");
+        assert_eq!(uid_set(&[]), "");
+    }
+}

@@ -1,0 +1,92 @@
+//! Where inbound mail comes from: an IMAP mailbox or a local Maildir.
+//!
+//! A source does three things, and nothing else:
+//! 1. [`fetch`](MailSource::fetch): store every new message as raw bytes
+//!    (`received`), together with its checkpoint (IMAP UIDVALIDITY + last
+//!    UID), in one transaction;
+//! 2. [`dispose`](MailSource::dispose): after intake has committed a terminal
+//!    state, file the message away (IMAP MOVE to Processed/Rejected, Maildir
+//!    `new/` → `cur/`);
+//! 3. [`wait`](MailSource::wait): block until there may be new mail (IMAP
+//!    IDLE, or a poll interval), or shutdown.
+//!
+//! Sources never parse mail and never decide anything about it: intake reads
+//! the stored bytes. That is what makes a crash at any point harmless: a
+//! message is either not stored (and still in the inbox, fetched again) or
+//! stored (and processed from the database, exactly once).
+
+pub mod imap;
+pub mod maildir;
+
+use crate::shutdown::Shutdown;
+use crate::store::StoreError;
+
+/// A source failure.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A network or protocol problem with the IMAP server (transient: reconnect).
+    #[error("IMAP {host}: {reason}")]
+    Imap {
+        /// Server.
+        host: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A local file problem (Maildir).
+    #[error("maildir {path}: {reason}")]
+    Maildir {
+        /// Folder or file.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The configured source.
+#[derive(Debug)]
+pub enum MailSource {
+    /// An IMAP mailbox.
+    Imap(Box<imap::ImapSource>),
+    /// A Maildir folder.
+    Maildir(maildir::MaildirSource),
+}
+
+impl MailSource {
+    /// Store new messages; returns how many were stored.
+    pub async fn fetch(
+        &mut self,
+        store: &crate::store::Store,
+        now: i64,
+    ) -> Result<usize, SourceError> {
+        match self {
+            MailSource::Imap(s) => s.fetch(store, now).await,
+            MailSource::Maildir(s) => s.fetch(store, now).await,
+        }
+    }
+
+    /// File away processed messages; returns how many were filed.
+    pub async fn dispose(&mut self, store: &crate::store::Store) -> Result<usize, SourceError> {
+        match self {
+            MailSource::Imap(s) => s.dispose(store).await,
+            MailSource::Maildir(s) => s.dispose(store).await,
+        }
+    }
+
+    /// Wait for possible new mail or shutdown.
+    pub async fn wait(&mut self, shutdown: &mut Shutdown) -> Result<(), SourceError> {
+        match self {
+            MailSource::Imap(s) => s.wait(shutdown).await,
+            MailSource::Maildir(s) => s.wait(shutdown).await,
+        }
+    }
+
+    /// Drop the connection after an error, so the next call reconnects.
+    pub fn reset(&mut self) {
+        if let MailSource::Imap(s) = self {
+            s.reset();
+        }
+    }
+}

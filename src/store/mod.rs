@@ -1,0 +1,141 @@
+//! The one place SQL lives.
+//!
+//! cfpd talks to SQLite (the embedded default) and PostgreSQL (several
+//! instances, failover) through `sqlx::Any`, with the same statements for
+//! both: `$n` placeholders, `RETURNING`, `ON CONFLICT`. Only the migrations
+//! differ (`migrations/sqlite`, `migrations/postgres`) and are applied at
+//! start. Times are stored as milliseconds since the Unix epoch (`i64`) so
+//! that both backends compare them the same way.
+//!
+//! Functions that must be part of a caller's transaction take
+//! `&mut AnyConnection`; pass `&mut *tx` from [`Store::begin`].
+
+pub mod messages;
+pub mod outbox;
+pub mod proposals;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+
+pub use sqlx::AnyConnection;
+
+/// A database transaction over either backend.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// A database failure, with what cfpd was doing when it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("database: {context}: {source}")]
+pub struct StoreError {
+    /// What cfpd was doing.
+    pub context: &'static str,
+    /// The driver's error.
+    #[source]
+    pub source: sqlx::Error,
+}
+
+/// Result alias for store operations.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub(crate) trait Ctx<T> {
+    fn ctx(self, context: &'static str) -> Result<T>;
+}
+
+impl<T> Ctx<T> for std::result::Result<T, sqlx::Error> {
+    fn ctx(self, context: &'static str) -> Result<T> {
+        self.map_err(|source| StoreError { context, source })
+    }
+}
+
+/// Which database engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The connection pool plus what kind of database it is.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// Shared by every task of the process.
+    pub pool: AnyPool,
+    /// Engine behind `pool`, for the rare statement that differs.
+    pub backend: Backend,
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connect, configure and migrate. A SQLite file is created when missing.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite://") {
+            let url = if rest.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else {
+            (Backend::Postgres, url.to_string())
+        };
+        let opts = AnyConnectOptions::from_str(&url).ctx("parsing the database URL")?;
+        let pool = match backend {
+            // One writer connection: SQLite serialises writes anyway, and a single
+            // connection means no SQLITE_BUSY between our own tasks. Other processes
+            // (the CLI next to the daemon) wait through busy_timeout.
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(1)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(opts)
+                .await
+                .ctx("opening the SQLite database")?,
+            Backend::Postgres => AnyPoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await
+                .ctx("connecting to PostgreSQL")?,
+        };
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator.run(&pool).await.map_err(|e| StoreError {
+            context: "applying migrations",
+            source: e.into(),
+        })?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Start a transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        self.pool.begin().await.ctx("starting a transaction")
+    }
+
+    /// Close the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch for a chrono instant.
+pub fn ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A chrono instant from milliseconds since the Unix epoch.
+pub fn from_ms(v: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(v).unwrap_or_default()
+}

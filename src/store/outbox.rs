@@ -1,0 +1,272 @@
+//! Queued outgoing mail.
+//!
+//! A mail is queued (fully rendered, bytes and all) in the same transaction
+//! as the state change that causes it, under a `dedup_key` that is unique:
+//! queuing the same logical mail twice is a no-op. The sender moves a row
+//! `queued → sending → sent`; `sending` is committed just before the message
+//! body is handed to the SMTP server, so a crash leaves at most the one mail
+//! in flight in `sending`, which is then marked `uncertain` and never resent
+//! automatically (sending it again could deliver it twice).
+
+use sqlx::Row;
+
+use super::{AnyConnection, Ctx, Result};
+
+/// A mail ready to queue.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    /// Unique name of this logical mail, e.g. `reply:msg:42`: a second queue is a no-op.
+    pub dedup_key: String,
+    /// What kind of mail it is (ack, draft, help, …), for reports and rate limits.
+    pub kind: String,
+    /// SMTP envelope sender (MAIL FROM).
+    pub envelope_from: String,
+    /// The single recipient.
+    pub recipient: String,
+    /// Its Message-ID (without angle brackets).
+    pub message_id: String,
+    /// Subject, for listings.
+    pub subject: String,
+    /// The complete RFC 5322 message.
+    pub raw: Vec<u8>,
+    /// The inbound message that caused it, if any.
+    pub cause_message: Option<i64>,
+}
+
+/// Queue a mail. Returns false when a mail with the same dedup key exists.
+pub async fn queue(conn: &mut AnyConnection, m: &NewMail, now: i64) -> Result<bool> {
+    let row = sqlx::query(
+        "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id, subject, raw,
+                             state, attempts, next_attempt_at, cause_message)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $3, $9)
+         ON CONFLICT (dedup_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(&m.dedup_key)
+    .bind(&m.kind)
+    .bind(now)
+    .bind(&m.envelope_from)
+    .bind(&m.recipient)
+    .bind(&m.message_id)
+    .bind(&m.subject)
+    .bind(&m.raw)
+    .bind(m.cause_message)
+    .fetch_optional(&mut *conn)
+    .await
+    .ctx("queuing a mail")?;
+    Ok(row.is_some())
+}
+
+/// How many automatic replies went (or are queued) to this address since `since` (ms).
+pub async fn replies_to_since(
+    conn: &mut AnyConnection,
+    recipient: &str,
+    since: i64,
+) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND created_at >= $2")
+        .bind(recipient)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await
+        .ctx("counting replies to an address")?;
+    Ok(row.get(0))
+}
+
+/// A mail due for sending.
+#[derive(Debug, Clone)]
+pub struct DueMail {
+    /// Row id.
+    pub id: i64,
+    /// MAIL FROM.
+    pub envelope_from: String,
+    /// RCPT TO.
+    pub recipient: String,
+    /// Message-ID, for logs.
+    pub message_id: String,
+    /// The bytes to send.
+    pub raw: Vec<u8>,
+    /// Attempts so far.
+    pub attempts: i64,
+}
+
+/// Queued mail whose next attempt is due, oldest first, among the rows with
+/// `id % workers = worker` (so parallel sender workers never pick the same row).
+pub async fn due_for_worker(
+    conn: &mut AnyConnection,
+    now: i64,
+    limit: i64,
+    workers: i64,
+    worker: i64,
+) -> Result<Vec<DueMail>> {
+    let rows = sqlx::query(
+        "SELECT id, envelope_from, recipient, message_id, raw, attempts FROM outbox
+         WHERE state = 'queued' AND next_attempt_at <= $1 AND id % $3 = $4 ORDER BY id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .bind(workers.max(1))
+    .bind(worker)
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("listing due mail")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DueMail {
+            id: r.get(0),
+            envelope_from: r.get(1),
+            recipient: r.get(2),
+            message_id: r.get(3),
+            raw: r.get(4),
+            attempts: r.get(5),
+        })
+        .collect())
+}
+
+/// Claim a queued mail for sending. Returns false if it is no longer queued
+/// (another sender took it).
+pub async fn mark_sending(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, next_attempt_at = $2
+         WHERE id = $1 AND state = 'queued'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("claiming a mail for sending")?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The server accepted the mail.
+pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'sent', sent_at = $2, last_error = NULL WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .ctx("marking a mail sent")?;
+    Ok(())
+}
+
+/// The server surely did not take the mail (connection refused, 4xx before
+/// the body): try again at `next`.
+pub async fn mark_retry(conn: &mut AnyConnection, id: i64, error: &str, next: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'queued', last_error = $2, next_attempt_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(next)
+    .execute(&mut *conn)
+    .await
+    .ctx("rescheduling a mail")?;
+    Ok(())
+}
+
+/// Give up on a mail (permanent 5xx).
+pub async fn mark_failed(conn: &mut AnyConnection, id: i64, error: &str) -> Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'failed', last_error = $2 WHERE id = $1")
+        .bind(id)
+        .bind(error)
+        .execute(&mut *conn)
+        .await
+        .ctx("marking a mail failed")?;
+    Ok(())
+}
+
+/// The connection broke after the body was sent: the server may have the mail.
+pub async fn mark_uncertain(conn: &mut AnyConnection, id: i64, error: &str) -> Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'uncertain', last_error = $2 WHERE id = $1")
+        .bind(id)
+        .bind(error)
+        .execute(&mut *conn)
+        .await
+        .ctx("marking a mail uncertain")?;
+    Ok(())
+}
+
+/// After a crash: mails left in `sending` may or may not have been delivered.
+/// They become `uncertain` (shown to the chair, resendable by hand) instead of
+/// being sent again. Returns how many.
+pub async fn recover_in_flight(conn: &mut AnyConnection) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE outbox SET state = 'uncertain',
+                last_error = 'cfpd stopped while the server was receiving this mail; not resent automatically'
+         WHERE state = 'sending'",
+    )
+    .execute(&mut *conn)
+    .await
+    .ctx("recovering in-flight mail")?;
+    Ok(r.rows_affected())
+}
+
+/// Put a mail back in the queue by hand (`cfpd outbox retry`).
+pub async fn requeue(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = $2
+         WHERE id = $1 AND state IN ('uncertain', 'failed')",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("requeuing a mail")?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Counts per state, and the age of the oldest queued mail (ms).
+pub async fn stats(conn: &mut AnyConnection) -> Result<(Vec<(String, i64)>, Option<i64>)> {
+    let rows = sqlx::query("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("counting outbox mail")?;
+    let oldest = sqlx::query("SELECT MIN(created_at) FROM outbox WHERE state = 'queued'")
+        .fetch_one(&mut *conn)
+        .await
+        .ctx("finding the oldest queued mail")?;
+    Ok((
+        rows.into_iter().map(|r| (r.get(0), r.get(1))).collect(),
+        oldest.get::<Option<i64>, _>(0),
+    ))
+}
+
+/// One outbox row for listings.
+#[derive(Debug, Clone)]
+pub struct OutboxSummary {
+    /// Row id.
+    pub id: i64,
+    /// Kind of mail.
+    pub kind: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// State.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Last error, if any.
+    pub last_error: Option<String>,
+}
+
+/// All outbox rows, oldest first.
+pub async fn list(conn: &mut AnyConnection) -> Result<Vec<OutboxSummary>> {
+    let rows = sqlx::query(
+        "SELECT id, kind, recipient, subject, state, attempts, last_error FROM outbox ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("listing the outbox")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OutboxSummary {
+            id: r.get(0),
+            kind: r.get(1),
+            recipient: r.get(2),
+            subject: r.get(3),
+            state: r.get(4),
+            attempts: r.get(5),
+            last_error: r.get(6),
+        })
+        .collect())
+}

@@ -1,0 +1,341 @@
+//! Speakers, proposals with all their versions, and reply tokens.
+
+use sqlx::Row;
+
+use super::{AnyConnection, Ctx, Result};
+use crate::proposal::{Fields, FiledTopic, ProposalStatus, TagOverrides};
+
+/// Insert the speaker if new (by exact lower-cased address) and return its id.
+pub async fn upsert_speaker(
+    conn: &mut AnyConnection,
+    email: &str,
+    name: Option<&str>,
+    now: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO speakers (email, name, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO UPDATE SET name = COALESCE(excluded.name, speakers.name)
+         RETURNING id",
+    )
+    .bind(email)
+    .bind(name)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .ctx("recording a speaker")?;
+    Ok(row.get(0))
+}
+
+/// Create a proposal (its first version is inserted separately).
+pub async fn create(
+    conn: &mut AnyConnection,
+    speaker_id: i64,
+    status: ProposalStatus,
+    now: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO proposals (speaker_id, status, current_version, created_at, updated_at)
+         VALUES ($1, $2, 1, $3, $3) RETURNING id",
+    )
+    .bind(speaker_id)
+    .bind(status.as_str())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .ctx("creating a proposal")?;
+    Ok(row.get(0))
+}
+
+/// A version to store.
+#[derive(Debug, Clone)]
+pub struct NewVersion<'a> {
+    /// Proposal it belongs to.
+    pub proposal_id: i64,
+    /// 1, 2, …
+    pub version: i64,
+    /// The inbound message it came from (none for chair edits).
+    pub message_row: Option<i64>,
+    /// The record as understood.
+    pub fields: &'a Fields,
+    /// What is missing or wrong (empty when complete).
+    pub problems: &'a [String],
+    /// Topics it is filed under, with evidence.
+    pub topics: &'a [FiledTopic],
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+/// Store a version and make it current.
+pub async fn insert_version(
+    conn: &mut AnyConnection,
+    v: &NewVersion<'_>,
+    status: ProposalStatus,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO proposal_versions (proposal_id, version, message_id, created_at, fields, problems, topics)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(v.proposal_id)
+    .bind(v.version)
+    .bind(v.message_row)
+    .bind(now)
+    .bind(json(v.fields))
+    .bind(json(&v.problems))
+    .bind(json(&v.topics))
+    .execute(&mut *conn)
+    .await
+    .ctx("storing a proposal version")?;
+    sqlx::query(
+        "UPDATE proposals SET current_version = $2, status = $3, updated_at = $4 WHERE id = $1",
+    )
+    .bind(v.proposal_id)
+    .bind(v.version)
+    .bind(status.as_str())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("updating a proposal")?;
+    Ok(())
+}
+
+/// Change a proposal's status without a new version (withdraw, accept-late).
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: i64,
+    status: ProposalStatus,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE proposals SET status = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(status.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .ctx("changing a proposal's status")?;
+    Ok(())
+}
+
+/// Replace the topics of the current version (after a chair's override).
+pub async fn set_current_topics(
+    conn: &mut AnyConnection,
+    id: i64,
+    topics: &[FiledTopic],
+    overrides: &TagOverrides,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE proposal_versions SET topics = $2
+         WHERE proposal_id = $1 AND version = (SELECT current_version FROM proposals WHERE id = $1)",
+    )
+    .bind(id)
+    .bind(json(&topics))
+    .execute(&mut *conn)
+    .await
+    .ctx("storing topics")?;
+    sqlx::query("UPDATE proposals SET tag_overrides = $2 WHERE id = $1")
+        .bind(id)
+        .bind(json(overrides))
+        .execute(&mut *conn)
+        .await
+        .ctx("storing tag overrides")?;
+    Ok(())
+}
+
+/// A proposal with its current version.
+#[derive(Debug, Clone)]
+pub struct ProposalRow {
+    /// Row id; the public reference is derived from it.
+    pub id: i64,
+    /// Speaker's address (the one the proposal's token is bound to).
+    pub speaker_email: String,
+    /// Speaker's display name, if given.
+    pub speaker_name: Option<String>,
+    /// Lifecycle status.
+    pub status: ProposalStatus,
+    /// Number of the current version.
+    pub version: i64,
+    /// Created (ms).
+    pub created_at: i64,
+    /// Last changed (ms).
+    pub updated_at: i64,
+    /// Current fields.
+    pub fields: Fields,
+    /// Current problems (empty when complete).
+    pub problems: Vec<String>,
+    /// Current topics.
+    pub topics: Vec<FiledTopic>,
+    /// Chair's topic overrides, kept across versions.
+    pub overrides: TagOverrides,
+}
+
+impl ProposalRow {
+    /// The public reference, `P-0042`.
+    pub fn reference(&self) -> String {
+        crate::proposal::reference(self.id)
+    }
+}
+
+const PROPOSAL_SELECT: &str =
+    "SELECT p.id, s.email, s.name, p.status, p.current_version, p.created_at, p.updated_at,
+        v.fields, v.problems, v.topics, p.tag_overrides
+ FROM proposals p
+ JOIN speakers s ON s.id = p.speaker_id
+ JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.current_version";
+
+fn proposal_from_row(r: sqlx::any::AnyRow) -> ProposalRow {
+    ProposalRow {
+        id: r.get(0),
+        speaker_email: r.get(1),
+        speaker_name: r.get(2),
+        status: ProposalStatus::parse(&r.get::<String, _>(3)).unwrap_or(ProposalStatus::Draft),
+        version: r.get(4),
+        created_at: r.get(5),
+        updated_at: r.get(6),
+        fields: serde_json::from_str(&r.get::<String, _>(7)).unwrap_or_default(),
+        problems: serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default(),
+        topics: serde_json::from_str(&r.get::<String, _>(9)).unwrap_or_default(),
+        overrides: serde_json::from_str(&r.get::<String, _>(10)).unwrap_or_default(),
+    }
+}
+
+/// One proposal by id.
+pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<ProposalRow>> {
+    let sql = const_format(PROPOSAL_SELECT, " WHERE p.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .ctx("reading a proposal")?;
+    Ok(row.map(proposal_from_row))
+}
+
+/// All proposals, by reference.
+pub async fn list(conn: &mut AnyConnection) -> Result<Vec<ProposalRow>> {
+    let sql = const_format(PROPOSAL_SELECT, " ORDER BY p.id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("listing proposals")?;
+    Ok(rows.into_iter().map(proposal_from_row).collect())
+}
+
+fn const_format(a: &str, b: &str) -> String {
+    format!("{a}{b}")
+}
+
+/// One stored version, for `cfpd proposals show`.
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    /// 1, 2, …
+    pub version: i64,
+    /// When it was stored (ms).
+    pub created_at: i64,
+    /// The record.
+    pub fields: Fields,
+    /// Problems at that version.
+    pub problems: Vec<String>,
+    /// Topics at that version.
+    pub topics: Vec<FiledTopic>,
+}
+
+/// Every version of a proposal, oldest first.
+pub async fn versions(conn: &mut AnyConnection, id: i64) -> Result<Vec<VersionRow>> {
+    let rows = sqlx::query(
+        "SELECT version, created_at, fields, problems, topics FROM proposal_versions
+         WHERE proposal_id = $1 ORDER BY version",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("reading proposal versions")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| VersionRow {
+            version: r.get(0),
+            created_at: r.get(1),
+            fields: serde_json::from_str(&r.get::<String, _>(2)).unwrap_or_default(),
+            problems: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
+            topics: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// What a reply token grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Follow-ups (update, withdraw) to one proposal, by its speaker.
+    Proposal,
+    /// Review replies to one assignment, by its reviewer.
+    Assignment,
+}
+
+impl TokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Proposal => "proposal",
+            TokenKind::Assignment => "assignment",
+        }
+    }
+}
+
+/// A stored token (only its hash is stored; the secret is in the mail we sent).
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    /// What it grants.
+    pub kind: TokenKind,
+    /// The proposal, for proposal tokens.
+    pub proposal_id: Option<i64>,
+    /// The assignment, for assignment tokens.
+    pub assignment_id: Option<i64>,
+    /// The only address allowed to use it.
+    pub bound_address: String,
+    /// After this instant (ms) the token no longer authorizes anything.
+    pub expires_at: Option<i64>,
+}
+
+/// Store a token's hash.
+pub async fn insert_token(
+    conn: &mut AnyConnection,
+    hash: &str,
+    kind: TokenKind,
+    proposal_id: Option<i64>,
+    bound_address: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO tokens (hash, kind, proposal_id, bound_address, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash)
+    .bind(kind.as_str())
+    .bind(proposal_id)
+    .bind(bound_address)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("storing a reply token")?;
+    Ok(())
+}
+
+/// Look a token up by its hash.
+pub async fn lookup_token(conn: &mut AnyConnection, hash: &str) -> Result<Option<TokenRow>> {
+    let row = sqlx::query(
+        "SELECT kind, proposal_id, assignment_id, bound_address, expires_at FROM tokens WHERE hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(&mut *conn)
+    .await
+    .ctx("looking up a reply token")?;
+    Ok(row.map(|r| TokenRow {
+        kind: if r.get::<String, _>(0) == "assignment" {
+            TokenKind::Assignment
+        } else {
+            TokenKind::Proposal
+        },
+        proposal_id: r.get(1),
+        assignment_id: r.get(2),
+        bound_address: r.get(3),
+        expires_at: r.get(4),
+    }))
+}

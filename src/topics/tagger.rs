@@ -1,0 +1,721 @@
+//! Ranking a proposal against every topic of a set, with evidence, and
+//! choosing the topics it is filed under.
+//!
+//! # Method
+//!
+//! A weighted lexicon with stemming and phrase matching:
+//!
+//! * Title, abstract and description are tokenised and stemmed (Porter2);
+//!   every vocabulary phrase of every topic is precompiled in
+//!   [`Tagger::new`] into stem sequences indexed by their first stem.
+//! * For each topic, overlapping matches keep only the longest phrase
+//!   ("read replicas" does not also count "replicas").
+//! * A term found in the body counts `weight × sat(n)`, where `n` is the
+//!   number of occurrences (abstract 1, description [`DESCRIPTION_WEIGHT`])
+//!   and `sat(n) = n (k+1) / (n+k)` saturates repetition (BM25's tf curve,
+//!   `k` = [`SATURATION_K`]). A term in the title adds `weight ×`
+//!   [`TITLE_BONUS`] on top: titles say what a talk is about.
+//! * Declared topics get [`DECLARED_BOOST`] and `declared: …` evidence.
+//! * The fallback topic scores the set's `min_score` (or its own vocabulary
+//!   score if higher), so it ranks first exactly when no topic reaches the
+//!   filing threshold.
+//!
+//! Rankings are deterministic: scores are rounded to 1e-6 and ties keep the
+//! set's order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::set::TopicSet;
+use super::text::{self, Stems, Token};
+
+/// Score added once, per term weight, when a term appears in the title.
+pub const TITLE_BONUS: f64 = 1.5;
+/// How much an occurrence in the description counts next to one in the abstract.
+pub const DESCRIPTION_WEIGHT: f64 = 0.6;
+/// Saturation constant of the per-term occurrence curve.
+pub const SATURATION_K: f64 = 1.2;
+/// Score added to a topic the speaker declared.
+pub const DECLARED_BOOST: f64 = 10.0;
+/// Evidence prefix marking a speaker-declared topic.
+pub const DECLARED_PREFIX: &str = "declared: ";
+/// Fallback evidence when no vocabulary matched at all.
+pub const NOTHING_MATCHED: &str = "no topic vocabulary matched";
+/// Fallback evidence when some vocabulary matched, but too little.
+pub const NOTHING_STRONG: &str = "no topic matched strongly enough to be filed";
+
+/// The text of one proposal, as the tagger sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct TagInput<'a> {
+    /// Title (weighted most).
+    pub title: &'a str,
+    /// Public abstract.
+    pub abstract_text: &'a str,
+    /// Longer description for reviewers (weighted less; may be empty).
+    pub description: &'a str,
+    /// Topics the speaker declared, as written (ids, names or near misses).
+    pub declared: &'a [String],
+}
+
+/// One topic's score for a proposal and the evidence behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicScore {
+    /// Topic id.
+    pub id: String,
+    /// Topic name.
+    pub name: String,
+    /// Score (0 when nothing matched; higher is better; not bounded).
+    pub score: f64,
+    /// Why: `declared: …` first if the speaker declared it, then the
+    /// words and phrases found, as they appear in the text, strongest first,
+    /// without case-insensitive duplicates. May be empty for unfiled topics.
+    pub evidence: Vec<String>,
+}
+
+/// A vocabulary phrase compiled for matching.
+#[derive(Debug, Clone)]
+struct CompiledTerm {
+    topic: usize,
+    weight: f64,
+    /// `(word, stem)` per token; `exact` terms compare words, others stems.
+    tokens: Vec<(String, String)>,
+    exact: bool,
+}
+
+/// Ranks proposals against a [`TopicSet`]. Build once, use for many
+/// proposals; `Send + Sync`.
+pub struct Tagger {
+    set: TopicSet,
+    stems: Stems,
+    terms: Vec<CompiledTerm>,
+    /// First stem → indices into `terms`, longest phrases first.
+    index: HashMap<String, Vec<usize>>,
+}
+
+impl fmt::Debug for Tagger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tagger")
+            .field("set", &self.set.origin())
+            .field("topics", &self.set.topics().len())
+            .field("terms", &self.terms.len())
+            .finish()
+    }
+}
+
+/// One match of a term in one field.
+#[derive(Debug, Clone, Copy)]
+struct Match {
+    term: usize,
+    start: usize,
+    len: usize,
+}
+
+/// One term's share of a topic's score, for ordering evidence.
+#[derive(Debug, Clone, Copy)]
+struct Evidence<'a> {
+    contribution: f64,
+    first_seen: (usize, usize),
+    surface: &'a str,
+}
+
+/// Per-term accumulation for one proposal.
+#[derive(Debug, Clone)]
+struct TermHits {
+    in_title: bool,
+    body: f64,
+    surface: String,
+    /// Order of first appearance (field, token) for stable evidence order.
+    first_seen: (usize, usize),
+}
+
+impl Tagger {
+    /// Compiles every vocabulary phrase of `set` for matching.
+    pub fn new(set: TopicSet) -> Tagger {
+        let stems = Stems::cached(
+            set.topics()
+                .iter()
+                .flat_map(|t| t.terms())
+                .flat_map(|t| t.phrase().split(|c: char| !c.is_alphanumeric() && c != '_'))
+                .filter(|w| {
+                    !w.is_empty() && w.is_ascii() && !w.bytes().any(|b| b.is_ascii_uppercase())
+                }),
+        );
+        let mut terms = Vec::new();
+        for (ti, topic) in set.topics().iter().enumerate() {
+            for term in topic.terms() {
+                let tokens: Vec<(String, String)> = text::tokenize(term.phrase(), &stems)
+                    .into_iter()
+                    .map(|t| (t.word, t.stem))
+                    .collect();
+                if tokens.is_empty() {
+                    continue; // rejected by validation; defensive only
+                }
+                terms.push(CompiledTerm {
+                    topic: ti,
+                    weight: term.weight(),
+                    tokens,
+                    exact: term.is_exact(),
+                });
+            }
+        }
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, t) in terms.iter().enumerate() {
+            if let Some((_, stem)) = t.tokens.first() {
+                index.entry(stem.clone()).or_default().push(i);
+            }
+        }
+        for list in index.values_mut() {
+            list.sort_by_key(|&i| (std::cmp::Reverse(terms[i].tokens.len()), i));
+        }
+        Tagger {
+            set,
+            stems,
+            terms,
+            index,
+        }
+    }
+
+    /// The topic set this tagger ranks against.
+    pub fn set(&self) -> &TopicSet {
+        &self.set
+    }
+
+    fn term_matches_at(&self, term: &CompiledTerm, tokens: &[Token], at: usize) -> bool {
+        let Some(window) = tokens.get(at..at + term.tokens.len()) else {
+            return false;
+        };
+        if window.iter().skip(1).any(|t| !t.joined) {
+            return false;
+        }
+        window.iter().zip(&term.tokens).all(|(tok, (word, stem))| {
+            if term.exact {
+                tok.word == *word
+            } else {
+                tok.stem == *stem
+            }
+        })
+    }
+
+    /// All matches in one field, reduced per topic to non-overlapping ones,
+    /// longest phrase first.
+    fn field_matches(&self, tokens: &[Token]) -> Vec<Match> {
+        let mut found = Vec::new();
+        for (at, tok) in tokens.iter().enumerate() {
+            if let Some(list) = self.index.get(&tok.stem) {
+                for &ti in list {
+                    if self.term_matches_at(&self.terms[ti], tokens, at) {
+                        found.push(Match {
+                            term: ti,
+                            start: at,
+                            len: self.terms[ti].tokens.len(),
+                        });
+                    }
+                }
+            }
+        }
+        // A phrase inside a longer phrase of any topic is not evidence on its
+        // own: "machine learning" is not about "learning", "background jobs"
+        // not about "jobs".
+        let inside_longer = |m: &Match| {
+            found
+                .iter()
+                .any(|o| o.len > m.len && o.start <= m.start && m.start + m.len <= o.start + o.len)
+        };
+        let mut found: Vec<Match> = found
+            .iter()
+            .filter(|m| !inside_longer(m))
+            .copied()
+            .collect();
+        // Per topic, longest first, then leftmost: keep a match only if it
+        // does not overlap one already kept for the same topic.
+        found.sort_by_key(|m| {
+            (
+                self.terms[m.term].topic,
+                std::cmp::Reverse(m.len),
+                m.start,
+                m.term,
+            )
+        });
+        let mut kept: Vec<Match> = Vec::with_capacity(found.len());
+        let mut topic_start = 0;
+        for m in found {
+            let topic = self.terms[m.term].topic;
+            if kept
+                .get(topic_start)
+                .is_some_and(|k| self.terms[k.term].topic != topic)
+            {
+                topic_start = kept.len();
+            }
+            let overlaps = kept[topic_start..]
+                .iter()
+                .any(|k| m.start < k.start + k.len && k.start < m.start + m.len);
+            if !overlaps {
+                kept.push(m);
+            }
+        }
+        kept
+    }
+
+    /// Scores every topic of the set for `input`: all topics, best first,
+    /// ties in set order.
+    pub fn rank(&self, input: &TagInput<'_>) -> Vec<TopicScore> {
+        let topics = self.set.topics();
+        let fields = [input.title, input.abstract_text, input.description];
+        // Keyed by term index: summing in term order keeps scores bit-identical
+        // from run to run.
+        let mut hits: BTreeMap<usize, TermHits> = BTreeMap::new();
+        let mut tokens = Vec::new();
+        for (fi, field) in fields.iter().enumerate() {
+            tokens.clear();
+            text::tokenize_into(field, &self.stems, &mut tokens);
+            for m in self.field_matches(&tokens) {
+                let (Some(first), Some(last)) =
+                    (tokens.get(m.start), tokens.get(m.start + m.len - 1))
+                else {
+                    continue;
+                };
+                let surface = field.get(first.start..last.end).unwrap_or_default();
+                let h = hits.entry(m.term).or_insert_with(|| TermHits {
+                    in_title: false,
+                    body: 0.0,
+                    surface: surface.to_string(),
+                    first_seen: (fi, m.start),
+                });
+                match fi {
+                    0 => h.in_title = true,
+                    1 => h.body += 1.0,
+                    _ => h.body += DESCRIPTION_WEIGHT,
+                }
+            }
+        }
+
+        let mut scores = vec![0.0f64; topics.len()];
+        let mut evidence: Vec<Vec<Evidence<'_>>> = vec![Vec::new(); topics.len()];
+        for (&ti, h) in &hits {
+            let term = &self.terms[ti];
+            let sat = h.body * (SATURATION_K + 1.0) / (h.body + SATURATION_K);
+            let contribution = term.weight * (sat + if h.in_title { TITLE_BONUS } else { 0.0 });
+            scores[term.topic] += contribution;
+            evidence[term.topic].push(Evidence {
+                contribution,
+                first_seen: h.first_seen,
+                surface: &h.surface,
+            });
+        }
+
+        let mut declared_as: Vec<Option<&str>> = vec![None; topics.len()];
+        for d in input.declared {
+            if let Some(i) = self.set.match_declared_index(d) {
+                if declared_as[i].is_none() {
+                    declared_as[i] = Some(d.trim());
+                }
+            }
+        }
+
+        let any_match = !hits.is_empty();
+        let fallback = self.set.fallback_index();
+        let min_score = self.set.filing().min_score;
+        let mut out: Vec<(usize, TopicScore)> = topics
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut ev = std::mem::take(&mut evidence[i]);
+                ev.sort_by(|a, b| {
+                    b.contribution
+                        .total_cmp(&a.contribution)
+                        .then(a.first_seen.cmp(&b.first_seen))
+                });
+                let mut words: Vec<String> = Vec::with_capacity(ev.len() + 1);
+                let mut score = scores[i];
+                if let Some(d) = declared_as[i] {
+                    score += DECLARED_BOOST;
+                    words.push(format!("{DECLARED_PREFIX}{d}"));
+                }
+                let mut seen: Vec<String> = Vec::with_capacity(ev.len());
+                for e in ev {
+                    let key = e.surface.to_lowercase();
+                    if !seen.contains(&key) {
+                        seen.push(key);
+                        words.push(e.surface.to_string());
+                    }
+                }
+                if Some(i) == fallback && score < min_score {
+                    score = min_score;
+                    words.push(
+                        if any_match {
+                            NOTHING_STRONG
+                        } else {
+                            NOTHING_MATCHED
+                        }
+                        .to_string(),
+                    );
+                }
+                let score = (score * 1e6).round() / 1e6;
+                (
+                    i,
+                    TopicScore {
+                        id: t.id.clone(),
+                        name: t.name.clone(),
+                        score,
+                        evidence: words,
+                    },
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.cmp(&b.0)));
+        out.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The topics a proposal is filed under, best first, from its
+    /// [`Tagger::rank`] output:
+    ///
+    /// * every declared topic (evidence starting with `declared: `);
+    /// * then, up to the set's `max_topics`, each other topic scoring at least
+    ///   `min_score` and at least `relative_score` × the best such score;
+    /// * if that leaves nothing, the fallback topic (`something-else`), or,
+    ///   in a set without one, the best-ranked topic.
+    ///
+    /// Never empty (for a non-empty ranking); every filed topic has evidence.
+    pub fn file(&self, ranked: &[TopicScore]) -> Vec<TopicScore> {
+        let filing = self.set.filing();
+        let fallback = self.set.fallback();
+        let is_fallback = |t: &TopicScore| fallback.is_some_and(|f| f.id == t.id);
+        let is_declared = |t: &TopicScore| {
+            t.evidence
+                .first()
+                .is_some_and(|e| e.starts_with(DECLARED_PREFIX))
+        };
+        let candidate =
+            |t: &TopicScore| !is_declared(t) && !is_fallback(t) && !t.evidence.is_empty();
+        let best = ranked
+            .iter()
+            .filter(|t| candidate(t))
+            .map(|t| t.score)
+            .fold(0.0f64, f64::max);
+        let cutoff = filing.min_score.max(best * filing.relative_score);
+        let declared = ranked.iter().filter(|t| is_declared(t)).count();
+        let mut room = filing.max_topics.saturating_sub(declared);
+        let mut out: Vec<TopicScore> = Vec::new();
+        for t in ranked {
+            if is_declared(t) {
+                out.push(t.clone());
+            } else if room > 0 && candidate(t) && t.score >= cutoff {
+                room -= 1;
+                out.push(t.clone());
+            }
+        }
+        if !out.is_empty() {
+            return out;
+        }
+        let reason = if ranked.iter().any(candidate) {
+            NOTHING_STRONG
+        } else {
+            NOTHING_MATCHED
+        };
+        let chosen = match fallback {
+            Some(f) => Some(
+                ranked
+                    .iter()
+                    .find(|t| t.id == f.id)
+                    .cloned()
+                    .unwrap_or_else(|| TopicScore {
+                        id: f.id.clone(),
+                        name: f.name.clone(),
+                        score: filing.min_score,
+                        evidence: Vec::new(),
+                    }),
+            ),
+            None => ranked.first().cloned(),
+        };
+        if let Some(mut t) = chosen {
+            if t.evidence.is_empty() {
+                t.evidence.push(if fallback.is_some() {
+                    reason.to_string()
+                } else {
+                    format!("{reason}; this topic set has no fallback topic, so the best-ranked one is used")
+                });
+            }
+            out.push(t);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn tagger() -> Tagger {
+        Tagger::new(TopicSet::default_set())
+    }
+
+    fn input<'a>(title: &'a str, abstract_text: &'a str, declared: &'a [String]) -> TagInput<'a> {
+        TagInput {
+            title,
+            abstract_text,
+            description: "",
+            declared,
+        }
+    }
+
+    fn ids(scores: &[TopicScore]) -> Vec<&str> {
+        scores.iter().map(|t| t.id.as_str()).collect()
+    }
+
+    #[test]
+    fn tagger_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Tagger>();
+        assert_send_sync::<TopicSet>();
+    }
+
+    #[test]
+    fn ranking_covers_every_topic_once_best_first() {
+        let t = tagger();
+        let ranked = t.rank(&input(
+            "Scaling Django with Celery and read replicas",
+            "Caching, background tasks and PostgreSQL read replicas for thousands of users.",
+            &[],
+        ));
+        let mut got = ids(&ranked);
+        assert_eq!(got.len(), t.set().topics().len());
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got.len(), t.set().topics().len());
+        assert!(ranked.windows(2).all(|w| w[0].score >= w[1].score));
+        assert_eq!(ranked[0].id, "performance-scaling");
+        assert_eq!(ranked[1].id, "database");
+        // Ties (here all zero-scored topics) keep the set's order.
+        let order: Vec<usize> = ranked
+            .iter()
+            .filter(|s| s.score == 0.0)
+            .map(|s| {
+                t.set()
+                    .topics()
+                    .iter()
+                    .position(|x| x.id == s.id)
+                    .unwrap_or(usize::MAX)
+            })
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    }
+
+    #[test]
+    fn ranking_is_deterministic() {
+        let text = "Testing HTMX views with pytest and Playwright; deploying with Docker.";
+        let a = tagger().rank(&input("Tests", text, &[]));
+        let b = tagger().rank(&input("Tests", text, &[]));
+        assert_eq!(a, b);
+        let t = tagger();
+        for _ in 0..5 {
+            assert_eq!(t.rank(&input("Tests", text, &[])), a);
+        }
+    }
+
+    #[test]
+    fn evidence_quotes_the_text_deduplicated() {
+        let t = tagger();
+        let ranked = t.rank(&input(
+            "Interactive pages with HTMX",
+            "HTMX and Alpine.js, htmx again, and Tailwind CSS.",
+            &[],
+        ));
+        let fe = ranked
+            .iter()
+            .find(|s| s.id == "frontend")
+            .expect("frontend");
+        assert_eq!(
+            fe.evidence
+                .iter()
+                .filter(|e| e.eq_ignore_ascii_case("htmx"))
+                .count(),
+            1
+        );
+        assert!(
+            fe.evidence.contains(&"HTMX".to_string()),
+            "{:?}",
+            fe.evidence
+        );
+        assert!(
+            fe.evidence.contains(&"Alpine.js".to_string()),
+            "{:?}",
+            fe.evidence
+        );
+        assert!(
+            fe.evidence.contains(&"Tailwind".to_string()),
+            "{:?}",
+            fe.evidence
+        );
+        assert_eq!(ranked[0].id, "frontend");
+    }
+
+    #[test]
+    fn a_phrase_of_one_topic_is_not_evidence_for_its_words_elsewhere() {
+        let t = tagger();
+        let ranked = t.rank(&input("Machine learning with background jobs", "", &[]));
+        let career = ranked.iter().find(|s| s.id == "career").expect("career");
+        assert!(career.evidence.is_empty(), "{:?}", career.evidence);
+        assert_eq!(career.score, 0.0);
+    }
+
+    #[test]
+    fn phrases_do_not_cross_clause_breaks() {
+        let t = tagger();
+        let ranked = t.rank(&input(
+            "",
+            "We use Django, channels of communication matter.",
+            &[],
+        ));
+        let ch = ranked
+            .iter()
+            .find(|s| s.id == "channels-websockets")
+            .expect("channels");
+        assert!(
+            !ch.evidence.iter().any(|e| e.contains("Django")),
+            "{:?}",
+            ch.evidence
+        );
+    }
+
+    #[test]
+    fn the_title_counts_more_than_the_abstract() {
+        let t = tagger();
+        let in_title = t.rank(&input("Security", "A talk.", &[]));
+        let in_abstract = t.rank(&input("A talk", "Security.", &[]));
+        let score = |r: &[TopicScore]| r.iter().find(|s| s.id == "security").map(|s| s.score);
+        assert!(score(&in_title) > score(&in_abstract));
+    }
+
+    #[test]
+    fn nothing_matched_files_under_the_fallback() {
+        let t = tagger();
+        for (title, abs) in [("", ""), ("Lorem ipsum", "Dolor sit amet, consectetur.")] {
+            let ranked = t.rank(&input(title, abs, &[]));
+            assert_eq!(ranked[0].id, "something-else");
+            let filed = t.file(&ranked);
+            assert_eq!(ids(&filed), ["something-else"]);
+            assert_eq!(filed[0].evidence, [NOTHING_MATCHED]);
+        }
+        // Some vocabulary, but too little to file under it.
+        let ranked = t.rank(&input("", "It has a fun side.", &[]));
+        let filed = t.file(&ranked);
+        assert_eq!(ids(&filed), ["something-else"]);
+        assert_eq!(filed[0].evidence, [NOTHING_STRONG]);
+    }
+
+    #[test]
+    fn declared_topics_are_boosted_and_always_filed() {
+        let t = tagger();
+        let declared = vec![
+            "htmx".to_string(),
+            "Perf & scaling".to_string(),
+            "bananas".to_string(),
+        ];
+        let ranked = t.rank(&input(
+            "Our database story",
+            "Indexes and query plans in PostgreSQL.",
+            &declared,
+        ));
+        let filed = t.file(&ranked);
+        let filed_ids = ids(&filed);
+        assert!(filed_ids.contains(&"frontend"), "{filed_ids:?}");
+        assert!(filed_ids.contains(&"performance-scaling"), "{filed_ids:?}");
+        assert!(filed_ids.contains(&"database"), "{filed_ids:?}");
+        let fe = filed.iter().find(|s| s.id == "frontend").expect("frontend");
+        assert_eq!(fe.evidence[0], "declared: htmx");
+        assert!(fe.score >= DECLARED_BOOST);
+        let perf = filed
+            .iter()
+            .find(|s| s.id == "performance-scaling")
+            .expect("perf");
+        assert_eq!(perf.evidence[0], "declared: Perf & scaling");
+        // The unmatched declaration changes nothing.
+        assert!(!ranked
+            .iter()
+            .any(|s| s.evidence.iter().any(|e| e.contains("bananas"))));
+    }
+
+    #[test]
+    fn declared_topics_are_filed_beyond_max_topics() {
+        let t = tagger();
+        let declared: Vec<String> = ["security", "database", "deployment", "career"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let filed = t.file(&t.rank(&input(
+            "HTMX and Tailwind",
+            "htmx, alpine.js, css",
+            &declared,
+        )));
+        assert_eq!(filed.len(), 4, "{:?}", ids(&filed));
+        assert!(filed
+            .iter()
+            .all(|s| s.evidence[0].starts_with(DECLARED_PREFIX)));
+    }
+
+    #[test]
+    fn filed_topics_are_few_strong_and_have_evidence() {
+        let t = tagger();
+        let ranked = t.rank(&input(
+            "Testing and deploying a secure Django API",
+            "pytest, Docker, Kubernetes, CSRF, OAuth, Django REST Framework, PostgreSQL indexes, HTMX, Celery.",
+            &[],
+        ));
+        let filed = t.file(&ranked);
+        assert!(!filed.is_empty() && filed.len() <= t.set().filing().max_topics);
+        let best = ranked[0].score;
+        for f in &filed {
+            assert!(!f.evidence.is_empty(), "{f:?}");
+            assert!(f.score >= t.set().filing().min_score);
+            assert!(f.score >= best * t.set().filing().relative_score);
+        }
+        assert_eq!(filed[0], ranked[0]);
+    }
+
+    #[test]
+    fn a_set_without_fallback_files_the_best_topic_with_a_reason() {
+        let set = TopicSet::from_toml_str(
+            "[[topic]]\nid = \"a\"\nname = \"A\"\ndescription = \"a\"\nterms = [\"apple\"]\n\
+             [[topic]]\nid = \"b\"\nname = \"B\"\ndescription = \"b\"\nterms = [\"banana\"]\n",
+            Path::new("t.toml"),
+        )
+        .expect("valid");
+        let t = Tagger::new(set);
+        let filed = t.file(&t.rank(&input("Cherries", "", &[])));
+        assert_eq!(ids(&filed), ["a"]);
+        assert!(
+            filed[0].evidence[0].starts_with(NOTHING_MATCHED),
+            "{:?}",
+            filed[0].evidence
+        );
+        let filed = t.file(&t.rank(&input("Bananas", "banana bread", &[])));
+        assert_eq!(ids(&filed), ["b"]);
+        assert_eq!(filed[0].evidence, ["Bananas"]);
+    }
+
+    #[test]
+    fn file_of_an_empty_ranking_is_the_fallback() {
+        let t = tagger();
+        let filed = t.file(&[]);
+        assert_eq!(ids(&filed), ["something-else"]);
+        assert_eq!(filed[0].evidence, [NOTHING_MATCHED]);
+    }
+
+    #[test]
+    fn exact_terms_do_not_match_other_word_forms() {
+        // "=accessibility" must not fire on "access".
+        let t = tagger();
+        let ranked = t.rank(&input(
+            "",
+            "Access the admin and check access control.",
+            &[],
+        ));
+        let ethics = ranked.iter().find(|s| s.id == "ethics").expect("ethics");
+        assert!(ethics.evidence.is_empty(), "{:?}", ethics.evidence);
+        let ranked = t.rank(&input("", "Accessibility for screen readers.", &[]));
+        assert_eq!(ranked[0].id, "ethics");
+    }
+}

@@ -1,0 +1,441 @@
+//! Text normalisation shared by the topic set (declared-topic matching) and
+//! the tagger (vocabulary matching): tokenising, stemming, compact keys and
+//! edit distance.
+
+use std::collections::HashMap;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// One word of a text: its lower-cased form, its English (Porter2) stem and
+/// its byte range in the original text (for quoting evidence as written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    /// Lower-cased word, typographic apostrophes folded to `'`.
+    pub word: String,
+    /// Porter2 stem of `word`.
+    pub stem: String,
+    /// Byte offset of the first character in the source text.
+    pub start: usize,
+    /// Byte offset just past the last character in the source text.
+    pub end: usize,
+    /// Whether a phrase may run from the previous token into this one: false
+    /// after a sentence or clause break (`,` `;` `:` `!` `?` brackets,
+    /// quotes, a line break, or `.` followed by a space), so "Django,
+    /// Channels" is not the phrase "django channels" but "Alpine.js" is
+    /// "alpine js".
+    pub joined: bool,
+}
+
+/// Common English words, stemmed once up front: they make up about half of
+/// any text, and stemming is the tagger's main cost.
+const COMMON_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "you",
+    "your",
+    "with",
+    "that",
+    "this",
+    "how",
+    "are",
+    "was",
+    "will",
+    "can",
+    "our",
+    "from",
+    "have",
+    "has",
+    "not",
+    "but",
+    "all",
+    "what",
+    "about",
+    "when",
+    "which",
+    "more",
+    "they",
+    "their",
+    "there",
+    "these",
+    "those",
+    "them",
+    "then",
+    "than",
+    "some",
+    "into",
+    "also",
+    "just",
+    "like",
+    "use",
+    "using",
+    "used",
+    "make",
+    "making",
+    "one",
+    "two",
+    "new",
+    "way",
+    "ways",
+    "get",
+    "getting",
+    "its",
+    "it's",
+    "we'll",
+    "you'll",
+    "we're",
+    "you're",
+    "don't",
+    "can't",
+    "talk",
+    "django",
+    "python",
+    "app",
+    "apps",
+    "web",
+    "project",
+    "projects",
+    "code",
+    "work",
+    "working",
+    "build",
+    "building",
+    "other",
+    "many",
+    "most",
+    "much",
+    "any",
+    "each",
+    "well",
+    "here",
+    "where",
+    "why",
+    "who",
+    "been",
+    "being",
+    "were",
+    "would",
+    "could",
+    "should",
+    "may",
+    "might",
+    "over",
+    "out",
+    "only",
+    "such",
+    "even",
+    "both",
+    "through",
+    "after",
+    "before",
+    "while",
+    "because",
+    "without",
+    "within",
+    "between",
+    "under",
+    "about",
+    "some",
+    "very",
+    "own",
+    "same",
+    "time",
+    "data",
+    "users",
+    "user",
+    "developers",
+    "developer",
+    "help",
+    "learn",
+    "look",
+    "take",
+    "see",
+    "want",
+    "need",
+    "know",
+    "let",
+    "lets",
+    "let's",
+    "first",
+    "also",
+    "does",
+    "did",
+    "done",
+];
+
+/// Porter2 stemming with a cache of precomputed stems.
+pub(crate) struct Stems {
+    stemmer: Stemmer,
+    cache: HashMap<String, String>,
+}
+
+impl Stems {
+    /// A stemmer without cache.
+    pub(crate) fn plain() -> Stems {
+        Stems {
+            stemmer: Stemmer::create(Algorithm::English),
+            cache: HashMap::new(),
+        }
+    }
+
+    /// A stemmer that precomputes the stems of [`COMMON_WORDS`] and of
+    /// `extra` words (lower-cased).
+    pub(crate) fn cached<'a>(extra: impl IntoIterator<Item = &'a str>) -> Stems {
+        let mut stems = Stems::plain();
+        for w in COMMON_WORDS.iter().copied().chain(extra) {
+            if !stems.cache.contains_key(w) {
+                let stem = stems.compute(w);
+                stems.cache.insert(w.to_string(), stem);
+            }
+        }
+        stems
+    }
+
+    fn compute(&self, word: &str) -> String {
+        // Porter2 leaves words of one or two letters as they are.
+        if word.chars().nth(2).is_none() {
+            return word.to_string();
+        }
+        self.stemmer.stem(word).into_owned()
+    }
+
+    /// The stem of a lower-cased word.
+    pub(crate) fn stem(&self, word: &str) -> String {
+        match self.cache.get(word) {
+            Some(s) => s.clone(),
+            None => self.compute(word),
+        }
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn is_apostrophe(c: char) -> bool {
+    c == '\'' || c == '\u{2019}'
+}
+
+/// Splits `text` into word tokens, appending them to `out`.
+///
+/// A word is a run of alphanumeric characters and underscores (so Python
+/// identifiers such as `select_related` stay whole); an apostrophe between
+/// two alphanumerics stays inside the word ("django's", "what's"); every
+/// other character separates words, so "Alpine.js" is `alpine` `js` and
+/// "CI/CD" is `ci` `cd`. Vocabulary phrases are tokenised the same way, which
+/// is what makes "alpine.js" match both "Alpine.js" and "alpine js".
+pub(crate) fn tokenize_into(text: &str, stems: &Stems, out: &mut Vec<Token>) {
+    let mut start: Option<usize> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let inner_apostrophe = is_apostrophe(c)
+            && start.is_some()
+            && chars.peek().is_some_and(|&(_, n)| n.is_alphanumeric());
+        if is_word_char(c) || inner_apostrophe {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(s) = start.take() {
+            push_token(text, s, i, stems, out);
+        }
+    }
+    if let Some(s) = start {
+        push_token(text, s, text.len(), stems, out);
+    }
+}
+
+/// Whether the characters between two words break a phrase.
+fn breaks_phrase(gap: &str) -> bool {
+    gap.chars().any(|c| {
+        matches!(
+            c,
+            ',' | ';'
+                | ':'
+                | '!'
+                | '?'
+                | '('
+                | ')'
+                | '['
+                | ']'
+                | '{'
+                | '}'
+                | '"'
+                | '\u{201c}'
+                | '\u{201d}'
+                | '\n'
+                | '|'
+                | '\u{2022}'
+        )
+    }) || (gap.contains('.') && gap.chars().any(char::is_whitespace))
+}
+
+fn push_token(text: &str, start: usize, end: usize, stems: &Stems, out: &mut Vec<Token>) {
+    let raw = &text[start..end];
+    let joined = out
+        .last()
+        .and_then(|prev| text.get(prev.end..start))
+        .is_some_and(|gap| !breaks_phrase(gap));
+    let word = if raw.is_ascii() {
+        raw.to_ascii_lowercase()
+    } else {
+        let mut word = String::with_capacity(raw.len());
+        for c in raw.chars() {
+            if c == '\u{2019}' {
+                word.push('\'');
+            } else {
+                word.extend(c.to_lowercase());
+            }
+        }
+        word
+    };
+    let stem = stems.stem(&word);
+    out.push(Token {
+        word,
+        stem,
+        start,
+        end,
+        joined,
+    });
+}
+
+/// Tokenises `text` into a fresh vector (see [`tokenize_into`]).
+pub(crate) fn tokenize(text: &str, stems: &Stems) -> Vec<Token> {
+    let mut out = Vec::new();
+    tokenize_into(text, stems, &mut out);
+    out
+}
+
+/// Filler words ignored when comparing a declared topic with topic names.
+const NAME_STOPWORDS: &[&str] = &["and", "the", "of", "in", "for", "a", "an", "with", "on"];
+
+/// Lower-cased words of `text` without filler words: "Perf & scaling" gives
+/// `["perf", "scaling"]`.
+pub(crate) fn name_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| !NAME_STOPWORDS.contains(&w.as_str()))
+        .collect()
+}
+
+/// The compact form of a name: its [`name_words`] joined with nothing, so
+/// "Web Sockets", "web-sockets" and "websockets" all give `websockets`.
+pub(crate) fn compact(text: &str) -> String {
+    name_words(text).concat()
+}
+
+/// Optimal-string-alignment edit distance (insertions, deletions,
+/// substitutions and adjacent transpositions), on characters.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for (i, cell) in d.iter_mut().step_by(w).enumerate() {
+        *cell = i;
+    }
+    for (j, cell) in d.iter_mut().take(w).enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+/// How many edits a compact name of this many characters may be off by and
+/// still count as a near miss of it: none up to 4 characters (so "gil" never
+/// matches "git"), one up to 7, two from 8.
+pub(crate) fn typo_budget(len: usize) -> usize {
+    match len {
+        0..=4 => 0,
+        5..=7 => 1,
+        _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        tokenize(text, &Stems::plain())
+            .into_iter()
+            .map(|t| t.word)
+            .collect()
+    }
+
+    #[test]
+    fn tokenizer_splits_on_punctuation_and_keeps_inner_apostrophes() {
+        assert_eq!(words("Alpine.js + HTMX"), ["alpine", "js", "htmx"]);
+        assert_eq!(
+            words("Django’s ORM, CI/CD"),
+            ["django's", "orm", "ci", "cd"]
+        );
+        assert_eq!(words("'quoted' PEP-703"), ["quoted", "pep", "703"]);
+        assert_eq!(words("qs.select_related()"), ["qs", "select_related"]);
+        assert!(words("").is_empty());
+    }
+
+    #[test]
+    fn tokens_keep_their_source_spans() {
+        let text = "Ünïcode café’s htmx";
+        for t in tokenize(text, &Stems::plain()) {
+            assert_eq!(
+                text[t.start..t.end].to_lowercase().replace('’', "'"),
+                t.word
+            );
+        }
+    }
+
+    #[test]
+    fn clause_breaks_end_phrases() {
+        let joined: Vec<bool> = tokenize("Alpine.js, Django. Channels (x) y/z", &Stems::plain())
+            .into_iter()
+            .map(|t| t.joined)
+            .collect();
+        // alpine js | django | channels | x | y z
+        assert_eq!(joined, [false, true, false, false, false, false, true]);
+    }
+
+    #[test]
+    fn stems_conflate_inflections() {
+        let s = Stems::plain();
+        let stems: Vec<String> = tokenize("testing tests tested deployments deploying", &s)
+            .into_iter()
+            .map(|t| t.stem)
+            .collect();
+        assert_eq!(stems, ["test", "test", "test", "deploy", "deploy"]);
+    }
+
+    #[test]
+    fn cached_stems_equal_computed_stems() {
+        let plain = Stems::plain();
+        let cached = Stems::cached(["deployments", "testing"]);
+        for w in COMMON_WORDS
+            .iter()
+            .chain(&["deployments", "testing", "ai", "x"])
+        {
+            assert_eq!(cached.stem(w), plain.stemmer.stem(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn compact_and_edit_distance() {
+        assert_eq!(compact("Perf & scaling"), "perfscaling");
+        assert_eq!(compact("Web Sockets"), "websockets");
+        assert_eq!(edit_distance("databse", "database"), 1);
+        assert_eq!(edit_distance("secuirty", "security"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(typo_budget(3), 0);
+    }
+}

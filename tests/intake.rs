@@ -1,0 +1,498 @@
+//! Intake end to end on real servers: proposals arrive in Dovecot, `cfpd`
+//! processes them, and the replies are read from the speakers' mailboxes
+//! over IMAP. Runs against SQLite, and against PostgreSQL when
+//! `CFPD_TEST_DATABASE=postgres` (scripts/test.sh runs both).
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use support::*;
+
+const T: Duration = Duration::from_secs(20);
+
+macro_rules! need_servers {
+    () => {
+        if !servers_available() {
+            return;
+        }
+    };
+}
+
+async fn states(w: &World) -> Vec<(String, Option<String>)> {
+    let store = w.store().await;
+    let mut c = store.pool.acquire().await.unwrap();
+    let rows = cfpd::store::messages::list(&mut c).await.unwrap();
+    rows.into_iter().map(|r| (r.state, r.reason)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proposal_gets_an_ack_with_reference_record_and_topics() {
+    need_servers!();
+    let w = World::start("").await;
+    w.dovecot
+        .append(
+            "cfp",
+            &mail(
+                "Ada Lovelace <ada@example.org>",
+                CFP,
+                "p1@example.org",
+                "Proposal",
+                &proposal_body("HTMX and Alpine without a SPA"),
+            ),
+        )
+        .await;
+    let out = w.cfpd(&["run", "--once"]);
+    assert!(out.contains("processed 1 message"), "{out}");
+    let inbox = w.dovecot.wait_for("ada", 1, T).await;
+    assert_eq!(inbox.len(), 1, "exactly one ack");
+    let ack = &inbox[0];
+    let m = parsed(ack);
+    assert!(
+        m.subject().unwrap().contains("P-0001 received"),
+        "{:?}",
+        m.subject()
+    );
+    assert_eq!(
+        m.header("Auto-Submitted").and_then(|h| h.as_text()),
+        Some("auto-replied")
+    );
+    assert_eq!(m.in_reply_to().as_text(), Some("p1@example.org"));
+    let text = body(ack);
+    assert!(text.contains("registered as\nP-0001"), "{text}");
+    assert!(
+        text.contains("Title: HTMX and Alpine without a SPA"),
+        "{text}"
+    );
+    assert!(text.contains("Format: talk-25"), "{text}");
+    // The tagger's topics with their evidence.
+    assert!(
+        text.contains("Filed under: HTMX, Alpine, Tailwind"),
+        "{text}"
+    );
+    assert!(text.to_lowercase().contains("htmx"), "{text}");
+    let rt = reply_to(ack);
+    assert!(
+        rt.starts_with("cfp+") && rt.ends_with("@conf.example"),
+        "{rt}"
+    );
+    // Handled mail left the inbox for Processed, after the commit.
+    assert_eq!(w.dovecot.count("cfp", "INBOX").await, 0);
+    assert_eq!(w.dovecot.count("cfp", "Processed").await, 1);
+    assert_eq!(states(&w).await, vec![("accepted".to_string(), None)]);
+    let list = w.cfpd(&["proposals", "list"]);
+    assert!(
+        list.contains("P-0001") && list.contains("ada@example.org"),
+        "{list}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn incomplete_proposal_is_a_draft_and_the_reply_names_what_is_missing() {
+    need_servers!();
+    let w = World::start("").await;
+    w.dovecot
+        .append(
+            "cfp",
+            &mail(
+                "bob@example.org",
+                CFP,
+                "d1@example.org",
+                "idea",
+                "Title: Zero-downtime deploys\nFormat: keynote\n",
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let inbox = w.dovecot.wait_for("bob", 1, T).await;
+    assert_eq!(inbox.len(), 1);
+    let text = body(&inbox[0]);
+    assert!(text.contains("saved it as draft"), "{text}");
+    for missing in [
+        "Audience is missing.",
+        "Abstract is missing.",
+        "Description is missing.",
+        "Format \"keynote\" is not one of: talk-25, talk-45, tutorial.",
+    ] {
+        assert!(text.contains(missing), "{missing:?} not in {text}");
+    }
+    assert!(!text.contains("Title is missing"), "{text}");
+    assert_eq!(
+        states(&w).await,
+        vec![("draft".to_string(), Some("missing_fields".to_string()))]
+    );
+
+    // The speaker completes it by replying: a new version, now complete.
+    let update = reply(
+        "bob@example.org",
+        &inbox[0],
+        "d2@example.org",
+        "Format: talk-45\nAudience: beginner\nAbstract:\n  Blue-green deploys.\nDescription:\n  Migrations that never lock.",
+    );
+    w.dovecot.append("cfp", &update).await;
+    w.cfpd(&["run", "--once"]);
+    let inbox = w.dovecot.wait_for("bob", 2, T).await;
+    let text = body(&inbox[1]);
+    assert!(text.contains("updated (version 2)"), "{text}");
+    assert!(text.contains("It is complete."), "{text}");
+    assert!(
+        text.contains("Title: Zero-downtime deploys"),
+        "kept field: {text}"
+    );
+    let show = w.cfpd(&["proposals", "show", "P-0001"]);
+    assert!(
+        show.contains("--- version 1") && show.contains("--- version 2"),
+        "{show}"
+    );
+    assert!(show.starts_with("P-0001  (submitted)"), "{show}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_and_unreadable_mail_get_the_template_and_topic_list() {
+    need_servers!();
+    let w = World::start("").await;
+    w.dovecot
+        .append(
+            "cfp",
+            &mail("new@example.net", CFP, "h1@x", "help", "help\n"),
+        )
+        .await;
+    w.dovecot
+        .append(
+            "cfp",
+            &mail(
+                "new@example.net",
+                CFP,
+                "h2@x",
+                "Hi",
+                "Can I speak at your conference?\n",
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let inbox = w.dovecot.wait_for("new", 2, T).await;
+    assert_eq!(inbox.len(), 2);
+    for raw in &inbox {
+        let text = body(raw);
+        assert!(text.contains("Title: Making Django fast"), "{text}");
+        assert!(text.contains("channels-websockets"), "{text}");
+        assert!(text.contains("talk-25 | talk-45 | tutorial"), "{text}");
+    }
+    let texts: Vec<String> = inbox.iter().map(|r| body(r)).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("could not find a proposal")),
+        "the unreadable mail is told why: {texts:?}"
+    );
+    let st = states(&w).await;
+    assert_eq!(st[0], ("help".into(), Some("help".into())));
+    assert_eq!(st[1], ("help".into(), Some("not_a_proposal".into())));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn withdraw_by_reply_and_forged_changes_change_nothing() {
+    need_servers!();
+    let w = World::start("").await;
+    w.dovecot
+        .append(
+            "cfp",
+            &mail(
+                "ada@example.org",
+                CFP,
+                "w1@x",
+                "p",
+                &proposal_body("Original title"),
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let ack = w.dovecot.wait_for("ada", 1, T).await.remove(0);
+
+    // 1. Right token, wrong sender: refused, the forger is told, nothing changes.
+    let forged = reply("eve@evil.example", &ack, "f1@x", "Title: Hacked\n");
+    // 2. Right reference in the subject, no token (sent to the plain address).
+    let no_token = String::from_utf8(reply(
+        "ada@example.org",
+        &ack,
+        "f2@x",
+        "Title: Also hacked\n",
+    ))
+    .unwrap()
+    .replace(&reply_to(&ack), CFP)
+    .replace("Subject: Re:", "Subject: Re: P-0001");
+    // 3. From spoofed as the speaker but sent to a made-up token.
+    let bad_token = String::from_utf8(reply("ada@example.org", &ack, "f3@x", "withdraw\n"))
+        .unwrap()
+        .replace(
+            &reply_to(&ack),
+            "cfp+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@conf.example",
+        );
+    w.dovecot.append("cfp", &forged).await;
+    w.dovecot.append("cfp", no_token.as_bytes()).await;
+    w.dovecot.append("cfp", bad_token.as_bytes()).await;
+    w.cfpd(&["run", "--once"]);
+    let show = w.cfpd(&["proposals", "show", "P-0001"]);
+    assert!(show.contains("Title: Original title"), "{show}");
+    assert!(
+        !show.contains("Hacked") && !show.contains("hacked"),
+        "{show}"
+    );
+    assert!(!show.contains("version 2"), "{show}");
+    assert!(show.starts_with("P-0001  (submitted)"), "{show}");
+    let eve = w.dovecot.wait_for("eve", 1, T).await;
+    assert!(
+        body(&eve[0]).contains("not the address the proposal was"),
+        "{}",
+        body(&eve[0])
+    );
+    let st = states(&w).await;
+    assert_eq!(st[1], ("rejected".into(), Some("sender_mismatch".into())));
+    // Without a valid token the mail is a new proposal, never a change.
+    assert_eq!(st[2].0, "draft", "{st:?}");
+    assert_eq!(
+        st[3],
+        ("rejected".into(), Some("withdraw_without_token".into()))
+    );
+
+    // The real speaker withdraws through the token.
+    let withdraw = reply("ada@example.org", &ack, "w2@x", "withdraw");
+    w.dovecot.append("cfp", &withdraw).await;
+    w.cfpd(&["run", "--once"]);
+    let show = w.cfpd(&["proposals", "show", "P-0001"]);
+    assert!(show.starts_with("P-0001  (withdrawn)"), "{show}");
+    let inbox = w.dovecot.fetch_all("ada", "INBOX").await;
+    assert!(
+        inbox.iter().any(|r| body(r).contains("is withdrawn")),
+        "withdraw confirmation"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_message_delivered_twice_gives_one_record_and_one_ack() {
+    need_servers!();
+    let w = World::start("").await;
+    let m = mail(
+        "ada@example.org",
+        CFP,
+        "twice@x",
+        "p",
+        &proposal_body("Twice"),
+    );
+    w.dovecot.append("cfp", &m).await;
+    w.dovecot.append("cfp", &m).await;
+    w.cfpd(&["run", "--once"]);
+    // And once more in a later run.
+    w.dovecot.append("cfp", &m).await;
+    w.cfpd(&["run", "--once"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.dovecot.fetch_all("ada", "INBOX").await.len(), 1);
+    let st = states(&w).await;
+    assert_eq!(
+        st.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+        vec!["accepted", "duplicate", "duplicate"]
+    );
+    assert!(w.cfpd(&["proposals", "list"]).contains("1 proposal(s)"));
+    assert_eq!(w.dovecot.count("cfp", "INBOX").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn html_only_latin1_and_shift_jis_bodies_are_read() {
+    need_servers!();
+    let w = World::start("").await;
+    let html = b"From: grace@navy.example\r\nTo: cfp@conf.example\r\nSubject: talk\r\nMessage-ID: <html1@x>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><h2>Title</h2><p>Channels and websockets in practice</p><p><b>Format:</b> talk-45</p><p><b>Audience:</b> advanced</p><h2>Abstract</h2><p>Realtime Django with Channels.</p><h2>Description</h2><p>Consumers, groups, and deployment.</p></body></html>\r\n".to_vec();
+    let latin1 = b"From: jose@example.es\r\nTo: cfp@conf.example\r\nSubject: =?ISO-8859-1?Q?propuesta?=\r\nMessage-ID: <l1@x>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nTitle: Ciencia ciudadana: c=F3mo contar p=E1jaros\r\nFormat: talk-25\r\nAudience: beginner\r\nAbstract: Un museo.\r\nDescription: Con Django.\r\n".to_vec();
+    // "Title: 日本語のDjango" in Shift_JIS, base64.
+    let sjis_body = {
+        let (enc, _, _) = encoding_sjis("Title: 日本語のDjango\r\nFormat: talk-25\r\nAudience: beginner\r\nAbstract: テスト\r\nDescription: 説明\r\n");
+        enc
+    };
+    let mut sjis = b"From: taro@example.jp\r\nTo: cfp@conf.example\r\nSubject: =?Shift_JIS?B?g2WDWINn?=\r\nMessage-ID: <sj1@x>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=Shift_JIS\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
+    sjis.extend_from_slice(sjis_body.as_bytes());
+    for m in [&html, &latin1, &sjis] {
+        w.dovecot.append("cfp", m).await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let show = w.cfpd(&["proposals", "show", "P-0001"]);
+    assert!(
+        show.contains("Title: Channels and websockets in practice"),
+        "{show}"
+    );
+    assert!(show.contains("Format: talk-45"), "{show}");
+    assert!(show.contains("filed under channels-websockets"), "{show}");
+    let show = w.cfpd(&["proposals", "show", "P-0002"]);
+    assert!(
+        show.contains("Title: Ciencia ciudadana: cómo contar pájaros"),
+        "{show}"
+    );
+    let show = w.cfpd(&["proposals", "show", "P-0003"]);
+    assert!(show.contains("Title: 日本語のDjango"), "{show}");
+    assert!(show.contains("Abstract: テスト"), "{show}");
+    let ack = w.dovecot.wait_for("jose", 1, T).await;
+    assert!(body(&ack[0]).contains("cómo contar pájaros"));
+    assert_eq!(
+        states(&w)
+            .await
+            .iter()
+            .map(|s| s.0.as_str())
+            .collect::<Vec<_>>(),
+        vec!["accepted"; 3]
+    );
+}
+
+/// Shift_JIS-encode and base64 a string (test helper, via the `iconv` tool).
+fn encoding_sjis(s: &str) -> (String, (), ()) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("iconv")
+        .args(["-f", "UTF-8", "-t", "SHIFT_JIS"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("iconv");
+    child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    (data_encoding::BASE64_MIME.encode(&out.stdout), (), ())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uidvalidity_change_rescans_without_duplicates() {
+    need_servers!();
+    let w = World::start("").await;
+    let m1 = mail("ada@example.org", CFP, "u1@x", "p", &proposal_body("One"));
+    w.dovecot.append("cfp", &m1).await;
+    w.cfpd(&["run", "--once"]);
+    // The mailbox is rebuilt: the same message is back in the inbox, with a
+    // new one, under a new UIDVALIDITY (UIDs restart).
+    let m2 = mail("bob@example.org", CFP, "u2@x", "p", &proposal_body("Two"));
+    w.dovecot.append("cfp", &m1).await;
+    w.dovecot.append("cfp", &m2).await;
+    let conf = w.dovecot.dir.path().join("dovecot.conf");
+    let st = std::process::Command::new("doveadm")
+        .arg("-c")
+        .arg(&conf)
+        .args([
+            "mailbox",
+            "update",
+            "-u",
+            "cfp",
+            "--uid-validity",
+            "4242",
+            "INBOX",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success(), "doveadm mailbox update");
+    w.cfpd(&["run", "--once"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        w.dovecot.fetch_all("ada", "INBOX").await.len(),
+        1,
+        "no second ack"
+    );
+    assert_eq!(w.dovecot.fetch_all("bob", "INBOX").await.len(), 1);
+    let st: Vec<String> = states(&w).await.into_iter().map(|s| s.0).collect();
+    assert_eq!(st, vec!["accepted", "duplicate", "accepted"]);
+    assert_eq!(w.dovecot.count("cfp", "INBOX").await, 0);
+    assert!(w.cfpd(&["proposals", "list"]).contains("2 proposal(s)"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn daemon_killed_mid_backlog_loses_nothing_and_sends_nothing_twice() {
+    need_servers!();
+    let w = World::start("[limits]\nreplies_per_address_per_day = 100000\n").await;
+    let n = 400;
+    let mails: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            mail(
+                &format!("s{}@example.org", i % 20),
+                CFP,
+                &format!("k{i}@x"),
+                "p",
+                &proposal_body(&format!("Talk {i}")),
+            )
+        })
+        .collect();
+    w.dovecot.deliver_maildir("cfp", &mails);
+    let store = w.store().await;
+    for round in 0..4 {
+        let mut d = w.spawn_daemon();
+        // Let it get somewhere, then kill -9 at a point that differs per round.
+        let wait = Duration::from_millis(150 + 170 * round);
+        tokio::time::sleep(wait).await;
+        d.kill().unwrap();
+        d.wait().unwrap();
+    }
+    w.cfpd(&["run", "--once"]);
+    let mut c = store.pool.acquire().await.unwrap();
+    let rows = cfpd::store::messages::list(&mut c).await.unwrap();
+    assert_eq!(rows.len(), n, "one row per message");
+    assert!(
+        rows.iter().all(|r| r.state == "accepted"),
+        "every message in a terminal state: {:?}",
+        rows.iter()
+            .filter(|r| r.state != "accepted")
+            .collect::<Vec<_>>()
+    );
+    let outbox = cfpd::store::outbox::list(&mut c).await.unwrap();
+    let uncertain = outbox.iter().filter(|o| o.state == "uncertain").count();
+    assert_eq!(outbox.len(), n, "one ack queued per proposal");
+    // Count what the speakers actually received, by In-Reply-To.
+    let mut acks: HashMap<String, usize> = HashMap::new();
+    for s in 0..20 {
+        for raw in w.dovecot.fetch_all(&format!("s{s}"), "INBOX").await {
+            let irt = parsed(&raw).in_reply_to().as_text().unwrap().to_string();
+            *acks.entry(irt).or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = acks.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "acks delivered twice: {twice:?}");
+    // A mail in flight at a kill is "uncertain": delivered or not, never resent.
+    assert!(
+        acks.len() <= n && acks.len() + uncertain >= n,
+        "every ack delivered, except possibly those left uncertain by a kill: {} delivered, {uncertain} uncertain",
+        acks.len()
+    );
+    assert_eq!(w.dovecot.count("cfp", "INBOX").await, 0);
+    assert_eq!(w.dovecot.count("cfp", "Processed").await as usize, n);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn daemon_acks_new_mail_via_idle_and_stops_on_sigterm() {
+    need_servers!();
+    let w = World::start("").await;
+    let mut d = w.spawn_daemon();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    w.dovecot
+        .append(
+            "cfp",
+            &mail(
+                "ada@example.org",
+                CFP,
+                "idle1@x",
+                "p",
+                &proposal_body("Idle"),
+            ),
+        )
+        .await;
+    let inbox = w.dovecot.wait_for("ada", 1, Duration::from_secs(10)).await;
+    assert_eq!(inbox.len(), 1, "ack arrives while the daemon idles");
+    let pid = d.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(st) = d.try_wait().unwrap() {
+            assert!(st.success(), "clean exit on SIGTERM: {st}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

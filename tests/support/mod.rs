@@ -1,0 +1,530 @@
+//! Real servers for integration tests: Dovecot (IMAP + LMTP), an SMTP server
+//! (aiosmtpd delivering into Dovecot over LMTP) and a database (a SQLite file,
+//! or a fresh database on the PostgreSQL cluster `scripts/test.sh` starts),
+//! each in a temp dir on free loopback ports, torn down on drop.
+//!
+//! Tests read cfpd's replies over IMAP from the recipient's mailbox, the way
+//! a speaker would. When the servers are not installed the tests say so and
+//! skip, unless `CFPD_REQUIRE_SERVERS=1` (set by `scripts/test.sh` and CI),
+//! where a missing server is a failure.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+
+/// The password of every Dovecot test user.
+pub const PASSWORD: &str = "secret";
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_port(port: u16, what: &str, child: &mut Child) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(15) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!("{what} exited before listening: {st}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not listen on {port} within 15 s");
+}
+
+/// Whether real servers are available; prints why not and returns false when a test should skip.
+pub fn servers_available() -> bool {
+    let ok = Path::new("/usr/sbin/dovecot").exists()
+        && Command::new("/usr/bin/python3")
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+    if !ok {
+        if std::env::var("CFPD_REQUIRE_SERVERS").as_deref() == Ok("1") {
+            panic!("dovecot or python3-aiosmtpd is missing; scripts/test.sh installs them");
+        }
+        eprintln!("skipped: dovecot / python3-aiosmtpd not installed (run scripts/test.sh)");
+    }
+    ok
+}
+
+/// A throwaway Dovecot.
+pub struct Dovecot {
+    /// Temp dir holding config, mail and sockets.
+    pub dir: tempfile::TempDir,
+    /// IMAP port.
+    pub imap_port: u16,
+    /// LMTP port.
+    pub lmtp_port: u16,
+    child: Child,
+}
+
+impl Dovecot {
+    /// Start Dovecot with a static passdb: any user name logs in with [`PASSWORD`].
+    pub fn start() -> Dovecot {
+        // base_dir must stay short (socket paths), so keep the temp dir under /tmp.
+        let dir = tempfile::Builder::new()
+            .prefix("cfpd-dc")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("home")).unwrap();
+        chown_dovecot(&d.join("home"));
+        let imap_port = free_port();
+        let lmtp_port = free_port();
+        let conf = format!(
+            r#"instance_name = cfpd-test-{imap_port}
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+info_log_path = {d}/dovecot.log
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_username_format = %Ln
+recipient_delimiter = +
+default_internal_user = dovecot
+default_login_user = dovenull
+default_internal_group = dovecot
+mail_location = maildir:~/Maildir
+mail_uid = dovecot
+mail_gid = dovecot
+first_valid_uid = 1
+mail_fsync = never
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+passdb {{
+  driver = static
+  args = password={PASSWORD}
+}}
+userdb {{
+  driver = static
+  args = home={d}/home/%u
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+protocol lmtp {{
+  postmaster_address = postmaster@example.org
+}}
+protocol imap {{
+  mail_max_userip_connections = 100
+}}
+"#,
+            d = d.display()
+        );
+        std::fs::write(d.join("dovecot.conf"), conf).unwrap();
+        let mut child = Command::new("/usr/sbin/dovecot")
+            .args(["-F", "-c"])
+            .arg(d.join("dovecot.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start dovecot");
+        wait_port(imap_port, "dovecot", &mut child);
+        Dovecot {
+            dir,
+            imap_port,
+            lmtp_port,
+            child,
+        }
+    }
+
+    /// Create a user's Maildir (Dovecot needs it owned by the mail uid).
+    pub fn ensure_user(&self, user: &str) -> PathBuf {
+        let m = self.dir.path().join("home").join(user).join("Maildir");
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(m.join(sub)).unwrap();
+        }
+        chown_dovecot(&self.dir.path().join("home").join(user));
+        m
+    }
+
+    /// Log in as `user` (plaintext, loopback).
+    pub async fn login(&self, user: &str) -> async_imap::Session<tokio::net::TcpStream> {
+        self.ensure_user(user);
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.imap_port))
+            .await
+            .unwrap();
+        let mut c = async_imap::Client::new(tcp);
+        c.read_response().await.unwrap();
+        c.login(user, PASSWORD).await.map_err(|e| e.0).unwrap()
+    }
+
+    /// Put a message into a user's INBOX with IMAP APPEND (as a delivery would).
+    pub async fn append(&self, user: &str, raw: &[u8]) {
+        let mut s = self.login(user).await;
+        s.append("INBOX", None, None, raw).await.unwrap();
+        s.logout().await.unwrap();
+    }
+
+    /// Write messages straight into a user's Maildir `new/` (fast bulk delivery).
+    pub fn deliver_maildir(&self, user: &str, raws: &[Vec<u8>]) {
+        let m = self.ensure_user(user);
+        for (i, raw) in raws.iter().enumerate() {
+            let name = format!("{}.M{i}P{}.cfpdtest", 1_700_000_000 + i, std::process::id());
+            let tmp = m.join("tmp").join(&name);
+            std::fs::write(&tmp, raw).unwrap();
+            std::fs::rename(&tmp, m.join("new").join(&name)).unwrap();
+        }
+        chown_dovecot(&m);
+    }
+
+    /// Every message in a user's folder (empty if the folder does not exist).
+    pub async fn fetch_all(&self, user: &str, folder: &str) -> Vec<Vec<u8>> {
+        let mut s = self.login(user).await;
+        let out = match s.select(folder).await {
+            Ok(mb) if mb.exists > 0 => {
+                let stream = s.fetch("1:*", "BODY.PEEK[]").await.unwrap();
+                let items: Vec<_> = stream.try_collect().await.unwrap();
+                items
+                    .iter()
+                    .filter_map(|f| f.body().map(|b| b.to_vec()))
+                    .collect()
+            }
+            _ => vec![],
+        };
+        let _ = s.logout().await;
+        out
+    }
+
+    /// Wait until a user's INBOX holds at least `n` messages; returns them.
+    pub async fn wait_for(&self, user: &str, n: usize, timeout: Duration) -> Vec<Vec<u8>> {
+        let start = Instant::now();
+        loop {
+            let all = self.fetch_all(user, "INBOX").await;
+            if all.len() >= n || start.elapsed() > timeout {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Number of messages in a user's folder.
+    pub async fn count(&self, user: &str, folder: &str) -> u32 {
+        let mut s = self.login(user).await;
+        let n = match s.examine(folder).await {
+            Ok(mb) => mb.exists,
+            Err(_) => 0,
+        };
+        let _ = s.logout().await;
+        n
+    }
+}
+
+fn chown_dovecot(p: &Path) {
+    let _ = Command::new("chown")
+        .args(["-R", "dovecot:dovecot"])
+        .arg(p)
+        .status();
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        // SIGKILL of the master is safe for a throwaway instance and frees the port at once.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = Command::new("pkill")
+            .args(["-9", "-f", &format!("cfpd-test-{}", self.imap_port)])
+            .status();
+    }
+}
+
+/// The SMTP server (aiosmtpd → Dovecot LMTP).
+pub struct Smtp {
+    /// SMTP port.
+    pub port: u16,
+    lmtp_port: u16,
+    child: Option<Child>,
+}
+
+impl Smtp {
+    /// Start it in front of `dovecot`.
+    pub fn start(dovecot: &Dovecot) -> Smtp {
+        let mut s = Smtp {
+            port: free_port(),
+            lmtp_port: dovecot.lmtp_port,
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// Stop the server (connections are refused until `restart`).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start it again on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/smtp_to_lmtp.py");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(script)
+            .args(["--port", &self.port.to_string()])
+            .args(["--lmtp-port", &self.lmtp_port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the SMTP server");
+        wait_port(self.port, "smtp server", &mut child);
+        self.child = Some(child);
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Which database backend this test run uses.
+pub fn backend() -> &'static str {
+    match std::env::var("CFPD_TEST_DATABASE").as_deref() {
+        Ok("postgres") => "postgres",
+        _ => "sqlite",
+    }
+}
+
+/// A fresh database URL: a SQLite file in `dir`, or a new database on the
+/// PostgreSQL server named by `CFPD_TEST_PG_URL` (its `/postgres` database is
+/// used to create it).
+pub async fn database_url(dir: &Path) -> String {
+    if backend() == "postgres" {
+        let base = std::env::var("CFPD_TEST_PG_URL")
+            .expect("CFPD_TEST_DATABASE=postgres needs CFPD_TEST_PG_URL (scripts/test.sh sets it)");
+        let name = format!(
+            "cfpd_test_{}_{}",
+            std::process::id(),
+            DB_SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        format!("{prefix}/{name}")
+    } else {
+        format!("sqlite://{}/cfpd.db", dir.display())
+    }
+}
+
+static DB_SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A complete test world: servers, a config and a database.
+pub struct World {
+    /// Dovecot (the CFP mailbox and everyone's inbox).
+    pub dovecot: Dovecot,
+    /// The SMTP server cfpd sends through.
+    pub smtp: Smtp,
+    /// Holds the config file.
+    pub dir: tempfile::TempDir,
+    /// Path of cfpd.toml.
+    pub config: PathBuf,
+    /// The database URL in the config.
+    pub db_url: String,
+}
+
+/// The CFP address of every test world.
+pub const CFP: &str = "cfp@conf.example";
+
+impl World {
+    /// Start everything; `extra` is appended to the config (e.g. `[limits]`).
+    pub async fn start(extra: &str) -> World {
+        let dovecot = Dovecot::start();
+        dovecot.ensure_user("cfp");
+        let smtp = Smtp::start(&dovecot);
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = database_url(dir.path()).await;
+        let config = dir.path().join("cfpd.toml");
+        std::fs::write(dir.path().join("imap-password"), format!("{PASSWORD}\n")).unwrap();
+        let toml = format!(
+            r#"[conference]
+name = "TestConf"
+cfp_address = "{CFP}"
+time_zone = "AoE"
+cfp_deadline = "2099-04-24T23:59:59"
+
+[mailbox]
+kind = "imap"
+host = "127.0.0.1"
+port = {imap}
+tls = "none"
+user = "cfp"
+password_file = "imap-password"
+poll_seconds = 1
+timeout_seconds = 10
+batch_size = 200
+
+[outgoing]
+kind = "smtp"
+host = "127.0.0.1"
+port = {smtp}
+tls = "none"
+timeout_seconds = 10
+
+[database]
+url = "{db_url}"
+{extra}
+"#,
+            imap = dovecot.imap_port,
+            smtp = smtp.port,
+        );
+        std::fs::write(&config, toml).unwrap();
+        World {
+            dovecot,
+            smtp,
+            dir,
+            config,
+            db_url,
+        }
+    }
+
+    /// Run `cfpd <args>` with this world's config; panics on failure, returns stdout.
+    pub fn cfpd(&self, args: &[&str]) -> String {
+        let out = self.cfpd_raw(args);
+        assert!(
+            out.status.success(),
+            "cfpd {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Run `cfpd <args>` and return the whole output.
+    pub fn cfpd_raw(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run cfpd")
+    }
+
+    /// Spawn `cfpd run` (the daemon) with this world's config.
+    pub fn spawn_daemon(&self) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn cfpd run")
+    }
+
+    /// Open the world's database (for assertions).
+    pub async fn store(&self) -> cfpd::store::Store {
+        cfpd::store::Store::connect(&self.db_url).await.unwrap()
+    }
+}
+
+/// A proposal mail.
+pub fn mail(from: &str, to: &str, message_id: &str, subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\nDate: Mon, 01 Apr 2024 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}",
+        body.replace('\n', "\r\n")
+    )
+    .into_bytes()
+}
+
+/// A complete proposal body.
+pub fn proposal_body(title: &str) -> String {
+    format!(
+        "Title: {title}\nFormat: talk-25\nAudience: intermediate\nTopics: frontend\nAbstract:\n  We build interactive pages with htmx and Alpine.js instead of a SPA.\nDescription:\n  Partials, hx-swap, Alpine state, and Tailwind for styling.\n"
+    )
+}
+
+/// Parse a fetched mail.
+pub fn parsed(raw: &[u8]) -> mail_parser::Message<'_> {
+    mail_parser::MessageParser::default().parse(raw).unwrap()
+}
+
+/// The text body of a fetched mail.
+pub fn body(raw: &[u8]) -> String {
+    parsed(raw)
+        .body_text(0)
+        .unwrap_or_default()
+        .replace("\r\n", "\n")
+}
+
+/// The address in a fetched mail's Reply-To.
+pub fn reply_to(raw: &[u8]) -> String {
+    parsed(raw)
+        .reply_to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap()
+        .to_string()
+}
+
+/// The Message-ID of a fetched mail.
+pub fn message_id(raw: &[u8]) -> String {
+    parsed(raw).message_id().unwrap().to_string()
+}
+
+/// A reply to `original` (as a mail client builds it: quoted original below).
+pub fn reply(from: &str, original: &[u8], mid: &str, text: &str) -> Vec<u8> {
+    let orig_body = body(original);
+    let quoted: String = orig_body.lines().map(|l| format!("> {l}\n")).collect();
+    let subject = parsed(original).subject().unwrap_or("").to_string();
+    let body = format!("{text}\n\nOn Mon, 1 Apr 2024, TestConf CFP wrote:\n{quoted}");
+    let mut m = format!(
+        "From: {from}\r\nTo: {}\r\nSubject: Re: {subject}\r\nMessage-ID: <{mid}>\r\nIn-Reply-To: <{}>\r\nDate: Mon, 01 Apr 2024 11:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+        reply_to(original),
+        message_id(original)
+    );
+    m.push_str(&body.replace('\n', "\r\n"));
+    m.into_bytes()
+}
+
+/// Path of the shared folder (`../shared`), if present.
+pub fn shared_dir() -> Option<PathBuf> {
+    let p = std::env::var("CFPD_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    p.is_dir().then_some(p)
+}
