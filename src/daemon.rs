@@ -19,6 +19,19 @@ use crate::source::{imap::ImapSource, maildir::MaildirSource, MailSource};
 use crate::store::Store;
 use crate::topics::{Tagger, TopicSet};
 
+/// What `run --once` did, and how long each phase took.
+#[derive(Debug, Clone, Copy)]
+pub struct OnceStats {
+    /// Messages brought to a terminal state.
+    pub processed: usize,
+    /// Time to fetch, process and file them (acks queued).
+    pub intake_time: Duration,
+    /// Outbox results.
+    pub sent: DrainStats,
+    /// Time to drain the outbox.
+    pub send_time: Duration,
+}
+
 /// Everything the daemon runs on.
 #[derive(Debug)]
 pub struct App {
@@ -85,17 +98,31 @@ impl App {
     /// One pass: store new mail, process it, file it away. Returns messages processed.
     async fn cycle(&mut self) -> anyhow::Result<usize> {
         let now = crate::store::ms(self.clock.now());
-        self.source.fetch(&self.store, now).await?;
+        let t0 = std::time::Instant::now();
+        let fetched = self.source.fetch(&self.store, now).await?;
+        let t1 = std::time::Instant::now();
         let n = self.intake.process_pending().await?;
         if n > 0 {
             self.sender.notify.notify_one();
         }
-        self.source.dispose(&self.store).await?;
+        let t2 = std::time::Instant::now();
+        let filed = self.source.dispose(&self.store).await?;
+        if fetched + n + filed > 0 {
+            tracing::debug!(
+                fetched,
+                fetch_ms = (t1 - t0).as_millis() as u64,
+                processed = n,
+                process_ms = (t2 - t1).as_millis() as u64,
+                filed,
+                file_ms = t2.elapsed().as_millis() as u64,
+                "intake cycle"
+            );
+        }
         Ok(n)
     }
 
     /// Process everything pending, drain the outbox, and return (`cfpd run --once`).
-    pub async fn run_once(&mut self) -> anyhow::Result<(usize, DrainStats)> {
+    pub async fn run_once(&mut self) -> anyhow::Result<OnceStats> {
         let recovered = self.sender.recover().await?;
         if recovered > 0 {
             tracing::warn!(
@@ -103,6 +130,7 @@ impl App {
                 "mail left in flight by a previous run marked uncertain"
             );
         }
+        let started = std::time::Instant::now();
         let mut processed = 0;
         loop {
             let n = self.cycle().await?;
@@ -111,8 +139,15 @@ impl App {
                 break;
             }
         }
+        let intake_time = started.elapsed();
+        let started = std::time::Instant::now();
         let sent = self.sender.drain().await?;
-        Ok((processed, sent))
+        Ok(OnceStats {
+            processed,
+            intake_time,
+            sent,
+            send_time: started.elapsed(),
+        })
     }
 
     /// Run until `shutdown` fires.

@@ -260,10 +260,20 @@ async fn run(path: &Path, once: bool) -> anyhow::Result<()> {
     let clock = crate::clock::from_env().map_err(|e| anyhow::anyhow!(e))?;
     let mut app = App::build(cfg, clock).await?;
     if once {
-        let (processed, sent) = app.run_once().await?;
+        let st = app.run_once().await?;
+        let rate = |n: usize, d: std::time::Duration| n as f64 / d.as_secs_f64().max(1e-9);
         println!(
-            "processed {processed} message(s); sent {} mail(s){}{}",
+            "processed {} message(s) in {:.2}s ({:.0}/s)",
+            st.processed,
+            st.intake_time.as_secs_f64(),
+            rate(st.processed, st.intake_time)
+        );
+        let sent = st.sent;
+        println!(
+            "sent {} mail(s) in {:.2}s ({:.0}/s){}{}",
             sent.sent,
+            st.send_time.as_secs_f64(),
+            rate(sent.sent, st.send_time),
             if sent.retried > 0 {
                 format!(", {} to retry later", sent.retried)
             } else {

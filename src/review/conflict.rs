@@ -301,18 +301,19 @@ pub fn conflict_reason_with(
 ) -> Option<ConflictReason> {
     let me = norm_email(reviewer_email);
     let speakers: Vec<String> = speakers.iter().map(|s| norm_email(s)).collect();
-    if speakers.iter().any(|s| *s == me) {
+    if speakers.contains(&me) {
         return Some(ConflictReason::Speaker);
     }
     let my_dom = domain_part(&me);
     match mode {
         MatchMode::Exact => {
-            if !my_dom.is_empty() && !PUBLIC_WEBMAIL_DOMAINS.contains(&my_dom) {
-                if speakers.iter().any(|s| domain_part(s) == my_dom) {
-                    return Some(ConflictReason::SameInstitution {
-                        domain: my_dom.to_string(),
-                    });
-                }
+            if !my_dom.is_empty()
+                && !PUBLIC_WEBMAIL_DOMAINS.contains(&my_dom)
+                && speakers.iter().any(|s| domain_part(s) == my_dom)
+            {
+                return Some(ConflictReason::SameInstitution {
+                    domain: my_dom.to_string(),
+                });
             }
         }
         MatchMode::Institution => {
@@ -329,7 +330,7 @@ pub fn conflict_reason_with(
     for raw in reviewer_conflicts {
         let x = norm_entry(raw);
         let hit = if x.contains('@') {
-            speakers.iter().any(|s| *s == x)
+            speakers.contains(&x)
         } else {
             speakers
                 .iter()

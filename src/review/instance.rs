@@ -112,6 +112,8 @@ pub struct InstanceStats {
     pub candidate_arcs: usize,
     /// Network simplex pivots.
     pub pivots: u64,
+    /// Milliseconds in the network simplex / in pricing (canonical duals + full scans).
+    pub simplex_pricing_millis: (u64, u64),
     /// Σ load² of the result (secondary objective).
     pub load_square_sum: u64,
     /// Smallest and largest reviewer load.
@@ -239,9 +241,6 @@ pub fn solve_parsed(
     };
     let mut problem = Problem::new(proposals, reviewers, table);
     problem.conflicts = conflicts;
-    if std::env::var("NOBAL").is_ok() {
-        problem.balance_loads = false;
-    }
     stats.build_seconds = t1.elapsed().as_secs_f64();
     let t2 = Instant::now();
     let result = solve(&problem);
@@ -251,6 +250,7 @@ pub fn solve_parsed(
             stats.rounds = sol.stats.rounds;
             stats.candidate_arcs = sol.stats.candidate_arcs;
             stats.pivots = sol.stats.pivots;
+            stats.simplex_pricing_millis = (sol.stats.simplex_millis, sol.stats.pricing_millis);
             stats.load_square_sum = sol.load_square_sum;
             stats.load_range = (
                 sol.loads.iter().copied().min().unwrap_or(0),

@@ -44,19 +44,33 @@
 //! balance cost)`, so one unit of affinity outweighs any balance difference: minimising the
 //! combined cost is exactly the lexicographic (affinity, then balance) optimum.
 //!
+//! Proposals with identical affinity rows, the same remaining need and *no* blocked
+//! reviewer are interchangeable, so they share one network node (a group of `n` members
+//! supplying `n·need`, arcs of capacity `n`). This aggregation is exact: every assignment maps
+//! to a group flow of the same cost and loads, and conversely a group flow decomposes into an
+//! assignment by dealing each group's reviewer units round-robin to its members (a reviewer
+//! sends at most `n` units, so its units reach distinct members, and each member gets exactly
+//! `need`). Proposals with any conflict, exclusion or fixed pair stay single nodes.
+//!
 //! All `P × R` arcs of a large instance (160 M for 20,000 × 8,000) are never built. The
-//! solver keeps a small candidate arc set per proposal (its best reviewers by affinity, ties
-//! spread deterministically), solves that restricted network exactly with a primal network
-//! simplex (strongly feasible spanning trees, block-search pricing, big-M artificial arcs to
-//! the root), and then *prices out* every omitted pair against the simplex potentials `π`:
-//! an omitted arc `p → r` could improve the solution only if its reduced cost
-//! `−S·w(p,r) + π_p − π_r` is negative. Such arcs are added and the simplex continues from
-//! its current basis; when a full pass over all `P × R` pairs finds none, the potentials are
-//! dual feasible for the *full* problem. [`Solution::certificate`] then records the primal
-//! cost and the LP dual bound `Σ_a u_a·min(0, rc_a) − Σ_i b_i·π_i` computed from those
-//! potentials over every arc; they are equal, which proves optimality (weak duality) without
-//! trusting the simplex internals. Pricing costs `O(P·R)` cheap comparisons per round, done
-//! per proposal class.
+//! solver keeps a small candidate arc set per group (its best reviewers by affinity, ties
+//! spread deterministically, plus a greedy capacity-respecting pick so the first restricted
+//! network is feasible), solves that restricted network exactly with a primal network
+//! simplex (strongly feasible spanning trees rooted at the sink, block-search pivoting,
+//! big-M artificial arcs), and then *prices out* every omitted pair: an omitted arc
+//! `g → r` could improve the solution only if its reduced cost `−S·w(g,r) + π_g − π_r` is
+//! negative. The potentials `π` used are canonical shortest-path potentials of the optimal
+//! restricted flow (`π_u = −dist(u → sink)` in its residual graph), which are dual optimal for
+//! the restricted problem but, unlike raw simplex potentials, never float an artificial cost
+//! away from the sink in degenerate parts of the tree. Violating arcs are added (up to a few
+//! per group and round; early rounds also drop arcs with positive reduced cost, later rounds
+//! only add, so the loop terminates) and the simplex continues from its current basis. When
+//! a full pass over all pairs finds no violation, the potentials are dual feasible for the
+//! *full* problem. [`Solution::certificate`] then records the primal cost and the LP dual
+//! bound `Σ_a u_a·min(0, rc_a) − Σ_i b_i·π_i` computed from those potentials over every arc;
+//! they are equal, which proves optimality (weak duality) without trusting the simplex
+//! internals. Pricing costs `O(groups · R)` cheap comparisons per round, done per affinity
+//! class and split over threads (results merged in a fixed order, so output is deterministic).
 //!
 //! Infeasibility: [`diagnose`] runs cheap necessary checks first (per-proposal eligible
 //! reviewers with reasons, total capacity, total minimum load, per-reviewer minimum load,
@@ -70,6 +84,9 @@
 //! Put existing assignments in [`Problem::fixed`] and declined pairs in
 //! [`Problem::excluded`]; proposals already at `k` need nothing, the rest are filled
 //! optimally with the reviewers' remaining capacity, and fixed pairs are returned untouched.
+
+// Index loops over parallel node/arc arrays are the clearest form for graph code.
+#![allow(clippy::needless_range_loop)]
 
 use std::collections::HashMap;
 use std::fmt;
@@ -428,8 +445,16 @@ pub struct SolveStats {
     pub candidate_arcs: usize,
     /// Network simplex pivots in total.
     pub pivots: u64,
+    /// Pivots that changed no flow (dual-only moves).
+    pub degenerate_pivots: u64,
+    /// Milliseconds in the network simplex.
+    pub simplex_millis: u64,
+    /// Milliseconds in canonical potentials and pricing.
+    pub pricing_millis: u64,
     /// Pairs examined by pricing in total.
     pub priced_pairs: u64,
+    /// Proposal-side network nodes after aggregating interchangeable proposals.
+    pub groups: usize,
     /// Wall-clock milliseconds spent in `solve`.
     pub millis: u64,
 }
@@ -1027,6 +1052,7 @@ struct Simplex {
     pi: Vec<i64>,
     next_arc: usize,
     pivots: u64,
+    degenerate: u64,
     stem: Vec<u32>,
     ends: Vec<u32>,
     tails: Vec<u32>,
@@ -1056,6 +1082,7 @@ impl Simplex {
             pi: vec![0; n],
             next_arc: n,
             pivots: 0,
+            degenerate: 0,
             stem: Vec::new(),
             ends: Vec::new(),
             tails: Vec::new(),
@@ -1111,6 +1138,44 @@ impl Simplex {
         (0..self.n).any(|u| u != self.root && self.flow[u] > 0)
     }
 
+    /// Drop real non-tree arcs at their lower bound for which `drop(e)` holds (the basis
+    /// stays valid: only non-basic arcs without flow go). Returns the number dropped.
+    fn prune(&mut self, mut drop: impl FnMut(usize) -> bool) -> usize {
+        let m = self.src.len();
+        let mut map = vec![u32::MAX; m];
+        let mut w = self.n;
+        for (e, slot) in map.iter_mut().enumerate().take(self.n) {
+            *slot = e as u32;
+        }
+        for e in self.n..m {
+            if self.state[e] == LOWER && self.flow[e] == 0 && drop(e) {
+                continue;
+            }
+            map[e] = w as u32;
+            self.src[w] = self.src[e];
+            self.tgt[w] = self.tgt[e];
+            self.cost[w] = self.cost[e];
+            self.cap[w] = self.cap[e];
+            self.flow[w] = self.flow[e];
+            self.state[w] = self.state[e];
+            w += 1;
+        }
+        for v in [&mut self.src, &mut self.tgt] {
+            v.truncate(w);
+        }
+        self.cost.truncate(w);
+        self.cap.truncate(w);
+        self.flow.truncate(w);
+        self.state.truncate(w);
+        for (u, pr) in self.pred.iter_mut().enumerate() {
+            if u != self.root {
+                *pr = map[*pr as usize];
+            }
+        }
+        self.next_arc = self.n;
+        m - w
+    }
+
     fn add_arc(&mut self, u: usize, v: usize, cost: i64, cap: i64) {
         self.src.push(u as u32);
         self.tgt.push(v as u32);
@@ -1118,6 +1183,113 @@ impl Simplex {
         self.cap.push(cap);
         self.flow.push(0);
         self.state.push(LOWER);
+    }
+
+    /// Canonical dual potentials of the current (optimal) flow on the real arcs, anchored at
+    /// the root (sink) with value 0. The simplex's own potentials of degenerate parts of the
+    /// tree hang off artificial arcs and may sit an artificial cost away from the sink, which
+    /// would make pricing report spurious improvements; shortest-path potentials do not.
+    ///
+    /// `toward_root`: `π_u = −dist(u → root)` (pointwise smallest feasible potentials);
+    /// otherwise `π_v = dist(root → v)` (largest). Distances are in the residual graph of the
+    /// real arcs, found by Dijkstra on the simplex reduced costs (non-negative at optimality).
+    /// Nodes not connected to the root keep the simplex potentials, shifted uniformly by the
+    /// least amount that keeps every residual arc's reduced cost non-negative.
+    fn canonical_potentials(&self, toward_root: bool) -> Vec<i64> {
+        let n = self.n;
+        let m = self.src.len();
+        let root = self.root;
+        let pi = &self.pi;
+        // CSR of residual arcs, stored by the node the search expands from.
+        let mut off = vec![0usize; n + 1];
+        let mut count = |from: usize| off[from + 1] += 1;
+        for e in n..m {
+            let (u, v) = (self.src[e] as usize, self.tgt[e] as usize);
+            if self.flow[e] < self.cap[e] {
+                count(if toward_root { v } else { u });
+            }
+            if self.flow[e] > 0 {
+                count(if toward_root { u } else { v });
+            }
+        }
+        for i in 0..n {
+            off[i + 1] += off[i];
+        }
+        let mut fill = off.clone();
+        let mut adj: Vec<(u32, i64)> = vec![(0, 0); off[n]];
+        for e in n..m {
+            let (u, v) = (self.src[e] as usize, self.tgt[e] as usize);
+            let rc = self.cost[e] + pi[u] - pi[v];
+            if self.flow[e] < self.cap[e] {
+                // residual u -> v with reduced cost rc >= 0
+                let (from, to) = if toward_root { (v, u) } else { (u, v) };
+                adj[fill[from]] = (to as u32, rc);
+                fill[from] += 1;
+            }
+            if self.flow[e] > 0 {
+                // residual v -> u with reduced cost -rc >= 0
+                let (from, to) = if toward_root { (u, v) } else { (v, u) };
+                adj[fill[from]] = (to as u32, -rc);
+                fill[from] += 1;
+            }
+        }
+        let mut dist = vec![i64::MAX; n];
+        let mut heap = std::collections::BinaryHeap::new();
+        dist[root] = 0;
+        heap.push(std::cmp::Reverse((0i64, root as u32)));
+        while let Some(std::cmp::Reverse((d, u))) = heap.pop() {
+            let u = u as usize;
+            if d > dist[u] {
+                continue;
+            }
+            for &(v, w) in &adj[off[u]..off[u + 1]] {
+                let nd = d + w;
+                if nd < dist[v as usize] {
+                    dist[v as usize] = nd;
+                    heap.push(std::cmp::Reverse((nd, v)));
+                }
+            }
+        }
+        let mut out = vec![0i64; n];
+        for u in 0..n {
+            if dist[u] != i64::MAX {
+                out[u] = if toward_root {
+                    -dist[u] + pi[u] - pi[root]
+                } else {
+                    dist[u] - pi[root] + pi[u]
+                };
+            }
+        }
+        // Unreached nodes: uniform shift of the simplex potentials.
+        let mut shift: Option<i64> = None;
+        for e in n..m {
+            let (u, v) = (self.src[e] as usize, self.tgt[e] as usize);
+            let mut arcs = [(u, v, self.cost[e], self.flow[e] < self.cap[e]); 2];
+            arcs[1] = (v, u, -self.cost[e], self.flow[e] > 0);
+            for &(a, b, c, live) in &arcs {
+                if !live {
+                    continue;
+                }
+                let (ra, rb) = (dist[a] != i64::MAX, dist[b] != i64::MAX);
+                // need out[b] <= out[a] + c
+                if !ra && rb && !toward_root {
+                    // out[a] = pi[a] - pi[root] + shift >= out[b] - c
+                    let need = out[b] - c - (pi[a] - pi[root]);
+                    shift = Some(shift.map_or(need, |s| s.max(need)));
+                } else if ra && !rb && toward_root {
+                    // out[b] = pi[b] - pi[root] + shift <= out[a] + c
+                    let need = out[a] + c - (pi[b] - pi[root]);
+                    shift = Some(shift.map_or(need, |s| s.min(need)));
+                }
+            }
+        }
+        let shift = shift.unwrap_or(0);
+        for u in 0..n {
+            if dist[u] == i64::MAX {
+                out[u] = pi[u] - pi[root] + shift;
+            }
+        }
+        out
     }
 
     #[inline]
@@ -1142,35 +1314,30 @@ impl Simplex {
         };
         let mut best = usize::MAX;
         let mut min = 0i64;
-        let mut cnt = block;
-        for _ in 0..total {
-            let st = self.state[e];
-            if st != TREE {
-                let c = st as i64 * self.rc(e);
+        let mut scanned = 0;
+        let pi = &self.pi;
+        while scanned < total {
+            let end = (e + block).min(m);
+            let src = &self.src[e..end];
+            let tgt = &self.tgt[e..end];
+            let cost = &self.cost[e..end];
+            let state = &self.state[e..end];
+            for k in 0..src.len() {
+                // Tree arcs have state 0, so c = 0 and they are never chosen.
+                let c = state[k] as i64 * (cost[k] + pi[src[k] as usize] - pi[tgt[k] as usize]);
                 if c < min {
                     min = c;
-                    best = e;
+                    best = e + k;
                 }
             }
-            e += 1;
-            if e == m {
-                e = lo;
-            }
-            cnt -= 1;
-            if cnt == 0 {
-                if min < 0 {
-                    self.next_arc = e;
-                    return Some(best);
-                }
-                cnt = block;
+            scanned += end - e;
+            e = if end == m { lo } else { end };
+            if min < 0 {
+                self.next_arc = e;
+                return Some(best);
             }
         }
-        if min < 0 {
-            self.next_arc = e;
-            Some(best)
-        } else {
-            None
-        }
+        None
     }
 
     fn run(&mut self) {
@@ -1235,6 +1402,9 @@ impl Simplex {
                 side = 2;
             }
             u = self.parent[x];
+        }
+        if delta == 0 {
+            self.degenerate += 1;
         }
         if delta > 0 {
             let val = self.state[e] as i64 * delta;
@@ -1382,7 +1552,13 @@ impl Simplex {
 /// Initial candidate reviewers per proposal beyond its need.
 const INITIAL_EXTRA: usize = 8;
 /// Most violating omitted arcs added per proposal per pricing round.
-const ADD_PER_ROUND: usize = 8;
+const ADD_PER_ROUND: usize = 32;
+/// Most threads used for pricing.
+const MAX_THREADS: usize = 4;
+/// Pricing rounds during which arcs with positive reduced cost are dropped from the
+/// restricted network (keeps the simplex scans short; later rounds only add, which
+/// guarantees termination).
+const PRUNE_ROUNDS: u32 = 8;
 /// Above this many balance unit arcs, each reviewer's marginal cost becomes flat after a cap.
 const UNIT_ARC_LIMIT: usize = 4_000_000;
 
@@ -1394,6 +1570,19 @@ fn mix(a: u64, b: u64) -> u64 {
     x ^ (x >> 29)
 }
 
+/// A node on the proposal side of the network: either all "clean" proposals (no blocked
+/// reviewer at all) of one affinity class and one need, or a single proposal.
+struct Group {
+    /// Affinity class shared by all members.
+    class: u32,
+    /// Reviewers each member still needs.
+    need: u32,
+    /// Member proposals, ascending.
+    members: Vec<u32>,
+    /// True for a single proposal with blocked reviewers (check `Prep::is_blocked`).
+    single: bool,
+}
+
 /// Solve to proven optimality, or explain why no assignment exists.
 pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     let t0 = Instant::now();
@@ -1403,13 +1592,49 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
         return Err(SolveError::Infeasible(diag));
     }
     let (np, nr) = (prep.np, prep.nr);
-    let sink = np + nr;
-    let n = np + nr + 1; // nodes: proposals, reviewers, sink
+    let table = &p.affinity;
+
+    // Proposal-side aggregation (exact, see module docs).
+    let mut groups: Vec<Group> = Vec::new();
+    let mut group_of: HashMap<(u32, u32), usize> = HashMap::new();
+    for i in 0..np {
+        let need = prep.need[i];
+        if need == 0 {
+            continue;
+        }
+        let class = table.proposal_class[i];
+        if prep.blocked(i).is_empty() {
+            let g = *group_of.entry((class, need)).or_insert_with(|| {
+                groups.push(Group {
+                    class,
+                    need,
+                    members: Vec::new(),
+                    single: false,
+                });
+                groups.len() - 1
+            });
+            groups[g].members.push(i as u32);
+        } else {
+            groups.push(Group {
+                class,
+                need,
+                members: vec![i as u32],
+                single: true,
+            });
+        }
+    }
+    let ng = groups.len();
+    let blocked =
+        |g: usize, r: u32| groups[g].single && prep.is_blocked(groups[g].members[0] as usize, r);
+
+    let rv = ng; // first reviewer node
+    let sink = ng + nr;
+    let n = ng + nr + 1; // nodes: groups, reviewers, sink
     let demand: i64 = prep.need.iter().map(|&x| x as i64).sum();
     let mand_total: i64 = prep.mandatory.iter().map(|&x| x as i64).sum();
     let opt_demand = demand - mand_total;
 
-    // Balance unit arcs: (reviewer, base load, unit arc count, tail capacity).
+    // Balance unit arcs: reviewer r may take `units[r]` optional units beyond `base[r]`.
     let base: Vec<i64> = (0..nr)
         .map(|r| (prep.fixed_load[r] + prep.mandatory[r]) as i64)
         .collect();
@@ -1423,8 +1648,7 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
         i64::MAX
     };
     let marg = |r: usize, j: i64| 2 * (base[r] + j) - 1; // marginal cost of unit j (1-based)
-    let wmax: i64 = p
-        .affinity
+    let wmax: i64 = table
         .values
         .iter()
         .map(|&v| (v as i64).abs())
@@ -1471,11 +1695,11 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     let art = art128 as i64;
 
     let mut supply = vec![0i64; n];
-    for (i, s) in supply.iter_mut().enumerate().take(np) {
-        *s = prep.need[i] as i64;
+    for (g, grp) in groups.iter().enumerate() {
+        supply[g] = grp.need as i64 * grp.members.len() as i64;
     }
     for r in 0..nr {
-        supply[np + r] = -(prep.mandatory[r] as i64);
+        supply[rv + r] = -(prep.mandatory[r] as i64);
     }
     supply[sink] = -opt_demand;
     let mut sx = Simplex::new(&supply, art, sink);
@@ -1486,43 +1710,41 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
         if balanced {
             let q = units[r].min(per_rev_cap);
             for j in 1..=q {
-                sx.add_arc(np + r, sink, marg(r, j), 1);
+                sx.add_arc(rv + r, sink, marg(r, j), 1);
             }
             if units[r] > q {
-                sx.add_arc(np + r, sink, marg(r, q + 1), units[r] - q);
+                sx.add_arc(rv + r, sink, marg(r, q + 1), units[r] - q);
             }
         } else {
-            sx.add_arc(np + r, sink, 0, units[r]);
+            sx.add_arc(rv + r, sink, 0, units[r]);
         }
     }
 
-    // Proposals grouped by affinity class (only those that need reviewers).
-    let table = &p.affinity;
-    let mut class_members: Vec<Vec<u32>> = vec![Vec::new(); table.n_pc];
-    for i in 0..np {
-        if prep.need[i] > 0 {
-            class_members[table.proposal_class[i] as usize].push(i as u32);
-        }
+    let mut class_groups: Vec<Vec<u32>> = vec![Vec::new(); table.n_pc];
+    for (g, grp) in groups.iter().enumerate() {
+        class_groups[grp.class as usize].push(g as u32);
     }
     let rclass: Vec<usize> = table.reviewer_class.iter().map(|&c| c as usize).collect();
-    let arc_cost = |pi: usize, r: usize| -> i64 { -(scale * table.get(pi, r) as i64) };
+    let gcost = |g: usize, r: usize| -> i64 {
+        -(scale * table.values[groups[g].class as usize * table.n_rc + rclass[r]] as i64)
+    };
 
-    // Initial candidates: best reviewers by affinity, ties spread by a per-proposal offset.
-    let mut cand: Vec<Vec<u32>> = vec![Vec::new(); np];
+    // Initial candidates: best reviewers by affinity, ties spread by a per-group offset.
+    let mut cand: Vec<Vec<u32>> = vec![Vec::new(); ng];
     let avail: Vec<u32> = (0..nr as u32)
         .filter(|&r| prep.cap_left[r as usize] > 0)
         .collect();
     let mut ws: Vec<i32> = Vec::with_capacity(nr);
     let mut ties: Vec<u32> = Vec::new();
     let mut above: Vec<u32> = Vec::new();
-    for (c, members) in class_members.iter().enumerate() {
-        if members.is_empty() || avail.is_empty() {
+    for (c, gs) in class_groups.iter().enumerate() {
+        if gs.is_empty() || avail.is_empty() {
             continue;
         }
         let row = table.row(c);
-        let max_need = members
+        let max_need = gs
             .iter()
-            .map(|&i| prep.need[i as usize])
+            .map(|&g| groups[g as usize].need)
             .max()
             .unwrap_or(0);
         let l = (max_need as usize + INITIAL_EXTRA).min(avail.len());
@@ -1540,21 +1762,21 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
                 ties.push(r);
             }
         }
-        for &pi in members {
-            let pi = pi as usize;
-            let list = &mut cand[pi];
+        for &g in gs {
+            let g = g as usize;
+            let list = &mut cand[g];
             for &r in &above {
-                if !prep.is_blocked(pi, r) {
+                if !blocked(g, r) {
                     list.push(r);
                 }
             }
             let want = l.saturating_sub(list.len());
             if want > 0 && !ties.is_empty() {
-                let start = (mix(pi as u64, c as u64) as usize) % ties.len();
+                let start = (mix(g as u64, c as u64) as usize) % ties.len();
                 let mut taken = 0;
                 for t in 0..ties.len() {
                     let r = ties[(start + t) % ties.len()];
-                    if !prep.is_blocked(pi, r) {
+                    if !blocked(g, r) {
                         list.push(r);
                         taken += 1;
                         if taken == want {
@@ -1563,124 +1785,265 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
                     }
                 }
             }
-            list.sort_unstable();
+        }
+    }
+    // Plus a greedy capacity-respecting choice per proposal, so that the first restricted
+    // network is (nearly always) feasible: while artificial flow remains, the big-M duals
+    // make every reviewer with spare capacity look attractive and pricing converges slowly.
+    {
+        let mut order: Vec<Vec<u32>> = vec![Vec::new(); table.n_pc];
+        let mut cursor = vec![0usize; table.n_pc];
+        let mut load = vec![0u32; nr];
+        let mut mark = vec![usize::MAX; nr];
+        for (g, list) in cand.iter_mut().enumerate() {
             for &r in list.iter() {
-                sx.add_arc(pi, np + r as usize, arc_cost(pi, r as usize), 1);
+                mark[r as usize] = g;
             }
+            let grp = &groups[g];
+            let c = grp.class as usize;
+            if order[c].is_empty() {
+                let row = table.row(c);
+                let mut o = avail.clone();
+                o.sort_unstable_by_key(|&r| {
+                    (
+                        std::cmp::Reverse(row[rclass[r as usize]]),
+                        mix(c as u64, r as u64),
+                    )
+                });
+                order[c] = o;
+            }
+            let o = &order[c];
+            for _ in &grp.members {
+                while cursor[c] < o.len() && {
+                    let r = o[cursor[c]] as usize;
+                    load[r] >= prep.cap_left[r]
+                } {
+                    cursor[c] += 1;
+                }
+                let mut got = 0;
+                for &r in &o[cursor[c]..] {
+                    if got == grp.need {
+                        break;
+                    }
+                    let ru = r as usize;
+                    if load[ru] < prep.cap_left[ru]
+                        && !(grp.single && prep.is_blocked(grp.members[0] as usize, r))
+                    {
+                        load[ru] += 1;
+                        got += 1;
+                        if mark[ru] != g {
+                            mark[ru] = g;
+                            list.push(r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (g, list) in cand.iter_mut().enumerate() {
+        list.sort_unstable();
+        let cap = groups[g].members.len() as i64;
+        for &r in list.iter() {
+            sx.add_arc(g, rv + r as usize, gcost(g, r as usize), cap);
         }
     }
 
     // Restricted solve + pricing until no omitted arc has negative reduced cost.
     let mut stats = SolveStats::default();
-    let mut key: Vec<i64> = vec![i64::MIN; nr];
-    let mut buf: Vec<(i64, u32)> = Vec::new();
+    let threads = std::thread::available_parallelism()
+        .map(|x| x.get())
+        .unwrap_or(1)
+        .min(MAX_THREADS);
+    let mut cpi: Vec<i64>;
+    let (mut t_run, mut t_price) = (0f64, 0f64);
     loop {
         stats.rounds += 1;
+        let ta = Instant::now();
         sx.run();
-        let mut new_arcs: Vec<(usize, u32)> = Vec::new();
-        for (c, members) in class_members.iter().enumerate() {
-            if members.is_empty() {
-                continue;
-            }
-            let row = table.row(c);
-            for r in 0..nr {
-                key[r] = if prep.cap_left[r] > 0 {
-                    scale * row[rclass[r]] as i64 + sx.pi[np + r]
-                } else {
-                    i64::MIN
-                };
-            }
-            for &pi in members {
-                let pi = pi as usize;
-                let thr = sx.pi[pi];
-                stats.priced_pairs += nr as u64;
-                buf.clear();
-                for (r, &kv) in key.iter().enumerate() {
-                    if kv > thr {
-                        buf.push((kv, r as u32));
-                    }
-                }
-                if buf.is_empty() {
+        t_run += ta.elapsed().as_secs_f64();
+        let ta = Instant::now();
+        // While artificial flow remains, the big-M potentials are the right duals (they also
+        // price augmenting paths); once the flow is feasible, use canonical potentials.
+        cpi = if sx.uses_artificial() {
+            sx.pi.clone()
+        } else {
+            sx.canonical_potentials(true)
+        };
+        // Price every omitted (group, reviewer) pair, class by class, split over threads;
+        // results are concatenated in class order, so the outcome is deterministic.
+        let price = |classes: std::ops::Range<usize>| -> Vec<(usize, u32)> {
+            let mut key: Vec<i64> = vec![i64::MIN; nr];
+            let mut buf: Vec<(i64, u32)> = Vec::new();
+            let mut out = Vec::new();
+            for c in classes {
+                let gs = &class_groups[c];
+                if gs.is_empty() {
                     continue;
                 }
-                let list = &cand[pi];
-                buf.retain(|&(_, r)| list.binary_search(&r).is_err() && !prep.is_blocked(pi, r));
-                if buf.len() > ADD_PER_ROUND {
-                    buf.select_nth_unstable_by(ADD_PER_ROUND - 1, |a, b| {
-                        b.0.cmp(&a.0).then(a.1.cmp(&b.1))
-                    });
-                    buf.truncate(ADD_PER_ROUND);
-                }
-                buf.sort_unstable_by_key(|x| x.1);
-                if std::env::var("SOLVER_DUMP").is_ok() && stats.rounds >= 20 && pi % 50 == 0 {
-                    let rload = |r: usize| -> i64 {
-                        (n..sx.src.len())
-                            .filter(|&e| sx.src[e] as usize == np + r)
-                            .map(|e| sx.flow[e])
-                            .sum()
+                let row = table.row(c);
+                for (r, k) in key.iter_mut().enumerate() {
+                    *k = if prep.cap_left[r] > 0 {
+                        scale * row[rclass[r]] as i64 + cpi[rv + r]
+                    } else {
+                        i64::MIN
                     };
-                    eprintln!(
-                        "p {pi} class {c} pi_p {} piT {} need {}",
-                        sx.pi[pi], sx.pi[sink], prep.need[pi]
-                    );
-                    for &r in &cand[pi] {
-                        let e = (n..sx.src.len())
-                            .find(|&e| {
-                                sx.src[e] as usize == pi && sx.tgt[e] as usize == np + r as usize
-                            })
-                            .unwrap();
-                        eprintln!("   cand r {r} w {} pi_r {} flow {} state {} load {} art_flow {} art_in_tree {}", table.get(pi, r as usize), sx.pi[np + r as usize], sx.flow[e], sx.state[e], rload(r as usize), sx.flow[np + r as usize], sx.state[np + r as usize]);
-                    }
-                    for &(kv, r) in &buf {
-                        eprintln!("   viol r {r} w {} pi_r {} key-pi_p {} load {} art_in_tree {} parent {}", table.get(pi, r as usize), sx.pi[np + r as usize], kv - sx.pi[pi], rload(r as usize), sx.state[np + r as usize], sx.parent[np + r as usize]);
-                    }
                 }
-                for &(_, r) in &buf {
-                    new_arcs.push((pi, r));
+                for &g in gs {
+                    let g = g as usize;
+                    let thr = cpi[g];
+                    buf.clear();
+                    buf.extend(
+                        key.iter()
+                            .enumerate()
+                            .filter(|&(_, &kv)| kv > thr)
+                            .map(|(r, &kv)| (kv, r as u32)),
+                    );
+                    if buf.is_empty() {
+                        continue;
+                    }
+                    let list = &cand[g];
+                    buf.retain(|&(_, r)| list.binary_search(&r).is_err() && !blocked(g, r));
+                    if buf.len() > ADD_PER_ROUND {
+                        buf.select_nth_unstable_by(ADD_PER_ROUND - 1, |a, b| {
+                            b.0.cmp(&a.0).then(a.1.cmp(&b.1))
+                        });
+                        buf.truncate(ADD_PER_ROUND);
+                    }
+                    out.extend(buf.iter().map(|&(_, r)| (g, r)));
                 }
             }
+            out
+        };
+        let mut new_arcs: Vec<(usize, u32)> = Vec::new();
+        if threads <= 1 || ng < 16 {
+            new_arcs = price(0..class_groups.len());
+        } else {
+            // Split classes into `threads` chunks of about equal group counts.
+            let mut bounds = vec![0usize];
+            let per = ng.div_ceil(threads);
+            let mut acc = 0;
+            for (c, gs) in class_groups.iter().enumerate() {
+                acc += gs.len();
+                if acc >= per * bounds.len() && bounds.len() < threads {
+                    bounds.push(c + 1);
+                }
+            }
+            bounds.push(class_groups.len());
+            let parts: Vec<Vec<(usize, u32)>> = std::thread::scope(|sc| {
+                let handles: Vec<_> = bounds
+                    .windows(2)
+                    .map(|w| {
+                        let (lo, hi) = (w[0], w[1]);
+                        let price = &price;
+                        sc.spawn(move || price(lo..hi))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("pricing thread panicked"))
+                    .collect()
+            });
+            for part in parts {
+                new_arcs.extend(part);
+            }
         }
-        if std::env::var("SOLVER_TRACE").is_ok() {
-            eprintln!(
-                "round {} pivots {} new_arcs {} t {:?}",
-                stats.rounds,
-                sx.pivots,
-                new_arcs.len(),
-                t0.elapsed()
-            );
-        }
+        stats.priced_pairs += (ng * nr) as u64;
+        t_price += ta.elapsed().as_secs_f64();
         if new_arcs.is_empty() {
             break;
         }
+        if stats.rounds <= PRUNE_ROUNDS {
+            let pis = sx.pi.clone();
+            let (src, tgt, cost) = (sx.src.clone(), sx.tgt.clone(), sx.cost.clone());
+            let dropped = sx.prune(|e| {
+                (src[e] as usize) < ng && cost[e] + pis[src[e] as usize] - pis[tgt[e] as usize] > 0
+            });
+            if dropped > 0 {
+                for list in cand.iter_mut() {
+                    list.clear();
+                }
+                for e in n..sx.src.len() {
+                    let s = sx.src[e] as usize;
+                    if s < ng {
+                        cand[s].push(sx.tgt[e] - rv as u32);
+                    }
+                }
+                for list in cand.iter_mut() {
+                    list.sort_unstable();
+                }
+            }
+        }
         new_arcs.sort_unstable();
-        for (pi, r) in new_arcs {
-            let list = &mut cand[pi];
+        for (g, r) in new_arcs {
+            let list = &mut cand[g];
             let pos = list.binary_search(&r).unwrap_err();
             list.insert(pos, r);
-            sx.add_arc(pi, np + r as usize, arc_cost(pi, r as usize), 1);
+            let cap = groups[g].members.len() as i64;
+            sx.add_arc(g, rv + r as usize, gcost(g, r as usize), cap);
         }
     }
     stats.pivots = sx.pivots;
+    stats.degenerate_pivots = sx.degenerate;
+    stats.simplex_millis = (t_run * 1000.0) as u64;
+    stats.pricing_millis = (t_price * 1000.0) as u64;
     stats.candidate_arcs = cand.iter().map(|c| c.len()).sum();
-
-    // Infeasible iff artificial flow remains (big-M argument).
     let m = sx.src.len();
-    if sx.uses_artificial() {
-        return Err(SolveError::Infeasible(witness(p, &prep, &sx, &supply)));
+
+    // Decompose group flows into per-proposal pairs: lay each group's reviewer units out in
+    // reviewer order and deal them round-robin to its members. A reviewer sends a group at
+    // most |members| units, so its units land on distinct members; every member gets `need`.
+    let mut per_group: Vec<Vec<(u32, i64)>> = vec![Vec::new(); ng];
+    for e in n..m {
+        let s = sx.src[e] as usize;
+        if s < ng && sx.flow[e] > 0 {
+            per_group[s].push((sx.tgt[e] - rv as u32, sx.flow[e]));
+        }
+    }
+    let mut assigned: Vec<Vec<u32>> = vec![Vec::new(); np];
+    for (g, flows) in per_group.iter_mut().enumerate() {
+        flows.sort_unstable();
+        let mem = &groups[g].members;
+        let mut j = 0usize;
+        for &(r, f) in flows.iter() {
+            for _ in 0..f {
+                assigned[mem[j % mem.len()] as usize].push(r);
+                j += 1;
+            }
+        }
     }
 
-    // Certificate: primal cost and LP dual bound over all arcs of the full problem.
+    // Infeasible iff artificial flow remains (big-M argument).
+    if sx.uses_artificial() {
+        let over: Vec<i64> = (0..nr)
+            .map(|r| {
+                if supply[rv + r] >= 0 {
+                    sx.flow[rv + r]
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let under: Vec<usize> = (0..nr)
+            .filter(|&r| supply[rv + r] < 0 && sx.flow[rv + r] > 0)
+            .collect();
+        return Err(SolveError::Infeasible(witness(
+            p, &prep, assigned, &over, &under,
+        )));
+    }
+
+    // Certificate: primal cost and LP dual bound over all arcs of the full (aggregated)
+    // problem; omitted arcs have non-negative reduced cost (last pricing pass found none).
     let mut primal: i128 = 0;
     let mut dual: i128 = 0;
     for e in n..m {
         primal += sx.cost[e] as i128 * sx.flow[e] as i128;
-        let rc = sx.rc(e);
+        let rc = sx.cost[e] + cpi[sx.src[e] as usize] - cpi[sx.tgt[e] as usize];
         if rc < 0 {
             dual += rc as i128 * sx.cap[e] as i128;
         }
     }
     for (u, &b) in supply.iter().enumerate() {
-        dual -= b as i128 * sx.pi[u] as i128;
+        dual -= b as i128 * cpi[u] as i128;
     }
     if primal != dual {
         return Err(SolveError::Internal(format!(
@@ -1689,17 +2052,14 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     }
 
     // Extract and verify.
-    let mut pairs: Vec<(usize, usize, i64)> = Vec::with_capacity(demand as usize);
-    let mut added: Vec<(usize, usize, i64)> = Vec::new();
-    for e in n..m {
-        let s = sx.src[e] as usize;
-        if s < np && sx.flow[e] > 0 {
-            let r = sx.tgt[e] as usize - np;
-            added.push((s, r, table.get(s, r) as i64));
+    let mut added: Vec<(usize, usize, i64)> = Vec::with_capacity(demand as usize);
+    for (i, list) in assigned.iter().enumerate() {
+        for &r in list {
+            added.push((i, r as usize, table.get(i, r as usize) as i64));
         }
     }
     added.sort_unstable();
-    pairs.extend(added.iter().copied());
+    let mut pairs: Vec<(usize, usize, i64)> = added.clone();
     for &(pi, r) in &prep.fixed_pairs {
         pairs.push((pi, r, table.get(pi, r) as i64));
     }
@@ -1739,6 +2099,7 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     }
     let objective = pairs.iter().map(|x| x.2).sum();
     let load_square_sum = loads.iter().map(|&l| l as u64 * l as u64).sum();
+    stats.groups = ng;
     stats.millis = t0.elapsed().as_millis() as u64;
     Ok(Solution {
         pairs,
@@ -1756,55 +2117,45 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     })
 }
 
-/// Explain an infeasibility found by the solver: from the proposals left short, follow
-/// alternating paths (unused allowed pair → reviewer → proposals that reviewer serves). If
-/// every reviewer reached is full, the proposals reached form a Hall violator.
-fn witness(p: &Problem, prep: &Prep, sx: &Simplex, supply: &[i64]) -> Vec<Infeasibility> {
+/// Explain an infeasibility found by the solver. `assigned` holds the real pairs of the
+/// big-M optimum per proposal, `over` the units each reviewer took beyond its capacity
+/// (through its artificial arc), `under` the reviewers left below their minimum load.
+/// From the proposals left short, follow alternating paths (unused allowed pair → reviewer
+/// → proposals that reviewer serves). If every reviewer reached is full, the proposals
+/// reached violate the generalised Hall condition, which is reported with its numbers.
+fn witness(
+    p: &Problem,
+    prep: &Prep,
+    mut assigned: Vec<Vec<u32>>,
+    over: &[i64],
+    under: &[usize],
+) -> Vec<Infeasibility> {
     let (np, nr) = (prep.np, prep.nr);
-    let n = sx.n;
-    let mut assigned: Vec<Vec<u32>> = vec![Vec::new(); np];
     let mut served: Vec<Vec<u32>> = vec![Vec::new(); nr];
     let mut load = vec![0u32; nr];
-    for e in n..sx.src.len() {
-        let s = sx.src[e] as usize;
-        if s < np && sx.flow[e] > 0 {
-            let r = sx.tgt[e] as usize - np;
-            assigned[s].push(r as u32);
-            served[r].push(s as u32);
-            load[r] += 1;
+    for (i, list) in assigned.iter().enumerate() {
+        for &r in list {
+            served[r as usize].push(i as u32);
+            load[r as usize] += 1;
         }
     }
-    // Units routed through a reviewer's artificial arc mean "over capacity": drop those
-    // assignments so that the proposals concerned count as short.
-    let mut short_units = vec![0i64; np];
-    for i in 0..np {
-        if supply[i] > 0 {
-            short_units[i] = sx.flow[i];
-        }
-    }
+    // Units beyond a reviewer's capacity do not count: those proposals are short instead.
     for r in 0..nr {
-        let over = if supply[np + r] >= 0 {
-            sx.flow[np + r]
-        } else {
-            0
-        };
-        for _ in 0..over {
+        for _ in 0..over[r] {
             if let Some(q) = served[r].pop() {
                 let q = q as usize;
                 if let Some(pos) = assigned[q].iter().position(|&x| x as usize == r) {
                     assigned[q].remove(pos);
                 }
                 load[r] -= 1;
-                short_units[q] += 1;
             }
         }
     }
     for a in assigned.iter_mut() {
         a.sort_unstable();
     }
-    let short: Vec<usize> = (0..np).filter(|&i| short_units[i] > 0).collect();
-    let under: Vec<usize> = (0..nr)
-        .filter(|&r| supply[np + r] < 0 && sx.flow[np + r] > 0)
+    let short: Vec<usize> = (0..np)
+        .filter(|&i| (assigned[i].len() as u32) < prep.need[i])
         .collect();
     let mut seen_p = vec![false; np];
     let mut seen_r = vec![false; nr];
@@ -1872,7 +2223,7 @@ fn witness(p: &Problem, prep: &Prep, sx: &Simplex, supply: &[i64]) -> Vec<Infeas
     }
     vec![Infeasibility::Unsatisfiable {
         short_proposals: ids_p(&short),
-        underloaded_reviewers: ids_r(&under),
+        underloaded_reviewers: ids_r(under),
     }]
 }
 
@@ -1926,15 +2277,26 @@ mod tests {
                 }
             })
             .collect();
-        let vals: Vec<i32> = (0..np * nr).map(|_| g.below(6) as i32 * 100).collect();
-        let mut pb = Problem::new(
-            proposals,
-            reviewers,
-            AffinityTable::dense(np, nr, vals).unwrap(),
-        );
+        // Every third seed shares affinity classes, so interchangeable proposals are
+        // aggregated into one network node (and conflicts split some of them off).
+        let table = if seed.is_multiple_of(3) {
+            let (npc, nrc) = (2, 2 + g.below(2) as usize);
+            let pc: Vec<u32> = (0..np).map(|_| g.below(npc as u64) as u32).collect();
+            let rc: Vec<u32> = (0..nr).map(|_| g.below(nrc as u64) as u32).collect();
+            let vals: Vec<i32> = (0..npc * nrc).map(|_| g.below(6) as i32 * 100).collect();
+            AffinityTable::new(pc, rc, npc, nrc, vals).unwrap()
+        } else {
+            let vals: Vec<i32> = (0..np * nr).map(|_| g.below(6) as i32 * 100).collect();
+            AffinityTable::dense(np, nr, vals).unwrap()
+        };
+        let conflict_pct = if seed.is_multiple_of(3) { 5 } else { 12 };
+        let mut pb = Problem::new(proposals, reviewers, table);
         for i in 0..np {
             for r in 0..nr {
-                let x = g.below(100);
+                let x = g.below(100) + 12 - conflict_pct;
+                if x < 12 - conflict_pct {
+                    continue;
+                }
                 if x < 12 {
                     pb.conflicts.push(ConflictPair {
                         proposal: i,
@@ -2005,6 +2367,7 @@ mod tests {
             let elig: Vec<usize> = (0..nr)
                 .filter(|&r| !fixed[i][r] && !forbidden[i][r])
                 .collect();
+            #[allow(clippy::too_many_arguments)]
             fn choose(
                 start: usize,
                 left: usize,
@@ -2281,6 +2644,67 @@ mod tests {
     }
 
     #[test]
+    fn topic_instances_with_groups_match_ssp() {
+        let topics = ["a", "b", "c", "d", "e"];
+        for seed in 0..12u64 {
+            let mut g = Rng(seed + 77);
+            let np = 60 + (seed as usize % 5) * 5;
+            let nr = 14;
+            let pick = |g: &mut Rng, lo: u64, hi: u64| -> Vec<&str> {
+                let k = lo + g.below(hi - lo + 1);
+                let mut v: Vec<&str> = Vec::new();
+                while (v.len() as u64) < k {
+                    // skewed: topic "a" is popular
+                    let t = topics[(g.below(25) as f64).sqrt() as usize];
+                    if !v.contains(&t) {
+                        v.push(t);
+                    }
+                }
+                v
+            };
+            let pt: Vec<Vec<&str>> = (0..np).map(|_| pick(&mut g, 1, 2)).collect();
+            let rt: Vec<Vec<&str>> = (0..nr).map(|_| pick(&mut g, 1, 3)).collect();
+            let f = if seed % 2 == 0 {
+                Affinity::Jaccard
+            } else {
+                Affinity::Overlap
+            };
+            let mut p = Problem::new(
+                (0..np)
+                    .map(|i| ProposalNeed {
+                        id: format!("P{i}"),
+                        k: if i % 9 == 0 { 3 } else { 2 },
+                    })
+                    .collect(),
+                (0..nr)
+                    .map(|r| ReviewerCap {
+                        id: format!("R{r}"),
+                        min_load: (r % 3 == 0) as u32 * 4,
+                        max_load: 13,
+                    })
+                    .collect(),
+                AffinityTable::from_topics(&pt, &rt, &f),
+            );
+            for _ in 0..np / 4 {
+                p.conflicts.push(ConflictPair {
+                    proposal: g.below(np as u64) as usize,
+                    reviewer: g.below(nr as u64) as usize,
+                    reason: ConflictReason::Declared,
+                });
+            }
+            let s = solve(&p).unwrap();
+            check_solution(&p, &s);
+            assert!(s.stats.groups < np, "aggregation expected");
+            assert_eq!(Some(s.objective), ssp_objective(&p), "seed {seed}");
+            let mut nb = p.clone();
+            nb.balance_loads = false;
+            let s2 = solve(&nb).unwrap();
+            assert_eq!(s2.objective, s.objective);
+            assert!(s2.load_square_sum >= s.load_square_sum);
+        }
+    }
+
+    #[test]
     fn deterministic() {
         for seed in 0..20 {
             let p = random_problem(500 + seed, 9, 6, true);
@@ -2513,6 +2937,63 @@ mod tests {
             }
             assert!(t.n_classes().1 == 2);
         }
+    }
+
+    #[test]
+    fn edge_cases() {
+        let empty = Problem::new(
+            Vec::new(),
+            Vec::new(),
+            AffinityTable::dense(0, 0, Vec::new()).unwrap(),
+        );
+        let s = solve(&empty).unwrap();
+        assert!(s.pairs.is_empty() && s.objective == 0);
+        let none_needed = Problem::new(
+            vec![ProposalNeed {
+                id: "P0".into(),
+                k: 0,
+            }],
+            Vec::new(),
+            AffinityTable::dense(1, 0, Vec::new()).unwrap(),
+        );
+        assert!(solve(&none_needed).unwrap().pairs.is_empty());
+        let no_reviewers = Problem::new(
+            vec![ProposalNeed {
+                id: "P0".into(),
+                k: 2,
+            }],
+            Vec::new(),
+            AffinityTable::dense(1, 0, Vec::new()).unwrap(),
+        );
+        let d = diagnose(&no_reviewers);
+        assert!(d
+            .iter()
+            .any(|x| matches!(x, Infeasibility::ProposalShort { .. })));
+        assert!(d
+            .iter()
+            .any(|x| matches!(x, Infeasibility::CapacityShort { .. })));
+        // Min load forces a zero-affinity pair over a better one elsewhere.
+        let p = Problem::new(
+            vec![ProposalNeed {
+                id: "P0".into(),
+                k: 1,
+            }],
+            vec![
+                ReviewerCap {
+                    id: "R0".into(),
+                    min_load: 0,
+                    max_load: 1,
+                },
+                ReviewerCap {
+                    id: "R1".into(),
+                    min_load: 1,
+                    max_load: 1,
+                },
+            ],
+            AffinityTable::dense(1, 2, vec![900, 0]).unwrap(),
+        );
+        let s = solve(&p).unwrap();
+        assert_eq!(s.pairs, vec![(0, 1, 0)]);
     }
 
     #[test]

@@ -1,0 +1,215 @@
+//! Intake benchmarks on real servers (not timed assertions: numbers for BENCHMARKS.md).
+//!
+//! `cargo bench --bench intake -- [backlog N | latency N | all]`
+//!
+//! - backlog: N proposal mails already in Dovecot → `cfpd run --once`
+//!   (release build): intake rate (fetched, parsed, recorded, acks queued,
+//!   filed to Processed), then the SMTP delivery rate of the acks, and peak
+//!   RSS; beside it the ceiling: raw IMAP fetch + MIME parse of the same
+//!   mailbox.
+//! - latency: the daemon idles on the inbox; N proposals are APPENDed one at
+//!   a time and the time until each ack is readable in the speaker's mailbox
+//!   is recorded: p50 / p99.
+//!
+//! Database: SQLite, or PostgreSQL with `CFPD_TEST_DATABASE=postgres` and
+//! `CFPD_TEST_PG_URL`. Needs Dovecot and python3-aiosmtpd (scripts/test.sh
+//! installs them).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use support::*;
+
+fn proposals(n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            mail(
+                &format!("Speaker {i} <s{}@example.org>", i % 1000),
+                CFP,
+                &format!("bench-{i}@example.org"),
+                "Proposal",
+                &format!(
+                    "Hello,\n\nTitle: Scaling Django number {i}\nFormat: talk-25\nAudience: intermediate\nTopics: performance-scaling\nAbstract:\n  How we served thousands of users with caching, Celery background tasks\n  and read replicas, and what we would do differently.\nDescription:\n  1. Profiling the slow pages with django-debug-toolbar.\n  2. select_related and prefetch_related.\n  3. Caching with Redis; cache invalidation.\n  4. Celery for background work.\nBio:\n  Speaker {i} works on web performance.\n"
+                ),
+            )
+        })
+        .collect()
+}
+
+fn peak_rss_kib(stderr: &str) -> Option<u64> {
+    stderr
+        .lines()
+        .find(|l| l.contains("Maximum resident set size"))
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+async fn ceiling(w: &World, n: usize) -> f64 {
+    let own = cfpd::intake::machine::OwnIdentity::new(CFP);
+    let start = Instant::now();
+    let mut s = w.dovecot.login("cfp").await;
+    s.select("INBOX").await.unwrap();
+    let mut parsed = 0;
+    let mut lo = 1;
+    while lo <= n {
+        let hi = (lo + 499).min(n);
+        let stream = s.fetch(format!("{lo}:{hi}"), "BODY.PEEK[]").await.unwrap();
+        let items: Vec<_> = stream.try_collect().await.unwrap();
+        for f in &items {
+            if let Some(b) = f.body() {
+                if cfpd::intake::inbound::parse(b, &own).is_ok() {
+                    parsed += 1;
+                }
+            }
+        }
+        lo = hi + 1;
+    }
+    let _ = s.logout().await;
+    assert_eq!(parsed, n);
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn backlog(n: usize) {
+    let w = World::start("[limits]\nreplies_per_address_per_day = 1000000\n").await;
+    let cfg = std::fs::read_to_string(&w.config)
+        .unwrap()
+        .replace("batch_size = 200", "batch_size = 1000")
+        .replace(
+            "timeout_seconds = 10\n\n[outgoing]",
+            "timeout_seconds = 60\n\n[outgoing]",
+        )
+        .replace(
+            "tls = \"none\"\ntimeout_seconds = 10\n",
+            "tls = \"none\"\ntimeout_seconds = 60\nconnections = 4\n",
+        );
+    std::fs::write(&w.config, cfg).unwrap();
+    w.dovecot.deliver_maildir("cfp", &proposals(n));
+    // Let Dovecot index the new mail once (as it would have, mail arriving over a week).
+    assert_eq!(w.dovecot.count("cfp", "INBOX").await as usize, n);
+    let ceil = ceiling(&w, n).await;
+    // CFPD_BENCH_PERF=FILE records a CPU profile of the run instead of timing it.
+    let mut cmd = match std::env::var("CFPD_BENCH_PERF") {
+        Ok(f) => {
+            let mut c = std::process::Command::new("perf");
+            c.args(["record", "-F", "2000", "-g", "-o", &f, "--"]);
+            c
+        }
+        Err(_) => {
+            let mut c = std::process::Command::new("/usr/bin/time");
+            c.arg("-v");
+            c
+        }
+    };
+    let out = cmd
+        .arg(env!("CARGO_BIN_EXE_cfpd"))
+        .arg("--config")
+        .arg(&w.config)
+        .args(["run", "--once"])
+        .env(
+            "RUST_LOG",
+            std::env::var("CFPD_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .output()
+        .expect("/usr/bin/time (Debian package `time`)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for l in stderr.lines().filter(|l| l.contains("intake cycle")) {
+        eprintln!("{l}");
+    }
+    println!("{}", stdout.trim());
+    let rate = |line: &str| -> f64 {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(line))
+            .and_then(|l| l.rsplit('(').next())
+            .and_then(|v| v.trim_end_matches("/s)").split('/').next())
+            .and_then(|v| v.trim_end_matches(')').parse().ok())
+            .unwrap_or(0.0)
+    };
+    let intake = rate("processed");
+    let send = rate("sent");
+    let rss = peak_rss_kib(&stderr).unwrap_or(0);
+    let received = {
+        let mut total = 0;
+        for s in 0..1000.min(n) {
+            total += w.dovecot.count(&format!("s{s}"), "INBOX").await as usize;
+        }
+        total
+    };
+    assert_eq!(received, n, "every ack delivered once");
+    println!(
+        "backlog {n} ({}): intake {intake:.0} msg/s; fetch+parse ceiling {ceil:.0} msg/s (intake = {:.0}% of ceiling); ack delivery {send:.0} msg/s; peak RSS {:.0} MiB; {received} acks in speakers' mailboxes",
+        backend(),
+        100.0 * intake / ceil,
+        rss as f64 / 1024.0
+    );
+}
+
+async fn latency(n: usize) {
+    let w = World::start("[limits]\nreplies_per_address_per_day = 1000000\n").await;
+    let mut d = w.spawn_daemon();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut lat = Vec::with_capacity(n);
+    let mut reader = w.dovecot.login("lat").await;
+    reader.select("INBOX").await.unwrap();
+    for i in 0..n {
+        let m = mail(
+            "lat@example.org",
+            CFP,
+            &format!("lat-{i}@x"),
+            "p",
+            &proposal_body(&format!("Latency {i}")),
+        );
+        w.dovecot.append("cfp", &m).await;
+        let t0 = Instant::now();
+        loop {
+            reader.noop().await.unwrap();
+            let mb = reader.examine("INBOX").await.unwrap();
+            if mb.exists as usize > i {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "ack {i} never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        lat.push(t0.elapsed());
+    }
+    let _ = d.kill();
+    let _ = d.wait();
+    lat.sort();
+    let p = |q: f64| lat[((lat.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "IDLE latency over {n} proposals ({}): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (APPEND done → ack readable in the speaker's INBOX)",
+        backend(),
+        p(0.5).as_secs_f64() * 1000.0,
+        p(0.99).as_secs_f64() * 1000.0,
+        lat.last().unwrap().as_secs_f64() * 1000.0
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    if !servers_available() {
+        return;
+    }
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let what = args.first().map(String::as_str).unwrap_or("all");
+    let n = |d: usize| args.get(1).and_then(|v| v.parse().ok()).unwrap_or(d);
+    match what {
+        "backlog" => backlog(n(10_000)).await,
+        "latency" => latency(n(200)).await,
+        _ => {
+            backlog(n(10_000)).await;
+            latency(200).await;
+        }
+    }
+}
