@@ -67,6 +67,18 @@ pub enum Command {
         #[arg(long)]
         retry: Option<i64>,
     },
+    /// Solve a reviewer-assignment benchmark instance (no database needed).
+    Assign {
+        /// Instance JSON (schema of shared/bench/assignment).
+        #[arg(long)]
+        instance: PathBuf,
+        /// Affinity formula: jaccard or overlap.
+        #[arg(long, default_value = "jaccard")]
+        affinity: String,
+        /// Where to write the assignment JSON.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Tag proposals from a JSON-lines file (no database or config needed).
     Tag {
         /// Input: JSON lines with id, title, abstract[, description, topics_declared].
@@ -90,6 +102,11 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Messages => messages(&cli.config).await,
         Command::Outbox { retry } => outbox(&cli.config, retry).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
+        Command::Assign {
+            instance,
+            affinity,
+            out,
+        } => assign_instance(&instance, &affinity, &out),
     }
 }
 
@@ -375,6 +392,34 @@ async fn outbox(path: &Path, retry: Option<i64>) -> anyhow::Result<()> {
             r.subject,
             r.last_error.map(|e| format!("  [{e}]")).unwrap_or_default()
         )?;
+    }
+    Ok(())
+}
+
+fn assign_instance(instance: &Path, affinity: &str, out: &Path) -> anyhow::Result<()> {
+    use crate::review::solver::Affinity;
+    let aff = match affinity {
+        "jaccard" => Affinity::Jaccard,
+        "overlap" => Affinity::Overlap,
+        other => bail!("--affinity {other:?}: use jaccard or overlap"),
+    };
+    let json = std::fs::read_to_string(instance)
+        .with_context(|| format!("reading {}", instance.display()))?;
+    let res = crate::review::instance::solve_instance(&json, aff)
+        .with_context(|| instance.display().to_string())?;
+    std::fs::write(out, serde_json::to_string(&res)?)
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "{}: {} objective_int {:?}",
+        instance.display(),
+        res.status,
+        res.objective_int
+    );
+    if res.status != "OPTIMAL" {
+        bail!(
+            "the instance is infeasible; see \"diagnosis\" in {}",
+            out.display()
+        );
     }
     Ok(())
 }
