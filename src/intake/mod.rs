@@ -22,6 +22,7 @@ pub mod inbound;
 pub mod machine;
 pub mod reject;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
@@ -100,6 +101,61 @@ struct ReplySpec {
     token: Option<String>,
 }
 
+/// Writes of one batch, collected while its messages are handled and
+/// written with multi-row statements before the batch commits. Reads that
+/// must see earlier messages of the same batch (duplicates, reply counts)
+/// are answered from here.
+#[derive(Default)]
+struct Batch {
+    /// Message-ID → first message that carried it (stored or earlier in this batch).
+    seen: HashMap<String, i64>,
+    /// Automatic replies per recipient in the last 24 h, including this batch's.
+    reply_counts: HashMap<String, i64>,
+    /// Proposal ids reserved for this batch, used from the front.
+    reserved_ids: std::collections::VecDeque<i64>,
+    /// Speakers to upsert (address → display name).
+    speakers: Vec<(String, Option<String>)>,
+    /// New proposals with their first version.
+    proposals: Vec<pstore::NewProposal>,
+    /// Token hashes.
+    tokens: Vec<pstore::NewTokenRow>,
+    /// Replies to queue.
+    mails: Vec<crate::store::outbox::NewMail>,
+    /// Terminal states.
+    finishes: Vec<(i64, MessageState, Finish)>,
+}
+
+impl Batch {
+    async fn flush(&mut self, tx: &mut AnyConnection, now: i64) -> Result<(), IntakeError> {
+        let mut speakers: HashMap<String, Option<String>> = HashMap::new();
+        for (e, n) in self.speakers.drain(..) {
+            let slot = speakers.entry(e).or_default();
+            if n.is_some() {
+                *slot = n;
+            }
+        }
+        let mut speakers: Vec<_> = speakers.into_iter().collect();
+        speakers.sort();
+        pstore::upsert_speakers(tx, &speakers, now).await?;
+        pstore::insert_new_many(tx, &self.proposals, now).await?;
+        self.proposals.clear();
+        pstore::insert_tokens(tx, &self.tokens, now).await?;
+        self.tokens.clear();
+        outbox::queue_many(tx, &self.mails, now).await?;
+        self.mails.clear();
+        messages::finish_many(tx, &self.finishes, now).await?;
+        self.finishes.clear();
+        Ok(())
+    }
+}
+
+/// Per-message work done before the transaction, on all cores: parsing the
+/// mail, and for mail that may be a new proposal, its fields and topics.
+struct Prepared {
+    inbound: Result<Inbound, String>,
+    proposal: Option<(proposal::Parsed, Vec<FiledTopic>)>,
+}
+
 /// The intake stage: owns nothing but references to shared services.
 #[derive(Debug, Clone)]
 pub struct Intake {
@@ -142,89 +198,136 @@ impl Intake {
         let mut total = 0;
         loop {
             let batch = {
-                let mut c = self
-                    .store
-                    .pool
-                    .acquire()
-                    .await
-                    .ctx("acquiring a connection")?;
-                messages::pending(&mut c, 500).await?
+                let mut c = self.store.pool.acquire().await.ctx("acquiring a connection")?;
+                messages::pending(&mut c, 1000).await?
             };
             if batch.is_empty() {
                 return Ok(total);
             }
-            // Parse outside the transaction: CPU work, isolated from panics.
-            let own = self.own.clone();
-            let parsed: Vec<(PendingMessage, Result<Inbound, String>)> =
-                tokio::task::spawn_blocking(move || {
-                    batch
-                        .into_iter()
-                        .map(|m| {
-                            let p = inbound::parse(&m.raw, &own);
-                            (m, p)
-                        })
-                        .collect()
-                })
-                .await
-                .unwrap_or_default();
+            let prepared = self.prepare(batch).await;
             let mut tx = self.store.begin().await?;
-            for (m, p) in &parsed {
-                let now = self.clock.now();
-                let h = self.handle(&mut tx, m, p, now).await?;
-                self.record(&mut tx, m, p.as_ref().ok(), h, now).await?;
+            let now = self.clock.now();
+            let now_ms = store::ms(now);
+            let mut b = Batch::default();
+            let mids: Vec<String> = prepared
+                .iter()
+                .filter_map(|(_, p)| p.inbound.as_ref().ok()?.message_id.clone())
+                .collect();
+            b.seen = messages::processed_ids(&mut tx, &mids).await?;
+            let mut senders: Vec<String> = prepared
+                .iter()
+                .filter_map(|(_, p)| Some(p.inbound.as_ref().ok()?.from.as_ref()?.address.clone()))
+                .collect();
+            senders.sort();
+            senders.dedup();
+            b.reply_counts = outbox::reply_counts(&mut tx, &senders, now_ms - 24 * 3600 * 1000).await?;
+            let new_proposals = prepared.iter().filter(|(_, p)| p.proposal.is_some()).count();
+            if new_proposals > 0 {
+                b.reserved_ids =
+                    pstore::reserve_ids(&mut tx, self.store.backend, new_proposals).await?.into();
+            }
+            for (m, p) in &prepared {
+                let h = self.handle(&mut tx, &mut b, m, p, now).await?;
+                self.record(&mut b, m, p.inbound.as_ref().ok(), h);
                 total += 1;
             }
+            b.flush(&mut tx, now_ms).await?;
             tx.commit().await.ctx("committing intake results")?;
         }
     }
 
-    async fn record(
+    /// Parse and pre-tag a batch outside the transaction, split over the cores.
+    async fn prepare(&self, batch: Vec<PendingMessage>) -> Vec<(PendingMessage, Prepared)> {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        let per = batch.len().div_ceil(workers).max(1);
+        let mut batch = batch;
+        let mut parts = Vec::new();
+        while !batch.is_empty() {
+            let rest = batch.split_off(per.min(batch.len()));
+            parts.push(std::mem::replace(&mut batch, rest));
+        }
+        let mut tasks = Vec::new();
+        for part in parts {
+            let own = self.own.clone();
+            let tagger = self.tagger.clone();
+            let rules = self.cfg.proposals.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                part.into_iter()
+                    .map(|m| {
+                        let inbound = inbound::parse(&m.raw, &own);
+                        let proposal = inbound.as_ref().ok().and_then(|i| {
+                            if i.machine.is_some() || i.from.is_none() {
+                                return None;
+                            }
+                            let text = i.body_text();
+                            if command(&i.subject, &text).is_some() {
+                                return None;
+                            }
+                            let parsed = proposal::parse(&text, &rules);
+                            if parsed.labels_found == 0 || parsed.fields.count_given() == 0 {
+                                return None;
+                            }
+                            let topics = file_topics(&tagger, &parsed.fields, &TagOverrides::default());
+                            Some((parsed, topics))
+                        });
+                        (m, Prepared { inbound, proposal })
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            match t.await {
+                Ok(v) => out.extend(v),
+                Err(e) => tracing::error!(error = %e, "preparing a batch panicked"),
+            }
+        }
+        out
+    }
+
+    fn record(
         &self,
-        tx: &mut AnyConnection,
+        b: &mut Batch,
         m: &PendingMessage,
         inbound: Option<&Inbound>,
         mut h: Handled,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), IntakeError> {
-        let now_ms = store::ms(now);
-        if let (Some(reply), Some(from)) = (h.reply, inbound.and_then(|i| i.from.as_ref())) {
-            let since = now_ms - 24 * 3600 * 1000;
-            let sent = outbox::replies_to_since(tx, &from.address, since).await?;
-            if sent >= self.cfg.limits.replies_per_address_per_day as i64 {
-                let note = format!(
-                    "reply suppressed: {sent} automatic replies to {} in 24 h",
-                    from.address
-                );
-                tracing::warn!(message = m.id, "{note}");
-                h.finish.detail = Some(match h.finish.detail.take() {
-                    Some(d) => format!("{d}; {note}"),
-                    None => note,
-                });
-            } else {
-                let i = inbound.expect("from implies inbound");
-                let draft = Draft {
-                    kind: reply.kind,
-                    dedup_key: format!("reply:msg:{}", m.id),
-                    to: &from.address,
-                    to_name: from.name.as_deref(),
-                    subject: reply.subject,
-                    body: reply.body,
-                    in_reply_to: i.message_id.as_deref(),
-                    references: &i.references,
-                    reply_token: reply.token.as_deref(),
-                    auto: AutoSubmitted::AutoReplied,
-                    cause_message: Some(m.id),
-                };
-                match self.composer.compose(&draft) {
-                    Ok(mail) => {
-                        outbox::queue(tx, &mail, now_ms).await?;
-                    }
-                    Err(e) => {
-                        let note = format!("reply not sent: {e}");
-                        h.finish.detail = Some(match h.finish.detail.take() {
-                            Some(d) => format!("{d}; {note}"),
-                            None => note,
-                        });
+    ) {
+        let note = |h: &mut Handled, n: String| {
+            h.finish.detail = Some(match h.finish.detail.take() {
+                Some(d) => format!("{d}; {n}"),
+                None => n,
+            });
+        };
+        if let (Some(reply), Some(i)) = (h.reply.take(), inbound) {
+            if let Some(from) = &i.from {
+                let sent = b.reply_counts.entry(from.address.clone()).or_default();
+                if *sent >= self.cfg.limits.replies_per_address_per_day as i64 {
+                    let n = format!(
+                        "reply suppressed: {sent} automatic replies to {} in 24 h",
+                        from.address
+                    );
+                    tracing::warn!(message = m.id, "{n}");
+                    note(&mut h, n);
+                } else {
+                    let draft = Draft {
+                        kind: reply.kind,
+                        dedup_key: format!("reply:msg:{}", m.id),
+                        to: &from.address,
+                        to_name: from.name.as_deref(),
+                        subject: reply.subject,
+                        body: reply.body,
+                        in_reply_to: i.message_id.as_deref(),
+                        references: &i.references,
+                        reply_token: reply.token.as_deref(),
+                        auto: AutoSubmitted::AutoReplied,
+                        cause_message: Some(m.id),
+                    };
+                    match self.composer.compose(&draft) {
+                        Ok(mail) => {
+                            *sent += 1;
+                            b.mails.push(mail);
+                        }
+                        Err(e) => note(&mut h, format!("reply not sent: {e}")),
                     }
                 }
             }
@@ -233,9 +336,13 @@ impl Intake {
             h.finish.message_id = i.message_id.clone();
             h.finish.from_addr = i.from.as_ref().map(|f| f.address.clone());
             h.finish.subject = Some(i.subject.clone());
+            if let Some(mid) = &i.message_id {
+                if h.state != MessageState::Duplicate {
+                    b.seen.entry(mid.clone()).or_insert(m.id);
+                }
+            }
         }
-        messages::finish(tx, m.id, h.state, &h.finish, now_ms).await?;
-        Ok(())
+        b.finishes.push((m.id, h.state, h.finish));
     }
 
     fn deadline_text(&self) -> String {
@@ -315,11 +422,12 @@ impl Intake {
     async fn handle(
         &self,
         tx: &mut AnyConnection,
+        b: &mut Batch,
         m: &PendingMessage,
-        parsed: &Result<Inbound, String>,
+        prepared: &Prepared,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Handled, IntakeError> {
-        let i = match parsed {
+        let i = match &prepared.inbound {
             Err(why) => {
                 return Ok(Handled {
                     state: MessageState::Quarantined,
@@ -364,7 +472,7 @@ impl Intake {
             return Ok(self.rejection(Rejection::NoSender, &i.subject));
         };
         if let Some(mid) = &i.message_id {
-            if let Some(first) = messages::first_with_message_id(tx, mid, m.id).await? {
+            if let Some(&first) = b.seen.get(mid).filter(|f| **f != m.id) {
                 return Ok(Handled {
                     state: MessageState::Duplicate,
                     finish: Finish {
@@ -388,23 +496,26 @@ impl Intake {
                     if t.kind == TokenKind::Proposal {
                         if let Some(pid) = t.proposal_id {
                             return self
-                                .follow_up(tx, m, i, from, pid, &t.bound_address, now)
+                                .follow_up(tx, b, m, i, from, pid, &t.bound_address, now)
                                 .await;
                         }
                     }
                 }
             }
         }
-        self.new_mail(tx, m, i, from, now).await
+        self.new_mail(tx, b, m, i, prepared.proposal.as_ref(), from, now).await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn new_mail(
         &self,
         tx: &mut AnyConnection,
+        b: &mut Batch,
         m: &PendingMessage,
         i: &Inbound,
+        prepared: Option<&(proposal::Parsed, Vec<FiledTopic>)>,
         from: &inbound::Mailbox,
-        now: chrono::DateTime<chrono::Utc>,
+        _now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Handled, IntakeError> {
         let text = i.body_text();
         match command(&i.subject, &text) {
@@ -423,7 +534,15 @@ impl Intake {
             }
             None => {}
         }
-        let parsed = proposal::parse(&text, &self.cfg.proposals);
+        let computed;
+        let (parsed, topics) = match prepared {
+            Some((p, t)) => (p, t.clone()),
+            None => {
+                computed = proposal::parse(&text, &self.cfg.proposals);
+                let t = self.topics_for(&computed.fields, &TagOverrides::default());
+                (&computed, t)
+            }
+        };
         if parsed.labels_found == 0 || parsed.fields.count_given() == 0 {
             return Ok(Handled {
                 state: MessageState::Help,
@@ -437,42 +556,34 @@ impl Intake {
                 ))),
             });
         }
-        let now_ms = store::ms(now);
-        let fields = parsed.fields;
+        let fields = parsed.fields.clone();
         let problems = proposal::problems(&fields, &self.cfg.proposals);
-        let topics = self.topics_for(&fields, &TagOverrides::default());
         let status = if problems.is_empty() {
             ProposalStatus::Submitted
         } else {
             ProposalStatus::Draft
         };
-        let speaker =
-            pstore::upsert_speaker(tx, &from.address, from.name.as_deref(), now_ms).await?;
-        let pid = pstore::create(tx, speaker, status, now_ms).await?;
-        pstore::insert_version(
-            tx,
-            &NewVersion {
-                proposal_id: pid,
-                version: 1,
-                message_row: Some(m.id),
-                fields: &fields,
-                problems: &problems,
-                topics: &topics,
-            },
+        let pid = match b.reserved_ids.pop_front() {
+            Some(id) => id,
+            None => pstore::reserve_ids(tx, self.store.backend, 1).await?[0],
+        };
+        b.speakers.push((from.address.clone(), from.name.clone()));
+        b.proposals.push(pstore::NewProposal {
+            id: pid,
+            speaker_email: from.address.clone(),
             status,
-            now_ms,
-        )
-        .await?;
+            message_row: m.id,
+            fields: fields.clone(),
+            problems: problems.clone(),
+            topics: topics.clone(),
+        });
         let tok = token::generate();
-        pstore::insert_token(
-            tx,
-            &tok.hash,
-            TokenKind::Proposal,
-            Some(pid),
-            &from.address,
-            now_ms,
-        )
-        .await?;
+        b.tokens.push(pstore::NewTokenRow {
+            hash: tok.hash.clone(),
+            kind: TokenKind::Proposal,
+            proposal_id: Some(pid),
+            bound_address: from.address.clone(),
+        });
         let reference = proposal::reference(pid);
         let deadline = self.deadline_text();
         let record = templates::record(&fields);
@@ -541,6 +652,7 @@ impl Intake {
     async fn follow_up(
         &self,
         tx: &mut AnyConnection,
+        b: &mut Batch,
         m: &PendingMessage,
         i: &Inbound,
         from: &inbound::Mailbox,
@@ -560,7 +672,7 @@ impl Intake {
         }
         let Some(p) = pstore::get(tx, pid).await? else {
             // A token for a proposal that no longer exists: treat as new mail.
-            return self.new_mail(tx, m, i, from, now).await;
+            return self.new_mail(tx, b, m, i, None, from, now).await;
         };
         let text = i.reply_text();
         let now_ms = store::ms(now);

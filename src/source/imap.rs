@@ -419,16 +419,15 @@ impl ImapSource {
                     .collect()
             };
             let mut tx = store.begin().await?;
-            for (uid, raw) in &fetched {
-                let m = messages::NewMessage {
-                    source_key: key(*uid),
+            let batch: Vec<messages::NewMessage> = fetched
+                .into_iter()
+                .map(|(uid, raw)| messages::NewMessage {
+                    source_key: key(uid),
                     received_at: now,
-                    raw: raw.clone(),
-                };
-                if messages::insert_received(&mut tx, &m).await?.is_some() {
-                    stored += 1;
-                }
-            }
+                    raw,
+                })
+                .collect();
+            stored += messages::insert_received_many(&mut tx, &batch).await? as usize;
             // The cursor covers this chunk and every oversized UID below its end.
             let chunk_max = *chunk.last().expect("non-empty chunk");
             let max_big = big

@@ -56,6 +56,7 @@ impl MaildirSource {
         let mut stored = 0;
         for chunk in names.chunks(500) {
             let mut tx = store.begin().await?;
+            let mut batch = Vec::with_capacity(chunk.len());
             for name in chunk {
                 let path = new.join(name);
                 let raw = match std::fs::read(&path) {
@@ -69,15 +70,13 @@ impl MaildirSource {
                         })
                     }
                 };
-                let m = messages::NewMessage {
+                batch.push(messages::NewMessage {
                     source_key: Self::key(name),
                     received_at: now,
                     raw,
-                };
-                if messages::insert_received(&mut tx, &m).await?.is_some() {
-                    stored += 1;
-                }
+                });
             }
+            stored += messages::insert_received_many(&mut tx, &batch).await? as usize;
             tx.commit().await.ctx("committing received messages")?;
         }
         Ok(stored)

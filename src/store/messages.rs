@@ -6,9 +6,11 @@
 //! whether the source has filed it away (IMAP MOVE, Maildir `cur/`), which
 //! only happens after the terminal state is committed.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
-use super::{AnyConnection, Ctx, Result};
+use super::{placeholders, AnyConnection, Ctx, Result, CHUNK};
 
 /// Where a message is in its life. Everything but `Received` is terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +158,101 @@ pub async fn insert_received(conn: &mut AnyConnection, m: &NewMessage) -> Result
     Ok(row.map(|r| r.get::<i64, _>(0)))
 }
 
+/// Store many fetched messages as `received` in multi-row statements; keys
+/// already stored are skipped. Returns how many were new.
+pub async fn insert_received_many(conn: &mut AnyConnection, ms: &[NewMessage]) -> Result<u64> {
+    use sha2::Digest;
+    let mut n = 0;
+    for chunk in ms.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO messages (source_key, received_at, size, raw, sha256, state) VALUES {}
+             ON CONFLICT (source_key) DO NOTHING",
+            placeholders(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for m in chunk {
+            q = q
+                .bind(&m.source_key)
+                .bind(m.received_at)
+                .bind(m.raw.len() as i64)
+                .bind(&m.raw)
+                .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(&m.raw)))
+                .bind("received");
+        }
+        n += q
+            .execute(&mut *conn)
+            .await
+            .ctx("storing received messages")?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
+/// For each Message-ID, the earliest message already processed with it.
+pub async fn processed_ids(
+    conn: &mut AnyConnection,
+    message_ids: &[String],
+) -> Result<HashMap<String, i64>> {
+    let mut out = HashMap::new();
+    for chunk in message_ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT message_id, MIN(id) FROM messages
+             WHERE message_id IN ({}) AND state NOT IN ('received', 'duplicate')
+             GROUP BY message_id",
+            (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for m in chunk {
+            q = q.bind(m);
+        }
+        for r in q
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("looking up Message-IDs")?
+        {
+            out.insert(r.get::<String, _>(0), r.get::<i64, _>(1));
+        }
+    }
+    Ok(out)
+}
+
+/// Put many messages in their terminal states (only rows still `received`).
+pub async fn finish_many(
+    conn: &mut AnyConnection,
+    rows: &[(i64, MessageState, Finish)],
+    now: i64,
+) -> Result<()> {
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "WITH v (id, state, reason, detail, message_id, from_addr, subject, proposal_id, duplicate_of) AS (VALUES {})
+             UPDATE messages SET state = v.state, reason = v.reason, detail = v.detail,
+                    message_id = v.message_id, from_addr = v.from_addr, subject = v.subject,
+                    proposal_id = v.proposal_id, duplicate_of = v.duplicate_of, processed_at = ${}
+             FROM v WHERE messages.id = v.id AND messages.state = 'received'",
+            placeholders(chunk.len(), 9),
+            chunk.len() * 9 + 1
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, state, f) in chunk {
+            q = q
+                .bind(*id)
+                .bind(state.as_str())
+                .bind(&f.reason)
+                .bind(&f.detail)
+                .bind(&f.message_id)
+                .bind(&f.from_addr)
+                .bind(&f.subject)
+                .bind(f.proposal_id)
+                .bind(f.duplicate_of);
+        }
+        q.bind(now)
+            .execute(&mut *conn)
+            .await
+            .ctx("recording terminal states")?;
+    }
+    Ok(())
+}
+
 /// Record a message that is kept aside without its body (e.g. too large to download).
 pub async fn insert_quarantined(
     conn: &mut AnyConnection,
@@ -299,12 +396,16 @@ pub async fn undisposed(
 
 /// Mark messages as filed away at the source.
 pub async fn mark_disposed(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
-    for id in ids {
-        sqlx::query("UPDATE messages SET disposed = 1 WHERE id = $1")
-            .bind(id)
-            .execute(&mut *conn)
-            .await
-            .ctx("marking a message filed")?;
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "UPDATE messages SET disposed = 1 WHERE id IN ({})",
+            (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *conn).await.ctx("marking messages filed")?;
     }
     Ok(())
 }

@@ -139,3 +139,28 @@ pub fn ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
 pub fn from_ms(v: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(v).unwrap_or_default()
 }
+
+/// `($1, $2), ($3, $4), …` for a multi-row statement: `rows` rows of `cols`
+/// placeholders, numbered from `$1`.
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Rows per multi-row statement: keeps every statement far below both
+/// backends' bound-parameter limits (SQLite 32766, PostgreSQL 65535).
+pub(crate) const CHUNK: usize = 200;

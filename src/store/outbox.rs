@@ -8,9 +8,11 @@
 //! in flight in `sending`, which is then marked `uncertain` and never resent
 //! automatically (sending it again could deliver it twice).
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
-use super::{AnyConnection, Ctx, Result};
+use super::{placeholders, AnyConnection, Ctx, Result, CHUNK};
 
 /// A mail ready to queue.
 #[derive(Debug, Clone)]
@@ -55,6 +57,60 @@ pub async fn queue(conn: &mut AnyConnection, m: &NewMail, now: i64) -> Result<bo
     .await
     .ctx("queuing a mail")?;
     Ok(row.is_some())
+}
+
+/// Queue many mails in multi-row statements (duplicates by dedup key are skipped).
+pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -> Result<()> {
+    for chunk in mails.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id, subject, raw,
+                                 state, attempts, next_attempt_at, cause_message)
+             VALUES {} ON CONFLICT (dedup_key) DO NOTHING",
+            placeholders(chunk.len(), 12)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for m in chunk {
+            q = q
+                .bind(&m.dedup_key)
+                .bind(&m.kind)
+                .bind(now)
+                .bind(&m.envelope_from)
+                .bind(&m.recipient)
+                .bind(&m.message_id)
+                .bind(&m.subject)
+                .bind(&m.raw)
+                .bind("queued")
+                .bind(0i64)
+                .bind(now)
+                .bind(m.cause_message);
+        }
+        q.execute(&mut *conn).await.ctx("queuing mail")?;
+    }
+    Ok(())
+}
+
+/// Automatic replies per recipient since `since` (ms), for the given recipients.
+pub async fn reply_counts(
+    conn: &mut AnyConnection,
+    recipients: &[String],
+    since: i64,
+) -> Result<HashMap<String, i64>> {
+    let mut out = HashMap::new();
+    for chunk in recipients.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT recipient, COUNT(*) FROM outbox WHERE created_at >= $1 AND recipient IN ({})
+             GROUP BY recipient",
+            (2..=chunk.len() + 1).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
+        for r in chunk {
+            q = q.bind(r);
+        }
+        for r in q.fetch_all(&mut *conn).await.ctx("counting replies")? {
+            out.insert(r.get::<String, _>(0), r.get::<i64, _>(1));
+        }
+    }
+    Ok(out)
 }
 
 /// How many automatic replies went (or are queued) to this address since `since` (ms).

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{AnyConnection, Ctx, Result};
+use super::{placeholders, AnyConnection, Backend, Ctx, Result, CHUNK};
 use crate::proposal::{Fields, FiledTopic, ProposalStatus, TagOverrides};
 
 /// Insert the speaker if new (by exact lower-cased address) and return its id.
@@ -338,4 +338,154 @@ pub async fn lookup_token(conn: &mut AnyConnection, hash: &str) -> Result<Option
         bound_address: r.get(3),
         expires_at: r.get(4),
     }))
+}
+
+/// Reserve `n` proposal ids for a batch of new proposals (inserted later with
+/// [`insert_new_many`]). PostgreSQL draws them from the identity sequence;
+/// SQLite (one writer, inside the batch's transaction) continues after the
+/// highest id ever used.
+pub async fn reserve_ids(conn: &mut AnyConnection, backend: Backend, n: usize) -> Result<Vec<i64>> {
+    match backend {
+        Backend::Postgres => {
+            let rows = sqlx::query(
+                "SELECT nextval(pg_get_serial_sequence('proposals', 'id')) FROM generate_series(1, $1)",
+            )
+            .bind(n as i64)
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("reserving proposal ids")?;
+            Ok(rows.into_iter().map(|r| r.get::<i64, _>(0)).collect())
+        }
+        Backend::Sqlite => {
+            let row = sqlx::query(
+                "SELECT MAX(x) FROM (SELECT COALESCE(MAX(id), 0) AS x FROM proposals
+                 UNION ALL SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'proposals')",
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .ctx("reserving proposal ids")?;
+            let base: i64 = row.get(0);
+            Ok((1..=n as i64).map(|i| base + i).collect())
+        }
+    }
+}
+
+/// Insert or refresh many speakers (by address) in multi-row statements.
+pub async fn upsert_speakers(
+    conn: &mut AnyConnection,
+    speakers: &[(String, Option<String>)],
+    now: i64,
+) -> Result<()> {
+    for chunk in speakers.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO speakers (email, name, created_at) VALUES {}
+             ON CONFLICT (email) DO UPDATE SET name = COALESCE(excluded.name, speakers.name)",
+            placeholders(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (email, name) in chunk {
+            q = q.bind(email).bind(name).bind(now);
+        }
+        q.execute(&mut *conn).await.ctx("recording speakers")?;
+    }
+    Ok(())
+}
+
+/// A new proposal with its first version, for [`insert_new_many`].
+#[derive(Debug, Clone)]
+pub struct NewProposal {
+    /// Reserved id (from [`reserve_ids`]).
+    pub id: i64,
+    /// Speaker address (must be upserted first).
+    pub speaker_email: String,
+    /// Initial status.
+    pub status: ProposalStatus,
+    /// The inbound message it came from.
+    pub message_row: i64,
+    /// The record.
+    pub fields: Fields,
+    /// Problems (empty when complete).
+    pub problems: Vec<String>,
+    /// Topics filed under.
+    pub topics: Vec<FiledTopic>,
+}
+
+/// Insert new proposals and their version 1 in multi-row statements.
+pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: i64) -> Result<()> {
+    for chunk in ps.chunks(CHUNK) {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let b = i * 4;
+                format!(
+                    "(${}, (SELECT id FROM speakers WHERE email = ${}), ${}, 1, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 4
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO proposals (id, speaker_id, status, current_version, created_at, updated_at) VALUES {rows}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for p in chunk {
+            q = q.bind(p.id).bind(&p.speaker_email).bind(p.status.as_str()).bind(now);
+        }
+        q.execute(&mut *conn).await.ctx("creating proposals")?;
+        let sql = format!(
+            "INSERT INTO proposal_versions (proposal_id, version, message_id, created_at, fields, problems, topics)
+             VALUES {}",
+            placeholders(chunk.len(), 7)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for p in chunk {
+            q = q
+                .bind(p.id)
+                .bind(1i64)
+                .bind(p.message_row)
+                .bind(now)
+                .bind(json(&p.fields))
+                .bind(json(&p.problems))
+                .bind(json(&p.topics));
+        }
+        q.execute(&mut *conn).await.ctx("storing proposal versions")?;
+    }
+    Ok(())
+}
+
+/// A token hash to store, for [`insert_tokens`].
+#[derive(Debug, Clone)]
+pub struct NewTokenRow {
+    /// SHA-256 of the secret.
+    pub hash: String,
+    /// What it grants.
+    pub kind: TokenKind,
+    /// The proposal, for proposal tokens.
+    pub proposal_id: Option<i64>,
+    /// The only address allowed to use it.
+    pub bound_address: String,
+}
+
+/// Store many token hashes in multi-row statements.
+pub async fn insert_tokens(conn: &mut AnyConnection, ts: &[NewTokenRow], now: i64) -> Result<()> {
+    for chunk in ts.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO tokens (hash, kind, proposal_id, bound_address, created_at) VALUES {}",
+            placeholders(chunk.len(), 5)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for t in chunk {
+            q = q
+                .bind(&t.hash)
+                .bind(t.kind.as_str())
+                .bind(t.proposal_id)
+                .bind(&t.bound_address)
+                .bind(now);
+        }
+        q.execute(&mut *conn).await.ctx("storing reply tokens")?;
+    }
+    Ok(())
 }
