@@ -47,8 +47,8 @@ fn peak_rss_kib(stderr: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// Raw IMAP fetch + MIME parse (mail-parser) of the whole inbox: the ceiling.
 async fn ceiling(w: &World, n: usize) -> f64 {
-    let own = cfpd::intake::machine::OwnIdentity::new(CFP);
     let start = Instant::now();
     let mut s = w.dovecot.login("cfp").await;
     s.select("INBOX").await.unwrap();
@@ -60,7 +60,7 @@ async fn ceiling(w: &World, n: usize) -> f64 {
         let items: Vec<_> = stream.try_collect().await.unwrap();
         for f in &items {
             if let Some(b) = f.body() {
-                if cfpd::intake::inbound::parse(b, &own).is_ok() {
+                if mail_parser::MessageParser::default().parse(b).is_some() {
                     parsed += 1;
                 }
             }
@@ -89,7 +89,44 @@ async fn backlog(n: usize) {
     w.dovecot.deliver_maildir("cfp", &proposals(n));
     // Let Dovecot index the new mail once (as it would have, mail arriving over a week).
     assert_eq!(w.dovecot.count("cfp", "INBOX").await as usize, n);
+    // The first pass makes Dovecot build its index and cache (as it would
+    // have, mail arriving over a week); the second is the ceiling.
+    let cold = ceiling(&w, n).await;
     let ceil = ceiling(&w, n).await;
+    // CPU cost of cfpd's per-message preparation (parse + classify + proposal parse + tag), one core.
+    {
+        let raws = proposals(2000);
+        let own = cfpd::intake::machine::OwnIdentity::new(CFP);
+        let tagger = cfpd::topics::Tagger::new(cfpd::topics::TopicSet::default_set());
+        let t = Instant::now();
+        for r in &raws {
+            let _ = mail_parser::MessageParser::default().parse(r);
+        }
+        let parse = t.elapsed() / raws.len() as u32;
+        let t = Instant::now();
+        let parsed: Vec<_> = raws
+            .iter()
+            .map(|r| cfpd::intake::inbound::parse(r, &own).unwrap())
+            .collect();
+        let classify = t.elapsed() / raws.len() as u32;
+        let t = Instant::now();
+        for i in &parsed {
+            let f = cfpd::proposal::parse(
+                &i.body_text(),
+                &cfpd::config::ProposalRules {
+                    required: vec![],
+                    formats: vec!["talk-25".into()],
+                    audiences: vec!["intermediate".into()],
+                    word_limits: vec![],
+                    max_message_bytes: 1 << 20,
+                },
+            );
+            let _ = cfpd::intake::file_topics(&tagger, &f.fields, &Default::default());
+        }
+        let tag = t.elapsed() / raws.len() as u32;
+        println!("per message, one core: mail-parser {parse:?}; inbound::parse (with machine classifier) {classify:?}; proposal parse + tag {tag:?}");
+    }
+    println!("fetch+parse: first pass {cold:.0} msg/s, warm {ceil:.0} msg/s");
     // CFPD_BENCH_PERF=FILE records a CPU profile of the run instead of timing it.
     let mut cmd = match std::env::var("CFPD_BENCH_PERF") {
         Ok(f) => {
@@ -110,16 +147,35 @@ async fn backlog(n: usize) {
         .args(["run", "--once"])
         .env(
             "RUST_LOG",
-            std::env::var("CFPD_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+            std::env::var("CFPD_BENCH_LOG").unwrap_or_else(|_| "warn,cfpd::daemon=debug".into()),
         )
         .output()
         .expect("/usr/bin/time (Debian package `time`)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
+    // Phases of each cycle (fetch+store, process+queue acks, file away).
+    let (mut fetch_ms, mut process_ms, mut file_ms) = (0u64, 0u64, 0u64);
     for l in stderr.lines().filter(|l| l.contains("intake cycle")) {
-        eprintln!("{l}");
+        let num = |k: &str| -> u64 {
+            l.split(k)
+                .nth(1)
+                .and_then(|r| {
+                    r.trim_start_matches(|c: char| !c.is_ascii_digit())
+                        .split(|c: char| !c.is_ascii_digit())
+                        .next()
+                })
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        fetch_ms += num("fetch_ms");
+        process_ms += num("process_ms");
+        file_ms += num("file_ms");
     }
+    println!(
+        "phases: fetch+store {fetch_ms} ms, process+queue acks {process_ms} ms ({:.0} msg/s to acks queued), file to Processed {file_ms} ms",
+        n as f64 * 1000.0 / (fetch_ms + process_ms).max(1) as f64
+    );
     println!("{}", stdout.trim());
     let rate = |line: &str| -> f64 {
         stdout

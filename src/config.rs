@@ -59,6 +59,25 @@ pub struct Config {
     pub topics_file: Option<PathBuf>,
     /// Chair addresses (alerts and digests).
     pub chairs: Vec<String>,
+    /// Review settings.
+    pub review: ReviewRules,
+}
+
+/// How review works.
+#[derive(Debug, Clone)]
+pub struct ReviewRules {
+    /// Reviewers each proposal gets (K).
+    pub reviewers_per_proposal: u32,
+    /// Lowest score on the form.
+    pub score_min: i64,
+    /// Highest score on the form.
+    pub score_max: i64,
+    /// Lowest confidence.
+    pub confidence_min: i64,
+    /// Highest confidence.
+    pub confidence_max: i64,
+    /// Hide speaker names, addresses and bios from reviewers.
+    pub blind: bool,
 }
 
 /// Conference identity and time.
@@ -295,6 +314,42 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     topics: RawTopics,
+    #[serde(default)]
+    review: RawReview,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReview {
+    #[serde(default = "default_k")]
+    reviewers_per_proposal: u32,
+    #[serde(default = "default_score")]
+    score: [i64; 2],
+    #[serde(default = "default_confidence")]
+    confidence: [i64; 2],
+    #[serde(default = "default_true")]
+    blind: bool,
+}
+
+impl Default for RawReview {
+    fn default() -> Self {
+        RawReview {
+            reviewers_per_proposal: default_k(),
+            score: default_score(),
+            confidence: default_confidence(),
+            blind: true,
+        }
+    }
+}
+
+fn default_k() -> u32 {
+    3
+}
+fn default_score() -> [i64; 2] {
+    [1, 5]
+}
+fn default_confidence() -> [i64; 2] {
+    [1, 3]
 }
 
 #[derive(Deserialize)]
@@ -738,7 +793,29 @@ impl Config {
             return Err(loc.err("proposals", "max_message_bytes", "must be at least 4096"));
         }
 
+        let rv = &raw.review;
+        if rv.reviewers_per_proposal == 0 {
+            return Err(loc.err("review", "reviewers_per_proposal", "must be at least 1"));
+        }
+        if rv.score[0] >= rv.score[1] {
+            return Err(loc.err("review", "score", "write [lowest, highest], e.g. [1, 5]"));
+        }
+        if rv.confidence[0] >= rv.confidence[1] {
+            return Err(loc.err(
+                "review",
+                "confidence",
+                "write [lowest, highest], e.g. [1, 3]",
+            ));
+        }
         Ok(Config {
+            review: ReviewRules {
+                reviewers_per_proposal: rv.reviewers_per_proposal,
+                score_min: rv.score[0],
+                score_max: rv.score[1],
+                confidence_min: rv.confidence[0],
+                confidence_max: rv.confidence[1],
+                blind: rv.blind,
+            },
             path: path.to_path_buf(),
             conference: Conference {
                 name: c.name.clone(),

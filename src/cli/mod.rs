@@ -1,5 +1,6 @@
 //! The `cfpd` command line: what a chair types.
 
+mod assign;
 mod proposals;
 
 use std::io::Write;
@@ -67,17 +68,33 @@ pub enum Command {
         #[arg(long)]
         retry: Option<i64>,
     },
-    /// Solve a reviewer-assignment benchmark instance (no database needed).
+    /// Import or list the reviewer roster.
+    Reviewers {
+        /// What to do with reviewers.
+        #[command(subcommand)]
+        action: ReviewersCmd,
+    },
+    /// Assign reviewers to submitted proposals (optimal, conflict-free, balanced);
+    /// or, with --instance, solve a benchmark instance without a database.
     Assign {
-        /// Instance JSON (schema of shared/bench/assignment).
+        /// Show the assignment without storing it (the default).
+        #[arg(long, conflicts_with = "commit")]
+        preview: bool,
+        /// Store new assignments and queue one mail per assignment.
         #[arg(long)]
-        instance: PathBuf,
-        /// Affinity formula: jaccard or overlap.
+        commit: bool,
+        /// Also write the assignment as CSV.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Instance JSON (schema of shared/bench/assignment); needs --out.
+        #[arg(long, requires = "out")]
+        instance: Option<PathBuf>,
+        /// Affinity formula for --instance: jaccard or overlap.
         #[arg(long, default_value = "jaccard")]
         affinity: String,
-        /// Where to write the assignment JSON.
+        /// Where to write the --instance result.
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// Tag proposals from a JSON-lines file (no database or config needed).
     Tag {
@@ -88,6 +105,18 @@ pub enum Command {
         #[arg(long)]
         topics: Option<PathBuf>,
     },
+}
+
+/// Roster subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReviewersCmd {
+    /// Import or update reviewers from CSV: email,name,topics,max_load[,min_load][,conflicts].
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// List reviewers with their loads.
+    List,
 }
 
 /// Run the command line; returns the process exit code.
@@ -102,11 +131,21 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Messages => messages(&cli.config).await,
         Command::Outbox { retry } => outbox(&cli.config, retry).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
+        Command::Reviewers { action } => match action {
+            ReviewersCmd::Import { file } => assign::import(&cli.config, &file).await,
+            ReviewersCmd::List => assign::list(&cli.config).await,
+        },
         Command::Assign {
+            preview: _,
+            commit,
+            csv,
             instance,
             affinity,
             out,
-        } => assign_instance(&instance, &affinity, &out),
+        } => match (instance, out) {
+            (Some(i), Some(o)) => assign_instance(&i, &affinity, &o),
+            _ => assign::assign(&cli.config, commit, csv.as_deref()).await,
+        },
     }
 }
 
@@ -115,7 +154,8 @@ fn init_logging(json: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if json {
         b.json().init();
     } else {

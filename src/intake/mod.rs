@@ -198,7 +198,12 @@ impl Intake {
         let mut total = 0;
         loop {
             let batch = {
-                let mut c = self.store.pool.acquire().await.ctx("acquiring a connection")?;
+                let mut c = self
+                    .store
+                    .pool
+                    .acquire()
+                    .await
+                    .ctx("acquiring a connection")?;
                 messages::pending(&mut c, 1000).await?
             };
             if batch.is_empty() {
@@ -220,11 +225,16 @@ impl Intake {
                 .collect();
             senders.sort();
             senders.dedup();
-            b.reply_counts = outbox::reply_counts(&mut tx, &senders, now_ms - 24 * 3600 * 1000).await?;
-            let new_proposals = prepared.iter().filter(|(_, p)| p.proposal.is_some()).count();
+            b.reply_counts =
+                outbox::reply_counts(&mut tx, &senders, now_ms - 24 * 3600 * 1000).await?;
+            let new_proposals = prepared
+                .iter()
+                .filter(|(_, p)| p.proposal.is_some())
+                .count();
             if new_proposals > 0 {
-                b.reserved_ids =
-                    pstore::reserve_ids(&mut tx, self.store.backend, new_proposals).await?.into();
+                b.reserved_ids = pstore::reserve_ids(&mut tx, self.store.backend, new_proposals)
+                    .await?
+                    .into();
             }
             for (m, p) in &prepared {
                 let h = self.handle(&mut tx, &mut b, m, p, now).await?;
@@ -238,7 +248,9 @@ impl Intake {
 
     /// Parse and pre-tag a batch outside the transaction, split over the cores.
     async fn prepare(&self, batch: Vec<PendingMessage>) -> Vec<(PendingMessage, Prepared)> {
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4);
         let per = batch.len().div_ceil(workers).max(1);
         let mut batch = batch;
         let mut parts = Vec::new();
@@ -267,7 +279,8 @@ impl Intake {
                             if parsed.labels_found == 0 || parsed.fields.count_given() == 0 {
                                 return None;
                             }
-                            let topics = file_topics(&tagger, &parsed.fields, &TagOverrides::default());
+                            let topics =
+                                file_topics(&tagger, &parsed.fields, &TagOverrides::default());
                             Some((parsed, topics))
                         });
                         (m, Prepared { inbound, proposal })
@@ -285,13 +298,7 @@ impl Intake {
         out
     }
 
-    fn record(
-        &self,
-        b: &mut Batch,
-        m: &PendingMessage,
-        inbound: Option<&Inbound>,
-        mut h: Handled,
-    ) {
+    fn record(&self, b: &mut Batch, m: &PendingMessage, inbound: Option<&Inbound>, mut h: Handled) {
         let note = |h: &mut Handled, n: String| {
             h.finish.detail = Some(match h.finish.detail.take() {
                 Some(d) => format!("{d}; {n}"),
@@ -503,7 +510,8 @@ impl Intake {
                 }
             }
         }
-        self.new_mail(tx, b, m, i, prepared.proposal.as_ref(), from, now).await
+        self.new_mail(tx, b, m, i, prepared.proposal.as_ref(), from, now)
+            .await
     }
 
     #[allow(clippy::too_many_arguments)]

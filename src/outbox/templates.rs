@@ -113,3 +113,50 @@ pub struct Help<'a> {
     /// The deadline.
     pub deadline: &'a str,
 }
+
+/// One review assignment, mailed to its reviewer.
+#[derive(Template)]
+#[template(path = "assignment.txt")]
+pub struct AssignmentMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Reviewer's display name.
+    pub reviewer_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The proposal as shown to reviewers (blind: no speaker identity).
+    pub record: Vec<(&'static str, String)>,
+    /// Topics it is filed under.
+    pub topics: &'a [FiledTopic],
+    /// Score scale.
+    pub score_min: i64,
+    /// Score scale.
+    pub score_max: i64,
+    /// Confidence scale.
+    pub confidence_min: i64,
+    /// Confidence scale.
+    pub confidence_max: i64,
+}
+
+/// The record a reviewer sees: without bio and co-speakers when `blind`, with
+/// the speaker's name and address first otherwise.
+pub fn reviewer_record(
+    fields: &Fields,
+    blind: bool,
+    speaker: (&str, Option<&str>),
+) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if !blind {
+        let who = match speaker.1 {
+            Some(n) => format!("{n} <{}>", speaker.0),
+            None => speaker.0.to_string(),
+        };
+        out.push(("Speaker", who));
+    }
+    out.extend(
+        record(fields)
+            .into_iter()
+            .filter(|(l, _)| !blind || (*l != "Bio" && *l != "Co-speakers")),
+    );
+    out
+}

@@ -199,7 +199,10 @@ pub async fn processed_ids(
             "SELECT message_id, MIN(id) FROM messages
              WHERE message_id IN ({}) AND state NOT IN ('received', 'duplicate')
              GROUP BY message_id",
-            (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for m in chunk {
@@ -399,7 +402,10 @@ pub async fn mark_disposed(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> 
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "UPDATE messages SET disposed = 1 WHERE id IN ({})",
-            (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {

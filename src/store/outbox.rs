@@ -97,7 +97,8 @@ pub async fn reply_counts(
 ) -> Result<HashMap<String, i64>> {
     let mut out = HashMap::new();
     for chunk in recipients.chunks(CHUNK) {
-        let sql = format!(
+        let sql =
+            format!(
             "SELECT recipient, COUNT(*) FROM outbox WHERE created_at >= $1 AND recipient IN ({})
              GROUP BY recipient",
             (2..=chunk.len() + 1).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")

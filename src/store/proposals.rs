@@ -432,7 +432,11 @@ pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: 
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for p in chunk {
-            q = q.bind(p.id).bind(&p.speaker_email).bind(p.status.as_str()).bind(now);
+            q = q
+                .bind(p.id)
+                .bind(&p.speaker_email)
+                .bind(p.status.as_str())
+                .bind(now);
         }
         q.execute(&mut *conn).await.ctx("creating proposals")?;
         let sql = format!(
@@ -451,7 +455,9 @@ pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: 
                 .bind(json(&p.problems))
                 .bind(json(&p.topics));
         }
-        q.execute(&mut *conn).await.ctx("storing proposal versions")?;
+        q.execute(&mut *conn)
+            .await
+            .ctx("storing proposal versions")?;
     }
     Ok(())
 }

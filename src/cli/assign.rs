@@ -1,0 +1,393 @@
+//! `cfpd reviewers import|list` and `cfpd assign --preview|--commit`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use askama::Template;
+
+use super::{load_config, open_store, tagger_for};
+use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
+use crate::proposal::ProposalStatus;
+use crate::review::conflict::{conflict_reason, ConflictReason};
+use crate::review::solver::{
+    self, Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap,
+};
+use crate::store::{self, outbox, proposals as pstore, review as rstore};
+
+/// Parse a roster CSV: header `email,name,topics,max_load[,min_load][,conflicts]`;
+/// topics and conflicts are separated by `;`. Errors name the line and column.
+pub fn parse_roster(
+    src: &str,
+    file: &Path,
+    known_topic: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<Vec<rstore::Reviewer>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(src.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .with_context(|| format!("{}:1: cannot read the header line", file.display()))?
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(c_email), Some(c_topics), Some(c_max)) =
+        (col("email"), col("topics"), col("max_load"))
+    else {
+        bail!(
+            "{}:1: the header must name at least email, topics and max_load (also: name, min_load, conflicts)",
+            file.display()
+        );
+    };
+    let (c_name, c_min, c_conf) = (col("name"), col("min_load"), col("conflicts"));
+    let mut out: Vec<rstore::Reviewer> = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.with_context(|| format!("{}: malformed CSV", file.display()))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let at = |c: usize| {
+            format!(
+                "{}:{line}: column {} ({})",
+                file.display(),
+                c + 1,
+                headers[c]
+            )
+        };
+        let get = |c: usize| rec.get(c).unwrap_or("").to_string();
+        let email = get(c_email).to_ascii_lowercase();
+        if !crate::config::looks_like_address(&email) {
+            bail!("{}: {email:?} is not a mail address", at(c_email));
+        }
+        let list = |c: Option<usize>| -> Vec<String> {
+            c.map(|c| {
+                get(c)
+                    .split([';', '|'])
+                    .map(|t| t.trim().to_ascii_lowercase())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        let topics = list(Some(c_topics));
+        for t in &topics {
+            if !known_topic(t) {
+                bail!(
+                    "{}: unknown topic {t:?} (see `cfpd proposals` topic ids)",
+                    at(c_topics)
+                );
+            }
+        }
+        let num = |c: usize, default: Option<i64>| -> anyhow::Result<i64> {
+            let v = get(c);
+            if v.is_empty() {
+                if let Some(d) = default {
+                    return Ok(d);
+                }
+            }
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .with_context(|| format!("{}: expected a whole number, found {v:?}", at(c)))
+        };
+        let max_load = num(c_max, None)?;
+        let min_load = match c_min {
+            Some(c) => num(c, Some(0))?,
+            None => 0,
+        };
+        if min_load > max_load {
+            bail!(
+                "{}: min_load {min_load} is above max_load {max_load}",
+                at(c_min.unwrap_or(c_max))
+            );
+        }
+        if out.iter().any(|r| r.email == email) {
+            bail!("{}: {email} is listed twice", at(c_email));
+        }
+        out.push(rstore::Reviewer {
+            id: 0,
+            email,
+            name: c_name.map(get).filter(|n| !n.is_empty()),
+            topics,
+            min_load,
+            max_load,
+            conflicts: list(c_conf),
+        });
+    }
+    Ok(out)
+}
+
+/// `cfpd reviewers import FILE`.
+pub async fn import(config: &Path, file: &Path) -> anyhow::Result<()> {
+    let cfg = load_config(config)?;
+    let tagger = tagger_for(&cfg)?;
+    let src =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let roster = parse_roster(&src, file, &|t| tagger.set().get(t).is_some())?;
+    let store = open_store(&cfg).await?;
+    let mut tx = store.begin().await?;
+    let now = store::ms(chrono::Utc::now());
+    let (mut new, mut updated) = (0, 0);
+    for r in &roster {
+        if rstore::upsert_reviewer(&mut tx, r, now).await? {
+            new += 1;
+        } else {
+            updated += 1;
+        }
+    }
+    tx.commit().await?;
+    println!("{} reviewer(s): {new} new, {updated} updated", roster.len());
+    Ok(())
+}
+
+/// `cfpd reviewers list`.
+pub async fn list(config: &Path) -> anyhow::Result<()> {
+    let cfg = load_config(config)?;
+    let store = open_store(&cfg).await?;
+    let mut c = store.pool.acquire().await?;
+    let rs = rstore::reviewers(&mut c).await?;
+    let load = rstore::assignments(&mut c).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<32} {:<20} {:>5} {:>8}  topics",
+        "email", "name", "load", "min-max"
+    )?;
+    for r in &rs {
+        let n = load
+            .iter()
+            .filter(|a| a.reviewer_id == r.id && a.state == "active")
+            .count();
+        writeln!(
+            out,
+            "{:<32} {:<20} {:>5} {:>8}  {}",
+            r.email,
+            r.name.clone().unwrap_or_default(),
+            n,
+            format!("{}-{}", r.min_load, r.max_load),
+            r.topics.join(", ")
+        )?;
+    }
+    writeln!(out, "{} reviewer(s)", rs.len())?;
+    Ok(())
+}
+
+/// `cfpd assign --preview|--commit`.
+pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyhow::Result<()> {
+    let cfg = load_config(config)?;
+    let store = open_store(&cfg).await?;
+    let mut c = store.pool.acquire().await?;
+    let props: Vec<pstore::ProposalRow> = pstore::list(&mut c)
+        .await?
+        .into_iter()
+        .filter(|p| p.status == ProposalStatus::Submitted)
+        .collect();
+    let revs = rstore::reviewers(&mut c).await?;
+    let existing = rstore::assignments(&mut c).await?;
+    drop(c);
+    if props.is_empty() {
+        bail!("no submitted proposals to assign");
+    }
+    if revs.is_empty() {
+        bail!("no reviewers: import a roster first (cfpd reviewers import FILE.csv)");
+    }
+    let pidx: HashMap<i64, usize> = props.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+    let ridx: HashMap<i64, usize> = revs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let ptopics: Vec<Vec<String>> = props
+        .iter()
+        .map(|p| p.topics.iter().map(|t| t.id.clone()).collect())
+        .collect();
+    let rtopics: Vec<Vec<String>> = revs.iter().map(|r| r.topics.clone()).collect();
+    let table = AffinityTable::from_topics(&ptopics, &rtopics, &Affinity::Jaccard);
+    let mut problem = Problem::new(
+        props
+            .iter()
+            .map(|p| ProposalNeed {
+                id: p.reference(),
+                k: cfg.review.reviewers_per_proposal,
+            })
+            .collect(),
+        revs.iter()
+            .map(|r| ReviewerCap {
+                id: r.email.clone(),
+                min_load: r.min_load as u32,
+                max_load: r.max_load as u32,
+            })
+            .collect(),
+        table,
+    );
+    let mut blocked: HashMap<String, usize> = HashMap::new();
+    for (pi, p) in props.iter().enumerate() {
+        let mut speakers = vec![p.speaker_email.to_ascii_lowercase()];
+        speakers.extend(p.fields.co_speakers.clone().unwrap_or_default());
+        for (ri, r) in revs.iter().enumerate() {
+            if let Some(reason) = conflict_reason(&r.email, &r.conflicts, &speakers) {
+                *blocked.entry(reason.to_string()).or_default() += 1;
+                problem.conflicts.push(ConflictPair {
+                    proposal: pi,
+                    reviewer: ri,
+                    reason,
+                });
+            }
+        }
+    }
+    for a in &existing {
+        let (Some(&pi), Some(&ri)) = (pidx.get(&a.proposal_id), ridx.get(&a.reviewer_id)) else {
+            continue;
+        };
+        match a.state.as_str() {
+            "active" => problem.fixed.push((pi, ri)),
+            "conflict" => problem.conflicts.push(ConflictPair {
+                proposal: pi,
+                reviewer: ri,
+                reason: ConflictReason::Declared,
+            }),
+            _ => problem.excluded.push((pi, ri)),
+        }
+    }
+    let sol = match solver::solve(&problem) {
+        Ok(s) => s,
+        Err(solver::SolveError::Infeasible(why)) => {
+            let mut msg = String::from("no valid assignment exists:\n");
+            for w in why {
+                msg.push_str(&format!("  - {w}\n"));
+            }
+            bail!("{msg}Add reviewers, raise max_load, or lower review.reviewers_per_proposal.");
+        }
+        Err(e) => bail!("assignment failed: {e}"),
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} proposal(s) × {} reviewer(s), {} per proposal: objective {} (proved optimal), {} new pair(s), {} kept",
+        props.len(),
+        revs.len(),
+        cfg.review.reviewers_per_proposal,
+        sol.objective,
+        sol.added.len(),
+        problem.fixed.len()
+    )?;
+    writeln!(out, "\nloads:")?;
+    for (ri, r) in revs.iter().enumerate() {
+        writeln!(
+            out,
+            "  {:<32} {:>3} (max {})",
+            r.email, sol.loads[ri], r.max_load
+        )?;
+    }
+    let mut hist = [0usize; 5];
+    let mut per_p = vec![0i64; props.len()];
+    for (p, _, a) in &sol.pairs {
+        per_p[*p] += a;
+        let b = match *a {
+            0 => 0,
+            1..=250 => 1,
+            251..=500 => 2,
+            501..=750 => 3,
+            _ => 4,
+        };
+        hist[b] += 1;
+    }
+    writeln!(
+        out,
+        "\naffinity (Jaccard of topics, ×1000): 0: {}, 1-250: {}, 251-500: {}, 501-750: {}, 751-1000: {}",
+        hist[0], hist[1], hist[2], hist[3], hist[4]
+    )?;
+    let mut worst: Vec<usize> = (0..props.len()).collect();
+    worst.sort_by_key(|&p| (per_p[p], p));
+    writeln!(out, "\nworst-served proposals:")?;
+    for &p in worst.iter().take(5) {
+        writeln!(
+            out,
+            "  {} total affinity {}",
+            props[p].reference(),
+            per_p[p]
+        )?;
+    }
+    if !blocked.is_empty() {
+        writeln!(out, "\nblocked pairs:")?;
+        let mut b: Vec<_> = blocked.into_iter().collect();
+        b.sort();
+        for (reason, n) in b {
+            writeln!(out, "  {n} × {reason}")?;
+        }
+    }
+    if let Some(path) = csv_out {
+        let mut w = csv::Writer::from_path(path).with_context(|| path.display().to_string())?;
+        w.write_record(["proposal", "title", "reviewer", "affinity", "new"])?;
+        let added: std::collections::HashSet<(usize, usize)> =
+            sol.added.iter().map(|(p, r, _)| (*p, *r)).collect();
+        for (p, r, a) in &sol.pairs {
+            w.write_record([
+                props[*p].reference(),
+                props[*p].fields.title.clone().unwrap_or_default(),
+                revs[*r].email.clone(),
+                a.to_string(),
+                added.contains(&(*p, *r)).to_string(),
+            ])?;
+        }
+        w.flush()?;
+        writeln!(out, "\nwrote {}", path.display())?;
+    }
+    if !commit {
+        writeln!(out, "\npreview only: nothing stored (use --commit)")?;
+        return Ok(());
+    }
+    let composer = Composer::new(&cfg)?;
+    let mut tx = store.begin().await?;
+    let now = store::ms(chrono::Utc::now());
+    let mut queued = 0;
+    for (p, r, aff) in &sol.added {
+        let (p, r) = (&props[*p], &revs[*r]);
+        let Some(aid) = rstore::insert_assignment(&mut tx, p.id, r.id, *aff, now).await? else {
+            continue;
+        };
+        let tok = crate::token::generate();
+        rstore::insert_assignment_token(&mut tx, &tok.hash, aid, p.id, &r.email, now, None).await?;
+        let reference = p.reference();
+        let body = templates::AssignmentMail {
+            conference: &cfg.conference.name,
+            reviewer_name: r.name.as_deref(),
+            reference: &reference,
+            record: templates::reviewer_record(
+                &p.fields,
+                cfg.review.blind,
+                (&p.speaker_email, p.speaker_name.as_deref()),
+            ),
+            topics: &p.topics,
+            score_min: cfg.review.score_min,
+            score_max: cfg.review.score_max,
+            confidence_min: cfg.review.confidence_min,
+            confidence_max: cfg.review.confidence_max,
+        }
+        .render()?;
+        let mail = composer.compose(&Draft {
+            kind: "assignment",
+            dedup_key: format!("assign:{aid}"),
+            to: &r.email,
+            to_name: r.name.as_deref(),
+            subject: format!(
+                "[{}] Review {reference}: {}",
+                cfg.conference.name,
+                p.fields.title.clone().unwrap_or_default()
+            ),
+            body,
+            in_reply_to: None,
+            references: &[],
+            reply_token: Some(&tok.secret),
+            auto: AutoSubmitted::AutoGenerated,
+            cause_message: None,
+        })?;
+        if outbox::queue(&mut tx, &mail, now).await? {
+            queued += 1;
+        }
+    }
+    tx.commit().await?;
+    writeln!(
+        out,
+        "\ncommitted: {} new assignment(s), {queued} mail(s) queued (sent by `cfpd run`)",
+        sol.added.len()
+    )?;
+    Ok(())
+}
