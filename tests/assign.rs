@@ -154,6 +154,36 @@ async fn assignments_are_mailed_blind_once_each_and_respect_conflicts() {
         n
     };
     assert_eq!(total, 6);
+
+    // A proposal that arrives later, with its own reviewer count, is filled
+    // incrementally; existing assignments stay as they are.
+    w.dovecot
+        .append(
+            "cfp",
+            &mail(
+                "dan@late.example",
+                CFP,
+                "a9@x",
+                "p",
+                &body_with("Late talk", "database", "Dan."),
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    w.cfpd(&["proposals", "reviewers", "P-0004", "1"]);
+    let out = w.cfpd(&["assign", "--commit"]);
+    assert!(
+        out.contains("1 new pair(s), 6 kept") && out.contains("1 mail(s) queued"),
+        "{out}"
+    );
+    let after = cfpd::store::review::assignments(&mut c).await.unwrap();
+    assert_eq!(
+        &after[..6],
+        &assignments[..],
+        "existing assignments untouched"
+    );
+    assert_eq!(after.len(), 7);
+    assert_eq!(after[6].proposal_id, 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,3 +22,6 @@ CREATE TABLE assignments (
     UNIQUE (proposal_id, reviewer_id)
 );
 CREATE INDEX assignments_reviewer ON assignments (reviewer_id);
+
+-- Per-proposal override of reviewers_per_proposal (NULL: the configured K).
+ALTER TABLE proposals ADD COLUMN reviewers_needed BIGINT;

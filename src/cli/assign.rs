@@ -205,7 +205,8 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
             .iter()
             .map(|p| ProposalNeed {
                 id: p.reference(),
-                k: cfg.review.reviewers_per_proposal,
+                k: p.reviewers_needed
+                    .map_or(cfg.review.reviewers_per_proposal, |k| k as u32),
             })
             .collect(),
         revs.iter()

@@ -20,6 +20,13 @@ pub enum ProposalsCmd {
         /// Reference, e.g. P-0042.
         reference: String,
     },
+    /// Set how many reviewers this proposal gets (`default` for the configured number).
+    Reviewers {
+        /// Reference, e.g. P-0042.
+        reference: String,
+        /// A number, or `default`.
+        count: String,
+    },
     /// Override topics: `cfpd proposals tag P-0042 +security -frontend`.
     /// Overrides survive later speaker updates.
     #[command(allow_hyphen_values = true)]
@@ -126,6 +133,34 @@ pub async fn run(config: &Path, cmd: ProposalsCmd) -> anyhow::Result<()> {
                     writeln!(out, "problem: {pr}")?;
                 }
             }
+        }
+        ProposalsCmd::Reviewers { reference, count } => {
+            let id = parse_reference(&reference)
+                .with_context(|| format!("{reference:?} is not a reference like P-0042"))?;
+            if pstore::get(&mut c, id).await?.is_none() {
+                bail!("no proposal {reference}");
+            }
+            let k = match count.as_str() {
+                "default" => None,
+                n => Some(
+                    n.parse::<i64>()
+                        .ok()
+                        .filter(|k| *k > 0 && *k < 100)
+                        .with_context(|| {
+                            format!("{n:?}: write a number from 1 to 99, or default")
+                        })?,
+                ),
+            };
+            pstore::set_reviewers_needed(&mut c, id, k).await?;
+            writeln!(
+                out,
+                "{} gets {} reviewer(s)",
+                proposal::reference(id),
+                k.map_or_else(
+                    || format!("the configured {}", cfg.review.reviewers_per_proposal),
+                    |k| k.to_string()
+                )
+            )?;
         }
         ProposalsCmd::Tag { reference, changes } => {
             let id = parse_reference(&reference)

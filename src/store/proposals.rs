@@ -168,6 +168,8 @@ pub struct ProposalRow {
     pub topics: Vec<FiledTopic>,
     /// Chair's topic overrides, kept across versions.
     pub overrides: TagOverrides,
+    /// Per-proposal number of reviewers (None: the configured default).
+    pub reviewers_needed: Option<i64>,
 }
 
 impl ProposalRow {
@@ -179,7 +181,7 @@ impl ProposalRow {
 
 const PROPOSAL_SELECT: &str =
     "SELECT p.id, s.email, s.name, p.status, p.current_version, p.created_at, p.updated_at,
-        v.fields, v.problems, v.topics, p.tag_overrides
+        v.fields, v.problems, v.topics, p.tag_overrides, p.reviewers_needed
  FROM proposals p
  JOIN speakers s ON s.id = p.speaker_id
  JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.current_version";
@@ -197,6 +199,7 @@ fn proposal_from_row(r: sqlx::any::AnyRow) -> ProposalRow {
         problems: serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default(),
         topics: serde_json::from_str(&r.get::<String, _>(9)).unwrap_or_default(),
         overrides: serde_json::from_str(&r.get::<String, _>(10)).unwrap_or_default(),
+        reviewers_needed: r.get(11),
     }
 }
 
@@ -493,5 +496,16 @@ pub async fn insert_tokens(conn: &mut AnyConnection, ts: &[NewTokenRow], now: i6
         }
         q.execute(&mut *conn).await.ctx("storing reply tokens")?;
     }
+    Ok(())
+}
+
+/// Set (or clear) a proposal's own number of reviewers.
+pub async fn set_reviewers_needed(conn: &mut AnyConnection, id: i64, k: Option<i64>) -> Result<()> {
+    sqlx::query("UPDATE proposals SET reviewers_needed = $2 WHERE id = $1")
+        .bind(id)
+        .bind(k)
+        .execute(&mut *conn)
+        .await
+        .ctx("setting reviewers per proposal")?;
     Ok(())
 }
