@@ -496,3 +496,48 @@ async fn daemon_acks_new_mail_via_idle_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_each_connection_and_init_writes_a_valid_config() {
+    need_servers!();
+    let w = World::start("").await;
+    let out = w.cfpd(&["check"]);
+    for want in [
+        "config    ok",
+        "database  ok",
+        "mailbox   ok   IMAP cfp@127.0.0.1",
+        "outgoing  ok   SMTP",
+    ] {
+        assert!(out.contains(want), "{want:?} in {out}");
+    }
+    // A wrong password is named as such, without printing it.
+    std::fs::write(w.dir.path().join("imap-password"), "wrong-secret\n").unwrap();
+    let out = w.cfpd_raw(&["check"]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("mailbox   FAIL") && text.contains("login as \"cfp\" failed"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-secret"), "{text}");
+    // An unreachable SMTP server.
+    w.smtp_port_closed_check();
+    // `cfpd init` writes the commented example, which validates.
+    let path = w.dir.path().join("new.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cfpd"))
+        .args(["init"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    cfpd::config::Config::load(&path).unwrap();
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_cfpd"))
+        .args(["init"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "init never overwrites without --force"
+    );
+}

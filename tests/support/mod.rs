@@ -456,6 +456,33 @@ url = "{db_url}"
             .expect("spawn cfpd run")
     }
 
+    /// With the SMTP server stopped, `cfpd check` names the outgoing failure.
+    pub fn smtp_port_closed_check(&self) {
+        let cfg = std::fs::read_to_string(&self.config).unwrap();
+        let closed = free_port();
+        let alt = self.dir.path().join("closed-smtp.toml");
+        std::fs::write(
+            &alt,
+            cfg.replace(
+                &format!("port = {}\ntls", self.smtp.port),
+                &format!("port = {closed}\ntls"),
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .arg("--config")
+            .arg(&alt)
+            .arg("check")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("outgoing  FAIL SMTP 127.0.0.1:{closed}: connect")),
+            "{text}"
+        );
+    }
+
     /// Open the world's database (for assertions).
     pub async fn store(&self) -> cfpd::store::Store {
         cfpd::store::Store::connect(&self.db_url).await.unwrap()
