@@ -198,12 +198,7 @@ impl Intake {
         let mut total = 0;
         loop {
             let batch = {
-                let mut c = self
-                    .store
-                    .pool
-                    .acquire()
-                    .await
-                    .ctx("acquiring a connection")?;
+                let mut c = self.store.conn().await?;
                 messages::pending(&mut c, 1000).await?
             };
             if batch.is_empty() {

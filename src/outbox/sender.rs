@@ -333,15 +333,7 @@ impl Sender {
 
     /// Mark mail left `sending` by a crashed process as `uncertain`. Call once at start.
     pub async fn recover(&self) -> Result<u64, SendError> {
-        let mut c = self
-            .store
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| store::StoreError {
-                context: "acquiring a connection",
-                source: e,
-            })?;
+        let mut c = self.store.conn().await?;
         Ok(outbox::recover_in_flight(&mut c).await?)
     }
 
@@ -379,15 +371,7 @@ impl Sender {
         loop {
             let now = store::ms(self.clock.now());
             let batch = {
-                let mut c = self
-                    .store
-                    .pool
-                    .acquire()
-                    .await
-                    .map_err(|e| store::StoreError {
-                        context: "acquiring a connection",
-                        source: e,
-                    })?;
+                let mut c = self.store.conn().await?;
                 outbox::due_for_worker(&mut c, now, 200, w.count as i64, w.index as i64).await?
             };
             if batch.is_empty() {
@@ -396,15 +380,7 @@ impl Sender {
             for m in batch {
                 let outcome = self.send_one(w, &m).await?;
                 let now = self.clock.now();
-                let mut c = self
-                    .store
-                    .pool
-                    .acquire()
-                    .await
-                    .map_err(|e| store::StoreError {
-                        context: "acquiring a connection",
-                        source: e,
-                    })?;
+                let mut c = self.store.conn().await?;
                 match outcome {
                     Outcome::Sent => {
                         outbox::mark_sent(&mut c, m.id, store::ms(now)).await?;
@@ -518,15 +494,7 @@ impl Sender {
     }
 
     async fn claim(&self, id: i64) -> Result<bool, SendError> {
-        let mut c = self
-            .store
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| store::StoreError {
-                context: "acquiring a connection",
-                source: e,
-            })?;
+        let mut c = self.store.conn().await?;
         Ok(outbox::mark_sending(&mut c, id, store::ms(self.clock.now())).await?)
     }
 

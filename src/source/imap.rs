@@ -324,7 +324,7 @@ impl ImapSource {
         let h = self.cfg.host.clone();
         let t = self.cfg.timeout;
         let inbox = self.cfg.inbox.clone();
-        let mut conn = store.pool.acquire().await.ctx("acquiring a connection")?;
+        let mut conn = store.conn().await?;
         let last = match messages::cursor(&mut conn, &inbox).await? {
             Some((v, last)) if v == sel.uidvalidity => last,
             Some((v, _)) => {
@@ -453,7 +453,7 @@ impl ImapSource {
         let sel = self.selected.expect("selected");
         let h = self.cfg.host.clone();
         let t = self.cfg.timeout;
-        let mut conn = store.pool.acquire().await.ctx("acquiring a connection")?;
+        let mut conn = store.conn().await?;
         let current = format!("{}{}:", self.key_prefix(), sel.uidvalidity);
         let mut total = 0;
         loop {

@@ -84,7 +84,7 @@ impl MaildirSource {
 
     /// Move processed files from `new/` to `cur/` (flag Seen).
     pub async fn dispose(&mut self, store: &Store) -> Result<usize, SourceError> {
-        let mut conn = store.pool.acquire().await.ctx("acquiring a connection")?;
+        let mut conn = store.conn().await?;
         let mut done = 0;
         loop {
             let rows = messages::undisposed(&mut conn, "maildir:", 500).await?;

@@ -120,6 +120,11 @@ impl Store {
         Ok(Store { pool, backend })
     }
 
+    /// A connection from the pool.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.pool.acquire().await.ctx("acquiring a connection")
+    }
+
     /// Start a transaction.
     pub async fn begin(&self) -> Result<Tx> {
         self.pool.begin().await.ctx("starting a transaction")
