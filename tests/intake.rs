@@ -541,3 +541,84 @@ async fn check_reports_each_connection_and_init_writes_a_valid_config() {
         "init never overwrites without --force"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imap_over_implicit_tls_and_starttls_with_a_private_ca() {
+    need_servers!();
+    let (dovecot, cert, imaps) = Dovecot::start_tls();
+    dovecot.ensure_user("cfp");
+    let smtp = Smtp::start(&dovecot);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), PASSWORD).unwrap();
+    for (tls, port) in [("implicit", imaps), ("starttls", dovecot.imap_port)] {
+        let cfg = dir.path().join(format!("{tls}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "[conference]\nname = \"T\"\ncfp_address = \"{CFP}\"\ntime_zone = \"AoE\"\ncfp_deadline = \"2099-01-01\"\n\
+                 [mailbox]\nkind = \"imap\"\nhost = \"localhost\"\nport = {port}\ntls = \"{tls}\"\nca_file = \"{}\"\nuser = \"cfp\"\npassword_file = \"pw\"\n\
+                 [outgoing]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\
+                 [database]\nurl = \"sqlite://{tls}.db\"\n",
+                cert.display(),
+                smtp.port
+            ),
+        )
+        .unwrap();
+        let run = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_cfpd"))
+                .arg("--config")
+                .arg(&cfg)
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let out = run(&["check"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{tls}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("mailbox   ok   IMAP cfp@localhost"), "{text}");
+        dovecot
+            .append(
+                "cfp",
+                &mail(
+                    "ada@example.org",
+                    CFP,
+                    &format!("tls-{tls}@x"),
+                    "p",
+                    &proposal_body("TLS"),
+                ),
+            )
+            .await;
+        let out = run(&["run", "--once"]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("processed 1 message"),
+            "{tls}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(dovecot.wait_for("ada", 2, T).await.len(), 2);
+    // Without the private CA the certificate is refused.
+    let cfg = dir.path().join("implicit.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let no_ca: String = text
+        .lines()
+        .filter(|l| !l.starts_with("ca_file"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&cfg, no_ca).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cfpd"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("check")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("TLS handshake"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

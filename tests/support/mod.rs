@@ -76,6 +76,20 @@ pub struct Dovecot {
 impl Dovecot {
     /// Start Dovecot with a static passdb: any user name logs in with [`PASSWORD`].
     pub fn start() -> Dovecot {
+        Self::start_with(None)
+    }
+
+    /// Start Dovecot with TLS: a self-signed certificate for `localhost`
+    /// (returned path, to trust as a CA), STARTTLS on the IMAP port and
+    /// implicit TLS on the returned IMAPS port.
+    pub fn start_tls() -> (Dovecot, PathBuf, u16) {
+        let imaps = free_port();
+        let d = Self::start_with(Some(imaps));
+        let cert = d.dir.path().join("cert.pem");
+        (d, cert, imaps)
+    }
+
+    fn start_with(imaps: Option<u16>) -> Dovecot {
         // base_dir must stay short (socket paths), so keep the temp dir under /tmp.
         let dir = tempfile::Builder::new()
             .prefix("cfpd-dc")
@@ -86,6 +100,39 @@ impl Dovecot {
         chown_dovecot(&d.join("home"));
         let imap_port = free_port();
         let lmtp_port = free_port();
+        let ssl = match imaps {
+            None => "ssl = no".to_string(),
+            Some(_) => {
+                let st = Command::new("openssl")
+                    .args([
+                        "req",
+                        "-x509",
+                        "-newkey",
+                        "rsa:2048",
+                        "-nodes",
+                        "-days",
+                        "2",
+                        "-subj",
+                        "/CN=localhost",
+                    ])
+                    .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+                    .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+                    .arg("-keyout")
+                    .arg(d.join("key.pem"))
+                    .arg("-out")
+                    .arg(d.join("cert.pem"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .expect("openssl");
+                assert!(st.success(), "openssl req");
+                format!(
+                    "ssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem",
+                    d = d.display()
+                )
+            }
+        };
+        let imaps_port = imaps.unwrap_or(0);
         let conf = format!(
             r#"instance_name = cfpd-test-{imap_port}
 base_dir = {d}/run
@@ -94,7 +141,7 @@ log_path = {d}/dovecot.log
 info_log_path = {d}/dovecot.log
 protocols = imap lmtp
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_username_format = %Ln
@@ -130,7 +177,7 @@ service imap-login {{
   }}
   inet_listener imaps {{
     address = 127.0.0.1
-    port = 0
+    port = {imaps_port}
   }}
 }}
 service lmtp {{
