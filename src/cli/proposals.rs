@@ -20,6 +20,11 @@ pub enum ProposalsCmd {
         /// Reference, e.g. P-0042.
         reference: String,
     },
+    /// Accept a late entry (a proposal that arrived after the deadline) into review.
+    AcceptLate {
+        /// Reference, e.g. P-0042.
+        reference: String,
+    },
     /// Set how many reviewers this proposal gets (`default` for the configured number).
     Reviewers {
         /// Reference, e.g. P-0042.
@@ -133,6 +138,23 @@ pub async fn run(config: &Path, cmd: ProposalsCmd) -> anyhow::Result<()> {
                     writeln!(out, "problem: {pr}")?;
                 }
             }
+        }
+        ProposalsCmd::AcceptLate { reference } => {
+            let id = parse_reference(&reference)
+                .with_context(|| format!("{reference:?} is not a reference like P-0042"))?;
+            let Some(p) = pstore::get(&mut c, id).await? else {
+                bail!("no proposal {reference}");
+            };
+            if p.status != proposal::ProposalStatus::Late {
+                bail!("{reference} is {}, not a late entry", p.status.as_str());
+            }
+            let status = if p.problems.is_empty() {
+                proposal::ProposalStatus::Submitted
+            } else {
+                proposal::ProposalStatus::Draft
+            };
+            pstore::set_status(&mut c, id, status, crate::store::ms(chrono::Utc::now())).await?;
+            writeln!(out, "{reference} accepted as {}", status.as_str())?;
         }
         ProposalsCmd::Reviewers { reference, count } => {
             let id = parse_reference(&reference)

@@ -356,6 +356,11 @@ impl Intake {
         )
     }
 
+    /// Whether the CFP is closed at `now` (deadline plus grace has passed).
+    fn closed(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        now > self.cfg.conference.cfp_deadline + self.cfg.conference.grace
+    }
+
     fn subject(&self, what: &str) -> String {
         format!("[{}] {what}", self.cfg.conference.name)
     }
@@ -518,7 +523,7 @@ impl Intake {
         i: &Inbound,
         prepared: Option<&(proposal::Parsed, Vec<FiledTopic>)>,
         from: &inbound::Mailbox,
-        _now: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Handled, IntakeError> {
         let text = i.body_text();
         match command(&i.subject, &text) {
@@ -561,7 +566,10 @@ impl Intake {
         }
         let fields = parsed.fields.clone();
         let problems = proposal::problems(&fields, &self.cfg.proposals);
-        let status = if problems.is_empty() {
+        let late = self.closed(now);
+        let status = if late {
+            ProposalStatus::Late
+        } else if problems.is_empty() {
             ProposalStatus::Submitted
         } else {
             ProposalStatus::Draft
@@ -591,7 +599,22 @@ impl Intake {
         let deadline = self.deadline_text();
         let record = templates::record(&fields);
         let title = fields.title.clone().unwrap_or_else(|| "untitled".into());
-        let (state, kind, subject, body) = if problems.is_empty() {
+        let (state, kind, subject, body) = if late {
+            let body = templates::Closed {
+                conference: &self.cfg.conference.name,
+                speaker_name: from.name.as_deref(),
+                reference: &reference,
+                record,
+                deadline: &deadline,
+            }
+            .render();
+            (
+                MessageState::Accepted,
+                "closed",
+                self.subject(&format!("{reference} received after the deadline: {title}")),
+                body,
+            )
+        } else if problems.is_empty() {
             let body = templates::Ack {
                 conference: &self.cfg.conference.name,
                 speaker_name: from.name.as_deref(),
@@ -637,7 +660,11 @@ impl Intake {
         Ok(Handled {
             state,
             finish: Finish {
-                reason: (!problems.is_empty()).then(|| "missing_fields".into()),
+                reason: if late {
+                    Some("late_entry".into())
+                } else {
+                    (!problems.is_empty()).then(|| "missing_fields".into())
+                },
                 detail: (!problems.is_empty()).then(|| problems.join(" ")),
                 proposal_id: Some(pid),
                 ..Default::default()
@@ -718,6 +745,16 @@ impl Intake {
                     token: None,
                 }),
             });
+        }
+        if self.closed(now) {
+            let deadline = self.deadline_text();
+            return Ok(self.rejection(
+                Rejection::CfpClosed {
+                    reference,
+                    deadline,
+                },
+                &i.subject,
+            ));
         }
         let parsed = proposal::parse(&text, &self.cfg.proposals);
         if parsed.fields.count_given() == 0 {

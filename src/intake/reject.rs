@@ -39,6 +39,13 @@ pub enum Rejection {
     },
     /// No usable From address.
     NoSender,
+    /// A speaker update after the CFP deadline.
+    CfpClosed {
+        /// The proposal.
+        reference: String,
+        /// The deadline, formatted in the conference zone and UTC.
+        deadline: String,
+    },
 }
 
 impl Rejection {
@@ -51,6 +58,7 @@ impl Rejection {
             Rejection::WithdrawWithoutToken => "withdraw_without_token",
             Rejection::TooLarge { .. } => "too_large",
             Rejection::NoSender => "no_sender",
+            Rejection::CfpClosed { .. } => "cfp_closed",
         }
     }
 
@@ -71,6 +79,9 @@ impl Rejection {
                 format!("{size} bytes exceeds the limit of {limit} bytes")
             }
             Rejection::NoSender => "no usable From address".into(),
+            Rejection::CfpClosed { reference, .. } => {
+                format!("update to {reference} after the CFP deadline")
+            }
         }
     }
 
@@ -100,6 +111,15 @@ impl Rejection {
                 subject,
                 size_kib: size.div_ceil(1024),
                 limit_kib: limit / 1024,
+            }
+            .render(),
+            Rejection::CfpClosed {
+                reference,
+                deadline,
+            } => CfpClosed {
+                conference,
+                reference,
+                deadline,
             }
             .render(),
             Rejection::NoSender => return None,
@@ -146,6 +166,14 @@ struct TooLarge<'a> {
     limit_kib: usize,
 }
 
+#[derive(Template)]
+#[template(path = "reject/cfp_closed.txt")]
+struct CfpClosed<'a> {
+    conference: &'a str,
+    reference: &'a str,
+    deadline: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +195,10 @@ mod tests {
             Rejection::TooLarge {
                 size: 5_000_000,
                 limit: 2_097_152,
+            },
+            Rejection::CfpClosed {
+                reference: "P-0001".into(),
+                deadline: "2024-04-24 23:59 AoE".into(),
             },
         ];
         let mut seen = std::collections::HashSet::new();

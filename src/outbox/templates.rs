@@ -78,6 +78,22 @@ pub struct Updated<'a> {
     pub deadline: &'a str,
 }
 
+/// Reply to a proposal that arrived after the deadline (kept as a late entry).
+#[derive(Template)]
+#[template(path = "closed.txt")]
+pub struct Closed<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub speaker_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// What was received.
+    pub record: Vec<(&'static str, String)>,
+    /// The deadline.
+    pub deadline: &'a str,
+}
+
 /// Confirmation of a withdrawal.
 #[derive(Template)]
 #[template(path = "withdrawn.txt")]

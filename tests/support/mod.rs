@@ -490,6 +490,24 @@ url = "{db_url}"
             .expect("run cfpd")
     }
 
+    /// Run `cfpd <args>` with the clock pinned at `now` (RFC 3339); panics on failure.
+    pub fn cfpd_at(&self, now: &str, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env("CFPD_FAKE_NOW", now)
+            .output()
+            .expect("run cfpd");
+        assert!(
+            out.status.success(),
+            "cfpd {args:?} at {now} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Spawn `cfpd run` (the daemon) with this world's config.
     pub fn spawn_daemon(&self) -> Child {
         Command::new(env!("CARGO_BIN_EXE_cfpd"))
