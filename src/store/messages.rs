@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{placeholders, AnyConnection, Ctx, Result, CHUNK};
+use super::{in_list, placeholders, AnyConnection, Ctx, Result, CHUNK};
 
 /// Where a message is in its life. Everything but `Received` is terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,10 +199,7 @@ pub async fn processed_ids(
             "SELECT message_id, MIN(id) FROM messages
              WHERE message_id IN ({}) AND state NOT IN ('received', 'duplicate')
              GROUP BY message_id",
-            (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            in_list(1, chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for m in chunk {
@@ -402,10 +399,7 @@ pub async fn mark_disposed(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> 
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "UPDATE messages SET disposed = 1 WHERE id IN ({})",
-            (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            in_list(1, chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {

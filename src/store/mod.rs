@@ -167,6 +167,14 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
     s
 }
 
+/// `$start, $start+1, …` (`n` placeholders) for an `IN (…)` list.
+pub(crate) fn in_list(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Rows per multi-row statement: keeps every statement far below both
 /// backends' bound-parameter limits (SQLite 32766, PostgreSQL 65535).
 pub(crate) const CHUNK: usize = 200;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{placeholders, AnyConnection, Ctx, Result, CHUNK};
+use super::{in_list, placeholders, AnyConnection, Ctx, Result, CHUNK};
 
 /// A mail ready to queue.
 #[derive(Debug, Clone)]
@@ -37,30 +37,13 @@ pub struct NewMail {
 
 /// Queue a mail. Returns false when a mail with the same dedup key exists.
 pub async fn queue(conn: &mut AnyConnection, m: &NewMail, now: i64) -> Result<bool> {
-    let row = sqlx::query(
-        "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id, subject, raw,
-                             state, attempts, next_attempt_at, cause_message)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $3, $9)
-         ON CONFLICT (dedup_key) DO NOTHING
-         RETURNING id",
-    )
-    .bind(&m.dedup_key)
-    .bind(&m.kind)
-    .bind(now)
-    .bind(&m.envelope_from)
-    .bind(&m.recipient)
-    .bind(&m.message_id)
-    .bind(&m.subject)
-    .bind(&m.raw)
-    .bind(m.cause_message)
-    .fetch_optional(&mut *conn)
-    .await
-    .ctx("queuing a mail")?;
-    Ok(row.is_some())
+    Ok(queue_many(conn, std::slice::from_ref(m), now).await? == 1)
 }
 
-/// Queue many mails in multi-row statements (duplicates by dedup key are skipped).
-pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -> Result<()> {
+/// Queue many mails in multi-row statements (duplicates by dedup key are
+/// skipped). Returns how many were queued.
+pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -> Result<u64> {
+    let mut queued = 0;
     for chunk in mails.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id, subject, raw,
@@ -84,9 +67,13 @@ pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -
                 .bind(now)
                 .bind(m.cause_message);
         }
-        q.execute(&mut *conn).await.ctx("queuing mail")?;
+        queued += q
+            .execute(&mut *conn)
+            .await
+            .ctx("queuing mail")?
+            .rows_affected();
     }
-    Ok(())
+    Ok(queued)
 }
 
 /// Automatic replies per recipient since `since` (ms), for the given recipients.
@@ -97,11 +84,10 @@ pub async fn reply_counts(
 ) -> Result<HashMap<String, i64>> {
     let mut out = HashMap::new();
     for chunk in recipients.chunks(CHUNK) {
-        let sql =
-            format!(
+        let sql = format!(
             "SELECT recipient, COUNT(*) FROM outbox WHERE created_at >= $1 AND recipient IN ({})
              GROUP BY recipient",
-            (2..=chunk.len() + 1).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            in_list(2, chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
         for r in chunk {
