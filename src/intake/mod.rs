@@ -784,7 +784,12 @@ impl Intake {
         )
         .await?;
         let tok = token::generate();
-        pstore::insert_token(tx, &tok.hash, TokenKind::Proposal, Some(pid), bound, now_ms).await?;
+        b.tokens.push(pstore::NewTokenRow {
+            hash: tok.hash.clone(),
+            kind: TokenKind::Proposal,
+            proposal_id: Some(pid),
+            bound_address: bound.to_string(),
+        });
         let deadline = self.deadline_text();
         let title = fields.title.clone().unwrap_or_else(|| "untitled".into());
         let body = templates::Updated {

@@ -136,28 +136,6 @@ pub struct Finish {
     pub duplicate_of: Option<i64>,
 }
 
-/// Store a fetched message as `received`. Returns its id, or `None` when a
-/// message with the same source key is already stored.
-pub async fn insert_received(conn: &mut AnyConnection, m: &NewMessage) -> Result<Option<i64>> {
-    use sha2::Digest;
-    let sha = data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(&m.raw));
-    let row = sqlx::query(
-        "INSERT INTO messages (source_key, received_at, size, raw, sha256, state)
-         VALUES ($1, $2, $3, $4, $5, 'received')
-         ON CONFLICT (source_key) DO NOTHING
-         RETURNING id",
-    )
-    .bind(&m.source_key)
-    .bind(m.received_at)
-    .bind(m.raw.len() as i64)
-    .bind(&m.raw)
-    .bind(sha)
-    .fetch_optional(&mut *conn)
-    .await
-    .ctx("storing a received message")?;
-    Ok(row.map(|r| r.get::<i64, _>(0)))
-}
-
 /// Store many fetched messages as `received` in multi-row statements; keys
 /// already stored are skipped. Returns how many were new.
 pub async fn insert_received_many(conn: &mut AnyConnection, ms: &[NewMessage]) -> Result<u64> {
@@ -279,16 +257,6 @@ pub async fn insert_quarantined(
     Ok(row.map(|r| r.get::<i64, _>(0)))
 }
 
-/// Whether a source key is already stored.
-pub async fn is_known(conn: &mut AnyConnection, source_key: &str) -> Result<bool> {
-    let row = sqlx::query("SELECT 1 FROM messages WHERE source_key = $1")
-        .bind(source_key)
-        .fetch_optional(&mut *conn)
-        .await
-        .ctx("looking up a source key")?;
-    Ok(row.is_some())
-}
-
 /// Messages stored but not yet processed, oldest first.
 pub async fn pending(conn: &mut AnyConnection, limit: i64) -> Result<Vec<PendingMessage>> {
     let rows = sqlx::query(
@@ -306,55 +274,6 @@ pub async fn pending(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Pending
             raw: r.get::<Option<Vec<u8>>, _>(2).unwrap_or_default(),
         })
         .collect())
-}
-
-/// The earliest already-processed message with this Message-ID, other than `id`.
-pub async fn first_with_message_id(
-    conn: &mut AnyConnection,
-    message_id: &str,
-    id: i64,
-) -> Result<Option<i64>> {
-    let row = sqlx::query(
-        "SELECT id FROM messages
-         WHERE message_id = $1 AND id <> $2 AND state NOT IN ('received', 'duplicate')
-         ORDER BY id LIMIT 1",
-    )
-    .bind(message_id)
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await
-    .ctx("looking up a Message-ID")?;
-    Ok(row.map(|r| r.get(0)))
-}
-
-/// Put a message in its terminal state. Only a `received` message can be
-/// finished; returns false when another worker finished it first.
-pub async fn finish(
-    conn: &mut AnyConnection,
-    id: i64,
-    state: MessageState,
-    f: &Finish,
-    now: i64,
-) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE messages SET state = $2, reason = $3, detail = $4, message_id = $5,
-                from_addr = $6, subject = $7, proposal_id = $8, duplicate_of = $9, processed_at = $10
-         WHERE id = $1 AND state = 'received'",
-    )
-    .bind(id)
-    .bind(state.as_str())
-    .bind(&f.reason)
-    .bind(&f.detail)
-    .bind(&f.message_id)
-    .bind(&f.from_addr)
-    .bind(&f.subject)
-    .bind(f.proposal_id)
-    .bind(f.duplicate_of)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .ctx("recording a message's terminal state")?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// A processed message the source has not filed away yet.

@@ -100,21 +100,6 @@ pub async fn reply_counts(
     Ok(out)
 }
 
-/// How many automatic replies went (or are queued) to this address since `since` (ms).
-pub async fn replies_to_since(
-    conn: &mut AnyConnection,
-    recipient: &str,
-    since: i64,
-) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND created_at >= $2")
-        .bind(recipient)
-        .bind(since)
-        .fetch_one(&mut *conn)
-        .await
-        .ctx("counting replies to an address")?;
-    Ok(row.get(0))
-}
-
 /// A mail due for sending.
 #[derive(Debug, Clone)]
 pub struct DueMail {

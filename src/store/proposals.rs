@@ -5,47 +5,6 @@ use sqlx::Row;
 use super::{placeholders, AnyConnection, Backend, Ctx, Result, CHUNK};
 use crate::proposal::{Fields, FiledTopic, ProposalStatus, TagOverrides};
 
-/// Insert the speaker if new (by exact lower-cased address) and return its id.
-pub async fn upsert_speaker(
-    conn: &mut AnyConnection,
-    email: &str,
-    name: Option<&str>,
-    now: i64,
-) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO speakers (email, name, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (email) DO UPDATE SET name = COALESCE(excluded.name, speakers.name)
-         RETURNING id",
-    )
-    .bind(email)
-    .bind(name)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await
-    .ctx("recording a speaker")?;
-    Ok(row.get(0))
-}
-
-/// Create a proposal (its first version is inserted separately).
-pub async fn create(
-    conn: &mut AnyConnection,
-    speaker_id: i64,
-    status: ProposalStatus,
-    now: i64,
-) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO proposals (speaker_id, status, current_version, created_at, updated_at)
-         VALUES ($1, $2, 1, $3, $3) RETURNING id",
-    )
-    .bind(speaker_id)
-    .bind(status.as_str())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await
-    .ctx("creating a proposal")?;
-    Ok(row.get(0))
-}
-
 /// A version to store.
 #[derive(Debug, Clone)]
 pub struct NewVersion<'a> {
@@ -296,29 +255,6 @@ pub struct TokenRow {
     pub bound_address: String,
     /// After this instant (ms) the token no longer authorizes anything.
     pub expires_at: Option<i64>,
-}
-
-/// Store a token's hash.
-pub async fn insert_token(
-    conn: &mut AnyConnection,
-    hash: &str,
-    kind: TokenKind,
-    proposal_id: Option<i64>,
-    bound_address: &str,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO tokens (hash, kind, proposal_id, bound_address, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(hash)
-    .bind(kind.as_str())
-    .bind(proposal_id)
-    .bind(bound_address)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .ctx("storing a reply token")?;
-    Ok(())
 }
 
 /// Look a token up by its hash.
