@@ -93,6 +93,9 @@ pub struct Conference {
     pub cfp_deadline: DateTime<Utc>,
     /// How long after the deadline proposals are still accepted silently.
     pub grace: chrono::Duration,
+    /// The review deadline as an instant: review replies after it get "review is
+    /// closed", and reviewer reminders count towards it. `None` until the chair sets it.
+    pub review_deadline: Option<DateTime<Utc>>,
 }
 
 /// A deadline zone: a named IANA zone, or Anywhere on Earth (UTC−12).
@@ -360,6 +363,8 @@ struct RawConference {
     time_zone: String,
     cfp_deadline: String,
     #[serde(default)]
+    review_deadline: Option<String>,
+    #[serde(default)]
     grace_minutes: u32,
     #[serde(default)]
     chairs: Vec<String>,
@@ -606,6 +611,27 @@ impl Config {
                     "expected a local time like 2024-04-24T23:59:59 that exists in time_zone",
                 )
             })?;
+        let review_deadline = match &c.review_deadline {
+            None => None,
+            Some(v) => Some(
+                parse_local(v)
+                    .and_then(|l| zone.local_to_utc(l))
+                    .ok_or_else(|| {
+                        loc.err(
+                    "conference",
+                    "review_deadline",
+                    "expected a local time like 2024-05-20T23:59:59 that exists in time_zone",
+                )
+                    })?,
+            ),
+        };
+        if review_deadline.is_some_and(|r| r <= cfp_deadline) {
+            return Err(loc.err(
+                "conference",
+                "review_deadline",
+                "must be after cfp_deadline",
+            ));
+        }
         for ch in &c.chairs {
             if !looks_like_address(ch) {
                 return Err(loc.err(
@@ -823,6 +849,7 @@ impl Config {
                 zone,
                 cfp_deadline,
                 grace: chrono::Duration::minutes(c.grace_minutes as i64),
+                review_deadline,
             },
             chairs: c.chairs.clone(),
             mailbox,
@@ -1057,6 +1084,26 @@ path = "sent"
             c.conference.cfp_deadline.to_rfc3339(),
             "2024-04-25T11:59:59+00:00"
         );
+    }
+
+    #[test]
+    fn review_deadline_is_local_and_after_the_cfp_deadline() {
+        let ok = minimal().replace(
+            "cfp_deadline = \"2024-04-24T23:59:59\"",
+            "cfp_deadline = \"2024-04-24T23:59:59\"\nreview_deadline = \"2024-05-20\"",
+        );
+        let c = Config::from_str(&ok, Path::new("/x/cfpd.toml")).unwrap();
+        assert_eq!(
+            c.conference.review_deadline.unwrap().to_rfc3339(),
+            "2024-05-21T11:59:59+00:00"
+        );
+        let early = minimal().replace(
+            "cfp_deadline = \"2024-04-24T23:59:59\"",
+            "cfp_deadline = \"2024-04-24T23:59:59\"\nreview_deadline = \"2024-04-01\"",
+        );
+        let e = Config::from_str(&early, Path::new("/x/cfpd.toml")).unwrap_err();
+        assert!(e.to_string().contains("conference.review_deadline"), "{e}");
+        assert!(e.to_string().contains("after cfp_deadline"), "{e}");
     }
 
     #[test]
