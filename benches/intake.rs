@@ -72,6 +72,55 @@ async fn ceiling(w: &World, n: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Fetch variants against one mailbox, to find where the ceiling is.
+async fn ceiling_only(n: usize) {
+    let w = World::start("").await;
+    w.dovecot.deliver_maildir("cfp", &proposals(n));
+    assert_eq!(w.dovecot.count("cfp", "INBOX").await as usize, n);
+    let _ = ceiling(&w, n).await;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let c = ceiling(&w, n).await;
+        println!(
+            "ceiling (chunks of 500, fetch+parse): {c:.0} msg/s in {:?}",
+            t.elapsed()
+        );
+    }
+    for chunk in [100usize, 1000, 10_000] {
+        let mut s = w.dovecot.login("cfp").await;
+        s.select("INBOX").await.unwrap();
+        let t = Instant::now();
+        let mut got = 0;
+        let mut bytes = 0;
+        let mut lo = 1;
+        while lo <= n {
+            let hi = (lo + chunk - 1).min(n);
+            let stream = s
+                .uid_fetch(format!("{lo}:{hi}"), "(UID BODY.PEEK[])")
+                .await
+                .unwrap();
+            let items: Vec<_> = stream.try_collect().await.unwrap();
+            got += items.len();
+            bytes += items
+                .iter()
+                .filter_map(|f| f.body())
+                .map(|b| b.len())
+                .sum::<usize>();
+            lo = hi + 1;
+        }
+        let e = t.elapsed();
+        println!(
+            "fetch only, chunks of {chunk}: {got} msgs, {} KiB, {:.0} msg/s",
+            bytes / 1024,
+            got as f64 / e.as_secs_f64()
+        );
+    }
+    if let Ok(secs) = std::env::var("CFPD_BENCH_HOLD") {
+        println!("IMAP port {} (user cfp / secret)", w.dovecot.imap_port);
+        tokio::time::sleep(Duration::from_secs(secs.parse().unwrap())).await;
+    }
+}
+
 async fn backlog(n: usize) {
     let w = World::start("[limits]\nreplies_per_address_per_day = 1000000\n").await;
     let cfg = std::fs::read_to_string(&w.config)
@@ -156,6 +205,12 @@ async fn backlog(n: usize) {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     // Phases of each cycle (fetch+store, process+queue acks, file away).
     let (mut fetch_ms, mut process_ms, mut file_ms) = (0u64, 0u64, 0u64);
+    for l in stderr
+        .lines()
+        .filter(|l| l.contains("intake batch") || l.contains("intake finished"))
+    {
+        println!("  {}", l.split("DEBUG").last().unwrap_or(l).trim());
+    }
     for l in stderr.lines().filter(|l| l.contains("intake cycle")) {
         let num = |k: &str| -> u64 {
             l.split(k)
@@ -263,6 +318,7 @@ async fn main() {
     match what {
         "backlog" => backlog(n(10_000)).await,
         "latency" => latency(n(200)).await,
+        "ceiling" => ceiling_only(n(10_000)).await,
         _ => {
             backlog(n(10_000)).await;
             latency(200).await;

@@ -47,6 +47,9 @@ pub enum IntakeError {
     /// The database failed; the batch is rolled back and retried.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Preparing a batch panicked; nothing of it was written and it is retried.
+    #[error("preparing an intake batch failed: {0}")]
+    Panic(String),
 }
 
 /// Commands a person can send as the first word of a mail.
@@ -156,6 +159,9 @@ struct Prepared {
     proposal: Option<(proposal::Parsed, Vec<FiledTopic>)>,
 }
 
+/// Messages per intake batch (one transaction).
+const BATCH: i64 = 1000;
+
 /// The intake stage: owns nothing but references to shared services.
 #[derive(Debug, Clone)]
 pub struct Intake {
@@ -194,51 +200,106 @@ impl Intake {
     }
 
     /// Process every stored `received` message; returns how many reached a terminal state.
+    ///
+    /// Batches are pipelined: while one batch is handled and written (one
+    /// transaction, on the database's writer), the next is already read and
+    /// being parsed and tagged on the other cores. Writing stays strictly
+    /// sequential, so every batch sees everything the previous one committed.
     pub async fn process_pending(&self) -> Result<usize, IntakeError> {
         let mut total = 0;
-        loop {
-            let batch = {
+        let mut next = self.read_and_prepare(0).await?;
+        while let Some((prepared, read_ms)) = next.take() {
+            let last = prepared.last().map_or(0, |(m, _)| m.id);
+            // Read the following batch now (one short query) so its parsing
+            // overlaps this batch's transaction.
+            let following = {
                 let mut c = self.store.conn().await?;
-                messages::pending(&mut c, 1000).await?
+                messages::pending(&mut c, last, BATCH).await?
             };
-            if batch.is_empty() {
-                return Ok(total);
+            let t = std::time::Instant::now();
+            let preparing = (!following.is_empty()).then(|| {
+                let this = self.clone();
+                tokio::spawn(async move { this.prepare(following).await })
+            });
+            total += self.write_batch(prepared, read_ms).await?;
+            if let Some(p) = preparing {
+                let p = p.await.map_err(|e| IntakeError::Panic(e.to_string()))?;
+                next = Some((p, t.elapsed().as_secs_f64() * 1e3));
             }
-            let prepared = self.prepare(batch).await;
-            let mut tx = self.store.begin().await?;
-            let now = self.clock.now();
-            let now_ms = store::ms(now);
-            let mut b = Batch::default();
-            let mids: Vec<String> = prepared
-                .iter()
-                .filter_map(|(_, p)| p.inbound.as_ref().ok()?.message_id.clone())
-                .collect();
-            b.seen = messages::processed_ids(&mut tx, &mids).await?;
-            let mut senders: Vec<String> = prepared
-                .iter()
-                .filter_map(|(_, p)| Some(p.inbound.as_ref().ok()?.from.as_ref()?.address.clone()))
-                .collect();
-            senders.sort();
-            senders.dedup();
-            b.reply_counts =
-                outbox::reply_counts(&mut tx, &senders, now_ms - 24 * 3600 * 1000).await?;
-            let new_proposals = prepared
-                .iter()
-                .filter(|(_, p)| p.proposal.is_some())
-                .count();
-            if new_proposals > 0 {
-                b.reserved_ids = pstore::reserve_ids(&mut tx, self.store.backend, new_proposals)
-                    .await?
-                    .into();
-            }
-            for (m, p) in &prepared {
-                let h = self.handle(&mut tx, &mut b, m, p, now).await?;
-                self.record(&mut b, m, p.inbound.as_ref().ok(), h);
-                total += 1;
-            }
-            b.flush(&mut tx, now_ms).await?;
-            tx.commit().await.ctx("committing intake results")?;
         }
+        Ok(total)
+    }
+
+    /// The first batch of `received` messages above `after`, parsed and tagged.
+    async fn read_and_prepare(
+        &self,
+        after: i64,
+    ) -> Result<Option<(Vec<(PendingMessage, Prepared)>, f64)>, IntakeError> {
+        let t = std::time::Instant::now();
+        let batch = {
+            let mut c = self.store.conn().await?;
+            messages::pending(&mut c, after, BATCH).await?
+        };
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let prepared = self.prepare(batch).await;
+        Ok(Some((prepared, t.elapsed().as_secs_f64() * 1e3)))
+    }
+
+    /// Handle one prepared batch and write its results in one transaction.
+    async fn write_batch(
+        &self,
+        prepared: Vec<(PendingMessage, Prepared)>,
+        prepare_ms: f64,
+    ) -> Result<usize, IntakeError> {
+        let t2 = std::time::Instant::now();
+        let n = prepared.len();
+        let mut tx = self.store.begin().await?;
+        let now = self.clock.now();
+        let now_ms = store::ms(now);
+        let mut b = Batch::default();
+        let mids: Vec<String> = prepared
+            .iter()
+            .filter_map(|(_, p)| p.inbound.as_ref().ok()?.message_id.clone())
+            .collect();
+        b.seen = messages::processed_ids(&mut tx, &mids).await?;
+        let mut senders: Vec<String> = prepared
+            .iter()
+            .filter_map(|(_, p)| Some(p.inbound.as_ref().ok()?.from.as_ref()?.address.clone()))
+            .collect();
+        senders.sort();
+        senders.dedup();
+        b.reply_counts = outbox::reply_counts(&mut tx, &senders, now_ms - 24 * 3600 * 1000).await?;
+        let new_proposals = prepared
+            .iter()
+            .filter(|(_, p)| p.proposal.is_some())
+            .count();
+        if new_proposals > 0 {
+            b.reserved_ids = pstore::reserve_ids(&mut tx, self.store.backend, new_proposals)
+                .await?
+                .into();
+        }
+        let t3 = std::time::Instant::now();
+        for (m, p) in &prepared {
+            let h = self.handle(&mut tx, &mut b, m, p, now).await?;
+            self.record(&mut b, m, p.inbound.as_ref().ok(), h);
+        }
+        let t4 = std::time::Instant::now();
+        b.flush(&mut tx, now_ms).await?;
+        let t5 = std::time::Instant::now();
+        tx.commit().await.ctx("committing intake results")?;
+        let ms = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64() * 1e3;
+        tracing::debug!(
+            messages = n,
+            read_prepare_ms = prepare_ms,
+            lookups_ms = ms(t2, t3),
+            handle_ms = ms(t3, t4),
+            flush_ms = ms(t4, t5),
+            commit_ms = t5.elapsed().as_secs_f64() * 1e3,
+            "intake batch"
+        );
+        Ok(n)
     }
 
     /// Parse and pre-tag a batch outside the transaction, split over the cores.

@@ -147,7 +147,7 @@ pub async fn insert_received_many(conn: &mut AnyConnection, ms: &[NewMessage]) -
              ON CONFLICT (source_key) DO NOTHING",
             placeholders(chunk.len(), 6)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for m in chunk {
             q = q
                 .bind(&m.source_key)
@@ -179,7 +179,7 @@ pub async fn processed_ids(
              GROUP BY message_id",
             in_list(1, chunk.len())
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for m in chunk {
             q = q.bind(m);
         }
@@ -210,7 +210,7 @@ pub async fn finish_many(
             placeholders(chunk.len(), 9),
             chunk.len() * 9 + 1
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for (id, state, f) in chunk {
             q = q
                 .bind(*id)
@@ -257,11 +257,17 @@ pub async fn insert_quarantined(
     Ok(row.map(|r| r.get::<i64, _>(0)))
 }
 
-/// Messages stored but not yet processed, oldest first.
-pub async fn pending(conn: &mut AnyConnection, limit: i64) -> Result<Vec<PendingMessage>> {
+/// Messages stored but not yet processed with an id above `after`, oldest first.
+pub async fn pending(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<PendingMessage>> {
     let rows = sqlx::query(
-        "SELECT id, source_key, raw FROM messages WHERE state = 'received' ORDER BY id LIMIT $1",
+        "SELECT id, source_key, raw FROM messages WHERE state = 'received' AND id > $1
+         ORDER BY id LIMIT $2",
     )
+    .bind(after)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await
@@ -320,7 +326,7 @@ pub async fn mark_disposed(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> 
             "UPDATE messages SET disposed = 1 WHERE id IN ({})",
             in_list(1, chunk.len())
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for id in chunk {
             q = q.bind(*id);
         }

@@ -93,7 +93,7 @@ impl Store {
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                         )
                         .await?;
@@ -175,6 +175,57 @@ pub(crate) fn in_list(start: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// A generated statement, ready for `sqlx::query`. On SQLite, `$1, $2, …`
+/// numbered in order of appearance become anonymous `?`: SQLite looks a named
+/// parameter up by a linear scan, so binding the thousands of parameters of a
+/// multi-row statement by name is quadratic (measured: 60 % of intake's
+/// write time). Statements whose numbers are not `1, 2, 3, …` in order are
+/// left as they are (correct, only slower).
+pub(crate) fn generated(conn: &AnyConnection, sql: String) -> sqlx::AssertSqlSafe<String> {
+    if conn.backend_name() != "SQLite" {
+        return sqlx::AssertSqlSafe(sql);
+    }
+    sqlx::AssertSqlSafe(positional(&sql).unwrap_or(sql))
+}
+
+/// `$1 … $n` in order → `?`; `None` when the numbering is not sequential.
+fn positional(sql: &str) -> Option<String> {
+    let mut out = String::with_capacity(sql.len());
+    let mut next = 1usize;
+    let mut rest = sql;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let digits = rest[i + 1..].bytes().take_while(u8::is_ascii_digit).count();
+        let n: usize = rest[i + 1..i + 1 + digits].parse().ok()?;
+        if n != next {
+            return None;
+        }
+        next += 1;
+        out.push('?');
+        rest = &rest[i + 1 + digits..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// Rows per multi-row statement: keeps every statement far below both
 /// backends' bound-parameter limits (SQLite 32766, PostgreSQL 65535).
 pub(crate) const CHUNK: usize = 200;
+
+#[cfg(test)]
+mod positional_tests {
+    use super::positional;
+
+    #[test]
+    fn sequential_numbers_become_anonymous() {
+        assert_eq!(
+            positional("INSERT INTO t VALUES ($1, $2), ($3, $4) -- x").as_deref(),
+            Some("INSERT INTO t VALUES (?, ?), (?, ?) -- x")
+        );
+        assert_eq!(positional("SELECT 1").as_deref(), Some("SELECT 1"));
+        // Reused or out-of-order numbers keep their names.
+        assert_eq!(positional("a = $1 OR b = $1"), None);
+        assert_eq!(positional("a = $2 AND b = $1"), None);
+        assert_eq!(positional("cost in $"), None);
+    }
+}

@@ -51,7 +51,7 @@ pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -
              VALUES {} ON CONFLICT (dedup_key) DO NOTHING",
             placeholders(chunk.len(), 12)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for m in chunk {
             q = q
                 .bind(&m.dedup_key)
@@ -89,7 +89,7 @@ pub async fn reply_counts(
              GROUP BY recipient",
             in_list(2, chunk.len())
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
+        let mut q = sqlx::query(super::generated(conn, sql)).bind(since);
         for r in chunk {
             q = q.bind(r);
         }

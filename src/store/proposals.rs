@@ -165,7 +165,7 @@ fn proposal_from_row(r: sqlx::any::AnyRow) -> ProposalRow {
 /// One proposal by id.
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<ProposalRow>> {
     let sql = const_format(PROPOSAL_SELECT, " WHERE p.id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let row = sqlx::query(super::generated(conn, sql))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await
@@ -176,7 +176,7 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<ProposalRow
 /// All proposals, by reference.
 pub async fn list(conn: &mut AnyConnection) -> Result<Vec<ProposalRow>> {
     let sql = const_format(PROPOSAL_SELECT, " ORDER BY p.id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows = sqlx::query(super::generated(conn, sql))
         .fetch_all(&mut *conn)
         .await
         .ctx("listing proposals")?;
@@ -321,7 +321,7 @@ pub async fn upsert_speakers(
              ON CONFLICT (email) DO UPDATE SET name = COALESCE(excluded.name, speakers.name)",
             placeholders(chunk.len(), 3)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for (email, name) in chunk {
             q = q.bind(email).bind(name).bind(now);
         }
@@ -369,7 +369,7 @@ pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: 
         let sql = format!(
             "INSERT INTO proposals (id, speaker_id, status, current_version, created_at, updated_at) VALUES {rows}"
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for p in chunk {
             q = q
                 .bind(p.id)
@@ -383,7 +383,7 @@ pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: 
              VALUES {}",
             placeholders(chunk.len(), 7)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for p in chunk {
             q = q
                 .bind(p.id)
@@ -421,7 +421,7 @@ pub async fn insert_tokens(conn: &mut AnyConnection, ts: &[NewTokenRow], now: i6
             "INSERT INTO tokens (hash, kind, proposal_id, bound_address, created_at) VALUES {}",
             placeholders(chunk.len(), 5)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for t in chunk {
             q = q
                 .bind(&t.hash)

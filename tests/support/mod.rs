@@ -244,7 +244,17 @@ protocol imap {{
     pub fn deliver_maildir(&self, user: &str, raws: &[Vec<u8>]) {
         let m = self.ensure_user(user);
         for (i, raw) in raws.iter().enumerate() {
-            let name = format!("{}.M{i}P{}.cfpdtest", 1_700_000_000 + i, std::process::id());
+            // Shaped like a name Dovecot's own delivery gives (`<secs>.M<usecs>P<pid>.<host>,S=<size>`),
+            // with the unique part last: Dovecot hashes base names with an ELF-style hash in
+            // which only the last few characters count, so names that all end in the same
+            // eight characters make every lookup in its uidlist a linear scan (measured: 76 %
+            // of Dovecot's CPU, 8k instead of 60k FETCHes a second).
+            let name = format!(
+                "{}.P{}M{i}.cfpdtest{i},S={}",
+                1_700_000_000 + i,
+                std::process::id(),
+                raw.len()
+            );
             let tmp = m.join("tmp").join(&name);
             std::fs::write(&tmp, raw).unwrap();
             std::fs::rename(&tmp, m.join("new").join(&name)).unwrap();
