@@ -389,12 +389,14 @@ pub struct MessageSummary {
     pub subject: Option<String>,
     /// Proposal it touched.
     pub proposal_id: Option<i64>,
+    /// Human-readable detail of the outcome (what was recorded, why it was refused).
+    pub detail: Option<String>,
 }
 
 /// All messages, oldest first.
 pub async fn list(conn: &mut AnyConnection) -> Result<Vec<MessageSummary>> {
     let rows = sqlx::query(
-        "SELECT id, source_key, state, reason, from_addr, subject, proposal_id FROM messages ORDER BY id",
+        "SELECT id, source_key, state, reason, from_addr, subject, proposal_id, detail FROM messages ORDER BY id",
     )
     .fetch_all(&mut *conn)
     .await
@@ -409,6 +411,7 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<MessageSummary>> {
             from_addr: r.get(4),
             subject: r.get(5),
             proposal_id: r.get(6),
+            detail: r.get(7),
         })
         .collect())
 }
