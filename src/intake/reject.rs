@@ -71,7 +71,7 @@ pub enum Rejection {
         reference: String,
         /// What the other header named (`P-0002`).
         other: String,
-        /// Which header: `subject` or `In-Reply-To header`.
+        /// Which header: `subject`, `In-Reply-To header` or `References header`.
         via: &'static str,
     },
     /// A reply to an assignment the reviewer declined or declared a conflict with.

@@ -100,7 +100,9 @@ pub fn looks_like_review(
     spec: &FormSpec,
     rules: &crate::config::ProposalRules,
 ) -> bool {
-    // Cheap pre-filter: every review label and command contains one of these words.
+    // Cheap pre-filter (this runs on every new mail): a score or confidence label, or a
+    // decline/conflict command, contains one of these. "review" alone is not enough:
+    // every proposal has "Notes for reviewers".
     let has_word = |t: &str| {
         let t = t.to_ascii_lowercase();
         [
@@ -111,7 +113,8 @@ pub fn looks_like_review(
             "decline",
             "conflict",
             "coi",
-            "review",
+            "review this",
+            "review it",
         ]
         .iter()
         .any(|w| t.contains(w))
@@ -271,27 +274,32 @@ impl Intake {
                 Some(pid),
             ));
         }
-        let mut threading: Vec<String> = i.references.clone();
-        threading.extend(i.in_reply_to.clone());
-        let threading: Vec<String> = threading
-            .iter()
-            .map(|s| s.trim().trim_matches(|c| c == '<' || c == '>').to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if !threading.is_empty() {
-            for other in rstore::assignments_mailed_as(tx, &threading).await? {
+        let clean = |ids: &[String]| -> Vec<String> {
+            ids.iter()
+                .map(|s| s.trim().trim_matches(|c| c == '<' || c == '>').to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let headers = [
+            ("In-Reply-To header", clean(i.in_reply_to.as_slice())),
+            ("References header", clean(&i.references)),
+        ];
+        for (via, ids) in headers {
+            if ids.is_empty() {
+                continue;
+            }
+            for other in rstore::assignments_mailed_as(tx, &ids).await? {
                 if other == a.id {
                     continue;
                 }
-                let other_ref = match rstore::assignment(tx, other).await? {
-                    Some(o) => proposal::reference(o.proposal_id),
-                    None => continue,
+                let Some(o) = rstore::assignment(tx, other).await? else {
+                    continue;
                 };
                 return Ok(self.review_refusal(
                     Rejection::AssignmentMismatch {
                         reference,
-                        other: other_ref,
-                        via: "In-Reply-To header",
+                        other: proposal::reference(o.proposal_id),
+                        via,
                     },
                     self.subject("Your review reply was not recorded"),
                     true,
