@@ -1060,6 +1060,21 @@ async fn unreadable_forms_get_one_rate_limited_answer_naming_the_problem() {
     w.cfpd(&["run", "--once"]);
     mail_with_subject(&w, "rita", "recorded (score 3)", 4).await;
     assert_eq!(review_count(&w).await, 1);
+    // "help" is answered with the form (not rate-limited with the problem replies), and
+    // changes nothing.
+    w.dovecot
+        .append("cfp", &outlook("rita@cs.uni.edu", &a, "f5@x", "Help?"))
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let help = mail_with_subject(&w, "rita", "how to answer", 5).await;
+    let text = body(&help);
+    assert!(
+        text.contains("Score: (1-5)\nConfidence: (1-3, optional)") && text.contains("decline"),
+        "{text}"
+    );
+    assert!(reply_to(&help).starts_with("cfp+"), "answering it works");
+    assert_eq!(messages(&w).await.pop().unwrap().0, "help");
+    assert_eq!(review_count(&w).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
