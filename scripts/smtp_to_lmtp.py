@@ -4,8 +4,9 @@ every accepted message into Dovecot over LMTP before answering 250, so a mail
 is readable over IMAP as soon as cfpd's SMTP transaction returns.
 
 usage: smtp_to_lmtp.py --port P --lmtp-port L [--log FILE]
-Prints "ready" on stdout once listening. Answers 550 when LMTP refuses every
-recipient and 451 when LMTP is unreachable (so senders retry).
+Prints "ready" on stdout once listening. Answers 553 to a non-ASCII recipient,
+550 when LMTP refuses every recipient and 451 when LMTP is unreachable (so
+senders retry).
 """
 import argparse
 import asyncio
@@ -19,6 +20,14 @@ class LmtpRelay:
     def __init__(self, lmtp_port, log):
         self.lmtp_port = lmtp_port
         self.log = log
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # Dovecot's LMTP takes ASCII addresses only: refuse others at RCPT, as a server
+        # without internationalised mailboxes does, instead of failing after DATA.
+        if not address.isascii():
+            return "553 5.6.7 non-ASCII mailbox names are not delivered here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         loop = asyncio.get_running_loop()

@@ -286,6 +286,9 @@ pub struct ProposalRules {
 pub struct Limits {
     /// Automatic replies to one address per 24 hours, at most.
     pub replies_per_address_per_day: u32,
+    /// "Your review form could not be read" replies to one reviewer per 24 hours, at most:
+    /// a reviewer whose client mangles the form gets a few clear answers, not a flood.
+    pub review_help_per_day: u32,
 }
 
 /// Field names a proposal may have.
@@ -465,14 +468,21 @@ impl Default for RawProposals {
 struct RawLimits {
     #[serde(default = "default_reply_cap")]
     replies_per_address_per_day: u32,
+    #[serde(default = "default_review_help_cap")]
+    review_help_per_day: u32,
 }
 
 impl Default for RawLimits {
     fn default() -> Self {
         RawLimits {
             replies_per_address_per_day: default_reply_cap(),
+            review_help_per_day: default_review_help_cap(),
         }
     }
+}
+
+fn default_review_help_cap() -> u32 {
+    3
 }
 
 #[derive(Deserialize, Default)]
@@ -864,9 +874,17 @@ impl Config {
             },
             limits: Limits {
                 replies_per_address_per_day: raw.limits.replies_per_address_per_day,
+                review_help_per_day: raw.limits.review_help_per_day,
             },
             topics_file: raw.topics.file.as_deref().map(resolve),
         })
+    }
+
+    /// The review deadline as shown in mails (conference zone, then UTC), if one is set.
+    pub fn review_deadline_text(&self) -> Option<String> {
+        let c = &self.conference;
+        c.review_deadline
+            .map(|d| format!("{} ({} UTC)", c.zone.format(d), d.format("%Y-%m-%d %H:%M")))
     }
 
     /// The domain of the CFP address (used for Message-IDs and reply-token addresses).

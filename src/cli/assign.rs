@@ -1,20 +1,17 @@
 //! `cfpd reviewers import|list` and `cfpd assign --preview|--commit`.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use askama::Template;
 
 use super::{load_config, open_store, tagger_for};
-use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
+use crate::assignment::{self, NewPair};
+use crate::outbox::Composer;
 use crate::proposal::ProposalStatus;
-use crate::review::conflict::{conflict_reason, ConflictReason};
-use crate::review::solver::{
-    self, Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap,
-};
-use crate::store::{self, outbox, proposals as pstore, review as rstore};
+use crate::review::{plan, solver};
+use crate::store::{self, proposals as pstore, review as rstore};
+use rstore::AssignmentState;
 
 /// Parse a roster CSV: header `email,name,topics,max_load[,min_load][,conflicts]`;
 /// topics and conflicts are separated by `;`. Errors name the line and column.
@@ -56,10 +53,14 @@ pub fn parse_roster(
             )
         };
         let get = |c: usize| rec.get(c).unwrap_or("").to_string();
-        let email = get(c_email).to_ascii_lowercase();
-        if !crate::config::looks_like_address(&email) {
-            bail!("{}: {email:?} is not a mail address", at(c_email));
-        }
+        // Domain lower-cased and IDNA-encoded, local part as written: review replies
+        // must come from exactly this address (see intake::inbound::same_address).
+        let written = get(c_email);
+        let Some(email) = crate::intake::inbound::normalize_address(&written)
+            .filter(|e| crate::config::looks_like_address(e))
+        else {
+            bail!("{}: {written:?} is not a mail address", at(c_email));
+        };
         let list = |c: Option<usize>| -> Vec<String> {
             c.map(|c| {
                 get(c)
@@ -157,7 +158,7 @@ pub async fn list(config: &Path) -> anyhow::Result<()> {
     for r in &rs {
         let n = load
             .iter()
-            .filter(|a| a.reviewer_id == r.id && a.state == "active")
+            .filter(|a| a.reviewer_id == r.id && a.state == AssignmentState::Active)
             .count();
         writeln!(
             out,
@@ -192,61 +193,9 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
     if revs.is_empty() {
         bail!("no reviewers: import a roster first (cfpd reviewers import FILE.csv)");
     }
-    let pidx: HashMap<i64, usize> = props.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
-    let ridx: HashMap<i64, usize> = revs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-    let ptopics: Vec<Vec<String>> = props
-        .iter()
-        .map(|p| p.topics.iter().map(|t| t.id.clone()).collect())
-        .collect();
-    let rtopics: Vec<Vec<String>> = revs.iter().map(|r| r.topics.clone()).collect();
-    let table = AffinityTable::from_topics(&ptopics, &rtopics, &Affinity::Jaccard);
-    let mut problem = Problem::new(
-        props
-            .iter()
-            .map(|p| ProposalNeed {
-                id: p.reference(),
-                k: p.reviewers_needed
-                    .map_or(cfg.review.reviewers_per_proposal, |k| k as u32),
-            })
-            .collect(),
-        revs.iter()
-            .map(|r| ReviewerCap {
-                id: r.email.clone(),
-                min_load: r.min_load as u32,
-                max_load: r.max_load as u32,
-            })
-            .collect(),
-        table,
-    );
-    let mut blocked: HashMap<String, usize> = HashMap::new();
-    for (pi, p) in props.iter().enumerate() {
-        let mut speakers = vec![p.speaker_email.to_ascii_lowercase()];
-        speakers.extend(p.fields.co_speakers.clone().unwrap_or_default());
-        for (ri, r) in revs.iter().enumerate() {
-            if let Some(reason) = conflict_reason(&r.email, &r.conflicts, &speakers) {
-                *blocked.entry(reason.to_string()).or_default() += 1;
-                problem.conflicts.push(ConflictPair {
-                    proposal: pi,
-                    reviewer: ri,
-                    reason,
-                });
-            }
-        }
-    }
-    for a in &existing {
-        let (Some(&pi), Some(&ri)) = (pidx.get(&a.proposal_id), ridx.get(&a.reviewer_id)) else {
-            continue;
-        };
-        match a.state.as_str() {
-            "active" => problem.fixed.push((pi, ri)),
-            "conflict" => problem.conflicts.push(ConflictPair {
-                proposal: pi,
-                reviewer: ri,
-                reason: ConflictReason::Declared,
-            }),
-            _ => problem.excluded.push((pi, ri)),
-        }
-    }
+    let plan = plan::full(&props, &revs, &existing, cfg.review.reviewers_per_proposal);
+    let problem = plan.problem;
+    let blocked = plan.blocked;
     let sol = match solver::solve(&problem) {
         Ok(s) => s,
         Err(solver::SolveError::Infeasible(why)) => {
@@ -336,54 +285,26 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         return Ok(());
     }
     let composer = Composer::new(&cfg)?;
+    let clock = crate::clock::from_env().map_err(|e| anyhow::anyhow!(e))?;
+    let pairs: Vec<NewPair<'_>> = sol
+        .added
+        .iter()
+        .map(|&(p, r, affinity)| NewPair {
+            proposal: &props[p],
+            reviewer: &revs[r],
+            affinity,
+        })
+        .collect();
     let mut tx = store.begin().await?;
-    let now = store::ms(chrono::Utc::now());
-    let mut queued = 0;
-    for (p, r, aff) in &sol.added {
-        let (p, r) = (&props[*p], &revs[*r]);
-        let Some(aid) = rstore::insert_assignment(&mut tx, p.id, r.id, *aff, now).await? else {
-            continue;
-        };
-        let tok = crate::token::generate();
-        rstore::insert_assignment_token(&mut tx, &tok.hash, aid, p.id, &r.email, now, None).await?;
-        let reference = p.reference();
-        let body = templates::AssignmentMail {
-            conference: &cfg.conference.name,
-            reviewer_name: r.name.as_deref(),
-            reference: &reference,
-            record: templates::reviewer_record(
-                &p.fields,
-                cfg.review.blind,
-                (&p.speaker_email, p.speaker_name.as_deref()),
-            ),
-            topics: &p.topics,
-            score_min: cfg.review.score_min,
-            score_max: cfg.review.score_max,
-            confidence_min: cfg.review.confidence_min,
-            confidence_max: cfg.review.confidence_max,
+    let stored = assignment::store_pairs(&mut tx, &cfg, &composer, &pairs, clock.now()).await?;
+    if !stored.failed.is_empty() {
+        let mut msg = String::from("nothing stored: assignment mails could not be built:\n");
+        for (to, why) in &stored.failed {
+            msg.push_str(&format!("  - {to}: {why}\n"));
         }
-        .render()?;
-        let mail = composer.compose(&Draft {
-            kind: "assignment",
-            dedup_key: format!("assign:{aid}"),
-            to: &r.email,
-            to_name: r.name.as_deref(),
-            subject: format!(
-                "[{}] Review {reference}: {}",
-                cfg.conference.name,
-                p.fields.title.clone().unwrap_or_default()
-            ),
-            body,
-            in_reply_to: None,
-            references: &[],
-            reply_token: Some(&tok.secret),
-            auto: AutoSubmitted::AutoGenerated,
-            cause_message: None,
-        })?;
-        if outbox::queue(&mut tx, &mail, now).await? {
-            queued += 1;
-        }
+        bail!("{msg}Fix these addresses in the roster and import it again.");
     }
+    let queued = stored.queued;
     tx.commit().await?;
     writeln!(
         out,

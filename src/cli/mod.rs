@@ -2,6 +2,7 @@
 
 mod assign;
 mod proposals;
+pub mod report;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -96,6 +97,13 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Rankings per primary topic (mean, median, spread, reviews, pending) and reviewer
+    /// progress.
+    Report {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: report::Format,
+    },
     /// Tag proposals from a JSON-lines file (no database or config needed).
     Tag {
         /// Input: JSON lines with id, title, abstract[, description, topics_declared].
@@ -131,6 +139,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Messages => messages(&cli.config).await,
         Command::Outbox { retry } => outbox(&cli.config, retry).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
+        Command::Report { format } => report::report(&cli.config, format).await,
         Command::Reviewers { action } => match action {
             ReviewersCmd::Import { file } => assign::import(&cli.config, &file).await,
             ReviewersCmd::List => assign::list(&cli.config).await,

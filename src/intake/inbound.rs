@@ -82,6 +82,17 @@ pub fn normalize_address(a: &str) -> Option<String> {
     Some(format!("{local}@{domain}"))
 }
 
+/// Whether two addresses name the same mailbox, for authorization: domains compared after
+/// IDNA lower-casing, local parts compared exactly (no case or Unicode folding), so
+/// `Ada@Example.ORG` is `Ada@example.org` but neither `ada@example.org` nor a look-alike
+/// with a Cyrillic letter. Anything that is not an address matches nothing.
+pub fn same_address(a: &str, b: &str) -> bool {
+    match (normalize_address(a), normalize_address(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
 fn addresses(a: Option<&Address<'_>>, out: &mut Vec<String>) {
     if let Some(a) = a {
         for addr in a.iter() {
@@ -202,6 +213,27 @@ mod tests {
         );
         assert_eq!(normalize_address("no-at-sign"), None);
         assert_eq!(normalize_address("a b@example.org"), None);
+    }
+
+    #[test]
+    fn same_address_folds_the_domain_only() {
+        assert!(same_address("rita@CS.Uni.EDU", "rita@cs.uni.edu"));
+        assert!(same_address(
+            "rita@bücher.example",
+            "rita@XN--BCHER-KVA.example"
+        ));
+        assert!(same_address(" rita@x.org ", "rita@x.org"));
+        assert!(
+            !same_address("Rita@x.org", "rita@x.org"),
+            "local part is exact"
+        );
+        assert!(
+            !same_address("rіta@x.org", "rita@x.org"),
+            "Cyrillic і is not i"
+        );
+        assert!(!same_address("rita@x.org", "rita@x.org.evil.example"));
+        assert!(!same_address("", ""), "nothing matches nothing");
+        assert!(!same_address("not an address", "not an address"));
     }
 
     #[test]

@@ -21,6 +21,7 @@
 pub mod inbound;
 pub mod machine;
 pub mod reject;
+pub mod review_reply;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
 use crate::proposal::{self, FiledTopic, ProposalStatus, TagOverrides};
+use crate::review::{self, form::ReplyCommand};
 use crate::store::messages::{self, Finish, MessageState, PendingMessage};
 use crate::store::proposals::{self as pstore, NewVersion, TokenKind};
 use crate::store::{self, outbox, AnyConnection, Ctx, Store, StoreError};
@@ -61,33 +63,28 @@ pub enum Command {
     Withdraw,
 }
 
-/// Recognise a command: the subject, or the first non-empty line of the
-/// (trimmed) body, is the bare word, optionally with punctuation.
+/// Recognise a speaker's command: the first meaningful line of the (trimmed) body, or
+/// else the subject (after `Re:`), read by [`review::form::parse_command`] — the one
+/// recogniser for speakers and reviewers. Reviewer-only commands (decline, conflict) are
+/// not speaker commands.
 pub fn command(subject: &str, text: &str) -> Option<Command> {
-    let word = |s: &str| -> Option<Command> {
-        let w = s
-            .trim()
-            .trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace())
-            .to_ascii_lowercase();
-        match w.as_str() {
-            "help" | "template" => Some(Command::Help),
-            "withdraw"
-            | "withdrawn"
-            | "please withdraw"
-            | "withdraw my proposal"
-            | "withdraw proposal" => Some(Command::Withdraw),
-            _ => None,
-        }
+    let speaker = |c: ReplyCommand| match c {
+        ReplyCommand::Help => Some(Command::Help),
+        ReplyCommand::Withdraw => Some(Command::Withdraw),
+        ReplyCommand::Decline | ReplyCommand::Conflict => None,
     };
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
-    let subj = subject
-        .trim()
-        .trim_start_matches(|c: char| c.is_whitespace())
-        .trim_start_matches("Re:")
-        .trim_start_matches("RE:")
-        .trim_start_matches("re:");
-    // Strip our own subject prefix "[Conf] P-0001 …" so "Re: [Conf] withdraw" still counts.
-    first.and_then(word).or_else(|| word(subj))
+    if let Some(c) = review::form::parse_command(text) {
+        return speaker(c);
+    }
+    let mut subj = subject.trim();
+    while let Some(rest) = subj
+        .get(..3)
+        .filter(|p| p.eq_ignore_ascii_case("re:"))
+        .map(|_| &subj[3..])
+    {
+        subj = rest.trim_start();
+    }
+    review::form::parse_command(subj).and_then(speaker)
 }
 
 /// What handling a message produced.
@@ -122,6 +119,9 @@ struct Batch {
     proposals: Vec<pstore::NewProposal>,
     /// Token hashes.
     tokens: Vec<pstore::NewTokenRow>,
+    /// Review-form help replies per reviewer in the last 24 h, including this batch's
+    /// (filled lazily: only reviewers who sent an unreadable form are looked up).
+    help_counts: HashMap<String, i64>,
     /// Replies to queue.
     mails: Vec<crate::store::outbox::NewMail>,
     /// Terminal states.
@@ -157,6 +157,9 @@ impl Batch {
 struct Prepared {
     inbound: Result<Inbound, String>,
     proposal: Option<(proposal::Parsed, Vec<FiledTopic>)>,
+    /// Looks like a review reply or a decline (see [`review_reply::looks_like_review`]);
+    /// matters only when it arrives without an assignment token.
+    review_like: bool,
 }
 
 /// Messages per intake batch (one transaction).
@@ -319,16 +322,23 @@ impl Intake {
             let own = self.own.clone();
             let tagger = self.tagger.clone();
             let rules = self.cfg.proposals.clone();
+            let spec = self.form_spec();
             tasks.push(tokio::task::spawn_blocking(move || {
                 part.into_iter()
                     .map(|m| {
                         let inbound = inbound::parse(&m.raw, &own);
+                        let review_like = inbound.as_ref().is_ok_and(|i| {
+                            i.machine.is_none()
+                                && i.from.is_some()
+                                && review_reply::looks_like_review(i, &spec, &rules)
+                        });
                         let proposal = inbound.as_ref().ok().and_then(|i| {
-                            if i.machine.is_some() || i.from.is_none() {
+                            if i.machine.is_some() || i.from.is_none() || review_like {
                                 return None;
                             }
                             let text = i.body_text();
-                            if command(&i.subject, &text).is_some() {
+                            // "help" still gets a proposal read: fields win over the word.
+                            if command(&i.subject, &text) == Some(Command::Withdraw) {
                                 return None;
                             }
                             let parsed = proposal::parse(&text, &rules);
@@ -339,7 +349,14 @@ impl Intake {
                                 file_topics(&tagger, &parsed.fields, &TagOverrides::default());
                             Some((parsed, topics))
                         });
-                        (m, Prepared { inbound, proposal })
+                        (
+                            m,
+                            Prepared {
+                                inbound,
+                                proposal,
+                                review_like,
+                            },
+                        )
                     })
                     .collect::<Vec<_>>()
             }));
@@ -558,11 +575,17 @@ impl Intake {
             if let Some(token::Tagged::Reply(secret)) =
                 token::extract(r, self.cfg.cfp_local(), self.cfg.cfp_domain())
             {
-                let row = pstore::lookup_token(tx, &token::hash(&secret)).await?;
-                let valid = row.filter(|t| t.expires_at.is_none_or(|e| e > store::ms(now)));
-                if let Some(t) = valid {
-                    if t.kind == TokenKind::Proposal {
-                        if let Some(pid) = t.proposal_id {
+                let Some(t) = pstore::lookup_token(tx, &token::hash(&secret)).await? else {
+                    continue;
+                };
+                match t.kind {
+                    // Expiry and identity are checked there, with typed refusals.
+                    TokenKind::Assignment => {
+                        return self.review_reply(tx, b, m, i, from, &t, now).await;
+                    }
+                    TokenKind::Proposal => {
+                        let valid = t.expires_at.is_none_or(|e| e > store::ms(now));
+                        if let (true, Some(pid)) = (valid, t.proposal_id) {
                             return self
                                 .follow_up(tx, b, m, i, from, pid, &t.bound_address, now)
                                 .await;
@@ -571,8 +594,17 @@ impl Intake {
                 }
             }
         }
-        self.new_mail(tx, b, m, i, prepared.proposal.as_ref(), from, now)
-            .await
+        self.new_mail(
+            tx,
+            b,
+            m,
+            i,
+            prepared.proposal.as_ref(),
+            prepared.review_like,
+            from,
+            now,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -583,25 +615,23 @@ impl Intake {
         m: &PendingMessage,
         i: &Inbound,
         prepared: Option<&(proposal::Parsed, Vec<FiledTopic>)>,
+        review_like: bool,
         from: &inbound::Mailbox,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Handled, IntakeError> {
         let text = i.body_text();
-        match command(&i.subject, &text) {
-            Some(Command::Help) => {
-                return Ok(Handled {
-                    state: MessageState::Help,
-                    finish: Finish {
-                        reason: Some("help".into()),
-                        ..Default::default()
-                    },
-                    reply: Some(self.help_reply(None)),
-                })
-            }
-            Some(Command::Withdraw) => {
-                return Ok(self.rejection(Rejection::WithdrawWithoutToken, &i.subject))
-            }
-            None => {}
+        let cmd = command(&i.subject, &text);
+        if cmd == Some(Command::Withdraw) {
+            return Ok(self.rejection(Rejection::WithdrawWithoutToken, &i.subject));
+        }
+        if review_like {
+            // A From header alone never selects an assignment.
+            return Ok(self.review_refusal(
+                Rejection::ReviewWithoutToken,
+                self.subject("Your review was not recorded"),
+                true,
+                None,
+            ));
         }
         let computed;
         let (parsed, topics) = match prepared {
@@ -613,6 +643,16 @@ impl Intake {
             }
         };
         if parsed.labels_found == 0 || parsed.fields.count_given() == 0 {
+            if cmd == Some(Command::Help) {
+                return Ok(Handled {
+                    state: MessageState::Help,
+                    finish: Finish {
+                        reason: Some("help".into()),
+                        ..Default::default()
+                    },
+                    reply: Some(self.help_reply(None)),
+                });
+            }
             return Ok(Handled {
                 state: MessageState::Help,
                 finish: Finish {
@@ -763,7 +803,7 @@ impl Intake {
         }
         let Some(p) = pstore::get(tx, pid).await? else {
             // A token for a proposal that no longer exists: treat as new mail.
-            return self.new_mail(tx, b, m, i, None, from, now).await;
+            return self.new_mail(tx, b, m, i, None, false, from, now).await;
         };
         let text = i.reply_text();
         let now_ms = store::ms(now);
@@ -942,5 +982,14 @@ mod tests {
             None
         );
         assert_eq!(command("Helpful tips for Django", "Title: x"), None);
+        assert_eq!(command("Re: RE: withdraw", ""), Some(Command::Withdraw));
+        assert_eq!(
+            command("", "Hi,\n\nplease withdraw my proposal"),
+            Some(Command::Withdraw)
+        );
+        assert_eq!(command("", "template"), Some(Command::Help));
+        // Reviewer commands mean nothing from a speaker, and a first line that is not a
+        // command is not overridden by the subject.
+        assert_eq!(command("help", "decline"), None);
     }
 }

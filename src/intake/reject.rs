@@ -7,6 +7,8 @@
 
 use askama::Template;
 
+use crate::review::form::FormSpec;
+
 /// Why a message was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
@@ -46,6 +48,62 @@ pub enum Rejection {
         /// The deadline, formatted in the conference zone and UTC.
         deadline: String,
     },
+    /// A reply through an assignment's token from an address other than its reviewer's.
+    /// The reply (to the From address) names neither the proposal nor the reviewer.
+    ReviewerMismatch {
+        /// The proposal (for the chair's log only).
+        reference: String,
+        /// The From address that tried.
+        from: String,
+    },
+    /// A reply through an assignment token that has expired.
+    ReviewTokenExpired {
+        /// The proposal.
+        reference: String,
+    },
+    /// A mail that looks like a review or a decline, sent without a reply token: a From
+    /// header alone never selects an assignment.
+    ReviewWithoutToken,
+    /// The subject or the threading headers name another assignment than the token the
+    /// reply was sent through: ambiguous, so nothing is recorded.
+    AssignmentMismatch {
+        /// The proposal of the token.
+        reference: String,
+        /// What the other header named (`P-0002`).
+        other: String,
+        /// Which header: `subject`, `In-Reply-To header` or `References header`.
+        via: &'static str,
+    },
+    /// A reply to an assignment the reviewer declined or declared a conflict with.
+    AssignmentReleased {
+        /// The proposal.
+        reference: String,
+        /// True for a declared conflict, false for a decline.
+        conflict: bool,
+    },
+    /// A review reply after the review deadline.
+    ReviewClosed {
+        /// The proposal.
+        reference: String,
+        /// The review deadline, formatted in the conference zone and UTC.
+        deadline: String,
+        /// Whether a review from before the deadline stands.
+        has_review: bool,
+    },
+    /// A review reply whose form could not be read: every problem, for one help reply.
+    ReviewForm {
+        /// The proposal.
+        reference: String,
+        /// What is wrong, each written for the reviewer.
+        problems: Vec<String>,
+        /// The scales, to show the form again.
+        scale: FormSpec,
+    },
+    /// A review reply for a proposal its speaker has withdrawn.
+    ReviewOfWithdrawn {
+        /// The proposal.
+        reference: String,
+    },
 }
 
 impl Rejection {
@@ -59,6 +117,14 @@ impl Rejection {
             Rejection::TooLarge { .. } => "too_large",
             Rejection::NoSender => "no_sender",
             Rejection::CfpClosed { .. } => "cfp_closed",
+            Rejection::ReviewerMismatch { .. } => "reviewer_mismatch",
+            Rejection::ReviewTokenExpired { .. } => "token_expired",
+            Rejection::ReviewWithoutToken => "review_without_token",
+            Rejection::AssignmentMismatch { .. } => "assignment_mismatch",
+            Rejection::AssignmentReleased { .. } => "assignment_released",
+            Rejection::ReviewClosed { .. } => "review_closed",
+            Rejection::ReviewForm { .. } => "review_form",
+            Rejection::ReviewOfWithdrawn { .. } => "review_of_withdrawn",
         }
     }
 
@@ -81,6 +147,40 @@ impl Rejection {
             Rejection::NoSender => "no usable From address".into(),
             Rejection::CfpClosed { reference, .. } => {
                 format!("update to {reference} after the CFP deadline")
+            }
+            Rejection::ReviewerMismatch { reference, from } => {
+                format!("review reply for {reference} from {from}, not its assigned reviewer")
+            }
+            Rejection::ReviewTokenExpired { reference } => {
+                format!("review reply for {reference} through an expired token")
+            }
+            Rejection::ReviewWithoutToken => "review or decline sent without a reply token".into(),
+            Rejection::AssignmentMismatch {
+                reference,
+                other,
+                via,
+            } => format!("token is for {reference} but the {via} names {other}"),
+            Rejection::AssignmentReleased {
+                reference,
+                conflict,
+            } => format!(
+                "reply to {reference} after the reviewer {}",
+                if *conflict {
+                    "declared a conflict"
+                } else {
+                    "declined"
+                }
+            ),
+            Rejection::ReviewClosed { reference, .. } => {
+                format!("review reply for {reference} after the review deadline")
+            }
+            Rejection::ReviewForm {
+                reference,
+                problems,
+                ..
+            } => format!("review of {reference} not readable: {}", problems.join(" ")),
+            Rejection::ReviewOfWithdrawn { reference } => {
+                format!("review reply for {reference}, which is withdrawn")
             }
         }
     }
@@ -120,6 +220,69 @@ impl Rejection {
                 conference,
                 reference,
                 deadline,
+            }
+            .render(),
+            Rejection::ReviewerMismatch { from, .. } => {
+                ReviewerMismatch { conference, from }.render()
+            }
+            Rejection::ReviewTokenExpired { reference } => ReviewTokenExpired {
+                conference,
+                reference,
+            }
+            .render(),
+            Rejection::ReviewWithoutToken => ReviewWithoutToken {
+                conference,
+                cfp_address,
+            }
+            .render(),
+            Rejection::AssignmentMismatch {
+                reference,
+                other,
+                via,
+            } => AssignmentMismatch {
+                conference,
+                reference,
+                other,
+                via,
+            }
+            .render(),
+            Rejection::AssignmentReleased {
+                reference,
+                conflict,
+            } => AssignmentReleased {
+                conference,
+                reference,
+                conflict: *conflict,
+            }
+            .render(),
+            Rejection::ReviewClosed {
+                reference,
+                deadline,
+                has_review,
+            } => ReviewClosed {
+                conference,
+                reference,
+                deadline,
+                has_review: *has_review,
+            }
+            .render(),
+            Rejection::ReviewForm {
+                reference,
+                problems,
+                scale,
+            } => ReviewForm {
+                conference,
+                reference,
+                problems: problems.iter().map(|p| wrap(p, 70)).collect(),
+                score_min: scale.score_min,
+                score_max: scale.score_max,
+                confidence_min: scale.confidence_min,
+                confidence_max: scale.confidence_max,
+            }
+            .render(),
+            Rejection::ReviewOfWithdrawn { reference } => ReviewOfWithdrawn {
+                conference,
+                reference,
             }
             .render(),
             Rejection::NoSender => return None,
@@ -174,6 +337,91 @@ struct CfpClosed<'a> {
     deadline: &'a str,
 }
 
+/// Break a long line at spaces so no line exceeds `width` (words longer than that stay whole).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "reject/reviewer_mismatch.txt")]
+struct ReviewerMismatch<'a> {
+    conference: &'a str,
+    from: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/token_expired.txt")]
+struct ReviewTokenExpired<'a> {
+    conference: &'a str,
+    reference: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/review_without_token.txt")]
+struct ReviewWithoutToken<'a> {
+    conference: &'a str,
+    cfp_address: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/assignment_mismatch.txt")]
+struct AssignmentMismatch<'a> {
+    conference: &'a str,
+    reference: &'a str,
+    other: &'a str,
+    via: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/assignment_released.txt")]
+struct AssignmentReleased<'a> {
+    conference: &'a str,
+    reference: &'a str,
+    conflict: bool,
+}
+
+#[derive(Template)]
+#[template(path = "reject/review_closed.txt")]
+struct ReviewClosed<'a> {
+    conference: &'a str,
+    reference: &'a str,
+    deadline: &'a str,
+    has_review: bool,
+}
+
+#[derive(Template)]
+#[template(path = "reject/review_form.txt")]
+struct ReviewForm<'a> {
+    conference: &'a str,
+    reference: &'a str,
+    problems: Vec<String>,
+    score_min: i64,
+    score_max: i64,
+    confidence_min: i64,
+    confidence_max: i64,
+}
+
+#[derive(Template)]
+#[template(path = "reject/review_of_withdrawn.txt")]
+struct ReviewOfWithdrawn<'a> {
+    conference: &'a str,
+    reference: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +448,36 @@ mod tests {
                 reference: "P-0001".into(),
                 deadline: "2024-04-24 23:59 AoE".into(),
             },
+            Rejection::ReviewerMismatch {
+                reference: "P-0001".into(),
+                from: "eve@evil.example".into(),
+            },
+            Rejection::ReviewTokenExpired {
+                reference: "P-0001".into(),
+            },
+            Rejection::ReviewWithoutToken,
+            Rejection::AssignmentMismatch {
+                reference: "P-0001".into(),
+                other: "P-0002".into(),
+                via: "subject",
+            },
+            Rejection::AssignmentReleased {
+                reference: "P-0001".into(),
+                conflict: true,
+            },
+            Rejection::ReviewClosed {
+                reference: "P-0001".into(),
+                deadline: "2024-05-20 23:59 AoE".into(),
+                has_review: true,
+            },
+            Rejection::ReviewForm {
+                reference: "P-0001".into(),
+                problems: vec!["No score found in your reply.".into()],
+                scale: FormSpec::default(),
+            },
+            Rejection::ReviewOfWithdrawn {
+                reference: "P-0001".into(),
+            },
         ];
         let mut seen = std::collections::HashSet::new();
         for r in reasons {
@@ -209,5 +487,46 @@ mod tests {
             assert!(seen.insert(body), "{:?} shares its text", r.code());
         }
         assert_eq!(Rejection::NoSender.reply("C", "a@b", "s"), None);
+    }
+
+    #[test]
+    fn a_reviewer_mismatch_reply_reveals_nothing_about_the_assignment() {
+        let body = Rejection::ReviewerMismatch {
+            reference: "P-0042".into(),
+            from: "eve@evil.example".into(),
+        }
+        .reply(
+            "ConfX",
+            "cfp@x.example",
+            "Re: [ConfX] Review P-0042: Secret title",
+        )
+        .unwrap();
+        assert!(body.contains("eve@evil.example"), "{body}");
+        assert!(
+            !body.contains("P-0042") && !body.contains("Secret"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn form_problems_are_listed_wrapped_with_the_form() {
+        let long = "The score 9 is outside the scale, which goes from 1 to 5. Please reply with a line \"Score: N\" where N is a whole number from 1 to 5.";
+        let body = Rejection::ReviewForm {
+            reference: "P-0007".into(),
+            problems: vec![long.into()],
+            scale: FormSpec::default(),
+        }
+        .reply("ConfX", "cfp@x.example", "s")
+        .unwrap();
+        assert!(body.lines().all(|l| l.chars().count() <= 78), "{body}");
+        assert!(
+            body.contains("  - The score 9 is outside the scale"),
+            "{body}"
+        );
+        assert!(
+            body.contains("Score: (1-5)\nConfidence: (1-3, optional)"),
+            "{body}"
+        );
+        assert_eq!(wrap("a bb ccc", 4), "a bb\nccc");
     }
 }

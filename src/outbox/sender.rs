@@ -475,8 +475,18 @@ impl Sender {
                 let conn = w.conn.as_mut().expect("still connected");
                 match tokio::time::timeout(t, conn.message(&m.raw)).await {
                     Ok(Ok(_)) => Ok(Outcome::Sent),
-                    Ok(Err(e)) if e.is_permanent() => Ok(Outcome::Failed(e.to_string())),
-                    Ok(Err(e)) if e.is_transient() => Ok(Outcome::Retry(e.to_string())),
+                    // A refused body ends the transaction, but not every server resets its
+                    // session cleanly (aiosmtpd answers the next MAIL FROM with "503 nested
+                    // MAIL command"): start the next mail on a fresh connection so one bad
+                    // mail never fails the innocent one after it.
+                    Ok(Err(e)) if e.is_permanent() => {
+                        w.conn = None;
+                        Ok(Outcome::Failed(e.to_string()))
+                    }
+                    Ok(Err(e)) if e.is_transient() => {
+                        w.conn = None;
+                        Ok(Outcome::Retry(e.to_string()))
+                    }
                     Ok(Err(e)) => {
                         w.conn = None;
                         Ok(Outcome::Uncertain(e.to_string()))

@@ -152,6 +152,8 @@ pub struct AssignmentMail<'a> {
     pub confidence_min: i64,
     /// Confidence scale.
     pub confidence_max: i64,
+    /// The review deadline (zone and UTC), when the chair has set one.
+    pub review_deadline: Option<String>,
 }
 
 /// The record a reviewer sees: without bio and co-speakers when `blind`, with
@@ -175,4 +177,82 @@ pub fn reviewer_record(
             .filter(|(l, _)| !blind || (*l != "Bio" && *l != "Co-speakers")),
     );
     out
+}
+
+/// The receipt of a recorded review: echoes exactly what was stored.
+#[derive(Template)]
+#[template(path = "receipt.txt")]
+pub struct ReviewReceipt<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Reviewer's display name (from the roster).
+    pub reviewer_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The proposal's title, so the reviewer sees which one was recorded.
+    pub title: &'a str,
+    /// The version just recorded (1 for the first reply).
+    pub version: i64,
+    /// The version it replaced and that version's score, for a revision.
+    pub replaced: Option<(i64, i64)>,
+    /// The recorded score.
+    pub score: i64,
+    /// The recorded confidence, if given.
+    pub confidence: Option<i64>,
+    /// The recorded comments for the speaker.
+    pub comments_speaker: &'a str,
+    /// The recorded comments for the committee.
+    pub comments_committee: &'a str,
+    /// Score scale.
+    pub score_min: i64,
+    /// Score scale.
+    pub score_max: i64,
+    /// Confidence scale.
+    pub confidence_min: i64,
+    /// Confidence scale.
+    pub confidence_max: i64,
+    /// Until when a revision counts (zone and UTC), if a review deadline is set.
+    pub review_deadline: Option<String>,
+}
+
+/// Confirmation of a decline or a declared conflict.
+#[derive(Template)]
+#[template(path = "released.txt")]
+pub struct ReleasedReply<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Reviewer's display name.
+    pub reviewer_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The proposal's title.
+    pub title: &'a str,
+    /// A declared conflict (remembered as such) rather than a plain decline.
+    pub conflict: bool,
+    /// Whether another reviewer took it over (who is never said).
+    pub reassigned: bool,
+}
+
+/// The review form and how to answer, on a reviewer's `help`.
+#[derive(Template)]
+#[template(path = "review_help.txt")]
+pub struct ReviewHelp<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Reviewer's display name.
+    pub reviewer_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The proposal's title.
+    pub title: &'a str,
+    /// Score scale.
+    pub score_min: i64,
+    /// Score scale.
+    pub score_max: i64,
+    /// Confidence scale.
+    pub confidence_min: i64,
+    /// Confidence scale.
+    pub confidence_max: i64,
+    /// The review deadline (zone and UTC), if set.
+    pub review_deadline: Option<String>,
 }

@@ -5,5 +5,7 @@
 pub mod conflict;
 pub mod form;
 pub mod instance;
+pub mod plan;
+pub mod rank;
 pub mod solver;
 pub mod trim;

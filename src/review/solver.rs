@@ -401,6 +401,12 @@ pub struct Problem {
     /// Existing assignments (proposal, reviewer) kept as they are: they count toward the
     /// proposal's `k` and the reviewer's load; only the remainder is optimised.
     pub fixed: Vec<(usize, usize)>,
+    /// Load each reviewer already carries on proposals that are *not* part of this problem
+    /// (indexed like `reviewers`; empty means none). It counts toward `min_load`/`max_load`
+    /// and the balance objective exactly like fixed pairs, so a problem restricted to one
+    /// proposal (refilling a released assignment) still prefers the least-loaded reviewer
+    /// among equally suitable ones and never exceeds anyone's `max_load`.
+    pub external_load: Vec<u32>,
     /// Apply the secondary objective (minimise Σ load²) among affinity-optimal solutions.
     pub balance_loads: bool,
 }
@@ -419,6 +425,7 @@ impl Problem {
             conflicts: Vec::new(),
             excluded: Vec::new(),
             fixed: Vec::new(),
+            external_load: Vec::new(),
             balance_loads: true,
         }
     }
@@ -468,7 +475,7 @@ pub struct Solution {
     pub added: Vec<(usize, usize, i64)>,
     /// Σ affinity over all pairs (the primary objective; fixed pairs included).
     pub objective: i64,
-    /// Final load of each reviewer (fixed + new).
+    /// Final load of each reviewer (external + fixed + new).
     pub loads: Vec<u32>,
     /// Σ load² (the secondary objective).
     pub load_square_sum: u64,
@@ -860,8 +867,15 @@ impl Prep {
             blk_off[i + 1] += blk_off[i];
         }
         let blk: Vec<(u32, BlockKind)> = pairs.iter().map(|&(_, r, k)| (r, k)).collect();
+        if !p.external_load.is_empty() && p.external_load.len() != nr {
+            return Err(SolveError::InvalidInput(format!(
+                "external_load has {} entries but there are {nr} reviewers",
+                p.external_load.len()
+            )));
+        }
         let mut fixed_p = vec![0u32; np];
-        let mut fixed_load = vec![0u32; nr];
+        let mut fixed_load = p.external_load.clone();
+        fixed_load.resize(nr, 0);
         for &(pi, ri) in &fixed_pairs {
             fixed_p[pi] += 1;
             fixed_load[ri] += 1;
@@ -2064,7 +2078,8 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
         pairs.push((pi, r, table.get(pi, r) as i64));
     }
     pairs.sort_unstable();
-    let mut loads = vec![0u32; nr];
+    let mut loads = p.external_load.clone();
+    loads.resize(nr, 0);
     let mut per_p = vec![0u32; np];
     for w in pairs.windows(2) {
         if w[0].0 == w[1].0 && w[0].1 == w[1].1 {
@@ -2789,6 +2804,43 @@ mod tests {
         assert!(!s.added.iter().any(|x| (x.0, x.1) == (1, 1)));
         assert_eq!(s.added.len(), 3);
         assert_eq!(brute(&p).unwrap().0, s.objective);
+    }
+
+    #[test]
+    fn external_load_counts_toward_caps_and_balance() {
+        // One proposal needing one more reviewer; three equally suitable reviewers.
+        let mut p = Problem::new(
+            vec![ProposalNeed {
+                id: "P-0001".into(),
+                k: 2,
+            }],
+            (0..4)
+                .map(|r| ReviewerCap {
+                    id: format!("R{r}"),
+                    min_load: 0,
+                    max_load: 3,
+                })
+                .collect(),
+            AffinityTable::from_fn(1, 4, |_, r| if r == 3 { 100 } else { 500 }),
+        );
+        p.fixed = vec![(0, 0)];
+        // R1 already carries 2 proposals elsewhere, R2 only 1: the balance prefers R2.
+        p.external_load = vec![1, 2, 1, 0];
+        let s = solve(&p).unwrap();
+        assert_eq!(s.added, vec![(0, 2, 500)]);
+        assert_eq!(s.loads, vec![2, 2, 2, 0]);
+        // Full elsewhere: R2 at its max is not eligible, R1 is next.
+        p.external_load = vec![1, 2, 3, 0];
+        let s = solve(&p).unwrap();
+        assert_eq!(s.added, vec![(0, 1, 500)]);
+        // Affinity still comes first: the idle but unsuitable R3 is only taken when
+        // nobody suitable has room.
+        p.external_load = vec![1, 3, 3, 0];
+        let s = solve(&p).unwrap();
+        assert_eq!(s.added, vec![(0, 3, 100)]);
+        // A wrong-sized vector is refused, not silently misread.
+        p.external_load = vec![1];
+        assert!(matches!(solve(&p), Err(SolveError::InvalidInput(_))));
     }
 
     #[test]

@@ -243,6 +243,10 @@ struct Patterns {
     md_link: Regex,
     url: Regex,
     address_start: Regex,
+    /// How an attribution line begins: an opener word ("On", "Le", "Am", …), a year, or
+    /// the Chinese "在/於/于" — so a wrapped attribution's first line can be told from the
+    /// text above it.
+    attribution_start: Regex,
     at_end: Regex,
     marker_no_quote: Regex,
     marker_quote: Regex,
@@ -357,6 +361,9 @@ fn patterns() -> &'static Patterns {
             md_link: re(r"\[([^\]]*)\]\([^)]*\)"),
             url: re(r"<?(?:https?://|mailto:)[^\s>]*>?"),
             address_start: re(r"^[<(\[]?\s*(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+            attribution_start: re(&format!(
+                r"(?i)^[\s>*-]*(?:{openers}\s|(?:19|20)\d\d\D|在|於|于)"
+            )),
             at_end: re(r"^b[^t]+t[et]*$"),
             marker_no_quote: re(r"te*b[^q]*$"),
             marker_quote: re(r"te*b[eqbh]*([te]*)$"),
@@ -628,6 +635,18 @@ fn join_wrapped_markers(lines: Vec<String>) -> Vec<String> {
                 }
             }
         }
+        // The attribution is the shortest run of lines that forms a marker: when a later
+        // line of the run starts one on its own ("Score: 5" above "On Mon, … <" /
+        // "addr> wrote:"), the run starts there and this line stays text.
+        if let Some((end, _)) = &joined_to {
+            let starts_later = (i + 1..*end).any(|j| {
+                patterns().attribution_start.is_match(&lines[j])
+                    && is_marker(&join_pieces(&lines[j..=*end]))
+            });
+            if starts_later {
+                joined_to = None;
+            }
+        }
         match joined_to {
             Some((end, candidate)) => {
                 out.push(candidate);
@@ -640,6 +659,20 @@ fn join_wrapped_markers(lines: Vec<String>) -> Vec<String> {
         }
     }
     out
+}
+
+/// The pieces of a wrapped attribution joined with single spaces (quote markers, blank
+/// lines and surrounding whitespace dropped), as [`join_wrapped_markers`] builds them.
+fn join_pieces(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| {
+            l.trim_start_matches(|c: char| c.is_whitespace() || c == '>')
+                .trim_end()
+        })
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn ends_with_colon(s: &str) -> bool {
@@ -1845,6 +1878,23 @@ mod tests {
         assert!(is_marker(
             "On Mon, Feb 1, 2016 at 6:32 PM, Jeff <a@b.org> wrote:"
         ));
+    }
+
+    #[test]
+    fn a_line_with_a_digit_above_a_wrapped_attribution_stays_text() {
+        // Gmail wraps a long attribution before the address; the answer above it has
+        // digits ("Score: 5") and must not be taken as the attribution's first line.
+        for answer in [
+            "Score: 4\nI said it above.\nScore: 5",
+            "Score: 9\nComments for the speaker: ok",
+        ] {
+            let mail = format!(
+                "{answer}\n\nOn Mon, May 13, 2024 at 9:30 AM TestConf CFP <\ncfp+abc@conf.example> wrote:\n\n> Score: (1-5)\n"
+            );
+            let t = trim_reply(&mail);
+            assert_eq!(t.kept, answer, "{mail}");
+            assert!(t.elided.contains("wrote:"), "{t:?}");
+        }
     }
 
     #[test]

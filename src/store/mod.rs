@@ -14,6 +14,7 @@ pub mod messages;
 pub mod outbox;
 pub mod proposals;
 pub mod review;
+pub mod reviews;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

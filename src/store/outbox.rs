@@ -77,6 +77,9 @@ pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -
 }
 
 /// Automatic replies per recipient since `since` (ms), for the given recipients.
+///
+/// Only mail caused by an inbound message counts (`cause_message` set): assignment mails,
+/// reminders and digests are not replies and must not use up a reviewer's reply budget.
 pub async fn reply_counts(
     conn: &mut AnyConnection,
     recipients: &[String],
@@ -85,7 +88,8 @@ pub async fn reply_counts(
     let mut out = HashMap::new();
     for chunk in recipients.chunks(CHUNK) {
         let sql = format!(
-            "SELECT recipient, COUNT(*) FROM outbox WHERE created_at >= $1 AND recipient IN ({})
+            "SELECT recipient, COUNT(*) FROM outbox
+             WHERE created_at >= $1 AND cause_message IS NOT NULL AND recipient IN ({})
              GROUP BY recipient",
             in_list(2, chunk.len())
         );
@@ -98,6 +102,26 @@ pub async fn reply_counts(
         }
     }
     Ok(out)
+}
+
+/// Mails of one kind queued for one recipient since `since` (ms): per-kind rate limits
+/// (e.g. at most so many review-form help replies per reviewer and day).
+pub async fn kind_count(
+    conn: &mut AnyConnection,
+    recipient: &str,
+    kind: &str,
+    since: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = $2 AND created_at >= $3",
+    )
+    .bind(recipient)
+    .bind(kind)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await
+    .ctx("counting mails of a kind")?;
+    Ok(row.get(0))
 }
 
 /// A mail due for sending.

@@ -1,0 +1,294 @@
+//! Turning the stored roster, proposals and assignments into a solver [`Problem`].
+//!
+//! Two shapes, one set of rules (so the chair's `cfpd assign` and the reassignment after a
+//! reviewer's `decline`/`conflict` can never disagree about who may review what):
+//!
+//! * [`full`]: every submitted proposal; existing active assignments are fixed, declined
+//!   pairs excluded, declared conflicts forbidden (incremental fill).
+//! * [`refill`]: one proposal only, the rest of each reviewer's work passed as
+//!   [`Problem::external_load`] and minimum loads relaxed to 0 — so a released slot goes to
+//!   the next-best eligible reviewer (highest affinity, then the least loaded) without
+//!   touching, or reading the conflicts of, any other proposal.
+//!
+//! Pure: no database, no clock.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::conflict::{conflict_reason, ConflictReason};
+use super::solver::{Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap};
+use crate::store::proposals::ProposalRow;
+use crate::store::review::{Assignment, AssignmentState, Reviewer};
+
+/// A problem plus what the chair's preview reports about it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The problem; proposal index `i` is `proposals[i]` of the input, reviewer index `r`
+    /// is `reviewers[r]`.
+    pub problem: Problem,
+    /// Pairs blocked by a conflict, counted per human-readable reason.
+    pub blocked: BTreeMap<String, usize>,
+}
+
+/// The addresses of everyone speaking on a proposal (lower-cased for conflict matching).
+fn speakers(p: &ProposalRow) -> Vec<String> {
+    let mut s = vec![p.speaker_email.to_ascii_lowercase()];
+    s.extend(p.fields.co_speakers.clone().unwrap_or_default());
+    s
+}
+
+fn need(p: &ProposalRow, default_k: u32) -> u32 {
+    p.reviewers_needed.map_or(default_k, |k| k.max(0) as u32)
+}
+
+fn conflicts_of(
+    pi: usize,
+    p: &ProposalRow,
+    reviewers: &[Reviewer],
+    problem: &mut Problem,
+    blocked: &mut BTreeMap<String, usize>,
+) {
+    let sp = speakers(p);
+    for (ri, r) in reviewers.iter().enumerate() {
+        if let Some(reason) = conflict_reason(&r.email, &r.conflicts, &sp) {
+            *blocked.entry(reason.to_string()).or_default() += 1;
+            problem.conflicts.push(ConflictPair {
+                proposal: pi,
+                reviewer: ri,
+                reason,
+            });
+        }
+    }
+}
+
+/// Apply one stored assignment to the problem: active pairs are fixed, declared conflicts
+/// forbidden as conflicts, declined pairs excluded (never offered again).
+fn apply_existing(problem: &mut Problem, pi: usize, ri: usize, state: AssignmentState) {
+    match state {
+        AssignmentState::Active => problem.fixed.push((pi, ri)),
+        AssignmentState::Conflict => problem.conflicts.push(ConflictPair {
+            proposal: pi,
+            reviewer: ri,
+            reason: ConflictReason::Declared,
+        }),
+        AssignmentState::Declined => problem.excluded.push((pi, ri)),
+    }
+}
+
+/// Every proposal in `proposals` against the whole roster (the chair's `cfpd assign`).
+pub fn full(
+    proposals: &[ProposalRow],
+    reviewers: &[Reviewer],
+    existing: &[Assignment],
+    default_k: u32,
+) -> Plan {
+    let pidx: HashMap<i64, usize> = proposals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id, i))
+        .collect();
+    let ridx: HashMap<i64, usize> = reviewers
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id, i))
+        .collect();
+    let ptopics: Vec<Vec<String>> = proposals
+        .iter()
+        .map(|p| p.topics.iter().map(|t| t.id.clone()).collect())
+        .collect();
+    let rtopics: Vec<Vec<String>> = reviewers.iter().map(|r| r.topics.clone()).collect();
+    let table = AffinityTable::from_topics(&ptopics, &rtopics, &Affinity::Jaccard);
+    let mut problem = Problem::new(
+        proposals
+            .iter()
+            .map(|p| ProposalNeed {
+                id: p.reference(),
+                k: need(p, default_k),
+            })
+            .collect(),
+        reviewers
+            .iter()
+            .map(|r| ReviewerCap {
+                id: r.email.clone(),
+                min_load: r.min_load as u32,
+                max_load: r.max_load as u32,
+            })
+            .collect(),
+        table,
+    );
+    let mut blocked = BTreeMap::new();
+    for (pi, p) in proposals.iter().enumerate() {
+        conflicts_of(pi, p, reviewers, &mut problem, &mut blocked);
+    }
+    for a in existing {
+        if let (Some(&pi), Some(&ri)) = (pidx.get(&a.proposal_id), ridx.get(&a.reviewer_id)) {
+            apply_existing(&mut problem, pi, ri, a.state);
+        }
+    }
+    Plan { problem, blocked }
+}
+
+/// One proposal against the whole roster, to refill it after a release.
+///
+/// `own` are the proposal's stored assignments (any state); `active_load` is every
+/// reviewer's number of active assignments over *all* proposals (this one included).
+pub fn refill(
+    proposal: &ProposalRow,
+    reviewers: &[Reviewer],
+    own: &[Assignment],
+    active_load: &HashMap<i64, u32>,
+    default_k: u32,
+) -> Plan {
+    let ridx: HashMap<i64, usize> = reviewers
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id, i))
+        .collect();
+    let ptopics = vec![proposal
+        .topics
+        .iter()
+        .map(|t| t.id.clone())
+        .collect::<Vec<_>>()];
+    let rtopics: Vec<Vec<String>> = reviewers.iter().map(|r| r.topics.clone()).collect();
+    let table = AffinityTable::from_topics(&ptopics, &rtopics, &Affinity::Jaccard);
+    let mut problem = Problem::new(
+        vec![ProposalNeed {
+            id: proposal.reference(),
+            k: need(proposal, default_k),
+        }],
+        reviewers
+            .iter()
+            .map(|r| ReviewerCap {
+                id: r.email.clone(),
+                min_load: 0,
+                max_load: r.max_load.max(0) as u32,
+            })
+            .collect(),
+        table,
+    );
+    let mut blocked = BTreeMap::new();
+    conflicts_of(0, proposal, reviewers, &mut problem, &mut blocked);
+    let mut external: Vec<u32> = reviewers
+        .iter()
+        .map(|r| active_load.get(&r.id).copied().unwrap_or(0))
+        .collect();
+    for a in own {
+        if let Some(&ri) = ridx.get(&a.reviewer_id) {
+            if a.state == AssignmentState::Active {
+                // Counted as a fixed pair of this problem, not as outside work.
+                external[ri] = external[ri].saturating_sub(1);
+            }
+            apply_existing(&mut problem, 0, ri, a.state);
+        }
+    }
+    problem.external_load = external;
+    Plan { problem, blocked }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proposal::{Fields, FiledTopic, ProposalStatus, TagOverrides};
+    use crate::review::solver::solve;
+
+    fn proposal(id: i64, speaker: &str, topics: &[&str]) -> ProposalRow {
+        ProposalRow {
+            id,
+            speaker_email: speaker.into(),
+            speaker_name: None,
+            status: ProposalStatus::Submitted,
+            version: 1,
+            created_at: 0,
+            updated_at: 0,
+            fields: Fields::default(),
+            problems: vec![],
+            topics: topics
+                .iter()
+                .map(|t| FiledTopic {
+                    id: t.to_string(),
+                    name: t.to_string(),
+                    score: 1.0,
+                    evidence: vec![],
+                })
+                .collect(),
+            overrides: TagOverrides::default(),
+            reviewers_needed: None,
+        }
+    }
+
+    fn reviewer(id: i64, email: &str, topics: &[&str], max_load: i64) -> Reviewer {
+        Reviewer {
+            id,
+            email: email.into(),
+            name: None,
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            min_load: 1,
+            max_load,
+            conflicts: vec![],
+        }
+    }
+
+    fn assignment(id: i64, p: i64, r: i64, state: AssignmentState) -> Assignment {
+        Assignment {
+            id,
+            proposal_id: p,
+            reviewer_id: r,
+            affinity: 0,
+            state,
+        }
+    }
+
+    #[test]
+    fn refill_skips_released_conflicted_and_full_reviewers_and_prefers_the_least_loaded() {
+        let p = proposal(1, "ada@uni.edu", &["frontend"]);
+        let revs = vec![
+            reviewer(1, "rita@x.org", &["frontend"], 5), // declined it
+            reviewer(2, "sam@y.org", &["frontend"], 5),  // declared a conflict
+            reviewer(3, "tom@cs.uni.edu", &["frontend"], 5), // same institution as Ada
+            reviewer(4, "uma@z.org", &["frontend"], 2),  // full elsewhere
+            reviewer(5, "vic@v.org", &["frontend"], 5),  // 3 elsewhere
+            reviewer(6, "wes@w.org", &["frontend"], 5),  // 1 elsewhere: the pick
+            reviewer(7, "xia@q.org", &["database"], 5),  // idle but no matching topic
+            reviewer(8, "yan@r.org", &["frontend"], 5),  // already active on it
+        ];
+        let own = vec![
+            assignment(1, 1, 1, AssignmentState::Declined),
+            assignment(2, 1, 2, AssignmentState::Conflict),
+            assignment(3, 1, 8, AssignmentState::Active),
+        ];
+        let loads: HashMap<i64, u32> = [(4, 2), (5, 3), (6, 1), (8, 4), (1, 0)]
+            .into_iter()
+            .collect();
+        let plan = refill(&p, &revs, &own, &loads, 2);
+        assert_eq!(plan.problem.external_load, vec![0, 0, 0, 2, 3, 1, 0, 3]);
+        assert!(plan.problem.reviewers.iter().all(|r| r.min_load == 0));
+        let s = solve(&plan.problem).unwrap();
+        assert_eq!(s.added.len(), 1);
+        assert_eq!(revs[s.added[0].1].email, "wes@w.org");
+        assert_eq!(plan.blocked.len(), 1, "{:?}", plan.blocked);
+    }
+
+    #[test]
+    fn full_fixes_active_pairs_and_forbids_released_ones() {
+        let ps = vec![
+            proposal(1, "ada@a.org", &["frontend"]),
+            proposal(2, "bob@b.org", &["database"]),
+        ];
+        let revs = vec![
+            reviewer(1, "rita@x.org", &["frontend"], 5),
+            reviewer(2, "sam@y.org", &["database"], 5),
+        ];
+        let existing = vec![
+            assignment(1, 1, 1, AssignmentState::Active),
+            assignment(2, 2, 1, AssignmentState::Declined),
+            assignment(3, 2, 2, AssignmentState::Conflict),
+        ];
+        let plan = full(&ps, &revs, &existing, 1);
+        assert_eq!(plan.problem.fixed, vec![(0, 0)]);
+        assert_eq!(plan.problem.excluded, vec![(1, 0)]);
+        assert!(plan.problem.conflicts.iter().any(
+            |c| (c.proposal, c.reviewer, c.reason.clone()) == (1, 1, ConflictReason::Declared)
+        ));
+        // P-0002 has nobody left: the solver says so instead of reusing a released pair.
+        assert!(solve(&plan.problem).is_err());
+    }
+}
