@@ -1,0 +1,2 @@
+//! Reminders: deadline-aware, cron-scheduled mail, exactly once.
+pub mod rules;
