@@ -21,6 +21,7 @@
 pub mod inbound;
 pub mod machine;
 pub mod reject;
+mod unsubscribe;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -448,6 +449,9 @@ impl Intake {
             }
             Ok(i) => i,
         };
+        if let Some(h) = unsubscribe::handle(tx, &self.cfg, i, m.id, now).await? {
+            return Ok(h);
+        }
         if let Some(kind) = &i.machine {
             return Ok(Handled {
                 state: if kind.is_bounce() {

@@ -59,6 +59,22 @@ impl Header for XLoop {
     }
 }
 
+/// `List-Unsubscribe` (RFC 2369) on announcement mails: `<mailto:…>`.
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_string()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
 /// The name of the loop header cfpd puts on every mail it sends.
 pub const LOOP_HEADER: &str = "X-Loop";
 
@@ -153,8 +169,38 @@ impl Composer {
         format!("{}@{}", &t.secret[..24], self.domain)
     }
 
+    /// The local part of the CFP address (tokens go after a `+`).
+    pub fn local(&self) -> &str {
+        &self.local
+    }
+
+    /// The domain of the CFP address.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
     /// Render a draft into a queueable mail.
     pub fn compose(&self, d: &Draft<'_>) -> Result<NewMail, ComposeError> {
+        self.compose_with(d, None)
+    }
+
+    /// Render an announcement: like [`Composer::compose`], plus
+    /// `List-Unsubscribe: <mailto:ADDRESS>` (RFC 2369). No
+    /// `List-Unsubscribe-Post`: RFC 8058 one-click needs an HTTPS URI, and
+    /// cfpd has no web server.
+    pub fn compose_announcement(
+        &self,
+        d: &Draft<'_>,
+        unsubscribe_address: &str,
+    ) -> Result<NewMail, ComposeError> {
+        self.compose_with(d, Some(unsubscribe_address))
+    }
+
+    fn compose_with(
+        &self,
+        d: &Draft<'_>,
+        unsubscribe: Option<&str>,
+    ) -> Result<NewMail, ComposeError> {
         let message_id = self.new_message_id();
         let subject = one_line(&d.subject);
         let mut b = Message::builder()
@@ -174,6 +220,11 @@ impl Composer {
                 Some(&self.from.name.clone().unwrap_or_default()),
                 &token::reply_address(&self.local, &self.domain, t),
             )?);
+        }
+        if let Some(u) = unsubscribe {
+            // Validate it as an address, so nothing but an address reaches the header.
+            mailbox(None, u)?;
+            b = b.header(ListUnsubscribe(format!("<mailto:{u}?subject=unsubscribe>")));
         }
         if let Some(irt) = d.in_reply_to {
             let irt = sanitize_msgid(irt);

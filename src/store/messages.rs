@@ -39,6 +39,8 @@ pub enum MessageState {
     Rejected,
     /// Kept aside for a person to look at (oversized, unparseable, suspicious).
     Quarantined,
+    /// A List-Unsubscribe request for the announcement audience was recorded.
+    Unsubscribed,
 }
 
 impl MessageState {
@@ -57,6 +59,7 @@ impl MessageState {
             MessageState::Bounce => "bounce",
             MessageState::Rejected => "rejected",
             MessageState::Quarantined => "quarantined",
+            MessageState::Unsubscribed => "unsubscribed",
         }
     }
 
@@ -92,6 +95,7 @@ pub const ALL_STATES: &[MessageState] = &[
     MessageState::Bounce,
     MessageState::Rejected,
     MessageState::Quarantined,
+    MessageState::Unsubscribed,
 ];
 
 /// A message as the source hands it over.
