@@ -185,12 +185,15 @@ fn title_of(p: &ProposalRow) -> String {
 
 /// The mails one occurrence of `rule` causes, given `snap`: at most one per
 /// person, listing all their pending items, nobody with nothing pending.
-/// Reads the database only for the digest's bounces.
+/// `at` is when the mails are handled (the occurrence itself, or later in a
+/// catch-up): a reviewer reminder handled after the review deadline is
+/// worded as overdue. Reads the database only for the digest's bounces.
 pub async fn plan(
     conn: &mut AnyConnection,
     cfg: &Config,
     rule: &Rule,
     occurrence: DateTime<Utc>,
+    at: DateTime<Utc>,
     snap: &Snapshot,
 ) -> Result<Vec<Planned>, StoreError> {
     let planned = |recipient: &str, name: Option<&str>, content: Content| Planned {
@@ -226,7 +229,7 @@ pub async fn plan(
             let titles: HashMap<i64, String> =
                 snap.proposals.iter().map(|p| (p.id, title_of(p))).collect();
             let overdue = rule.template == TemplateName::ReviewOverdue
-                || rule.deadline.is_some_and(|d| occurrence > d);
+                || rule.deadline.is_some_and(|d| occurrence.max(at) > d);
             let mut per: BTreeMap<&str, (Option<&str>, Vec<ReviewItem>)> = BTreeMap::new();
             for r in &snap.pending {
                 let e = per.entry(r.reviewer_email.as_str()).or_default();

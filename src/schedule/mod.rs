@@ -188,7 +188,7 @@ impl Scheduler {
                         snap = Some(Snapshot::load(&mut tx).await?);
                     }
                     let s = snap.as_ref().expect("loaded above");
-                    let planned = audience::plan(&mut tx, &self.cfg, rule, o, s).await?;
+                    let planned = audience::plan(&mut tx, &self.cfg, rule, o, now, s).await?;
                     let queued = self.queue(&mut tx, rule, &planned, now_ms).await?;
                     report.queued += queued;
                     if skipped_earlier > 0 {
@@ -332,7 +332,7 @@ impl Scheduler {
                 } else {
                     continue;
                 };
-                for p in audience::plan(&mut c, &self.cfg, rule, o, &snap).await? {
+                for p in audience::plan(&mut c, &self.cfg, rule, o, o.max(now), &snap).await? {
                     out.push(PreviewLine {
                         occurrence: o,
                         rule: p.rule.clone(),

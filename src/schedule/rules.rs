@@ -375,7 +375,8 @@ pub fn day_cron(zone: &Zone, deadline: DateTime<Utc>, days: i64, hour: u32) -> S
 ///   and one day before the CFP deadline's date;
 /// - `reviews-3d`, `reviews-1d`, `reviews-overdue-1d`: reviewers with pending
 ///   reviews, 09:00 local three days and one day before the review
-///   deadline's date and one day after it (only when a review deadline is set);
+///   deadline's date (meaningful until the deadline) and one day after it
+///   (meaningful until two days after; only when a review deadline is set);
 /// - `chairs-digest`: the chairs' digest daily at 08:00 local, until a week
 ///   after the last deadline (only when chairs are configured);
 /// - `last-call`: the announcement addresses, 09:00 local three days before
@@ -433,7 +434,7 @@ pub fn defaults(
                 Audience::PendingReviewers,
                 TemplateName::ReviewReminder,
                 rd,
-                Duration::days(DEFAULT_REVIEW_GRACE_DAYS),
+                Duration::zero(),
             );
         }
         one(
