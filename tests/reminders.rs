@@ -639,7 +639,7 @@ async fn pending_reviewers_are_reminded_with_working_tokens_and_declined_ones_ar
             .find(|a| Some(a.id) == t.assignment_id)
             .unwrap();
         assert_eq!(Some(a.proposal_id), t.proposal_id);
-        assert!(text.contains(&format!("{}", cfpd::proposal::reference(a.proposal_id))));
+        assert!(text.contains(&cfpd::proposal::reference(a.proposal_id)));
     }
     drop(c);
     store.close().await;
