@@ -161,13 +161,18 @@ impl Planned {
                 .collect(),
             Content::Digest(d) => {
                 let total: usize = d.by_status.iter().map(|(_, n)| n).sum();
-                vec![format!(
-                    "digest: {total} proposal(s), {} pending review(s), {} overdue reviewer(s), {} bounce(s), {} decline(s)/conflict(s)",
-                    d.pending_reviews,
-                    d.overdue.len(),
-                    d.bounces.len(),
-                    d.declines.len()
-                )]
+                let mut line = format!("digest: {total} proposal(s)");
+                for (n, what) in [
+                    (d.pending_reviews, "pending review(s)"),
+                    (d.overdue.len(), "overdue reviewer(s)"),
+                    (d.bounces.len(), "bounce(s)"),
+                    (d.declines.len(), "decline(s)/conflict(s)"),
+                ] {
+                    if n > 0 {
+                        line.push_str(&format!(", {n} {what}"));
+                    }
+                }
+                vec![line]
             }
             Content::LastCall => vec!["last call for proposals".into()],
         }

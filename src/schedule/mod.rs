@@ -66,8 +66,8 @@ pub enum Outcome {
     Fired {
         /// Mails queued now (recipients already in the ledger are not counted).
         queued: usize,
-        /// Occurrences passed over because a later one was due (downtime).
-        skipped_earlier: usize,
+        /// Earlier occurrences were passed over because a later one was due (downtime).
+        caught_up: bool,
     },
     /// The due occurrence is no longer meaningful (its deadline's window has closed).
     Stale,
@@ -177,13 +177,10 @@ impl Scheduler {
             let cp = cps.get(&rule.name).copied();
             if let Some(o) = self.due(rule, cp, now) {
                 if rule.meaningful(o, now) {
-                    let skipped_earlier = match cp {
-                        Some(c) => rule
-                            .occurrences(&zone, store::from_ms(c), o)
-                            .len()
-                            .saturating_sub(1),
-                        None => 0,
-                    };
+                    let caught_up = cp.is_some_and(|c| {
+                        rule.latest(&zone, store::from_ms(c), o - Duration::milliseconds(1))
+                            .is_some()
+                    });
                     if snap.is_none() {
                         snap = Some(Snapshot::load(&mut tx).await?);
                     }
@@ -191,18 +188,13 @@ impl Scheduler {
                     let planned = audience::plan(&mut tx, &self.cfg, rule, o, now, s).await?;
                     let queued = self.queue(&mut tx, rule, &planned, now_ms).await?;
                     report.queued += queued;
-                    if skipped_earlier > 0 {
-                        tracing::info!(rule = %rule.name, occurrence = %o, skipped_earlier, "reminder caught up after downtime: only the latest occurrence fires");
+                    if caught_up {
+                        tracing::info!(rule = %rule.name, occurrence = %o, "reminder caught up after downtime: only the latest missed occurrence fires");
                     }
                     tracing::info!(rule = %rule.name, occurrence = %o, queued, "reminder fired");
-                    report.rules.push((
-                        rule.name.clone(),
-                        o,
-                        Outcome::Fired {
-                            queued,
-                            skipped_earlier,
-                        },
-                    ));
+                    report
+                        .rules
+                        .push((rule.name.clone(), o, Outcome::Fired { queued, caught_up }));
                 } else {
                     tracing::info!(rule = %rule.name, occurrence = %o, "reminder skipped: its deadline window has closed");
                     report.rules.push((rule.name.clone(), o, Outcome::Stale));
