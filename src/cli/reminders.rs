@@ -83,26 +83,40 @@ pub async fn run(
                 config.display()
             )?;
         }
+        let nw = sched
+            .rules()
+            .iter()
+            .map(|r| r.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let cw = sched
+            .rules()
+            .iter()
+            .map(|r| r.cron.source().len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let local =
+            |t: Option<DateTime<Utc>>| t.map(|t| zone.format(t)).unwrap_or_else(|| "-".into());
         writeln!(
             out,
-            "{:<20} {:<18} {:<22} {:<22} next",
-            "rule", "audience", "cron", "until"
+            "{:<nw$}  {:<17}  {:<cw$}  {:<20}  {:<20}  next",
+            "rule", "audience", "cron", "from", "until"
         )?;
         for r in sched.rules() {
             let next = r
-                .next_after(&zone, now)
-                .filter(|t| r.not_after.is_none_or(|e| *t <= e))
+                .next_in_window(&zone, now)
                 .map(when)
                 .unwrap_or_else(|| "-".into());
             writeln!(
                 out,
-                "{:<20} {:<18} {:<22} {:<22} {next}",
+                "{:<nw$}  {:<17}  {:<cw$}  {:<20}  {:<20}  {next}",
                 r.name,
                 r.audience.as_str(),
                 r.cron.source(),
-                r.not_after
-                    .map(|t| zone.format(t))
-                    .unwrap_or_else(|| "-".into()),
+                local(r.not_before),
+                local(r.not_after),
             )?;
         }
         return Ok(());

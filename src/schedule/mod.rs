@@ -347,8 +347,7 @@ impl Scheduler {
         self.cfg
             .reminders
             .iter()
-            .filter(|r| r.not_after.is_none_or(|e| e > now))
-            .filter_map(|r| r.next_after(&zone, now))
+            .filter_map(|r| r.next_in_window(&zone, now))
             .min()
     }
 

@@ -280,6 +280,17 @@ impl Rule {
         best.map(|(t, _)| t)
     }
 
+    /// The first occurrence strictly after `t` that lies inside the rule's
+    /// window, if any: when the rule will next send something.
+    pub fn next_in_window(&self, zone: &Zone, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let start = match self.not_before {
+            Some(s) if s > t => s - Duration::milliseconds(1),
+            _ => t,
+        };
+        self.next_after(zone, start)
+            .filter(|o| self.not_after.is_none_or(|e| *o <= e))
+    }
+
     /// The first occurrence strictly after `t`, if the expression has one.
     pub fn next_after(&self, zone: &Zone, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let margin = Duration::hours(MARGIN_HOURS);
@@ -637,6 +648,23 @@ mod tests {
             r.occurrences(&z, utc("2020-01-01T00:00:00Z"), utc("2030-01-01T00:00:00Z")),
             [at]
         );
+    }
+
+    #[test]
+    fn next_in_window_skips_to_the_window_and_stops_after_it() {
+        let mut r = rule("0 0 9 * * *");
+        r.not_before = Some(utc("2024-05-13T11:59:59Z"));
+        r.not_after = Some(utc("2024-05-21T11:59:59Z"));
+        let z = Zone::AoE;
+        assert_eq!(
+            r.next_in_window(&z, utc("2024-04-15T00:00:00Z")),
+            Some(utc("2024-05-13T21:00:00Z"))
+        );
+        assert_eq!(
+            r.next_in_window(&z, utc("2024-05-14T00:00:00Z")),
+            Some(utc("2024-05-14T21:00:00Z"))
+        );
+        assert_eq!(r.next_in_window(&z, utc("2024-05-20T21:00:00Z")), None);
     }
 
     #[test]
