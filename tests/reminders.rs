@@ -845,12 +845,15 @@ async fn two_instances_firing_the_same_occurrence_mail_once() {
             .env("RUST_LOG", "warn")
             .env("CFPD_FAKE_NOW", "2024-04-17T21:00:00Z")
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()
     };
     let (a, b) = (spawn(), spawn());
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    assert!(a.status.success() && b.status.success());
+    for o in [&a, &b] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
     let l = ledger(&w).await;
     assert_eq!(l.len(), 5, "one ledger row per speaker");
     for who in ["ada", "bob", "carol", "dan", "eve"] {

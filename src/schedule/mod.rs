@@ -171,6 +171,7 @@ impl Scheduler {
         let now_ms = store::ms(now);
         let zone = self.cfg.conference.zone;
         let mut tx = self.store.begin().await?;
+        rem::lock_for_writing(&mut tx).await?;
         let cps = rem::checkpoints(&mut tx).await?;
         let mut snap: Option<Snapshot> = None;
         for rule in &self.cfg.reminders {

@@ -123,6 +123,21 @@ pub async fn previous_occurrence(
     Ok(row.get::<Option<i64>, _>(0))
 }
 
+/// Take the write lock at the start of a scheduler transaction. SQLite
+/// starts a transaction as a reader and, when it later writes while another
+/// process has written in between, fails at once with "database is locked"
+/// instead of waiting; a write as the first statement waits for the lock
+/// (busy_timeout), like `BEGIN IMMEDIATE`. Matches no row; harmless on
+/// PostgreSQL, where the ledger's UNIQUE constraint orders concurrent
+/// instances.
+pub async fn lock_for_writing(conn: &mut AnyConnection) -> Result<()> {
+    sqlx::query("UPDATE reminder_checkpoints SET updated_at = updated_at WHERE rule = ''")
+        .execute(&mut *conn)
+        .await
+        .ctx("taking the write lock for reminders")?;
+    Ok(())
+}
+
 /// Every rule's checkpoint: occurrences at or before it (ms) were handled.
 pub async fn checkpoints(conn: &mut AnyConnection) -> Result<HashMap<String, i64>> {
     let rows = sqlx::query("SELECT rule, handled_until FROM reminder_checkpoints")
