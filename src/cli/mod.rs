@@ -103,7 +103,7 @@ pub enum Command {
         /// List the mails instead of the rules.
         #[arg(long)]
         preview: bool,
-        /// Start of the range: RFC 3339, or YYYY-MM-DD[THH:MM] in the conference zone (default: now).
+        /// Start of the range: RFC 3339, or `YYYY-MM-DD[THH:MM]` in the conference zone (default: now).
         #[arg(long, requires = "preview")]
         from: Option<String>,
         /// End of the range, same forms (default: when the last rule's window closes).

@@ -222,8 +222,12 @@ impl Composer {
             )?);
         }
         if let Some(u) = unsubscribe {
-            // Validate it as an address, so nothing but an address reaches the header.
-            mailbox(None, u)?;
+            // Validate it as an address, so nothing but an address reaches the
+            // header. The error does not repeat it: it holds a secret token.
+            mailbox(None, u).map_err(|_| ComposeError::Address {
+                address: "(List-Unsubscribe address)".into(),
+                reason: "not a valid address".into(),
+            })?;
             b = b.header(ListUnsubscribe(format!("<mailto:{u}?subject=unsubscribe>")));
         }
         if let Some(irt) = d.in_reply_to {

@@ -353,7 +353,7 @@ impl Scheduler {
     }
 
     /// The daemon's scheduler task: fire what is due, sleep until the next
-    /// occurrence (at most [`MAX_SLEEP`]), repeat until shutdown. Queued
+    /// occurrence (at most five minutes), repeat until shutdown. Queued
     /// mail pokes the sender through `notify`.
     pub async fn run(self, clock: Arc<dyn Clock>, mut shutdown: Shutdown, notify: Arc<Notify>) {
         let mut backoff = crate::backoff::Backoff::new(
