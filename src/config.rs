@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 
+use crate::schedule::rules::{self, Audience, Origin, Rule, TemplateName};
+
 /// A configuration problem, pointing at the file, line and key to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -61,6 +63,12 @@ pub struct Config {
     pub chairs: Vec<String>,
     /// Review settings.
     pub review: ReviewRules,
+    /// Reminder rules: the `[[reminders]]` tables, or the defaults generated
+    /// from the deadlines when there are none (`reminders = []` turns them off).
+    pub reminders: Vec<Rule>,
+    /// Addresses of the `announce` audience (e.g. the conference announcement
+    /// list), from `[announce] addresses`.
+    pub announce: Vec<String>,
 }
 
 /// How review works.
@@ -138,6 +146,12 @@ impl Zone {
             ),
             Zone::Iana(tz) => t.with_timezone(tz).format("%Y-%m-%d %H:%M %Z").to_string(),
         }
+    }
+
+    /// Format an instant in this zone and in UTC, as every mail shows a
+    /// deadline: `2024-04-24 23:59 AoE (2024-04-25 11:59 UTC)`.
+    pub fn format_with_utc(&self, t: DateTime<Utc>) -> String {
+        format!("{} ({})", self.format(t), t.format("%Y-%m-%d %H:%M UTC"))
     }
 }
 
@@ -322,6 +336,32 @@ struct RawConfig {
     topics: RawTopics,
     #[serde(default)]
     review: RawReview,
+    /// `None`: no `[[reminders]]` at all (defaults apply); `Some(empty)`: `reminders = []`.
+    #[serde(default)]
+    reminders: Option<Vec<RawReminder>>,
+    #[serde(default)]
+    announce: RawAnnounce,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReminder {
+    name: toml::Spanned<String>,
+    cron: toml::Spanned<String>,
+    audience: toml::Spanned<String>,
+    #[serde(default)]
+    template: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    from: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    until: Option<toml::Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAnnounce {
+    #[serde(default)]
+    addresses: Vec<toml::Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -843,7 +883,41 @@ impl Config {
                 "write [lowest, highest], e.g. [1, 3]",
             ));
         }
+        let mut announce = Vec::new();
+        for a in &raw.announce.addresses {
+            let v = a.get_ref().trim().to_ascii_lowercase();
+            if !looks_like_address(&v) {
+                return Err(loc.err_at(
+                    a.span().start,
+                    "announce.addresses",
+                    &format!("{:?} is not a mail address", a.get_ref()),
+                ));
+            }
+            if !announce.contains(&v) {
+                announce.push(v);
+            }
+        }
+        let reminders = match &raw.reminders {
+            None => rules::defaults(
+                &zone,
+                cfp_deadline,
+                review_deadline,
+                !c.chairs.is_empty(),
+                !announce.is_empty(),
+            ),
+            Some(list) => reminder_rules(
+                &loc,
+                list,
+                &zone,
+                cfp_deadline,
+                review_deadline,
+                !c.chairs.is_empty(),
+                !announce.is_empty(),
+            )?,
+        };
         Ok(Config {
+            reminders,
+            announce,
             review: ReviewRules {
                 reviewers_per_proposal: rv.reviewers_per_proposal,
                 score_min: rv.score[0],
@@ -904,6 +978,190 @@ impl Config {
             .map(|(l, _)| l)
             .unwrap_or("cfp")
     }
+}
+
+/// Validate `[[reminders]]` tables into rules. Each rule's window is
+/// resolved against the deadline its audience is about.
+#[allow(clippy::too_many_arguments)]
+fn reminder_rules(
+    loc: &Locator<'_>,
+    list: &[RawReminder],
+    zone: &Zone,
+    cfp_deadline: DateTime<Utc>,
+    review_deadline: Option<DateTime<Utc>>,
+    has_chairs: bool,
+    has_announce: bool,
+) -> Result<Vec<Rule>, ConfigError> {
+    let mut out: Vec<Rule> = Vec::new();
+    for (i, r) in list.iter().enumerate() {
+        let key = |k: &str| format!("reminders[{i}].{k}");
+        let name = r.name.get_ref().trim().to_string();
+        let name_ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !name_ok {
+            return Err(loc.err_at(
+                r.name.span().start,
+                &key("name"),
+                "use 1-64 characters a-z, 0-9, - and _ (the name identifies the rule in the reminder ledger)",
+            ));
+        }
+        if out.iter().any(|o| o.name == name) {
+            return Err(loc.err_at(
+                r.name.span().start,
+                &key("name"),
+                &format!("another rule is already called {name:?}; names must be unique"),
+            ));
+        }
+        let cron = rules::parse_cron(r.cron.get_ref().trim())
+            .map_err(|m| loc.err_at(r.cron.span().start, &key("cron"), &m))?;
+        let audience = Audience::parse(r.audience.get_ref().trim()).ok_or_else(|| {
+            loc.err_at(
+                r.audience.span().start,
+                &key("audience"),
+                &format!(
+                    "unknown audience {:?}: use one of {}",
+                    r.audience.get_ref(),
+                    Audience::ALL.map(|a| a.as_str()).join(", ")
+                ),
+            )
+        })?;
+        let template = match &r.template {
+            None => audience.default_template(),
+            Some(t) => {
+                let allowed = audience.templates();
+                TemplateName::parse(t.get_ref().trim())
+                    .filter(|n| allowed.contains(n))
+                    .ok_or_else(|| {
+                        loc.err_at(
+                            t.span().start,
+                            &key("template"),
+                            &format!(
+                                "template {:?} does not fit audience {}: use {}",
+                                t.get_ref(),
+                                audience.as_str(),
+                                allowed
+                                    .iter()
+                                    .map(|n| n.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(" or ")
+                            ),
+                        )
+                    })?
+            }
+        };
+        let (deadline, default_until) = match audience {
+            Audience::DraftSpeakers | Audience::Announce => (cfp_deadline, chrono::Duration::zero()),
+            Audience::PendingReviewers => match review_deadline {
+                Some(rd) => (rd, chrono::Duration::days(rules::DEFAULT_REVIEW_GRACE_DAYS)),
+                None => {
+                    return Err(loc.err_at(
+                        r.audience.span().start,
+                        &key("audience"),
+                        "pending_reviewers reminders count towards the review deadline: set conference.review_deadline",
+                    ))
+                }
+            },
+            Audience::Chairs => (
+                review_deadline.unwrap_or(cfp_deadline),
+                chrono::Duration::days(rules::DEFAULT_DIGEST_TAIL_DAYS),
+            ),
+        };
+        if audience == Audience::Chairs && !has_chairs {
+            return Err(loc.err_at(
+                r.audience.span().start,
+                &key("audience"),
+                "the chairs audience mails conference.chairs, which is empty",
+            ));
+        }
+        if audience == Audience::Announce && !has_announce {
+            return Err(loc.err_at(
+                r.audience.span().start,
+                &key("audience"),
+                "the announce audience mails [announce] addresses, which is empty",
+            ));
+        }
+        let offset = |v: &Option<toml::Spanned<String>>,
+                      k: &str|
+         -> Result<Option<chrono::Duration>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some(s) => rules::parse_offset(s.get_ref()).map(Some).ok_or_else(|| {
+                    loc.err_at(
+                        s.span().start,
+                        &key(k),
+                        &format!(
+                            "{:?} is not an offset from the deadline: write e.g. \"-14d\", \"+2d\", \"-36h\", \"0\" (units w, d, h, m, s)",
+                            s.get_ref()
+                        ),
+                    )
+                }),
+            }
+        };
+        let from = offset(&r.from, "from")?;
+        let until = offset(&r.until, "until")?.unwrap_or(default_until);
+        if matches!(audience, Audience::DraftSpeakers | Audience::Announce)
+            && until > chrono::Duration::zero()
+        {
+            let at = r
+                .until
+                .as_ref()
+                .map_or(r.audience.span().start, |u| u.span().start);
+            return Err(loc.err_at(
+                at,
+                &key("until"),
+                &format!(
+                    "{} reminders are about the CFP deadline and cannot fire after it (use 0 or a negative offset)",
+                    audience.as_str()
+                ),
+            ));
+        }
+        if from.is_some_and(|f| f >= until) {
+            let at = r
+                .from
+                .as_ref()
+                .map_or(r.name.span().start, |f| f.span().start);
+            return Err(loc.err_at(at, &key("from"), "must be earlier than until"));
+        }
+        let rule = Rule {
+            name,
+            cron,
+            audience,
+            template,
+            deadline: Some(deadline),
+            not_before: from.map(|f| deadline + f),
+            not_after: Some(deadline + until),
+            origin: Origin::Config {
+                line: line_of(loc.src, r.name.span().start),
+            },
+        };
+        // A rule whose every occurrence falls outside its window is a typo
+        // (a wrong year or month), not an intention.
+        // Without a start, look at the year before the deadline: a CFP is not longer.
+        let lo = rule
+            .not_before
+            .unwrap_or(deadline - chrono::Duration::days(366));
+        let hi = deadline + until;
+        let fires = rule
+            .latest(zone, lo - chrono::Duration::seconds(1), hi)
+            .is_some();
+        if !fires {
+            return Err(loc.err_at(
+                r.cron.span().start,
+                &key("cron"),
+                &format!(
+                    "{:?} never fires between {} and {}, where this rule is meaningful",
+                    r.cron.get_ref(),
+                    zone.format(lo),
+                    zone.format(hi)
+                ),
+            ));
+        }
+        out.push(rule);
+    }
+    Ok(out)
 }
 
 fn secret(
@@ -999,6 +1257,16 @@ struct Locator<'a> {
 }
 
 impl Locator<'_> {
+    /// An error at a byte offset of the source (from a `Spanned` value).
+    fn err_at(&self, offset: usize, key: &str, message: &str) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line: line_of(self.src, offset),
+            key: key.to_string(),
+            message: message.to_string(),
+        }
+    }
+
     fn err(&self, table: &str, key: &str, message: &str) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.to_path_buf(),
@@ -1175,6 +1443,104 @@ path = "sent"
             .replace("2024-04-24T23:59:59", "2024-03-10T02:30:00");
         let e = Config::from_str(&src, Path::new("c.toml")).unwrap_err();
         assert!(e.to_string().contains("conference.cfp_deadline"), "{e}");
+    }
+
+    #[test]
+    fn default_reminders_follow_the_deadlines() {
+        let src = minimal().replace(
+            "cfp_deadline = \"2024-04-24T23:59:59\"",
+            "cfp_deadline = \"2024-04-24T23:59:59\"\nreview_deadline = \"2024-05-20\"\nchairs = [\"chair@djangocon.example\"]",
+        ) + "\n[announce]\naddresses = [\"Announce@Lists.Example\"]\n";
+        let c = Config::from_str(&src, Path::new("c.toml")).unwrap();
+        let got: Vec<(String, String)> = c
+            .reminders
+            .iter()
+            .map(|r| (r.name.clone(), r.cron.source().to_string()))
+            .collect();
+        let want = [
+            ("drafts-7d", "0 0 9 17 Apr * 2024"),
+            ("drafts-1d", "0 0 9 23 Apr * 2024"),
+            ("last-call", "0 0 9 21 Apr * 2024"),
+            ("reviews-3d", "0 0 9 17 May * 2024"),
+            ("reviews-1d", "0 0 9 19 May * 2024"),
+            ("reviews-overdue-1d", "0 0 9 21 May * 2024"),
+            ("chairs-digest", "0 0 8 * * *"),
+        ];
+        assert_eq!(
+            got,
+            want.map(|(a, b)| (a.to_string(), b.to_string())).to_vec()
+        );
+        assert_eq!(c.announce, ["announce@lists.example"]);
+        // Without review deadline, chairs or announce addresses: only the draft rules.
+        let c = Config::from_str(&minimal(), Path::new("c.toml")).unwrap();
+        let names: Vec<&str> = c.reminders.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["drafts-7d", "drafts-1d"]);
+        // `reminders = []` turns reminders off.
+        let off = minimal().replace("[mailbox]", "reminders = []\n\n[mailbox]");
+        let off = off.replacen("reminders = []\n\n", "", 1);
+        let off = format!("reminders = []\n{off}");
+        let c = Config::from_str(&off, Path::new("c.toml")).unwrap();
+        assert!(c.reminders.is_empty());
+    }
+
+    #[test]
+    fn reminder_errors_name_line_and_key() {
+        let with = |rule: &str| format!("{}\n[[reminders]]\n{rule}", minimal());
+        let base_lines = minimal().lines().count() + 3;
+        let cases = [
+            ("name = \"x\"\ncron = \"0 9 * * *\"\naudience = \"draft_speakers\"", 2, "reminders[0].cron", "seconds first"),
+            ("name = \"x\"\ncron = \"0 0 9 * * *\"\naudience = \"speakers\"", 3, "reminders[0].audience", "draft_speakers, pending_reviewers, chairs, announce"),
+            ("name = \"x\"\ncron = \"0 0 9 * * *\"\naudience = \"pending_reviewers\"", 3, "reminders[0].audience", "review_deadline"),
+            ("name = \"x\"\ncron = \"0 0 9 * * *\"\naudience = \"chairs\"", 3, "reminders[0].audience", "conference.chairs"),
+            ("name = \"x\"\ncron = \"0 0 9 * * *\"\naudience = \"draft_speakers\"\ntemplate = \"chair_digest\"", 4, "reminders[0].template", "draft_reminder"),
+            ("name = \"x\"\ncron = \"0 0 9 * * *\"\naudience = \"draft_speakers\"\nuntil = \"+1d\"", 4, "reminders[0].until", "cannot fire after it"),
+            ("name = \"x\"\ncron = \"0 0 9 * * *\"\naudience = \"draft_speakers\"\nfrom = \"soon\"", 4, "reminders[0].from", "not an offset"),
+            ("name = \"x\"\ncron = \"0 0 9 17 Apr * 2023\"\naudience = \"draft_speakers\"", 2, "reminders[0].cron", "never fires"),
+            ("name = \"Bad Name\"\ncron = \"0 0 9 * * *\"\naudience = \"draft_speakers\"", 1, "reminders[0].name", "a-z"),
+        ];
+        for (rule, line, key, msg) in cases {
+            let e = Config::from_str(&with(rule), Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            let want = format!("c.toml:{}: {key}: ", base_lines + line - 1);
+            assert!(e.starts_with(&want), "{rule}\nwant {want}\ngot {e}");
+            assert!(e.contains(msg), "{e}");
+        }
+        let dup = format!(
+            "{}\n[[reminders]]\nname = \"a\"\ncron = \"0 0 9 * * *\"\naudience = \"draft_speakers\"\n[[reminders]]\nname = \"a\"\ncron = \"0 0 9 * * *\"\naudience = \"draft_speakers\"\n",
+            minimal()
+        );
+        let e = Config::from_str(&dup, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("reminders[1].name") && e.contains("unique"),
+            "{e}"
+        );
+        let bad = format!(
+            "{}\n[announce]\naddresses = [\"not an address\"]\n",
+            minimal()
+        );
+        let e = Config::from_str(&bad, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("announce.addresses") && e.contains(":17:"),
+            "{e}"
+        );
+        // A configured rule keeps the window it was given, relative to its deadline.
+        let ok = with("name = \"weekly\"\ncron = \"0 0 9 * * Mon\"\naudience = \"draft_speakers\"\nfrom = \"-3w\"\nuntil = \"-1h\"");
+        let c = Config::from_str(&ok, Path::new("c.toml")).unwrap();
+        assert_eq!(c.reminders.len(), 1);
+        let r = &c.reminders[0];
+        assert_eq!(
+            r.not_before.unwrap().to_rfc3339(),
+            "2024-04-04T11:59:59+00:00"
+        );
+        assert_eq!(
+            r.not_after.unwrap().to_rfc3339(),
+            "2024-04-25T10:59:59+00:00"
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The daemon: source → intake → outbox, wired together.
 //!
-//! One intake loop (fetch, process, file away, wait) and one sender task,
-//! joined by a `Notify` so an acknowledgment leaves as soon as it is
-//! committed. Errors from the mail server are transient: the session is
+//! One intake loop (fetch, process, file away, wait), one sender task and
+//! one reminder scheduler task, joined by a `Notify` so an acknowledgment
+//! or a reminder leaves as soon as it is committed. Errors from the mail server are transient: the session is
 //! dropped and re-established with capped exponential backoff and jitter.
 
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use crate::config::{Config, MailboxConfig};
 use crate::intake::Intake;
 use crate::outbox::sender::{DrainStats, Sender, Transport};
 use crate::outbox::Composer;
+use crate::schedule::Scheduler;
 use crate::shutdown::Shutdown;
 use crate::source::{imap::ImapSource, maildir::MaildirSource, MailSource};
 use crate::store::Store;
@@ -26,6 +27,8 @@ pub struct OnceStats {
     pub processed: usize,
     /// Time to fetch, process and file them (acks queued).
     pub intake_time: Duration,
+    /// Reminder mails queued (rules due at the clock's now).
+    pub reminders: usize,
     /// Outbox results.
     pub sent: DrainStats,
     /// Time to drain the outbox.
@@ -47,6 +50,8 @@ pub struct App {
     pub sender: Sender,
     /// Time source.
     pub clock: Arc<dyn Clock>,
+    /// Reminder rules, fired at the clock's now.
+    pub scheduler: Scheduler,
 }
 
 /// Load the topic set the config names (or the default).
@@ -84,6 +89,7 @@ impl App {
         let transport = Transport::from_config(&cfg.outgoing)
             .map_err(|e| anyhow::anyhow!("outgoing password: {e}"))?;
         let sender = Sender::new(store.clone(), transport, clock.clone());
+        let scheduler = Scheduler::new(cfg.clone(), store.clone(), composer.clone());
         let intake = Intake::new(cfg.clone(), store.clone(), composer, tagger, clock.clone());
         Ok(App {
             cfg,
@@ -92,6 +98,7 @@ impl App {
             intake,
             sender,
             clock,
+            scheduler,
         })
     }
 
@@ -148,11 +155,14 @@ impl App {
                 "intake finished"
             );
         }
+        // After intake, so a draft completed a moment ago is not reminded about.
+        let reminders = self.scheduler.fire_due(self.clock.now()).await?.queued;
         let started = std::time::Instant::now();
         let sent = self.sender.drain().await?;
         Ok(OnceStats {
             processed,
             intake_time,
+            reminders,
             sent,
             send_time: started.elapsed(),
         })
@@ -172,6 +182,11 @@ impl App {
         }
         let sender = self.sender.clone();
         let sender_task = tokio::spawn(sender.run(Shutdown::new(shutdown_tx.subscribe())));
+        let scheduler_task = tokio::spawn(self.scheduler.clone().run(
+            self.clock.clone(),
+            Shutdown::new(shutdown_tx.subscribe()),
+            self.sender.notify.clone(),
+        ));
         let mut shutdown = Shutdown::new(shutdown_tx.subscribe());
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
         tracing::info!(conference = %self.cfg.conference.name, "cfpd running");
@@ -198,6 +213,7 @@ impl App {
         }
         tracing::info!("shutting down");
         let _ = sender_task.await;
+        let _ = scheduler_task.await;
         self.store.close().await;
         Ok(())
     }

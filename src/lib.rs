@@ -19,6 +19,7 @@ pub mod intake;
 pub mod outbox;
 pub mod proposal;
 pub mod review;
+pub mod schedule;
 pub mod shutdown;
 pub mod source;
 pub mod store;

@@ -6,7 +6,8 @@
 //! survives MTAs that fold the case of local parts. Only the SHA-256 of a
 //! token is stored, so a database leak does not let anyone act as a speaker
 //! or reviewer. The address looks like `cfp+<token>@conf.example`; bounce
-//! (VERP) addresses look like `cfp+b-<token>@conf.example`.
+//! (VERP) addresses look like `cfp+b-<token>@conf.example`; List-Unsubscribe
+//! addresses of announcement mails look like `cfp+u-<token>@conf.example`.
 
 use data_encoding::BASE32_NOPAD;
 use rand::TryRngCore;
@@ -52,6 +53,11 @@ pub fn bounce_address(local: &str, domain: &str, secret: &str) -> String {
     format!("{local}+b-{secret}@{domain}")
 }
 
+/// The List-Unsubscribe address of an announcement mail: `local+u-token@domain`.
+pub fn unsubscribe_address(local: &str, domain: &str, secret: &str) -> String {
+    format!("{local}+u-{secret}@{domain}")
+}
+
 /// Which kind of tagged address an address is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tagged {
@@ -59,6 +65,8 @@ pub enum Tagged {
     Reply(String),
     /// `local+b-<token>@domain`: a bounce token.
     Bounce(String),
+    /// `local+u-<token>@domain`: a List-Unsubscribe token.
+    Unsubscribe(String),
 }
 
 /// Recognise `local+…@domain` for our CFP address. The local part and domain
@@ -74,9 +82,12 @@ pub fn extract(address: &str, local: &str, domain: &str) -> Option<Tagged> {
         return None;
     }
     let tag = tag.to_ascii_lowercase();
-    let (kind_bounce, t) = match tag.strip_prefix("b-") {
-        Some(t) => (true, t.to_string()),
-        None => (false, tag),
+    let (kind, t) = if let Some(t) = tag.strip_prefix("b-") {
+        ('b', t.to_string())
+    } else if let Some(t) = tag.strip_prefix("u-") {
+        ('u', t.to_string())
+    } else {
+        ('r', tag)
     };
     let valid = t.len() == TOKEN_LEN
         && t.bytes()
@@ -84,10 +95,10 @@ pub fn extract(address: &str, local: &str, domain: &str) -> Option<Tagged> {
     if !valid {
         return None;
     }
-    Some(if kind_bounce {
-        Tagged::Bounce(t)
-    } else {
-        Tagged::Reply(t)
+    Some(match kind {
+        'b' => Tagged::Bounce(t),
+        'u' => Tagged::Unsubscribe(t),
+        _ => Tagged::Reply(t),
     })
 }
 
@@ -116,7 +127,13 @@ mod tests {
         let b_addr = bounce_address("cfp", "conf.example", &b.secret);
         assert_eq!(
             extract(&b_addr, "cfp", "conf.example"),
-            Some(Tagged::Bounce(b.secret))
+            Some(Tagged::Bounce(b.secret.clone()))
+        );
+        let u_addr = unsubscribe_address("cfp", "conf.example", &b.secret);
+        assert_eq!(u_addr, format!("cfp+u-{}@conf.example", b.secret));
+        assert_eq!(
+            extract(&u_addr, "cfp", "conf.example"),
+            Some(Tagged::Unsubscribe(b.secret))
         );
     }
 

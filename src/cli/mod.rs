@@ -2,6 +2,7 @@
 
 mod assign;
 mod proposals;
+mod reminders;
 pub mod report;
 
 use std::io::Write;
@@ -104,6 +105,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: report::Format,
     },
+    /// Reminder rules and their next occurrences; with --preview, every
+    /// reminder mail in a time range, when and to whom, listing what.
+    Reminders {
+        /// List the mails instead of the rules.
+        #[arg(long)]
+        preview: bool,
+        /// Start of the range: RFC 3339, or `YYYY-MM-DD[THH:MM]` in the conference zone (default: now).
+        #[arg(long, requires = "preview")]
+        from: Option<String>,
+        /// End of the range, same forms (default: when the last rule's window closes).
+        #[arg(long, requires = "preview")]
+        until: Option<String>,
+    },
     /// Tag proposals from a JSON-lines file (no database or config needed).
     Tag {
         /// Input: JSON lines with id, title, abstract[, description, topics_declared].
@@ -140,6 +154,11 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Outbox { retry } => outbox(&cli.config, retry).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
         Command::Report { format } => report::report(&cli.config, format).await,
+        Command::Reminders {
+            preview,
+            from,
+            until,
+        } => reminders::run(&cli.config, preview, from.as_deref(), until.as_deref()).await,
         Command::Reviewers { action } => match action {
             ReviewersCmd::Import { file } => assign::import(&cli.config, &file).await,
             ReviewersCmd::List => assign::list(&cli.config).await,
@@ -334,6 +353,9 @@ async fn run(path: &Path, once: bool) -> anyhow::Result<()> {
             st.intake_time.as_secs_f64(),
             rate(st.processed, st.intake_time)
         );
+        if st.reminders > 0 {
+            println!("queued {} reminder mail(s)", st.reminders);
+        }
         let sent = st.sent;
         println!(
             "sent {} mail(s) in {:.2}s ({:.0}/s){}{}",

@@ -22,6 +22,7 @@ pub mod inbound;
 pub mod machine;
 pub mod reject;
 pub mod review_reply;
+mod unsubscribe;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -526,6 +527,9 @@ impl Intake {
             }
             Ok(i) => i,
         };
+        if let Some(h) = unsubscribe::handle(tx, &self.cfg, i, m.id, now).await? {
+            return Ok(h);
+        }
         if let Some(kind) = &i.machine {
             return Ok(Handled {
                 state: if kind.is_bounce() {

@@ -256,3 +256,117 @@ pub struct ReviewHelp<'a> {
     /// The review deadline (zone and UTC), if set.
     pub review_deadline: Option<String>,
 }
+
+/// One draft in a speaker's reminder.
+#[derive(Debug, Clone)]
+pub struct DraftItemView {
+    /// `P-0042`.
+    pub reference: String,
+    /// Title, or "untitled".
+    pub title: String,
+    /// What is still missing or wrong.
+    pub problems: Vec<String>,
+    /// A fresh reply address for this draft (`cfp+<token>@…`): replies to it update the draft.
+    pub address: String,
+}
+
+/// The reminder to a speaker with drafts: one mail listing all of them.
+#[derive(Template)]
+#[template(path = "remind_drafts.txt")]
+pub struct DraftReminderMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub name: Option<&'a str>,
+    /// The CFP deadline, in the conference zone and UTC.
+    pub deadline: &'a str,
+    /// The drafts.
+    pub drafts: &'a [DraftItemView],
+}
+
+/// One pending review in a reviewer's reminder.
+#[derive(Debug, Clone)]
+pub struct ReviewItemView {
+    /// `P-0042`.
+    pub reference: String,
+    /// Title of the proposal.
+    pub title: String,
+    /// A fresh reply address bound to the reviewer and this assignment.
+    pub address: String,
+}
+
+/// The reminder to a reviewer with pending reviews: one mail listing all of them.
+#[derive(Template)]
+#[template(path = "remind_reviews.txt")]
+pub struct ReviewReminderMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Reviewer's display name.
+    pub name: Option<&'a str>,
+    /// The review deadline, in the conference zone and UTC.
+    pub deadline: &'a str,
+    /// Worded for after the deadline.
+    pub overdue: bool,
+    /// The pending reviews.
+    pub reviews: &'a [ReviewItemView],
+    /// Score scale.
+    pub score_min: i64,
+    /// Score scale.
+    pub score_max: i64,
+    /// Confidence scale.
+    pub confidence_min: i64,
+    /// Confidence scale.
+    pub confidence_max: i64,
+}
+
+/// The chairs' digest.
+#[derive(Template)]
+#[template(path = "digest.txt")]
+pub struct DigestMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// The occurrence's local date.
+    pub date: &'a str,
+    /// The CFP deadline, zone and UTC.
+    pub cfp_deadline: &'a str,
+    /// The review deadline, zone and UTC, when set.
+    pub review_deadline: Option<&'a str>,
+    /// Proposals in total.
+    pub total: usize,
+    /// `8 submitted, 3 draft, …`.
+    pub by_status: &'a str,
+    /// The per-topic table, header first.
+    pub topic_lines: &'a [String],
+    /// Pending reviews in total.
+    pub pending_reviews: usize,
+    /// Reviewers with at least one pending review.
+    pub pending_reviewers: usize,
+    /// `address: n pending`, after the review deadline only.
+    pub overdue: &'a [String],
+    /// Since when bounces are counted (the previous digest, or "the start").
+    pub since: &'a str,
+    /// One line per bounce.
+    pub bounces: &'a [String],
+    /// One line per declined or conflicting assignment.
+    pub declines: &'a [String],
+}
+
+/// "Last call for proposals", to an announcement address.
+#[derive(Template)]
+#[template(path = "last_call.txt")]
+pub struct LastCallMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// The CFP deadline, zone and UTC.
+    pub deadline: &'a str,
+    /// Where proposals go.
+    pub cfp_address: &'a str,
+    /// Allowed formats, joined.
+    pub formats: &'a str,
+    /// Allowed audiences, joined.
+    pub audiences: &'a str,
+    /// The address this copy goes to.
+    pub recipient: &'a str,
+    /// Its List-Unsubscribe address.
+    pub unsubscribe: &'a str,
+}

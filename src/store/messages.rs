@@ -41,6 +41,8 @@ pub enum MessageState {
     Rejected,
     /// Kept aside for a person to look at (oversized, unparseable, suspicious).
     Quarantined,
+    /// A List-Unsubscribe request for the announcement audience was recorded.
+    Unsubscribed,
 }
 
 impl MessageState {
@@ -60,6 +62,7 @@ impl MessageState {
             MessageState::Bounce => "bounce",
             MessageState::Rejected => "rejected",
             MessageState::Quarantined => "quarantined",
+            MessageState::Unsubscribed => "unsubscribed",
         }
     }
 
@@ -96,6 +99,7 @@ pub const ALL_STATES: &[MessageState] = &[
     MessageState::Bounce,
     MessageState::Rejected,
     MessageState::Quarantined,
+    MessageState::Unsubscribed,
 ];
 
 /// A message as the source hands it over.

@@ -13,6 +13,7 @@
 pub mod messages;
 pub mod outbox;
 pub mod proposals;
+pub mod reminders;
 pub mod review;
 pub mod reviews;
 

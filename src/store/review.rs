@@ -363,3 +363,47 @@ pub async fn insert_assignment_token(
     .ctx("storing an assignment token")?;
     Ok(())
 }
+
+/// A review still owed by a reviewer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingReview {
+    /// The assignment.
+    pub assignment_id: i64,
+    /// The proposal to review.
+    pub proposal_id: i64,
+    /// The reviewer.
+    pub reviewer_id: i64,
+    /// Where reminders go (and the address the assignment's tokens are bound to).
+    pub reviewer_email: String,
+    /// Display name.
+    pub reviewer_name: Option<String>,
+}
+
+/// **The one definition of a pending review**, used by reviewer reminders
+/// and the chairs' digest: an `active` assignment (not declined, not a
+/// conflict) of a proposal that was not withdrawn, for which no review has
+/// been recorded. Ordered by reviewer address, then proposal.
+pub async fn pending_reviews(conn: &mut AnyConnection) -> Result<Vec<PendingReview>> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.proposal_id, r.id, r.email, r.name
+         FROM assignments a
+         JOIN reviewers r ON r.id = a.reviewer_id
+         JOIN proposals p ON p.id = a.proposal_id
+         WHERE a.state = 'active' AND p.status <> 'withdrawn'
+           AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.assignment_id = a.id)
+         ORDER BY r.email, a.proposal_id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("listing pending reviews")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PendingReview {
+            assignment_id: r.get(0),
+            proposal_id: r.get(1),
+            reviewer_id: r.get(2),
+            reviewer_email: r.get(3),
+            reviewer_name: r.get(4),
+        })
+        .collect())
+}

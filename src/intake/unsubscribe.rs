@@ -1,0 +1,63 @@
+//! List-Unsubscribe requests for the announcement audience.
+//!
+//! Announcement mails carry `List-Unsubscribe: <mailto:cfp+u-<token>@…>`
+//! (RFC 2369). A mail to such an address unsubscribes the address the token
+//! was sent to, whoever the sender is: the token is a capability only its
+//! recipient received (a mailing list's members write from their own
+//! addresses, not the list's), and it can only ever *stop* mail. Machine
+//! mail counts too (mailbox providers unsubscribe on the user's behalf),
+//! and nothing is ever answered, so no loop or backscatter is possible. An
+//! unknown token is recorded as rejected, also without a reply.
+
+use super::inbound::Inbound;
+use super::{Handled, IntakeError};
+use crate::config::Config;
+use crate::store::messages::{Finish, MessageState};
+use crate::store::{self, reminders, AnyConnection};
+use crate::token;
+
+/// If `i` was sent to an unsubscribe address, record the unsubscription and
+/// return the message's terminal state; otherwise `None`.
+pub(super) async fn handle(
+    tx: &mut AnyConnection,
+    cfg: &Config,
+    i: &Inbound,
+    message_row: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Handled>, IntakeError> {
+    let secret = i.recipients.iter().find_map(|r| {
+        match token::extract(r, cfg.cfp_local(), cfg.cfp_domain()) {
+            Some(token::Tagged::Unsubscribe(s)) => Some(s),
+            _ => None,
+        }
+    });
+    let Some(secret) = secret else {
+        return Ok(None);
+    };
+    let address =
+        reminders::unsubscribe_by_token(tx, &token::hash(&secret), message_row, store::ms(now))
+            .await?;
+    Ok(Some(match address {
+        Some(a) => {
+            tracing::info!(message = message_row, "announcement address unsubscribed");
+            Handled {
+                state: MessageState::Unsubscribed,
+                finish: Finish {
+                    reason: Some("unsubscribe".into()),
+                    detail: Some(format!("{a} gets no more announcements")),
+                    ..Default::default()
+                },
+                reply: None,
+            }
+        }
+        None => Handled {
+            state: MessageState::Rejected,
+            finish: Finish {
+                reason: Some("unknown_unsubscribe_token".into()),
+                detail: Some("sent to an unsubscribe address cfpd never issued".into()),
+                ..Default::default()
+            },
+            reply: None,
+        },
+    }))
+}
