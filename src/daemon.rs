@@ -102,26 +102,37 @@ impl App {
         })
     }
 
-    /// One pass: store new mail, process it, file it away. Returns messages processed.
+    /// One pass: store new mail and process it (intake starts on the first
+    /// stored chunk while the rest is still being fetched), then file it away.
+    /// Returns messages processed.
     async fn cycle(&mut self) -> anyhow::Result<usize> {
         let now = crate::store::ms(self.clock.now());
         let t0 = std::time::Instant::now();
-        let fetched = self.source.fetch(&self.store, now).await?;
-        let t1 = std::time::Instant::now();
-        let n = self.intake.process_pending().await?;
+        let (progress, stored) = tokio::sync::watch::channel(0usize);
+        let (source, store) = (&mut self.source, &self.store);
+        let fetching = async move {
+            let r = source.fetch(store, now, &progress).await;
+            // Dropping `progress` tells intake the fetch is over.
+            drop(progress);
+            (r, t0.elapsed())
+        };
+        let ((fetched, fetch_time), processed) =
+            tokio::join!(fetching, self.intake.process_alongside(stored));
+        let n = processed?;
+        let fetched = fetched?;
         if n > 0 {
             self.sender.notify.notify_one();
         }
-        let t2 = std::time::Instant::now();
+        let t1 = std::time::Instant::now();
         let filed = self.source.dispose(&self.store).await?;
         if fetched + n + filed > 0 {
             tracing::debug!(
                 fetched,
-                fetch_ms = (t1 - t0).as_millis() as u64,
+                fetch_ms = fetch_time.as_millis() as u64,
                 processed = n,
-                process_ms = (t2 - t1).as_millis() as u64,
+                intake_ms = (t1 - t0).as_millis() as u64,
                 filed,
-                file_ms = t2.elapsed().as_millis() as u64,
+                file_ms = t1.elapsed().as_millis() as u64,
                 "intake cycle"
             );
         }

@@ -234,6 +234,23 @@ impl Intake {
         Ok(total)
     }
 
+    /// Process stored messages while a source is still fetching: a pass
+    /// after every chunk it announces on `stored`, and a last one once it
+    /// has finished (the sender is dropped). Returns messages processed.
+    pub async fn process_alongside(
+        &self,
+        mut stored: tokio::sync::watch::Receiver<usize>,
+    ) -> Result<usize, IntakeError> {
+        let mut total = 0;
+        loop {
+            total += self.process_pending().await?;
+            if stored.changed().await.is_err() {
+                // The fetch ended: its last chunk may have landed after the pass above.
+                return Ok(total + self.process_pending().await?);
+            }
+        }
+    }
+
     /// The first batch of `received` messages above `after`, parsed and tagged.
     async fn read_and_prepare(
         &self,

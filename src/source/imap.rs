@@ -318,7 +318,12 @@ impl ImapSource {
     }
 
     /// Store new messages (and the cursor) in the database.
-    pub async fn fetch(&mut self, store: &Store, now: i64) -> Result<usize, SourceError> {
+    pub async fn fetch(
+        &mut self,
+        store: &Store,
+        now: i64,
+        progress: &super::Progress,
+    ) -> Result<usize, SourceError> {
         self.ensure().await?;
         let sel = self.selected.expect("selected after ensure");
         let h = self.cfg.host.clone();
@@ -443,6 +448,7 @@ impl ImapSource {
             };
             messages::set_cursor(&mut tx, &inbox, sel.uidvalidity, cursor).await?;
             tx.commit().await.ctx("committing received messages")?;
+            progress.send_modify(|n| *n = stored);
         }
         Ok(stored)
     }

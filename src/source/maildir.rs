@@ -40,7 +40,12 @@ impl MaildirSource {
     }
 
     /// Store every file in `new/` that is not stored yet.
-    pub async fn fetch(&mut self, store: &Store, now: i64) -> Result<usize, SourceError> {
+    pub async fn fetch(
+        &mut self,
+        store: &Store,
+        now: i64,
+        progress: &super::Progress,
+    ) -> Result<usize, SourceError> {
         let new = self.root.join("new");
         let mut names: Vec<String> = std::fs::read_dir(&new)
             .map_err(|e| SourceError::Maildir {
@@ -78,6 +83,7 @@ impl MaildirSource {
             }
             stored += messages::insert_received_many(&mut tx, &batch).await? as usize;
             tx.commit().await.ctx("committing received messages")?;
+            progress.send_modify(|n| *n = stored);
         }
         Ok(stored)
     }

@@ -45,6 +45,11 @@ pub enum SourceError {
     Store(#[from] StoreError),
 }
 
+/// How many messages a running [`MailSource::fetch`] has stored so far,
+/// published after each committed chunk so intake can start on them while
+/// the rest is still being fetched. Dropping the sender means the fetch ended.
+pub type Progress = tokio::sync::watch::Sender<usize>;
+
 /// The configured source.
 #[derive(Debug)]
 pub enum MailSource {
@@ -55,15 +60,17 @@ pub enum MailSource {
 }
 
 impl MailSource {
-    /// Store new messages; returns how many were stored.
+    /// Store new messages; returns how many were stored. Each committed
+    /// chunk is announced on `progress`.
     pub async fn fetch(
         &mut self,
         store: &crate::store::Store,
         now: i64,
+        progress: &Progress,
     ) -> Result<usize, SourceError> {
         match self {
-            MailSource::Imap(s) => s.fetch(store, now).await,
-            MailSource::Maildir(s) => s.fetch(store, now).await,
+            MailSource::Imap(s) => s.fetch(store, now, progress).await,
+            MailSource::Maildir(s) => s.fetch(store, now, progress).await,
         }
     }
 

@@ -96,7 +96,8 @@ impl Store {
                     Box::pin(async move {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                             PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192;",
                         )
                         .await?;
                         Ok(())
