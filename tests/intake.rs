@@ -520,8 +520,38 @@ async fn check_reports_each_connection_and_init_writes_a_valid_config() {
         "{text}"
     );
     assert!(!text.contains("wrong-secret"), "{text}");
+    std::fs::write(w.dir.path().join("imap-password"), format!("{PASSWORD}\n")).unwrap();
     // An unreachable SMTP server.
     w.smtp_port_closed_check();
+    // An unreachable IMAP server: named with its port and what to check.
+    let closed = free_port();
+    let (ok, text) = w.check_with("closed-imap.toml", |c| {
+        c.replace(
+            &format!("port = {}\n", w.dovecot.imap_port),
+            &format!("port = {closed}\n"),
+        )
+    });
+    assert!(!ok);
+    assert!(
+        text.contains("mailbox   FAIL")
+            && text.contains(&format!("cannot reach port {closed}"))
+            && text.contains("check mailbox.host and mailbox.port"),
+        "{text}"
+    );
+    // A missing inbox folder: logged in, but the folder is named as missing.
+    let (ok, text) = w.check_with("no-folder.toml", |c| {
+        c.replace(
+            "user = \"cfp\"\n",
+            "user = \"cfp\"\ninbox = \"Proposals\"\n",
+        )
+    });
+    assert!(!ok);
+    assert!(
+        text.contains("folder \"Proposals\" does not exist (mailbox.inbox)"),
+        "{text}"
+    );
+    // Three different failures, three different lines.
+    assert!(!text.contains("login as") && !text.contains("cannot reach"));
     // `cfpd init` writes the commented example, which validates.
     let path = w.dir.path().join("new.toml");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cfpd"))

@@ -148,7 +148,18 @@ async fn timed<T, E: fmt::Display>(
 pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<Session, SourceError> {
     let h = cfg.host.as_str();
     let t = cfg.timeout;
-    let tcp = timed(t, h, "connect", TcpStream::connect((h, cfg.port))).await?;
+    let tcp = timed(t, h, "connect", TcpStream::connect((h, cfg.port)))
+        .await
+        .map_err(|e| match e {
+            SourceError::Imap { host, reason } => SourceError::Imap {
+                reason: format!(
+                    "{reason} — cannot reach port {} (check mailbox.host and mailbox.port, and that the server is up)",
+                    cfg.port
+                ),
+                host,
+            },
+            other => other,
+        })?;
     let _ = tcp.set_nodelay(true);
     let tls_connect = |tcp: TcpStream| async move {
         let tls =

@@ -532,6 +532,22 @@ url = "{db_url}"
     }
 
     /// With the SMTP server stopped, `cfpd check` names the outgoing failure.
+    /// `cfpd check` with this world's config edited by `edit`: (success, stdout).
+    pub fn check_with(&self, name: &str, edit: impl Fn(String) -> String) -> (bool, String) {
+        let alt = self.dir.path().join(name);
+        std::fs::write(&alt, edit(std::fs::read_to_string(&self.config).unwrap())).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .arg("--config")
+            .arg(&alt)
+            .arg("check")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
     pub fn smtp_port_closed_check(&self) {
         let cfg = std::fs::read_to_string(&self.config).unwrap();
         let closed = free_port();
