@@ -42,6 +42,8 @@ pub struct Inbound {
     pub machine: Option<MachineKind>,
     /// Number of attachments.
     pub attachments: usize,
+    /// `Authentication-Results` header values, top first (see [`super::authres`]).
+    pub auth_results: Vec<String>,
 }
 
 impl Inbound {
@@ -189,6 +191,10 @@ fn parse_inner(raw: &[u8], own: &OwnIdentity) -> Option<Inbound> {
         references,
         machine: machine::classify(&msg, own),
         attachments: msg.attachment_count(),
+        auth_results: msg
+            .header_values("Authentication-Results")
+            .flat_map(header_texts)
+            .collect(),
     })
 }
 
