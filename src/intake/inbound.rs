@@ -77,11 +77,17 @@ pub fn normalize_address(a: &str) -> Option<String> {
     {
         return None;
     }
-    let domain = idna::domain_to_ascii(domain).ok()?;
-    if domain.is_empty() {
+    let ascii = idna::domain_to_ascii(domain).ok()?;
+    if ascii.is_empty() {
         return None;
     }
-    Some(format!("{local}@{domain}"))
+    if !domain.is_ascii() && idna::domain_to_unicode(&ascii).0 != domain.to_lowercase() {
+        // IDNA's mapping folded look-alikes into other characters (full-width
+        // `ｅ` → `e`): keep the domain as written, so it never equals the
+        // address it imitates.
+        return Some(format!("{local}@{}", domain.to_lowercase()));
+    }
+    Some(format!("{local}@{ascii}"))
 }
 
 /// Whether two addresses name the same mailbox, for authorization: domains compared after
@@ -215,6 +221,24 @@ mod tests {
         // A Cyrillic "а" in the local part stays different from the Latin one.
         assert_ne!(
             normalize_address("аda@example.org"),
+            normalize_address("ada@example.org")
+        );
+        // Full-width and other compatibility characters are not folded away.
+        assert_ne!(
+            normalize_address("ada@\u{ff45}xample.org"),
+            normalize_address("ada@example.org")
+        );
+        assert_ne!(
+            normalize_address("\u{ff41}da@example.org"),
+            normalize_address("ada@example.org")
+        );
+        // Greek alpha and Cyrillic a in the domain are different domains.
+        assert_ne!(
+            normalize_address("ada@ex\u{03b1}mple.org"),
+            normalize_address("ada@example.org")
+        );
+        assert_ne!(
+            normalize_address("ada@ex\u{0430}mple.org"),
             normalize_address("ada@example.org")
         );
         assert_eq!(normalize_address("no-at-sign"), None);

@@ -23,6 +23,7 @@ mod bounce;
 pub mod caps;
 pub mod inbound;
 pub mod machine;
+mod notice;
 pub mod reject;
 pub mod review_reply;
 mod unsubscribe;
@@ -213,6 +214,12 @@ impl Intake {
     /// being parsed and tagged on the other cores. Writing stays strictly
     /// sequential, so every batch sees everything the previous one committed.
     pub async fn process_pending(&self) -> Result<usize, IntakeError> {
+        {
+            let mut tx = self.store.begin().await?;
+            let now = store::ms(self.clock.now());
+            notice::report_too_large(&mut tx, &self.cfg, &self.composer, now).await?;
+            tx.commit().await.ctx("committing chairs' notices")?;
+        }
         let mut total = 0;
         let mut next = self.read_and_prepare(0).await?;
         while let Some((prepared, read_ms)) = next.take() {

@@ -454,3 +454,21 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<MessageSummary>> {
         })
         .collect())
 }
+
+/// Messages quarantined as too large (never downloaded) whose chairs'
+/// notice is not queued yet: `(id, size, source_key)`, oldest first.
+pub async fn too_large_without_notice(conn: &mut AnyConnection) -> Result<Vec<(i64, i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.size, m.source_key FROM messages m
+         WHERE m.state = 'quarantined' AND m.reason = 'too_large'
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedup_key LIKE 'too_large:msg:' || m.id || ':%')
+         ORDER BY m.id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("listing oversized messages to report")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
