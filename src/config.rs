@@ -297,6 +297,14 @@ pub struct ProposalRules {
     pub word_limits: Vec<(String, usize)>,
     /// Larger inbound messages are quarantined, not parsed.
     pub max_message_bytes: usize,
+    /// At most this many attachments per mail (inline signature images count);
+    /// more is refused with a reply naming the limit.
+    pub max_attachments: usize,
+    /// At most this many bytes per attachment (decoded).
+    pub max_attachment_bytes: usize,
+    /// File name extensions (lower case, no dot) refused as attachments:
+    /// executables and scripts, which a mail archive should never hold.
+    pub blocked_attachment_extensions: Vec<String>,
 }
 
 /// Flood protection.
@@ -508,6 +516,30 @@ struct RawProposals {
     word_limits: toml::Table,
     #[serde(default = "default_max_bytes")]
     max_message_bytes: usize,
+    #[serde(default = "default_max_attachments")]
+    max_attachments: usize,
+    #[serde(default = "default_max_attachment_bytes")]
+    max_attachment_bytes: usize,
+    #[serde(default = "default_blocked_extensions")]
+    blocked_attachment_extensions: Vec<String>,
+}
+
+fn default_max_attachments() -> usize {
+    10
+}
+
+fn default_max_attachment_bytes() -> usize {
+    1024 * 1024
+}
+
+fn default_blocked_extensions() -> Vec<String> {
+    [
+        "exe", "com", "scr", "pif", "bat", "cmd", "msi", "dll", "js", "jse", "vbs", "vbe", "wsf",
+        "hta", "ps1", "jar", "lnk", "iso", "img", "apk", "app", "dmg",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 impl Default for RawProposals {
@@ -518,6 +550,9 @@ impl Default for RawProposals {
             audiences: default_audiences(),
             word_limits: default_word_limits(),
             max_message_bytes: default_max_bytes(),
+            max_attachments: default_max_attachments(),
+            max_attachment_bytes: default_max_attachment_bytes(),
+            blocked_attachment_extensions: default_blocked_extensions(),
         }
     }
 }
@@ -1024,6 +1059,13 @@ impl Config {
                 audiences: p.audiences.iter().map(|s| s.to_ascii_lowercase()).collect(),
                 word_limits,
                 max_message_bytes: p.max_message_bytes,
+                max_attachments: p.max_attachments,
+                max_attachment_bytes: p.max_attachment_bytes,
+                blocked_attachment_extensions: p
+                    .blocked_attachment_extensions
+                    .iter()
+                    .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+                    .collect(),
             },
             limits: Limits {
                 replies_per_address_per_day: raw.limits.replies_per_address_per_day,

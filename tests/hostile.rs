@@ -688,3 +688,79 @@ async fn oversized_mail_is_not_downloaded_and_the_chair_is_told_once() {
         "nothing read, nobody answered"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attachments_beyond_the_limits_are_refused_with_the_limit_named() {
+    need_servers!();
+    let w = World::start("[proposals]\nmax_attachments = 2\n").await;
+    let with_parts = |from: &str, mid: &str, parts: &[(&str, &str)]| {
+        let mut m = format!(
+            "From: {from}\r\nTo: {CFP}\r\nSubject: Proposal\r\nMessage-ID: <{mid}>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+            proposal_body("With attachments").replace('\n', "\r\n")
+        );
+        for (name, ct) in parts {
+            m.push_str(&format!(
+                "--B\r\nContent-Type: {ct}\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n"
+            ));
+        }
+        m.push_str("--B--\r\n");
+        m.into_bytes()
+    };
+    w.dovecot
+        .append(
+            "cfp",
+            &with_parts(
+                "exe@example.org",
+                "a1@x",
+                &[("setup.exe", "application/octet-stream")],
+            ),
+        )
+        .await;
+    w.dovecot
+        .append(
+            "cfp",
+            &with_parts(
+                "many@example.org",
+                "a2@x",
+                &[
+                    ("a.pdf", "application/pdf"),
+                    ("b.pdf", "application/pdf"),
+                    ("c.pdf", "application/pdf"),
+                ],
+            ),
+        )
+        .await;
+    w.dovecot
+        .append(
+            "cfp",
+            &with_parts(
+                "ok@example.org",
+                "a3@x",
+                &[("slides.pdf", "application/pdf")],
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let r = rows(&w).await;
+    assert_eq!(
+        r.iter()
+            .map(|r| (r.state.as_str(), r.reason.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("rejected", Some("attachments")),
+            ("rejected", Some("attachments")),
+            ("accepted", None)
+        ]
+    );
+    let exe = body(&w.dovecot.wait_for("exe", 1, T).await[0]);
+    assert!(
+        exe.contains("\"setup.exe\" is a .exe file, a type we do not accept"),
+        "{exe}"
+    );
+    let many = body(&w.dovecot.wait_for("many", 1, T).await[0]);
+    assert!(
+        many.contains("it has 3 attachments, and we accept at most 2"),
+        "{many}"
+    );
+    assert!(w.cfpd(&["proposals", "list"]).contains("1 proposal(s)"));
+}

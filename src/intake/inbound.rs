@@ -4,7 +4,7 @@
 //! input in the past, and one hostile message must not take the daemon down.
 //! A message that cannot be parsed is quarantined, never answered.
 
-use mail_parser::{Address, HeaderValue, MessageParser, PartType};
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
 
 use super::machine::{self, MachineKind, OwnIdentity};
 
@@ -17,6 +17,17 @@ pub struct Mailbox {
     pub address: String,
     /// Display name, if any (control characters removed).
     pub name: Option<String>,
+}
+
+/// One attachment of a message (never opened, only measured).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// File name, if the sender gave one (control characters removed).
+    pub name: Option<String>,
+    /// MIME type, lower case (`application/pdf`).
+    pub content_type: String,
+    /// Decoded size in bytes.
+    pub size: usize,
 }
 
 /// What intake reads from a message.
@@ -42,6 +53,8 @@ pub struct Inbound {
     pub machine: Option<MachineKind>,
     /// Number of attachments.
     pub attachments: usize,
+    /// Every attachment: file name, MIME type and decoded size.
+    pub attachment_list: Vec<Attachment>,
     /// `Authentication-Results` header values, top first (see [`super::authres`]).
     pub auth_results: Vec<String>,
 }
@@ -197,6 +210,23 @@ fn parse_inner(raw: &[u8], own: &OwnIdentity) -> Option<Inbound> {
         references,
         machine: machine::classify(&msg, own),
         attachments: msg.attachment_count(),
+        attachment_list: msg
+            .attachments()
+            .map(|a| Attachment {
+                name: a
+                    .attachment_name()
+                    .map(crate::outbox::one_line)
+                    .filter(|n| !n.is_empty()),
+                content_type: a
+                    .content_type()
+                    .map(|c| {
+                        format!("{}/{}", c.ctype(), c.subtype().unwrap_or("octet-stream"))
+                            .to_ascii_lowercase()
+                    })
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+                size: a.contents().len(),
+            })
+            .collect(),
         auth_results: msg
             .header_values("Authentication-Results")
             .flat_map(header_texts)

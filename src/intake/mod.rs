@@ -18,6 +18,7 @@
 //! A crash before the commit leaves the messages `received`; they are
 //! processed again from scratch after restart, and nothing was sent yet.
 
+mod attachments;
 pub mod authres;
 mod bounce;
 pub mod caps;
@@ -665,6 +666,9 @@ impl Intake {
                     reply: None,
                 });
             }
+        }
+        if let Some(problem) = attachments::problem(i, &self.cfg.proposals) {
+            return Ok(self.rejection(Rejection::Attachments { problem }, &i.subject));
         }
         // Authorize: only a valid reply token selects an existing proposal.
         for r in &i.recipients {
