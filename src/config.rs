@@ -55,6 +55,8 @@ pub struct Config {
     pub database_url: String,
     /// Rules a proposal must satisfy to be complete.
     pub proposals: ProposalRules,
+    /// Attachment limits for every mail a person sends.
+    pub attachments: AttachmentLimits,
     /// Limits that protect people from being flooded by cfpd.
     pub limits: Limits,
     /// Path of a custom topic file, if the conference replaces the default set.
@@ -297,6 +299,12 @@ pub struct ProposalRules {
     pub word_limits: Vec<(String, usize)>,
     /// Larger inbound messages are quarantined, not parsed.
     pub max_message_bytes: usize,
+}
+
+/// Attachment limits (`[proposals] max_attachments`, `max_attachment_bytes`,
+/// `blocked_attachment_extensions`), for every mail a person sends.
+#[derive(Debug, Clone)]
+pub struct AttachmentLimits {
     /// At most this many attachments per mail (inline signature images count);
     /// more is refused with a reply naming the limit.
     pub max_attachments: usize,
@@ -1059,6 +1067,8 @@ impl Config {
                 audiences: p.audiences.iter().map(|s| s.to_ascii_lowercase()).collect(),
                 word_limits,
                 max_message_bytes: p.max_message_bytes,
+            },
+            attachments: AttachmentLimits {
                 max_attachments: p.max_attachments,
                 max_attachment_bytes: p.max_attachment_bytes,
                 blocked_attachment_extensions: p

@@ -6,13 +6,13 @@
 //! that names the limit (typed rejection `attachments`), rather than
 //! silently dropping part of what the person sent: they learn what to fix.
 
-use crate::config::ProposalRules;
+use crate::config::AttachmentLimits;
 
 use super::inbound::Inbound;
 
 /// What is wrong with a mail's attachments, naming the limit; `None` when
 /// they are within the limits.
-pub fn problem(i: &Inbound, rules: &ProposalRules) -> Option<String> {
+pub fn problem(i: &Inbound, rules: &AttachmentLimits) -> Option<String> {
     let list = &i.attachment_list;
     if list.len() > rules.max_attachments {
         return Some(format!(
@@ -63,13 +63,13 @@ mod tests {
     use super::*;
     use crate::intake::machine::OwnIdentity;
 
-    fn rules() -> ProposalRules {
+    fn rules() -> AttachmentLimits {
         let cfg = crate::config::Config::from_str(
             &crate::config::EXAMPLE_CONFIG.replace("[limits]", "[limits]\n"),
             std::path::Path::new("/tmp/cfpd.toml"),
         )
         .unwrap();
-        let mut r = cfg.proposals;
+        let mut r = cfg.attachments;
         r.max_attachments = 2;
         r.max_attachment_bytes = 1024;
         r

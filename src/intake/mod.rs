@@ -667,7 +667,7 @@ impl Intake {
                 });
             }
         }
-        if let Some(problem) = attachments::problem(i, &self.cfg.proposals) {
+        if let Some(problem) = attachments::problem(i, &self.cfg.attachments) {
             return Ok(self.rejection(Rejection::Attachments { problem }, &i.subject));
         }
         // Authorize: only a valid reply token selects an existing proposal.

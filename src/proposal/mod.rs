@@ -234,9 +234,6 @@ mod tests {
             audiences: vec!["beginner".into(), "intermediate".into()],
             word_limits: vec![("abstract".into(), 5)],
             max_message_bytes: 1 << 20,
-            max_attachments: 10,
-            max_attachment_bytes: 1 << 20,
-            blocked_attachment_extensions: vec![],
         }
     }
 
