@@ -323,8 +323,9 @@ pub struct Limits {
     /// "Your review form could not be read" replies to one reviewer per 24 hours, at most:
     /// a reviewer whose client mangles the form gets a few clear answers, not a flood.
     pub review_help_per_day: u32,
-    /// Automatic replies per conversation (the root of the References chain) per 24 hours, at
-    /// most: two auto-responders that strip RFC 3834 headers cannot ping-pong in one thread.
+    /// Automatic replies to mail within one conversation (mail with References or
+    /// In-Reply-To, keyed by the root) per 24 hours, at most, besides the answer to the mail
+    /// that started it: two auto-responders that strip RFC 3834 headers cannot ping-pong.
     pub replies_per_thread_per_day: u32,
     /// Global circuit breaker: when this many automatic replies to conversation mail (mail
     /// that answers an earlier mail) were queued within `circuit_breaker_minutes`, cfpd stops

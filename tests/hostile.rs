@@ -764,3 +764,55 @@ async fn attachments_beyond_the_limits_are_refused_with_the_limit_named() {
     );
     assert!(w.cfpd(&["proposals", "list"]).contains("1 proposal(s)"));
 }
+
+/// A peer that answers every mail and strips RFC 3834 headers (the worst
+/// case of two auto-responders, e.g. a second cfpd behind a header-stripping
+/// relay): the conversation stops at the per-thread cap.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_auto_responder_that_hides_itself_cannot_loop_with_cfpd() {
+    need_servers!();
+    let w = World::start("").await;
+    let peer = "peer@example.org";
+    let first = format!(
+        "From: {peer}\r\nTo: {CFP}\r\nSubject: help\r\nMessage-ID: <loop0@example.org>\r\nContent-Type: text/plain\r\n\r\nhelp\r\n"
+    );
+    w.dovecot.append("cfp", first.as_bytes()).await;
+    let mut seen = 0;
+    let mut rounds = 0;
+    loop {
+        w.cfpd(&["run", "--once"]);
+        rounds += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let inbox = w.dovecot.fetch_all("peer", "INBOX").await;
+        if inbox.len() == seen {
+            break;
+        }
+        assert!(rounds < 30, "still looping after {rounds} rounds");
+        seen = inbox.len();
+        // The peer answers the newest mail, threaded, without Auto-Submitted.
+        let ours = parsed(inbox.last().unwrap());
+        let mid = ours.message_id().unwrap().to_string();
+        let mut refs: Vec<String> = match ours.references() {
+            mail_parser::HeaderValue::Text(t) => vec![t.to_string()],
+            mail_parser::HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+            _ => vec![],
+        };
+        refs.push(mid.clone());
+        let refs: Vec<String> = refs.iter().map(|r| format!("<{r}>")).collect();
+        let answer = format!(
+            "From: {peer}\r\nTo: {CFP}\r\nSubject: Re: help\r\nMessage-ID: <loop{rounds}@example.org>\r\nIn-Reply-To: <{mid}>\r\nReferences: {}\r\nContent-Type: text/plain\r\n\r\nhelp\r\n",
+            refs.join(" ")
+        );
+        w.dovecot.append("cfp", answer.as_bytes()).await;
+    }
+    // The answer to the first mail, then replies_per_thread_per_day (default
+    // 10) answers within the conversation it started.
+    assert_eq!(seen, 11, "the thread cap ends it");
+    let r = rows(&w).await;
+    assert_eq!(r.len(), 12, "every mail recorded");
+    assert!(r[11]
+        .detail
+        .as_deref()
+        .unwrap_or("")
+        .contains("10 automatic replies in this conversation"));
+}
