@@ -222,6 +222,22 @@ async fn hard_bounce_makes_the_address_undeliverable_tells_the_chair_and_stops_m
         "nothing more sent"
     );
     assert_eq!(w.dovecot.count("chair", "INBOX").await, 1, "alerted once");
+    // The chairs' digest lists every undeliverable address.
+    let later = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    w.cfpd_at(&later, &["run", "--once"]);
+    let chair = w.dovecot.wait_for("chair", 2, T).await;
+    let digest = chair
+        .iter()
+        .map(|m| body(m))
+        .find(|b| b.contains("Digest for"))
+        .expect("a digest");
+    assert!(
+        digest.contains(
+            "Undeliverable addresses (cfpd sends them nothing): 1\n  ada@example.org  since "
+        ),
+        "{digest}"
+    );
+    assert!(digest.contains("hard bounce 5.1.1"), "{digest}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
