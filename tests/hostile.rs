@@ -397,9 +397,11 @@ async fn malformed_mime_nul_bytes_and_invalid_utf8_end_in_a_terminal_state() {
     assert_eq!(r.len(), raws.len(), "every message stored");
     let open: Vec<_> = r.iter().filter(|r| r.state == "received").collect();
     assert!(open.is_empty(), "left without a terminal state: {open:?}");
-    let mut by_state = std::collections::BTreeMap::<&str, usize>::new();
+    let mut by_state = std::collections::BTreeMap::<(&str, &str), usize>::new();
     for row in &r {
-        *by_state.entry(row.state.as_str()).or_default() += 1;
+        *by_state
+            .entry((row.state.as_str(), row.reason.as_deref().unwrap_or("-")))
+            .or_default() += 1;
     }
     println!("{} messages: {by_state:?}", r.len());
     // The NUL message: raw bytes kept exactly, text fields without NUL.
