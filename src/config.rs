@@ -55,12 +55,18 @@ pub struct Config {
     pub database_url: String,
     /// Rules a proposal must satisfy to be complete.
     pub proposals: ProposalRules,
+    /// Attachment limits for every mail a person sends.
+    pub attachments: AttachmentLimits,
     /// Limits that protect people from being flooded by cfpd.
     pub limits: Limits,
     /// Path of a custom topic file, if the conference replaces the default set.
     pub topics_file: Option<PathBuf>,
     /// Chair addresses (alerts and digests).
     pub chairs: Vec<String>,
+    /// `[mailbox] authserv_id`: the authserv-id our own MX writes into
+    /// `Authentication-Results` (RFC 8601). Only those headers are believed
+    /// (anyone can write one into a mail); `None` ignores them all.
+    pub authserv_id: Option<String>,
     /// Review settings.
     pub review: ReviewRules,
     /// Reminder rules: the `[[reminders]]` tables, or the defaults generated
@@ -295,6 +301,20 @@ pub struct ProposalRules {
     pub max_message_bytes: usize,
 }
 
+/// Attachment limits (`[proposals] max_attachments`, `max_attachment_bytes`,
+/// `blocked_attachment_extensions`), for every mail a person sends.
+#[derive(Debug, Clone)]
+pub struct AttachmentLimits {
+    /// At most this many attachments per mail (inline signature images count);
+    /// more is refused with a reply naming the limit.
+    pub max_attachments: usize,
+    /// At most this many bytes per attachment (decoded).
+    pub max_attachment_bytes: usize,
+    /// File name extensions (lower case, no dot) refused as attachments:
+    /// executables and scripts, which a mail archive should never hold.
+    pub blocked_attachment_extensions: Vec<String>,
+}
+
 /// Flood protection.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -303,6 +323,21 @@ pub struct Limits {
     /// "Your review form could not be read" replies to one reviewer per 24 hours, at most:
     /// a reviewer whose client mangles the form gets a few clear answers, not a flood.
     pub review_help_per_day: u32,
+    /// Automatic replies to mail within one conversation (mail with References or
+    /// In-Reply-To, keyed by the root) per 24 hours, at most, besides the answer to the mail
+    /// that started it: two auto-responders that strip RFC 3834 headers cannot ping-pong.
+    pub replies_per_thread_per_day: u32,
+    /// Global circuit breaker: when this many automatic replies to conversation mail (mail
+    /// that answers an earlier mail) were queued within `circuit_breaker_minutes`, cfpd stops
+    /// automatic replies (it keeps recording everything) and alerts the chairs once. First
+    /// contact (new proposals) does not count, so a legitimate backlog never trips it.
+    pub circuit_breaker_replies: u32,
+    /// The circuit breaker's window, in minutes; it closes by itself once the window holds
+    /// fewer replies again.
+    pub circuit_breaker_minutes: u32,
+    /// Soft bounces (4.x.x, delays) of this many distinct mails make an address undeliverable,
+    /// like one hard bounce (5.x.x) does.
+    pub soft_bounce_threshold: u32,
 }
 
 /// Field names a proposal may have.
@@ -442,6 +477,7 @@ struct RawMailbox {
     #[serde(default = "default_batch")]
     batch_size: usize,
     path: Option<String>,
+    authserv_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -489,6 +525,30 @@ struct RawProposals {
     word_limits: toml::Table,
     #[serde(default = "default_max_bytes")]
     max_message_bytes: usize,
+    #[serde(default = "default_max_attachments")]
+    max_attachments: usize,
+    #[serde(default = "default_max_attachment_bytes")]
+    max_attachment_bytes: usize,
+    #[serde(default = "default_blocked_extensions")]
+    blocked_attachment_extensions: Vec<String>,
+}
+
+fn default_max_attachments() -> usize {
+    10
+}
+
+fn default_max_attachment_bytes() -> usize {
+    1024 * 1024
+}
+
+fn default_blocked_extensions() -> Vec<String> {
+    [
+        "exe", "com", "scr", "pif", "bat", "cmd", "msi", "dll", "js", "jse", "vbs", "vbe", "wsf",
+        "hta", "ps1", "jar", "lnk", "iso", "img", "apk", "app", "dmg",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 impl Default for RawProposals {
@@ -499,6 +559,9 @@ impl Default for RawProposals {
             audiences: default_audiences(),
             word_limits: default_word_limits(),
             max_message_bytes: default_max_bytes(),
+            max_attachments: default_max_attachments(),
+            max_attachment_bytes: default_max_attachment_bytes(),
+            blocked_attachment_extensions: default_blocked_extensions(),
         }
     }
 }
@@ -510,6 +573,14 @@ struct RawLimits {
     replies_per_address_per_day: u32,
     #[serde(default = "default_review_help_cap")]
     review_help_per_day: u32,
+    #[serde(default = "default_thread_cap")]
+    replies_per_thread_per_day: u32,
+    #[serde(default = "default_breaker_replies")]
+    circuit_breaker_replies: u32,
+    #[serde(default = "default_breaker_minutes")]
+    circuit_breaker_minutes: u32,
+    #[serde(default = "default_soft_bounces")]
+    soft_bounce_threshold: u32,
 }
 
 impl Default for RawLimits {
@@ -517,8 +588,28 @@ impl Default for RawLimits {
         RawLimits {
             replies_per_address_per_day: default_reply_cap(),
             review_help_per_day: default_review_help_cap(),
+            replies_per_thread_per_day: default_thread_cap(),
+            circuit_breaker_replies: default_breaker_replies(),
+            circuit_breaker_minutes: default_breaker_minutes(),
+            soft_bounce_threshold: default_soft_bounces(),
         }
     }
+}
+
+fn default_thread_cap() -> u32 {
+    10
+}
+
+fn default_breaker_replies() -> u32 {
+    300
+}
+
+fn default_breaker_minutes() -> u32 {
+    10
+}
+
+fn default_soft_bounces() -> u32 {
+    3
 }
 
 fn default_review_help_cap() -> u32 {
@@ -828,6 +919,18 @@ impl Config {
             }
         };
 
+        let authserv_id = match raw.mailbox.authserv_id.as_deref().map(str::trim) {
+            None => None,
+            Some(a) if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == ';') => {
+                return Err(loc.err(
+                    "mailbox",
+                    "authserv_id",
+                    "expected the authserv-id your mail server writes into Authentication-Results, e.g. \"mx.example.org\"",
+                ))
+            }
+            Some(a) => Some(a.to_ascii_lowercase()),
+        };
+
         let database_url = resolve_db_url(&raw.database.url, &base)
             .ok_or_else(|| loc.err("database", "url", "expected sqlite://FILE or postgres://…"))?;
 
@@ -867,6 +970,25 @@ impl Config {
         }
         if p.max_message_bytes < 4096 {
             return Err(loc.err("proposals", "max_message_bytes", "must be at least 4096"));
+        }
+        for (key, v) in [
+            (
+                "circuit_breaker_replies",
+                raw.limits.circuit_breaker_replies,
+            ),
+            (
+                "circuit_breaker_minutes",
+                raw.limits.circuit_breaker_minutes,
+            ),
+            ("soft_bounce_threshold", raw.limits.soft_bounce_threshold),
+            (
+                "replies_per_thread_per_day",
+                raw.limits.replies_per_thread_per_day,
+            ),
+        ] {
+            if v == 0 {
+                return Err(loc.err("limits", key, "must be at least 1"));
+            }
         }
 
         let rv = &raw.review;
@@ -936,6 +1058,7 @@ impl Config {
                 review_deadline,
             },
             chairs: c.chairs.clone(),
+            authserv_id,
             mailbox,
             outgoing,
             database_url,
@@ -946,9 +1069,22 @@ impl Config {
                 word_limits,
                 max_message_bytes: p.max_message_bytes,
             },
+            attachments: AttachmentLimits {
+                max_attachments: p.max_attachments,
+                max_attachment_bytes: p.max_attachment_bytes,
+                blocked_attachment_extensions: p
+                    .blocked_attachment_extensions
+                    .iter()
+                    .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+                    .collect(),
+            },
             limits: Limits {
                 replies_per_address_per_day: raw.limits.replies_per_address_per_day,
                 review_help_per_day: raw.limits.review_help_per_day,
+                replies_per_thread_per_day: raw.limits.replies_per_thread_per_day,
+                circuit_breaker_replies: raw.limits.circuit_breaker_replies,
+                circuit_breaker_minutes: raw.limits.circuit_breaker_minutes,
+                soft_bounce_threshold: raw.limits.soft_bounce_threshold,
             },
             topics_file: raw.topics.file.as_deref().map(resolve),
         })

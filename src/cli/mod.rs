@@ -63,7 +63,12 @@ pub enum Command {
         action: proposals::ProposalsCmd,
     },
     /// The message log: every inbound message and its terminal state.
-    Messages,
+    Messages {
+        /// Release a message held in `needs_review` (dmarc=fail): the next
+        /// `cfpd run` processes it as usual.
+        #[arg(long)]
+        release: Option<i64>,
+    },
     /// The outbox: queued, sent, failed and uncertain mail.
     Outbox {
         /// Requeue an uncertain or failed mail by id.
@@ -150,7 +155,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Check => check(&cli.config).await,
         Command::Run { once } => run(&cli.config, once).await,
         Command::Proposals { action } => proposals::run(&cli.config, action).await,
-        Command::Messages => messages(&cli.config).await,
+        Command::Messages { release } => messages(&cli.config, release).await,
         Command::Outbox { retry } => outbox(&cli.config, retry).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
         Command::Report { format } => report::report(&cli.config, format).await,
@@ -404,10 +409,19 @@ async fn wait_for_signal() {
     }
 }
 
-async fn messages(path: &Path) -> anyhow::Result<()> {
+async fn messages(path: &Path, release: Option<i64>) -> anyhow::Result<()> {
     let cfg = load_config(path)?;
     let store = open_store(&cfg).await?;
     let mut c = store.pool.acquire().await?;
+    if let Some(id) = release {
+        if crate::store::messages::release_held(&mut c, id).await? {
+            println!(
+                "message {id} released: the next `cfpd run` (or the running daemon) processes it"
+            );
+            return Ok(());
+        }
+        anyhow::bail!("message {id} is not held in needs_review (see `cfpd messages`)");
+    }
     let rows = crate::store::messages::list(&mut c).await?;
     let mut out = std::io::stdout().lock();
     writeln!(

@@ -4,7 +4,7 @@
 //! input in the past, and one hostile message must not take the daemon down.
 //! A message that cannot be parsed is quarantined, never answered.
 
-use mail_parser::{Address, HeaderValue, MessageParser, PartType};
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
 
 use super::machine::{self, MachineKind, OwnIdentity};
 
@@ -17,6 +17,17 @@ pub struct Mailbox {
     pub address: String,
     /// Display name, if any (control characters removed).
     pub name: Option<String>,
+}
+
+/// One attachment of a message (never opened, only measured).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// File name, if the sender gave one (control characters removed).
+    pub name: Option<String>,
+    /// MIME type, lower case (`application/pdf`).
+    pub content_type: String,
+    /// Decoded size in bytes.
+    pub size: usize,
 }
 
 /// What intake reads from a message.
@@ -42,6 +53,10 @@ pub struct Inbound {
     pub machine: Option<MachineKind>,
     /// Number of attachments.
     pub attachments: usize,
+    /// Every attachment: file name, MIME type and decoded size.
+    pub attachment_list: Vec<Attachment>,
+    /// `Authentication-Results` header values, top first (see [`super::authres`]).
+    pub auth_results: Vec<String>,
 }
 
 impl Inbound {
@@ -75,11 +90,17 @@ pub fn normalize_address(a: &str) -> Option<String> {
     {
         return None;
     }
-    let domain = idna::domain_to_ascii(domain).ok()?;
-    if domain.is_empty() {
+    let ascii = idna::domain_to_ascii(domain).ok()?;
+    if ascii.is_empty() {
         return None;
     }
-    Some(format!("{local}@{domain}"))
+    if !domain.is_ascii() && idna::domain_to_unicode(&ascii).0 != domain.to_lowercase() {
+        // IDNA's mapping folded look-alikes into other characters (full-width
+        // `ｅ` → `e`): keep the domain as written, so it never equals the
+        // address it imitates.
+        return Some(format!("{local}@{}", domain.to_lowercase()));
+    }
+    Some(format!("{local}@{ascii}"))
 }
 
 /// Whether two addresses name the same mailbox, for authorization: domains compared after
@@ -189,6 +210,27 @@ fn parse_inner(raw: &[u8], own: &OwnIdentity) -> Option<Inbound> {
         references,
         machine: machine::classify(&msg, own),
         attachments: msg.attachment_count(),
+        attachment_list: msg
+            .attachments()
+            .map(|a| Attachment {
+                name: a
+                    .attachment_name()
+                    .map(crate::outbox::one_line)
+                    .filter(|n| !n.is_empty()),
+                content_type: a
+                    .content_type()
+                    .map(|c| {
+                        format!("{}/{}", c.ctype(), c.subtype().unwrap_or("octet-stream"))
+                            .to_ascii_lowercase()
+                    })
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+                size: a.contents().len(),
+            })
+            .collect(),
+        auth_results: msg
+            .header_values("Authentication-Results")
+            .flat_map(header_texts)
+            .collect(),
     })
 }
 
@@ -209,6 +251,24 @@ mod tests {
         // A Cyrillic "а" in the local part stays different from the Latin one.
         assert_ne!(
             normalize_address("аda@example.org"),
+            normalize_address("ada@example.org")
+        );
+        // Full-width and other compatibility characters are not folded away.
+        assert_ne!(
+            normalize_address("ada@\u{ff45}xample.org"),
+            normalize_address("ada@example.org")
+        );
+        assert_ne!(
+            normalize_address("\u{ff41}da@example.org"),
+            normalize_address("ada@example.org")
+        );
+        // Greek alpha and Cyrillic a in the domain are different domains.
+        assert_ne!(
+            normalize_address("ada@ex\u{03b1}mple.org"),
+            normalize_address("ada@example.org")
+        );
+        assert_ne!(
+            normalize_address("ada@ex\u{0430}mple.org"),
             normalize_address("ada@example.org")
         );
         assert_eq!(normalize_address("no-at-sign"), None);

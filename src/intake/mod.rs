@@ -18,8 +18,13 @@
 //! A crash before the commit leaves the messages `received`; they are
 //! processed again from scratch after restart, and nothing was sent yet.
 
+mod attachments;
+pub mod authres;
+mod bounce;
+pub mod caps;
 pub mod inbound;
 pub mod machine;
+mod notice;
 pub mod reject;
 pub mod review_reply;
 mod unsubscribe;
@@ -110,8 +115,8 @@ struct ReplySpec {
 struct Batch {
     /// Message-ID → first message that carried it (stored or earlier in this batch).
     seen: HashMap<String, i64>,
-    /// Automatic replies per recipient in the last 24 h, including this batch's.
-    reply_counts: HashMap<String, i64>,
+    /// Reply budgets (per address, per thread, circuit breaker), including this batch's.
+    caps: caps::Caps,
     /// Proposal ids reserved for this batch, used from the front.
     reserved_ids: std::collections::VecDeque<i64>,
     /// Speakers to upsert (address → display name).
@@ -210,6 +215,12 @@ impl Intake {
     /// being parsed and tagged on the other cores. Writing stays strictly
     /// sequential, so every batch sees everything the previous one committed.
     pub async fn process_pending(&self) -> Result<usize, IntakeError> {
+        {
+            let mut tx = self.store.begin().await?;
+            let now = store::ms(self.clock.now());
+            notice::report_too_large(&mut tx, &self.cfg, &self.composer, now).await?;
+            tx.commit().await.ctx("committing chairs' notices")?;
+        }
         let mut total = 0;
         let mut next = self.read_and_prepare(0).await?;
         while let Some((prepared, read_ms)) = next.take() {
@@ -291,7 +302,13 @@ impl Intake {
             .collect();
         senders.sort();
         senders.dedup();
-        b.reply_counts = outbox::reply_counts(&mut tx, &senders, now_ms - 24 * 3600 * 1000).await?;
+        let mut threads: Vec<String> = prepared
+            .iter()
+            .filter_map(|(_, p)| caps::thread_key(p.inbound.as_ref().ok()?))
+            .collect();
+        threads.sort();
+        threads.dedup();
+        b.caps = caps::Caps::load(&mut tx, &self.cfg, &senders, &threads, now_ms).await?;
         let new_proposals = prepared
             .iter()
             .filter(|(_, p)| p.proposal.is_some())
@@ -398,34 +415,37 @@ impl Intake {
         };
         if let (Some(reply), Some(i)) = (h.reply.take(), inbound) {
             if let Some(from) = &i.from {
-                let sent = b.reply_counts.entry(from.address.clone()).or_default();
-                if *sent >= self.cfg.limits.replies_per_address_per_day as i64 {
-                    let n = format!(
-                        "reply suppressed: {sent} automatic replies to {} in 24 h",
-                        from.address
-                    );
-                    tracing::warn!(message = m.id, "{n}");
-                    note(&mut h, n);
-                } else {
-                    let draft = Draft {
-                        kind: reply.kind,
-                        dedup_key: format!("reply:msg:{}", m.id),
-                        to: &from.address,
-                        to_name: from.name.as_deref(),
-                        subject: reply.subject,
-                        body: reply.body,
-                        in_reply_to: i.message_id.as_deref(),
-                        references: &i.references,
-                        reply_token: reply.token.as_deref(),
-                        auto: AutoSubmitted::AutoReplied,
-                        cause_message: Some(m.id),
-                    };
-                    match self.composer.compose(&draft) {
-                        Ok(mail) => {
-                            *sent += 1;
-                            b.mails.push(mail);
+                let thread = caps::thread_key(i);
+                match b.caps.check(&self.cfg, &from.address, thread.as_deref()) {
+                    Err(why) => {
+                        tracing::warn!(message = m.id, "{why}");
+                        if matches!(why, caps::Suppressed::Breaker(_)) {
+                            self.breaker_alert(b);
                         }
-                        Err(e) => note(&mut h, format!("reply not sent: {e}")),
+                        note(&mut h, why.to_string());
+                    }
+                    Ok(()) => {
+                        let draft = Draft {
+                            kind: reply.kind,
+                            dedup_key: format!("reply:msg:{}", m.id),
+                            to: &from.address,
+                            to_name: from.name.as_deref(),
+                            subject: reply.subject,
+                            body: reply.body,
+                            in_reply_to: i.message_id.as_deref(),
+                            references: &i.references,
+                            reply_token: reply.token.as_deref(),
+                            auto: AutoSubmitted::AutoReplied,
+                            cause_message: Some(m.id),
+                        };
+                        match self.composer.compose(&draft) {
+                            Ok(mut mail) => {
+                                b.caps.count(&from.address, thread.as_deref());
+                                mail.thread_key = thread;
+                                b.mails.push(mail);
+                            }
+                            Err(e) => note(&mut h, format!("reply not sent: {e}")),
+                        }
                     }
                 }
             }
@@ -441,6 +461,43 @@ impl Intake {
             }
         }
         b.finishes.push((m.id, h.state, h.finish));
+    }
+
+    /// The circuit breaker opened: tell the chairs, once per breaker window.
+    fn breaker_alert(&self, b: &mut Batch) {
+        if b.caps.alerted {
+            return;
+        }
+        b.caps.alerted = true;
+        let l = &self.cfg.limits;
+        let body = format!(
+            "Hello,\n\ncfpd queued {} or more automatic replies to conversation mail within\n\
+             {} minutes ([limits] circuit_breaker_replies / circuit_breaker_minutes). That looks\n\
+             like a mail loop, so cfpd has stopped sending automatic replies. It keeps\n\
+             recording every message (\"cfpd messages\"; suppressed replies are noted there)\n\
+             and starts replying again by itself once the window holds fewer replies.\n\n\
+             -- \ncfpd for {}\n",
+            l.circuit_breaker_replies, l.circuit_breaker_minutes, self.cfg.conference.name
+        );
+        for chair in &self.cfg.chairs {
+            let d = Draft {
+                kind: "breaker_alert",
+                dedup_key: format!("breaker:{}:{chair}", b.caps.bucket),
+                to: chair,
+                to_name: None,
+                subject: self.subject("Automatic replies paused (possible mail loop)"),
+                body: body.clone(),
+                in_reply_to: None,
+                references: &[],
+                reply_token: None,
+                auto: AutoSubmitted::AutoGenerated,
+                cause_message: None,
+            };
+            match self.composer.compose(&d) {
+                Ok(mail) => b.mails.push(mail),
+                Err(e) => tracing::warn!(error = %e, "breaker alert not composed"),
+            }
+        }
     }
 
     fn deadline_text(&self) -> String {
@@ -548,6 +605,13 @@ impl Intake {
             return Ok(h);
         }
         if let Some(kind) = &i.machine {
+            let mut detail = kind.reason().to_string();
+            if let Some(info) = kind.bounce() {
+                let n =
+                    bounce::record(tx, &self.cfg, &self.composer, i, info, m.id, store::ms(now))
+                        .await?;
+                detail = format!("{detail}; {n}");
+            }
             return Ok(Handled {
                 state: if kind.is_bounce() {
                     MessageState::Bounce
@@ -556,7 +620,19 @@ impl Intake {
                 },
                 finish: Finish {
                     reason: Some(kind.label().into()),
-                    detail: Some(kind.reason().to_string()),
+                    detail: Some(detail),
+                    ..Default::default()
+                },
+                reply: None,
+            });
+        }
+        if bounce::to_bounce_address(i, &self.cfg).is_some() {
+            // Only machines write to a return path; never answer it.
+            return Ok(Handled {
+                state: MessageState::AutoGenerated,
+                finish: Finish {
+                    reason: Some("return-path".into()),
+                    detail: Some("sent to a bounce (return-path) address".into()),
                     ..Default::default()
                 },
                 reply: None,
@@ -590,6 +666,26 @@ impl Intake {
                     reply: None,
                 });
             }
+        }
+        if let (Some(id), false) = (&self.cfg.authserv_id, m.released) {
+            if authres::dmarc(&i.auth_results, id) == Some(authres::Dmarc::Fail) {
+                // The From address is probably forged: act on nothing, answer nothing.
+                return Ok(Handled {
+                    state: MessageState::NeedsReview,
+                    finish: Finish {
+                        reason: Some("dmarc_fail".into()),
+                        detail: Some(format!(
+                            "Authentication-Results from {id}: dmarc=fail; release with cfpd messages --release {}",
+                            m.id
+                        )),
+                        ..Default::default()
+                    },
+                    reply: None,
+                });
+            }
+        }
+        if let Some(problem) = attachments::problem(i, &self.cfg.attachments) {
+            return Ok(self.rejection(Rejection::Attachments { problem }, &i.subject));
         }
         // Authorize: only a valid reply token selects an existing proposal.
         for r in &i.recipients {

@@ -39,6 +39,13 @@ pub enum Rejection {
         /// Limit in bytes.
         limit: usize,
     },
+    /// Attachments beyond `[proposals]` limits (count, size per attachment,
+    /// blocked types). cfpd reads proposals from the body and never opens an
+    /// attachment; the limits keep executables and bulk data out of the archive.
+    Attachments {
+        /// What was wrong, naming the limit (e.g. `"setup.exe" is a .exe file; …`).
+        problem: String,
+    },
     /// No usable From address.
     NoSender,
     /// A speaker update after the CFP deadline.
@@ -115,6 +122,7 @@ impl Rejection {
             Rejection::ProposalWithdrawn { .. } => "proposal_withdrawn",
             Rejection::WithdrawWithoutToken => "withdraw_without_token",
             Rejection::TooLarge { .. } => "too_large",
+            Rejection::Attachments { .. } => "attachments",
             Rejection::NoSender => "no_sender",
             Rejection::CfpClosed { .. } => "cfp_closed",
             Rejection::ReviewerMismatch { .. } => "reviewer_mismatch",
@@ -144,6 +152,7 @@ impl Rejection {
             Rejection::TooLarge { size, limit } => {
                 format!("{size} bytes exceeds the limit of {limit} bytes")
             }
+            Rejection::Attachments { problem } => problem.clone(),
             Rejection::NoSender => "no usable From address".into(),
             Rejection::CfpClosed { reference, .. } => {
                 format!("update to {reference} after the CFP deadline")
@@ -285,6 +294,12 @@ impl Rejection {
                 reference,
             }
             .render(),
+            Rejection::Attachments { problem } => Attachments {
+                conference,
+                subject,
+                problem,
+            }
+            .render(),
             Rejection::NoSender => return None,
         };
         Some(r.unwrap_or_else(|e| format!("(template error: {e})")))
@@ -318,6 +333,14 @@ struct ProposalWithdrawn<'a> {
 #[template(path = "reject/withdraw_without_token.txt")]
 struct WithdrawWithoutToken<'a> {
     conference: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/attachments.txt")]
+struct Attachments<'a> {
+    conference: &'a str,
+    subject: &'a str,
+    problem: &'a str,
 }
 
 #[derive(Template)]

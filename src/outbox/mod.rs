@@ -248,10 +248,15 @@ impl Composer {
             }
         }
         let msg = b.body(d.body.clone())?;
+        // VERP: a bounce of this mail comes back to cfp+b-<token>@domain and
+        // names this exact mail; only the token's hash is stored.
+        let verp = token::generate();
         Ok(NewMail {
             dedup_key: d.dedup_key.clone(),
             kind: d.kind.to_string(),
-            envelope_from: format!("{}@{}", self.local, self.domain),
+            envelope_from: token::bounce_address(&self.local, &self.domain, &verp.secret),
+            bounce_hash: Some(verp.hash),
+            thread_key: None,
             recipient: d.to.to_string(),
             message_id,
             subject,

@@ -339,6 +339,11 @@ impl Sender {
 
     /// Send everything due now, then return (for `run --once`).
     pub async fn drain(&self) -> Result<DrainStats, SendError> {
+        {
+            // Mail to an address that bounced is never sent (see store::bounces).
+            let mut c = self.store.conn().await?;
+            outbox::suppress_undeliverable(&mut c).await?;
+        }
         let n = self.transport.workers();
         let mut tasks = Vec::new();
         for index in 0..n {

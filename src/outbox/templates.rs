@@ -349,6 +349,8 @@ pub struct DigestMail<'a> {
     pub bounces: &'a [String],
     /// One line per declined or conflicting assignment.
     pub declines: &'a [String],
+    /// `address  since  reason`: every address cfpd no longer mails.
+    pub undeliverable: &'a [String],
 }
 
 /// "Last call for proposals", to an announcement address.

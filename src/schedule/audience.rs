@@ -88,6 +88,9 @@ pub struct Digest {
     pub bounces: Vec<BounceRow>,
     /// Declined or conflicting assignments: (proposal id, reviewer address, state).
     pub declines: Vec<(i64, String, String)>,
+    /// Every address cfpd no longer mails because it bounced (not only since the
+    /// previous digest: the chairs should always see whom they cannot reach).
+    pub undeliverable: Vec<crate::store::bounces::Undeliverable>,
 }
 
 /// Statuses the digest's topic table has columns for.
@@ -259,7 +262,8 @@ pub async fn plan(
                 store::ms(occurrence),
             )
             .await?;
-            let d = digest(cfg, occurrence, snap, since, bounces);
+            let mut d = digest(cfg, occurrence, snap, since, bounces);
+            d.undeliverable = crate::store::bounces::list(conn).await?;
             let quiet = d.by_status.is_empty() && d.bounces.is_empty() && d.declines.is_empty();
             if quiet {
                 Vec::new()
@@ -346,5 +350,6 @@ fn digest(
         since,
         bounces,
         declines,
+        undeliverable: Vec::new(),
     }
 }

@@ -228,6 +228,18 @@ pub fn render(
                 .conference
                 .review_deadline
                 .map(|r| zone.format_with_utc(r));
+            let undeliverable: Vec<String> = d
+                .undeliverable
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{}  since {}  {}",
+                        u.address,
+                        zone.format(crate::store::from_ms(u.since)),
+                        crate::outbox::one_line(&u.reason)
+                    )
+                })
+                .collect();
             let body = templates::DigestMail {
                 conference,
                 date: &date,
@@ -242,6 +254,7 @@ pub fn render(
                 since: &since,
                 bounces: &bounces,
                 declines: &declines,
+                undeliverable: &undeliverable,
             }
             .render()
             .map_err(|e| ScheduleError::Render("digest.txt", e))?;

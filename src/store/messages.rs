@@ -43,6 +43,10 @@ pub enum MessageState {
     Quarantined,
     /// A List-Unsubscribe request for the announcement audience was recorded.
     Unsubscribed,
+    /// Held for a chair: our own MX's Authentication-Results says `dmarc=fail`,
+    /// so the From address is likely forged. Nothing was acted on and nothing
+    /// answered; `cfpd messages --release ID` processes it normally.
+    NeedsReview,
 }
 
 impl MessageState {
@@ -63,6 +67,7 @@ impl MessageState {
             MessageState::Rejected => "rejected",
             MessageState::Quarantined => "quarantined",
             MessageState::Unsubscribed => "unsubscribed",
+            MessageState::NeedsReview => "needs_review",
         }
     }
 
@@ -100,6 +105,7 @@ pub const ALL_STATES: &[MessageState] = &[
     MessageState::Rejected,
     MessageState::Quarantined,
     MessageState::Unsubscribed,
+    MessageState::NeedsReview,
 ];
 
 /// A message as the source hands it over.
@@ -123,6 +129,9 @@ pub struct PendingMessage {
     pub source_key: String,
     /// Raw bytes.
     pub raw: Vec<u8>,
+    /// A chair released it from `needs_review`: process it without the
+    /// Authentication-Results hold.
+    pub released: bool,
 }
 
 /// What intake decided about a message.
@@ -272,7 +281,7 @@ pub async fn pending(
     limit: i64,
 ) -> Result<Vec<PendingMessage>> {
     let rows = sqlx::query(
-        "SELECT id, source_key, raw FROM messages WHERE state = 'received' AND id > $1
+        "SELECT id, source_key, raw, reason FROM messages WHERE state = 'received' AND id > $1
          ORDER BY id LIMIT $2",
     )
     .bind(after)
@@ -286,8 +295,28 @@ pub async fn pending(
             id: r.get(0),
             source_key: r.get(1),
             raw: r.get::<Option<Vec<u8>>, _>(2).unwrap_or_default(),
+            released: r.get::<Option<String>, _>(3).as_deref() == Some(RELEASED),
         })
         .collect())
+}
+
+/// The `reason` of a message a chair released from `needs_review`.
+pub const RELEASED: &str = "released_by_chair";
+
+/// Release a message held in `needs_review`: it becomes `received` again and
+/// intake processes it as usual, without the Authentication-Results hold.
+/// Returns false when the message is not held.
+pub async fn release_held(conn: &mut AnyConnection, id: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE messages SET state = 'received', reason = $2, processed_at = NULL
+         WHERE id = $1 AND state = 'needs_review'",
+    )
+    .bind(id)
+    .bind(RELEASED)
+    .execute(&mut *conn)
+    .await
+    .ctx("releasing a held message")?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// A processed message the source has not filed away yet.
@@ -423,5 +452,23 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<MessageSummary>> {
             proposal_id: r.get(6),
             detail: r.get(7),
         })
+        .collect())
+}
+
+/// Messages quarantined as too large (never downloaded) whose chairs'
+/// notice is not queued yet: `(id, size, source_key)`, oldest first.
+pub async fn too_large_without_notice(conn: &mut AnyConnection) -> Result<Vec<(i64, i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.size, m.source_key FROM messages m
+         WHERE m.state = 'quarantined' AND m.reason = 'too_large'
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedup_key LIKE 'too_large:msg:' || m.id || ':%')
+         ORDER BY m.id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("listing oversized messages to report")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect())
 }

@@ -33,6 +33,12 @@ pub struct NewMail {
     pub raw: Vec<u8>,
     /// The inbound message that caused it, if any.
     pub cause_message: Option<i64>,
+    /// SHA-256 of the VERP token in `envelope_from` (`cfp+b-<token>@…`): a
+    /// bounce addressed there maps back to exactly this row.
+    pub bounce_hash: Option<String>,
+    /// The conversation an automatic reply belongs to (the root of its
+    /// References chain), for the per-thread reply cap.
+    pub thread_key: Option<String>,
 }
 
 /// Queue a mail. Returns false when a mail with the same dedup key exists.
@@ -47,9 +53,10 @@ pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -
     for chunk in mails.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id, subject, raw,
-                                 state, attempts, next_attempt_at, cause_message)
+                                 state, attempts, next_attempt_at, cause_message,
+                                 bounce_hash, thread_key)
              VALUES {} ON CONFLICT (dedup_key) DO NOTHING",
-            placeholders(chunk.len(), 12)
+            placeholders(chunk.len(), 14)
         );
         let mut q = sqlx::query(super::generated(conn, sql));
         for m in chunk {
@@ -65,7 +72,9 @@ pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -
                 .bind("queued")
                 .bind(0i64)
                 .bind(now)
-                .bind(m.cause_message);
+                .bind(m.cause_message)
+                .bind(&m.bounce_hash)
+                .bind(&m.thread_key);
         }
         queued += q
             .execute(&mut *conn)
@@ -152,7 +161,9 @@ pub async fn due_for_worker(
 ) -> Result<Vec<DueMail>> {
     let rows = sqlx::query(
         "SELECT id, envelope_from, recipient, message_id, raw, attempts FROM outbox
-         WHERE state = 'queued' AND next_attempt_at <= $1 AND id % $3 = $4 ORDER BY id LIMIT $2",
+         WHERE state = 'queued' AND next_attempt_at <= $1 AND id % $3 = $4
+           AND recipient NOT IN (SELECT address FROM undeliverable)
+         ORDER BY id LIMIT $2",
     )
     .bind(now)
     .bind(limit)
@@ -179,7 +190,8 @@ pub async fn due_for_worker(
 pub async fn mark_sending(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE outbox SET state = 'sending', attempts = attempts + 1, next_attempt_at = $2
-         WHERE id = $1 AND state = 'queued'",
+         WHERE id = $1 AND state = 'queued'
+           AND recipient NOT IN (SELECT address FROM undeliverable)",
     )
     .bind(id)
     .bind(now)
@@ -189,14 +201,20 @@ pub async fn mark_sending(conn: &mut AnyConnection, id: i64, now: i64) -> Result
     Ok(r.rows_affected() == 1)
 }
 
-/// The server accepted the mail.
+/// The server accepted the mail. The VERP return path (it holds the bounce
+/// token's secret) is erased: only its hash is kept, which is all a bounce
+/// needs.
 pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
-    sqlx::query("UPDATE outbox SET state = 'sent', sent_at = $2, last_error = NULL WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .ctx("marking a mail sent")?;
+    sqlx::query(
+        "UPDATE outbox SET state = 'sent', sent_at = $2, last_error = NULL,
+                envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("marking a mail sent")?;
     Ok(())
 }
 
@@ -321,4 +339,85 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<OutboxSummary>> {
             last_error: r.get(6),
         })
         .collect())
+}
+
+/// Queued mail to an address in `undeliverable` becomes `suppressed` (never
+/// sent; the reason is kept in `last_error`). Returns how many rows changed.
+pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE outbox SET state = 'suppressed',
+                last_error = 'not sent: the address is undeliverable (it bounced)'
+         WHERE state = 'queued' AND recipient IN (SELECT address FROM undeliverable)",
+    )
+    .execute(&mut *conn)
+    .await
+    .ctx("suppressing mail to undeliverable addresses")?;
+    Ok(r.rows_affected())
+}
+
+/// The outbox row a bounce is about: by the hash of its VERP token.
+pub async fn by_bounce_hash(conn: &mut AnyConnection, hash: &str) -> Result<Option<(i64, String)>> {
+    let row = sqlx::query("SELECT id, recipient FROM outbox WHERE bounce_hash = $1")
+        .bind(hash)
+        .fetch_optional(&mut *conn)
+        .await
+        .ctx("finding a bounced mail by its return path")?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// The outbox row a bounce is about: by the Message-ID of the returned mail
+/// (our Message-IDs carry 120 random bits, so only a recipient knows one).
+pub async fn by_message_id(
+    conn: &mut AnyConnection,
+    message_id: &str,
+) -> Result<Option<(i64, String)>> {
+    let row = sqlx::query("SELECT id, recipient FROM outbox WHERE message_id = $1")
+        .bind(message_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .ctx("finding a bounced mail by its Message-ID")?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// Automatic replies (mail caused by an inbound message) per thread key since `since` (ms).
+pub async fn thread_counts(
+    conn: &mut AnyConnection,
+    threads: &[String],
+    since: i64,
+) -> Result<HashMap<String, i64>> {
+    let mut out = HashMap::new();
+    for chunk in threads.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT thread_key, COUNT(*) FROM outbox
+             WHERE created_at >= $1 AND cause_message IS NOT NULL AND thread_key IN ({})
+             GROUP BY thread_key",
+            in_list(2, chunk.len())
+        );
+        let mut q = sqlx::query(super::generated(conn, sql)).bind(since);
+        for t in chunk {
+            q = q.bind(t);
+        }
+        for r in q
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("counting replies per thread")?
+        {
+            out.insert(r.get::<String, _>(0), r.get::<i64, _>(1));
+        }
+    }
+    Ok(out)
+}
+
+/// Automatic replies to conversation mail (caused by an inbound message that answered an
+/// earlier one: `thread_key` set) queued since `since` (ms): the circuit breaker's measure.
+pub async fn conversation_replies_since(conn: &mut AnyConnection, since: i64) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM outbox
+         WHERE created_at >= $1 AND cause_message IS NOT NULL AND thread_key IS NOT NULL",
+    )
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await
+    .ctx("counting recent replies")?;
+    Ok(row.get(0))
 }
