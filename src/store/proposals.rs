@@ -354,14 +354,15 @@ pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: 
     for chunk in ps.chunks(CHUNK) {
         let rows = (0..chunk.len())
             .map(|i| {
-                let b = i * 4;
+                // Each parameter used once, in order (see `store::generated`).
+                let b = i * 5;
                 format!(
                     "(${}, (SELECT id FROM speakers WHERE email = ${}), ${}, 1, ${}, ${})",
                     b + 1,
                     b + 2,
                     b + 3,
                     b + 4,
-                    b + 4
+                    b + 5
                 )
             })
             .collect::<Vec<_>>()
@@ -375,6 +376,7 @@ pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: 
                 .bind(p.id)
                 .bind(&p.speaker_email)
                 .bind(p.status.as_str())
+                .bind(now)
                 .bind(now);
         }
         q.execute(&mut *conn).await.ctx("creating proposals")?;
