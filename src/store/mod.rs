@@ -10,6 +10,7 @@
 //! Functions that must be part of a caller's transaction take
 //! `&mut AnyConnection`; pass `&mut *tx` from [`Store::begin`].
 
+pub mod lease;
 pub mod messages;
 pub mod outbox;
 pub mod proposals;
