@@ -165,3 +165,53 @@ impl Lease {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        Store::connect(&format!("sqlite://{}/l.db", dir.path().display()))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_holder_steps_down_when_another_instance_has_taken_the_lease() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir).await;
+        let a = Lease::new(s.clone(), DAEMON, Duration::from_secs(2));
+        let b = Lease::new(s.clone(), DAEMON, Duration::from_secs(2));
+        assert_ne!(a.holder(), b.holder(), "every process is its own holder");
+        let (tx, _) = tokio::sync::broadcast::channel(1);
+        assert_eq!(a.acquire(&mut Shutdown::new(tx.subscribe())).await, Some(1));
+        assert_eq!(b.try_acquire().await.unwrap(), None, "one holder at a time");
+        // Someone else holds it now (as after an expiry while `a` was stalled).
+        sqlx::query("UPDATE leases SET holder = $1")
+            .bind(b.holder())
+            .execute(&s.pool)
+            .await
+            .unwrap();
+        let ended = a.keep(&mut Shutdown::new(tx.subscribe())).await;
+        assert_eq!(ended, Ended::Lost);
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_keeping_and_release_hands_over_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir).await;
+        let a = Lease::new(s.clone(), DAEMON, Duration::from_secs(60));
+        let b = Lease::new(s.clone(), DAEMON, Duration::from_secs(60));
+        let (tx, _) = tokio::sync::broadcast::channel(1);
+        assert!(a.try_acquire().await.unwrap().is_some());
+        let mut sd = Shutdown::new(tx.subscribe());
+        tx.send(()).unwrap();
+        assert_eq!(a.keep(&mut sd).await, Ended::Shutdown);
+        assert!(a.release().await.unwrap());
+        assert_eq!(
+            b.try_acquire().await.unwrap(),
+            Some(2),
+            "taken over without waiting"
+        );
+    }
+}

@@ -67,9 +67,10 @@ pub async fn acquire(
 }
 
 /// Give the lease up (only if `holder` still has it), so a standby can take
-/// over at once instead of waiting for it to expire.
+/// over at once instead of waiting for it to expire. The row stays (expired),
+/// so the generation keeps counting handovers.
 pub async fn release(conn: &mut AnyConnection, name: &str, holder: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+    let r = sqlx::query("UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2 AND expires_at > 0")
         .bind(name)
         .bind(holder)
         .execute(&mut *conn)
