@@ -13,7 +13,9 @@ fn rules() -> ProposalRules {
         required: ["title", "format", "audience", "abstract", "description"]
             .map(String::from)
             .to_vec(),
-        formats: ["talk-25", "talk-45", "tutorial"].map(String::from).to_vec(),
+        formats: ["talk-25", "talk-45", "tutorial"]
+            .map(String::from)
+            .to_vec(),
         audiences: ["beginner", "intermediate", "advanced"]
             .map(String::from)
             .to_vec(),
