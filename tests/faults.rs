@@ -417,6 +417,11 @@ async fn failover() -> Duration {
         .unwrap()
         .get(0);
     assert_eq!(generation, 1, "the standby never held the lease");
+    let check = w.cfpd(&["check"]);
+    assert!(
+        check.contains("lease     held by ") && check.contains(&format!(":{}:", a.id())),
+        "{check}"
+    );
     a.kill().unwrap();
     a.wait().unwrap();
     let killed = Instant::now();
@@ -433,5 +438,6 @@ async fn failover() -> Duration {
     assert_eq!(uncertain, 0, "nothing was in flight at the kill");
     // Released on SIGTERM.
     assert_eq!(lease_pid(&store).await, None);
+    assert!(w.cfpd(&["check"]).contains("lease     free"));
     failover
 }

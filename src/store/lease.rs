@@ -70,12 +70,14 @@ pub async fn acquire(
 /// over at once instead of waiting for it to expire. The row stays (expired),
 /// so the generation keeps counting handovers.
 pub async fn release(conn: &mut AnyConnection, name: &str, holder: &str) -> Result<bool> {
-    let r = sqlx::query("UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2 AND expires_at > 0")
-        .bind(name)
-        .bind(holder)
-        .execute(&mut *conn)
-        .await
-        .ctx("releasing a lease")?;
+    let r = sqlx::query(
+        "UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2 AND expires_at > 0",
+    )
+    .bind(name)
+    .bind(holder)
+    .execute(&mut *conn)
+    .await
+    .ctx("releasing a lease")?;
     Ok(r.rows_affected() > 0)
 }
 
