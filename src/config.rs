@@ -53,6 +53,11 @@ pub struct Config {
     pub outgoing: OutgoingConfig,
     /// Database URL (SQLite file by default).
     pub database_url: String,
+    /// How long the instance lease lasts unless renewed (`[database] lease_seconds`):
+    /// after a crash, another instance (or the restarted one) takes over at most this
+    /// long after the last renewal. Short means fast failover; long tolerates a slow
+    /// database without instances taking the lease from each other.
+    pub lease: std::time::Duration,
     /// Rules a proposal must satisfy to be complete.
     pub proposals: ProposalRules,
     /// Attachment limits for every mail a person sends.
@@ -504,12 +509,21 @@ struct RawOutgoing {
 struct RawDatabase {
     #[serde(default = "default_db")]
     url: String,
+    #[serde(default = "default_lease_seconds")]
+    lease_seconds: u64,
 }
 
 impl Default for RawDatabase {
     fn default() -> Self {
-        RawDatabase { url: default_db() }
+        RawDatabase {
+            url: default_db(),
+            lease_seconds: default_lease_seconds(),
+        }
     }
+}
+
+fn default_lease_seconds() -> u64 {
+    15
 }
 
 #[derive(Deserialize)]
@@ -933,6 +947,14 @@ impl Config {
 
         let database_url = resolve_db_url(&raw.database.url, &base)
             .ok_or_else(|| loc.err("database", "url", "expected sqlite://FILE or postgres://…"))?;
+        if !(2..=3600).contains(&raw.database.lease_seconds) {
+            return Err(loc.err(
+                "database",
+                "lease_seconds",
+                "expected 2 to 3600 (seconds; 15 is the default)",
+            ));
+        }
+        let lease = std::time::Duration::from_secs(raw.database.lease_seconds);
 
         let p = &raw.proposals;
         for f in &p.required {
@@ -1062,6 +1084,7 @@ impl Config {
             mailbox,
             outgoing,
             database_url,
+            lease,
             proposals: ProposalRules {
                 required: p.required.clone(),
                 formats: p.formats.iter().map(|s| s.to_ascii_lowercase()).collect(),

@@ -12,6 +12,7 @@ use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::config::{Config, MailboxConfig};
 use crate::intake::Intake;
+use crate::lease::{self, Ended, Lease};
 use crate::outbox::sender::{DrainStats, Sender, Transport};
 use crate::outbox::Composer;
 use crate::schedule::Scheduler;
@@ -179,11 +180,64 @@ impl App {
         })
     }
 
-    /// Run until `shutdown` fires.
+    /// Run until `shutdown` fires: stand by until this instance holds the
+    /// lease ([`crate::lease`]), work while it holds it, stand by again if it
+    /// is lost, release it on shutdown.
     pub async fn run(
         mut self,
         shutdown_tx: tokio::sync::broadcast::Sender<()>,
     ) -> anyhow::Result<()> {
+        let lease = Lease::new(self.store.clone(), lease::DAEMON, self.cfg.lease);
+        let mut shutdown = Shutdown::new(shutdown_tx.subscribe());
+        tracing::info!(conference = %self.cfg.conference.name, me = lease.holder(), "cfpd running");
+        loop {
+            // Subscribed before waiting, so a signal during acquisition reaches the keeper too.
+            let mut keeper_shutdown = Shutdown::new(shutdown_tx.subscribe());
+            let Some(generation) = lease.acquire(&mut shutdown).await else {
+                break;
+            };
+            tracing::info!(me = lease.holder(), generation, "holding the lease; active");
+            let (active_tx, _) = tokio::sync::broadcast::channel(1);
+            let signals = [
+                Shutdown::new(active_tx.subscribe()),
+                Shutdown::new(active_tx.subscribe()),
+                Shutdown::new(active_tx.subscribe()),
+            ];
+            let keeper = tokio::spawn({
+                let lease = lease.clone();
+                async move {
+                    let ended = lease.keep(&mut keeper_shutdown).await;
+                    let _ = active_tx.send(());
+                    ended
+                }
+            });
+            let worked = self.run_active(signals).await;
+            if let Err(e) = worked {
+                // The work stopped on its own, on an error: stop the keeper too.
+                keeper.abort();
+                let _ = lease.release().await;
+                self.store.close().await;
+                return Err(e);
+            }
+            // The work stopped because the keeper signalled, so it has finished.
+            let ended = keeper.await.unwrap_or(Ended::Shutdown);
+            if ended == Ended::Shutdown || shutdown.poll() {
+                break;
+            }
+            self.source.reset();
+        }
+        tracing::info!("shutting down");
+        if let Err(e) = lease.release().await {
+            tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+        }
+        self.store.close().await;
+        Ok(())
+    }
+
+    /// The work of the lease holder, until one of `signals` fires (they all fire
+    /// together): intake loop here, sender and scheduler as tasks.
+    async fn run_active(&mut self, signals: [Shutdown; 3]) -> anyhow::Result<()> {
+        let [sender_sd, scheduler_sd, mut shutdown] = signals;
         let recovered = self.sender.recover().await?;
         if recovered > 0 {
             tracing::warn!(
@@ -192,16 +246,14 @@ impl App {
             );
         }
         let sender = self.sender.clone();
-        let sender_task = tokio::spawn(sender.run(Shutdown::new(shutdown_tx.subscribe())));
+        let sender_task = tokio::spawn(sender.run(sender_sd));
         let scheduler_task = tokio::spawn(self.scheduler.clone().run(
             self.clock.clone(),
-            Shutdown::new(shutdown_tx.subscribe()),
+            scheduler_sd,
             self.sender.notify.clone(),
         ));
-        let mut shutdown = Shutdown::new(shutdown_tx.subscribe());
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
-        tracing::info!(conference = %self.cfg.conference.name, "cfpd running");
-        while !shutdown.is_shutdown() {
+        while !shutdown.poll() {
             let step = async {
                 let n = self.cycle().await?;
                 if n == 0 {
@@ -222,10 +274,8 @@ impl App {
                 }
             }
         }
-        tracing::info!("shutting down");
         let _ = sender_task.await;
         let _ = scheduler_task.await;
-        self.store.close().await;
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod intake;
+pub mod lease;
 pub mod outbox;
 pub mod proposal;
 pub mod review;

@@ -38,4 +38,19 @@ impl Shutdown {
         let _ = self.notify.recv().await;
         self.is_shutdown = true;
     }
+
+    /// Check for the signal without waiting (for loops that may not reach an
+    /// await on [`Shutdown::recv`] while work keeps arriving).
+    pub fn poll(&mut self) -> bool {
+        if !self.is_shutdown {
+            use broadcast::error::TryRecvError;
+            match self.notify.try_recv() {
+                Ok(()) | Err(TryRecvError::Lagged(_)) | Err(TryRecvError::Closed) => {
+                    self.is_shutdown = true
+                }
+                Err(TryRecvError::Empty) => {}
+            }
+        }
+        self.is_shutdown
+    }
 }

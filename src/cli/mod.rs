@@ -249,6 +249,21 @@ async fn check(path: &Path) -> anyhow::Result<()> {
                 "database  ok   {} (migrations applied)",
                 redact_url(&cfg.database_url)
             );
+            // Which `cfpd run` is the active instance (several on PostgreSQL).
+            let lease = match s.conn().await {
+                Ok(mut c) => {
+                    crate::store::lease::holder(&mut c, s.backend, crate::lease::DAEMON).await
+                }
+                Err(e) => Err(e),
+            };
+            match lease {
+                Ok(Some((holder, left))) if left > 0 => println!(
+                    "lease     held by {holder} (expires in {} s unless renewed)",
+                    (left + 999) / 1000
+                ),
+                Ok(_) => println!("lease     free (no cfpd run is active)"),
+                Err(e) => println!("lease     unknown: {e}"),
+            }
             s.close().await;
         }
         Err(e) => {

@@ -166,6 +166,74 @@ struct Prepared {
     /// Looks like a review reply or a decline (see [`review_reply::looks_like_review`]);
     /// matters only when it arrives without an assignment token.
     review_like: bool,
+    /// Set when preparing this message panicked (the panic's text): it is
+    /// quarantined with reason `panic` instead of being handled.
+    panicked: Option<String>,
+}
+
+/// Run `f`, turning a panic into `Err` with the panic's text. Each message is
+/// prepared and handled behind this, so one message that trips a bug in a
+/// parser ends `quarantined` (reason `panic`) instead of taking the daemon
+/// down or being retried forever.
+fn isolated<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| panic_text(&*p))
+}
+
+/// The message of a caught panic.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// The terminal state of a message whose preparation or handling panicked.
+fn quarantined_after_panic(why: &str) -> Handled {
+    Handled {
+        state: MessageState::Quarantined,
+        finish: Finish {
+            reason: Some("panic".into()),
+            detail: Some(format!("cfpd failed on this message (a bug): {why}")),
+            ..Default::default()
+        },
+        reply: None,
+    }
+}
+
+/// Parse one message and, when it may be a new proposal, read and tag it.
+fn prepare_one(
+    m: &PendingMessage,
+    own: &OwnIdentity,
+    tagger: &Tagger,
+    rules: &crate::config::ProposalRules,
+    spec: &review::form::FormSpec,
+) -> Prepared {
+    let inbound = inbound::parse(&m.raw, own);
+    let review_like = inbound.as_ref().is_ok_and(|i| {
+        i.machine.is_none() && i.from.is_some() && review_reply::looks_like_review(i, spec, rules)
+    });
+    let proposal = inbound.as_ref().ok().and_then(|i| {
+        if i.machine.is_some() || i.from.is_none() || review_like {
+            return None;
+        }
+        let text = i.body_text();
+        // "help" still gets a proposal read: fields win over the word.
+        if command(&i.subject, &text) == Some(Command::Withdraw) {
+            return None;
+        }
+        let parsed = proposal::parse(&text, rules);
+        if parsed.labels_found == 0 || parsed.fields.count_given() == 0 {
+            return None;
+        }
+        let topics = file_topics(tagger, &parsed.fields, &TagOverrides::default());
+        Some((parsed, topics))
+    });
+    Prepared {
+        inbound,
+        proposal,
+        review_like,
+        panicked: None,
+    }
 }
 
 /// Messages per intake batch (one transaction).
@@ -320,8 +388,28 @@ impl Intake {
         }
         let t3 = std::time::Instant::now();
         for (m, p) in &prepared {
-            let h = self.handle(&mut tx, &mut b, m, p, now).await?;
-            self.record(&mut b, m, p.inbound.as_ref().ok(), h);
+            use futures::FutureExt;
+            let handled = std::panic::AssertUnwindSafe(async {
+                let h = self.handle(&mut tx, &mut b, m, p, now).await?;
+                self.record(&mut b, m, p.inbound.as_ref().ok(), h);
+                Ok::<(), IntakeError>(())
+            })
+            .catch_unwind()
+            .await;
+            if let Err(panic) = handled {
+                // What this message wrote so far is part of the batch's transaction:
+                // roll all of it back, quarantine the message on its own, and let the
+                // rest of the batch be handled again from scratch.
+                let why = panic_text(&*panic);
+                tracing::error!(message = m.id, panic = %why, "handling a message panicked; quarantining it");
+                drop(tx);
+                let h = quarantined_after_panic(&why);
+                let mut tx = self.store.begin().await?;
+                messages::finish_many(&mut tx, &[(m.id, h.state, h.finish)], now_ms).await?;
+                tx.commit().await.ctx("quarantining a message")?;
+                return Ok(1);
+            }
+            handled.unwrap_or(Ok(()))?;
         }
         let t4 = std::time::Instant::now();
         b.flush(&mut tx, now_ms).await?;
@@ -361,37 +449,17 @@ impl Intake {
             tasks.push(tokio::task::spawn_blocking(move || {
                 part.into_iter()
                     .map(|m| {
-                        let inbound = inbound::parse(&m.raw, &own);
-                        let review_like = inbound.as_ref().is_ok_and(|i| {
-                            i.machine.is_none()
-                                && i.from.is_some()
-                                && review_reply::looks_like_review(i, &spec, &rules)
-                        });
-                        let proposal = inbound.as_ref().ok().and_then(|i| {
-                            if i.machine.is_some() || i.from.is_none() || review_like {
-                                return None;
-                            }
-                            let text = i.body_text();
-                            // "help" still gets a proposal read: fields win over the word.
-                            if command(&i.subject, &text) == Some(Command::Withdraw) {
-                                return None;
-                            }
-                            let parsed = proposal::parse(&text, &rules);
-                            if parsed.labels_found == 0 || parsed.fields.count_given() == 0 {
-                                return None;
-                            }
-                            let topics =
-                                file_topics(&tagger, &parsed.fields, &TagOverrides::default());
-                            Some((parsed, topics))
-                        });
-                        (
-                            m,
-                            Prepared {
-                                inbound,
-                                proposal,
-                                review_like,
-                            },
-                        )
+                        let prepared = isolated(|| prepare_one(&m, &own, &tagger, &rules, &spec))
+                            .unwrap_or_else(|why| {
+                                tracing::error!(message = m.id, panic = %why, "preparing a message panicked; quarantining it");
+                                Prepared {
+                                    inbound: Err(why.clone()),
+                                    proposal: None,
+                                    review_like: false,
+                                    panicked: Some(why),
+                                }
+                            });
+                        (m, prepared)
                     })
                     .collect::<Vec<_>>()
             }));
@@ -587,6 +655,9 @@ impl Intake {
         prepared: &Prepared,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Handled, IntakeError> {
+        if let Some(why) = &prepared.panicked {
+            return Ok(quarantined_after_panic(why));
+        }
         let i = match &prepared.inbound {
             Err(why) => {
                 return Ok(Handled {
@@ -1084,6 +1155,20 @@ pub fn file_topics(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_quarantine_with_reason_panic_not_a_crash() {
+        let r: Result<(), String> = isolated(|| panic!("boom {}", 7));
+        assert_eq!(r.unwrap_err(), "boom 7");
+        let r: Result<(), String> = isolated(|| std::panic::panic_any(3u8));
+        assert_eq!(r.unwrap_err(), "unknown panic");
+        assert_eq!(isolated(|| 5), Ok(5));
+        let h = quarantined_after_panic("boom");
+        assert_eq!(h.state, MessageState::Quarantined);
+        assert_eq!(h.finish.reason.as_deref(), Some("panic"));
+        assert!(h.finish.detail.unwrap().contains("boom"));
+        assert!(h.reply.is_none(), "never answered");
+    }
 
     #[test]
     fn commands_are_whole_words_only() {

@@ -277,6 +277,11 @@ enum Outcome {
     Failed(String),
     /// The body may or may not have been delivered.
     Uncertain(String),
+    /// The server could not be reached: not this mail's fault, so its retry
+    /// schedule is left alone and it goes out as soon as the server is back.
+    Unreachable(String),
+    /// Another sender claimed the mail first; it is theirs, leave the row alone.
+    Skipped,
 }
 
 /// Counts from a drain.
@@ -401,6 +406,12 @@ impl Sender {
                             return Ok(stats);
                         }
                     }
+                    Outcome::Unreachable(e) => {
+                        tracing::warn!(error = %e, "SMTP server unreachable; mail stays queued");
+                        stats.retried += 1;
+                        return Ok(stats);
+                    }
+                    Outcome::Skipped => {}
                     Outcome::Failed(e) => {
                         tracing::warn!(outbox = m.id, error = %e, "mail refused permanently");
                         outbox::mark_failed(&mut c, m.id, &e).await?;
@@ -442,7 +453,7 @@ impl Sender {
                 if w.conn.is_none() {
                     match connect(cfg, credentials.as_ref()).await {
                         Ok(c) => w.conn = Some(c),
-                        Err(e) => return Ok(Outcome::Retry(e.to_string())),
+                        Err(e) => return Ok(Outcome::Unreachable(e.to_string())),
                     }
                 }
                 let conn = w.conn.as_mut().expect("connected above");
@@ -475,7 +486,7 @@ impl Sender {
                 }
                 if !self.claim(m.id).await? {
                     w.conn = None;
-                    return Ok(Outcome::Retry("claimed by another sender".into()));
+                    return Ok(Outcome::Skipped);
                 }
                 let conn = w.conn.as_mut().expect("still connected");
                 match tokio::time::timeout(t, conn.message(&m.raw)).await {

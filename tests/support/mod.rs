@@ -311,14 +311,37 @@ fn chown_dovecot(p: &Path) {
         .status();
 }
 
-impl Drop for Dovecot {
-    fn drop(&mut self) {
+impl Dovecot {
+    /// Stop this Dovecot, as a crash or a restart would: the master and every
+    /// process of this instance (open IMAP sessions included) go away; mail
+    /// stays on disk.
+    pub fn stop(&mut self) {
         // SIGKILL of the master is safe for a throwaway instance and frees the port at once.
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = Command::new("pkill")
             .args(["-9", "-f", &format!("cfpd-test-{}", self.imap_port)])
             .status();
+    }
+
+    /// Start it again with the same config, ports and mail (after [`Dovecot::stop`]).
+    pub fn restart(&mut self) {
+        self.stop();
+        let mut child = Command::new("/usr/sbin/dovecot")
+            .args(["-F", "-c"])
+            .arg(self.dir.path().join("dovecot.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("restart dovecot");
+        wait_port(self.imap_port, "dovecot", &mut child);
+        self.child = child;
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -1,0 +1,16 @@
+//! Reply trimming (plain and HTML) and the review form parser on arbitrary text.
+#![no_main]
+
+use cfpd::review::{form, trim};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let spec = form::FormSpec::default();
+    let t = trim::trim_reply(&text);
+    let _ = form::parse_review(&t.kept, &t.elided, &spec);
+    let h = trim::trim_html_reply(&text);
+    let _ = form::parse_review(&h.kept, &h.elided, &spec);
+    let _ = form::parse_command(&t.kept);
+    let _ = trim::html_to_text(&text);
+});
