@@ -58,7 +58,8 @@ impl Lease {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "localhost".into());
         let holder = format!(
-            "{host}:{}:{:08x}",
+            "{}:{}:{:08x}",
+            local_prefix(&host),
             std::process::id(),
             rand::random::<u32>()
         );
@@ -81,14 +82,51 @@ impl Lease {
     }
 
     /// Take or renew the lease once; `Ok(Some(generation))` when this instance holds it.
+    ///
+    /// A holder that was a process on this very host (same host name and PID
+    /// namespace) which no longer exists — killed, crashed — is released at
+    /// once instead of waited out, so a restarted daemon resumes immediately.
+    /// Anything less certain (another host, another namespace, a PID now used
+    /// by some other process) is waited out until it expires.
     pub async fn try_acquire(&self) -> Result<Option<i64>, StoreError> {
         let mut c = self.store.conn().await?;
         let ttl_ms = self.ttl.as_millis() as i64;
-        Ok(
-            sql::acquire(&mut c, self.store.backend, self.name, &self.holder, ttl_ms)
-                .await?
-                .map(|h| h.generation),
-        )
+        let b = self.store.backend;
+        if let Some(h) = sql::acquire(&mut c, b, self.name, &self.holder, ttl_ms).await? {
+            return Ok(Some(h.generation));
+        }
+        let Some((current, _)) = sql::holder(&mut c, b, self.name).await? else {
+            return Ok(None);
+        };
+        if !self.is_dead_local(&current) || !sql::release(&mut c, self.name, &current).await? {
+            return Ok(None);
+        }
+        tracing::warn!(holder = %current, "the lease holder on this host is gone; taking over");
+        Ok(sql::acquire(&mut c, b, self.name, &self.holder, ttl_ms)
+            .await?
+            .map(|h| h.generation))
+    }
+
+    /// Whether `holder` names a process of this host and PID namespace that is not running.
+    fn is_dead_local(&self, holder: &str) -> bool {
+        let Some((mine, _)) = self
+            .holder
+            .rsplit_once(':')
+            .and_then(|(p, _)| p.rsplit_once(':'))
+        else {
+            return false;
+        };
+        let Some((prefix, pid)) = holder
+            .rsplit_once(':')
+            .and_then(|(p, _)| p.rsplit_once(':'))
+        else {
+            return false;
+        };
+        prefix == mine
+            && !mine.ends_with(":?")
+            && pid
+                .parse::<u32>()
+                .is_ok_and(|pid| pid != std::process::id() && !pid_alive(pid))
     }
 
     /// Give the lease up if this instance holds it.
@@ -166,6 +204,28 @@ impl Lease {
     }
 }
 
+/// `host:pidns` — two holders with the same prefix see the same PIDs.
+fn local_prefix(host: &str) -> String {
+    let ns = std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .and_then(|p| {
+            let s = p.to_string_lossy().into_owned();
+            s.strip_prefix("pid:[")
+                .and_then(|r| r.strip_suffix(']'))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "?".into());
+    format!("{host}:{ns}")
+}
+
+/// Whether a process with this PID exists (Linux `/proc`; elsewhere assume it does).
+fn pid_alive(pid: u32) -> bool {
+    if !std::path::Path::new("/proc/self").exists() {
+        return true;
+    }
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +254,38 @@ mod tests {
             .unwrap();
         let ended = a.keep(&mut Shutdown::new(tx.subscribe())).await;
         assert_eq!(ended, Ended::Lost);
+    }
+
+    #[tokio::test]
+    async fn a_dead_holder_on_this_host_is_taken_over_at_once_others_are_waited_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir).await;
+        let a = Lease::new(s.clone(), DAEMON, Duration::from_secs(60));
+        let (prefix, _) = a.holder().rsplit_once(':').unwrap();
+        let (prefix, _) = prefix.rsplit_once(':').unwrap();
+        let set_holder = |h: String| {
+            let s = s.clone();
+            async move {
+                sqlx::query("UPDATE leases SET holder = $1")
+                    .bind(h)
+                    .execute(&s.pool)
+                    .await
+                    .unwrap();
+            }
+        };
+        assert!(a.try_acquire().await.unwrap().is_some());
+        // Held (unexpired) by a process of another host: waited out.
+        set_holder("elsewhere:4026531836:1:0000abcd".into()).await;
+        let b = Lease::new(s.clone(), DAEMON, Duration::from_secs(60));
+        assert_eq!(b.try_acquire().await.unwrap(), None);
+        // Held by a process of this host and PID namespace that no longer exists
+        // (a daemon killed with -9): taken over without waiting for expiry.
+        set_holder(format!("{prefix}:4294967294:0000abcd")).await;
+        assert!(b.try_acquire().await.unwrap().is_some());
+        // Held by a live process of this host (PID 1 always runs): waited out.
+        set_holder(format!("{prefix}:1:0000beef")).await;
+        let c = Lease::new(s.clone(), DAEMON, Duration::from_secs(60));
+        assert_eq!(c.try_acquire().await.unwrap(), None);
     }
 
     #[tokio::test]
