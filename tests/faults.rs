@@ -198,13 +198,13 @@ fn sigterm(d: &mut Child) {
     }
 }
 
-/// The pid in the current lease holder's id (`host:pid:random`), if any.
+/// The pid in the current lease holder's id (`host:pidns:pid:random`), if any.
 async fn lease_pid(store: &cfpd::store::Store) -> Option<u32> {
     let mut c = store.pool.acquire().await.unwrap();
     let (holder, left) = cfpd::store::lease::holder(&mut c, store.backend, cfpd::lease::DAEMON)
         .await
         .unwrap()?;
-    (left > 0).then(|| holder.split(':').nth(1)?.parse().ok())?
+    (left > 0).then(|| holder.rsplit(':').nth(1)?.parse().ok())?
 }
 
 async fn wait_holder(store: &cfpd::store::Store, pid: u32, d: &mut Child) {

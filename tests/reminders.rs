@@ -444,20 +444,22 @@ async fn a_daily_rule_fires_once_a_day_at_the_right_local_time_across_dst() {
     assert_eq!(reminders_of(&w, "ada").await.len(), 5);
 }
 
-fn daemon_at(w: &World, now: &str) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cfpd"))
-        .arg("--config")
-        .arg(&w.config)
-        .arg("run")
-        .env("RUST_LOG", "warn")
-        .env("CFPD_FAKE_NOW", now)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("spawn cfpd run")
+fn daemon_at(w: &World, now: &str) -> Daemon {
+    Daemon(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .arg("--config")
+            .arg(&w.config)
+            .arg("run")
+            .env("RUST_LOG", "warn")
+            .env("CFPD_FAKE_NOW", now)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("spawn cfpd run"),
+    )
 }
 
-fn stop(mut child: std::process::Child) {
+fn stop(mut child: Daemon) {
     // SIGTERM: the daemon finishes what it is doing and exits.
     let _ = std::process::Command::new("kill")
         .arg(child.id().to_string())

@@ -542,16 +542,18 @@ url = "{db_url}"
     }
 
     /// Spawn `cfpd run` (the daemon) with this world's config.
-    pub fn spawn_daemon(&self) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_cfpd"))
-            .arg("--config")
-            .arg(&self.config)
-            .arg("run")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn cfpd run")
+    pub fn spawn_daemon(&self) -> Daemon {
+        Daemon(
+            Command::new(env!("CARGO_BIN_EXE_cfpd"))
+                .arg("--config")
+                .arg(&self.config)
+                .arg("run")
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("spawn cfpd run"),
+        )
     }
 
     /// With the SMTP server stopped, `cfpd check` names the outgoing failure.
@@ -668,4 +670,28 @@ pub fn shared_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
     p.is_dir().then_some(p)
+}
+
+/// A `cfpd run` child that is killed when dropped, so a failing test never
+/// leaves a daemon running (holding the test's output pipe open).
+pub struct Daemon(pub Child);
+
+impl std::ops::Deref for Daemon {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
