@@ -125,7 +125,13 @@ async fn backlog(n: usize) {
     let w = World::start("[limits]\nreplies_per_address_per_day = 1000000\n").await;
     let cfg = std::fs::read_to_string(&w.config)
         .unwrap()
-        .replace("batch_size = 200", "batch_size = 1000")
+        .replace(
+            "batch_size = 200",
+            &format!(
+                "batch_size = {}",
+                std::env::var("CFPD_BENCH_CHUNK").unwrap_or_else(|_| "1000".into())
+            ),
+        )
         .replace(
             "timeout_seconds = 10\n\n[outgoing]",
             "timeout_seconds = 60\n\n[outgoing]",
