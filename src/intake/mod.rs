@@ -283,22 +283,13 @@ impl Intake {
     /// being parsed and tagged on the other cores. Writing stays strictly
     /// sequential, so every batch sees everything the previous one committed.
     pub async fn process_pending(&self) -> Result<usize, IntakeError> {
-        {
-            let mut tx = self.store.begin().await?;
-            let now = store::ms(self.clock.now());
-            notice::report_too_large(&mut tx, &self.cfg, &self.composer, now).await?;
-            tx.commit().await.ctx("committing chairs' notices")?;
-        }
         let mut total = 0;
         let mut next = self.read_and_prepare(0).await?;
         while let Some((prepared, read_ms)) = next.take() {
             let last = prepared.last().map_or(0, |(m, _)| m.id);
             // Read the following batch now (one short query) so its parsing
             // overlaps this batch's transaction.
-            let following = {
-                let mut c = self.store.conn().await?;
-                messages::pending(&mut c, last, BATCH).await?
-            };
+            let following = self.pending_after(last).await?;
             let t = std::time::Instant::now();
             let preparing = (!following.is_empty()).then(|| {
                 let this = self.clone();
@@ -315,7 +306,8 @@ impl Intake {
 
     /// Process stored messages while a source is still fetching: a pass
     /// after every chunk it announces on `stored`, and a last one once it
-    /// has finished (the sender is dropped). Returns messages processed.
+    /// has finished (the sender is dropped); then tell the chairs about
+    /// oversized messages the fetch quarantined. Returns messages processed.
     pub async fn process_alongside(
         &self,
         mut stored: tokio::sync::watch::Receiver<usize>,
@@ -325,9 +317,21 @@ impl Intake {
             total += self.process_pending().await?;
             if stored.changed().await.is_err() {
                 // The fetch ended: its last chunk may have landed after the pass above.
-                return Ok(total + self.process_pending().await?);
+                total += self.process_pending().await?;
+                break;
             }
         }
+        let mut tx = self.store.begin().await?;
+        let now = store::ms(self.clock.now());
+        notice::report_too_large(&mut tx, &self.cfg, &self.composer, now).await?;
+        tx.commit().await.ctx("committing chairs' notices")?;
+        Ok(total)
+    }
+
+    /// Up to one batch of `received` messages with ids above `after`, oldest first.
+    async fn pending_after(&self, after: i64) -> Result<Vec<PendingMessage>, IntakeError> {
+        let mut c = self.store.conn().await?;
+        Ok(messages::pending(&mut c, after, BATCH).await?)
     }
 
     /// The first batch of `received` messages above `after`, parsed and tagged.
@@ -336,10 +340,7 @@ impl Intake {
         after: i64,
     ) -> Result<Option<(Vec<(PendingMessage, Prepared)>, f64)>, IntakeError> {
         let t = std::time::Instant::now();
-        let batch = {
-            let mut c = self.store.conn().await?;
-            messages::pending(&mut c, after, BATCH).await?
-        };
+        let batch = self.pending_after(after).await?;
         if batch.is_empty() {
             return Ok(None);
         }
