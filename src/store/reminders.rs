@@ -62,7 +62,7 @@ pub async fn claim(
              RETURNING rule, occurrence, recipient",
             placeholders(chunk.len(), 6)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for r in chunk {
             q = q
                 .bind(&r.rule)
@@ -181,7 +181,7 @@ pub async fn insert_unsubscribe_tokens(
             "INSERT INTO unsubscribe_tokens (hash, address, created_at) VALUES {}",
             placeholders(chunk.len(), 3)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for (hash, address) in chunk {
             q = q.bind(hash).bind(address).bind(now);
         }

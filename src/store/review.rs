@@ -289,7 +289,7 @@ pub async fn assignments_mailed_as(
             "SELECT dedup_key FROM outbox WHERE kind = 'assignment' AND message_id IN ({})",
             in_list(1, chunk.len())
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(super::generated(conn, sql));
         for m in chunk {
             q = q.bind(m);
         }
