@@ -556,7 +556,6 @@ url = "{db_url}"
         )
     }
 
-    /// With the SMTP server stopped, `cfpd check` names the outgoing failure.
     /// `cfpd check` with this world's config edited by `edit`: (success, stdout).
     pub fn check_with(&self, name: &str, edit: impl Fn(String) -> String) -> (bool, String) {
         let alt = self.dir.path().join(name);
@@ -573,26 +572,16 @@ url = "{db_url}"
         )
     }
 
+    /// With the SMTP port closed, `cfpd check` names the outgoing failure.
     pub fn smtp_port_closed_check(&self) {
-        let cfg = std::fs::read_to_string(&self.config).unwrap();
         let closed = free_port();
-        let alt = self.dir.path().join("closed-smtp.toml");
-        std::fs::write(
-            &alt,
-            cfg.replace(
+        let (ok, text) = self.check_with("closed-smtp.toml", |c| {
+            c.replace(
                 &format!("port = {}\ntls", self.smtp.port),
                 &format!("port = {closed}\ntls"),
-            ),
-        )
-        .unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_cfpd"))
-            .arg("--config")
-            .arg(&alt)
-            .arg("check")
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        let text = String::from_utf8_lossy(&out.stdout);
+            )
+        });
+        assert!(!ok);
         assert!(
             text.contains(&format!("outgoing  FAIL SMTP 127.0.0.1:{closed}: connect")),
             "{text}"
