@@ -798,8 +798,17 @@ impl Intake {
         from: &inbound::Mailbox,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Handled, IntakeError> {
-        let text = i.body_text();
-        let cmd = command(&i.subject, &text);
+        // A proposal read while preparing has passed these checks already (no
+        // `withdraw`, labelled fields found, so `help` cannot matter below):
+        // only mail that preparing did not read needs its text here.
+        let (text, cmd) = match prepared {
+            Some(_) => (String::new(), None),
+            None => {
+                let text = i.body_text();
+                let cmd = command(&i.subject, &text);
+                (text, cmd)
+            }
+        };
         if cmd == Some(Command::Withdraw) {
             return Ok(self.rejection(Rejection::WithdrawWithoutToken, &i.subject));
         }
