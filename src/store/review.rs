@@ -248,8 +248,9 @@ pub struct Released {
     pub replacement: Option<String>,
 }
 
-/// Assignments released (declined or conflict) at or after `since` (ms), oldest first:
-/// what the chair's digest reports since its last run.
+/// Assignments released (declined or conflict) at or after `since` (ms), oldest first,
+/// with who took over. (The chairs' digest currently lists releases from the
+/// assignment states instead, cumulatively, without the replacement.)
 pub async fn released_since(conn: &mut AnyConnection, since: i64) -> Result<Vec<Released>> {
     let rows = sqlx::query(
         "SELECT a.proposal_id, r.email, a.state, a.released_at, rr.email
