@@ -39,6 +39,17 @@ fn proposals(n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Bytes the daemon wrote to the file system (`/usr/bin/time -v` counts 512-byte blocks):
+/// the database, its WAL and the journal, whatever the machine is doing besides.
+fn fs_written_mib(stderr: &str) -> Option<f64> {
+    stderr
+        .lines()
+        .find(|l| l.contains("File system outputs"))
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|blocks| blocks * 512.0 / (1024.0 * 1024.0))
+}
+
 fn peak_rss_kib(stderr: &str) -> Option<u64> {
     stderr
         .lines()
@@ -260,10 +271,11 @@ async fn backlog(n: usize) {
     };
     assert_eq!(received, n, "every ack delivered once");
     println!(
-        "backlog {n} ({}): to acks queued {queued_rate:.0} msg/s ({:.0}% of the fetch+parse ceiling {ceil:.0} msg/s); end to end incl. filing {intake:.0} msg/s; ack delivery {send:.0} msg/s; peak RSS {:.0} MiB; {received} acks in speakers' mailboxes",
+        "backlog {n} ({}): to acks queued {queued_rate:.0} msg/s ({:.0}% of the fetch+parse ceiling {ceil:.0} msg/s); end to end incl. filing {intake:.0} msg/s; ack delivery {send:.0} msg/s; peak RSS {:.0} MiB; written to disk {:.0} MiB; {received} acks in speakers' mailboxes",
         backend(),
         100.0 * queued_rate / ceil,
-        rss as f64 / 1024.0
+        rss as f64 / 1024.0,
+        fs_written_mib(&stderr).unwrap_or(0.0)
     );
 }
 

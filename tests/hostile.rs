@@ -409,7 +409,8 @@ async fn malformed_mime_nul_bytes_and_invalid_utf8_end_in_a_terminal_state() {
     let mut c = store.pool.acquire().await.unwrap();
     use sqlx::Row;
     let row = sqlx::query(
-        "SELECT raw, subject, state FROM messages WHERE message_id = 'nul1@example.org'",
+        "SELECT r.raw, m.subject, m.state FROM messages m JOIN message_raw r ON r.id = m.id
+         WHERE m.message_id = 'nul1@example.org'",
     )
     .fetch_one(&mut *c)
     .await

@@ -155,14 +155,18 @@ pub struct Finish {
 
 /// Store many fetched messages as `received` in multi-row statements; keys
 /// already stored are skipped. Returns how many were new.
+///
+/// The bytes go to `message_raw`, written once: the `messages` row, which
+/// intake updates twice more, stays small.
 pub async fn insert_received_many(conn: &mut AnyConnection, ms: &[NewMessage]) -> Result<u64> {
     use sha2::Digest;
     let mut n = 0;
     for chunk in ms.chunks(CHUNK) {
         let sql = format!(
-            "INSERT INTO messages (source_key, received_at, size, raw, sha256, state) VALUES {}
-             ON CONFLICT (source_key) DO NOTHING",
-            placeholders(chunk.len(), 6)
+            "INSERT INTO messages (source_key, received_at, size, sha256, state) VALUES {}
+             ON CONFLICT (source_key) DO NOTHING
+             RETURNING id, source_key",
+            placeholders(chunk.len(), 5)
         );
         let mut q = sqlx::query(super::generated(conn, sql));
         for m in chunk {
@@ -170,15 +174,33 @@ pub async fn insert_received_many(conn: &mut AnyConnection, ms: &[NewMessage]) -
                 .bind(&m.source_key)
                 .bind(m.received_at)
                 .bind(m.raw.len() as i64)
-                .bind(&m.raw)
                 .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(&m.raw)))
                 .bind("received");
         }
-        n += q
-            .execute(&mut *conn)
+        let rows = q
+            .fetch_all(&mut *conn)
             .await
-            .ctx("storing received messages")?
-            .rows_affected();
+            .ctx("storing received messages")?;
+        if rows.is_empty() {
+            continue;
+        }
+        let by_key: HashMap<&str, &[u8]> = chunk
+            .iter()
+            .map(|m| (m.source_key.as_str(), m.raw.as_slice()))
+            .collect();
+        let sql = format!(
+            "INSERT INTO message_raw (id, raw) VALUES {}",
+            placeholders(rows.len(), 2)
+        );
+        let mut q = sqlx::query(super::generated(conn, sql));
+        for r in &rows {
+            let key: String = r.get(1);
+            q = q.bind(r.get::<i64, _>(0)).bind(by_key[key.as_str()]);
+        }
+        q.execute(&mut *conn)
+            .await
+            .ctx("storing received messages' bytes")?;
+        n += rows.len() as u64;
     }
     Ok(n)
 }
@@ -258,8 +280,8 @@ pub async fn insert_quarantined(
     detail: &str,
 ) -> Result<Option<i64>> {
     let row = sqlx::query(
-        "INSERT INTO messages (source_key, received_at, size, raw, sha256, state, reason, detail, processed_at)
-         VALUES ($1, $2, $3, NULL, '', 'quarantined', $4, $5, $2)
+        "INSERT INTO messages (source_key, received_at, size, sha256, state, reason, detail, processed_at)
+         VALUES ($1, $2, $3, '', 'quarantined', $4, $5, $2)
          ON CONFLICT (source_key) DO NOTHING
          RETURNING id",
     )
@@ -281,8 +303,10 @@ pub async fn pending(
     limit: i64,
 ) -> Result<Vec<PendingMessage>> {
     let rows = sqlx::query(
-        "SELECT id, source_key, raw, reason FROM messages WHERE state = 'received' AND id > $1
-         ORDER BY id LIMIT $2",
+        "SELECT m.id, m.source_key, r.raw, m.reason
+         FROM messages m LEFT JOIN message_raw r ON r.id = m.id
+         WHERE m.state = 'received' AND m.id > $1
+         ORDER BY m.id LIMIT $2",
     )
     .bind(after)
     .bind(limit)
