@@ -16,6 +16,7 @@ fi
 command -v iconv >/dev/null || need+=(libc-bin)
 command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/time ] || need+=(time)
+[ -x /usr/bin/chromium ] || need+=(chromium)   # tests/report_html.rs renders the HTML report
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

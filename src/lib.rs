@@ -19,6 +19,7 @@ pub mod intake;
 pub mod lease;
 pub mod outbox;
 pub mod proposal;
+pub mod report;
 pub mod review;
 pub mod schedule;
 pub mod shutdown;

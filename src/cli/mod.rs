@@ -4,6 +4,7 @@ mod assign;
 mod proposals;
 mod reminders;
 pub mod report;
+pub mod report_html;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -104,11 +105,14 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Rankings per primary topic (mean, median, spread, reviews, pending) and reviewer
-    /// progress.
+    /// progress; with --html FILE, a self-contained web page with charts.
     Report {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: report::Format,
+        /// Write one self-contained HTML page with charts to this file instead.
+        #[arg(long, value_name = "FILE", conflicts_with = "format")]
+        html: Option<PathBuf>,
     },
     /// Reminder rules and their next occurrences; with --preview, every
     /// reminder mail in a time range, when and to whom, listing what.
@@ -158,7 +162,10 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Messages { release } => messages(&cli.config, release).await,
         Command::Outbox { retry } => outbox(&cli.config, retry).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
-        Command::Report { format } => report::report(&cli.config, format).await,
+        Command::Report { format, html } => match html {
+            Some(path) => report_html::write(&cli.config, &path).await,
+            None => report::report(&cli.config, format).await,
+        },
         Command::Reminders {
             preview,
             from,

@@ -348,33 +348,61 @@ pub fn render(r: &Report, format: Format, out: &mut dyn Write) -> anyhow::Result
     Ok(())
 }
 
+/// What the report is built from, read in one go (shared with `cfpd report --html`).
+#[derive(Debug, Clone)]
+pub struct Gathered {
+    /// The rankings and reviewer progress.
+    pub report: Report,
+    /// Every proposal with its current version.
+    pub proposals: Vec<ProposalRow>,
+    /// Every assignment.
+    pub assignments: Vec<Assignment>,
+    /// The conference's topics (id, name), in the topic set's order.
+    pub topic_order: Vec<(String, String)>,
+}
+
+/// Read the rows and build the report.
+pub async fn gather(
+    cfg: &crate::config::Config,
+    tagger: &crate::topics::Tagger,
+    c: &mut crate::store::AnyConnection,
+) -> anyhow::Result<Gathered> {
+    let proposals = pstore::list(c).await?;
+    let reviewers = rstore::reviewers(c).await?;
+    let assignments = rstore::assignments(c).await?;
+    let current = reviews::current_all(c).await?;
+    let topic_order: Vec<(String, String)> = tagger
+        .set()
+        .topics()
+        .iter()
+        .map(|t| (t.id.clone(), t.name.clone()))
+        .collect();
+    let report = build(
+        &proposals,
+        &reviewers,
+        &assignments,
+        &current,
+        &topic_order,
+        [cfg.review.score_min, cfg.review.score_max],
+    );
+    Ok(Gathered {
+        report,
+        proposals,
+        assignments,
+        topic_order,
+    })
+}
+
 /// `cfpd report`.
 pub async fn report(config: &Path, format: Format) -> anyhow::Result<()> {
     let cfg = load_config(config)?;
     let tagger = tagger_for(&cfg)?;
     let store = open_store(&cfg).await?;
     let mut c = store.conn().await?;
-    let proposals = pstore::list(&mut c).await?;
-    let reviewers = rstore::reviewers(&mut c).await?;
-    let assignments = rstore::assignments(&mut c).await?;
-    let current = reviews::current_all(&mut c).await?;
+    let g = gather(&cfg, &tagger, &mut c).await?;
     drop(c);
-    let order: Vec<(String, String)> = tagger
-        .set()
-        .topics()
-        .iter()
-        .map(|t| (t.id.clone(), t.name.clone()))
-        .collect();
-    let r = build(
-        &proposals,
-        &reviewers,
-        &assignments,
-        &current,
-        &order,
-        [cfg.review.score_min, cfg.review.score_max],
-    );
     let mut out = std::io::stdout().lock();
-    render(&r, format, &mut out)?;
+    render(&g.report, format, &mut out)?;
     Ok(())
 }
 

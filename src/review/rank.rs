@@ -70,6 +70,12 @@ impl ScoreStats {
         self.max - self.min
     }
 
+    /// Whether two proposals rank equal on their scores (same mean and same median), so
+    /// only the final tie-break, the reference, orders them.
+    pub fn ties(&self, other: &ScoreStats) -> bool {
+        self.cmp_rank(other) == Ordering::Equal
+    }
+
     /// Mean, then median, both descending: `Less` means `self` ranks higher.
     fn cmp_rank(&self, other: &ScoreStats) -> Ordering {
         let a = self.sum as i128 * other.n as i128;
@@ -156,6 +162,12 @@ mod tests {
         rank(&mut v);
         let order: Vec<i64> = v.iter().map(|x| x.id).collect();
         assert_eq!(order, vec![4, 3, 1, 2, 6, 5, 0, 7]);
+        let st = |i: usize| v[i].stats().unwrap();
+        assert!(
+            st(2).ties(&st(3)) && st(3).ties(&st(4)),
+            "3,3,3 / 5,3,1 / 4,3,3,2"
+        );
+        assert!(!st(1).ties(&st(2)), "same mean, higher median");
     }
 
     #[test]

@@ -447,3 +447,39 @@ pub async fn set_reviewers_needed(conn: &mut AnyConnection, id: i64, k: Option<i
         .ctx("setting reviewers per proposal")?;
     Ok(())
 }
+
+/// When one proposal version was stored and whether it was complete, for the
+/// report's status-over-time chart (the fields themselves are not needed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionStamp {
+    /// The proposal.
+    pub proposal_id: i64,
+    /// 1, 2, …
+    pub version: i64,
+    /// When it was stored (ms): the moment the proposal took this shape.
+    pub created_at: i64,
+    /// No problems recorded: the version made (or kept) the proposal submitted.
+    pub complete: bool,
+}
+
+/// Every version of every proposal, by proposal then version.
+pub async fn version_stamps(conn: &mut AnyConnection) -> Result<Vec<VersionStamp>> {
+    let rows = sqlx::query(
+        "SELECT proposal_id, version, created_at, problems FROM proposal_versions
+         ORDER BY proposal_id, version",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("reading proposal version times")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| VersionStamp {
+            proposal_id: r.get(0),
+            version: r.get(1),
+            created_at: r.get(2),
+            complete: serde_json::from_str::<Vec<String>>(&r.get::<String, _>(3))
+                .map(|p| p.is_empty())
+                .unwrap_or(false),
+        })
+        .collect())
+}
