@@ -10,22 +10,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::config::MetricsConfig;
-use crate::store::status::Snapshot;
+use crate::store::status::{Snapshot, OUTBOX_STATES, PROPOSAL_STATUSES};
 
 /// Something needs a person's attention (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("needs attention: {}", .0.join("; "))]
 pub struct NeedsAttention(pub Vec<String>);
-
-/// Outbox states in the order they are shown (others found are appended).
-const OUTBOX_STATES: &[&str] = &[
-    "queued",
-    "sending",
-    "sent",
-    "failed",
-    "uncertain",
-    "suppressed",
-];
 
 /// What needs attention in `s`, judged with `[metrics]`'s thresholds; empty
 /// when all is well. The same rules as `/healthz` for the poll, plus the
@@ -85,29 +75,12 @@ fn when(ms: i64) -> String {
         .to_string()
 }
 
-/// `(name, count)` for every known name in order (0 when absent), then any
-/// other name found.
-fn ordered(known: &[&str], rows: &[(String, i64)]) -> Vec<(String, i64)> {
-    let mut out: Vec<(String, i64)> = known
-        .iter()
-        .map(|k| (k.to_string(), Snapshot::count(rows, k)))
-        .collect();
-    out.extend(
-        rows.iter()
-            .filter(|(k, _)| !known.contains(&k.as_str()))
-            .cloned(),
-    );
-    out
-}
-
 fn message_states() -> Vec<&'static str> {
     crate::store::messages::ALL_STATES
         .iter()
         .map(|s| s.as_str())
         .collect()
 }
-
-const PROPOSAL_STATUSES: &[&str] = &["submitted", "draft", "late", "withdrawn"];
 
 /// The summary as text (one labelled line per subject).
 pub fn render_text(conference: &str, s: &Snapshot, problems: &[String]) -> String {
@@ -162,14 +135,14 @@ pub fn render_text(conference: &str, s: &Snapshot, problems: &[String]) -> Strin
         count("needs_review"),
         count("quarantined")
     );
-    let terminal: Vec<String> = ordered(&message_states(), &s.messages)
+    let terminal: Vec<String> = Snapshot::ordered(&message_states(), &s.messages)
         .into_iter()
         .filter(|(k, n)| *n > 0 && k != "received")
         .map(|(k, n)| {
             let reasons: Vec<String> = s
                 .message_reasons
                 .iter()
-                .filter(|(st, _, _)| *st == k)
+                .filter(|(st, r, _)| *st == k && *r != k)
                 .map(|(_, r, c)| format!("{r} {c}"))
                 .collect();
             if reasons.is_empty() {
@@ -185,13 +158,13 @@ pub fn render_text(conference: &str, s: &Snapshot, problems: &[String]) -> Strin
     let _ = writeln!(
         o,
         "proposals    {}",
-        join(&ordered(PROPOSAL_STATUSES, &s.proposals))
+        join(&Snapshot::ordered(PROPOSAL_STATUSES, &s.proposals))
     );
     let _ = writeln!(o, "reviews      {} pending", s.reviews_pending);
     let _ = writeln!(
         o,
         "outbox       {}",
-        join(&ordered(OUTBOX_STATES, &s.outbox))
+        join(&Snapshot::ordered(OUTBOX_STATES, &s.outbox))
     );
     match s.oldest_queued_at {
         Some(t) => {
@@ -258,13 +231,13 @@ pub fn render_json(conference: &str, s: &Snapshot, problems: &[String]) -> serde
             "at": rfc(p.at),
             "age_seconds": secs(s.now - p.at),
         })),
-        "messages": map(&ordered(&message_states(), &s.messages)),
+        "messages": map(&Snapshot::ordered(&message_states(), &s.messages)),
         "message_reasons": s.message_reasons.iter().map(|(st, r, n)| json!({
             "state": st, "reason": r, "count": n,
         })).collect::<Vec<_>>(),
-        "proposals": map(&ordered(PROPOSAL_STATUSES, &s.proposals)),
+        "proposals": map(&Snapshot::ordered(PROPOSAL_STATUSES, &s.proposals)),
         "reviews_pending": s.reviews_pending,
-        "outbox": map(&ordered(OUTBOX_STATES, &s.outbox)),
+        "outbox": map(&Snapshot::ordered(OUTBOX_STATES, &s.outbox)),
         "outbox_oldest_queued_age_seconds": secs(s.oldest_queued_age_ms()),
         "bounces": { "hard": s.bounces_hard, "soft": s.bounces_soft },
         "undeliverable_addresses": s.undeliverable,

@@ -27,7 +27,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::store::status::Snapshot;
+use crate::store::status::{Snapshot, OUTBOX_STATES, PROPOSAL_STATUSES};
 
 /// Labels of one series (e.g. `[("state", "accepted")]`).
 type Labels = Vec<(&'static str, String)>;
@@ -325,7 +325,13 @@ fn float(v: f64) -> FloatGauge {
 /// The database-wide facts, as gauges (same numbers on every instance).
 fn register_snapshot(r: &mut Registry, s: &Snapshot) {
     let messages: Family<Labels, Gauge> = Family::default();
-    for (state, n) in &s.messages {
+    let states: Vec<&str> = crate::store::messages::ALL_STATES
+        .iter()
+        .map(|st| st.as_str())
+        .collect();
+    // Every known state is present (at 0 without messages), so alerts and
+    // rate() see a series before the first message of that state arrives.
+    for (state, n) in &Snapshot::ordered(&states, &s.messages) {
         let with_reason: i64 = s
             .message_reasons
             .iter()
@@ -337,7 +343,7 @@ fn register_snapshot(r: &mut Registry, s: &Snapshot) {
                 *c
             })
             .sum();
-        if *n > with_reason {
+        if *n > with_reason || *n == 0 {
             messages
                 .get_or_create(&vec![("state", state.clone()), ("reason", String::new())])
                 .set(n - with_reason);
@@ -351,7 +357,10 @@ fn register_snapshot(r: &mut Registry, s: &Snapshot) {
     r.register(
         "proposals",
         "Proposals by status; database-wide",
-        per("status", &s.proposals),
+        per(
+            "status",
+            &Snapshot::ordered(PROPOSAL_STATUSES, &s.proposals),
+        ),
     );
     r.register(
         "reviews_pending",
@@ -361,7 +370,7 @@ fn register_snapshot(r: &mut Registry, s: &Snapshot) {
     r.register(
         "outbox_mails",
         "Outgoing mails by state (queued, sending, sent, failed, uncertain, suppressed); database-wide",
-        per("state", &s.outbox),
+        per("state", &Snapshot::ordered(OUTBOX_STATES, &s.outbox)),
     );
     r.register(
         "outbox_oldest_queued_age_seconds",
@@ -503,6 +512,15 @@ mod tests {
             "every rejected message has a reason"
         );
         assert_eq!(value(&t, "cfpd_outbox_mails{state=\"queued\"}"), Some(2.0));
+        assert_eq!(
+            value(&t, "cfpd_outbox_mails{state=\"uncertain\"}"),
+            Some(0.0),
+            "known states are there at 0"
+        );
+        assert_eq!(
+            value(&t, "cfpd_messages{state=\"received\",reason=\"\"}"),
+            Some(0.0)
+        );
         assert_eq!(
             value(&t, "cfpd_outbox_oldest_queued_age_seconds"),
             Some(90.5)

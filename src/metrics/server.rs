@@ -165,8 +165,10 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
 /// at most [`DRAIN`]) and return.
 pub async fn serve(listener: TcpListener, endpoint: Arc<Endpoint>, mut shutdown: Shutdown) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let addr = listener.local_addr().ok();
-    tracing::info!(listen = ?addr, "serving /metrics and /healthz");
+    let addr = listener
+        .local_addr()
+        .map_or_else(|e| e.to_string(), |a| a.to_string());
+    tracing::info!(listen = %addr, "serving /metrics and /healthz");
     loop {
         let stream = tokio::select! {
             r = listener.accept() => match r {
@@ -202,5 +204,35 @@ pub async fn serve(listener: TcpListener, endpoint: Arc<Endpoint>, mut shutdown:
         .is_err()
     {
         tracing::debug!("metrics: requests still open at shutdown were dropped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn scrapes_share_one_read_and_a_database_that_fails_is_reported_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}/m.db", dir.path().display()))
+            .await
+            .unwrap();
+        let ep = Endpoint::new(Arc::new(Metrics::new()), store.clone(), DB_TIMEOUT);
+        let first = ep.snapshot().await.expect("the database answers");
+        let again = ep.snapshot().await.unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the second scrape reused the read"
+        );
+        store.close().await;
+        ep.cache.lock().await.read_at = None;
+        let t = Instant::now();
+        assert!(
+            ep.snapshot().await.is_none(),
+            "a closed database gives no facts"
+        );
+        assert!(t.elapsed() < DB_TIMEOUT);
+        let text = ep.metrics.encode(None);
+        assert!(text.contains("cfpd_database_up 0\n"), "{text}");
     }
 }

@@ -16,6 +16,19 @@ use super::lease::db_now;
 use super::review::PENDING_REVIEWS;
 use super::{AnyConnection, Backend, Ctx, Result};
 
+/// Outbox states in the order reports show them (all of them, also at 0).
+pub const OUTBOX_STATES: &[&str] = &[
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "uncertain",
+    "suppressed",
+];
+
+/// Proposal statuses in the order reports show them.
+pub const PROPOSAL_STATUSES: &[&str] = &["submitted", "draft", "late", "withdrawn"];
+
 /// The heartbeat [`record_poll`] writes.
 const POLL: &str = "poll";
 
@@ -79,6 +92,22 @@ impl Snapshot {
     /// The lease's holder, if it holds it now (unexpired on the database clock).
     pub fn holder(&self) -> Option<&LeaseRow> {
         self.lease.as_ref().filter(|l| l.expires_at > self.now)
+    }
+
+    /// `(name, count)` for every name in `known`, in order (0 when absent),
+    /// then any other name found in `rows`: a report shows every state, also
+    /// those with no rows yet.
+    pub fn ordered(known: &[&str], rows: &[(String, i64)]) -> Vec<(String, i64)> {
+        let mut out: Vec<(String, i64)> = known
+            .iter()
+            .map(|k| (k.to_string(), Snapshot::count(rows, k)))
+            .collect();
+        out.extend(
+            rows.iter()
+                .filter(|(k, _)| !known.contains(&k.as_str()))
+                .cloned(),
+        );
+        out
     }
 
     /// How long the oldest queued mail has waited (ms), 0 when none is queued.
