@@ -229,7 +229,9 @@ async fn metrics_move_with_the_work_status_agrees_and_both_flag_a_stuck_queue() 
         )
         .await;
     let m1 = scrape_until(port, "the bounce counted and all mail sent", |t| {
-        num(t, "cfpd_bounces{kind=\"hard\"}") == 1.0 && num(t, "cfpd_mails_sent_total") == 4.0
+        num(t, "cfpd_bounces{kind=\"hard\"}") == 1.0
+            && num(t, "cfpd_mails_sent_total") == 4.0
+            && num(t, "cfpd_outbox_mails{state=\"sent\"}") == 4.0
     })
     .await;
     assert_eq!(
@@ -376,7 +378,7 @@ async fn healthz_fails_while_the_mailbox_cannot_be_polled_and_recovers() {
         let start = Instant::now();
         loop {
             if let Some((200, body)) = get(port, "/healthz").await {
-                if body.starts_with("active") {
+                if body.starts_with("active: last successful poll") {
                     return body;
                 }
             }
@@ -525,4 +527,25 @@ async fn json_log_lines_carry_the_message_proposal_and_outbox_fields() {
     let sent = &event("mail sent")["fields"];
     assert_eq!(sent["outbox"], 1);
     assert!(sent["message_id"].as_str().unwrap().contains('@'));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_taken_metrics_port_stops_the_daemon_at_start_with_the_reason() {
+    need_servers!();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let w = World::start(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n")).await;
+    let out = w.cfpd_raw(&["run"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "[metrics] listen = \"127.0.0.1:{port}\": cannot listen: Address already in use"
+        )),
+        "{err}"
+    );
+    // It never took the lease.
+    let (code, text, _) = status(&w.config, &[]);
+    assert_eq!(code, 2);
+    assert!(text.contains("lease        free (never taken"), "{text}");
 }
