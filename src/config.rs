@@ -80,6 +80,38 @@ pub struct Config {
     /// Addresses of the `announce` audience (e.g. the conference announcement
     /// list), from `[announce] addresses`.
     pub announce: Vec<String>,
+    /// `[metrics]`: the HTTP endpoint and the thresholds `/healthz` and
+    /// `cfpd status` judge by.
+    pub metrics: MetricsConfig,
+}
+
+/// Observability settings (`[metrics]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Where `cfpd run` serves `/metrics` and `/healthz`; `None` (no `listen`)
+    /// runs no HTTP server at all, so nothing listens unless asked to.
+    pub listen: Option<std::net::SocketAddr>,
+    /// A lease holder whose last successful mailbox poll is older than this
+    /// is unhealthy (`/healthz` 503, `cfpd status` exit 2). Longer than the
+    /// source's quietest healthy gap (poll interval or IDLE renewal), or a
+    /// healthy daemon would look stale.
+    pub poll_stale: std::time::Duration,
+    /// `cfpd status` exits 2 when the oldest queued mail has waited longer:
+    /// mail is stuck (SMTP down or refusing), and people are waiting for it.
+    pub queue_stale: std::time::Duration,
+}
+
+impl MailboxConfig {
+    /// The longest a healthy source waits between two polls: the poll
+    /// interval, or with IMAP IDLE the renewal period (a quiet mailbox is
+    /// only re-checked then).
+    pub fn wait_interval(&self) -> std::time::Duration {
+        match self {
+            MailboxConfig::Imap(i) if i.idle => i.idle_renew.max(i.poll_interval),
+            MailboxConfig::Imap(i) => i.poll_interval,
+            MailboxConfig::Maildir { .. } => std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 /// How review works.
@@ -381,6 +413,31 @@ struct RawConfig {
     reminders: Option<Vec<RawReminder>>,
     #[serde(default)]
     announce: RawAnnounce,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
+    poll_stale_seconds: Option<u64>,
+    #[serde(default = "default_queue_stale")]
+    queue_stale_seconds: u64,
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            listen: None,
+            poll_stale_seconds: None,
+            queue_stale_seconds: default_queue_stale(),
+        }
+    }
+}
+
+fn default_queue_stale() -> u64 {
+    1800
 }
 
 #[derive(Deserialize)]
@@ -1059,7 +1116,9 @@ impl Config {
                 !announce.is_empty(),
             )?,
         };
+        let metrics = metrics_config(&loc, &raw.metrics, &mailbox)?;
         Ok(Config {
+            metrics,
             reminders,
             announce,
             review: ReviewRules {
@@ -1348,6 +1407,56 @@ fn secret(
         (None, Some(f)) => Ok(Secret::File(resolve(f))),
         (None, None) => Ok(Secret::None),
     }
+}
+
+/// Validate `[metrics]`; the poll threshold defaults to the source's quietest
+/// healthy gap plus five minutes.
+fn metrics_config(
+    loc: &Locator<'_>,
+    m: &RawMetrics,
+    mailbox: &MailboxConfig,
+) -> Result<MetricsConfig, ConfigError> {
+    let listen = match &m.listen {
+        None => None,
+        Some(a) => Some(a.parse::<std::net::SocketAddr>().map_err(|_| {
+            loc.err(
+                "metrics",
+                "listen",
+                &format!(
+                    "{a:?} is not an address and port: use e.g. \"127.0.0.1:9469\" \
+                     (or \"0.0.0.0:9469\" inside a container)"
+                ),
+            )
+        })?),
+    };
+    let gap = mailbox.wait_interval();
+    let poll_stale = match m.poll_stale_seconds {
+        None => gap + std::time::Duration::from_secs(300),
+        Some(s) if std::time::Duration::from_secs(s) <= gap => {
+            return Err(loc.err(
+                "metrics",
+                "poll_stale_seconds",
+                &format!(
+                    "must be longer than {} s, the longest a healthy mailbox source waits \
+                     between polls (poll_seconds, or idle_renew_minutes with IDLE)",
+                    gap.as_secs()
+                ),
+            ))
+        }
+        Some(s) => std::time::Duration::from_secs(s),
+    };
+    if m.queue_stale_seconds == 0 {
+        return Err(loc.err(
+            "metrics",
+            "queue_stale_seconds",
+            "must be at least 1 (seconds; 1800 is the default)",
+        ));
+    }
+    Ok(MetricsConfig {
+        listen,
+        poll_stale,
+        queue_stale: std::time::Duration::from_secs(m.queue_stale_seconds),
+    })
 }
 
 fn resolve_db_url(url: &str, base: &Path) -> Option<String> {
@@ -1705,5 +1814,29 @@ path = "sent"
     #[test]
     fn example_config_is_valid() {
         Config::from_str(EXAMPLE_CONFIG, Path::new("cfpd.toml")).unwrap();
+    }
+    #[test]
+    fn metrics_listen_is_optional_and_thresholds_are_checked_against_the_source() {
+        let c = Config::from_str(&minimal(), Path::new("c.toml")).unwrap();
+        assert_eq!(c.metrics.listen, None, "no [metrics]: no HTTP server");
+        // Maildir polls every 2 s: stale after 2 s + 5 min by default.
+        assert_eq!(c.metrics.poll_stale.as_secs(), 302);
+        assert_eq!(c.metrics.queue_stale.as_secs(), 1800);
+        let with = |t: &str| Config::from_str(&format!("{}{t}", minimal()), Path::new("c.toml"));
+        let c = with("[metrics]\nlisten = \"0.0.0.0:9469\"\npoll_stale_seconds = 60\n").unwrap();
+        assert_eq!(c.metrics.listen, Some("0.0.0.0:9469".parse().unwrap()));
+        assert_eq!(c.metrics.poll_stale.as_secs(), 60);
+        let e = with("\n[metrics]\nlisten = \"localhost\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:17: metrics.listen: "), "{e}");
+        assert!(e.contains("127.0.0.1:9469"), "{e}");
+        let e = with("[metrics]\npoll_stale_seconds = 2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("metrics.poll_stale_seconds: must be longer than 2 s"),
+            "{e}"
+        );
     }
 }

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::{Config, MailboxConfig};
 use crate::intake::Intake;
 use crate::lease::{self, Ended, Lease};
+use crate::metrics::Metrics;
 use crate::outbox::sender::{DrainStats, Sender, Transport};
 use crate::outbox::Composer;
 use crate::schedule::Scheduler;
@@ -53,6 +54,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Reminder rules, fired at the clock's now.
     pub scheduler: Scheduler,
+    /// This process's counters and health (served by `[metrics] listen`).
+    pub metrics: Arc<Metrics>,
 }
 
 /// Load the topic set the config names (or the default).
@@ -71,9 +74,10 @@ impl App {
         let tagger = Arc::new(Tagger::new(load_topics(&cfg)?));
         let composer = Composer::new(&cfg)?;
         let source = match &cfg.mailbox {
-            MailboxConfig::Maildir { path } => {
-                MailSource::Maildir(MaildirSource::new(path.clone(), Duration::from_secs(2))?)
-            }
+            MailboxConfig::Maildir { path } => MailSource::Maildir(MaildirSource::new(
+                path.clone(),
+                cfg.mailbox.wait_interval(),
+            )?),
             MailboxConfig::Imap(i) => {
                 let password = i
                     .password
@@ -89,7 +93,10 @@ impl App {
         };
         let transport = Transport::from_config(&cfg.outgoing)
             .map_err(|e| anyhow::anyhow!("outgoing password: {e}"))?;
-        let sender = Sender::new(store.clone(), transport, clock.clone());
+        let metrics = Arc::new(Metrics::new());
+        metrics.set_instance(&format!("cfpd run --once, pid {}", std::process::id()));
+        let sender =
+            Sender::new(store.clone(), transport, clock.clone()).with_metrics(metrics.clone());
         let scheduler = Scheduler::new(cfg.clone(), store.clone(), composer.clone());
         let intake = Intake::new(cfg.clone(), store.clone(), composer, tagger, clock.clone());
         Ok(App {
@@ -100,6 +107,7 @@ impl App {
             sender,
             clock,
             scheduler,
+            metrics,
         })
     }
 
@@ -126,8 +134,8 @@ impl App {
         }
         let t1 = std::time::Instant::now();
         let filed = self.source.dispose(&self.store).await?;
-        if fetched + n + filed > 0 {
-            tracing::debug!(
+        if n > 0 {
+            tracing::info!(
                 fetched,
                 fetch_ms = fetch_time.as_millis() as u64,
                 processed = n,
@@ -136,8 +144,27 @@ impl App {
                 file_ms = t1.elapsed().as_millis() as u64,
                 "intake cycle"
             );
+        } else if fetched + filed > 0 {
+            tracing::debug!(fetched, filed, "intake cycle");
         }
+        self.polled(n, t0.elapsed()).await;
         Ok(n)
+    }
+
+    /// A cycle completed: count it, and record the poll in the database (for
+    /// `cfpd status` and the other instances' `/metrics`). The record is one
+    /// small write per cycle, outside the intake transaction; failing to
+    /// write it does not fail the cycle.
+    async fn polled(&self, processed: usize, took: Duration) {
+        self.metrics.poll_succeeded(processed, took);
+        let holder = self.metrics.instance();
+        let recorded = async {
+            let mut c = self.store.conn().await?;
+            crate::store::status::record_poll(&mut c, self.store.backend, &holder).await
+        };
+        if let Err(e) = recorded.await {
+            tracing::warn!(error = %e, "could not record the poll time");
+        }
     }
 
     /// Process everything pending, drain the outbox, and return (`cfpd run --once`).
@@ -188,6 +215,23 @@ impl App {
         shutdown_tx: tokio::sync::broadcast::Sender<()>,
     ) -> anyhow::Result<()> {
         let lease = Lease::new(self.store.clone(), lease::DAEMON, self.cfg.lease);
+        self.metrics.set_instance(lease.holder());
+        let server = match self.cfg.metrics.listen {
+            Some(addr) => {
+                let listener = crate::metrics::server::bind(addr).await?;
+                let endpoint = Arc::new(crate::metrics::server::Endpoint::new(
+                    self.metrics.clone(),
+                    self.store.clone(),
+                    self.cfg.metrics.poll_stale,
+                ));
+                Some(tokio::spawn(crate::metrics::server::serve(
+                    listener,
+                    endpoint,
+                    Shutdown::new(shutdown_tx.subscribe()),
+                )))
+            }
+            None => None,
+        };
         let mut shutdown = Shutdown::new(shutdown_tx.subscribe());
         tracing::info!(conference = %self.cfg.conference.name, me = lease.holder(), "cfpd running");
         loop {
@@ -197,6 +241,7 @@ impl App {
                 break;
             };
             tracing::info!(me = lease.holder(), generation, "holding the lease; active");
+            self.metrics.set_active(true);
             let (active_tx, _) = tokio::sync::broadcast::channel(1);
             let signals = [
                 Shutdown::new(active_tx.subscribe()),
@@ -212,10 +257,14 @@ impl App {
                 }
             });
             let worked = self.run_active(signals).await;
+            self.metrics.set_active(false);
             if let Err(e) = worked {
                 // The work stopped on its own, on an error: stop the keeper too.
                 keeper.abort();
                 let _ = lease.release().await;
+                if let Some(s) = server {
+                    s.abort();
+                }
                 self.store.close().await;
                 return Err(e);
             }
@@ -229,6 +278,10 @@ impl App {
         tracing::info!("shutting down");
         if let Err(e) = lease.release().await {
             tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+        }
+        if let Some(s) = server {
+            // It saw the same signal; this waits for its requests to finish.
+            let _ = s.await;
         }
         self.store.close().await;
         Ok(())
@@ -265,6 +318,7 @@ impl App {
                 Ok(_) => backoff.reset(),
                 Err(e) => {
                     self.source.reset();
+                    self.metrics.poll_failed();
                     let d = backoff.next_delay();
                     tracing::warn!(error = %e, retry_in = ?d, failures = backoff.failures(), "mail source failed; reconnecting");
                     tokio::select! {

@@ -17,6 +17,7 @@ pub mod config;
 pub mod daemon;
 pub mod intake;
 pub mod lease;
+pub mod metrics;
 pub mod outbox;
 pub mod proposal;
 pub mod report;

@@ -12,6 +12,10 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cfpd: {e:#}");
+            // `cfpd status` found something that needs attention (it printed why).
+            if e.is::<cfpd::cli::status::NeedsAttention>() {
+                return std::process::ExitCode::from(2);
+            }
             std::process::ExitCode::FAILURE
         }
     }

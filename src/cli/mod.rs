@@ -5,6 +5,7 @@ mod proposals;
 mod reminders;
 pub mod report;
 pub mod report_html;
+pub mod status;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,7 +31,8 @@ pub struct Cli {
         default_value = "cfpd.toml"
     )]
     pub config: PathBuf,
-    /// Log as JSON lines (for log collectors).
+    /// Log as JSON lines (for log collectors): one object per line with
+    /// timestamp, level, target and the event's fields.
     #[arg(long, global = true)]
     pub log_json: bool,
     /// What to do.
@@ -127,6 +129,13 @@ pub enum Command {
         #[arg(long, requires = "preview")]
         until: Option<String>,
     },
+    /// Summary of the whole installation (lease, last poll, messages, outbox,
+    /// bounces, reviews); exit code 2 when something needs attention.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Tag proposals from a JSON-lines file (no database or config needed).
     Tag {
         /// Input: JSON lines with id, title, abstract[, description, topics_declared].
@@ -161,6 +170,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Proposals { action } => proposals::run(&cli.config, action).await,
         Command::Messages { release } => messages(&cli.config, release).await,
         Command::Outbox { retry } => outbox(&cli.config, retry).await,
+        Command::Status { json } => status::run(&cli.config, json).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
         Command::Report { format, html } => match html {
             Some(path) => report_html::write(&cli.config, &path).await,

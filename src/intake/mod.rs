@@ -402,7 +402,7 @@ impl Intake {
                 // roll all of it back, quarantine the message on its own, and let the
                 // rest of the batch be handled again from scratch.
                 let why = panic_text(&*panic);
-                tracing::error!(message = m.id, panic = %why, "handling a message panicked; quarantining it");
+                tracing::error!(message_row = m.id, panic = %why, "handling a message panicked; quarantining it");
                 drop(tx);
                 let h = quarantined_after_panic(&why);
                 let mut tx = self.store.begin().await?;
@@ -413,9 +413,27 @@ impl Intake {
             handled.unwrap_or(Ok(()))?;
         }
         let t4 = std::time::Instant::now();
+        // One line per message once its decision is committed (debug: at full
+        // speed intake decides thousands of messages a second).
+        let decided: Vec<(i64, MessageState, Finish)> = if tracing::enabled!(tracing::Level::DEBUG)
+        {
+            b.finishes.clone()
+        } else {
+            Vec::new()
+        };
         b.flush(&mut tx, now_ms).await?;
         let t5 = std::time::Instant::now();
         tx.commit().await.ctx("committing intake results")?;
+        for (id, state, f) in &decided {
+            tracing::debug!(
+                message_row = id,
+                message_id = f.message_id.as_deref().unwrap_or(""),
+                state = state.as_str(),
+                reason = f.reason.as_deref().unwrap_or(""),
+                proposal = f.proposal_id.map(proposal::reference).unwrap_or_default(),
+                "message processed"
+            );
+        }
         let ms = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64() * 1e3;
         tracing::debug!(
             messages = n,
@@ -452,7 +470,7 @@ impl Intake {
                     .map(|m| {
                         let prepared = isolated(|| prepare_one(&m, &own, &tagger, &rules, &spec))
                             .unwrap_or_else(|why| {
-                                tracing::error!(message = m.id, panic = %why, "preparing a message panicked; quarantining it");
+                                tracing::error!(message_row = m.id, panic = %why, "preparing a message panicked; quarantining it");
                                 Prepared {
                                     inbound: Err(why.clone()),
                                     proposal: None,
@@ -487,7 +505,7 @@ impl Intake {
                 let thread = caps::thread_key(i);
                 match b.caps.check(&self.cfg, &from.address, thread.as_deref()) {
                     Err(why) => {
-                        tracing::warn!(message = m.id, "{why}");
+                        tracing::warn!(message_row = m.id, "{why}");
                         if matches!(why, caps::Suppressed::Breaker(_)) {
                             self.breaker_alert(b);
                         }

@@ -39,7 +39,7 @@ pub(super) async fn handle(
             .await?;
     Ok(Some(match address {
         Some(a) => {
-            tracing::info!(message = message_row, "announcement address unsubscribed");
+            tracing::info!(message_row, "announcement address unsubscribed");
             Handled {
                 state: MessageState::Unsubscribed,
                 finish: Finish {

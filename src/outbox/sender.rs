@@ -29,6 +29,7 @@ use tokio::sync::Notify;
 use crate::backoff::{mail_retry_delay, Backoff};
 use crate::clock::Clock;
 use crate::config::{OutgoingConfig, SmtpConfig, TlsMode};
+use crate::metrics::{Metrics, SendFailure};
 use crate::shutdown::Shutdown;
 use crate::store::{self, outbox, Store};
 
@@ -317,6 +318,8 @@ pub struct Sender {
     clock: Arc<dyn Clock>,
     /// Poked by intake when it queues mail, so acks leave within milliseconds.
     pub notify: Arc<Notify>,
+    /// Counts what happened to each mail, for `/metrics`.
+    metrics: Arc<Metrics>,
 }
 
 struct Worker {
@@ -333,7 +336,14 @@ impl Sender {
             transport,
             clock,
             notify: Arc::new(Notify::new()),
+            metrics: Arc::new(Metrics::new()),
         }
+    }
+
+    /// Count into the process's `metrics` (those `/metrics` serves).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Sender {
+        self.metrics = metrics;
+        self
     }
 
     /// Mark mail left `sending` by a crashed process as `uncertain`. Call once at start.
@@ -395,10 +405,13 @@ impl Sender {
                     Outcome::Sent => {
                         outbox::mark_sent(&mut c, m.id, store::ms(now)).await?;
                         stats.sent += 1;
+                        self.metrics.mail_sent();
+                        tracing::debug!(outbox = m.id, message_id = %m.message_id, "mail sent");
                     }
                     Outcome::Retry(e) => {
                         let next = now + mail_retry_delay(m.attempts);
-                        tracing::warn!(outbox = m.id, error = %e, "mail not delivered; will retry");
+                        self.metrics.send_failed(SendFailure::Temporary);
+                        tracing::warn!(outbox = m.id, message_id = %m.message_id, attempts = m.attempts + 1, error = %e, "mail not delivered; will retry");
                         outbox::mark_retry(&mut c, m.id, &e, store::ms(next)).await?;
                         stats.retried += 1;
                         // The server or connection is unwell: stop this round.
@@ -407,18 +420,21 @@ impl Sender {
                         }
                     }
                     Outcome::Unreachable(e) => {
-                        tracing::warn!(error = %e, "SMTP server unreachable; mail stays queued");
+                        self.metrics.send_failed(SendFailure::Unreachable);
+                        tracing::warn!(outbox = m.id, error = %e, "SMTP server unreachable; mail stays queued");
                         stats.retried += 1;
                         return Ok(stats);
                     }
                     Outcome::Skipped => {}
                     Outcome::Failed(e) => {
-                        tracing::warn!(outbox = m.id, error = %e, "mail refused permanently");
+                        self.metrics.send_failed(SendFailure::Permanent);
+                        tracing::warn!(outbox = m.id, message_id = %m.message_id, error = %e, "mail refused permanently");
                         outbox::mark_failed(&mut c, m.id, &e).await?;
                         stats.failed += 1;
                     }
                     Outcome::Uncertain(e) => {
-                        tracing::error!(outbox = m.id, error = %e, "connection lost while sending; not resending");
+                        self.metrics.send_failed(SendFailure::Uncertain);
+                        tracing::error!(outbox = m.id, message_id = %m.message_id, error = %e, "connection lost while sending; not resending");
                         outbox::mark_uncertain(&mut c, m.id, &e).await?;
                         stats.uncertain += 1;
                     }

@@ -14,7 +14,7 @@ use sqlx::Row;
 use super::{AnyConnection, Backend, Ctx, Result};
 
 /// The database's own "now" in ms since the Unix epoch, as an SQL expression.
-fn db_now(backend: Backend) -> &'static str {
+pub(crate) fn db_now(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
         Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",

@@ -18,6 +18,7 @@ pub mod proposals;
 pub mod reminders;
 pub mod review;
 pub mod reviews;
+pub mod status;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

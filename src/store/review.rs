@@ -380,23 +380,28 @@ pub struct PendingReview {
     pub reviewer_name: Option<String>,
 }
 
+/// The `FROM … WHERE` of [`pending_reviews`] (aliases `a` assignments, `r`
+/// reviewers, `p` proposals), shared with the count in `store::status` so the
+/// definition stays in one place.
+pub(crate) const PENDING_REVIEWS: &str = "FROM assignments a
+         JOIN reviewers r ON r.id = a.reviewer_id
+         JOIN proposals p ON p.id = a.proposal_id
+         WHERE a.state = 'active' AND p.status <> 'withdrawn'
+           AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.assignment_id = a.id)";
+
 /// **The one definition of a pending review**, used by reviewer reminders
 /// and the chairs' digest: an `active` assignment (not declined, not a
 /// conflict) of a proposal that was not withdrawn, for which no review has
 /// been recorded. Ordered by reviewer address, then proposal.
 pub async fn pending_reviews(conn: &mut AnyConnection) -> Result<Vec<PendingReview>> {
-    let rows = sqlx::query(
-        "SELECT a.id, a.proposal_id, r.id, r.email, r.name
-         FROM assignments a
-         JOIN reviewers r ON r.id = a.reviewer_id
-         JOIN proposals p ON p.id = a.proposal_id
-         WHERE a.state = 'active' AND p.status <> 'withdrawn'
-           AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.assignment_id = a.id)
-         ORDER BY r.email, a.proposal_id",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .ctx("listing pending reviews")?;
+    let sql = format!(
+        "SELECT a.id, a.proposal_id, r.id, r.email, r.name {PENDING_REVIEWS}
+         ORDER BY r.email, a.proposal_id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("listing pending reviews")?;
     Ok(rows
         .into_iter()
         .map(|r| PendingReview {
