@@ -70,24 +70,19 @@ impl App {
         let store = Store::connect(&cfg.database_url).await?;
         let tagger = Arc::new(Tagger::new(load_topics(&cfg)?));
         let composer = Composer::new(&cfg)?;
+        // One token source: IMAP and SMTP share the refresh token and its cache.
+        let tokens = crate::oauth2::token_source(&cfg)?;
         let source = match &cfg.mailbox {
             MailboxConfig::Maildir { path } => {
                 MailSource::Maildir(MaildirSource::new(path.clone(), Duration::from_secs(2))?)
             }
-            MailboxConfig::Imap(i) => {
-                let password = i
-                    .password
-                    .resolve()
-                    .map_err(|e| anyhow::anyhow!("mailbox password: {e}"))?
-                    .unwrap_or_default();
-                MailSource::Imap(Box::new(ImapSource::new(
-                    (**i).clone(),
-                    password,
-                    cfg.proposals.max_message_bytes,
-                )))
-            }
+            MailboxConfig::Imap(i) => MailSource::Imap(Box::new(ImapSource::new(
+                (**i).clone(),
+                crate::oauth2::imap_login(i, tokens.as_ref()).map_err(anyhow::Error::msg)?,
+                cfg.proposals.max_message_bytes,
+            ))),
         };
-        let transport = Transport::from_config(&cfg.outgoing)
+        let transport = Transport::from_config(&cfg.outgoing, tokens.as_ref())
             .map_err(|e| anyhow::anyhow!("outgoing password: {e}"))?;
         let sender = Sender::new(store.clone(), transport, clock.clone());
         let scheduler = Scheduler::new(cfg.clone(), store.clone(), composer.clone());
