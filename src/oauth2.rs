@@ -86,6 +86,9 @@ pub enum TokenError {
     /// The refresh token (or client secret) could not be read.
     #[error("{0}")]
     Secret(String),
+    /// The browser round trip of `cfpd oauth2 authorize` failed.
+    #[error("authorization failed: {0}")]
+    Authorization(String),
 }
 
 fn detail(description: &Option<String>) -> String {
@@ -265,6 +268,16 @@ struct TokenResponse {
     error_description: Option<String>,
 }
 
+/// A successful token answer.
+struct Granted {
+    /// The access token.
+    access_token: String,
+    /// How long it lives (`expires_in`, or [`DEFAULT_LIFETIME`]).
+    lifetime: Duration,
+    /// A new refresh token, if the provider issued one.
+    refresh_token: Option<String>,
+}
+
 /// What the token cache holds.
 #[derive(Default)]
 struct State {
@@ -387,7 +400,9 @@ impl TokenSource {
             }
             Ok(None) => {}
             Err(e) if st.refresh.is_none() => {
-                return Err(TokenError::Secret(format!("oauth2 refresh token: {e}")))
+                return Err(TokenError::Secret(format!(
+                    "oauth2 refresh token: {e} (`cfpd oauth2 authorize` signs in and stores one)"
+                )))
             }
             // Its home became unreadable, but a token from before is in memory.
             Err(e) => {
@@ -398,24 +413,46 @@ impl TokenSource {
             .refresh
             .clone()
             .ok_or_else(|| TokenError::Secret(format!("no refresh token in {location}")))?;
+        let mut form: Vec<(&str, String)> = vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", refresh.clone()),
+        ];
+        if self.cfg.scope_on_refresh {
+            form.push(("scope", self.cfg.scopes.join(" ")));
+        }
+        let issued = SystemTime::now();
+        let g = self.grant(form).await?;
+        let mut rotated = false;
+        if let Some(new) = g.refresh_token.filter(|t| *t != refresh) {
+            rotated = true;
+            self.keep_rotated(st, new);
+        }
+        tracing::info!(
+            token_url = %self.cfg.token_url,
+            expires_in_s = g.lifetime.as_secs(),
+            rotated,
+            "OAuth2 access token refreshed"
+        );
+        Ok(AccessToken {
+            secret: g.access_token,
+            fresh: true,
+            renew_at: renew_at(issued, g.lifetime),
+        })
+    }
+
+    /// One request to the token endpoint with `form` (plus the client's
+    /// credentials), its answer checked.
+    async fn grant(&self, mut form: Vec<(&str, String)>) -> Result<Granted, TokenError> {
         let client_secret = self
             .cfg
             .client_secret
             .resolve()
             .map_err(|e| TokenError::Secret(format!("oauth2 client secret: {e}")))?;
-        let mut form: Vec<(&str, String)> = vec![
-            ("grant_type", "refresh_token".into()),
-            ("refresh_token", refresh.clone()),
-            ("client_id", self.cfg.client_id.clone()),
-        ];
+        form.push(("client_id", self.cfg.client_id.clone()));
         if let Some(s) = client_secret {
             form.push(("client_secret", s));
         }
-        if self.cfg.scope_on_refresh {
-            form.push(("scope", self.cfg.scopes.join(" ")));
-        }
         let url = &self.cfg.token_url;
-        let issued = SystemTime::now();
         let resp = self
             .http
             .post(url)
@@ -455,7 +492,7 @@ impl TokenSource {
                 "invalid_grant" => TokenError::RefreshTokenRejected {
                     code,
                     description,
-                    location,
+                    location: self.cfg.refresh_token.location(),
                 },
                 "invalid_client" | "unauthorized_client" => TokenError::ClientRejected {
                     code,
@@ -472,7 +509,7 @@ impl TokenSource {
         if !(200..300).contains(&status) {
             return Err(bad("an HTTP error without an OAuth error code".into()));
         }
-        let access = r
+        let access_token = r
             .access_token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| bad("no access_token in the answer".into()))?;
@@ -491,21 +528,78 @@ impl TokenSource {
         }
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_LIFETIME);
-        let mut rotated = false;
-        if let Some(new) = r.refresh_token.filter(|t| !t.is_empty() && *t != refresh) {
-            rotated = true;
-            self.keep_rotated(st, new);
+        Ok(Granted {
+            access_token,
+            lifetime,
+            refresh_token: r.refresh_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    /// Sign in once in a browser and get a refresh token: the authorization
+    /// code flow with PKCE (RFC 7636) and a loopback redirect (RFC 8252).
+    /// `listener` receives the browser's redirect at `redirect_uri`;
+    /// `announce` is given the URL to open. Waits at most `wait`.
+    pub async fn authorize(
+        &self,
+        listener: tokio::net::TcpListener,
+        redirect_uri: &str,
+        announce: impl FnOnce(&str),
+        wait: Duration,
+    ) -> Result<String, TokenError> {
+        use data_encoding::BASE64URL_NOPAD;
+        use rand::RngCore;
+        use sha2::Digest;
+        let fail = |m: String| TokenError::Authorization(m);
+        let auth_url = self.cfg.auth_url.as_deref().ok_or_else(|| {
+            fail("oauth2.auth_url is not set (provider = \"custom\" needs it for authorize)".into())
+        })?;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let verifier = BASE64URL_NOPAD.encode(&bytes);
+        let challenge = BASE64URL_NOPAD.encode(&sha2::Sha256::digest(verifier.as_bytes()));
+        rand::rng().fill_bytes(&mut bytes[..16]);
+        let state = BASE64URL_NOPAD.encode(&bytes[..16]);
+        let scope = self.cfg.scopes.join(" ");
+        let mut params = vec![
+            ("response_type", "code"),
+            ("client_id", self.cfg.client_id.as_str()),
+            ("redirect_uri", redirect_uri),
+            ("state", state.as_str()),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        if !scope.is_empty() {
+            params.push(("scope", scope.as_str()));
         }
-        tracing::info!(
-            token_url = %url,
-            expires_in_s = lifetime.as_secs(),
-            rotated,
-            "OAuth2 access token refreshed"
-        );
-        Ok(AccessToken {
-            secret: access,
-            fresh: true,
-            renew_at: renew_at(issued, lifetime),
+        if self.cfg.provider == crate::config::OAuth2Provider::Google {
+            // Without these Google issues no refresh token (or only on first consent).
+            params.push(("access_type", "offline"));
+            params.push(("prompt", "consent"));
+        }
+        let url = reqwest::Url::parse_with_params(auth_url, &params)
+            .map_err(|e| fail(format!("oauth2.auth_url: {e}")))?;
+        announce(url.as_str());
+        let code = tokio::time::timeout(wait, receive_code(listener, &state))
+            .await
+            .map_err(|_| {
+                fail(format!(
+                    "no answer from the browser within {} min",
+                    wait.as_secs() / 60
+                ))
+            })??;
+        let g = self
+            .grant(vec![
+                ("grant_type", "authorization_code".into()),
+                ("code", code),
+                ("redirect_uri", redirect_uri.to_string()),
+                ("code_verifier", verifier),
+            ])
+            .await?;
+        g.refresh_token.ok_or_else(|| {
+            fail(
+                "the provider issued no refresh token (Microsoft needs the offline_access scope in oauth2.scopes)"
+                    .into(),
+            )
         })
     }
 
@@ -536,6 +630,78 @@ impl TokenSource {
                     );
                 }
             }
+        }
+    }
+}
+
+/// Wait for the browser's redirect on `listener` and return its `code`,
+/// answering the browser with a short page. Requests that are not the
+/// redirect (a favicon) get a 404 and the wait goes on.
+async fn receive_code(
+    listener: tokio::net::TcpListener,
+    state: &str,
+) -> Result<String, TokenError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fail = |m: String| TokenError::Authorization(m);
+    loop {
+        let (mut sock, _) = listener
+            .accept()
+            .await
+            .map_err(|e| fail(format!("accepting the browser's connection: {e}")))?;
+        let mut head = Vec::new();
+        let mut buf = [0u8; 2048];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+            match sock.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let head = String::from_utf8_lossy(&head);
+        let target = head
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("GET "))
+            .and_then(|l| l.split(' ').next())
+            .unwrap_or("");
+        let parsed = reqwest::Url::parse(&format!("http://localhost{target}")).ok();
+        let q: std::collections::HashMap<String, String> = parsed
+            .as_ref()
+            .map(|u| u.query_pairs().into_owned().collect())
+            .unwrap_or_default();
+        let (status, page, result) = if let Some(err) = q.get("error") {
+            let d = q.get("error_description").cloned().unwrap_or_default();
+            let m = format!(
+                "the provider answered {}: {}",
+                printable(err, 60),
+                printable(&d, 300)
+            );
+            ("400 Bad Request", format!("cfpd: {m}"), Some(Err(fail(m))))
+        } else if let Some(code) = q.get("code") {
+            if q.get("state").map(String::as_str) == Some(state) {
+                (
+                    "200 OK",
+                    "cfpd has the authorization. You can close this tab.".to_string(),
+                    Some(Ok(code.clone())),
+                )
+            } else {
+                let m = "the redirect carried a different state (an old or forged link); run authorize again".to_string();
+                ("400 Bad Request", format!("cfpd: {m}"), Some(Err(fail(m))))
+            }
+        } else {
+            (
+                "404 Not Found",
+                "cfpd: waiting for the authorization redirect".to_string(),
+                None,
+            )
+        };
+        let resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+            page.len()
+        );
+        let _ = sock.write_all(resp.as_bytes()).await;
+        let _ = sock.shutdown().await;
+        if let Some(r) = result {
+            return r;
         }
     }
 }

@@ -274,3 +274,112 @@ async fn tokens_never_reach_the_log_even_at_trace_level() {
     // The SASL response travels base64-encoded: not that either.
     assert!(!log.contains("AUTH XOAUTH2 ") && !log.contains("dXNlcj1jZnAB"));
 }
+
+/// A browser's GET, without following redirects: (status, head, body).
+fn browser_get(url: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+/// Start `cfpd oauth2 authorize` and return it with the URL it prints.
+fn start_authorize(w: &World) -> (Daemon, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cfpd"))
+        .arg("--config")
+        .arg(&w.config)
+        .args(["oauth2", "authorize"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().expect("authorize prints a URL").unwrap();
+        if line.starts_with("http://") {
+            break line;
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Daemon(child), url)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authorize_signs_in_once_and_stores_a_working_refresh_token() {
+    need_servers!();
+    let w = World::start_oauth2("", 3600, false).await;
+    let file = w.dir.path().join("refresh-token");
+    std::fs::remove_file(&file).unwrap();
+    let out = String::from_utf8_lossy(&w.cfpd_raw(&["check"]).stdout).into_owned();
+    assert!(
+        out.contains("oauth2    FAIL oauth2 refresh token: cannot read secret file"),
+        "{out}"
+    );
+
+    let (mut d, url) = start_authorize(&w);
+    assert!(url.starts_with(&provider(&w).url("authorize")), "{url}");
+    assert!(
+        url.contains("code_challenge_method=S256")
+            && url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A")
+    );
+    // The browser: the provider's consent redirects to cfpd's loopback listener.
+    let (status, head, _) = browser_get(&url);
+    assert_eq!(status, 302, "{head}");
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Location: "))
+        .unwrap()
+        .to_string();
+    let (status, _, page) = browser_get(&location);
+    assert_eq!(status, 200);
+    assert!(page.contains("You can close this tab"), "{page}");
+    let st = d.wait().unwrap();
+    assert!(st.success(), "authorize exits cleanly");
+    // The provider verified the PKCE verifier before issuing the token.
+    let stored = refresh_token_file(&w);
+    assert!(
+        stored.starts_with("rt-") && stored != REFRESH_TOKEN,
+        "{stored}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let out = w.cfpd(&["check"]);
+    assert!(
+        out.contains("oauth2    ok") && out.contains("mailbox   ok"),
+        "{out}"
+    );
+
+    // A redirect whose state is not the one cfpd sent (an old or forged link)
+    // stores nothing.
+    let (d, url) = start_authorize(&w);
+    let (_, head, _) = browser_get(&url);
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Location: "))
+        .unwrap()
+        .to_string();
+    let forged = format!("{}state=forged", location.split("state=").next().unwrap());
+    let (status, _, page) = browser_get(&forged);
+    assert_eq!(status, 400, "{page}");
+    let mut d = d;
+    let st = d.wait().unwrap();
+    assert!(!st.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(d.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(err.contains("different state"), "{err}");
+    assert_eq!(refresh_token_file(&w), stored, "nothing stored");
+}

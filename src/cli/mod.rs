@@ -1,6 +1,7 @@
 //! The `cfpd` command line: what a chair types.
 
 mod assign;
+mod oauth2;
 mod proposals;
 mod reminders;
 pub mod report;
@@ -123,6 +124,13 @@ pub enum Command {
         #[arg(long, requires = "preview")]
         until: Option<String>,
     },
+    /// OAuth2 for Gmail / Google Workspace and Microsoft 365: sign in once
+    /// to get the refresh token cfpd logs in with.
+    Oauth2 {
+        /// What to do.
+        #[command(subcommand)]
+        action: oauth2::Oauth2Cmd,
+    },
     /// Tag proposals from a JSON-lines file (no database or config needed).
     Tag {
         /// Input: JSON lines with id, title, abstract[, description, topics_declared].
@@ -158,6 +166,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Messages { release } => messages(&cli.config, release).await,
         Command::Outbox { retry } => outbox(&cli.config, retry).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
+        Command::Oauth2 { action } => oauth2::run(&cli.config, action).await,
         Command::Report { format } => report::report(&cli.config, format).await,
         Command::Reminders {
             preview,
