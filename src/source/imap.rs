@@ -279,6 +279,17 @@ async fn authenticate(
     let host = cfg.host.clone();
     match tokio::time::timeout(cfg.timeout, client.authenticate("XOAUTH2", &mut auth)).await {
         Ok(Ok(s)) => Ok(s),
+        // RFC 5530 UNAVAILABLE: the server's own authentication backend is down
+        // (Dovecot cannot reach its provider). Not the token's fault: no refresh.
+        Ok(Err((async_imap::error::Error::No(text), _))) if text.contains("[UNAVAILABLE]") => {
+            Err(AuthFailure::Other(SourceError::Imap {
+                host,
+                reason: format!(
+                    "AUTHENTICATE XOAUTH2 as {user:?}: the server cannot check tokens right now ({})",
+                    server_text(&text)
+                ),
+            }))
+        }
         Ok(Err((async_imap::error::Error::No(text), client))) => {
             let mut why = server_text(&text);
             if let Some(e) = &auth.error {
