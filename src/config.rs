@@ -51,6 +51,10 @@ pub struct Config {
     pub mailbox: MailboxConfig,
     /// How outbound mail leaves.
     pub outgoing: OutgoingConfig,
+    /// `[oauth2]`: the provider and refresh token shared by IMAP and SMTP when
+    /// either says `auth = "oauth2"` (one refresh token serves both at Google
+    /// and Microsoft); `None` when both use passwords.
+    pub oauth2: Option<OAuth2Config>,
     /// Database URL (SQLite file by default).
     pub database_url: String,
     /// How long the instance lease lasts unless renewed (`[database] lease_seconds`):
@@ -243,6 +247,67 @@ impl Secret {
                 .map_err(|e| format!("cannot read secret file {}: {e}", p.display())),
         }
     }
+
+    /// Where the secret lives, for messages ("file /etc/cfpd/token",
+    /// "environment variable CFPD_TOKEN"); never the value.
+    pub fn location(&self) -> String {
+        match self {
+            Secret::Env(var) => format!("environment variable {var}"),
+            Secret::File(p) => format!("file {}", p.display()),
+            Secret::None => "nowhere (not configured)".into(),
+        }
+    }
+}
+
+/// How IMAP or SMTP logs in (`auth` in `[mailbox]` and `[outgoing]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// `LOGIN` / `AUTH PLAIN` with the configured password (the default).
+    Password,
+    /// SASL XOAUTH2 with an access token from `[oauth2]`.
+    OAuth2,
+}
+
+/// Which OAuth2 provider issues the tokens; presets fill in the endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OAuth2Provider {
+    /// Google (Gmail, Google Workspace).
+    Google,
+    /// Microsoft identity platform (Microsoft 365, Exchange Online).
+    Microsoft {
+        /// Directory (tenant) ID or domain: the endpoints are per tenant.
+        tenant: String,
+    },
+    /// Any other provider: endpoints from the config.
+    Custom,
+}
+
+/// `[oauth2]`: where access tokens come from.
+#[derive(Debug, Clone)]
+pub struct OAuth2Config {
+    /// The provider preset, which decides the endpoints and default scopes.
+    pub provider: OAuth2Provider,
+    /// Token endpoint (refresh_token grant); HTTPS except on loopback.
+    pub token_url: String,
+    /// Authorization endpoint, for `cfpd oauth2 authorize` (browser consent).
+    pub auth_url: Option<String>,
+    /// The OAuth client (application) ID; public, so it lives in the file.
+    pub client_id: String,
+    /// The client secret, if the client has one (Google's always do; public
+    /// Microsoft clients do not).
+    pub client_secret: Secret,
+    /// Where the refresh token lives. A file is rewritten (atomically, 0600)
+    /// when the provider rotates the token, so the new one survives restarts.
+    pub refresh_token: Secret,
+    /// Scopes asked for at authorization; sent with each refresh too, except
+    /// to Google (whose refresh grant takes none).
+    pub scopes: Vec<String>,
+    /// Whether `scopes` go with each refresh request.
+    pub scope_on_refresh: bool,
+    /// Timeout for one token request.
+    pub timeout: std::time::Duration,
+    /// Extra PEM CA file to trust for the endpoints (private providers).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Inbound mail source.
@@ -270,7 +335,9 @@ pub struct ImapConfig {
     pub ca_file: Option<PathBuf>,
     /// Login name.
     pub user: String,
-    /// Where the password lives.
+    /// How to log in: the password, or an OAuth2 access token (XOAUTH2).
+    pub auth: AuthMethod,
+    /// Where the password lives (`Secret::None` with `auth = "oauth2"`).
     pub password: Secret,
     /// Folder watched for new mail.
     pub inbox: String,
@@ -315,7 +382,9 @@ pub struct SmtpConfig {
     pub ca_file: Option<PathBuf>,
     /// Login name; `None` for an unauthenticated relay.
     pub user: Option<String>,
-    /// Where the password lives.
+    /// How to log in: the password, or an OAuth2 access token (XOAUTH2).
+    pub auth: AuthMethod,
+    /// Where the password lives (`Secret::None` with `auth = "oauth2"`).
     pub password: Secret,
     /// Timeout for each network call.
     pub timeout: std::time::Duration,
@@ -415,6 +484,7 @@ struct RawConfig {
     announce: RawAnnounce,
     #[serde(default)]
     metrics: RawMetrics,
+    oauth2: Option<RawOAuth2>,
 }
 
 #[derive(Deserialize)]
@@ -438,6 +508,26 @@ impl Default for RawMetrics {
 
 fn default_queue_stale() -> u64 {
     1800
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOAuth2 {
+    provider: String,
+    tenant: Option<String>,
+    token_url: Option<String>,
+    auth_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<toml::Value>,
+    client_secret_env: Option<String>,
+    client_secret_file: Option<String>,
+    refresh_token: Option<toml::Value>,
+    refresh_token_env: Option<String>,
+    refresh_token_file: Option<String>,
+    scopes: Option<Vec<String>>,
+    #[serde(default = "default_timeout")]
+    timeout_seconds: u64,
+    ca_file: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -519,6 +609,7 @@ struct RawMailbox {
     tls: Option<TlsMode>,
     ca_file: Option<String>,
     user: Option<String>,
+    auth: Option<String>,
     password: Option<toml::Value>,
     password_env: Option<String>,
     password_file: Option<String>,
@@ -551,6 +642,7 @@ struct RawOutgoing {
     tls: Option<TlsMode>,
     ca_file: Option<String>,
     user: Option<String>,
+    auth: Option<String>,
     password: Option<toml::Value>,
     password_env: Option<String>,
     password_file: Option<String>,
@@ -879,17 +971,25 @@ impl Config {
                 let password = secret(
                     &loc,
                     "mailbox",
+                    "password",
                     &m.password,
                     &m.password_env,
                     &m.password_file,
                     &resolve,
                 )?;
-                if matches!(password, Secret::None) {
-                    return Err(loc.err(
-                        "mailbox",
-                        "password_env",
-                        "IMAP needs a password: set password_env (a variable name) or password_file",
-                    ));
+                let auth = auth_method(&loc, "mailbox", m.auth.as_deref())?;
+                match auth {
+                    AuthMethod::Password if matches!(password, Secret::None) => {
+                        return Err(loc.err(
+                            "mailbox",
+                            "password_env",
+                            "IMAP needs a password: set password_env (a variable name) or password_file, or auth = \"oauth2\" with an [oauth2] table",
+                        ));
+                    }
+                    AuthMethod::OAuth2 if !matches!(password, Secret::None) => {
+                        return Err(oauth2_password(&loc, "mailbox", &m.password_env));
+                    }
+                    _ => {}
                 }
                 if m.batch_size == 0 {
                     return Err(loc.err("mailbox", "batch_size", "must be at least 1"));
@@ -900,6 +1000,7 @@ impl Config {
                     tls,
                     ca_file: m.ca_file.as_deref().map(resolve),
                     user,
+                    auth,
                     password,
                     inbox: m.inbox.clone(),
                     processed_folder: m.processed_folder.clone(),
@@ -951,12 +1052,25 @@ impl Config {
                 let password = secret(
                     &loc,
                     "outgoing",
+                    "password",
                     &o.password,
                     &o.password_env,
                     &o.password_file,
                     &resolve,
                 )?;
-                if o.user.is_some() == matches!(password, Secret::None) {
+                let auth = auth_method(&loc, "outgoing", o.auth.as_deref())?;
+                if auth == AuthMethod::OAuth2 {
+                    if !matches!(password, Secret::None) {
+                        return Err(oauth2_password(&loc, "outgoing", &o.password_env));
+                    }
+                    if o.user.is_none() {
+                        return Err(loc.err(
+                            "outgoing",
+                            "user",
+                            "auth = \"oauth2\" needs user: the mailbox the refresh token was authorized for",
+                        ));
+                    }
+                } else if o.user.is_some() == matches!(password, Secret::None) {
                     return Err(loc.err(
                         "outgoing",
                         "user",
@@ -969,6 +1083,7 @@ impl Config {
                     tls,
                     ca_file: o.ca_file.as_deref().map(resolve),
                     user: o.user.clone(),
+                    auth,
                     password,
                     timeout: std::time::Duration::from_secs(o.timeout_seconds.max(1)),
                     connections: o.connections.clamp(1, 16),
@@ -988,6 +1103,33 @@ impl Config {
                     &format!("unknown kind {other:?}: use \"smtp\" or \"folder\""),
                 ))
             }
+        };
+
+        let uses_oauth2 = matches!(&mailbox, MailboxConfig::Imap(i) if i.auth == AuthMethod::OAuth2)
+            || matches!(&outgoing, OutgoingConfig::Smtp(s) if s.auth == AuthMethod::OAuth2);
+        let oauth2 = match (&raw.oauth2, uses_oauth2) {
+            (None, false) => None,
+            (None, true) => {
+                let table = if matches!(&mailbox, MailboxConfig::Imap(i) if i.auth == AuthMethod::OAuth2)
+                {
+                    "mailbox"
+                } else {
+                    "outgoing"
+                };
+                return Err(loc.err(
+                    table,
+                    "auth",
+                    "auth = \"oauth2\" needs an [oauth2] table (provider, client_id, refresh_token_file)",
+                ));
+            }
+            (Some(_), false) => {
+                return Err(loc.err(
+                    "oauth2",
+                    "provider",
+                    "[oauth2] is set but neither [mailbox] nor [outgoing] says auth = \"oauth2\"",
+                ))
+            }
+            (Some(o), true) => Some(oauth2_config(&loc, o, &resolve)?),
         };
 
         let authserv_id = match raw.mailbox.authserv_id.as_deref().map(str::trim) {
@@ -1142,6 +1284,7 @@ impl Config {
             authserv_id,
             mailbox,
             outgoing,
+            oauth2,
             database_url,
             lease,
             proposals: ProposalRules {
@@ -1382,26 +1525,35 @@ fn reminder_rules(
     Ok(out)
 }
 
+/// A secret named `name` in `table`: `name` itself (refused: secrets never
+/// stand in the file), `name_env` or `name_file`.
+#[allow(clippy::too_many_arguments)]
 fn secret(
     loc: &Locator<'_>,
     table: &str,
+    name: &str,
     clear: &Option<toml::Value>,
     env: &Option<String>,
     file: &Option<String>,
     resolve: &dyn Fn(&str) -> PathBuf,
 ) -> Result<Secret, ConfigError> {
     if clear.is_some() {
+        let what = if name == "password" {
+            "passwords are".to_string()
+        } else {
+            format!("{name}s are")
+        };
         return Err(loc.err(
             table,
-            "password",
-            "passwords are never stored in the config file: use password_env = \"VAR\" or password_file = \"path\"",
+            name,
+            &format!("{what} never stored in the config file: use {name}_env = \"VAR\" or {name}_file = \"path\""),
         ));
     }
     match (env, file) {
         (Some(_), Some(_)) => Err(loc.err(
             table,
-            "password_file",
-            "set password_env or password_file, not both",
+            &format!("{name}_file"),
+            &format!("set {name}_env or {name}_file, not both"),
         )),
         (Some(v), None) => Ok(Secret::Env(v.clone())),
         (None, Some(f)) => Ok(Secret::File(resolve(f))),
@@ -1457,6 +1609,214 @@ fn metrics_config(
         poll_stale,
         queue_stale: std::time::Duration::from_secs(m.queue_stale_seconds),
     })
+}
+
+fn auth_method(
+    loc: &Locator<'_>,
+    table: &str,
+    auth: Option<&str>,
+) -> Result<AuthMethod, ConfigError> {
+    match auth {
+        None | Some("password") => Ok(AuthMethod::Password),
+        Some("oauth2") => Ok(AuthMethod::OAuth2),
+        Some(other) => Err(loc.err(
+            table,
+            "auth",
+            &format!("unknown auth {other:?}: use \"password\" (the default) or \"oauth2\""),
+        )),
+    }
+}
+
+fn oauth2_password(loc: &Locator<'_>, table: &str, env: &Option<String>) -> ConfigError {
+    let key = if env.is_some() {
+        "password_env"
+    } else {
+        "password_file"
+    };
+    loc.err(
+        table,
+        key,
+        &format!(
+            "auth = \"oauth2\" logs in with a token from [oauth2], not a password: remove {key}"
+        ),
+    )
+}
+
+/// Default scopes per provider: what IMAP and SMTP need.
+const GOOGLE_SCOPES: &[&str] = &["https://mail.google.com/"];
+const MICROSOFT_SCOPES: &[&str] = &[
+    "https://outlook.office365.com/IMAP.AccessAsUser.All",
+    "https://outlook.office365.com/SMTP.Send",
+    "offline_access",
+];
+
+fn oauth2_config(
+    loc: &Locator<'_>,
+    o: &RawOAuth2,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<OAuth2Config, ConfigError> {
+    let t = "oauth2";
+    let client_id = o
+        .client_id
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| {
+            loc.err(
+                t,
+                "client_id",
+                "required: the OAuth client (application) ID from your provider's console",
+            )
+        })?;
+    let client_secret = secret(
+        loc,
+        t,
+        "client_secret",
+        &o.client_secret,
+        &o.client_secret_env,
+        &o.client_secret_file,
+        resolve,
+    )?;
+    let refresh_token = secret(
+        loc,
+        t,
+        "refresh_token",
+        &o.refresh_token,
+        &o.refresh_token_env,
+        &o.refresh_token_file,
+        resolve,
+    )?;
+    if matches!(refresh_token, Secret::None) {
+        return Err(loc.err(
+            t,
+            "refresh_token_file",
+            "required: where the refresh token lives (refresh_token_file = \"path\", which `cfpd oauth2 authorize` writes, or refresh_token_env = \"VAR\")",
+        ));
+    }
+    let preset_only = |key: &str, v: &Option<String>| -> Result<(), ConfigError> {
+        match v {
+            Some(_) => Err(loc.err(
+                t,
+                key,
+                &format!(
+                    "{key} comes with provider = {:?}; use provider = \"custom\" to set it",
+                    o.provider
+                ),
+            )),
+            None => Ok(()),
+        }
+    };
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (provider, token_url, auth_url, default_scopes) = match o.provider.as_str() {
+        "google" => {
+            preset_only("token_url", &o.token_url)?;
+            preset_only("auth_url", &o.auth_url)?;
+            preset_only("tenant", &o.tenant)?;
+            (
+                OAuth2Provider::Google,
+                "https://oauth2.googleapis.com/token".to_string(),
+                Some("https://accounts.google.com/o/oauth2/v2/auth".to_string()),
+                strings(GOOGLE_SCOPES),
+            )
+        }
+        "microsoft" => {
+            preset_only("token_url", &o.token_url)?;
+            preset_only("auth_url", &o.auth_url)?;
+            let tenant = o
+                .tenant
+                .clone()
+                .filter(|x| {
+                    !x.is_empty()
+                        && x.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                })
+                .ok_or_else(|| {
+                    loc.err(
+                        t,
+                        "tenant",
+                        "provider = \"microsoft\" needs tenant: the directory (tenant) ID or domain (e.g. \"conf.onmicrosoft.com\") from the app registration's overview page",
+                    )
+                })?;
+            let base = format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0");
+            (
+                OAuth2Provider::Microsoft { tenant },
+                format!("{base}/token"),
+                Some(format!("{base}/authorize")),
+                strings(MICROSOFT_SCOPES),
+            )
+        }
+        "custom" => {
+            preset_only("tenant", &o.tenant)?;
+            let token_url = o.token_url.clone().ok_or_else(|| {
+                loc.err(
+                    t,
+                    "token_url",
+                    "provider = \"custom\" needs token_url (the provider's token endpoint)",
+                )
+            })?;
+            (
+                OAuth2Provider::Custom,
+                token_url,
+                o.auth_url.clone(),
+                vec![],
+            )
+        }
+        other => {
+            return Err(loc.err(
+                t,
+                "provider",
+                &format!("unknown provider {other:?}: use \"google\", \"microsoft\" or \"custom\""),
+            ))
+        }
+    };
+    for (key, url) in [
+        ("token_url", Some(&token_url)),
+        ("auth_url", auth_url.as_ref()),
+    ] {
+        if let Some(u) = url {
+            if !endpoint_ok(u) {
+                return Err(loc.err(
+                    t,
+                    key,
+                    "expected an https:// URL (http:// only on loopback: 127.0.0.1, [::1], localhost)",
+                ));
+            }
+        }
+    }
+    let scopes = match &o.scopes {
+        Some(s) => s.clone(),
+        None => default_scopes,
+    };
+    Ok(OAuth2Config {
+        scope_on_refresh: provider != OAuth2Provider::Google && !scopes.is_empty(),
+        provider,
+        token_url,
+        auth_url,
+        client_id,
+        client_secret,
+        refresh_token,
+        scopes,
+        timeout: std::time::Duration::from_secs(o.timeout_seconds.max(1)),
+        ca_file: o.ca_file.as_deref().map(resolve),
+    })
+}
+
+/// An endpoint URL tokens may travel to: HTTPS, or HTTP to this machine.
+fn endpoint_ok(u: &str) -> bool {
+    if u.starts_with("https://") {
+        return u.len() > "https://".len();
+    }
+    let Some(rest) = u.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn resolve_db_url(url: &str, base: &Path) -> Option<String> {
@@ -1809,6 +2169,152 @@ path = "sent"
             r.not_after.unwrap().to_rfc3339(),
             "2024-04-25T10:59:59+00:00"
         );
+    }
+
+    /// An IMAP + SMTP config with OAuth2 on both sides and `oauth2` as the
+    /// `[oauth2]` table's body.
+    fn oauth2_config(mailbox_extra: &str, oauth2: &str) -> String {
+        format!(
+            r#"[conference]
+name = "X"
+cfp_address = "cfp@x.example"
+time_zone = "AoE"
+cfp_deadline = "2024-04-24"
+
+[mailbox]
+kind = "imap"
+host = "imap.x.example"
+tls = "implicit"
+user = "cfp@x.example"
+auth = "oauth2"
+{mailbox_extra}
+[outgoing]
+kind = "smtp"
+host = "smtp.x.example"
+tls = "starttls"
+user = "cfp@x.example"
+auth = "oauth2"
+
+[oauth2]
+{oauth2}
+"#
+        )
+    }
+
+    fn oauth2_err(mailbox_extra: &str, oauth2: &str) -> String {
+        Config::from_str(&oauth2_config(mailbox_extra, oauth2), Path::new("c.toml"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn oauth2_presets_fill_in_endpoints_and_scopes() {
+        let c = Config::from_str(
+            &oauth2_config(
+                "",
+                "provider = \"microsoft\"\ntenant = \"conf.onmicrosoft.com\"\nclient_id = \"abc\"\nrefresh_token_file = \"rt\"",
+            ),
+            Path::new("/etc/cfpd/c.toml"),
+        )
+        .unwrap();
+        let o = c.oauth2.unwrap();
+        assert_eq!(
+            o.token_url,
+            "https://login.microsoftonline.com/conf.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        assert!(o.scopes.iter().any(|s| s.ends_with("/SMTP.Send")));
+        assert!(o.scopes.contains(&"offline_access".to_string()));
+        assert!(o.scope_on_refresh);
+        assert!(matches!(&o.refresh_token, Secret::File(p) if p == Path::new("/etc/cfpd/rt")));
+        assert!(matches!(o.client_secret, Secret::None));
+        let MailboxConfig::Imap(i) = &c.mailbox else {
+            panic!()
+        };
+        assert_eq!(i.auth, AuthMethod::OAuth2);
+        assert!(matches!(i.password, Secret::None));
+
+        let c = Config::from_str(
+            &oauth2_config(
+                "",
+                "provider = \"google\"\nclient_id = \"abc\"\nclient_secret_env = \"CS\"\nrefresh_token_env = \"RT\"",
+            ),
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let o = c.oauth2.unwrap();
+        assert_eq!(o.token_url, "https://oauth2.googleapis.com/token");
+        assert_eq!(o.scopes, vec!["https://mail.google.com/".to_string()]);
+        assert!(!o.scope_on_refresh, "Google's refresh grant takes no scope");
+    }
+
+    #[test]
+    fn oauth2_mistakes_are_named_with_line_and_key() {
+        let base = "provider = \"google\"\nclient_id = \"abc\"\nrefresh_token_file = \"rt\"";
+        // A password next to auth = "oauth2".
+        let e = oauth2_err("password_file = \"pw\"\n", base);
+        assert!(e.starts_with("c.toml:13: mailbox.password_file:"), "{e}");
+        assert!(e.contains("remove password_file"), "{e}");
+        // A refresh token in clear.
+        let e = oauth2_err(
+            "",
+            "provider = \"google\"\nclient_id = \"abc\"\nrefresh_token = \"1//0secret\"",
+        );
+        assert!(
+            e.contains("oauth2.refresh_token: refresh_tokens are never stored"),
+            "{e}"
+        );
+        assert!(!e.contains("1//0secret"));
+        // No refresh token at all.
+        let e = oauth2_err("", "provider = \"google\"\nclient_id = \"abc\"");
+        assert!(e.contains("oauth2.refresh_token_file: required"), "{e}");
+        // Microsoft without a tenant.
+        let e = oauth2_err(
+            "",
+            "provider = \"microsoft\"\nclient_id = \"abc\"\nrefresh_token_file = \"rt\"",
+        );
+        assert!(
+            e.contains("oauth2.tenant:") && e.contains("directory (tenant) ID"),
+            "{e}"
+        );
+        // Tokens never travel in plaintext to another machine.
+        let e = oauth2_err(
+            "",
+            "provider = \"custom\"\ntoken_url = \"http://auth.example/token\"\nclient_id = \"abc\"\nrefresh_token_file = \"rt\"",
+        );
+        assert!(
+            e.contains("oauth2.token_url: expected an https:// URL"),
+            "{e}"
+        );
+        assert!(Config::from_str(
+            &oauth2_config(
+                "",
+                "provider = \"custom\"\ntoken_url = \"http://127.0.0.1:8080/token\"\nclient_id = \"abc\"\nrefresh_token_file = \"rt\"",
+            ),
+            Path::new("c.toml"),
+        )
+        .is_ok());
+        // A preset's endpoint cannot be overridden by accident.
+        let e = oauth2_err("", &format!("{base}\ntoken_url = \"https://x.example/t\""));
+        assert!(e.contains("use provider = \"custom\""), "{e}");
+        // auth = "oauth2" without an [oauth2] table, and the other way round.
+        let src = oauth2_config("", base).replace("[oauth2]", "[unused]");
+        let src = src.split("[unused]").next().unwrap().to_string();
+        let e = Config::from_str(&src, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("mailbox.auth: auth = \"oauth2\" needs an [oauth2] table"),
+            "{e}"
+        );
+        let src = oauth2_config("password_env = \"PW\"\n", base)
+            .replace("auth = \"oauth2\"\n", "")
+            .replace("user = \"cfp@x.example\"\n\n[oauth2]", "\n[oauth2]");
+        let e = Config::from_str(&src, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[oauth2] is set but neither"), "{e}");
+        let e = oauth2_err("", &base.replace("google", "yahoo"));
+        assert!(e.contains("unknown provider \"yahoo\""), "{e}");
     }
 
     #[test]

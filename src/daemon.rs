@@ -73,25 +73,20 @@ impl App {
         let store = Store::connect(&cfg.database_url).await?;
         let tagger = Arc::new(Tagger::new(load_topics(&cfg)?));
         let composer = Composer::new(&cfg)?;
+        // One token source: IMAP and SMTP share the refresh token and its cache.
+        let tokens = crate::oauth2::token_source(&cfg)?;
         let source = match &cfg.mailbox {
             MailboxConfig::Maildir { path } => MailSource::Maildir(MaildirSource::new(
                 path.clone(),
                 cfg.mailbox.wait_interval(),
             )?),
-            MailboxConfig::Imap(i) => {
-                let password = i
-                    .password
-                    .resolve()
-                    .map_err(|e| anyhow::anyhow!("mailbox password: {e}"))?
-                    .unwrap_or_default();
-                MailSource::Imap(Box::new(ImapSource::new(
-                    (**i).clone(),
-                    password,
-                    cfg.proposals.max_message_bytes,
-                )))
-            }
+            MailboxConfig::Imap(i) => MailSource::Imap(Box::new(ImapSource::new(
+                (**i).clone(),
+                crate::oauth2::imap_login(i, tokens.as_ref()).map_err(anyhow::Error::msg)?,
+                cfg.proposals.max_message_bytes,
+            ))),
         };
-        let transport = Transport::from_config(&cfg.outgoing)
+        let transport = Transport::from_config(&cfg.outgoing, tokens.as_ref())
             .map_err(|e| anyhow::anyhow!("outgoing password: {e}"))?;
         let metrics = Arc::new(Metrics::new());
         metrics.set_instance(&format!("cfpd run --once, pid {}", std::process::id()));

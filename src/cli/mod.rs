@@ -1,6 +1,7 @@
 //! The `cfpd` command line: what a chair types.
 
 mod assign;
+mod oauth2;
 mod proposals;
 mod reminders;
 pub mod report;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, MailboxConfig, OutgoingConfig};
+use crate::config::{AuthMethod, Config, MailboxConfig, OutgoingConfig};
 use crate::daemon::App;
 use crate::store::Store;
 
@@ -136,6 +137,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// OAuth2 for Gmail / Google Workspace and Microsoft 365: sign in once
+    /// to get the refresh token cfpd logs in with.
+    Oauth2 {
+        /// What to do.
+        #[command(subcommand)]
+        action: oauth2::Oauth2Cmd,
+    },
     /// Tag proposals from a JSON-lines file (no database or config needed).
     Tag {
         /// Input: JSON lines with id, title, abstract[, description, topics_declared].
@@ -172,6 +180,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Outbox { retry } => outbox(&cli.config, retry).await,
         Command::Status { json } => status::run(&cli.config, json).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
+        Command::Oauth2 { action } => oauth2::run(&cli.config, action).await,
         Command::Report { format, html } => match html {
             Some(path) => report_html::write(&cli.config, &path).await,
             None => report::report(&cli.config, format).await,
@@ -201,7 +210,14 @@ pub async fn main() -> anyhow::Result<()> {
 
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+        // async-imap traces every command it writes, LOGIN passwords and
+        // AUTHENTICATE tokens included: never below debug, whatever RUST_LOG says.
+        .add_directive(
+            "async_imap::imap_stream=debug"
+                .parse()
+                .expect("a valid directive"),
+        );
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -288,7 +304,14 @@ async fn check(path: &Path) -> anyhow::Result<()> {
             println!("database  FAIL {e:#}");
         }
     }
+    // OAuth2 first: without an access token neither server can be tried.
+    let (tokens, token_ok) = check_oauth2(&cfg, &mut failed).await;
+    let no_token = "not tried: no OAuth2 access token (see the oauth2 line above)";
     match &cfg.mailbox {
+        MailboxConfig::Imap(i) if i.auth == AuthMethod::OAuth2 && !token_ok => {
+            failed += 1;
+            println!("mailbox   FAIL {no_token}");
+        }
         MailboxConfig::Maildir { path } => {
             let ok = path.join("new").is_dir() || !path.exists();
             if ok {
@@ -301,12 +324,12 @@ async fn check(path: &Path) -> anyhow::Result<()> {
                 );
             }
         }
-        MailboxConfig::Imap(i) => match i.password.resolve() {
+        MailboxConfig::Imap(i) => match crate::oauth2::imap_login(i, tokens.as_ref()) {
             Err(e) => {
                 failed += 1;
-                println!("mailbox   FAIL password: {e}");
+                println!("mailbox   FAIL {e}");
             }
-            Ok(pw) => match crate::source::imap::connect(i, &pw.unwrap_or_default()).await {
+            Ok(login) => match crate::source::imap::connect(i, &login).await {
                 Ok(mut s) => {
                     let mut missing = Vec::new();
                     for f in [&i.inbox, &i.processed_folder, &i.rejected_folder] {
@@ -348,25 +371,28 @@ async fn check(path: &Path) -> anyhow::Result<()> {
         OutgoingConfig::Folder { path } => {
             println!("outgoing  ok   mail is written to {}", path.display())
         }
+        OutgoingConfig::Smtp(s) if s.auth == AuthMethod::OAuth2 && !token_ok => {
+            failed += 1;
+            println!("outgoing  FAIL {no_token}");
+        }
         OutgoingConfig::Smtp(s) => {
-            match crate::outbox::sender::Transport::from_config(&cfg.outgoing) {
+            match crate::outbox::sender::Transport::from_config(&cfg.outgoing, tokens.as_ref()) {
                 Err(e) => {
                     failed += 1;
                     println!("outgoing  FAIL password: {e}");
                 }
-                Ok(crate::outbox::sender::Transport::Smtp {
-                    cfg: sc,
-                    credentials,
-                }) => match crate::outbox::sender::connect(&sc, credentials.as_ref()).await {
-                    Ok(mut c) => {
-                        let _ = tokio::time::timeout(s.timeout, c.quit()).await;
-                        println!("outgoing  ok   SMTP {}:{} ({:?})", s.host, s.port, s.tls);
+                Ok(crate::outbox::sender::Transport::Smtp { cfg: sc, login }) => {
+                    match crate::outbox::sender::connect(&sc, login.as_ref()).await {
+                        Ok(mut c) => {
+                            let _ = tokio::time::timeout(s.timeout, c.quit()).await;
+                            println!("outgoing  ok   SMTP {}:{} ({:?})", s.host, s.port, s.tls);
+                        }
+                        Err(e) => {
+                            failed += 1;
+                            println!("outgoing  FAIL {e}");
+                        }
                     }
-                    Err(e) => {
-                        failed += 1;
-                        println!("outgoing  FAIL {e}");
-                    }
-                },
+                }
                 Ok(_) => {}
             }
         }
@@ -375,6 +401,43 @@ async fn check(path: &Path) -> anyhow::Result<()> {
         bail!("{failed} check(s) failed");
     }
     Ok(())
+}
+
+/// `cfpd check`'s oauth2 line: trade the refresh token for an access token
+/// (storing a rotated refresh token, as the daemon would). Returns the token
+/// source and whether it produced a token (true when OAuth2 is not used).
+async fn check_oauth2(
+    cfg: &Config,
+    failed: &mut usize,
+) -> (Option<Arc<crate::oauth2::TokenSource>>, bool) {
+    let tokens = match crate::oauth2::token_source(cfg) {
+        Ok(Some(t)) => t,
+        Ok(None) => return (None, true),
+        Err(e) => {
+            *failed += 1;
+            println!("oauth2    FAIL {e}");
+            return (None, false);
+        }
+    };
+    match tokens.access_token().await {
+        Ok(t) => {
+            let left = t
+                .renew_at
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default();
+            println!(
+                "oauth2    ok   access token from {} (used for {} more min)",
+                tokens.token_url(),
+                left.as_secs() / 60
+            );
+            (Some(tokens), true)
+        }
+        Err(e) => {
+            *failed += 1;
+            println!("oauth2    FAIL {e}");
+            (Some(tokens), false)
+        }
+    }
 }
 
 async fn run(path: &Path, once: bool) -> anyhow::Result<()> {

@@ -28,8 +28,9 @@ use tokio::sync::Notify;
 
 use crate::backoff::{mail_retry_delay, Backoff};
 use crate::clock::Clock;
-use crate::config::{OutgoingConfig, SmtpConfig, TlsMode};
+use crate::config::{AuthMethod, OutgoingConfig, SmtpConfig, TlsMode};
 use crate::metrics::{Metrics, SendFailure};
+use crate::oauth2::{AccessToken, Login, TokenSource};
 use crate::shutdown::Shutdown;
 use crate::store::{self, outbox, Store};
 
@@ -67,26 +68,42 @@ pub enum Transport {
     Smtp {
         /// Connection settings.
         cfg: SmtpConfig,
-        /// Resolved credentials (from env or file), if the server wants them.
-        credentials: Option<(String, String)>,
+        /// How to log in (password resolved from env or file, or OAuth2
+        /// tokens), if the server wants it. Prints without secrets.
+        login: Option<Login>,
     },
     /// A folder receiving one `.eml` file per mail.
     Folder(std::path::PathBuf),
 }
 
 impl Transport {
-    /// Build from config, resolving the secret now (errors name where it was looked for).
-    pub fn from_config(cfg: &OutgoingConfig) -> Result<Transport, String> {
+    /// Build from config, resolving the secret now (errors name where it was
+    /// looked for). `tokens` serves `auth = "oauth2"`.
+    pub fn from_config(
+        cfg: &OutgoingConfig,
+        tokens: Option<&Arc<TokenSource>>,
+    ) -> Result<Transport, String> {
         Ok(match cfg {
             OutgoingConfig::Folder { path } => Transport::Folder(path.clone()),
             OutgoingConfig::Smtp(s) => {
-                let credentials = match (&s.user, s.password.resolve()?) {
-                    (Some(u), Some(p)) => Some((u.clone(), p)),
-                    _ => None,
+                let login = match (s.auth, &s.user) {
+                    (AuthMethod::OAuth2, Some(u)) => Some(Login::OAuth2 {
+                        user: u.clone(),
+                        tokens: tokens
+                            .ok_or("auth = \"oauth2\" without an [oauth2] token source")?
+                            .clone(),
+                    }),
+                    (AuthMethod::Password, Some(u)) => {
+                        s.password.resolve()?.map(|password| Login::Password {
+                            user: u.clone(),
+                            password,
+                        })
+                    }
+                    (_, None) => None,
                 };
                 Transport::Smtp {
                     cfg: s.clone(),
-                    credentials,
+                    login,
                 }
             }
         })
@@ -157,7 +174,7 @@ async fn timed<T, E: std::fmt::Display>(
 /// Open an SMTP connection: TCP (no Nagle), TLS as configured, EHLO, AUTH.
 pub async fn connect(
     cfg: &SmtpConfig,
-    credentials: Option<&(String, String)>,
+    login: Option<&Login>,
 ) -> Result<AsyncSmtpConnection, SendError> {
     let err = |reason: String| SendError::Connect {
         host: cfg.host.clone(),
@@ -229,17 +246,114 @@ pub async fn connect(
             .map_err(err)?
         }
     };
-    if let Some((user, pass)) = credentials {
-        let creds = Credentials::new(user.clone(), pass.clone());
-        timed(
-            cfg.timeout,
-            "authentication",
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds),
-        )
-        .await
-        .map_err(|e| err(format!("{e} (check user and password_env/password_file)")))?;
+    match login {
+        None => {}
+        Some(Login::Password { user, password }) => {
+            let creds = Credentials::new(user.clone(), password.clone());
+            timed(
+                cfg.timeout,
+                "authentication",
+                conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds),
+            )
+            .await
+            .map_err(|e| err(format!("{e} (check user and password_env/password_file)")))?;
+        }
+        Some(Login::OAuth2 { user, tokens }) => {
+            xoauth2_login(&mut conn, cfg, user, tokens)
+                .await
+                .map_err(err)?;
+        }
     }
     Ok(conn)
+}
+
+/// Why one `AUTH XOAUTH2` failed.
+enum AuthFailure {
+    /// A 5xx answer: the token (or the user it names) is not accepted.
+    Rejected(String),
+    /// Anything else (4xx, connection, timeout).
+    Other(String),
+}
+
+/// One `AUTH XOAUTH2` with an initial response. Some servers (Gmail) answer a
+/// bad token with a 334 challenge carrying a JSON error, to which the client
+/// must send an empty line before the final 535; lettre's own `auth` refuses
+/// that challenge, so the exchange is done here.
+async fn xoauth2_once(
+    conn: &mut AsyncSmtpConnection,
+    t: Duration,
+    user: &str,
+    token: &AccessToken,
+) -> Result<(), AuthFailure> {
+    let b64 = data_encoding::BASE64
+        .encode(crate::oauth2::xoauth2_response(user, token.secret()).as_bytes());
+    let timeout =
+        || AuthFailure::Other(format!("authentication: timed out after {}s", t.as_secs()));
+    match tokio::time::timeout(t, conn.command(format!("AUTH XOAUTH2 {b64}\r\n"))).await {
+        Err(_) => Err(timeout()),
+        Ok(Ok(r)) if r.has_code(235) => Ok(()),
+        Ok(Ok(r)) if r.has_code(334) => {
+            let challenge = r
+                .first_line()
+                .and_then(|l| data_encoding::BASE64.decode(l.trim().as_bytes()).ok())
+                .unwrap_or_default();
+            let detail = crate::oauth2::describe_xoauth2_error(&challenge);
+            let last = match tokio::time::timeout(t, conn.command("\r\n")).await {
+                Err(_) => return Err(timeout()),
+                Ok(Ok(r)) => format!("answer {}", r.code()),
+                Ok(Err(e)) => e.to_string(),
+            };
+            Err(AuthFailure::Rejected(format!("{last}; {detail}")))
+        }
+        Ok(Ok(r)) => Err(AuthFailure::Other(format!(
+            "authentication: unexpected answer {}",
+            r.code()
+        ))),
+        Ok(Err(e)) if e.is_permanent() => Err(AuthFailure::Rejected(e.to_string())),
+        Ok(Err(e)) => Err(AuthFailure::Other(format!("authentication: {e}"))),
+    }
+}
+
+/// Log in with an OAuth2 access token. A rejected cached token (revoked, or
+/// expired early) is dropped and a fresh one tried once, on the same connection.
+async fn xoauth2_login(
+    conn: &mut AsyncSmtpConnection,
+    cfg: &SmtpConfig,
+    user: &str,
+    tokens: &TokenSource,
+) -> Result<(), String> {
+    if !conn
+        .server_info()
+        .supports_auth_mechanism(Mechanism::Xoauth2)
+    {
+        return Err(
+            "the server does not offer AUTH XOAUTH2 (check outgoing.host and outgoing.port; \
+             Microsoft 365 needs SMTP AUTH enabled for the mailbox)"
+                .into(),
+        );
+    }
+    let token_err = |e: crate::oauth2::TokenError| format!("no OAuth2 access token: {e}");
+    let mut token = tokens.access_token().await.map_err(token_err)?;
+    // Bounded: a cached token, then at most two more (one is fresh from the endpoint).
+    for attempt in 0.. {
+        match xoauth2_once(conn, cfg.timeout, user, &token).await {
+            Ok(()) => return Ok(()),
+            Err(AuthFailure::Other(e)) => return Err(e),
+            Err(AuthFailure::Rejected(why)) => {
+                tokens.invalidate(&token).await;
+                if token.fresh || attempt == 2 {
+                    return Err(format!(
+                        "the server rejected the OAuth2 access token for {user:?} ({why}): the provider issued it, \
+                         so check that outgoing.user is the account that authorized cfpd, that the scopes allow \
+                         SMTP (oauth2.scopes) and that SMTP AUTH is enabled for this mailbox"
+                    ));
+                }
+                tracing::info!(host = %cfg.host, "SMTP rejected the cached OAuth2 access token; refreshing it");
+                token = tokens.access_token().await.map_err(token_err)?;
+            }
+        }
+    }
+    unreachable!("the loop returns by its third attempt")
 }
 
 /// One envelope command with a timeout; the error says whether the refusal is permanent (5xx).
@@ -462,12 +576,12 @@ impl Sender {
                     })?;
                 Ok(Outcome::Sent)
             }
-            Transport::Smtp { cfg, credentials } => {
+            Transport::Smtp { cfg, login } => {
                 if w.conn.as_ref().is_some_and(|c| c.has_broken()) {
                     w.conn = None;
                 }
                 if w.conn.is_none() {
-                    match connect(cfg, credentials.as_ref()).await {
+                    match connect(cfg, login.as_ref()).await {
                         Ok(c) => w.conn = Some(c),
                         Err(e) => return Ok(Outcome::Unreachable(e.to_string())),
                     }

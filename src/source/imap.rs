@@ -1,7 +1,8 @@
 //! The IMAP poller: async-imap on tokio, TLS through rustls.
 //!
 //! Cycle: connect (implicit TLS, STARTTLS, or plaintext only when the config
-//! says `tls = "none"`) → LOGIN → SELECT inbox → `UID FETCH last+1:* (UID
+//! says `tls = "none"`) → LOGIN (or AUTHENTICATE XOAUTH2 with an access token
+//! from [`crate::oauth2`]) → SELECT inbox → `UID FETCH last+1:* (UID
 //! RFC822.SIZE)` to learn what is new and how big → fetch bodies of the
 //! acceptable ones in batches (`BODY.PEEK[]`, so nothing is marked seen) →
 //! store them with the cursor in one transaction. Oversized messages are
@@ -26,6 +27,7 @@ use tokio::net::TcpStream;
 
 use super::SourceError;
 use crate::config::{ImapConfig, TlsMode};
+use crate::oauth2::{AccessToken, Login, TokenSource};
 use crate::shutdown::Shutdown;
 use crate::store::{messages, Ctx, Store};
 
@@ -104,8 +106,8 @@ struct Selected {
 pub struct ImapSource {
     /// Connection and folder settings.
     cfg: ImapConfig,
-    /// Resolved password (from env or file); never logged.
-    password: String,
+    /// How to log in (password resolved from env or file, or OAuth2 tokens); never logged.
+    login: Login,
     /// Largest message downloaded; larger ones are quarantined by size.
     max_bytes: usize,
     /// The live session, if connected.
@@ -145,7 +147,7 @@ async fn timed<T, E: fmt::Display>(
 }
 
 /// Connect and log in, without selecting a folder (also used by `cfpd check`).
-pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<Session, SourceError> {
+pub async fn connect(cfg: &ImapConfig, login: &Login) -> Result<Session, SourceError> {
     let h = cfg.host.as_str();
     let t = cfg.timeout;
     let tcp = timed(t, h, "connect", TcpStream::connect((h, cfg.port)))
@@ -208,6 +210,10 @@ pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<Session, Source
             async_imap::Client::new(tls_connect(plain).await?)
         }
     };
+    let password = match login {
+        Login::Password { password, .. } => password,
+        Login::OAuth2 { user, tokens } => return xoauth2_login(client, cfg, user, tokens).await,
+    };
     match tokio::time::timeout(t, client.login(&cfg.user, password)).await {
         Ok(Ok(s)) => Ok(s),
         Ok(Err((e, _))) => Err(SourceError::Imap {
@@ -222,6 +228,135 @@ pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<Session, Source
             reason: format!("login: no answer within {}s", t.as_secs()),
         }),
     }
+}
+
+/// The XOAUTH2 exchange as an async-imap authenticator: the first
+/// continuation gets the SASL response; a second one carries the server's
+/// error (JSON), which is answered with an empty line as the mechanism
+/// requires, and kept for the error message.
+struct XOAuth2 {
+    /// `user=…^Aauth=Bearer …^A^A` (async-imap base64-encodes it).
+    response: Vec<u8>,
+    /// Whether the response was sent.
+    sent: bool,
+    /// The server's error challenge, decoded.
+    error: Option<Vec<u8>>,
+}
+
+impl async_imap::Authenticator for &mut XOAuth2 {
+    type Response = Vec<u8>;
+    fn process(&mut self, challenge: &[u8]) -> Vec<u8> {
+        if self.sent {
+            self.error = Some(challenge.to_vec());
+            Vec::new()
+        } else {
+            self.sent = true;
+            std::mem::take(&mut self.response)
+        }
+    }
+}
+
+/// Why an AUTHENTICATE XOAUTH2 failed.
+enum AuthFailure {
+    /// The server said NO: the token (or the user it names) is not accepted.
+    /// The client is handed back for another try on the same connection.
+    Rejected(Box<async_imap::Client<ImapStream>>, String),
+    /// Anything else (connection lost, BAD, timeout).
+    Other(SourceError),
+}
+
+async fn authenticate(
+    client: async_imap::Client<ImapStream>,
+    cfg: &ImapConfig,
+    user: &str,
+    token: &AccessToken,
+) -> Result<Session, AuthFailure> {
+    let mut auth = XOAuth2 {
+        response: crate::oauth2::xoauth2_response(user, token.secret()).into_bytes(),
+        sent: false,
+        error: None,
+    };
+    let host = cfg.host.clone();
+    match tokio::time::timeout(cfg.timeout, client.authenticate("XOAUTH2", &mut auth)).await {
+        Ok(Ok(s)) => Ok(s),
+        // RFC 5530 UNAVAILABLE: the server's own authentication backend is down
+        // (Dovecot cannot reach its provider). Not the token's fault: no refresh.
+        Ok(Err((async_imap::error::Error::No(text), _))) if text.contains("[UNAVAILABLE]") => {
+            Err(AuthFailure::Other(SourceError::Imap {
+                host,
+                reason: format!(
+                    "AUTHENTICATE XOAUTH2 as {user:?}: the server cannot check tokens right now ({})",
+                    server_text(&text)
+                ),
+            }))
+        }
+        Ok(Err((async_imap::error::Error::No(text), client))) => {
+            let mut why = server_text(&text);
+            if let Some(e) = &auth.error {
+                why = format!("{why}; {}", crate::oauth2::describe_xoauth2_error(e));
+            }
+            Err(AuthFailure::Rejected(Box::new(client), why))
+        }
+        Ok(Err((e, _))) => Err(AuthFailure::Other(SourceError::Imap {
+            host,
+            reason: format!(
+                "AUTHENTICATE XOAUTH2 as {user:?}: {e} (does the server offer AUTH=XOAUTH2?)"
+            ),
+        })),
+        Err(_) => Err(AuthFailure::Other(SourceError::Imap {
+            host,
+            reason: format!("AUTHENTICATE: no answer within {}s", cfg.timeout.as_secs()),
+        })),
+    }
+}
+
+/// The server's words from async-imap's NO/BAD text, which is the Debug form
+/// of the response (`code: None, info: Some("[AUTHENTICATIONFAILED] …")`).
+fn server_text(raw: &str) -> String {
+    raw.split_once("info: Some(\"")
+        .and_then(|(_, rest)| rest.rsplit_once("\")"))
+        .map(|(info, _)| info.replace("\\\"", "\""))
+        .unwrap_or_else(|| raw.trim().to_string())
+}
+
+/// Log in with an OAuth2 access token. A rejected cached token (revoked, or
+/// expired early) is dropped and a fresh one tried once, on the same connection.
+async fn xoauth2_login(
+    client: async_imap::Client<ImapStream>,
+    cfg: &ImapConfig,
+    user: &str,
+    tokens: &TokenSource,
+) -> Result<Session, SourceError> {
+    let token_err = |e: crate::oauth2::TokenError| SourceError::Imap {
+        host: cfg.host.clone(),
+        reason: format!("no OAuth2 access token: {e}"),
+    };
+    let mut token = tokens.access_token().await.map_err(token_err)?;
+    let mut client = client;
+    // Bounded: a cached token, then at most two more (one is fresh from the endpoint).
+    for attempt in 0.. {
+        match authenticate(client, cfg, user, &token).await {
+            Ok(s) => return Ok(s),
+            Err(AuthFailure::Other(e)) => return Err(e),
+            Err(AuthFailure::Rejected(c, why)) => {
+                tokens.invalidate(&token).await;
+                if token.fresh || attempt == 2 {
+                    return Err(SourceError::Imap {
+                        host: cfg.host.clone(),
+                        reason: format!(
+                            "the server rejected the OAuth2 access token for {user:?} ({why}): the provider issued it, \
+                             so check that mailbox.user is the account that authorized cfpd, that the scopes allow IMAP \
+                             (oauth2.scopes) and that IMAP access is enabled for this mailbox"
+                        ),
+                    });
+                }
+                tracing::info!(host = %cfg.host, "IMAP rejected the cached OAuth2 access token; refreshing it");
+                token = tokens.access_token().await.map_err(token_err)?;
+                client = *c;
+            }
+        }
+    }
+    unreachable!("the loop returns by its third attempt")
 }
 
 async fn greeting(
@@ -274,10 +409,10 @@ pub fn uid_set(uids: &[u32]) -> String {
 
 impl ImapSource {
     /// A source for `cfg`; connects lazily.
-    pub fn new(cfg: ImapConfig, password: String, max_bytes: usize) -> ImapSource {
+    pub fn new(cfg: ImapConfig, login: Login, max_bytes: usize) -> ImapSource {
         ImapSource {
             cfg,
-            password,
+            login,
             max_bytes,
             session: None,
             selected: None,
@@ -305,7 +440,7 @@ impl ImapSource {
         if self.session.is_some() {
             return Ok(());
         }
-        let mut s = connect(&self.cfg, &self.password).await?;
+        let mut s = connect(&self.cfg, &self.login).await?;
         let h = self.cfg.host.clone();
         let t = self.cfg.timeout;
         let caps = timed(t, &h, "CAPABILITY", s.capabilities()).await?;
@@ -587,6 +722,17 @@ impl ImapSource {
 #[cfg(test)]
 mod tests {
     use super::uid_set;
+
+    #[test]
+    fn server_text_is_taken_from_the_response() {
+        assert_eq!(
+            super::server_text(
+                "code: None, info: Some(\"[AUTHENTICATIONFAILED] Authentication failed.\")"
+            ),
+            "[AUTHENTICATIONFAILED] Authentication failed."
+        );
+        assert_eq!(super::server_text(" plain words "), "plain words");
+    }
 
     #[test]
     fn uid_sets_compress_runs() {

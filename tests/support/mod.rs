@@ -76,7 +76,15 @@ pub struct Dovecot {
 impl Dovecot {
     /// Start Dovecot with a static passdb: any user name logs in with [`PASSWORD`].
     pub fn start() -> Dovecot {
-        Self::start_with(None)
+        Self::start_with(None, None)
+    }
+
+    /// Start Dovecot that also takes AUTHENTICATE XOAUTH2, checking each
+    /// bearer token at `introspect` (the test OAuth2 provider), as an IMAP
+    /// server in front of an OAuth2 provider does. Password logins still work
+    /// (tests read other users' mail with them).
+    pub fn start_oauth2(introspect: &str) -> Dovecot {
+        Self::start_with(None, Some(introspect))
     }
 
     /// Start Dovecot with TLS: a self-signed certificate for `localhost`
@@ -84,12 +92,12 @@ impl Dovecot {
     /// implicit TLS on the returned IMAPS port.
     pub fn start_tls() -> (Dovecot, PathBuf, u16) {
         let imaps = free_port();
-        let d = Self::start_with(Some(imaps));
+        let d = Self::start_with(Some(imaps), None);
         let cert = d.dir.path().join("cert.pem");
         (d, cert, imaps)
     }
 
-    fn start_with(imaps: Option<u16>) -> Dovecot {
+    fn start_with(imaps: Option<u16>, introspect: Option<&str>) -> Dovecot {
         // base_dir must stay short (socket paths), so keep the temp dir under /tmp.
         let dir = tempfile::Builder::new()
             .prefix("cfpd-dc")
@@ -133,6 +141,34 @@ impl Dovecot {
             }
         };
         let imaps_port = imaps.unwrap_or(0);
+        // With the oauth2 passdb first, LMTP's recipient lookups cannot go
+        // through the passdbs: the static userdb takes every user itself.
+        let allow_all = if introspect.is_some() {
+            " allow_all_users=yes"
+        } else {
+            ""
+        };
+        let (mechanisms, oauth2_passdb, static_mechanisms) = match introspect {
+            None => ("plain login", String::new(), ""),
+            Some(url) => {
+                std::fs::write(
+                    d.join("dovecot-oauth2.conf.ext"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {url}\nforce_introspection = yes\n\
+                         username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+                    ),
+                )
+                .unwrap();
+                (
+                    "plain login xoauth2 oauthbearer",
+                    format!(
+                        "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}/dovecot-oauth2.conf.ext\n}}\n",
+                        d.display()
+                    ),
+                    "  mechanisms = plain login\n",
+                )
+            }
+        };
         let conf = format!(
             r#"instance_name = cfpd-test-{imap_port}
 base_dir = {d}/run
@@ -143,7 +179,7 @@ protocols = imap lmtp
 listen = 127.0.0.1
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_username_format = %Ln
 recipient_delimiter = +
 default_internal_user = dovecot
@@ -158,13 +194,13 @@ namespace inbox {{
   inbox = yes
   separator = /
 }}
-passdb {{
+{oauth2_passdb}passdb {{
   driver = static
   args = password={PASSWORD}
-}}
+{static_mechanisms}}}
 userdb {{
   driver = static
-  args = home={d}/home/%u
+  args = home={d}/home/%u{allow_all}
 }}
 service anvil {{
   chroot =
@@ -350,15 +386,28 @@ pub struct Smtp {
     /// SMTP port.
     pub port: u16,
     lmtp_port: u16,
+    /// Introspection URL when AUTH XOAUTH2 is required.
+    xoauth2: Option<String>,
     child: Option<Child>,
 }
 
 impl Smtp {
     /// Start it in front of `dovecot`.
     pub fn start(dovecot: &Dovecot) -> Smtp {
+        Self::start_with(dovecot, None)
+    }
+
+    /// Start it requiring AUTH XOAUTH2 (the only mechanism offered), with
+    /// tokens checked at `introspect`.
+    pub fn start_oauth2(dovecot: &Dovecot, introspect: &str) -> Smtp {
+        Self::start_with(dovecot, Some(introspect.to_string()))
+    }
+
+    fn start_with(dovecot: &Dovecot, xoauth2: Option<String>) -> Smtp {
         let mut s = Smtp {
             port: free_port(),
             lmtp_port: dovecot.lmtp_port,
+            xoauth2,
             child: None,
         };
         s.restart();
@@ -377,10 +426,14 @@ impl Smtp {
     pub fn restart(&mut self) {
         self.stop();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/smtp_to_lmtp.py");
-        let mut child = Command::new("/usr/bin/python3")
-            .arg(script)
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(script)
             .args(["--port", &self.port.to_string()])
-            .args(["--lmtp-port", &self.lmtp_port.to_string()])
+            .args(["--lmtp-port", &self.lmtp_port.to_string()]);
+        if let Some(url) = &self.xoauth2 {
+            cmd.args(["--xoauth2-introspect", url]);
+        }
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -393,6 +446,100 @@ impl Smtp {
 impl Drop for Smtp {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The test OAuth2 provider (`scripts/oauth2_provider.py`): a token endpoint
+/// and the introspection endpoint Dovecot and the SMTP server check tokens at.
+pub struct OAuthProvider {
+    /// HTTP port on loopback.
+    pub port: u16,
+    child: Child,
+}
+
+/// The OAuth client every test provider knows.
+pub const CLIENT_ID: &str = "cfpd-test-client";
+/// Its secret.
+pub const CLIENT_SECRET: &str = "client-secret-42";
+/// The refresh token a test provider starts with.
+pub const REFRESH_TOKEN: &str = "rt-initial-7f3a";
+
+impl OAuthProvider {
+    /// Start a provider issuing access tokens that live `lifetime` seconds to
+    /// `user`; with `rotate`, every refresh returns a new refresh token and
+    /// retires the old one.
+    pub fn start(user: &str, lifetime: u64, rotate: bool) -> OAuthProvider {
+        let port = free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/oauth2_provider.py");
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(script)
+            .args(["--port", &port.to_string()])
+            .args(["--client-id", CLIENT_ID])
+            .args(["--client-secret", CLIENT_SECRET])
+            .args(["--user", user])
+            .args(["--refresh-token", REFRESH_TOKEN])
+            .args(["--lifetime", &lifetime.to_string()]);
+        if rotate {
+            cmd.arg("--rotate");
+        }
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the OAuth2 provider");
+        wait_port(port, "oauth2 provider", &mut child);
+        OAuthProvider { port, child }
+    }
+
+    /// `http://127.0.0.1:PORT/<path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+
+    /// Change the provider: `{"lifetime": 3}`, `{"revoke_refresh": true}`,
+    /// `{"revoke_access": true}`, `{"reject_access": true}`, `{"rotate": true}`.
+    pub async fn admin(&self, json: &str) {
+        let (status, body) = self.http("POST", "/admin", json);
+        assert_eq!(status, 200, "admin {json}: {body}");
+    }
+
+    /// Counters: refreshes, rotations, introspections, rejected.
+    pub async fn stats(&self) -> serde_json::Value {
+        let (status, body) = self.http("GET", "/stats", "");
+        assert_eq!(status, 200, "stats: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// One HTTP/1.0 request to the provider (no client library: the test
+    /// only needs its two control endpoints).
+    fn http(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let status = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+impl Drop for OAuthProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -443,6 +590,8 @@ pub struct World {
     pub config: PathBuf,
     /// The database URL in the config.
     pub db_url: String,
+    /// The OAuth2 provider, in a world started with [`World::start_oauth2`].
+    pub oauth2: Option<OAuthProvider>,
 }
 
 /// The CFP address of every test world.
@@ -451,13 +600,69 @@ pub const CFP: &str = "cfp@conf.example";
 impl World {
     /// Start everything; `extra` is appended to the config (e.g. `[limits]`).
     pub async fn start(extra: &str) -> World {
-        let dovecot = Dovecot::start();
+        Self::start_with(extra, None).await
+    }
+
+    /// Start everything with OAuth2 instead of passwords: a test provider
+    /// (access tokens living `lifetime` seconds, refresh tokens rotated when
+    /// `rotate`), Dovecot and the SMTP server taking only XOAUTH2 for the CFP
+    /// mailbox, and a config with `auth = "oauth2"` on both sides, the client
+    /// secret in `client-secret` and the refresh token in `refresh-token`.
+    /// No password is configured anywhere.
+    pub async fn start_oauth2(extra: &str, lifetime: u64, rotate: bool) -> World {
+        let p = OAuthProvider::start("cfp", lifetime, rotate);
+        Self::start_with(extra, Some(p)).await
+    }
+
+    async fn start_with(extra: &str, oauth2: Option<OAuthProvider>) -> World {
+        let (dovecot, smtp) = match &oauth2 {
+            None => {
+                let d = Dovecot::start();
+                let s = Smtp::start(&d);
+                (d, s)
+            }
+            Some(p) => {
+                let d = Dovecot::start_oauth2(&p.url("introspect"));
+                let s = Smtp::start_oauth2(&d, &p.url("introspect"));
+                (d, s)
+            }
+        };
         dovecot.ensure_user("cfp");
-        let smtp = Smtp::start(&dovecot);
         let dir = tempfile::tempdir().unwrap();
         let db_url = database_url(dir.path()).await;
         let config = dir.path().join("cfpd.toml");
-        std::fs::write(dir.path().join("imap-password"), format!("{PASSWORD}\n")).unwrap();
+        let (imap_auth, smtp_auth, oauth2_table) = match &oauth2 {
+            None => {
+                std::fs::write(dir.path().join("imap-password"), format!("{PASSWORD}\n")).unwrap();
+                (
+                    "password_file = \"imap-password\"".to_string(),
+                    String::new(),
+                    String::new(),
+                )
+            }
+            Some(p) => {
+                std::fs::write(
+                    dir.path().join("client-secret"),
+                    format!("{CLIENT_SECRET}\n"),
+                )
+                .unwrap();
+                std::fs::write(
+                    dir.path().join("refresh-token"),
+                    format!("{REFRESH_TOKEN}\n"),
+                )
+                .unwrap();
+                (
+                    "auth = \"oauth2\"".to_string(),
+                    "user = \"cfp\"\nauth = \"oauth2\"\n".to_string(),
+                    format!(
+                        "[oauth2]\nprovider = \"custom\"\ntoken_url = \"{}\"\nauth_url = \"{}\"\nclient_id = \"{CLIENT_ID}\"\n\
+                         client_secret_file = \"client-secret\"\nrefresh_token_file = \"refresh-token\"\ntimeout_seconds = 5\n",
+                        p.url("token"),
+                        p.url("authorize")
+                    ),
+                )
+            }
+        };
         let toml = format!(
             r#"[conference]
 name = "TestConf"
@@ -471,7 +676,7 @@ host = "127.0.0.1"
 port = {imap}
 tls = "none"
 user = "cfp"
-password_file = "imap-password"
+{imap_auth}
 poll_seconds = 1
 timeout_seconds = 10
 batch_size = 200
@@ -482,11 +687,11 @@ host = "127.0.0.1"
 port = {smtp}
 tls = "none"
 timeout_seconds = 10
-
+{smtp_auth}
 [database]
 url = "{db_url}"
 {extra}
-"#,
+{oauth2_table}"#,
             imap = dovecot.imap_port,
             smtp = smtp.port,
         );
@@ -497,6 +702,7 @@ url = "{db_url}"
             dir,
             config,
             db_url,
+            oauth2,
         }
     }
 
