@@ -136,12 +136,12 @@ async fn backlog(n: usize) {
     let w = World::start("[limits]\nreplies_per_address_per_day = 1000000\n").await;
     let cfg = std::fs::read_to_string(&w.config)
         .unwrap()
+        // The default `[mailbox] batch_size` unless CFPD_BENCH_CHUNK names one.
         .replace(
-            "batch_size = 200",
-            &format!(
-                "batch_size = {}",
-                std::env::var("CFPD_BENCH_CHUNK").unwrap_or_else(|_| "1000".into())
-            ),
+            "batch_size = 200\n",
+            &std::env::var("CFPD_BENCH_CHUNK")
+                .map(|n| format!("batch_size = {n}\n"))
+                .unwrap_or_default(),
         )
         .replace(
             "timeout_seconds = 10\n\n[outgoing]",
@@ -151,6 +151,22 @@ async fn backlog(n: usize) {
             "tls = \"none\"\ntimeout_seconds = 10\n",
             "tls = \"none\"\ntimeout_seconds = 60\nconnections = 4\n",
         );
+    // CFPD_BENCH_NO_SEND=1: acks are written to a folder instead of sent, for
+    // quicker runs when only the intake figure matters.
+    let no_send = std::env::var("CFPD_BENCH_NO_SEND").is_ok();
+    let cfg = if no_send {
+        let start = cfg.find("[outgoing]").unwrap();
+        let end = cfg.find("[database]").unwrap();
+        let out = w.dir.path().join("sent");
+        format!(
+            "{}[outgoing]\nkind = \"folder\"\npath = \"{}\"\n\n{}",
+            &cfg[..start],
+            out.display(),
+            &cfg[end..]
+        )
+    } else {
+        cfg
+    };
     std::fs::write(&w.config, cfg).unwrap();
     w.dovecot.deliver_maildir("cfp", &proposals(n));
     // Let Dovecot index the new mail once (as it would have, mail arriving over a week).
@@ -197,7 +213,11 @@ async fn backlog(n: usize) {
     let mut cmd = match std::env::var("CFPD_BENCH_PERF") {
         Ok(f) => {
             let mut c = std::process::Command::new("perf");
-            c.args(["record", "-F", "2000", "-g", "-o", &f, "--"]);
+            let extra =
+                std::env::var("CFPD_BENCH_PERF_ARGS").unwrap_or_else(|_| "-F 2000 -g".into());
+            c.arg("record")
+                .args(extra.split_whitespace())
+                .args(["-o", &f, "--"]);
             c
         }
         Err(_) => {
@@ -223,11 +243,12 @@ async fn backlog(n: usize) {
     // Phases of each cycle: fetch+store (its own duration), fetch ∥ process up to
     // the last ack queued (the intake figure), and filing to Processed.
     let (mut fetch_ms, mut intake_ms, mut file_ms) = (0u64, 0u64, 0u64);
-    for l in stderr
-        .lines()
-        .filter(|l| l.contains("intake batch") || l.contains("intake finished"))
-    {
-        println!("  {}", l.split("DEBUG").last().unwrap_or(l).trim());
+    for l in stderr.lines().filter(|l| {
+        l.contains("intake batch") || l.contains("intake finished") || l.contains("fetched chunk")
+    }) {
+        // Keep the time of day (seconds and fraction) for a timeline.
+        let at = l.get(17..26).unwrap_or("");
+        println!("  {at} {}", l.split("DEBUG").last().unwrap_or(l).trim());
     }
     for l in stderr.lines().filter(|l| l.contains("intake cycle")) {
         let num = |k: &str| -> u64 {
@@ -262,7 +283,11 @@ async fn backlog(n: usize) {
     let intake = rate("processed");
     let send = rate("sent");
     let rss = peak_rss_kib(&stderr).unwrap_or(0);
-    let received = {
+    let received = if no_send {
+        std::fs::read_dir(w.dir.path().join("sent"))
+            .unwrap()
+            .count()
+    } else {
         let mut total = 0;
         for s in 0..1000.min(n) {
             total += w.dovecot.count(&format!("s{s}"), "INBOX").await as usize;

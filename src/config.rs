@@ -353,7 +353,8 @@ pub struct ImapConfig {
     pub idle_renew: std::time::Duration,
     /// Timeout for each network call.
     pub timeout: std::time::Duration,
-    /// Messages fetched per batch.
+    /// Most messages fetched in one `UID FETCH` and stored in one
+    /// transaction (a chunk also ends at [`crate::source::imap::CHUNK_BYTES`]).
     pub batch_size: usize,
 }
 
@@ -807,7 +808,7 @@ fn default_timeout() -> u64 {
     30
 }
 fn default_batch() -> usize {
-    500
+    1000
 }
 fn default_connections() -> usize {
     1

@@ -103,8 +103,23 @@ struct Handled {
 struct ReplySpec {
     kind: &'static str,
     subject: String,
-    body: String,
+    body: Body,
     token: Option<String>,
+}
+
+/// A reply's text: rendered already, or rendered when the batch's replies
+/// are composed (on all cores, see [`Intake::compose_replies`]).
+enum Body {
+    /// Rendered.
+    Ready(String),
+    /// Renders it; owns what the template shows.
+    Later(Box<dyn FnOnce() -> String + Send>),
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Body {
+        Body::Ready(s)
+    }
 }
 
 /// Writes of one batch, collected while its messages are handled and
@@ -130,6 +145,8 @@ struct Batch {
     help_counts: HashMap<String, i64>,
     /// Replies to queue.
     mails: Vec<crate::store::outbox::NewMail>,
+    /// Replies decided but not yet composed (see [`Intake::compose_replies`]).
+    replies: Vec<PendingReply>,
     /// Terminal states.
     finishes: Vec<(i64, MessageState, Finish)>,
 }
@@ -158,6 +175,69 @@ impl Batch {
     }
 }
 
+/// An automatic reply decided while a batch is handled. Composing it (MIME,
+/// encodings, headers) is a fifth of a batch's work inside its transaction,
+/// so it is done once for the whole batch, on all cores, after the
+/// handling loop and before the writes.
+struct PendingReply {
+    /// Index in [`Batch::finishes`] of the message answered: a reply that
+    /// cannot be composed is noted in that message's detail.
+    finish: usize,
+    /// Outbox kind (`ack`, `draft`, `help`, …).
+    kind: &'static str,
+    /// The sender being answered.
+    to: String,
+    /// Their display name.
+    to_name: Option<String>,
+    /// Subject line.
+    subject: String,
+    /// Its text.
+    body: Body,
+    /// Message-ID answered, for threading.
+    in_reply_to: Option<String>,
+    /// References chain answered.
+    references: Vec<String>,
+    /// Reply token for the Reply-To address.
+    reply_token: Option<String>,
+    /// The inbound message answered (row id).
+    cause_message: i64,
+    /// Conversation key for the per-thread cap.
+    thread_key: Option<String>,
+}
+
+impl PendingReply {
+    fn compose(self, composer: &Composer) -> Result<crate::store::outbox::NewMail, String> {
+        let body = match isolated(move || match self.body {
+            Body::Ready(s) => s,
+            Body::Later(render) => render(),
+        }) {
+            Ok(b) => b,
+            Err(panic) => return Err(format!("reply not sent: rendering it panicked: {panic}")),
+        };
+        let draft = Draft {
+            kind: self.kind,
+            dedup_key: format!("reply:msg:{}", self.cause_message),
+            to: &self.to,
+            to_name: self.to_name.as_deref(),
+            subject: self.subject.clone(),
+            body,
+            in_reply_to: self.in_reply_to.as_deref(),
+            references: &self.references,
+            reply_token: self.reply_token.as_deref(),
+            auto: AutoSubmitted::AutoReplied,
+            cause_message: Some(self.cause_message),
+        };
+        match isolated(|| composer.compose(&draft)) {
+            Ok(Ok(mut mail)) => {
+                mail.thread_key = self.thread_key.clone();
+                Ok(mail)
+            }
+            Ok(Err(e)) => Err(format!("reply not sent: {e}")),
+            Err(panic) => Err(format!("reply not sent: composing it panicked: {panic}")),
+        }
+    }
+}
+
 /// Per-message work done before the transaction, on all cores: parsing the
 /// mail, and for mail that may be a new proposal, its fields and topics.
 struct Prepared {
@@ -169,6 +249,18 @@ struct Prepared {
     /// Set when preparing this message panicked (the panic's text): it is
     /// quarantined with reason `panic` instead of being handled.
     panicked: Option<String>,
+}
+
+/// Cores intake may fill with parallel work (parsing, tagging, composing)
+/// while one batch is written: all but one, which the database writer and
+/// the mail source need (at most 4). On two cores that is one: measured with
+/// `cargo bench --bench intake`, splitting the work over both cores starved
+/// the writer, the serial part, and was slower.
+fn spare_cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .min(4)
 }
 
 /// Run `f`, turning a panic into `Err` with the panic's text. Each message is
@@ -239,6 +331,11 @@ fn prepare_one(
 /// Messages per intake batch (one transaction).
 const BATCH: i64 = 1000;
 
+/// Most bytes of mail per intake batch (unless its first message alone is
+/// larger): two batches are in memory at once, one written while the next
+/// is parsed.
+const BATCH_BYTES: i64 = 32 << 20;
+
 /// The intake stage: owns nothing but references to shared services.
 #[derive(Debug, Clone)]
 pub struct Intake {
@@ -279,27 +376,28 @@ impl Intake {
     /// Process every stored `received` message; returns how many reached a terminal state.
     ///
     /// Batches are pipelined: while one batch is handled and written (one
-    /// transaction, on the database's writer), the next is already read and
-    /// being parsed and tagged on the other cores. Writing stays strictly
-    /// sequential, so every batch sees everything the previous one committed.
+    /// transaction, on the database's writer), the next is already read
+    /// (through [`Store::reader`], beside the writer) and parsed and tagged
+    /// on the other cores. Writing stays strictly sequential, so every batch
+    /// sees everything the previous one committed.
     pub async fn process_pending(&self) -> Result<usize, IntakeError> {
         let mut total = 0;
         let mut next = self.read_and_prepare(0).await?;
         while let Some((prepared, read_ms)) = next.take() {
             let last = prepared.last().map_or(0, |(m, _)| m.id);
-            // Read the following batch now (one short query) so its parsing
-            // overlaps this batch's transaction.
-            let following = self.pending_after(last).await?;
-            let t = std::time::Instant::now();
-            let preparing = (!following.is_empty()).then(|| {
-                let this = self.clone();
-                tokio::spawn(async move { this.prepare(following).await })
-            });
-            total += self.write_batch(prepared, read_ms).await?;
-            if let Some(p) = preparing {
-                let p = p.await.map_err(|e| IntakeError::Panic(e.to_string()))?;
-                next = Some((p, t.elapsed().as_secs_f64() * 1e3));
+            // Rows above `last` are not touched by this batch's transaction.
+            let this = self.clone();
+            let ahead = tokio::spawn(async move { this.read_and_prepare(last).await });
+            match self.write_batch(prepared, read_ms).await {
+                Ok(n) => total += n,
+                Err(e) => {
+                    ahead.abort();
+                    return Err(e);
+                }
             }
+            next = ahead
+                .await
+                .map_err(|e| IntakeError::Panic(e.to_string()))??;
         }
         Ok(total)
     }
@@ -330,8 +428,8 @@ impl Intake {
 
     /// Up to one batch of `received` messages with ids above `after`, oldest first.
     async fn pending_after(&self, after: i64) -> Result<Vec<PendingMessage>, IntakeError> {
-        let mut c = self.store.conn().await?;
-        Ok(messages::pending(&mut c, after, BATCH).await?)
+        let mut c = self.store.read_conn().await?;
+        Ok(messages::pending(&mut c, after, BATCH, BATCH_BYTES).await?)
     }
 
     /// The first batch of `received` messages above `after`, parsed and tagged.
@@ -356,7 +454,6 @@ impl Intake {
     ) -> Result<usize, IntakeError> {
         let t2 = std::time::Instant::now();
         let n = prepared.len();
-        let mut tx = self.store.begin().await?;
         let now = self.clock.now();
         let now_ms = store::ms(now);
         let mut b = Batch::default();
@@ -364,7 +461,13 @@ impl Intake {
             .iter()
             .filter_map(|(_, p)| p.inbound.as_ref().ok()?.message_id.clone())
             .collect();
-        b.seen = messages::processed_ids(&mut tx, &mids).await?;
+        // The batch's lookups go through the reader, so they need not wait
+        // while the source stores a fetched chunk through the writer. They
+        // are exact: what they count (processed Message-IDs, automatic
+        // replies) only intake writes, one batch after another, and the
+        // previous batch has committed.
+        let mut reader = self.store.read_conn().await?;
+        b.seen = messages::processed_ids(&mut reader, &mids).await?;
         let mut senders: Vec<String> = prepared
             .iter()
             .filter_map(|(_, p)| Some(p.inbound.as_ref().ok()?.from.as_ref()?.address.clone()))
@@ -377,7 +480,9 @@ impl Intake {
             .collect();
         threads.sort();
         threads.dedup();
-        b.caps = caps::Caps::load(&mut tx, &self.cfg, &senders, &threads, now_ms).await?;
+        b.caps = caps::Caps::load(&mut reader, &self.cfg, &senders, &threads, now_ms).await?;
+        drop(reader);
+        let mut tx = self.store.begin().await?;
         let new_proposals = prepared
             .iter()
             .filter(|(_, p)| p.proposal.is_some())
@@ -412,6 +517,7 @@ impl Intake {
             }
             handled.unwrap_or(Ok(()))?;
         }
+        self.compose_replies(&mut b).await?;
         let t4 = std::time::Instant::now();
         // One line per message once its decision is committed (debug: at full
         // speed intake decides thousands of messages a second).
@@ -447,11 +553,58 @@ impl Intake {
         Ok(n)
     }
 
+    /// Compose the batch's decided replies, split over the cores, in the
+    /// order they were decided; a reply that cannot be composed is noted in
+    /// its message's detail instead of being queued.
+    async fn compose_replies(&self, b: &mut Batch) -> Result<(), IntakeError> {
+        let replies = std::mem::take(&mut b.replies);
+        let workers = spare_cores();
+        let results: Vec<(usize, Result<crate::store::outbox::NewMail, String>)> =
+            if replies.len() < 64 || workers < 2 {
+                replies
+                    .into_iter()
+                    .map(|r| (r.finish, r.compose(&self.composer)))
+                    .collect()
+            } else {
+                let per = replies.len().div_ceil(workers);
+                let mut replies = replies;
+                let mut tasks = Vec::new();
+                while !replies.is_empty() {
+                    let rest = replies.split_off(per.min(replies.len()));
+                    let part = std::mem::replace(&mut replies, rest);
+                    let composer = self.composer.clone();
+                    tasks.push(tokio::task::spawn_blocking(move || {
+                        part.into_iter()
+                            .map(|r| (r.finish, r.compose(&composer)))
+                            .collect::<Vec<_>>()
+                    }));
+                }
+                let mut out = Vec::new();
+                for t in tasks {
+                    // `compose` catches panics itself; a task fails only when the
+                    // runtime is going away, and then the batch is not committed.
+                    out.extend(t.await.map_err(|e| IntakeError::Panic(e.to_string()))?);
+                }
+                out
+            };
+        for (finish, r) in results {
+            match r {
+                Ok(mail) => b.mails.push(mail),
+                Err(note) => {
+                    let f = &mut b.finishes[finish].2;
+                    f.detail = Some(match f.detail.take() {
+                        Some(d) => format!("{d}; {note}"),
+                        None => note,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Parse and pre-tag a batch outside the transaction, split over the cores.
     async fn prepare(&self, batch: Vec<PendingMessage>) -> Vec<(PendingMessage, Prepared)> {
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 4);
+        let workers = spare_cores().max(1);
         let per = batch.len().div_ceil(workers).max(1);
         let mut batch = batch;
         let mut parts = Vec::new();
@@ -512,27 +665,22 @@ impl Intake {
                         note(&mut h, why.to_string());
                     }
                     Ok(()) => {
-                        let draft = Draft {
+                        // Counted now, composed after the batch's handling loop
+                        // (see `compose_replies`), on all cores.
+                        b.caps.count(&from.address, thread.as_deref());
+                        b.replies.push(PendingReply {
+                            finish: b.finishes.len(),
                             kind: reply.kind,
-                            dedup_key: format!("reply:msg:{}", m.id),
-                            to: &from.address,
-                            to_name: from.name.as_deref(),
+                            to: from.address.clone(),
+                            to_name: from.name.clone(),
                             subject: reply.subject,
                             body: reply.body,
-                            in_reply_to: i.message_id.as_deref(),
-                            references: &i.references,
-                            reply_token: reply.token.as_deref(),
-                            auto: AutoSubmitted::AutoReplied,
-                            cause_message: Some(m.id),
-                        };
-                        match self.composer.compose(&draft) {
-                            Ok(mut mail) => {
-                                b.caps.count(&from.address, thread.as_deref());
-                                mail.thread_key = thread;
-                                b.mails.push(mail);
-                            }
-                            Err(e) => note(&mut h, format!("reply not sent: {e}")),
-                        }
+                            in_reply_to: i.message_id.clone(),
+                            references: i.references.clone(),
+                            reply_token: reply.token,
+                            cause_message: m.id,
+                            thread_key: thread,
+                        });
                     }
                 }
             }
@@ -624,7 +772,7 @@ impl Intake {
         ReplySpec {
             kind: "help",
             subject: self.subject("How to submit a proposal"),
-            body,
+            body: body.into(),
             token: None,
         }
     }
@@ -645,7 +793,7 @@ impl Intake {
             reply: body.map(|body| ReplySpec {
                 kind: "rejection",
                 subject: self.subject(&format!("Re: {subject}")),
-                body,
+                body: body.into(),
                 token: None,
             }),
         }
@@ -906,10 +1054,15 @@ impl Intake {
         let deadline = self.deadline_text();
         let record = templates::record(&fields);
         let title = fields.title.clone().unwrap_or_else(|| "untitled".into());
+        // Acks and draft replies are rendered later, with the batch's other
+        // replies, on all cores (see `Intake::compose_replies`): the closures
+        // own what the templates show.
+        let conference = self.cfg.conference.name.clone();
+        let speaker_name = from.name.clone();
         let (state, kind, subject, body) = if late {
             let body = templates::Closed {
-                conference: &self.cfg.conference.name,
-                speaker_name: from.name.as_deref(),
+                conference: &conference,
+                speaker_name: speaker_name.as_deref(),
                 reference: &reference,
                 record,
                 deadline: &deadline,
@@ -919,24 +1072,23 @@ impl Intake {
                 MessageState::Accepted,
                 "closed",
                 self.subject(&format!("{reference} received after the deadline: {title}")),
-                body,
+                Body::Ready(body.unwrap_or_default()),
             )
         } else if problems.is_empty() {
-            let body = templates::Ack {
-                conference: &self.cfg.conference.name,
-                speaker_name: from.name.as_deref(),
-                reference: &reference,
-                record,
-                topics: &topics,
-                deadline: &deadline,
-            }
-            .render();
-            (
-                MessageState::Accepted,
-                "ack",
-                self.subject(&format!("{reference} received: {title}")),
-                body,
-            )
+            let subject = self.subject(&format!("{reference} received: {title}"));
+            let body = Body::Later(Box::new(move || {
+                templates::Ack {
+                    conference: &conference,
+                    speaker_name: speaker_name.as_deref(),
+                    reference: &reference,
+                    record,
+                    topics: &topics,
+                    deadline: &deadline,
+                }
+                .render()
+                .unwrap_or_default()
+            }));
+            (MessageState::Accepted, "ack", subject, body)
         } else {
             let missing_labels = self
                 .cfg
@@ -946,23 +1098,23 @@ impl Intake {
                 .filter(|f| fields.get(f).is_none())
                 .map(|f| proposal::label(f))
                 .collect();
-            let body = templates::DraftReply {
-                conference: &self.cfg.conference.name,
-                speaker_name: from.name.as_deref(),
-                reference: &reference,
-                problems: &problems,
-                missing_labels,
-                record,
-                topics: &topics,
-                deadline: &deadline,
-            }
-            .render();
-            (
-                MessageState::Draft,
-                "draft",
-                self.subject(&format!("{reference} saved as a draft: {title}")),
-                body,
-            )
+            let subject = self.subject(&format!("{reference} saved as a draft: {title}"));
+            let problems = problems.clone();
+            let body = Body::Later(Box::new(move || {
+                templates::DraftReply {
+                    conference: &conference,
+                    speaker_name: speaker_name.as_deref(),
+                    reference: &reference,
+                    problems: &problems,
+                    missing_labels,
+                    record,
+                    topics: &topics,
+                    deadline: &deadline,
+                }
+                .render()
+                .unwrap_or_default()
+            }));
+            (MessageState::Draft, "draft", subject, body)
         };
         Ok(Handled {
             state,
@@ -979,7 +1131,7 @@ impl Intake {
             reply: Some(ReplySpec {
                 kind,
                 subject,
-                body: body.unwrap_or_default(),
+                body,
                 token: Some(tok.secret),
             }),
         })
@@ -1048,7 +1200,7 @@ impl Intake {
                 reply: Some(ReplySpec {
                     kind: "withdrawn",
                     subject: self.subject(&format!("{reference} withdrawn")),
-                    body,
+                    body: body.into(),
                     token: None,
                 }),
             });
@@ -1121,7 +1273,7 @@ impl Intake {
             reply: Some(ReplySpec {
                 kind: "updated",
                 subject: self.subject(&format!("{reference} updated: {title}")),
-                body,
+                body: body.into(),
                 token: Some(tok.secret),
             }),
         })

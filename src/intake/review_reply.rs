@@ -180,7 +180,7 @@ impl Intake {
             reply: body.map(|body| ReplySpec {
                 kind: "rejection",
                 subject,
-                body,
+                body: body.into(),
                 token: None,
             }),
         }
@@ -400,7 +400,7 @@ impl Intake {
                                 "declined"
                             },
                         ),
-                        body,
+                        body: body.into(),
                         token: None,
                     }),
                 });
@@ -430,7 +430,7 @@ impl Intake {
                     reply: Some(ReplySpec {
                         kind: "help",
                         subject: self.review_subject(&reference, "how to answer"),
-                        body,
+                        body: body.into(),
                         token: Some(secret),
                     }),
                 });
@@ -500,7 +500,7 @@ impl Intake {
                 kind: "receipt",
                 subject: self
                     .review_subject(&reference, &format!("recorded (score {})", answer.score)),
-                body,
+                body: body.into(),
                 token: Some(secret),
             }),
         })

@@ -165,8 +165,16 @@ impl Composer {
 
     /// A new unique Message-ID (without angle brackets).
     pub fn new_message_id(&self) -> String {
-        let t = token::generate();
-        format!("{}@{}", &t.secret[..24], self.domain)
+        // Unique and unguessable, but not a secret: the thread's CSPRNG
+        // (seeded from the OS) instead of a system call per mail.
+        let bytes: [u8; 15] = rand::random();
+        format!(
+            "{}@{}",
+            data_encoding::BASE32_NOPAD
+                .encode(&bytes)
+                .to_ascii_lowercase(),
+            self.domain
+        )
     }
 
     /// The local part of the CFP address (tokens go after a `+`).

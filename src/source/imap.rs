@@ -407,6 +407,34 @@ pub fn uid_set(uids: &[u32]) -> String {
     out
 }
 
+/// Most bytes (by the server's RFC822.SIZE) fetched in one chunk: a chunk
+/// is held in memory until it is stored, so its size is bounded by bytes as
+/// well as by `[mailbox] batch_size`. One message larger than this still
+/// makes a chunk of its own (the per-message limit is
+/// `[proposals] max_message_bytes`).
+pub const CHUNK_BYTES: u64 = 32 << 20;
+
+/// Split `(uid, size)` pairs, in order, into runs of UIDs of at most `count`
+/// messages and, unless a single message is larger, `bytes` bytes.
+fn chunks(sizes: &[(u32, u32)], count: usize, bytes: u64) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut cur: Vec<u32> = Vec::new();
+    let mut cur_bytes = 0u64;
+    for &(uid, size) in sizes {
+        let size = u64::from(size);
+        if !cur.is_empty() && (cur.len() >= count || cur_bytes + size > bytes) {
+            out.push(std::mem::take(&mut cur));
+            cur_bytes = 0;
+        }
+        cur.push(uid);
+        cur_bytes += size;
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 impl ImapSource {
     /// A source for `cfg`; connects lazily.
     pub fn new(cfg: ImapConfig, login: Login, max_bytes: usize) -> ImapSource {
@@ -500,14 +528,20 @@ impl ImapSource {
                 session.uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)"),
             )
             .await?;
-            let items: Vec<_> =
-                timed(t, &h, "UID FETCH sizes", stream.try_collect::<Vec<_>>()).await?;
-            items
-                .iter()
-                .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
-                // `n:*` always includes the highest UID, even below n.
-                .filter(|(u, _)| *u > last)
-                .collect()
+            // Each response is dropped as soon as it is read (see the bodies below).
+            let items: Vec<(u32, u32)> = timed(
+                t,
+                &h,
+                "UID FETCH sizes",
+                stream
+                    .try_filter_map(|f| {
+                        futures::future::ready(Ok(f.uid.map(|u| (u, f.size.unwrap_or(0)))))
+                    })
+                    .try_collect::<Vec<_>>(),
+            )
+            .await?;
+            // `n:*` always includes the highest UID, even below n.
+            items.into_iter().filter(|(u, _)| *u > last).collect()
         };
         if sizes.is_empty() {
             return Ok(0);
@@ -546,8 +580,10 @@ impl ImapSource {
             tx.commit().await.ctx("committing quarantined messages")?;
         }
         let uids: Vec<u32> = ok.iter().map(|(u, _)| *u).collect();
-        for chunk in uids.chunks(self.cfg.batch_size) {
+        for chunk in chunks(&ok, self.cfg.batch_size, CHUNK_BYTES) {
+            let chunk = &chunk[..];
             let session = self.session.as_mut().expect("connected");
+            let t_fetch = std::time::Instant::now();
             let fetched: Vec<(u32, Vec<u8>)> = {
                 let stream = timed(
                     t,
@@ -556,19 +592,29 @@ impl ImapSource {
                     session.uid_fetch(uid_set(chunk), "(UID BODY.PEEK[])"),
                 )
                 .await?;
-                let items: Vec<_> = timed(
+                // Copy each body out as its response arrives and drop the
+                // response at once: async-imap gives every response its own
+                // zeroed buffer, and holding a whole chunk of them made the
+                // allocator fault in fresh pages for every chunk.
+                timed(
                     t * 4,
                     &h,
                     "UID FETCH bodies",
-                    stream.try_collect::<Vec<_>>(),
+                    stream
+                        .try_filter_map(|f| {
+                            let item = match (f.uid, f.body()) {
+                                (Some(uid), Some(body)) if chunk.contains(&uid) => {
+                                    Some((uid, body.to_vec()))
+                                }
+                                _ => None,
+                            };
+                            futures::future::ready(Ok(item))
+                        })
+                        .try_collect::<Vec<_>>(),
                 )
-                .await?;
-                items
-                    .iter()
-                    .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
-                    .filter(|(u, _)| chunk.contains(u))
-                    .collect()
+                .await?
             };
+            let t_store = std::time::Instant::now();
             let mut tx = store.begin().await?;
             let batch: Vec<messages::NewMessage> = fetched
                 .into_iter()
@@ -594,6 +640,12 @@ impl ImapSource {
             };
             messages::set_cursor(&mut tx, &inbox, sel.uidvalidity, cursor).await?;
             tx.commit().await.ctx("committing received messages")?;
+            tracing::debug!(
+                messages = chunk.len(),
+                fetch_ms = (t_store - t_fetch).as_secs_f64() * 1e3,
+                store_ms = t_store.elapsed().as_secs_f64() * 1e3,
+                "fetched chunk"
+            );
             progress.send_modify(|n| *n = stored);
         }
         Ok(stored)
@@ -721,7 +773,24 @@ impl ImapSource {
 
 #[cfg(test)]
 mod tests {
-    use super::uid_set;
+    use super::{chunks, uid_set};
+
+    #[test]
+    fn fetch_chunks_end_at_the_count_or_the_byte_bound() {
+        let sizes: Vec<(u32, u32)> = (1..=7).map(|u| (u, 100)).collect();
+        assert_eq!(
+            chunks(&sizes, 3, 10_000),
+            vec![vec![1, 2, 3], vec![4, 5, 6], vec![7]]
+        );
+        assert_eq!(
+            chunks(&sizes, 100, 250),
+            vec![vec![1, 2], vec![3, 4], vec![5, 6], vec![7]]
+        );
+        // A message larger than the bound is a chunk of its own, never dropped.
+        let big = [(1, 50), (2, 5_000), (3, 50)];
+        assert_eq!(chunks(&big, 100, 1_000), vec![vec![1], vec![2], vec![3]]);
+        assert!(chunks(&[], 10, 10).is_empty());
+    }
 
     #[test]
     fn server_text_is_taken_from_the_response() {

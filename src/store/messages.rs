@@ -296,20 +296,28 @@ pub async fn insert_quarantined(
     Ok(row.map(|r| r.get::<i64, _>(0)))
 }
 
-/// Messages stored but not yet processed with an id above `after`, oldest first.
+/// Messages stored but not yet processed with an id above `after`, oldest
+/// first: at most `limit` of them and, unless the first alone is larger,
+/// `max_bytes` of mail (a batch is held in memory while it is processed).
 pub async fn pending(
     conn: &mut AnyConnection,
     after: i64,
     limit: i64,
+    max_bytes: i64,
 ) -> Result<Vec<PendingMessage>> {
     let rows = sqlx::query(
-        "SELECT m.id, m.source_key, r.raw, m.reason
-         FROM messages m LEFT JOIN message_raw r ON r.id = m.id
-         WHERE m.state = 'received' AND m.id > $1
-         ORDER BY m.id LIMIT $2",
+        "SELECT p.id, p.source_key, r.raw, p.reason
+         FROM (SELECT id, source_key, reason, size,
+                      SUM(size) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS upto
+               FROM messages WHERE state = 'received' AND id > $1
+               ORDER BY id LIMIT $2) p
+         LEFT JOIN message_raw r ON r.id = p.id
+         WHERE p.upto <= $3 OR p.upto = p.size
+         ORDER BY p.id",
     )
     .bind(after)
     .bind(limit)
+    .bind(max_bytes)
     .fetch_all(&mut *conn)
     .await
     .ctx("listing pending messages")?;
@@ -495,4 +503,44 @@ pub async fn too_large_without_notice(conn: &mut AnyConnection) -> Result<Vec<(i
         .into_iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_pending_batch_ends_at_the_byte_bound_but_never_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::Store::connect(&format!("sqlite://{}/m.db", dir.path().display()))
+                .await
+                .unwrap();
+        let mut c = store.conn().await.unwrap();
+        let msgs: Vec<NewMessage> = [300usize, 300, 300, 5_000, 10]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| NewMessage {
+                source_key: format!("k{i}"),
+                received_at: 0,
+                raw: vec![b'x'; *n],
+            })
+            .collect();
+        assert_eq!(insert_received_many(&mut c, &msgs).await.unwrap(), 5);
+        let sizes = |v: Vec<PendingMessage>| v.iter().map(|m| m.raw.len()).collect::<Vec<_>>();
+        // 1,000 bytes: the first three (900), not the fourth.
+        let first = pending(&mut c, 0, 100, 1_000).await.unwrap();
+        assert_eq!(sizes(first.clone()), vec![300, 300, 300]);
+        // The large one comes alone, then the rest.
+        let after = first.last().unwrap().id;
+        let big = pending(&mut c, after, 100, 1_000).await.unwrap();
+        assert_eq!(sizes(big.clone()), vec![5_000]);
+        let rest = pending(&mut c, big[0].id, 100, 1_000).await.unwrap();
+        assert_eq!(sizes(rest), vec![10]);
+        // The count bound still holds.
+        assert_eq!(
+            sizes(pending(&mut c, 0, 2, 1 << 20).await.unwrap()),
+            vec![300, 300]
+        );
+    }
 }

@@ -69,6 +69,11 @@ pub struct Store {
     pub pool: AnyPool,
     /// Engine behind `pool`, for the rare statement that differs.
     pub backend: Backend,
+    /// Connections for reads that may run beside the writer: on SQLite a
+    /// second connection (WAL lets it read the last commit while `pool`'s
+    /// one connection writes), so intake reads its next batch without
+    /// waiting for the current one's transaction; on PostgreSQL `pool` itself.
+    pub reader: AnyPool,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -89,26 +94,29 @@ impl Store {
             (Backend::Postgres, url.to_string())
         };
         let opts = AnyConnectOptions::from_str(&url).ctx("parsing the database URL")?;
+        let sqlite = |max: u32, pragmas: &'static str| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        conn.execute(pragmas).await?;
+                        Ok(())
+                    })
+                })
+        };
         let pool = match backend {
             // One writer connection: SQLite serialises writes anyway, and a single
             // connection means no SQLITE_BUSY between our own tasks. Other processes
             // (the CLI next to the daemon) wait through busy_timeout.
-            Backend::Sqlite => AnyPoolOptions::new()
-                .max_connections(1)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                             PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192;",
-                        )
-                        .await?;
-                        Ok(())
-                    })
-                })
-                .connect_with(opts)
-                .await
-                .ctx("opening the SQLite database")?,
+            Backend::Sqlite => sqlite(
+                1,
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                 PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192;",
+            )
+            .connect_with(opts.clone())
+            .await
+            .ctx("opening the SQLite database")?,
             Backend::Postgres => AnyPoolOptions::new()
                 .max_connections(8)
                 .connect_with(opts)
@@ -123,12 +131,37 @@ impl Store {
             context: "applying migrations",
             source: e.into(),
         })?;
-        Ok(Store { pool, backend })
+        let reader = match backend {
+            // Opened after the migrations, so it never sees an older schema;
+            // `query_only` makes a write through it an error, not a second writer.
+            Backend::Sqlite => sqlite(
+                1,
+                "PRAGMA busy_timeout = 10000; PRAGMA query_only = ON; \
+                 PRAGMA cache_size = -16384;",
+            )
+            .connect_with(AnyConnectOptions::from_str(&url).ctx("parsing the database URL")?)
+            .await
+            .ctx("opening a SQLite reader")?,
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Store {
+            pool,
+            backend,
+            reader,
+        })
     }
 
     /// A connection from the pool.
     pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         self.pool.acquire().await.ctx("acquiring a connection")
+    }
+
+    /// A connection for reads that need not wait for the writer (see [`Store::reader`]).
+    pub async fn read_conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.reader
+            .acquire()
+            .await
+            .ctx("acquiring a reader connection")
     }
 
     /// Start a transaction.
@@ -138,6 +171,7 @@ impl Store {
 
     /// Close the pool, waiting for connections to be returned.
     pub async fn close(&self) {
+        self.reader.close().await;
         self.pool.close().await;
     }
 }

@@ -113,8 +113,9 @@ pub async fn reply_counts(
     Ok(out)
 }
 
-/// Mails of one kind queued for one recipient since `since` (ms): per-kind rate limits
-/// (e.g. at most so many review-form help replies per reviewer and day).
+/// Replies (mails caused by an inbound message) of one kind queued for one
+/// recipient since `since` (ms): per-kind rate limits (e.g. at most so many
+/// review-form help replies per reviewer and day).
 pub async fn kind_count(
     conn: &mut AnyConnection,
     recipient: &str,
@@ -122,7 +123,8 @@ pub async fn kind_count(
     since: i64,
 ) -> Result<i64> {
     let row = sqlx::query(
-        "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = $2 AND created_at >= $3",
+        "SELECT COUNT(*) FROM outbox
+         WHERE recipient = $1 AND created_at >= $3 AND cause_message IS NOT NULL AND kind = $2",
     )
     .bind(recipient)
     .bind(kind)
