@@ -236,7 +236,11 @@ pub async fn connect(
             conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds),
         )
         .await
-        .map_err(|e| err(format!("{e} (check user and password_env/password_file)")))?;
+        .map_err(|e| {
+            err(format!(
+                "{e} (check user and password_env/password_file/password_credential)"
+            ))
+        })?;
     }
     Ok(conn)
 }

@@ -213,7 +213,7 @@ pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<Session, Source
         Ok(Err((e, _))) => Err(SourceError::Imap {
             host: h.to_string(),
             reason: format!(
-                "login as {:?} failed: {e} (check mailbox.user and the password in mailbox.password_env/password_file)",
+                "login as {:?} failed: {e} (check mailbox.user and the password in mailbox.password_env/password_file/password_credential)",
                 cfg.user
             ),
         }),
