@@ -4,6 +4,9 @@ every accepted message into Dovecot over LMTP before answering 250, so a mail
 is readable over IMAP as soon as cfpd's SMTP transaction returns.
 
 usage: smtp_to_lmtp.py --port P --lmtp-port L [--log FILE]
+                       [--listen ADDR] [--lmtp-host HOST]
+--listen and --lmtp-host default to 127.0.0.1 (the staging stack in
+deploy/compose.yaml sets them to reach Dovecot in another container).
 Prints "ready" on stdout once listening. Answers 553 to a non-ASCII recipient,
 550 when LMTP refuses every recipient and 451 when LMTP is unreachable (so
 senders retry).
@@ -17,7 +20,8 @@ from aiosmtpd.controller import Controller
 
 
 class LmtpRelay:
-    def __init__(self, lmtp_port, log):
+    def __init__(self, lmtp_host, lmtp_port, log):
+        self.lmtp_host = lmtp_host
         self.lmtp_port = lmtp_port
         self.log = log
 
@@ -35,7 +39,7 @@ class LmtpRelay:
 
     def deliver(self, envelope):
         try:
-            with smtplib.LMTP("127.0.0.1", self.lmtp_port) as lmtp:
+            with smtplib.LMTP(self.lmtp_host, self.lmtp_port) as lmtp:
                 refused = lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
         except smtplib.SMTPRecipientsRefused:
             return "550 5.1.1 all recipients refused"
@@ -54,8 +58,10 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--lmtp-port", type=int, required=True)
     ap.add_argument("--log")
+    ap.add_argument("--listen", default="127.0.0.1")
+    ap.add_argument("--lmtp-host", default="127.0.0.1")
     a = ap.parse_args()
-    ctl = Controller(LmtpRelay(a.lmtp_port, a.log), hostname="127.0.0.1", port=a.port,
+    ctl = Controller(LmtpRelay(a.lmtp_host, a.lmtp_port, a.log), hostname=a.listen, port=a.port,
                      data_size_limit=50 * 1024 * 1024, enable_SMTPUTF8=True)
     ctl.start()
     print("ready", flush=True)

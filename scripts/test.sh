@@ -2,7 +2,8 @@
 # The whole test suite, on real servers. Installs what it needs (Debian
 # packages) when missing, starts a throwaway PostgreSQL cluster unless
 # DATABASE_URL names one, and runs: formatting, clippy, unit tests, and the
-# integration tests against SQLite and against PostgreSQL. Dovecot and the
+# integration tests against SQLite and against PostgreSQL, and the deploy/
+# checks (scripts/check-deploy.sh, on the debug binary). Dovecot and the
 # SMTP server are started per test by tests/support on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,8 @@ fi
 command -v iconv >/dev/null || need+=(libc-bin)
 command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/time ] || need+=(time)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v script >/dev/null || need+=(bsdutils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -58,5 +61,7 @@ echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 echo "== tests (SQLite)"
 cargo test --quiet
+echo "== deploy/ (systemd unit, container recipe, compose file, example configs)"
+bash scripts/check-deploy.sh
 echo "== integration tests (PostgreSQL)"
 CFPD_TEST_DATABASE=postgres cargo test --quiet --test '*'
