@@ -18,6 +18,7 @@ pub mod daemon;
 pub mod intake;
 pub mod lease;
 pub mod outbox;
+pub mod progress;
 pub mod proposal;
 pub mod review;
 pub mod schedule;

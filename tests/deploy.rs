@@ -136,7 +136,11 @@ async fn imap_password_from_a_systemd_credential() {
 
     let out = cfpd(&config, &["check"], Some(creds.path()));
     assert!(out.status.success(), "{}", stdout(&out));
-    assert!(stdout(&out).contains("mailbox   ok   IMAP cfp@"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("mailbox   ok   IMAP cfp@"),
+        "{}",
+        stdout(&out)
+    );
 
     // The daemon logs in with it and answers a proposal.
     w.dovecot
@@ -158,9 +162,6 @@ async fn imap_password_from_a_systemd_credential() {
         "{}",
         stdout(&out)
     );
-    let got = w
-        .dovecot
-        .wait_for("ada", 1, Duration::from_secs(10))
-        .await;
+    let got = w.dovecot.wait_for("ada", 1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1, "the speaker got an acknowledgment");
 }

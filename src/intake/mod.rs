@@ -37,6 +37,7 @@ use askama::Template;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
+use crate::progress::Counter;
 use crate::proposal::{self, FiledTopic, ProposalStatus, TagOverrides};
 use crate::review::{self, form::ReplyCommand};
 use crate::store::messages::{self, Finish, MessageState, PendingMessage};
@@ -254,6 +255,9 @@ pub struct Intake {
     clock: Arc<dyn Clock>,
     /// Who "we" are, for loop detection.
     own: OwnIdentity,
+    /// Told how many messages each committed batch brought to a terminal
+    /// state (`cfpd run --once` shows progress with it).
+    on_batch: Option<Counter>,
 }
 
 impl Intake {
@@ -273,7 +277,13 @@ impl Intake {
             tagger,
             clock,
             own,
+            on_batch: None,
         }
+    }
+
+    /// Count each committed batch's messages on `counter` (`None`: stop counting).
+    pub fn set_batch_counter(&mut self, counter: Option<Counter>) {
+        self.on_batch = counter;
     }
 
     /// Process every stored `received` message; returns how many reached a terminal state.
@@ -295,7 +305,11 @@ impl Intake {
                 let this = self.clone();
                 tokio::spawn(async move { this.prepare(following).await })
             });
-            total += self.write_batch(prepared, read_ms).await?;
+            let n = self.write_batch(prepared, read_ms).await?;
+            if let Some(counter) = &self.on_batch {
+                counter.add(n as u64);
+            }
+            total += n;
             if let Some(p) = preparing {
                 let p = p.await.map_err(|e| IntakeError::Panic(e.to_string()))?;
                 next = Some((p, t.elapsed().as_secs_f64() * 1e3));

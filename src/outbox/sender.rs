@@ -29,6 +29,7 @@ use tokio::sync::Notify;
 use crate::backoff::{mail_retry_delay, Backoff};
 use crate::clock::Clock;
 use crate::config::{OutgoingConfig, SmtpConfig, TlsMode};
+use crate::progress::Counter;
 use crate::shutdown::Shutdown;
 use crate::store::{self, outbox, Store};
 
@@ -348,6 +349,11 @@ impl Sender {
 
     /// Send everything due now, then return (for `run --once`).
     pub async fn drain(&self) -> Result<DrainStats, SendError> {
+        self.drain_counted(None).await
+    }
+
+    /// [`Sender::drain`], counting each mail handed over or given up on `counter`.
+    pub async fn drain_counted(&self, counter: Option<Counter>) -> Result<DrainStats, SendError> {
         {
             // Mail to an address that bounced is never sent (see store::bounces).
             let mut c = self.store.conn().await?;
@@ -357,13 +363,14 @@ impl Sender {
         let mut tasks = Vec::new();
         for index in 0..n {
             let me = self.clone();
+            let counter = counter.clone();
             tasks.push(tokio::spawn(async move {
                 let mut w = Worker {
                     index,
                     count: n,
                     conn: None,
                 };
-                let r = me.drain_worker(&mut w).await;
+                let r = me.drain_worker(&mut w, counter.as_ref()).await;
                 if let Some(mut c) = w.conn.take() {
                     let _ = tokio::time::timeout(Duration::from_secs(2), c.quit()).await;
                 }
@@ -380,7 +387,11 @@ impl Sender {
         Ok(total)
     }
 
-    async fn drain_worker(&self, w: &mut Worker) -> Result<DrainStats, SendError> {
+    async fn drain_worker(
+        &self,
+        w: &mut Worker,
+        counter: Option<&Counter>,
+    ) -> Result<DrainStats, SendError> {
         let mut stats = DrainStats::default();
         loop {
             let now = store::ms(self.clock.now());
@@ -426,6 +437,9 @@ impl Sender {
                         outbox::mark_uncertain(&mut c, m.id, &e).await?;
                         stats.uncertain += 1;
                     }
+                }
+                if let Some(counter) = counter {
+                    counter.add(1);
                 }
             }
         }
