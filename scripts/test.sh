@@ -19,6 +19,7 @@ command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/time ] || need+=(time)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v script >/dev/null || need+=(bsdutils)
+{ python3 -m pip --version || /usr/bin/python3 -m pip --version; } >/dev/null 2>&1 || need+=(python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
