@@ -1,8 +1,8 @@
 //! Progress of long work (`cfpd run --once` on a backlog, `cfpd reviewers
 //! import`, `cfpd assign`): a bar when stderr is a terminal, plain `tracing`
 //! lines otherwise (at the start, at each phase, every tenth of the total
-//! or [`LOG_EVERY`], and at the end), so a journal or CI log gets a few
-//! readable lines instead of control codes.
+//! or [`LOG_EVERY`], and at the end; nothing when there was nothing to do),
+//! so a journal or CI log gets a few readable lines instead of control codes.
 //!
 //! This is the only module that draws on the terminal. The work itself knows
 //! nothing of it: intake takes a batch callback and the solver a
@@ -76,6 +76,8 @@ struct LogState {
     total: Option<u64>,
     /// When the last line was written.
     at: Instant,
+    /// Whether the "starting" line was written (only once there is work).
+    announced: bool,
     /// Tenth of the total the last line reported (so each tenth is logged once).
     tenth: u64,
 }
@@ -103,13 +105,7 @@ impl Progress {
             b.enable_steady_tick(Duration::from_millis(200));
             b
         });
-        if bar.is_none() {
-            match total {
-                Some(t) => tracing::info!("{what}: starting, {t} {unit}"),
-                None => tracing::info!("{what}: starting"),
-            }
-        }
-        Progress {
+        let p = Progress {
             what,
             unit,
             bar,
@@ -118,8 +114,26 @@ impl Progress {
                 total,
                 at: Instant::now(),
                 tenth: 0,
+                announced: false,
             }),
             started: Instant::now(),
+        };
+        if total.is_some_and(|t| t > 0) {
+            p.announce(&mut p.lock());
+        }
+        p
+    }
+
+    /// Plain mode: the "starting" line, once, when there turns out to be
+    /// work (so a `run --once` from cron with nothing to do logs nothing).
+    fn announce(&self, s: &mut LogState) {
+        if self.bar.is_some() || s.announced {
+            return;
+        }
+        s.announced = true;
+        match s.total.filter(|t| *t > 0) {
+            Some(t) => tracing::info!("{}: starting, {t} {}", self.what, self.unit),
+            None => tracing::info!("{}: starting", self.what),
         }
     }
 
@@ -164,6 +178,10 @@ impl Progress {
     /// Plain mode: a line when the position reaches a new tenth of the total
     /// (whichever of the count and the total moved last), or after [`LOG_EVERY`].
     fn maybe_log(&self, s: &mut LogState) {
+        if s.pos == 0 && s.total.is_none_or(|t| t == 0) {
+            return;
+        }
+        self.announce(s);
         let tenth = s
             .total
             .filter(|t| *t > 0)
@@ -181,6 +199,7 @@ impl Progress {
             Some(b) => b.set_message(format!("{} ({phase})", self.unit)),
             None => {
                 let mut s = self.lock();
+                self.announce(&mut s);
                 s.at = Instant::now();
                 self.log_position(&s, Some(phase));
             }
@@ -202,6 +221,9 @@ impl Progress {
             }
             None => {
                 let s = self.lock();
+                if !s.announced {
+                    return; // nothing was done, nothing was said
+                }
                 tracing::info!(
                     "{}: done, {} {} in {:.1}s: {summary}",
                     self.what,

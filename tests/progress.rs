@@ -107,6 +107,14 @@ async fn long_work_logs_lines_off_a_terminal_and_draws_bars_on_one() {
     }
     let w = World::start("").await;
 
+    // Nothing to do (cron every minute): no progress lines at all.
+    let (out, err) = plain(&w, &["run", "--once"]);
+    assert!(out.contains("processed 0 message(s)"), "{out}");
+    assert!(
+        !err.contains("intake:") && !err.contains("send:"),
+        "nothing was done, nothing is said:\n{err}"
+    );
+
     // Not a terminal: log lines, no control codes.
     backlog(&w, 0, 150);
     let (out, err) = plain(&w, &["run", "--once"]);
