@@ -5,7 +5,7 @@
 //! so a journal or CI log gets a few readable lines instead of control codes.
 //!
 //! This is the only module that draws on the terminal. The work itself knows
-//! nothing of it: intake takes a batch callback and the solver a
+//! nothing of it: intake and the sender take a [`Counter`], the solver a
 //! [`SolveObserver`], which [`Progress`] implements. Log lines go through
 //! [`LogWriter`], which hides a drawn bar while a line is written, so bars
 //! and log lines never overwrite each other.
