@@ -6,7 +6,7 @@
 # check_assign.py and prints wall time, solver time, peak RSS and objective_int.
 #
 # Environment:
-#   CFPD_BIN     cfpd binary (default: build --release here and use target/release/cfpd)
+#   CFPD_BIN     cfpd binary (default: scripts/build-release.sh, the build the container ships)
 #   CFPD_SHARED  shared/ directory (default: ../shared next to this repository)
 #   SIZES        "P:R ..." (default "300:60 3000:600 20000:8000"), K is 3
 #   AFFINITY     jaccard | overlap (default jaccard)
@@ -37,8 +37,7 @@ if [[ ! -x /usr/bin/time ]]; then
     exit 1
 fi
 if [[ -z "${CFPD_BIN:-}" ]]; then
-    (cd "$here" && cargo build --release --quiet)
-    CFPD_BIN="$here/target/release/cfpd"
+    CFPD_BIN="$(bash "$here/scripts/build-release.sh")"
 fi
 
 # time_field FILE: "<wall seconds> <peak RSS MiB>" from /usr/bin/time -v output

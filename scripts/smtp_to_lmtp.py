@@ -4,6 +4,9 @@ every accepted message into Dovecot over LMTP before answering 250, so a mail
 is readable over IMAP as soon as cfpd's SMTP transaction returns.
 
 usage: smtp_to_lmtp.py --port P --lmtp-port L [--log FILE] [--xoauth2-introspect URL]
+                       [--listen ADDR] [--lmtp-host HOST]
+--listen and --lmtp-host default to 127.0.0.1 (the staging stack in
+deploy/compose.yaml sets them to reach Dovecot in another container).
 Prints "ready" on stdout once listening. With --xoauth2-introspect, AUTH
 XOAUTH2 is required before MAIL FROM and is the only mechanism offered: the
 bearer token is checked at that RFC 7662 introspection URL (the test OAuth2
@@ -28,7 +31,8 @@ from aiosmtpd.smtp import MISSING, AuthResult
 
 
 class LmtpRelay:
-    def __init__(self, lmtp_port, log):
+    def __init__(self, lmtp_host, lmtp_port, log):
+        self.lmtp_host = lmtp_host
         self.lmtp_port = lmtp_port
         self.log = log
 
@@ -46,7 +50,7 @@ class LmtpRelay:
 
     def deliver(self, envelope):
         try:
-            with smtplib.LMTP("127.0.0.1", self.lmtp_port) as lmtp:
+            with smtplib.LMTP(self.lmtp_host, self.lmtp_port) as lmtp:
                 refused = lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
         except smtplib.SMTPRecipientsRefused:
             return "550 5.1.1 all recipients refused"
@@ -63,8 +67,8 @@ class LmtpRelay:
 class XOAuth2Relay(LmtpRelay):
     """The relay, with AUTH XOAUTH2 checked against an introspection endpoint."""
 
-    def __init__(self, lmtp_port, log, introspect):
-        super().__init__(lmtp_port, log)
+    def __init__(self, lmtp_host, lmtp_port, log, introspect):
+        super().__init__(lmtp_host, lmtp_port, log)
         self.introspect = introspect
 
     def active_user(self, token):
@@ -107,19 +111,21 @@ def main():
     ap.add_argument("--lmtp-port", type=int, required=True)
     ap.add_argument("--log")
     ap.add_argument("--xoauth2-introspect")
+    ap.add_argument("--listen", default="127.0.0.1")
+    ap.add_argument("--lmtp-host", default="127.0.0.1")
     a = ap.parse_args()
     if a.xoauth2_introspect:
         # Plaintext AUTH is fine on loopback; aiosmtpd warns about it (and about
         # its own deprecated login_data on every AUTH) otherwise.
         warnings.simplefilter("ignore")
         logging.getLogger("mail.log").setLevel(logging.ERROR)
-        handler = XOAuth2Relay(a.lmtp_port, a.log, a.xoauth2_introspect)
+        handler = XOAuth2Relay(a.lmtp_host, a.lmtp_port, a.log, a.xoauth2_introspect)
         auth = dict(auth_required=True, auth_require_tls=False,
                     auth_exclude_mechanism=["LOGIN", "PLAIN"])
     else:
-        handler = LmtpRelay(a.lmtp_port, a.log)
+        handler = LmtpRelay(a.lmtp_host, a.lmtp_port, a.log)
         auth = {}
-    ctl = Controller(handler, hostname="127.0.0.1", port=a.port,
+    ctl = Controller(handler, hostname=a.listen, port=a.port,
                      data_size_limit=50 * 1024 * 1024, enable_SMTPUTF8=True, **auth)
     ctl.start()
     print("ready", flush=True)

@@ -2,7 +2,8 @@
 # The whole test suite, on real servers. Installs what it needs (Debian
 # packages) when missing, starts a throwaway PostgreSQL cluster unless
 # DATABASE_URL names one, and runs: formatting, clippy, unit tests, and the
-# integration tests against SQLite and against PostgreSQL. Dovecot and the
+# integration tests against SQLite and against PostgreSQL, and the deploy/
+# checks (scripts/check-deploy.sh, on the debug binary). Dovecot and the
 # SMTP server are started per test by tests/support on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ command -v iconv >/dev/null || need+=(libc-bin)
 command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/time ] || need+=(time)
 [ -x /usr/bin/chromium ] || need+=(chromium)   # tests/report_html.rs renders the HTML report
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v script >/dev/null || need+=(bsdutils)
+{ python3 -m pip --version || /usr/bin/python3 -m pip --version; } >/dev/null 2>&1 || need+=(python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -59,5 +63,7 @@ echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 echo "== tests (SQLite)"
 cargo test --quiet
+echo "== deploy/ (systemd unit, container recipe, compose file, example configs)"
+bash scripts/check-deploy.sh
 echo "== integration tests (PostgreSQL)"
 CFPD_TEST_DATABASE=postgres cargo test --quiet --test '*'

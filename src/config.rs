@@ -4,7 +4,8 @@
 //! reading it is editing that file. Relative paths are resolved against the
 //! config file's folder, so a config works the same from any working
 //! directory. Secrets never appear in the file in clear: a `password` key is
-//! refused, and `password_env` / `password_file` name where the secret lives.
+//! refused, and `password_env` / `password_file` / `password_credential`
+//! name where the secret lives.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -230,6 +231,10 @@ pub enum Secret {
     Env(String),
     /// Read from this file at use (trailing newline stripped).
     File(PathBuf),
+    /// Read at use from the file of this name in `$CREDENTIALS_DIRECTORY`,
+    /// where systemd puts what `LoadCredential=` loaded: the service reads a
+    /// copy only it can see, and the source file can stay root's alone.
+    Credential(String),
     /// No secret configured (e.g. an unauthenticated local relay).
     None,
 }
@@ -237,14 +242,31 @@ pub enum Secret {
 impl Secret {
     /// Resolve the secret now. The error names where it looked, never the value.
     pub fn resolve(&self) -> Result<Option<String>, String> {
+        let dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+        self.resolve_with(dir.as_deref())
+    }
+
+    /// [`Secret::resolve`] with the credentials directory given rather than
+    /// read from `$CREDENTIALS_DIRECTORY` (`None`: not set).
+    pub fn resolve_with(&self, credentials_dir: Option<&Path>) -> Result<Option<String>, String> {
         match self {
             Secret::None => Ok(None),
             Secret::Env(var) => std::env::var(var)
                 .map(Some)
                 .map_err(|_| format!("environment variable {var} is not set")),
-            Secret::File(p) => std::fs::read_to_string(p)
-                .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_string()))
-                .map_err(|e| format!("cannot read secret file {}: {e}", p.display())),
+            Secret::File(p) => read_secret_file(p).map(Some),
+            Secret::Credential(name) => {
+                let dir = credentials_dir.ok_or_else(|| {
+                    format!(
+                        "credential {name:?}: CREDENTIALS_DIRECTORY is not set (run under systemd with \
+                         LoadCredential={name}:/path/to/secret, or set CREDENTIALS_DIRECTORY to a folder \
+                         holding a file named {name})"
+                    )
+                })?;
+                read_secret_file(&dir.join(name))
+                    .map(Some)
+                    .map_err(|e| format!("credential {name:?}: {e}"))
+            }
         }
     }
 
@@ -254,6 +276,7 @@ impl Secret {
         match self {
             Secret::Env(var) => format!("environment variable {var}"),
             Secret::File(p) => format!("file {}", p.display()),
+            Secret::Credential(name) => format!("systemd credential {name}"),
             Secret::None => "nowhere (not configured)".into(),
         }
     }
@@ -308,6 +331,25 @@ pub struct OAuth2Config {
     pub timeout: std::time::Duration,
     /// Extra PEM CA file to trust for the endpoints (private providers).
     pub ca_file: Option<PathBuf>,
+}
+
+impl fmt::Display for Secret {
+    /// Where the secret is looked for (never its value), as `cfpd check` shows it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::Env(var) => write!(f, "environment variable {var}"),
+            Secret::File(p) => write!(f, "file {}", p.display()),
+            Secret::Credential(name) => write!(f, "systemd credential {name}"),
+            Secret::None => f.write_str("none"),
+        }
+    }
+}
+
+/// A secret file's contents without the trailing newline; the error names the file.
+fn read_secret_file(p: &Path) -> Result<String, String> {
+    std::fs::read_to_string(p)
+        .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+        .map_err(|e| format!("cannot read secret file {}: {e}", p.display()))
 }
 
 /// Inbound mail source.
@@ -614,6 +656,7 @@ struct RawMailbox {
     password: Option<toml::Value>,
     password_env: Option<String>,
     password_file: Option<String>,
+    password_credential: Option<String>,
     #[serde(default = "default_inbox")]
     inbox: String,
     #[serde(default = "default_processed")]
@@ -647,6 +690,7 @@ struct RawOutgoing {
     password: Option<toml::Value>,
     password_env: Option<String>,
     password_file: Option<String>,
+    password_credential: Option<String>,
     #[serde(default = "default_timeout")]
     timeout_seconds: u64,
     #[serde(default = "default_connections")]
@@ -976,6 +1020,7 @@ impl Config {
                     &m.password,
                     &m.password_env,
                     &m.password_file,
+                    &m.password_credential,
                     &resolve,
                 )?;
                 let auth = auth_method(&loc, "mailbox", m.auth.as_deref())?;
@@ -984,7 +1029,7 @@ impl Config {
                         return Err(loc.err(
                             "mailbox",
                             "password_env",
-                            "IMAP needs a password: set password_env (a variable name) or password_file, or auth = \"oauth2\" with an [oauth2] table",
+                            "IMAP needs a password: set password_env (a variable name), password_file or password_credential, or auth = \"oauth2\" with an [oauth2] table",
                         ));
                     }
                     AuthMethod::OAuth2 if !matches!(password, Secret::None) => {
@@ -1057,6 +1102,7 @@ impl Config {
                     &o.password,
                     &o.password_env,
                     &o.password_file,
+                    &o.password_credential,
                     &resolve,
                 )?;
                 let auth = auth_method(&loc, "outgoing", o.auth.as_deref())?;
@@ -1075,7 +1121,7 @@ impl Config {
                     return Err(loc.err(
                         "outgoing",
                         "user",
-                        "set both user and password_env/password_file, or neither (unauthenticated relay)",
+                        "set both user and password_env/password_file/password_credential, or neither (unauthenticated relay)",
                     ));
                 }
                 OutgoingConfig::Smtp(SmtpConfig {
@@ -1536,6 +1582,7 @@ fn secret(
     clear: &Option<toml::Value>,
     env: &Option<String>,
     file: &Option<String>,
+    credential: &Option<String>,
     resolve: &dyn Fn(&str) -> PathBuf,
 ) -> Result<Secret, ConfigError> {
     if clear.is_some() {
@@ -1547,18 +1594,38 @@ fn secret(
         return Err(loc.err(
             table,
             name,
-            &format!("{what} never stored in the config file: use {name}_env = \"VAR\" or {name}_file = \"path\""),
+            &if name == "password" {
+                "passwords are never stored in the config file: use password_env = \"VAR\", password_file = \"path\" or password_credential = \"name\"".to_string()
+            } else {
+                format!("{what} never stored in the config file: use {name}_env = \"VAR\" or {name}_file = \"path\"")
+            },
         ));
     }
-    match (env, file) {
-        (Some(_), Some(_)) => Err(loc.err(
+    match (env, file, credential) {
+        (Some(v), None, None) => Ok(Secret::Env(v.clone())),
+        (None, Some(f), None) => Ok(Secret::File(resolve(f))),
+        (None, None, Some(c)) => {
+            // A credential name is a file name in $CREDENTIALS_DIRECTORY, never a path.
+            if c.is_empty() || c.contains('/') || c == "." || c == ".." {
+                return Err(loc.err(
+                    table,
+                    "password_credential",
+                    "expected a credential name as in the unit's LoadCredential=NAME:/path (no slashes)",
+                ));
+            }
+            Ok(Secret::Credential(c.clone()))
+        }
+        (None, None, None) => Ok(Secret::None),
+        (_, _, Some(_)) => Err(loc.err(
+            table,
+            "password_credential",
+            "set only one of password_env, password_file and password_credential",
+        )),
+        (Some(_), Some(_), None) => Err(loc.err(
             table,
             &format!("{name}_file"),
             &format!("set {name}_env or {name}_file, not both"),
         )),
-        (Some(v), None) => Ok(Secret::Env(v.clone())),
-        (None, Some(f)) => Ok(Secret::File(resolve(f))),
-        (None, None) => Ok(Secret::None),
     }
 }
 
@@ -1675,6 +1742,7 @@ fn oauth2_config(
         &o.client_secret,
         &o.client_secret_env,
         &o.client_secret_file,
+        &None,
         resolve,
     )?;
     let refresh_token = secret(
@@ -1684,6 +1752,7 @@ fn oauth2_config(
         &o.refresh_token,
         &o.refresh_token_env,
         &o.refresh_token_file,
+        &None,
         resolve,
     )?;
     if matches!(refresh_token, Secret::None) {
@@ -2045,6 +2114,97 @@ path = "sent"
         let msg = e.to_string();
         assert!(msg.starts_with("c.toml:13: mailbox.password:"), "{msg}");
         assert!(!msg.contains("hunter2"));
+    }
+
+    fn imap_with(secret_lines: &str) -> String {
+        format!(
+            r#"
+[conference]
+name = "X"
+cfp_address = "cfp@x.example"
+time_zone = "Europe/Paris"
+cfp_deadline = "2024-04-24"
+
+[mailbox]
+kind = "imap"
+host = "imap.x.example"
+tls = "implicit"
+user = "cfp"
+{secret_lines}
+
+[outgoing]
+kind = "smtp"
+host = "smtp.x.example"
+tls = "starttls"
+user = "cfp"
+password_credential = "smtp-password"
+"#
+        )
+    }
+
+    #[test]
+    fn credential_secret_reads_the_named_file_in_the_credentials_directory() {
+        let c = Config::from_str(
+            &imap_with("password_credential = \"imap-password\""),
+            Path::new("/etc/cfpd/cfpd.toml"),
+        )
+        .unwrap();
+        let MailboxConfig::Imap(i) = &c.mailbox else {
+            panic!("expected imap")
+        };
+        assert_eq!(i.password.to_string(), "systemd credential imap-password");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("imap-password"), "s3cret\n").unwrap();
+        assert_eq!(
+            i.password
+                .resolve_with(Some(dir.path()))
+                .unwrap()
+                .as_deref(),
+            Some("s3cret"),
+            "the trailing newline is stripped, as for password_file"
+        );
+        // Outside systemd: the error says what to do and names the credential.
+        let e = i.password.resolve_with(None).unwrap_err();
+        assert!(e.contains("CREDENTIALS_DIRECTORY is not set"), "{e}");
+        assert!(e.contains("LoadCredential=imap-password:"), "{e}");
+        // Loaded under another name: the error names the missing file.
+        let other = tempfile::tempdir().unwrap();
+        let e = i.password.resolve_with(Some(other.path())).unwrap_err();
+        assert!(e.contains("credential \"imap-password\""), "{e}");
+        assert!(
+            e.contains(&other.path().join("imap-password").display().to_string()),
+            "{e}"
+        );
+        let OutgoingConfig::Smtp(s) = &c.outgoing else {
+            panic!("expected smtp")
+        };
+        assert_eq!(s.password.to_string(), "systemd credential smtp-password");
+    }
+
+    #[test]
+    fn credential_secret_is_a_name_and_exclusive() {
+        let e = Config::from_str(
+            &imap_with("password_credential = \"../etc/shadow\""),
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("c.toml:13: mailbox.password_credential:"),
+            "{e}"
+        );
+        assert!(e.contains("no slashes"), "{e}");
+        let e = Config::from_str(
+            &imap_with("password_env = \"PW\"\npassword_credential = \"imap\""),
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("c.toml:14: mailbox.password_credential:"),
+            "{e}"
+        );
+        assert!(e.contains("only one of"), "{e}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::lease::{self, Ended, Lease};
 use crate::metrics::Metrics;
 use crate::outbox::sender::{DrainStats, Sender, Transport};
 use crate::outbox::Composer;
+use crate::progress::Progress;
 use crate::schedule::Scheduler;
 use crate::shutdown::Shutdown;
 use crate::source::{imap::ImapSource, maildir::MaildirSource, MailSource};
@@ -109,10 +110,37 @@ impl App {
     /// One pass: store new mail and process it (intake starts on the first
     /// stored chunk while the rest is still being fetched), then file it away.
     /// Returns messages processed.
-    async fn cycle(&mut self) -> anyhow::Result<usize> {
+    ///
+    /// With `shown`, its total grows with what is waiting and what the fetch stores.
+    async fn cycle(&mut self, shown: Option<&Progress>) -> anyhow::Result<usize> {
         let now = crate::store::ms(self.clock.now());
         let t0 = std::time::Instant::now();
         let (progress, stored) = tokio::sync::watch::channel(0usize);
+        // Done so far plus what is stored and waiting: the total before this fetch.
+        let waiting = match shown {
+            Some(p) => {
+                let mut c = self.store.conn().await?;
+                let received = crate::store::messages::count_by_state(&mut c)
+                    .await?
+                    .iter()
+                    .find(|(state, _)| state == "received")
+                    .map_or(0, |(_, n)| *n as u64);
+                let total = p.position() + received;
+                p.set_total(total);
+                total
+            }
+            None => 0,
+        };
+        let watching = {
+            let mut stored = stored.clone();
+            async move {
+                let Some(p) = shown else { return };
+                while stored.changed().await.is_ok() {
+                    let n = *stored.borrow_and_update() as u64;
+                    p.set_total(waiting + n);
+                }
+            }
+        };
         let (source, store) = (&mut self.source, &self.store);
         let fetching = async move {
             let r = source.fetch(store, now, &progress).await;
@@ -120,8 +148,8 @@ impl App {
             drop(progress);
             (r, t0.elapsed())
         };
-        let ((fetched, fetch_time), processed) =
-            tokio::join!(fetching, self.intake.process_alongside(stored));
+        let ((fetched, fetch_time), processed, ()) =
+            tokio::join!(fetching, self.intake.process_alongside(stored), watching);
         let n = processed?;
         let fetched = fetched?;
         if n > 0 {
@@ -173,14 +201,29 @@ impl App {
         }
         let started = std::time::Instant::now();
         let mut processed = 0;
-        loop {
-            let n = self.cycle().await?;
-            processed += n;
-            if n == 0 {
-                break;
+        // A bar on a terminal, log lines otherwise (crate::progress).
+        let shown = Arc::new(Progress::start("intake", "messages", None));
+        self.intake
+            .set_batch_counter(Some(Progress::counter(&shown)));
+        let result = async {
+            loop {
+                let n = self.cycle(Some(&shown)).await?;
+                processed += n;
+                if n == 0 {
+                    break;
+                }
             }
+            anyhow::Ok(())
         }
+        .await;
+        self.intake.set_batch_counter(None);
+        result?;
         let intake_time = started.elapsed();
+        shown.set_total(processed as u64);
+        shown.finish(&format!(
+            "{processed} processed ({:.0}/s)",
+            processed as f64 / intake_time.as_secs_f64().max(1e-9)
+        ));
         if let Some(cpu) = process_cpu_ms() {
             tracing::debug!(
                 processed,
@@ -192,7 +235,26 @@ impl App {
         // After intake, so a draft completed a moment ago is not reminded about.
         let reminders = self.scheduler.fire_due(self.clock.now()).await?.queued;
         let started = std::time::Instant::now();
-        let sent = self.sender.drain().await?;
+        let queued = {
+            let mut c = self.store.conn().await?;
+            let (by_state, _) = crate::store::outbox::stats(&mut c).await?;
+            by_state
+                .iter()
+                .find(|(state, _)| state == "queued")
+                .map_or(0, |(_, n)| *n as u64)
+        };
+        let shown = Arc::new(Progress::start("send", "mails", Some(queued)));
+        let sent = self
+            .sender
+            .drain_counted(Some(Progress::counter(&shown)))
+            .await?;
+        shown.set_total(shown.position());
+        shown.finish(&format!(
+            "{} sent, {} to retry, {} failed or uncertain",
+            sent.sent,
+            sent.retried,
+            sent.failed + sent.uncertain
+        ));
         Ok(OnceStats {
             processed,
             intake_time,
@@ -303,7 +365,7 @@ impl App {
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
         while !shutdown.poll() {
             let step = async {
-                let n = self.cycle().await?;
+                let n = self.cycle(None).await?;
                 if n == 0 {
                     self.source.wait(&mut shutdown).await?;
                 }

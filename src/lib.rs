@@ -20,6 +20,7 @@ pub mod lease;
 pub mod metrics;
 pub mod oauth2;
 pub mod outbox;
+pub mod progress;
 pub mod proposal;
 pub mod report;
 pub mod review;

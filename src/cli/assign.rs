@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use super::{load_config, open_store, tagger_for};
 use crate::assignment::{self, NewPair};
 use crate::outbox::Composer;
+use crate::progress::Progress;
 use crate::proposal::ProposalStatus;
 use crate::review::{plan, solver};
 use crate::store::{self, proposals as pstore, review as rstore};
@@ -130,14 +131,18 @@ pub async fn import(config: &Path, file: &Path) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
     let now = store::ms(chrono::Utc::now());
     let (mut new, mut updated) = (0, 0);
+    let shown = Progress::start("import", "reviewers", Some(roster.len() as u64));
     for r in &roster {
         if rstore::upsert_reviewer(&mut tx, r, now).await? {
             new += 1;
         } else {
             updated += 1;
         }
+        shown.inc(1);
     }
+    shown.phase("committing");
     tx.commit().await?;
+    shown.finish(&format!("{new} new, {updated} updated"));
     println!("{} reviewer(s): {new} new, {updated} updated", roster.len());
     Ok(())
 }
@@ -196,7 +201,19 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
     let plan = plan::full(&props, &revs, &existing, cfg.review.reviewers_per_proposal);
     let problem = plan.problem;
     let blocked = plan.blocked;
-    let sol = match solver::solve(&problem) {
+    // Phases and pricing rounds: a spinner on a terminal, log lines otherwise.
+    let shown = Progress::start("assign", "pricing rounds", None);
+    let solved = solver::solve_observed(&problem, &shown);
+    if let Ok(s) = &solved {
+        shown.finish(&format!(
+            "objective {} proved optimal, {} new pair(s)",
+            s.objective,
+            s.added.len()
+        ));
+    } else {
+        shown.finish("no assignment");
+    }
+    let sol = match solved {
         Ok(s) => s,
         Err(solver::SolveError::Infeasible(why)) => {
             let mut msg = String::from("no valid assignment exists:\n");

@@ -53,7 +53,12 @@ pub enum Command {
         force: bool,
     },
     /// Validate the config and connect to the database, IMAP and SMTP.
-    Check,
+    Check {
+        /// Only validate the config file: open no database or connection and
+        /// read no secret (for packaging and CI; says where each secret is looked for).
+        #[arg(long)]
+        config_only: bool,
+    },
     /// Run the daemon (until SIGINT/SIGTERM).
     Run {
         /// Process everything pending, send the outbox, and exit.
@@ -173,7 +178,8 @@ pub async fn main() -> anyhow::Result<()> {
     init_logging(cli.log_json);
     match cli.command {
         Command::Init { path, force } => init(path.as_deref().unwrap_or(&cli.config), force),
-        Command::Check => check(&cli.config).await,
+        Command::Check { config_only: true } => check_config_only(&cli.config),
+        Command::Check { config_only: false } => check(&cli.config).await,
         Command::Run { once } => run(&cli.config, once).await,
         Command::Proposals { action } => proposals::run(&cli.config, action).await,
         Command::Messages { release } => messages(&cli.config, release).await,
@@ -220,7 +226,8 @@ fn init_logging(json: bool) {
         );
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Through the progress layer, so a drawn bar is never overwritten.
+        .with_writer(crate::progress::LogWriter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if json {
         b.json().init();
@@ -269,6 +276,37 @@ fn init(path: &Path, force: bool) -> anyhow::Result<()> {
         path.display(),
         path.display()
     );
+    Ok(())
+}
+
+/// `cfpd check --config-only`: the config file alone, and where each secret is looked for.
+fn check_config_only(path: &Path) -> anyhow::Result<()> {
+    let cfg = load_config(path)?;
+    println!("config    ok   {}", path.display());
+    println!(
+        "database  {} (not opened: --config-only)",
+        redact_url(&cfg.database_url)
+    );
+    match &cfg.mailbox {
+        MailboxConfig::Maildir { path } => println!("mailbox   Maildir {}", path.display()),
+        MailboxConfig::Imap(i) => println!(
+            "mailbox   IMAP {}@{}:{} ({:?}), password from {}",
+            i.user, i.host, i.port, i.tls, i.password
+        ),
+    }
+    match &cfg.outgoing {
+        OutgoingConfig::Folder { path } => println!("outgoing  folder {}", path.display()),
+        OutgoingConfig::Smtp(s) => println!(
+            "outgoing  SMTP {}:{} ({:?}){}",
+            s.host,
+            s.port,
+            s.tls,
+            match &s.user {
+                Some(u) => format!(", user {u}, password from {}", s.password),
+                None => String::new(),
+            }
+        ),
+    }
     Ok(())
 }
 

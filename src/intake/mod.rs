@@ -37,6 +37,7 @@ use askama::Template;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
+use crate::progress::Counter;
 use crate::proposal::{self, FiledTopic, ProposalStatus, TagOverrides};
 use crate::review::{self, form::ReplyCommand};
 use crate::store::messages::{self, Finish, MessageState, PendingMessage};
@@ -351,6 +352,9 @@ pub struct Intake {
     clock: Arc<dyn Clock>,
     /// Who "we" are, for loop detection.
     own: OwnIdentity,
+    /// Told how many messages each committed batch brought to a terminal
+    /// state (`cfpd run --once` shows progress with it).
+    on_batch: Option<Counter>,
 }
 
 impl Intake {
@@ -370,7 +374,13 @@ impl Intake {
             tagger,
             clock,
             own,
+            on_batch: None,
         }
+    }
+
+    /// Count each committed batch's messages on `counter` (`None`: stop counting).
+    pub fn set_batch_counter(&mut self, counter: Option<Counter>) {
+        self.on_batch = counter;
     }
 
     /// Process every stored `received` message; returns how many reached a terminal state.
@@ -389,7 +399,12 @@ impl Intake {
             let this = self.clone();
             let ahead = tokio::spawn(async move { this.read_and_prepare(last).await });
             match self.write_batch(prepared, read_ms).await {
-                Ok(n) => total += n,
+                Ok(n) => {
+                    if let Some(counter) = &self.on_batch {
+                        counter.add(n as u64);
+                    }
+                    total += n;
+                }
                 Err(e) => {
                     ahead.abort();
                     return Err(e);

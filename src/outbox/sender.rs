@@ -31,6 +31,7 @@ use crate::clock::Clock;
 use crate::config::{AuthMethod, OutgoingConfig, SmtpConfig, TlsMode};
 use crate::metrics::{Metrics, SendFailure};
 use crate::oauth2::{AccessToken, Login, TokenSource};
+use crate::progress::Counter;
 use crate::shutdown::Shutdown;
 use crate::store::{self, outbox, Store};
 
@@ -256,7 +257,11 @@ pub async fn connect(
                 conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds),
             )
             .await
-            .map_err(|e| err(format!("{e} (check user and password_env/password_file)")))?;
+            .map_err(|e| {
+                err(format!(
+                    "{e} (check user and password_env/password_file/password_credential)"
+                ))
+            })?;
         }
         Some(Login::OAuth2 { user, tokens }) => {
             xoauth2_login(&mut conn, cfg, user, tokens)
@@ -468,6 +473,11 @@ impl Sender {
 
     /// Send everything due now, then return (for `run --once`).
     pub async fn drain(&self) -> Result<DrainStats, SendError> {
+        self.drain_counted(None).await
+    }
+
+    /// [`Sender::drain`], counting each mail handed over or given up on `counter`.
+    pub async fn drain_counted(&self, counter: Option<Counter>) -> Result<DrainStats, SendError> {
         {
             // Mail to an address that bounced is never sent (see store::bounces).
             let mut c = self.store.conn().await?;
@@ -477,13 +487,14 @@ impl Sender {
         let mut tasks = Vec::new();
         for index in 0..n {
             let me = self.clone();
+            let counter = counter.clone();
             tasks.push(tokio::spawn(async move {
                 let mut w = Worker {
                     index,
                     count: n,
                     conn: None,
                 };
-                let r = me.drain_worker(&mut w).await;
+                let r = me.drain_worker(&mut w, counter.as_ref()).await;
                 if let Some(mut c) = w.conn.take() {
                     let _ = tokio::time::timeout(Duration::from_secs(2), c.quit()).await;
                 }
@@ -500,7 +511,11 @@ impl Sender {
         Ok(total)
     }
 
-    async fn drain_worker(&self, w: &mut Worker) -> Result<DrainStats, SendError> {
+    async fn drain_worker(
+        &self,
+        w: &mut Worker,
+        counter: Option<&Counter>,
+    ) -> Result<DrainStats, SendError> {
         let mut stats = DrainStats::default();
         loop {
             let now = store::ms(self.clock.now());
@@ -552,6 +567,9 @@ impl Sender {
                         outbox::mark_uncertain(&mut c, m.id, &e).await?;
                         stats.uncertain += 1;
                     }
+                }
+                if let Some(counter) = counter {
+                    counter.add(1);
                 }
             }
         }

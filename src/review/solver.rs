@@ -1597,14 +1597,59 @@ struct Group {
     single: bool,
 }
 
+/// The phases of [`solve_observed`], in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SolvePhase {
+    /// Checking bounds and the cheap infeasibility tests.
+    Checking,
+    /// Grouping proposals and choosing the first candidate pairs.
+    Building,
+    /// Restricted simplex and pricing rounds (reported through [`SolveObserver::round`]).
+    Optimizing,
+    /// Splitting group flows into pairs and computing the optimality certificate.
+    Certifying,
+}
+
+impl fmt::Display for SolvePhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SolvePhase::Checking => "checking the problem",
+            SolvePhase::Building => "building the network",
+            SolvePhase::Optimizing => "optimizing",
+            SolvePhase::Certifying => "certifying optimality",
+        })
+    }
+}
+
+/// What [`solve_observed`] reports while it works, so a caller can show
+/// progress; the solver itself draws nothing. Called a handful of times per
+/// solve (once per phase and per pricing round), never in an inner loop.
+pub trait SolveObserver {
+    /// A phase begins.
+    fn phase(&self, _phase: SolvePhase) {}
+    /// A pricing round ended: its number (from 1), the omitted pairs it added
+    /// (0 on the last round, which proves optimality) and pivots so far.
+    fn round(&self, _round: u32, _added_arcs: usize, _pivots: u64) {}
+}
+
+/// No observer: [`solve`].
+impl SolveObserver for () {}
+
 /// Solve to proven optimality, or explain why no assignment exists.
 pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
+    solve_observed(p, &())
+}
+
+/// [`solve`], reporting phases and pricing rounds to `observer`.
+pub fn solve_observed(p: &Problem, observer: &dyn SolveObserver) -> Result<Solution, SolveError> {
     let t0 = Instant::now();
+    observer.phase(SolvePhase::Checking);
     let prep = Prep::new(p)?;
     let diag = diagnose_prepared(p, &prep);
     if !diag.is_empty() {
         return Err(SolveError::Infeasible(diag));
     }
+    observer.phase(SolvePhase::Building);
     let (np, nr) = (prep.np, prep.nr);
     let table = &p.affinity;
 
@@ -1870,6 +1915,7 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
         .min(MAX_THREADS);
     let mut cpi: Vec<i64>;
     let (mut t_run, mut t_price) = (0f64, 0f64);
+    observer.phase(SolvePhase::Optimizing);
     loop {
         stats.rounds += 1;
         let ta = Instant::now();
@@ -1963,6 +2009,7 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
         }
         stats.priced_pairs += (ng * nr) as u64;
         t_price += ta.elapsed().as_secs_f64();
+        observer.round(stats.rounds, new_arcs.len(), sx.pivots);
         if new_arcs.is_empty() {
             break;
         }
@@ -2002,6 +2049,7 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     stats.pricing_millis = (t_price * 1000.0) as u64;
     stats.candidate_arcs = cand.iter().map(|c| c.len()).sum();
     let m = sx.src.len();
+    observer.phase(SolvePhase::Certifying);
 
     // Decompose group flows into per-proposal pairs: lay each group's reviewer units out in
     // reviewer order and deal them round-robin to its members. A reviewer sends a group at
@@ -2656,6 +2704,47 @@ mod tests {
         let s = solve(&p).unwrap();
         check_solution(&p, &s);
         assert_eq!(Some(s.objective), ssp_objective(&p));
+    }
+
+    #[test]
+    fn observer_sees_phases_in_order_and_every_pricing_round() {
+        #[derive(Default)]
+        struct Log(std::cell::RefCell<Vec<String>>);
+        impl SolveObserver for Log {
+            fn phase(&self, phase: SolvePhase) {
+                self.0.borrow_mut().push(format!("{phase:?}"));
+            }
+            fn round(&self, round: u32, added: usize, _pivots: u64) {
+                self.0.borrow_mut().push(format!("round {round} +{added}"));
+            }
+        }
+        let mut several_rounds = false;
+        for seed in 0..60 {
+            let p = random_problem(seed, 30, 30, false);
+            let log = Log::default();
+            let Ok(observed) = solve_observed(&p, &log) else {
+                continue;
+            };
+            let events = log.0.into_inner();
+            let rounds: Vec<&String> = events.iter().filter(|e| e.starts_with("round")).collect();
+            assert_eq!(rounds.len() as u32, observed.stats.rounds, "{events:?}");
+            assert_eq!(
+                rounds.last().unwrap().as_str(),
+                &format!("round {} +0", rounds.len()),
+                "the last round adds nothing: {events:?}"
+            );
+            several_rounds |= rounds.len() > 1;
+            let phases: Vec<&String> = events.iter().filter(|e| !e.starts_with("round")).collect();
+            assert_eq!(phases, ["Checking", "Building", "Optimizing", "Certifying"]);
+        }
+        assert!(several_rounds, "no instance needed a second pricing round");
+        let p = random_problem(1, 30, 30, false);
+        let observed = solve_observed(&p, &Log::default()).unwrap();
+        // Observing changes nothing (timings aside).
+        let plain = solve(&p).unwrap();
+        assert_eq!(plain.pairs, observed.pairs);
+        assert_eq!(plain.certificate, observed.certificate);
+        assert_eq!(plain.stats.rounds, observed.stats.rounds);
     }
 
     #[test]

@@ -219,7 +219,7 @@ pub async fn connect(cfg: &ImapConfig, login: &Login) -> Result<Session, SourceE
         Ok(Err((e, _))) => Err(SourceError::Imap {
             host: h.to_string(),
             reason: format!(
-                "login as {:?} failed: {e} (check mailbox.user and the password in mailbox.password_env/password_file)",
+                "login as {:?} failed: {e} (check mailbox.user and the password in mailbox.password_env/password_file/password_credential)",
                 cfg.user
             ),
         }),
