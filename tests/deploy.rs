@@ -129,7 +129,7 @@ async fn imap_password_from_a_systemd_credential() {
     let text = stdout(&out);
     assert!(
         text.contains(
-            "mailbox   FAIL password: credential \"imap\": CREDENTIALS_DIRECTORY is not set"
+            "mailbox   FAIL mailbox password: credential \"imap\": CREDENTIALS_DIRECTORY is not set"
         ),
         "{text}"
     );
