@@ -220,7 +220,7 @@ impl PendingReply {
             dedup_key: format!("reply:msg:{}", self.cause_message),
             to: &self.to,
             to_name: self.to_name.as_deref(),
-            subject: self.subject.clone(),
+            subject: self.subject,
             body,
             in_reply_to: self.in_reply_to.as_deref(),
             references: &self.references,
@@ -230,7 +230,7 @@ impl PendingReply {
         };
         match isolated(|| composer.compose(&draft)) {
             Ok(Ok(mut mail)) => {
-                mail.thread_key = self.thread_key.clone();
+                mail.thread_key = self.thread_key;
                 Ok(mail)
             }
             Ok(Err(e)) => Err(format!("reply not sent: {e}")),
@@ -262,6 +262,25 @@ fn spare_cores() -> usize {
         .map_or(1, |n| n.get())
         .saturating_sub(1)
         .min(4)
+}
+
+/// Split `v`, in order, into at most `workers` runs of about equal length.
+fn split_for<T>(mut v: Vec<T>, workers: usize) -> Vec<Vec<T>> {
+    let per = v.len().div_ceil(workers.max(1)).max(1);
+    let mut parts = Vec::new();
+    while !v.is_empty() {
+        let rest = v.split_off(per.min(v.len()));
+        parts.push(std::mem::replace(&mut v, rest));
+    }
+    parts
+}
+
+/// Add `note` to a message's detail (after what is there, `; `-separated).
+fn add_detail(f: &mut Finish, note: String) {
+    f.detail = Some(match f.detail.take() {
+        Some(d) => format!("{d}; {note}"),
+        None => note,
+    });
 }
 
 /// Run `f`, turning a panic into `Err` with the panic's text. Each message is
@@ -581,12 +600,8 @@ impl Intake {
                     .map(|r| (r.finish, r.compose(&self.composer)))
                     .collect()
             } else {
-                let per = replies.len().div_ceil(workers);
-                let mut replies = replies;
                 let mut tasks = Vec::new();
-                while !replies.is_empty() {
-                    let rest = replies.split_off(per.min(replies.len()));
-                    let part = std::mem::replace(&mut replies, rest);
+                for part in split_for(replies, workers) {
                     let composer = self.composer.clone();
                     tasks.push(tokio::task::spawn_blocking(move || {
                         part.into_iter()
@@ -605,13 +620,7 @@ impl Intake {
         for (finish, r) in results {
             match r {
                 Ok(mail) => b.mails.push(mail),
-                Err(note) => {
-                    let f = &mut b.finishes[finish].2;
-                    f.detail = Some(match f.detail.take() {
-                        Some(d) => format!("{d}; {note}"),
-                        None => note,
-                    });
-                }
+                Err(note) => add_detail(&mut b.finishes[finish].2, note),
             }
         }
         Ok(())
@@ -619,16 +628,9 @@ impl Intake {
 
     /// Parse and pre-tag a batch outside the transaction, split over the cores.
     async fn prepare(&self, batch: Vec<PendingMessage>) -> Vec<(PendingMessage, Prepared)> {
-        let workers = spare_cores().max(1);
-        let per = batch.len().div_ceil(workers).max(1);
-        let mut batch = batch;
-        let mut parts = Vec::new();
-        while !batch.is_empty() {
-            let rest = batch.split_off(per.min(batch.len()));
-            parts.push(std::mem::replace(&mut batch, rest));
-        }
+        let workers = spare_cores();
         let mut tasks = Vec::new();
-        for part in parts {
+        for part in split_for(batch, workers) {
             let own = self.own.clone();
             let tagger = self.tagger.clone();
             let rules = self.cfg.proposals.clone();
@@ -662,12 +664,6 @@ impl Intake {
     }
 
     fn record(&self, b: &mut Batch, m: &PendingMessage, inbound: Option<&Inbound>, mut h: Handled) {
-        let note = |h: &mut Handled, n: String| {
-            h.finish.detail = Some(match h.finish.detail.take() {
-                Some(d) => format!("{d}; {n}"),
-                None => n,
-            });
-        };
         if let (Some(reply), Some(i)) = (h.reply.take(), inbound) {
             if let Some(from) = &i.from {
                 let thread = caps::thread_key(i);
@@ -677,7 +673,7 @@ impl Intake {
                         if matches!(why, caps::Suppressed::Breaker(_)) {
                             self.breaker_alert(b);
                         }
-                        note(&mut h, why.to_string());
+                        add_detail(&mut h.finish, why.to_string());
                     }
                     Ok(()) => {
                         // Counted now, composed after the batch's handling loop
