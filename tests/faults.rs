@@ -183,21 +183,6 @@ async fn assert_exactly_once(
     uncertain
 }
 
-fn sigterm(d: &mut Child) {
-    std::process::Command::new("kill")
-        .args(["-TERM", &d.id().to_string()])
-        .status()
-        .unwrap();
-    let start = Instant::now();
-    while d.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The pid in the current lease holder's id (`host:pidns:pid:random`), if any.
 async fn lease_pid(store: &cfpd::store::Store) -> Option<u32> {
     let mut c = store.pool.acquire().await.unwrap();

@@ -52,19 +52,6 @@ async fn outbox(w: &World) -> Vec<cfpd::store::outbox::OutboxSummary> {
     cfpd::store::outbox::list(&mut c).await.unwrap()
 }
 
-/// The envelope sender Dovecot recorded on delivery (`Return-Path:`).
-fn return_path(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    let line = text
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("return-path:"))
-        .unwrap_or_else(|| panic!("no Return-Path in {text}"));
-    line["return-path:".len()..]
-        .trim()
-        .trim_matches(|c| c == '<' || c == '>')
-        .to_string()
-}
-
 /// An RFC 3464 delivery-status notification for `rcpt`, sent to `return_path`.
 fn dsn(return_path: &str, rcpt: &str, status: &str, mid: &str, original_mid: &str) -> Vec<u8> {
     let action = if status.starts_with('5') {

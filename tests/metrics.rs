@@ -104,21 +104,6 @@ fn status(config: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn sigterm(d: &mut std::process::Child) {
-    Command::new("kill")
-        .args(["-TERM", &d.id().to_string()])
-        .status()
-        .unwrap();
-    let start = Instant::now();
-    while d.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn proposal(i: usize) -> Vec<u8> {
     mail(
         &format!("s{i}@example.org"),
@@ -127,19 +112,6 @@ fn proposal(i: usize) -> Vec<u8> {
         "Proposal",
         &proposal_body(&format!("Talk {i}")),
     )
-}
-
-/// The envelope sender Dovecot recorded on delivery (`Return-Path:`).
-fn return_path(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    let line = text
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("return-path:"))
-        .unwrap_or_else(|| panic!("no Return-Path in {text}"));
-    line["return-path:".len()..]
-        .trim()
-        .trim_matches(|c| c == '<' || c == '>')
-        .to_string()
 }
 
 /// A hard-bounce DSN for one of our mails, to its VERP return path.

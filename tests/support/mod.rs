@@ -890,3 +890,32 @@ impl Drop for Daemon {
         let _ = self.0.wait();
     }
 }
+
+/// Send SIGTERM to a daemon and wait (up to 20 s) until it has exited.
+pub fn sigterm(d: &mut std::process::Child) {
+    std::process::Command::new("kill")
+        .args(["-TERM", &d.id().to_string()])
+        .status()
+        .unwrap();
+    let start = Instant::now();
+    while d.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The envelope sender Dovecot recorded on delivery (`Return-Path:`).
+pub fn return_path(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let line = text
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("return-path:"))
+        .unwrap_or_else(|| panic!("no Return-Path in {text}"));
+    line["return-path:".len()..]
+        .trim()
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_string()
+}
