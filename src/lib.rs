@@ -17,6 +17,7 @@ pub mod config;
 pub mod daemon;
 pub mod intake;
 pub mod lease;
+pub mod mailtext;
 pub mod metrics;
 pub mod oauth2;
 pub mod outbox;

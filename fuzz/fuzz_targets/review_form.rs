@@ -1,7 +1,8 @@
 //! Reply trimming (plain and HTML) and the review form parser on arbitrary text.
 #![no_main]
 
-use cfpd::review::{form, trim};
+use cfpd::mailtext::{command, html, trim};
+use cfpd::review::form;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,6 +12,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = form::parse_review(&t.kept, &t.elided, &spec);
     let h = trim::trim_html_reply(&text);
     let _ = form::parse_review(&h.kept, &h.elided, &spec);
-    let _ = form::parse_command(&t.kept);
-    let _ = trim::html_to_text(&text);
+    let _ = command::parse_command(&t.kept);
+    let _ = html::to_text(&text);
 });

@@ -64,7 +64,7 @@ impl Inbound {
     pub fn body_text(&self) -> String {
         match (&self.text, &self.html) {
             (Some(t), _) => t.clone(),
-            (None, Some(h)) => crate::review::trim::html_to_text(h),
+            (None, Some(h)) => crate::mailtext::html::to_text(h),
             (None, None) => String::new(),
         }
     }
@@ -72,8 +72,8 @@ impl Inbound {
     /// What the person wrote in a reply: quotes and signatures removed.
     pub fn reply_text(&self) -> String {
         match (&self.text, &self.html) {
-            (Some(t), _) => crate::review::trim::trim_reply(t).kept,
-            (None, Some(h)) => crate::review::trim::trim_html_reply(h).kept,
+            (Some(t), _) => crate::mailtext::trim::trim_reply(t).kept,
+            (None, Some(h)) => crate::mailtext::trim::trim_html_reply(h).kept,
             (None, None) => String::new(),
         }
     }

@@ -36,10 +36,11 @@ use askama::Template;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::mailtext::command::{parse_command, ReplyCommand};
 use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
 use crate::progress::Counter;
 use crate::proposal::{self, FiledTopic, ProposalStatus, TagOverrides};
-use crate::review::{self, form::ReplyCommand};
+use crate::review;
 use crate::store::messages::{self, Finish, MessageState, PendingMessage};
 use crate::store::proposals::{self as pstore, NewVersion, TokenKind};
 use crate::store::{self, outbox, AnyConnection, Ctx, Store, StoreError};
@@ -71,7 +72,7 @@ pub enum Command {
 }
 
 /// Recognise a speaker's command: the first meaningful line of the (trimmed) body, or
-/// else the subject (after `Re:`), read by [`review::form::parse_command`] — the one
+/// else the subject (after `Re:`), read by [`parse_command`] — the one
 /// recogniser for speakers and reviewers. Reviewer-only commands (decline, conflict) are
 /// not speaker commands.
 pub fn command(subject: &str, text: &str) -> Option<Command> {
@@ -80,7 +81,7 @@ pub fn command(subject: &str, text: &str) -> Option<Command> {
         ReplyCommand::Withdraw => Some(Command::Withdraw),
         ReplyCommand::Decline | ReplyCommand::Conflict => None,
     };
-    if let Some(c) = review::form::parse_command(text) {
+    if let Some(c) = parse_command(text) {
         return speaker(c);
     }
     let mut subj = subject.trim();
@@ -91,7 +92,7 @@ pub fn command(subject: &str, text: &str) -> Option<Command> {
     {
         subj = rest.trim_start();
     }
-    review::form::parse_command(subj).and_then(speaker)
+    parse_command(subj).and_then(speaker)
 }
 
 /// What handling a message produced.

@@ -9,7 +9,7 @@
 //! consistency (a subject or In-Reply-To naming a *different* assignment makes it
 //! ambiguous: refused — threading headers can refuse, never select), then for state
 //! (released assignment, withdrawn proposal, review deadline passed), then read: quoted
-//! text and signatures are trimmed ([`review::trim`]), and the rest is a command
+//! text and signatures are trimmed ([`crate::mailtext::trim`]), and the rest is a command
 //! (`decline`, `conflict`, `help`) or a review form ([`review::form`]).
 //!
 //! * A review is stored as the assignment's next version (history kept) and answered
@@ -31,10 +31,12 @@ use askama::Template;
 use super::inbound::{self, Inbound};
 use super::{Batch, Handled, Intake, IntakeError, Rejection, ReplySpec};
 use crate::assignment::{self, NewPair};
+use crate::mailtext::command::{parse_command, ReplyCommand};
+use crate::mailtext::trim;
 use crate::outbox::templates;
 use crate::proposal::{self, ProposalStatus};
-use crate::review::form::{self, FormProblem, FormSpec, ReplyCommand, ReviewAnswer};
-use crate::review::{plan, solver, trim};
+use crate::review::form::{self, FormProblem, FormSpec, ReviewAnswer};
+use crate::review::{plan, solver};
 use crate::store::messages::{Finish, MessageState, PendingMessage};
 use crate::store::proposals::{ProposalRow, TokenRow};
 use crate::store::review::{self as rstore, AssignmentState, Reviewer};
@@ -76,7 +78,7 @@ pub fn read_reply(i: &Inbound, spec: &FormSpec) -> Reading {
             answer: form::parse_review("", "", spec),
         };
     };
-    let command = form::parse_command(&first.kept);
+    let command = parse_command(&first.kept);
     let answer = form::parse_trimmed_review(first, spec);
     if answer.is_err() {
         for other in &useful[1..] {

@@ -1,6 +1,6 @@
 //! Reviews: reviewer assignment (conflicts, the optimal solver, the
-//! benchmark instance format) and reading review replies (trimming quoted
-//! text, parsing the review form).
+//! benchmark instance format), the review form read from a reviewer's reply
+//! (the reply itself is trimmed by [`crate::mailtext`]) and ranking.
 
 pub mod conflict;
 pub mod form;
@@ -8,4 +8,3 @@ pub mod instance;
 pub mod plan;
 pub mod rank;
 pub mod solver;
-pub mod trim;
