@@ -27,3 +27,16 @@ use regex::Regex;
 pub(crate) fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in regular expression")
 }
+
+/// A small deterministic xorshift generator (no external crate), for the tests that feed
+/// random text to the parsers and check that they never panic.
+#[cfg(test)]
+pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}

@@ -1088,13 +1088,7 @@ mod tests {
 
     #[test]
     fn never_panics_on_random_input() {
-        let mut state: u64 = 0xDEAD_BEEF_CAFE_F00D;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::mailtext::xorshift(0xDEAD_BEEF_CAFE_F00D);
         let pieces = [
             "Score:",
             "score",

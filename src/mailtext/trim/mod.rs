@@ -252,14 +252,7 @@ mod tests {
 
     #[test]
     fn never_panics_on_random_input() {
-        // A small deterministic xorshift generator; no external crates needed.
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::mailtext::xorshift(0x9E37_79B9_7F4A_7C15);
         let alphabet: Vec<char> =
             "ab <>/=\"'&#;:-_*>\n\r\t|On wrote 2024 @.é漢字—ᐧ\u{a0}\u{200b}blockquote div br p li"
                 .chars()
