@@ -1,11 +1,6 @@
-//! Reviews: reviewer assignment (conflicts, the optimal solver, the
-//! benchmark instance format) and reading review replies (trimming quoted
-//! text, parsing the review form).
+//! Reviews: reading review replies (trimming quoted text, parsing the review
+//! form) and ranking. Reviewer assignment lives in [`crate::assign`].
 
-pub mod conflict;
 pub mod form;
-pub mod instance;
-pub mod plan;
 pub mod rank;
-pub mod solver;
 pub mod trim;
