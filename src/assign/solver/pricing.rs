@@ -113,7 +113,8 @@ fn price_classes(
     cpi: &[i64],
     classes: Range<usize>,
 ) -> Vec<(usize, u32)> {
-    let (prep, rv, scale) = (net.prep, net.rv, net.scale);
+    // Locals, so the loops below index plain slices.
+    let (prep, rv, scale, rclass) = (net.prep, net.rv, net.scale, &net.rclass[..]);
     let mut key: Vec<i64> = vec![i64::MIN; net.nr];
     let mut buf: Vec<(i64, u32)> = Vec::new();
     let mut out = Vec::new();
@@ -125,7 +126,7 @@ fn price_classes(
         let row = net.table.row(c);
         for (r, k) in key.iter_mut().enumerate() {
             *k = if prep.cap_left[r] > 0 {
-                scale * row[net.rclass[r]] as i64 + cpi[rv + r]
+                scale * row[rclass[r]] as i64 + cpi[rv + r]
             } else {
                 i64::MIN
             };
