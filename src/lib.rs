@@ -2,14 +2,15 @@
 //!
 //! Data flows one way: [`source`] (IMAP or Maildir: raw messages and a
 //! checkpoint) → [`intake`] (classify, authorize, process) → [`proposal`],
-//! [`topics`], [`review`] (parsing, tagging, assignment, review forms) →
+//! [`topics`], [`review`] (parsing, tagging, review forms), [`assign`]
+//! (reviewer assignment) →
 //! [`store`] (the one place SQL lives) and [`outbox`] (queued mail and the
 //! only SMTP client). [`daemon`] wires the stages; [`cli`] is what a chair
 //! types. See `ARCHITECTURE.md` for the codemap and invariants.
 
 #![warn(missing_docs)]
 
-pub mod assignment;
+pub mod assign;
 pub mod backoff;
 pub mod cli;
 pub mod clock;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::review::solver::{SolveObserver, SolvePhase};
+use crate::assign::solver::{SolveObserver, SolvePhase};
 
 /// Longest gap between two plain progress lines while work advances.
 pub const LOG_EVERY: Duration = Duration::from_secs(5);

@@ -6,11 +6,11 @@ use std::path::Path;
 use anyhow::{bail, Context};
 
 use super::{load_config, open_store, tagger_for};
-use crate::assignment::{self, NewPair};
+use crate::assign::commit::{self as assignment, NewPair};
+use crate::assign::{plan, solver};
 use crate::outbox::Composer;
 use crate::progress::Progress;
 use crate::proposal::ProposalStatus;
-use crate::review::{plan, solver};
 use crate::store::{self, proposals as pstore, review as rstore};
 use rstore::AssignmentState;
 

@@ -615,7 +615,7 @@ async fn outbox(path: &Path, retry: Option<i64>) -> anyhow::Result<()> {
 }
 
 fn assign_instance(instance: &Path, affinity: &str, out: &Path) -> anyhow::Result<()> {
-    use crate::review::solver::Affinity;
+    use crate::assign::problem::Affinity;
     let aff = match affinity {
         "jaccard" => Affinity::Jaccard,
         "overlap" => Affinity::Overlap,
@@ -623,7 +623,7 @@ fn assign_instance(instance: &Path, affinity: &str, out: &Path) -> anyhow::Resul
     };
     let json = std::fs::read_to_string(instance)
         .with_context(|| format!("reading {}", instance.display()))?;
-    let res = crate::review::instance::solve_instance(&json, aff)
+    let res = crate::assign::instance::solve_instance(&json, aff)
         .with_context(|| instance.display().to_string())?;
     std::fs::write(out, serde_json::to_string(&res)?)
         .with_context(|| format!("writing {}", out.display()))?;

@@ -16,7 +16,7 @@
 //!   with a receipt echoing what was recorded; the receipt carries a fresh token so the
 //!   reviewer can revise by replying to it.
 //! * `decline` / `conflict` release the assignment (a conflict is remembered as one) and
-//!   refill the proposal with the next-best eligible reviewer ([`review::plan::refill`]),
+//!   refill the proposal with the next-best eligible reviewer ([`crate::assign::plan::refill`]),
 //!   who gets an assignment mail; the release is kept for the chair's digest
 //!   ([`rstore::released_since`]).
 //! * A form that cannot be read gets one reply naming every problem, at most
@@ -30,13 +30,13 @@ use askama::Template;
 
 use super::inbound::{self, Inbound};
 use super::{Batch, Handled, Intake, IntakeError, Rejection, ReplySpec};
-use crate::assignment::{self, NewPair};
+use crate::assign::commit::{self as assignment, NewPair};
+use crate::assign::{plan, solver};
 use crate::mailtext::command::{parse_command, ReplyCommand};
 use crate::mailtext::trim;
 use crate::outbox::templates;
 use crate::proposal::{self, ProposalStatus};
 use crate::review::form::{self, FormProblem, FormSpec, ReviewAnswer};
-use crate::review::{plan, solver};
 use crate::store::messages::{Finish, MessageState, PendingMessage};
 use crate::store::proposals::{ProposalRow, TokenRow};
 use crate::store::review::{self as rstore, AssignmentState, Reviewer};

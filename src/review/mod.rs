@@ -1,10 +1,6 @@
-//! Reviews: reviewer assignment (conflicts, the optimal solver, the
-//! benchmark instance format), the review form read from a reviewer's reply
-//! (the reply itself is trimmed by [`crate::mailtext`]) and ranking.
+//! Reviews: the review form read from a reviewer's reply (the reply itself
+//! is trimmed by [`crate::mailtext`]) and ranking. Reviewer assignment lives
+//! in [`crate::assign`].
 
-pub mod conflict;
 pub mod form;
-pub mod instance;
-pub mod plan;
 pub mod rank;
-pub mod solver;

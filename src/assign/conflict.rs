@@ -26,12 +26,11 @@
 //!   honoured literally. The benchmark instance path uses this mode so objectives agree with
 //!   the peer. It is laxer than the product rule (it misses `cs.uni.edu` vs `uni.edu`).
 //!
-//! Public suffixes are recognised by a compact built-in rule set rather than the full Public
-//! Suffix List: a single-label TLD is always a suffix; `<label>.<cc>` is a suffix when `<cc>`
-//! is a two-letter country code and `<label>` is one of the usual second-level registries
-//! (`ac`, `co`, `com`, `edu`, `gov`, `org`, `net`, ...); US state domains (`ca.us`,
-//! `k12.ca.us`) and a few shared-hosting suffixes (`github.io`, ...) are also known. A domain
-//! that *is* a public suffix has no institution.
+//! Public suffixes come from Mozilla's Public Suffix List (the `psl` crate, ICANN and private
+//! sections both): `ac.uk`, `k12.ca.us` and `github.io` are suffixes, so `cs.ox.ac.uk` and
+//! `eng.ox.ac.uk` share the institution `ox.ac.uk` while `a.github.io` and `b.github.io` are
+//! different owners. A name under an unlisted top-level label follows the list's default rule
+//! (the last label is the suffix). A domain that *is* a public suffix has no institution.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -80,30 +79,6 @@ pub const PUBLIC_WEBMAIL_DOMAINS: &[&str] = &[
     "fastmail.com",
     "zoho.com",
     "tutanota.com",
-];
-
-/// Second-level labels that, under a two-letter country TLD, form a public suffix
-/// (`ac.uk`, `co.jp`, `edu.au`, `gob.mx`, ...).
-const CC_SECOND_LEVEL: &[&str] = &[
-    "ac", "co", "com", "edu", "gov", "govt", "org", "net", "mil", "sch", "ltd", "plc", "nic",
-    "res", "go", "or", "ne", "gob", "gouv", "nom", "int", "lg", "ed", "gr", "ad", "asn", "id",
-    "nhs", "police", "me", "re", "school", "info", "biz",
-];
-
-/// Multi-label public suffixes operated by hosting providers (each customer subdomain is a
-/// different owner), so they are never an institution either.
-const HOSTING_SUFFIXES: &[&str] = &[
-    "github.io",
-    "gitlab.io",
-    "herokuapp.com",
-    "blogspot.com",
-    "netlify.app",
-    "vercel.app",
-    "pages.dev",
-    "appspot.com",
-    "azurewebsites.net",
-    "cloudfront.net",
-    "readthedocs.io",
 ];
 
 /// How addresses and domains are compared when looking for conflicts.
@@ -186,50 +161,17 @@ pub fn is_public_webmail(domain: &str) -> bool {
     PUBLIC_WEBMAIL_DOMAINS.contains(&d.as_str())
 }
 
-/// Number of trailing labels of `labels` that form a public suffix.
-fn public_suffix_len(labels: &[&str]) -> usize {
-    let n = labels.len();
-    if n >= 2 {
-        let last2 = format!("{}.{}", labels[n - 2], labels[n - 1]);
-        if HOSTING_SUFFIXES.contains(&last2.as_str()) {
-            return 2;
-        }
-    }
-    let tld = labels[n - 1];
-    if n >= 2 && tld.len() == 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()) {
-        let sl = labels[n - 2];
-        if tld == "us" && sl.len() == 2 {
-            // State domains: ca.us is a suffix, and so is k12.ca.us / cc.ca.us / lib.ca.us.
-            if n >= 3 && ["k12", "cc", "lib", "tec", "gen", "state"].contains(&labels[n - 3]) {
-                return 3;
-            }
-            return 2;
-        }
-        if CC_SECOND_LEVEL.contains(&sl) {
-            return 2;
-        }
-    }
-    1
-}
-
 /// The registrable domain ("eTLD+1") of a domain or address: the institution it belongs to.
 ///
 /// Returns `None` when the domain is empty, has a single label, or is itself a public suffix
 /// (`ac.uk`, `com`, `github.io`), because such a domain identifies no institution.
 pub fn registrable_domain(domain_or_email: &str) -> Option<String> {
     let d = normalize_domain(domain_or_email);
-    if d.is_empty() {
+    // Empty names and empty labels (`a..b`, a lone dot) name nothing.
+    if d.split('.').any(|l| l.is_empty()) {
         return None;
     }
-    let labels: Vec<&str> = d.split('.').collect();
-    if labels.iter().any(|l| l.is_empty()) {
-        return None;
-    }
-    let s = public_suffix_len(&labels);
-    if labels.len() <= s {
-        return None;
-    }
-    Some(labels[labels.len() - s - 1..].join("."))
+    psl::domain_str(&d).map(str::to_string)
 }
 
 /// True when two domains (or addresses) belong to the same institution: their registrable
@@ -489,6 +431,63 @@ mod tests {
             Some("x.co.jp")
         );
         assert!(same_institution("münchen.de", "xn--mnchen-3ya.de"));
+    }
+
+    #[test]
+    fn multi_label_suffixes_come_from_the_public_suffix_list() {
+        // Departments of one institution under a two-label suffix.
+        assert!(same_institution("cs.ox.ac.uk", "eng.ox.ac.uk"));
+        assert!(same_institution("ann@a.b.cs.ox.ac.uk", "bob@ox.ac.uk"));
+        assert_eq!(
+            registrable_domain("a.b.cs.ox.ac.uk").as_deref(),
+            Some("ox.ac.uk")
+        );
+        // Hosting suffixes from the list's private section: each customer is its own owner.
+        assert!(!same_institution("a.github.io", "b.github.io"));
+        assert_eq!(registrable_domain("github.io"), None);
+        assert_eq!(
+            registrable_domain("docs.a.github.io").as_deref(),
+            Some("a.github.io")
+        );
+        assert!(same_institution("docs.a.github.io", "a.github.io"));
+        // Three-label suffixes the old approximation folded into one "institution".
+        assert!(!same_institution("x.act.edu.au", "y.act.edu.au"));
+        assert!(same_institution("cs.x.act.edu.au", "x.act.edu.au"));
+        assert_eq!(registrable_domain("k12.ca.us"), None);
+        // Conflicts follow: a reviewer at another school under the same suffix is free.
+        assert_eq!(
+            conflict_reason("r@eng.ox.ac.uk", &[], &s(&["ann@cs.ox.ac.uk"])),
+            Some(ConflictReason::SameInstitution {
+                domain: "ox.ac.uk".into()
+            })
+        );
+        assert_eq!(
+            conflict_reason("r@b.github.io", &[], &s(&["ann@a.github.io"])),
+            None
+        );
+    }
+
+    #[test]
+    fn internationalised_domains_are_compared_lower_cased_in_ascii() {
+        assert_eq!(
+            normalize_domain("Ann@Mail.MÜNCHEN.de."),
+            "mail.xn--mnchen-3ya.de"
+        );
+        assert_eq!(
+            registrable_domain("Ann@Mail.MÜNCHEN.de").as_deref(),
+            Some("xn--mnchen-3ya.de")
+        );
+        assert!(same_institution("CS.Bücher.DE", "xn--bcher-kva.de"));
+        assert!(!same_institution("bücher.de", "bucher.de"));
+        // A non-Latin top-level domain, as Unicode and as punycode.
+        assert!(same_institution("lab.пример.рф", "xn--e1afmkfd.xn--p1ai"));
+        assert_eq!(registrable_domain("рф"), None);
+        assert_eq!(
+            conflict_reason("r@Dept.Bücher.de", &[], &s(&["ann@xn--bcher-kva.de"])),
+            Some(ConflictReason::SameInstitution {
+                domain: "xn--bcher-kva.de".into()
+            })
+        );
     }
 
     #[test]

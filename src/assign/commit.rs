@@ -4,6 +4,10 @@
 //! when its reviewer declines or declares a conflict: both store an assignment, the hash
 //! of a fresh reply token bound to the reviewer's address, and one blind assignment mail
 //! (outbox `dedup_key` `assign:<id>`: never twice), all in the caller's transaction.
+//!
+//! The one file of [`crate::assign`] that does I/O (it writes through the store and
+//! renders mail): kept apart so that the solver, the plan, the conflict rules and the
+//! benchmark format stay pure and testable without a database.
 
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};

@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::conflict::{conflict_reason, ConflictReason};
-use super::solver::{Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap};
+use super::problem::{Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap};
 use crate::store::proposals::ProposalRow;
 use crate::store::review::{Assignment, AssignmentState, Reviewer};
 
@@ -187,8 +187,8 @@ pub fn refill(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assign::solver::solve;
     use crate::proposal::{Fields, FiledTopic, ProposalStatus, TagOverrides};
-    use crate::review::solver::solve;
 
     fn proposal(id: i64, speaker: &str, topics: &[&str]) -> ProposalRow {
         ProposalRow {

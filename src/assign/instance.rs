@@ -22,9 +22,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::conflict::{conflict_pairs, MatchMode, ReviewerRef};
-use super::solver::{
-    solve, Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap, SolveError,
-};
+use super::problem::{Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap};
+use super::solver::{solve, SolveError};
 
 /// A benchmark instance.
 #[derive(Clone, Debug, Serialize, Deserialize)]

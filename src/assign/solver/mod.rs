@@ -1,0 +1,239 @@
+//! Exact reviewer assignment: maximise total affinity, then balance loads, with a proof of
+//! optimality, or name in the chair's words why no assignment exists. The problem and the
+//! affinity formulas are stated in [`crate::assign::problem`]. Pure: no I/O; the only
+//! concurrency is pricing split over scoped threads.
+//!
+//! Files by concern: `prep` (validated input, remaining needs and capacities, blocked
+//! pairs), `network` (grouping, cost scale, first candidates), `simplex` (the network
+//! simplex), `pricing` (restricted solves and pricing rounds), `certify` (flows to pairs,
+//! certificate, verification) and `diagnose` (infeasibility in words).
+//!
+//! # Algorithm and optimality argument
+//!
+//! The problem is a min-cost flow (a b-matching, whose constraint matrix is totally
+//! unimodular, so the LP optimum is integral): proposal `p` supplies `need_p = k_p − fixed_p`
+//! units; arc `p → r` (capacity 1, cost `−S·w(p,r)`) for every allowed pair; reviewer `r`
+//! absorbs its mandatory `max(0, min_load − fixed)` units itself and sends the rest to a sink
+//! through unit arcs whose costs `2ℓ − 1` are the marginal costs of `ℓ²` (convex, so they
+//! fill in order and a load `ℓ` costs `ℓ² − base²`). `S = 1 + (largest possible total
+//! balance cost)`, so one unit of affinity outweighs any balance difference: minimising the
+//! combined cost is exactly the lexicographic (affinity, then balance) optimum.
+//!
+//! Proposals with identical affinity rows, the same remaining need and *no* blocked
+//! reviewer are interchangeable, so they share one network node (a group of `n` members
+//! supplying `n·need`, arcs of capacity `n`). This aggregation is exact: every assignment maps
+//! to a group flow of the same cost and loads, and conversely a group flow decomposes into an
+//! assignment by dealing each group's reviewer units round-robin to its members (a reviewer
+//! sends at most `n` units, so its units reach distinct members, and each member gets exactly
+//! `need`). Proposals with any conflict, exclusion or fixed pair stay single nodes.
+//!
+//! All `P × R` arcs of a large instance (160 M for 20,000 × 8,000) are never built. The
+//! solver keeps a small candidate arc set per group (its best reviewers by affinity, ties
+//! spread deterministically, plus a greedy capacity-respecting pick so the first restricted
+//! network is feasible), solves that restricted network exactly with a primal network
+//! simplex (strongly feasible spanning trees rooted at the sink, block-search pivoting,
+//! big-M artificial arcs), and then *prices out* every omitted pair: an omitted arc
+//! `g → r` could improve the solution only if its reduced cost `−S·w(g,r) + π_g − π_r` is
+//! negative. The potentials `π` used are canonical shortest-path potentials of the optimal
+//! restricted flow (`π_u = −dist(u → sink)` in its residual graph), which are dual optimal for
+//! the restricted problem but, unlike raw simplex potentials, never float an artificial cost
+//! away from the sink in degenerate parts of the tree. Violating arcs are added (up to a few
+//! per group and round; early rounds also drop arcs with positive reduced cost, later rounds
+//! only add, so the loop terminates) and the simplex continues from its current basis. When
+//! a full pass over all pairs finds no violation, the potentials are dual feasible for the
+//! *full* problem. [`Solution::certificate`] then records the primal cost and the LP dual
+//! bound `Σ_a u_a·min(0, rc_a) − Σ_i b_i·π_i` computed from those potentials over every arc;
+//! they are equal, which proves optimality (weak duality) without trusting the simplex
+//! internals. Pricing costs `O(groups · R)` cheap comparisons per round, done per affinity
+//! class and split over threads (results merged in a fixed order, so output is deterministic).
+//!
+//! Infeasibility: [`diagnose`] runs cheap necessary checks first (per-proposal eligible
+//! reviewers with reasons, total capacity, total minimum load, per-reviewer minimum load,
+//! fixed pairs over bounds). If they pass but the network still needs artificial flow, the
+//! problem is infeasible (big-M argument: artificial cost exceeds any real path cost) and
+//! [`solve`] names a Hall-type witness: a set of proposals whose eligible reviewers, all
+//! used up by that set, have less capacity than the set needs.
+//!
+//! # Incremental fill
+//!
+//! Put existing assignments in [`Problem::fixed`] and declined pairs in
+//! [`Problem::excluded`]; proposals already at `k` need nothing, the rest are filled
+//! optimally with the reviewers' remaining capacity, and fixed pairs are returned untouched.
+
+// Index loops over parallel node/arc arrays are the clearest form for graph code.
+#![allow(clippy::needless_range_loop)]
+
+mod certify;
+mod diagnose;
+mod network;
+mod prep;
+mod pricing;
+mod simplex;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::time::Instant;
+
+pub use diagnose::{diagnose, BlockedCounts, Infeasibility};
+
+use crate::assign::problem::{InvalidProblem, Problem};
+
+/// Proof data for optimality (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    /// Weight `S` of one affinity unit against the balance cost in the combined objective.
+    pub scale: i64,
+    /// Combined cost of the returned solution: `−S·Σw + Σ(load² − base²)`.
+    pub primal_cost: i128,
+    /// LP dual bound from the final potentials over *all* allowed pairs; equal to
+    /// `primal_cost` exactly when the solution is optimal.
+    pub dual_bound: i128,
+}
+
+/// Counters describing how the solve went (for benchmarks and logs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SolveStats {
+    /// Pricing rounds (restricted solves) until no omitted pair could improve.
+    pub rounds: u32,
+    /// Proposal→reviewer arcs in the final restricted network.
+    pub candidate_arcs: usize,
+    /// Network simplex pivots in total.
+    pub pivots: u64,
+    /// Pivots that changed no flow (dual-only moves).
+    pub degenerate_pivots: u64,
+    /// Milliseconds in the network simplex.
+    pub simplex_millis: u64,
+    /// Milliseconds in canonical potentials and pricing.
+    pub pricing_millis: u64,
+    /// Pairs examined by pricing in total.
+    pub priced_pairs: u64,
+    /// Proposal-side network nodes after aggregating interchangeable proposals.
+    pub groups: usize,
+    /// Wall-clock milliseconds spent in `solve`.
+    pub millis: u64,
+}
+
+/// An optimal assignment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Solution {
+    /// All final pairs (fixed and new) as (proposal, reviewer, affinity), sorted.
+    pub pairs: Vec<(usize, usize, i64)>,
+    /// Only the newly chosen pairs (the ones to notify), sorted.
+    pub added: Vec<(usize, usize, i64)>,
+    /// Σ affinity over all pairs (the primary objective; fixed pairs included).
+    pub objective: i64,
+    /// Final load of each reviewer (external + fixed + new).
+    pub loads: Vec<u32>,
+    /// Σ load² (the secondary objective).
+    pub load_square_sum: u64,
+    /// Whether the balance objective was applied (false when disabled or when the numbers
+    /// were too large to combine safely).
+    pub balanced: bool,
+    /// Optimality proof values.
+    pub certificate: Certificate,
+    /// Solve counters.
+    pub stats: SolveStats,
+}
+
+/// Why [`solve`] returned no solution.
+#[derive(Debug, thiserror::Error)]
+pub enum SolveError {
+    /// The constraints cannot all be met; each entry names the proposals/reviewers involved.
+    #[error("no feasible assignment: {}", .0.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" "))]
+    Infeasible(Vec<Infeasibility>),
+    /// The input is malformed (index out of range, table size mismatch, numbers too large).
+    #[error("invalid assignment problem: {0}")]
+    InvalidInput(#[from] InvalidProblem),
+    /// A self-check failed (a bug): the returned solution would not have been provably optimal.
+    #[error("internal solver error: {0}")]
+    Internal(String),
+}
+
+/// The phases of [`solve_observed`], in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SolvePhase {
+    /// Checking bounds and the cheap infeasibility tests.
+    Checking,
+    /// Grouping proposals and choosing the first candidate pairs.
+    Building,
+    /// Restricted simplex and pricing rounds (reported through [`SolveObserver::round`]).
+    Optimizing,
+    /// Splitting group flows into pairs and computing the optimality certificate.
+    Certifying,
+}
+
+impl fmt::Display for SolvePhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SolvePhase::Checking => "checking the problem",
+            SolvePhase::Building => "building the network",
+            SolvePhase::Optimizing => "optimizing",
+            SolvePhase::Certifying => "certifying optimality",
+        })
+    }
+}
+
+/// What [`solve_observed`] reports while it works, so a caller can show
+/// progress; the solver itself draws nothing. Called a handful of times per
+/// solve (once per phase and per pricing round), never in an inner loop.
+pub trait SolveObserver {
+    /// A phase begins.
+    fn phase(&self, _phase: SolvePhase) {}
+    /// A pricing round ended: its number (from 1), the omitted pairs it added
+    /// (0 on the last round, which proves optimality) and pivots so far.
+    fn round(&self, _round: u32, _added_arcs: usize, _pivots: u64) {}
+}
+
+/// No observer: [`solve`].
+impl SolveObserver for () {}
+
+/// Solve to proven optimality, or explain why no assignment exists.
+pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
+    solve_observed(p, &())
+}
+
+/// [`solve`], reporting phases and pricing rounds to `observer`.
+///
+/// The phases, each in its own file: check (`prep`, `diagnose`), build the network
+/// (`network`), optimise (`pricing` over `simplex`), certify (`certify`).
+pub fn solve_observed(p: &Problem, observer: &dyn SolveObserver) -> Result<Solution, SolveError> {
+    let t0 = Instant::now();
+    observer.phase(SolvePhase::Checking);
+    let prep = prep::Prep::new(p)?;
+    let diag = diagnose::diagnose_prepared(p, &prep);
+    if !diag.is_empty() {
+        return Err(SolveError::Infeasible(diag));
+    }
+    observer.phase(SolvePhase::Building);
+    let (net, mut sx) = network::Net::build(p, &prep)?;
+    let mut cand = net.initial_candidates(&mut sx);
+    observer.phase(SolvePhase::Optimizing);
+    let (cpi, mut stats) = pricing::optimize(&net, &mut sx, &mut cand, observer);
+    observer.phase(SolvePhase::Certifying);
+    let assigned = certify::decompose(&net, &sx);
+    // Infeasible iff artificial flow remains (big-M argument).
+    if sx.uses_artificial() {
+        return Err(certify::shortage(p, &net, &sx, assigned));
+    }
+    let (primal, dual) = certify::certificate(&net, &sx, &cpi)?;
+    let chosen = certify::extract(p, &net, &assigned)?;
+    let objective = chosen.pairs.iter().map(|x| x.2).sum();
+    let load_square_sum = chosen.loads.iter().map(|&l| l as u64 * l as u64).sum();
+    stats.groups = net.ng;
+    stats.millis = t0.elapsed().as_millis() as u64;
+    Ok(Solution {
+        pairs: chosen.pairs,
+        added: chosen.added,
+        objective,
+        loads: chosen.loads,
+        load_square_sum,
+        balanced: net.balanced,
+        certificate: Certificate {
+            scale: net.scale,
+            primal_cost: primal,
+            dual_bound: dual,
+        },
+        stats,
+    })
+}

@@ -1,0 +1,412 @@
+//! Building the min-cost-flow network (see the module docs of [`super`]): proposals
+//! aggregated into groups, the cost scale that makes one affinity unit outweigh any
+//! balance difference, the balance unit arcs, and the first candidate arcs.
+
+use std::collections::HashMap;
+
+use super::prep::Prep;
+use super::simplex::Simplex;
+use crate::assign::problem::{AffinityTable, InvalidProblem, Problem};
+
+/// Initial candidate reviewers per proposal beyond its need.
+const INITIAL_EXTRA: usize = 8;
+/// Above this many balance unit arcs, each reviewer's marginal cost becomes flat after a cap.
+const UNIT_ARC_LIMIT: usize = 4_000_000;
+
+/// Deterministic hash used to spread ties among equally good reviewers.
+fn mix(a: u64, b: u64) -> u64 {
+    let mut x = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_add(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 29)
+}
+
+/// A node on the proposal side of the network: either all "clean" proposals (no blocked
+/// reviewer at all) of one affinity class and one need, or a single proposal.
+pub(super) struct Group {
+    /// Affinity class shared by all members.
+    pub(super) class: u32,
+    /// Reviewers each member still needs.
+    pub(super) need: u32,
+    /// Member proposals, ascending.
+    pub(super) members: Vec<u32>,
+    /// True for a single proposal with blocked reviewers (check `Prep::is_blocked`).
+    pub(super) single: bool,
+}
+
+/// The network's layout and costs, shared (read-only) by the pricing threads.
+///
+/// Nodes: groups `0..ng`, reviewers `rv..rv + nr`, the sink last.
+pub(super) struct Net<'a> {
+    /// The problem's affinities.
+    pub(super) table: &'a AffinityTable,
+    /// The problem after fixed pairs and outside load are taken off.
+    pub(super) prep: &'a Prep,
+    /// Proposal-side nodes.
+    pub(super) groups: Vec<Group>,
+    /// The groups of each proposal affinity class.
+    pub(super) class_groups: Vec<Vec<u32>>,
+    /// Each reviewer's affinity class, as an index.
+    pub(super) rclass: Vec<usize>,
+    /// Groups.
+    pub(super) ng: usize,
+    /// Reviewers.
+    pub(super) nr: usize,
+    /// First reviewer node.
+    pub(super) rv: usize,
+    /// Nodes in total.
+    pub(super) n: usize,
+    /// Weight `S` of one affinity unit against the balance cost.
+    pub(super) scale: i64,
+    /// Whether the balance objective is applied.
+    pub(super) balanced: bool,
+    /// Supply of every node (groups positive, reviewers and sink negative).
+    pub(super) supply: Vec<i64>,
+    /// Reviewer slots needed in total.
+    pub(super) demand: i64,
+}
+
+/// Aggregate interchangeable proposals (exact, see the module docs): clean proposals of one
+/// class and need share a group, a proposal with any blocked reviewer stays alone.
+fn group_proposals(prep: &Prep, table: &AffinityTable) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut group_of: HashMap<(u32, u32), usize> = HashMap::new();
+    for i in 0..prep.np {
+        let need = prep.need[i];
+        if need == 0 {
+            continue;
+        }
+        let class = table.proposal_class[i];
+        if prep.blocked(i).is_empty() {
+            let g = *group_of.entry((class, need)).or_insert_with(|| {
+                groups.push(Group {
+                    class,
+                    need,
+                    members: Vec::new(),
+                    single: false,
+                });
+                groups.len() - 1
+            });
+            groups[g].members.push(i as u32);
+        } else {
+            groups.push(Group {
+                class,
+                need,
+                members: vec![i as u32],
+                single: true,
+            });
+        }
+    }
+    groups
+}
+
+/// The balance part of the costs: reviewer `r` may take `units[r]` optional units beyond
+/// `base[r]`, unit `j` (1-based) costing the marginal `2·(base + j) − 1` of `load²`.
+struct Balance {
+    base: Vec<i64>,
+    units: Vec<i64>,
+    /// Unit arcs per reviewer before the marginal cost turns flat.
+    per_rev_cap: i64,
+    balanced: bool,
+    scale: i64,
+    /// Cost of the artificial arcs (big M).
+    art: i64,
+}
+
+impl Balance {
+    /// Marginal cost of reviewer `r`'s optional unit `j` (1-based).
+    #[inline]
+    fn marg(&self, r: usize, j: i64) -> i64 {
+        2 * (self.base[r] + j) - 1
+    }
+
+    /// Choose `S` so that one affinity unit outweighs the largest possible balance cost, and
+    /// big M above any real path; drop the balance when the numbers would not fit in i64.
+    fn new(p: &Problem, prep: &Prep, n: usize, opt_demand: i64) -> Result<Balance, InvalidProblem> {
+        let nr = prep.nr;
+        let base: Vec<i64> = (0..nr)
+            .map(|r| (prep.fixed_load[r] + prep.mandatory[r]) as i64)
+            .collect();
+        let units: Vec<i64> = (0..nr)
+            .map(|r| ((prep.cap_left[r] - prep.mandatory[r]) as i64).min(opt_demand))
+            .collect();
+        let total_units: i64 = units.iter().sum();
+        let per_rev_cap = if total_units as usize > UNIT_ARC_LIMIT {
+            ((UNIT_ARC_LIMIT / nr.max(1)) as i64).max(1)
+        } else {
+            i64::MAX
+        };
+        let mut b = Balance {
+            base,
+            units,
+            per_rev_cap,
+            balanced: p.balance_loads,
+            scale: 1,
+            art: 0,
+        };
+        let wmax: i64 = p
+            .affinity
+            .values
+            .iter()
+            .map(|&v| (v as i64).abs())
+            .max()
+            .unwrap_or(0);
+        let mut max_marg = 0i64;
+        if b.balanced {
+            let mut bmax: i128 = 0;
+            for r in 0..nr {
+                if b.units[r] == 0 {
+                    continue;
+                }
+                let q = b.units[r].min(per_rev_cap);
+                let base = b.base[r] as i128;
+                let hi = (base + q as i128) * (base + q as i128) - base * base;
+                let tail = (b.units[r] - q) as i128 * b.marg(r, q + 1) as i128;
+                bmax += hi + tail;
+                let top = if b.units[r] > q { q + 1 } else { q };
+                max_marg = max_marg.max(b.marg(r, top));
+            }
+            bmax = bmax.min(max_marg as i128 * opt_demand as i128);
+            let s = bmax + 1;
+            let maxc = s * wmax as i128 + max_marg as i128;
+            let art = (maxc + 1) * (n as i128 + 1);
+            if art < (i64::MAX / 16) as i128 {
+                b.scale = s as i64;
+            } else {
+                b.balanced = false;
+            }
+        }
+        if !b.balanced {
+            b.scale = 1;
+            max_marg = 0;
+        }
+        let max_cost = b.scale as i128 * wmax as i128 + max_marg as i128;
+        let art128 = (max_cost + 1) * (n as i128 + 1);
+        if art128 >= (i64::MAX / 16) as i128 {
+            return Err(InvalidProblem::AffinityTooLarge);
+        }
+        b.art = art128 as i64;
+        Ok(b)
+    }
+}
+
+impl<'a> Net<'a> {
+    /// The network without proposal→reviewer arcs: groups, supplies, the simplex's initial
+    /// basis and the balance unit arcs from every reviewer to the sink.
+    pub(super) fn build(
+        p: &'a Problem,
+        prep: &'a Prep,
+    ) -> Result<(Net<'a>, Simplex), InvalidProblem> {
+        let nr = prep.nr;
+        let table = &p.affinity;
+        let groups = group_proposals(prep, table);
+        let ng = groups.len();
+        let rv = ng; // first reviewer node
+        let sink = ng + nr;
+        let n = ng + nr + 1; // nodes: groups, reviewers, sink
+        let demand: i64 = prep.need.iter().map(|&x| x as i64).sum();
+        let mand_total: i64 = prep.mandatory.iter().map(|&x| x as i64).sum();
+        let opt_demand = demand - mand_total;
+        let bal = Balance::new(p, prep, n, opt_demand)?;
+
+        let mut supply = vec![0i64; n];
+        for (g, grp) in groups.iter().enumerate() {
+            supply[g] = grp.need as i64 * grp.members.len() as i64;
+        }
+        for r in 0..nr {
+            supply[rv + r] = -(prep.mandatory[r] as i64);
+        }
+        supply[sink] = -opt_demand;
+        let mut sx = Simplex::new(&supply, bal.art, sink);
+        for r in 0..nr {
+            let units = bal.units[r];
+            if units == 0 {
+                continue;
+            }
+            if bal.balanced {
+                let q = units.min(bal.per_rev_cap);
+                for j in 1..=q {
+                    sx.add_arc(rv + r, sink, bal.marg(r, j), 1);
+                }
+                if units > q {
+                    sx.add_arc(rv + r, sink, bal.marg(r, q + 1), units - q);
+                }
+            } else {
+                sx.add_arc(rv + r, sink, 0, units);
+            }
+        }
+
+        let mut class_groups: Vec<Vec<u32>> = vec![Vec::new(); table.n_pc];
+        for (g, grp) in groups.iter().enumerate() {
+            class_groups[grp.class as usize].push(g as u32);
+        }
+        let rclass: Vec<usize> = table.reviewer_class.iter().map(|&c| c as usize).collect();
+        let net = Net {
+            table,
+            prep,
+            groups,
+            class_groups,
+            rclass,
+            ng,
+            nr,
+            rv,
+            n,
+            scale: bal.scale,
+            balanced: bal.balanced,
+            supply,
+            demand,
+        };
+        Ok((net, sx))
+    }
+
+    /// True when reviewer `r` may not take group `g` (only single groups have blocked pairs).
+    #[inline]
+    pub(super) fn blocked(&self, g: usize, r: u32) -> bool {
+        self.groups[g].single && self.prep.is_blocked(self.groups[g].members[0] as usize, r)
+    }
+
+    /// Cost of arc `g → r`: minus the scaled affinity.
+    #[inline]
+    pub(super) fn cost(&self, g: usize, r: usize) -> i64 {
+        let t = self.table;
+        -(self.scale * t.values[self.groups[g].class as usize * t.n_rc + self.rclass[r]] as i64)
+    }
+
+    /// Add arc `g → r` (capacity: one unit per member) to the simplex.
+    #[inline]
+    pub(super) fn add_arc(&self, sx: &mut Simplex, g: usize, r: u32) {
+        let cap = self.groups[g].members.len() as i64;
+        sx.add_arc(g, self.rv + r as usize, self.cost(g, r as usize), cap);
+    }
+
+    /// The first candidate reviewers of every group, sorted, with their arcs added to `sx`.
+    pub(super) fn initial_candidates(&self, sx: &mut Simplex) -> Vec<Vec<u32>> {
+        let avail: Vec<u32> = (0..self.nr as u32)
+            .filter(|&r| self.prep.cap_left[r as usize] > 0)
+            .collect();
+        let mut cand = self.best_by_affinity(&avail);
+        self.add_greedy(&avail, &mut cand);
+        for (g, list) in cand.iter_mut().enumerate() {
+            list.sort_unstable();
+            for &r in list.iter() {
+                self.add_arc(sx, g, r);
+            }
+        }
+        cand
+    }
+
+    /// Best reviewers by affinity per group (its class's top `max need + INITIAL_EXTRA`),
+    /// ties spread by a per-group offset so groups do not all start on the same reviewers.
+    fn best_by_affinity(&self, avail: &[u32]) -> Vec<Vec<u32>> {
+        let mut cand: Vec<Vec<u32>> = vec![Vec::new(); self.ng];
+        let mut ws: Vec<i32> = Vec::with_capacity(self.nr);
+        let mut ties: Vec<u32> = Vec::new();
+        let mut above: Vec<u32> = Vec::new();
+        for (c, gs) in self.class_groups.iter().enumerate() {
+            if gs.is_empty() || avail.is_empty() {
+                continue;
+            }
+            let row = self.table.row(c);
+            let max_need = gs
+                .iter()
+                .map(|&g| self.groups[g as usize].need)
+                .max()
+                .unwrap_or(0);
+            let l = (max_need as usize + INITIAL_EXTRA).min(avail.len());
+            ws.clear();
+            ws.extend(avail.iter().map(|&r| row[self.rclass[r as usize]]));
+            let (_, thr, _) = ws.select_nth_unstable_by(l - 1, |a, b| b.cmp(a));
+            let thr = *thr;
+            above.clear();
+            ties.clear();
+            for &r in avail {
+                let v = row[self.rclass[r as usize]];
+                if v > thr {
+                    above.push(r);
+                } else if v == thr {
+                    ties.push(r);
+                }
+            }
+            for &g in gs {
+                let g = g as usize;
+                let list = &mut cand[g];
+                for &r in &above {
+                    if !self.blocked(g, r) {
+                        list.push(r);
+                    }
+                }
+                let want = l.saturating_sub(list.len());
+                if want > 0 && !ties.is_empty() {
+                    let start = (mix(g as u64, c as u64) as usize) % ties.len();
+                    let mut taken = 0;
+                    for t in 0..ties.len() {
+                        let r = ties[(start + t) % ties.len()];
+                        if !self.blocked(g, r) {
+                            list.push(r);
+                            taken += 1;
+                            if taken == want {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        cand
+    }
+
+    /// Plus a greedy capacity-respecting choice per proposal, so that the first restricted
+    /// network is (nearly always) feasible: while artificial flow remains, the big-M duals
+    /// make every reviewer with spare capacity look attractive and pricing converges slowly.
+    fn add_greedy(&self, avail: &[u32], cand: &mut [Vec<u32>]) {
+        let (table, prep, nr) = (self.table, self.prep, self.nr);
+        let mut order: Vec<Vec<u32>> = vec![Vec::new(); table.n_pc];
+        let mut cursor = vec![0usize; table.n_pc];
+        let mut load = vec![0u32; nr];
+        let mut mark = vec![usize::MAX; nr];
+        for (g, list) in cand.iter_mut().enumerate() {
+            for &r in list.iter() {
+                mark[r as usize] = g;
+            }
+            let grp = &self.groups[g];
+            let c = grp.class as usize;
+            if order[c].is_empty() {
+                let row = table.row(c);
+                let mut o = avail.to_vec();
+                o.sort_unstable_by_key(|&r| {
+                    (
+                        std::cmp::Reverse(row[self.rclass[r as usize]]),
+                        mix(c as u64, r as u64),
+                    )
+                });
+                order[c] = o;
+            }
+            let o = &order[c];
+            for _ in &grp.members {
+                while cursor[c] < o.len() && {
+                    let r = o[cursor[c]] as usize;
+                    load[r] >= prep.cap_left[r]
+                } {
+                    cursor[c] += 1;
+                }
+                let mut got = 0;
+                for &r in &o[cursor[c]..] {
+                    if got == grp.need {
+                        break;
+                    }
+                    let ru = r as usize;
+                    if load[ru] < prep.cap_left[ru]
+                        && !(grp.single && prep.is_blocked(grp.members[0] as usize, r))
+                    {
+                        load[ru] += 1;
+                        got += 1;
+                        if mark[ru] != g {
+                            mark[ru] = g;
+                            list.push(r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
