@@ -18,6 +18,7 @@ pub mod daemon;
 pub mod intake;
 pub mod lease;
 pub mod metrics;
+pub mod model;
 pub mod oauth2;
 pub mod outbox;
 pub mod progress;

@@ -52,7 +52,7 @@ async fn db_states(store: &cfpd::store::Store) -> (Vec<String>, Vec<(String, Opt
     .await
     .unwrap();
     (
-        msgs.into_iter().map(|m| m.state).collect(),
+        msgs.into_iter().map(|m| m.state.to_string()).collect(),
         rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
     )
 }

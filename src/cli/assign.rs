@@ -7,9 +7,9 @@ use anyhow::{bail, Context};
 
 use super::{load_config, open_store, tagger_for};
 use crate::assignment::{self, NewPair};
+use crate::model::ProposalStatus;
 use crate::outbox::Composer;
 use crate::progress::Progress;
-use crate::proposal::ProposalStatus;
 use crate::review::{plan, solver};
 use crate::store::{self, proposals as pstore, review as rstore};
 use rstore::AssignmentState;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::rules::{Audience, Rule, TemplateName};
 use crate::config::Config;
-use crate::proposal::ProposalStatus;
+use crate::model::ProposalStatus;
 use crate::store::proposals::{self as pstore, ProposalRow};
 use crate::store::reminders::{self as rem, BounceRow};
 use crate::store::review::{self as rstore, Assignment, PendingReview, Reviewer};

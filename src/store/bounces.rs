@@ -82,13 +82,13 @@ pub async fn record(
         )
     } else {
         let row = sqlx::query(
-            "SELECT COUNT(DISTINCT outbox_id) FROM bounce_events WHERE address = $1 AND hard = 0",
+            "SELECT COUNT(DISTINCT outbox_id) AS n FROM bounce_events WHERE address = $1 AND hard = 0",
         )
         .bind(b.address)
         .fetch_one(&mut *conn)
         .await
         .ctx("counting soft bounces")?;
-        let count: i64 = row.get(0);
+        let count: i64 = row.try_get("n").ctx("counting soft bounces")?;
         if count < soft_threshold {
             return Ok(BounceOutcome::Counted {
                 count,
@@ -139,12 +139,15 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<Undeliverable>> {
             .fetch_all(&mut *conn)
             .await
             .ctx("listing undeliverable addresses")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Undeliverable {
-            address: r.get(0),
-            since: r.get(1),
-            reason: r.get(2),
-        })
-        .collect())
+    super::decode_all(
+        rows,
+        |r| {
+            Ok(Undeliverable {
+                address: r.try_get("address")?,
+                since: r.try_get("since")?,
+                reason: r.try_get("reason")?,
+            })
+        },
+        "reading undeliverable addresses",
+    )
 }
