@@ -20,6 +20,9 @@ pub mod review;
 pub mod reviews;
 pub mod status;
 
+#[cfg(test)]
+mod check_tests;
+
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 use std::str::FromStr;
