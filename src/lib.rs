@@ -5,7 +5,9 @@
 //! [`topics`], [`review`] (parsing, tagging, assignment, review forms) →
 //! [`store`] (the one place SQL lives) and [`outbox`] (queued mail and the
 //! only SMTP client). [`daemon`] wires the stages; [`cli`] is what a chair
-//! types. See `ARCHITECTURE.md` for the codemap and invariants.
+//! types. [`model`] holds the vocabulary all of them share: every stored
+//! state, reason and kind as an enum with one spelling, and the rows the
+//! store returns. See `ARCHITECTURE.md` for the codemap and invariants.
 
 #![warn(missing_docs)]
 

@@ -113,12 +113,15 @@ pub async fn record(
 
 /// Whether cfpd stopped mailing `address`.
 pub async fn is_undeliverable(conn: &mut AnyConnection, address: &str) -> Result<bool> {
-    let row = sqlx::query("SELECT COUNT(*) FROM undeliverable WHERE address = $1")
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM undeliverable WHERE address = $1")
         .bind(address)
         .fetch_one(&mut *conn)
         .await
         .ctx("looking up an undeliverable address")?;
-    Ok(row.get::<i64, _>(0) > 0)
+    Ok(row
+        .try_get::<i64, _>("n")
+        .ctx("looking up an undeliverable address")?
+        > 0)
 }
 
 /// One undeliverable address, for the chairs' digest and listings.

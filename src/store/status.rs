@@ -256,6 +256,7 @@ pub async fn record_poll(conn: &mut AnyConnection, backend: Backend, holder: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::MailKind;
 
     #[tokio::test]
     async fn counts_come_from_the_tables_and_the_poll_moves() {
@@ -270,10 +271,10 @@ mod tests {
         assert!(empty.messages.is_empty() && empty.lease.is_none() && empty.last_poll.is_none());
         assert_eq!(empty.oldest_queued_age_ms(), 0);
         for (i, (state, reason)) in [
-            ("accepted", None),
-            ("accepted", None),
-            ("rejected", Some("missing_fields")),
-            ("received", None),
+            (MessageState::Accepted, None),
+            (MessageState::Accepted, None),
+            (MessageState::Rejected, Some(Reason::MissingFields)),
+            (MessageState::Received, None),
         ]
         .into_iter()
         .enumerate()
@@ -283,21 +284,25 @@ mod tests {
                  VALUES ($1, 0, 0, '', $2, $3)",
             )
             .bind(format!("k{i}"))
-            .bind(state)
-            .bind(reason)
+            .bind(state.as_str())
+            .bind(reason.map(Reason::as_str))
             .execute(&mut *c)
             .await
             .unwrap();
         }
-        for (i, state) in ["queued", "queued", "sent"].into_iter().enumerate() {
+        for (i, state) in [OutboxState::Queued, OutboxState::Queued, OutboxState::Sent]
+            .into_iter()
+            .enumerate()
+        {
             sqlx::query(
                 "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id,
                                      subject, raw, state, next_attempt_at)
-                 VALUES ($1, 'ack', $2, '', 'a@x', 'm', 's', x'00', $3, 0)",
+                 VALUES ($1, $4, $2, '', 'a@x', 'm', 's', x'00', $3, 0)",
             )
             .bind(format!("d{i}"))
             .bind(1_000 + i as i64)
-            .bind(state)
+            .bind(state.as_str())
+            .bind(MailKind::Ack.as_str())
             .execute(&mut *c)
             .await
             .unwrap();
