@@ -127,8 +127,18 @@ fn fields(title: &str) -> String {
     .unwrap()
 }
 
-/// `(source_key suffix, state, reason, proposal, has bytes, disposed)` as main wrote them.
-const MESSAGES: &[(&str, &str, Option<&str>, Option<i64>, bool, i64)] = &[
+/// `(source_key suffix, state, reason, proposal, has bytes, disposed)`.
+type OldMessage = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<i64>,
+    bool,
+    i64,
+);
+
+/// Messages as main wrote them.
+const MESSAGES: &[OldMessage] = &[
     ("1", "accepted", None, Some(1), true, 1),
     ("2", "draft", Some("missing_fields"), Some(2), true, 0),
     ("3", "auto_generated", Some("return-path"), None, true, 0),

@@ -173,7 +173,7 @@ impl Intake {
         Handled {
             state: MessageState::Rejected,
             finish: Finish {
-                reason: Some(r.code().into()),
+                reason: Some(r.code()),
                 detail: Some(r.detail()),
                 proposal_id,
                 ..Default::default()
