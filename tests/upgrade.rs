@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use cfpd::model::{
     AssignmentState, MailKind, MessageState, OutboxState, ProposalStatus, Reason, TokenKind,
 };
-use cfpd::store::{self, Store};
+use cfpd::store::{self, AnyConnection, Store};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
@@ -154,7 +154,17 @@ const MESSAGES: &[OldMessage] = &[
     ("13", "duplicate", Some("duplicate"), None, true, 1),
 ];
 
+/// Rows in every table, as main wrote them.
 async fn fill(pool: &AnyPool) {
+    fill_messages(pool).await;
+    fill_proposals(pool).await;
+    fill_reviews(pool).await;
+    fill_outbox(pool).await;
+    fill_the_rest(pool).await;
+}
+
+/// Speakers, messages in many states and reasons, their bytes, the cursor.
+async fn fill_messages(pool: &AnyPool) {
     exec(
         pool,
         "INSERT INTO speakers (email, name, created_at) VALUES ($1, $2, $3), ($4, $5, $6)",
@@ -226,6 +236,10 @@ async fn fill(pool: &AnyPool) {
         vec![S("INBOX"), I(1), I(13)],
     )
     .await;
+}
+
+/// Proposals in every status, with versions.
+async fn fill_proposals(pool: &AnyPool) {
     for (speaker, status, version, needed, overrides) in [
         (
             1,
@@ -283,6 +297,10 @@ async fn fill(pool: &AnyPool) {
         .await
         .unwrap();
     }
+}
+
+/// Reviewers, assignments in every state, reviews, tokens.
+async fn fill_reviews(pool: &AnyPool) {
     exec(
         pool,
         "INSERT INTO reviewers (email, name, topics, min_load, max_load, conflicts, created_at, updated_at)
@@ -348,6 +366,10 @@ async fn fill(pool: &AnyPool) {
         ],
     )
     .await;
+}
+
+/// Outbox rows in every state.
+async fn fill_outbox(pool: &AnyPool) {
     for (i, (kind, state, recipient, cause, error)) in [
         ("ack", "sent", "ada@example.org", I(1), NS),
         ("draft", "queued", "bob@example.org", I(2), NS),
@@ -405,6 +427,10 @@ async fn fill(pool: &AnyPool) {
             .await
             .unwrap();
     }
+}
+
+/// Reminders, unsubscriptions, bounces, lease and heartbeat.
+async fn fill_the_rest(pool: &AnyPool) {
     exec(
         pool,
         "INSERT INTO reminder_ledger (rule, occurrence, recipient, dedup_key, items, created_at)
@@ -478,8 +504,33 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
     assert_eq!(counts(&store.pool).await, before, "no row lost or added");
     let mut c = store.conn().await.unwrap();
 
-    // Messages: every state and reason as main spelled them, hyphens included.
-    let messages = store::messages::list(&mut c).await.unwrap();
+    check_messages(&mut c).await;
+    check_proposals(&mut c).await;
+    check_reviews(&mut c).await;
+    check_outbox(&mut c).await;
+    check_status(&mut c, store.backend).await;
+    // New rows continue after the highest id ever used (14 was deleted).
+    let n = store::messages::insert_received_many(
+        &mut c,
+        &[store::messages::NewMessage {
+            source_key: "imap:INBOX:1:14".into(),
+            received_at: T + 999,
+            raw: raw(15),
+        }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+    let last = store::messages::list(&mut c).await.unwrap();
+    assert_eq!(
+        last.last().map(|m| (m.id, m.state)),
+        Some((15, MessageState::Received))
+    );
+}
+
+/// Messages: every state and reason as main spelled them, hyphens included.
+async fn check_messages(c: &mut AnyConnection) {
+    let messages = store::messages::list(c).await.unwrap();
     let got: Vec<(String, MessageState, Option<Reason>, Option<i64>)> = messages
         .iter()
         .map(|m| (m.source_key.clone(), m.state, m.reason, m.proposal_id))
@@ -500,9 +551,7 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
     assert_eq!(messages[3].reason, Some(Reason::AutoReply));
     assert_eq!(messages[4].detail.as_deref(), Some("detail 5"));
     assert_eq!(messages[4].subject.as_deref(), Some("message 5"));
-    let pending = store::messages::pending(&mut c, 0, 100, 1 << 20)
-        .await
-        .unwrap();
+    let pending = store::messages::pending(c, 0, 100, 1 << 20).await.unwrap();
     assert_eq!(
         pending
             .iter()
@@ -510,9 +559,7 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
             .collect::<Vec<_>>(),
         vec![(7, true, raw(7)), (11, false, raw(11))]
     );
-    let undisposed = store::messages::undisposed(&mut c, "imap:", 100)
-        .await
-        .unwrap();
+    let undisposed = store::messages::undisposed(c, "imap:", 100).await.unwrap();
     assert_eq!(
         undisposed
             .iter()
@@ -527,16 +574,18 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
         ]
     );
     assert_eq!(
-        store::messages::cursor(&mut c, "INBOX").await.unwrap(),
+        store::messages::cursor(c, "INBOX").await.unwrap(),
         Some((1, 13))
     );
-    let ids = store::messages::processed_ids(&mut c, &["m1@example.org".into()])
+    let ids = store::messages::processed_ids(c, &["m1@example.org".into()])
         .await
         .unwrap();
     assert_eq!(ids.get("m1@example.org"), Some(&1));
+}
 
-    // Proposals with their versions, tokens.
-    let proposals = store::proposals::list(&mut c).await.unwrap();
+/// Proposals with their versions, tokens.
+async fn check_proposals(c: &mut AnyConnection) {
+    let proposals = store::proposals::list(c).await.unwrap();
     assert_eq!(
         proposals
             .iter()
@@ -556,22 +605,16 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
     assert_eq!(p1.topics[0].evidence, vec!["django".to_string()]);
     assert_eq!(proposals[1].problems, vec!["The abstract is missing."]);
     assert_eq!(proposals[1].speaker_name, None);
-    let versions = store::proposals::versions(&mut c, 1).await.unwrap();
+    let versions = store::proposals::versions(c, 1).await.unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0].fields.title.as_deref(), Some("Async Django"));
-    assert_eq!(
-        store::proposals::version_stamps(&mut c)
-            .await
-            .unwrap()
-            .len(),
-        5
-    );
-    let t = store::proposals::lookup_token(&mut c, "hash-proposal")
+    assert_eq!(store::proposals::version_stamps(c).await.unwrap().len(), 5);
+    let t = store::proposals::lookup_token(c, "hash-proposal")
         .await
         .unwrap()
         .unwrap();
     assert_eq!((t.kind, t.proposal_id), (TokenKind::Proposal, Some(1)));
-    let t = store::proposals::lookup_token(&mut c, "hash-assignment")
+    let t = store::proposals::lookup_token(c, "hash-assignment")
         .await
         .unwrap()
         .unwrap();
@@ -579,12 +622,14 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
         (t.kind, t.assignment_id, t.expires_at),
         (TokenKind::Assignment, Some(1), Some(T + 1_000_000))
     );
+}
 
-    // Reviewers, assignments, releases, reviews.
-    let reviewers = store::review::reviewers(&mut c).await.unwrap();
+/// Reviewers, assignments, releases, reviews.
+async fn check_reviews(c: &mut AnyConnection) {
+    let reviewers = store::review::reviewers(c).await.unwrap();
     assert_eq!(reviewers.len(), 2);
     assert_eq!(reviewers[1].conflicts, vec!["example.org".to_string()]);
-    let states: Vec<AssignmentState> = store::review::assignments(&mut c)
+    let states: Vec<AssignmentState> = store::review::assignments(c)
         .await
         .unwrap()
         .iter()
@@ -599,7 +644,7 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
             AssignmentState::Conflict,
         ]
     );
-    let released = store::review::released_since(&mut c, 0).await.unwrap();
+    let released = store::review::released_since(c, 0).await.unwrap();
     assert_eq!(
         released
             .iter()
@@ -614,7 +659,7 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
             ("P-0003", AssignmentState::Conflict, None),
         ]
     );
-    let pending_reviews = store::review::pending_reviews(&mut c).await.unwrap();
+    let pending_reviews = store::review::pending_reviews(c).await.unwrap();
     assert_eq!(
         pending_reviews
             .iter()
@@ -622,7 +667,7 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
             .collect::<Vec<_>>(),
         vec![3]
     );
-    let history = store::reviews::history(&mut c, 1).await.unwrap();
+    let history = store::reviews::history(c, 1).await.unwrap();
     assert_eq!(
         history
             .iter()
@@ -631,9 +676,11 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
         vec![(1, false, 3, None), (2, true, 4, Some(2))]
     );
     assert_eq!(history[1].message_row, Some(10));
+}
 
-    // The outbox in every state.
-    let outbox = store::outbox::list(&mut c).await.unwrap();
+/// The outbox in every state.
+async fn check_outbox(c: &mut AnyConnection) {
+    let outbox = store::outbox::list(c).await.unwrap();
     assert_eq!(
         outbox.iter().map(|o| (o.kind, o.state)).collect::<Vec<_>>(),
         vec![
@@ -647,7 +694,7 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
         ]
     );
     assert_eq!(outbox[3].last_error.as_deref(), Some("550 no"));
-    let due = store::outbox::due_for_worker(&mut c, T + 100, 10, 1, 0)
+    let due = store::outbox::due_for_worker(c, T + 100, 10, 1, 0)
         .await
         .unwrap();
     assert_eq!(
@@ -657,31 +704,31 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
         vec![(2, raw(102)), (7, raw(107))]
     );
     assert_eq!(
-        store::outbox::kind_count(&mut c, "ada@example.org", MailKind::Rejection, 0)
+        store::outbox::kind_count(c, "ada@example.org", MailKind::Rejection, 0)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        store::outbox::by_bounce_hash(&mut c, "bh6").await.unwrap(),
+        store::outbox::by_bounce_hash(c, "bh6").await.unwrap(),
         Some((6, "ghost@example.net".into()))
     );
+}
 
-    // Reminders, bounces, lease and heartbeat: the status snapshot.
-    let ledger = store::reminders::ledger(&mut c).await.unwrap();
+/// Reminders, bounces, lease and heartbeat: the status snapshot.
+async fn check_status(c: &mut AnyConnection, backend: store::Backend) {
+    let ledger = store::reminders::ledger(c).await.unwrap();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].items, vec!["P-0002".to_string()]);
     assert_eq!(
-        store::reminders::checkpoints(&mut c)
+        store::reminders::checkpoints(c)
             .await
             .unwrap()
             .get("draft-reminder"),
         Some(&T)
     );
-    assert_eq!(store::bounces::list(&mut c).await.unwrap().len(), 1);
-    let s = store::status::snapshot(&mut c, store.backend, "daemon")
-        .await
-        .unwrap();
+    assert_eq!(store::bounces::list(c).await.unwrap().len(), 1);
+    let s = store::status::snapshot(c, backend, "daemon").await.unwrap();
     assert_eq!(
         store::status::Snapshot::count(&s.messages, MessageState::AutoGenerated),
         2
@@ -703,24 +750,6 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
     );
     assert_eq!(s.lease.map(|l| l.generation), Some(2));
     assert_eq!(s.last_poll.map(|p| p.at), Some(T + 1));
-
-    // New rows continue after the highest id ever used (14 was deleted).
-    let n = store::messages::insert_received_many(
-        &mut c,
-        &[store::messages::NewMessage {
-            source_key: "imap:INBOX:1:14".into(),
-            received_at: T + 999,
-            raw: raw(15),
-        }],
-    )
-    .await
-    .unwrap();
-    assert_eq!(n, 1);
-    let last = store::messages::list(&mut c).await.unwrap();
-    assert_eq!(
-        last.last().map(|m| (m.id, m.state)),
-        Some((15, MessageState::Received))
-    );
 }
 
 #[tokio::test]

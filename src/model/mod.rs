@@ -30,7 +30,7 @@ pub struct UnknownSpelling {
 
 /// What every stored enum offers: its one spelling and the way back.
 ///
-/// Implemented by [`spelled!`] from the `strum` derives, so no enum has a
+/// Implemented by `spelled!` from the `strum` derives, so no enum has a
 /// hand-written spelling table.
 pub trait Spelled: Copy + Sized + 'static {
     /// Which enum, for errors.
@@ -44,7 +44,7 @@ pub trait Spelled: Copy + Sized + 'static {
 }
 
 /// Wire an enum deriving `strum::{EnumString, IntoStaticStr, VariantArray}`
-/// into [`Spelled`], `TryFrom<String>` and `Display`, and give it inherent
+/// (see [`stored_enum!`]) into [`Spelled`], `TryFrom<String>` and `Display`, and give it inherent
 /// `as_str`/`parse`/`ALL` so callers need no trait import.
 macro_rules! spelled {
     ($t:ty, $what:literal) => {
@@ -100,3 +100,30 @@ macro_rules! spelled {
     };
 }
 pub(crate) use spelled;
+
+/// Define a stored enum: the derives that give it its one spelling (strum,
+/// snake_case unless a variant says `#[strum(serialize = "…")]`), serde
+/// through that same spelling, and [`spelled!`]. `$what` names it in errors.
+macro_rules! stored_enum {
+    ($what:literal, $(#[$meta:meta])* pub enum $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            strum::EnumString,
+            strum::IntoStaticStr,
+            strum::VariantArray,
+            serde::Serialize,
+            serde::Deserialize,
+        )]
+        #[strum(serialize_all = "snake_case")]
+        #[serde(into = "String", try_from = "String")]
+        pub enum $name { $($body)* }
+        $crate::model::spelled!($name, $what);
+    };
+}
+pub(crate) use stored_enum;

@@ -328,7 +328,7 @@ fn digest(
     let declines = snap
         .assignments
         .iter()
-        .filter(|a| a.state != crate::store::review::AssignmentState::Active)
+        .filter(|a| a.state != crate::model::AssignmentState::Active)
         .map(|a| {
             (
                 a.proposal_id,
