@@ -217,25 +217,24 @@ async fn fill_messages(pool: &AnyPool) {
             .await;
         }
     }
-    // A message row removed by hand: its id is never handed out again.
-    exec(
-        pool,
-        "INSERT INTO messages (source_key, received_at, size, sha256, state) VALUES ($1, $2, 0, '', $3)",
-        vec![S("maildir:gone"), I(T), S("received")],
-    )
-    .await;
-    exec(
-        pool,
-        "DELETE FROM messages WHERE source_key = $1",
-        vec![S("maildir:gone")],
-    )
-    .await;
-    exec(
-        pool,
-        "INSERT INTO mailbox_cursor (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3)",
-        vec![S("INBOX"), I(1), I(13)],
-    )
-    .await;
+    // A message row removed by hand (its id is never handed out again), and the cursor.
+    let statements: Vec<(&'static str, Vec<V>)> = vec![
+        (
+            "INSERT INTO messages (source_key, received_at, size, sha256, state) VALUES ($1, $2, 0, '', $3)",
+            vec![S("maildir:gone"), I(T), S("received")],
+        ),
+        (
+            "DELETE FROM messages WHERE source_key = $1",
+            vec![S("maildir:gone")],
+        ),
+        (
+            "INSERT INTO mailbox_cursor (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3)",
+            vec![S("INBOX"), I(1), I(13)],
+        ),
+    ];
+    for (sql, values) in statements {
+        exec(pool, sql, values).await;
+    }
 }
 
 /// Proposals in every status, with versions.
@@ -431,63 +430,52 @@ async fn fill_outbox(pool: &AnyPool) {
 
 /// Reminders, unsubscriptions, bounces, lease and heartbeat.
 async fn fill_the_rest(pool: &AnyPool) {
-    exec(
-        pool,
-        "INSERT INTO reminder_ledger (rule, occurrence, recipient, dedup_key, items, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        vec![
-            S("draft-reminder"),
-            I(T),
-            S("bob@example.org"),
-            S("reminder:draft-reminder:1"),
-            S(r#"["P-0002"]"#),
-            I(T + 5),
-        ],
-    )
-    .await;
-    exec(
-        pool,
-        "INSERT INTO reminder_checkpoints (rule, handled_until, updated_at) VALUES ($1, $2, $3)",
-        vec![S("draft-reminder"), I(T), I(T + 5)],
-    )
-    .await;
-    exec(
-        pool,
-        "INSERT INTO unsubscribe_tokens (hash, address, created_at) VALUES ($1, $2, $3)",
-        vec![S("uhash"), S("fan@example.org"), I(T)],
-    )
-    .await;
-    exec(
-        pool,
-        "INSERT INTO unsubscribes (address, message_id, created_at) VALUES ($1, NULL, $2)",
-        vec![S("old@example.org"), I(T)],
-    )
-    .await;
-    exec(
-        pool,
-        "INSERT INTO bounce_events (message_row, outbox_id, address, hard, status, diagnostic, created_at)
-         VALUES (6, 6, $1, 1, '5.1.1', 'no such user', $2)",
-        vec![S("ghost@example.net"), I(T)],
-    )
-    .await;
-    exec(
-        pool,
-        "INSERT INTO undeliverable (address, since, reason, message_row) VALUES ($1, $2, $3, 6)",
-        vec![S("ghost@example.net"), I(T), S("hard bounce: 5.1.1")],
-    )
-    .await;
-    exec(
-        pool,
-        "INSERT INTO leases (name, holder, expires_at, acquired_at, generation) VALUES ($1, $2, $3, $4, 2)",
-        vec![S("daemon"), S("host:1:42:ab"), I(T + 60_000), I(T)],
-    )
-    .await;
-    exec(
-        pool,
-        "INSERT INTO heartbeats (name, holder, at) VALUES ($1, $2, $3)",
-        vec![S("poll"), S("host:1:42:ab"), I(T + 1)],
-    )
-    .await;
+    let statements: Vec<(&'static str, Vec<V>)> = vec![
+        (
+            "INSERT INTO reminder_ledger (rule, occurrence, recipient, dedup_key, items, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                S("draft-reminder"),
+                I(T),
+                S("bob@example.org"),
+                S("reminder:draft-reminder:1"),
+                S(r#"["P-0002"]"#),
+                I(T + 5),
+            ],
+        ),
+        (
+            "INSERT INTO reminder_checkpoints (rule, handled_until, updated_at) VALUES ($1, $2, $3)",
+            vec![S("draft-reminder"), I(T), I(T + 5)],
+        ),
+        (
+            "INSERT INTO unsubscribe_tokens (hash, address, created_at) VALUES ($1, $2, $3)",
+            vec![S("uhash"), S("fan@example.org"), I(T)],
+        ),
+        (
+            "INSERT INTO unsubscribes (address, message_id, created_at) VALUES ($1, NULL, $2)",
+            vec![S("old@example.org"), I(T)],
+        ),
+        (
+            "INSERT INTO bounce_events (message_row, outbox_id, address, hard, status, diagnostic, created_at)
+             VALUES (6, 6, $1, 1, '5.1.1', 'no such user', $2)",
+            vec![S("ghost@example.net"), I(T)],
+        ),
+        (
+            "INSERT INTO undeliverable (address, since, reason, message_row) VALUES ($1, $2, $3, 6)",
+            vec![S("ghost@example.net"), I(T), S("hard bounce: 5.1.1")],
+        ),
+        (
+            "INSERT INTO leases (name, holder, expires_at, acquired_at, generation) VALUES ($1, $2, $3, $4, 2)",
+            vec![S("daemon"), S("host:1:42:ab"), I(T + 60_000), I(T)],
+        ),
+        (
+            "INSERT INTO heartbeats (name, holder, at) VALUES ($1, $2, $3)",
+            vec![S("poll"), S("host:1:42:ab"), I(T + 1)],
+        ),
+    ];
+    for (sql, values) in statements {
+        exec(pool, sql, values).await;
+    }
 }
 
 #[tokio::test]
