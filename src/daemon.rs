@@ -123,7 +123,7 @@ impl App {
                 let received = crate::store::messages::count_by_state(&mut c)
                     .await?
                     .iter()
-                    .find(|(state, _)| state == "received")
+                    .find(|(state, _)| *state == crate::model::MessageState::Received)
                     .map_or(0, |(_, n)| *n as u64);
                 let total = p.position() + received;
                 p.set_total(total);
@@ -240,7 +240,7 @@ impl App {
             let (by_state, _) = crate::store::outbox::stats(&mut c).await?;
             by_state
                 .iter()
-                .find(|(state, _)| state == "queued")
+                .find(|(state, _)| *state == crate::model::OutboxState::Queued)
                 .map_or(0, |(_, n)| *n as u64)
         };
         let shown = Arc::new(Progress::start("send", "mails", Some(queued)));

@@ -6,7 +6,9 @@
 //! (reviewer assignment) →
 //! [`store`] (the one place SQL lives) and [`outbox`] (queued mail and the
 //! only SMTP client). [`daemon`] wires the stages; [`cli`] is what a chair
-//! types. See `ARCHITECTURE.md` for the codemap and invariants.
+//! types. [`model`] holds the vocabulary all of them share: every stored
+//! state, reason and kind as an enum with one spelling, and the rows the
+//! store returns. See `ARCHITECTURE.md` for the codemap and invariants.
 
 #![warn(missing_docs)]
 
@@ -20,6 +22,7 @@ pub mod intake;
 pub mod lease;
 pub mod mailtext;
 pub mod metrics;
+pub mod model;
 pub mod oauth2;
 pub mod outbox;
 pub mod progress;

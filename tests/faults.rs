@@ -52,8 +52,10 @@ async fn db_states(store: &cfpd::store::Store) -> (Vec<String>, Vec<(String, Opt
     .await
     .unwrap();
     (
-        msgs.into_iter().map(|m| m.state).collect(),
-        rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        msgs.into_iter().map(|m| m.state.to_string()).collect(),
+        rows.iter()
+            .map(|r| (r.get("state"), r.get("message_id")))
+            .collect(),
     )
 }
 
@@ -400,7 +402,7 @@ async fn failover() -> Duration {
         .fetch_one(&store.pool)
         .await
         .unwrap()
-        .get(0);
+        .get("generation");
     assert_eq!(generation, 1, "the standby never held the lease");
     let check = w.cfpd(&["check"]);
     assert!(

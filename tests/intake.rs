@@ -8,6 +8,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use cfpd::model::{MessageState, OutboxState};
 use support::*;
 
 const T: Duration = Duration::from_secs(20);
@@ -24,7 +25,9 @@ async fn states(w: &World) -> Vec<(String, Option<String>)> {
     let store = w.store().await;
     let mut c = store.pool.acquire().await.unwrap();
     let rows = cfpd::store::messages::list(&mut c).await.unwrap();
-    rows.into_iter().map(|r| (r.state, r.reason)).collect()
+    rows.into_iter()
+        .map(|r| (r.state.to_string(), r.reason.map(|r| r.to_string())))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -429,14 +432,17 @@ async fn daemon_killed_mid_backlog_loses_nothing_and_sends_nothing_twice() {
     let rows = cfpd::store::messages::list(&mut c).await.unwrap();
     assert_eq!(rows.len(), n, "one row per message");
     assert!(
-        rows.iter().all(|r| r.state == "accepted"),
+        rows.iter().all(|r| r.state == MessageState::Accepted),
         "every message in a terminal state: {:?}",
         rows.iter()
-            .filter(|r| r.state != "accepted")
+            .filter(|r| r.state != MessageState::Accepted)
             .collect::<Vec<_>>()
     );
     let outbox = cfpd::store::outbox::list(&mut c).await.unwrap();
-    let uncertain = outbox.iter().filter(|o| o.state == "uncertain").count();
+    let uncertain = outbox
+        .iter()
+        .filter(|o| o.state == OutboxState::Uncertain)
+        .count();
     assert_eq!(outbox.len(), n, "one ack queued per proposal");
     // Count what the speakers actually received, by In-Reply-To.
     let mut acks: HashMap<String, usize> = HashMap::new();

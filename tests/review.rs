@@ -386,7 +386,13 @@ async fn messages(w: &World) -> Vec<(String, Option<String>, Option<String>)> {
         .await
         .unwrap()
         .into_iter()
-        .map(|r| (r.state, r.reason, r.detail))
+        .map(|r| {
+            (
+                r.state.to_string(),
+                r.reason.map(|r| r.to_string()),
+                r.detail,
+            )
+        })
         .collect()
 }
 

@@ -13,9 +13,9 @@ use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::Config;
+use crate::model::{ProposalRow, Reviewer};
 use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
-use crate::store::proposals::ProposalRow;
-use crate::store::review::{self as rstore, Reviewer, ASSIGNMENT_MAIL_KEY};
+use crate::store::review::{self as rstore, ASSIGNMENT_MAIL_KEY};
 use crate::store::{self, outbox, AnyConnection, StoreError};
 
 /// How long an assignment's reply tokens keep working after the review deadline: replies
@@ -107,7 +107,7 @@ pub async fn store_pairs(
         }
         .render()?;
         let mail = composer.compose(&Draft {
-            kind: "assignment",
+            kind: crate::model::MailKind::Assignment,
             // Replaced by `assign:<id>` once the assignment has its id.
             dedup_key: String::new(),
             to: &r.email,

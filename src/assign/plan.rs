@@ -16,8 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::conflict::{conflict_reason, ConflictReason};
 use super::problem::{Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap};
-use crate::store::proposals::ProposalRow;
-use crate::store::review::{Assignment, AssignmentState, Reviewer};
+use crate::model::{Assignment, AssignmentState, ProposalRow, Reviewer};
 
 /// A problem plus what the chair's preview reports about it.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use crate::assign::commit::{self as assignment, NewPair};
 use crate::assign::{plan, solver};
 use crate::outbox::Composer;
 use crate::progress::Progress;
-use crate::proposal::ProposalStatus;
+use crate::model::ProposalStatus;
 use crate::store::{self, proposals as pstore, review as rstore};
 use rstore::AssignmentState;
 

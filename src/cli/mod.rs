@@ -568,7 +568,7 @@ async fn messages(path: &Path, release: Option<i64>) -> anyhow::Result<()> {
             "{:>6}  {:<15} {:<22} {:<8} {:<30} {}",
             r.id,
             r.state,
-            r.reason.unwrap_or_default(),
+            r.reason.map_or("", crate::model::Reason::as_str),
             r.proposal_id
                 .map(crate::proposal::reference)
                 .unwrap_or_default(),

@@ -20,7 +20,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{load_config, open_store, tagger_for};
-use crate::proposal::ProposalStatus;
+use crate::model::ProposalStatus;
 use crate::review::rank::{self, Entry};
 use crate::store::proposals::{self as pstore, ProposalRow};
 use crate::store::review::{self as rstore, Assignment, AssignmentState, Reviewer};

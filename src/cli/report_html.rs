@@ -21,12 +21,11 @@ use chrono::{DateTime, Utc};
 use super::report::{self, Report};
 use super::{load_config, open_store};
 use crate::config::Config;
-use crate::proposal::ProposalStatus;
+use crate::model::ProposalStatus;
+use crate::model::{Assignment, AssignmentState, ProposalRow, VersionStamp};
 use crate::report::timeline::{self, local_date};
 use crate::report::{charts, ReviewerBar, StatusCounts, TopicScores, TopicStatus, STATUSES};
 use crate::review::rank::ScoreStats;
-use crate::store::proposals::{ProposalRow, VersionStamp};
-use crate::store::review::{Assignment, AssignmentState};
 
 /// A ranking row as the page shows it (numbers already formatted).
 #[derive(Debug, Clone, PartialEq)]

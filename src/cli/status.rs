@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::config::MetricsConfig;
-use crate::store::status::{Snapshot, OUTBOX_STATES, PROPOSAL_STATUSES};
+use crate::model::MessageState;
+use crate::store::status::Snapshot;
 
 /// Something needs a person's attention (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -75,13 +76,6 @@ fn when(ms: i64) -> String {
         .to_string()
 }
 
-fn message_states() -> Vec<&'static str> {
-    crate::store::messages::ALL_STATES
-        .iter()
-        .map(|s| s.as_str())
-        .collect()
-}
-
 /// The summary as text (one labelled line per subject).
 pub fn render_text(conference: &str, s: &Snapshot, problems: &[String]) -> String {
     let mut o = String::new();
@@ -127,22 +121,22 @@ pub fn render_text(conference: &str, s: &Snapshot, problems: &[String]) -> Strin
         }
     }
     let total: i64 = s.messages.iter().map(|(_, n)| n).sum();
-    let count = |st: &str| Snapshot::count(&s.messages, st);
+    let count = |st: MessageState| Snapshot::count(&s.messages, st);
     let _ = writeln!(
         o,
         "messages     {total} stored: {} pending, {} needs_review, {} quarantined",
-        count("received"),
-        count("needs_review"),
-        count("quarantined")
+        count(MessageState::Received),
+        count(MessageState::NeedsReview),
+        count(MessageState::Quarantined)
     );
-    let terminal: Vec<String> = Snapshot::ordered(&message_states(), &s.messages)
+    let terminal: Vec<String> = Snapshot::ordered(&s.messages)
         .into_iter()
-        .filter(|(k, n)| *n > 0 && k != "received")
+        .filter(|(k, n)| *n > 0 && k != MessageState::Received.as_str())
         .map(|(k, n)| {
             let reasons: Vec<String> = s
                 .message_reasons
                 .iter()
-                .filter(|(st, r, _)| *st == k && *r != k)
+                .filter(|(st, r, _)| st.as_str() == k && r.as_str() != k)
                 .map(|(_, r, c)| format!("{r} {c}"))
                 .collect();
             if reasons.is_empty() {
@@ -155,17 +149,9 @@ pub fn render_text(conference: &str, s: &Snapshot, problems: &[String]) -> Strin
     if !terminal.is_empty() {
         let _ = writeln!(o, "             {}", terminal.join(", "));
     }
-    let _ = writeln!(
-        o,
-        "proposals    {}",
-        join(&Snapshot::ordered(PROPOSAL_STATUSES, &s.proposals))
-    );
+    let _ = writeln!(o, "proposals    {}", join(&Snapshot::ordered(&s.proposals)));
     let _ = writeln!(o, "reviews      {} pending", s.reviews_pending);
-    let _ = writeln!(
-        o,
-        "outbox       {}",
-        join(&Snapshot::ordered(OUTBOX_STATES, &s.outbox))
-    );
+    let _ = writeln!(o, "outbox       {}", join(&Snapshot::ordered(&s.outbox)));
     match s.oldest_queued_at {
         Some(t) => {
             let _ = writeln!(
@@ -231,13 +217,13 @@ pub fn render_json(conference: &str, s: &Snapshot, problems: &[String]) -> serde
             "at": rfc(p.at),
             "age_seconds": secs(s.now - p.at),
         })),
-        "messages": map(&Snapshot::ordered(&message_states(), &s.messages)),
+        "messages": map(&Snapshot::ordered(&s.messages)),
         "message_reasons": s.message_reasons.iter().map(|(st, r, n)| json!({
             "state": st, "reason": r, "count": n,
         })).collect::<Vec<_>>(),
-        "proposals": map(&Snapshot::ordered(PROPOSAL_STATUSES, &s.proposals)),
+        "proposals": map(&Snapshot::ordered(&s.proposals)),
         "reviews_pending": s.reviews_pending,
-        "outbox": map(&Snapshot::ordered(OUTBOX_STATES, &s.outbox)),
+        "outbox": map(&Snapshot::ordered(&s.outbox)),
         "outbox_oldest_queued_age_seconds": secs(s.oldest_queued_age_ms()),
         "bounces": { "hard": s.bounces_hard, "soft": s.bounces_soft },
         "undeliverable_addresses": s.undeliverable,
@@ -273,6 +259,7 @@ pub async fn run(path: &Path, json: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{OutboxState, ProposalStatus, Reason};
     use crate::store::status::{LeaseRow, Poll};
     use std::time::Duration;
 
@@ -289,14 +276,14 @@ mod tests {
         Snapshot {
             now,
             messages: vec![
-                ("accepted".into(), 5),
-                ("received".into(), 1),
-                ("rejected".into(), 2),
+                (MessageState::Accepted, 5),
+                (MessageState::Received, 1),
+                (MessageState::Rejected, 2),
             ],
-            message_reasons: vec![("rejected".into(), "missing_fields".into(), 2)],
-            proposals: vec![("submitted".into(), 5)],
+            message_reasons: vec![(MessageState::Rejected, Reason::MissingFields, 2)],
+            proposals: vec![(ProposalStatus::Submitted, 5)],
             reviews_pending: 3,
-            outbox: vec![("queued".into(), 1), ("sent".into(), 7)],
+            outbox: vec![(OutboxState::Queued, 1), (OutboxState::Sent, 7)],
             oldest_queued_at: Some(now - 60_000),
             bounces_hard: 1,
             bounces_soft: 0,

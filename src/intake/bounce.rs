@@ -139,7 +139,7 @@ async fn alert_chairs(
     let mails = super::notice::for_chairs(
         cfg,
         composer,
-        "bounce_alert",
+        crate::model::MailKind::BounceAlert,
         &format!("undeliverable:{address}"),
         &subject,
         &body,

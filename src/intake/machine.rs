@@ -105,13 +105,19 @@ impl MachineKind {
     /// A short stable label for records and logs: `bounce`, `auto-reply`,
     /// `mailing-list`, `feedback-report`, `own-mail` or `system`.
     pub fn label(&self) -> &'static str {
+        self.code().as_str()
+    }
+
+    /// The stored reason code of a message classified as this kind.
+    pub fn code(&self) -> crate::model::Reason {
+        use crate::model::Reason;
         match self {
-            MachineKind::Bounce(_) => "bounce",
-            MachineKind::AutoReply { .. } => "auto-reply",
-            MachineKind::MailingList { .. } => "mailing-list",
-            MachineKind::FeedbackReport { .. } => "feedback-report",
-            MachineKind::OwnMail { .. } => "own-mail",
-            MachineKind::System { .. } => "system",
+            MachineKind::Bounce(_) => Reason::Bounce,
+            MachineKind::AutoReply { .. } => Reason::AutoReply,
+            MachineKind::MailingList { .. } => Reason::MailingList,
+            MachineKind::FeedbackReport { .. } => Reason::FeedbackReport,
+            MachineKind::OwnMail { .. } => Reason::OwnMail,
+            MachineKind::System { .. } => Reason::System,
         }
     }
 

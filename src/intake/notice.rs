@@ -4,6 +4,7 @@
 //! because nothing of it was read, so the chairs are told, once per message.
 
 use crate::config::Config;
+use crate::model::MailKind;
 use crate::outbox::{AutoSubmitted, Composer, Draft};
 use crate::store::{messages, outbox, AnyConnection, StoreError};
 
@@ -13,7 +14,7 @@ use crate::store::{messages, outbox, AnyConnection, StoreError};
 pub fn for_chairs(
     cfg: &Config,
     composer: &Composer,
-    kind: &'static str,
+    kind: MailKind,
     dedup_prefix: &str,
     subject: &str,
     body: &str,
@@ -36,7 +37,9 @@ pub fn for_chairs(
             };
             composer
                 .compose(&d)
-                .map_err(|e| tracing::warn!(error = %e, kind, "notice to a chair not composed"))
+                .map_err(
+                    |e| tracing::warn!(error = %e, kind = %kind, "notice to a chair not composed"),
+                )
                 .ok()
         })
         .collect()
@@ -70,7 +73,7 @@ pub async fn report_too_large(
         let mails = for_chairs(
             cfg,
             composer,
-            "too_large_alert",
+            MailKind::TooLargeAlert,
             &format!("too_large:msg:{id}"),
             &subject,
             &body,

@@ -7,6 +7,7 @@
 
 use askama::Template;
 
+use crate::model::Reason;
 use crate::review::form::FormSpec;
 
 /// Why a message was refused.
@@ -115,24 +116,24 @@ pub enum Rejection {
 
 impl Rejection {
     /// The stored reason code (also the template's file name).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Reason {
         match self {
-            Rejection::SenderMismatch { .. } => "sender_mismatch",
-            Rejection::UpdateNotUnderstood { .. } => "update_not_understood",
-            Rejection::ProposalWithdrawn { .. } => "proposal_withdrawn",
-            Rejection::WithdrawWithoutToken => "withdraw_without_token",
-            Rejection::TooLarge { .. } => "too_large",
-            Rejection::Attachments { .. } => "attachments",
-            Rejection::NoSender => "no_sender",
-            Rejection::CfpClosed { .. } => "cfp_closed",
-            Rejection::ReviewerMismatch { .. } => "reviewer_mismatch",
-            Rejection::ReviewTokenExpired { .. } => "token_expired",
-            Rejection::ReviewWithoutToken => "review_without_token",
-            Rejection::AssignmentMismatch { .. } => "assignment_mismatch",
-            Rejection::AssignmentReleased { .. } => "assignment_released",
-            Rejection::ReviewClosed { .. } => "review_closed",
-            Rejection::ReviewForm { .. } => "review_form",
-            Rejection::ReviewOfWithdrawn { .. } => "review_of_withdrawn",
+            Rejection::SenderMismatch { .. } => Reason::SenderMismatch,
+            Rejection::UpdateNotUnderstood { .. } => Reason::UpdateNotUnderstood,
+            Rejection::ProposalWithdrawn { .. } => Reason::ProposalWithdrawn,
+            Rejection::WithdrawWithoutToken => Reason::WithdrawWithoutToken,
+            Rejection::TooLarge { .. } => Reason::TooLarge,
+            Rejection::Attachments { .. } => Reason::Attachments,
+            Rejection::NoSender => Reason::NoSender,
+            Rejection::CfpClosed { .. } => Reason::CfpClosed,
+            Rejection::ReviewerMismatch { .. } => Reason::ReviewerMismatch,
+            Rejection::ReviewTokenExpired { .. } => Reason::TokenExpired,
+            Rejection::ReviewWithoutToken => Reason::ReviewWithoutToken,
+            Rejection::AssignmentMismatch { .. } => Reason::AssignmentMismatch,
+            Rejection::AssignmentReleased { .. } => Reason::AssignmentReleased,
+            Rejection::ReviewClosed { .. } => Reason::ReviewClosed,
+            Rejection::ReviewForm { .. } => Reason::ReviewForm,
+            Rejection::ReviewOfWithdrawn { .. } => Reason::ReviewOfWithdrawn,
         }
     }
 

@@ -34,6 +34,7 @@ use crate::assign::commit::{self as assignment, NewPair};
 use crate::assign::{plan, solver};
 use crate::mailtext::command::{parse_command, ReplyCommand};
 use crate::mailtext::trim;
+use crate::model::{MailKind, Reason};
 use crate::outbox::templates;
 use crate::proposal::{self, ProposalStatus};
 use crate::review::form::{self, FormProblem, FormSpec, ReviewAnswer};
@@ -45,7 +46,7 @@ use crate::store::{self, outbox, AnyConnection};
 use crate::token;
 
 /// Outbox kind of the "your review form could not be read" reply (rate-limited per reviewer).
-pub const REVIEW_HELP_KIND: &str = "review_help";
+pub const REVIEW_HELP_KIND: MailKind = MailKind::ReviewHelp;
 
 /// What a reviewer's reply says, after trimming.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,13 +175,13 @@ impl Intake {
         Handled {
             state: MessageState::Rejected,
             finish: Finish {
-                reason: Some(r.code().into()),
+                reason: Some(r.code()),
                 detail: Some(r.detail()),
                 proposal_id,
                 ..Default::default()
             },
             reply: body.map(|body| ReplySpec {
-                kind: "rejection",
+                kind: MailKind::Rejection,
                 subject,
                 body: body.into(),
                 token: None,
@@ -383,17 +384,21 @@ impl Intake {
                 }
                 .render()
                 .unwrap_or_default();
-                let what = if conflict { "conflict" } else { "decline" };
+                let what = if conflict {
+                    Reason::Conflict
+                } else {
+                    Reason::Decline
+                };
                 return Ok(Handled {
                     state: MessageState::Released,
                     finish: Finish {
-                        reason: Some(what.into()),
+                        reason: Some(what),
                         detail: Some(format!("{reference}: {note}")),
                         proposal_id: Some(pid),
                         ..Default::default()
                     },
                     reply: Some(ReplySpec {
-                        kind: "released",
+                        kind: MailKind::Released,
                         subject: self.review_subject(
                             &reference,
                             if conflict {
@@ -425,12 +430,12 @@ impl Intake {
                 return Ok(Handled {
                     state: MessageState::Help,
                     finish: Finish {
-                        reason: Some("help".into()),
+                        reason: Some(Reason::Help),
                         proposal_id: Some(pid),
                         ..Default::default()
                     },
                     reply: Some(ReplySpec {
-                        kind: "help",
+                        kind: MailKind::Help,
                         subject: self.review_subject(&reference, "how to answer"),
                         body: body.into(),
                         token: Some(secret),
@@ -499,7 +504,7 @@ impl Intake {
                 ..Default::default()
             },
             reply: Some(ReplySpec {
-                kind: "receipt",
+                kind: MailKind::Receipt,
                 subject: self
                     .review_subject(&reference, &format!("recorded (score {})", answer.score)),
                 body: body.into(),

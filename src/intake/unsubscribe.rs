@@ -12,6 +12,7 @@
 use super::inbound::Inbound;
 use super::{Handled, IntakeError};
 use crate::config::Config;
+use crate::model::Reason;
 use crate::store::messages::{Finish, MessageState};
 use crate::store::{self, reminders, AnyConnection};
 use crate::token;
@@ -43,7 +44,7 @@ pub(super) async fn handle(
             Handled {
                 state: MessageState::Unsubscribed,
                 finish: Finish {
-                    reason: Some("unsubscribe".into()),
+                    reason: Some(Reason::Unsubscribe),
                     detail: Some(format!("{a} gets no more announcements")),
                     ..Default::default()
                 },
@@ -53,7 +54,7 @@ pub(super) async fn handle(
         None => Handled {
             state: MessageState::Rejected,
             finish: Finish {
-                reason: Some("unknown_unsubscribe_token".into()),
+                reason: Some(Reason::UnknownUnsubscribeToken),
                 detail: Some("sent to an unsubscribe address cfpd never issued".into()),
                 ..Default::default()
             },

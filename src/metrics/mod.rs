@@ -27,7 +27,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::store::status::{Snapshot, OUTBOX_STATES, PROPOSAL_STATUSES};
+use crate::store::status::Snapshot;
 
 /// Labels of one series (e.g. `[("state", "accepted")]`).
 type Labels = Vec<(&'static str, String)>;
@@ -325,20 +325,19 @@ fn float(v: f64) -> FloatGauge {
 /// The database-wide facts, as gauges (same numbers on every instance).
 fn register_snapshot(r: &mut Registry, s: &Snapshot) {
     let messages: Family<Labels, Gauge> = Family::default();
-    let states: Vec<&str> = crate::store::messages::ALL_STATES
-        .iter()
-        .map(|st| st.as_str())
-        .collect();
     // Every known state is present (at 0 without messages), so alerts and
     // rate() see a series before the first message of that state arrives.
-    for (state, n) in &Snapshot::ordered(&states, &s.messages) {
+    for (state, n) in &Snapshot::ordered(&s.messages) {
         let with_reason: i64 = s
             .message_reasons
             .iter()
-            .filter(|(st, _, _)| st == state)
+            .filter(|(st, _, _)| st.as_str() == state)
             .map(|(_, reason, c)| {
                 messages
-                    .get_or_create(&vec![("state", state.clone()), ("reason", reason.clone())])
+                    .get_or_create(&vec![
+                        ("state", state.clone()),
+                        ("reason", reason.as_str().to_string()),
+                    ])
                     .set(*c);
                 *c
             })
@@ -357,10 +356,7 @@ fn register_snapshot(r: &mut Registry, s: &Snapshot) {
     r.register(
         "proposals",
         "Proposals by status; database-wide",
-        per(
-            "status",
-            &Snapshot::ordered(PROPOSAL_STATUSES, &s.proposals),
-        ),
+        per("status", &Snapshot::ordered(&s.proposals)),
     );
     r.register(
         "reviews_pending",
@@ -370,7 +366,7 @@ fn register_snapshot(r: &mut Registry, s: &Snapshot) {
     r.register(
         "outbox_mails",
         "Outgoing mails by state (queued, sending, sent, failed, uncertain, suppressed); database-wide",
-        per("state", &Snapshot::ordered(OUTBOX_STATES, &s.outbox)),
+        per("state", &Snapshot::ordered(&s.outbox)),
     );
     r.register(
         "outbox_oldest_queued_age_seconds",
@@ -437,6 +433,7 @@ fn register_snapshot(r: &mut Registry, s: &Snapshot) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{MessageState, OutboxState, Reason};
     use crate::store::status::{LeaseRow, Poll};
 
     /// The value of the series whose line starts with `prefix` (name and labels).
@@ -456,12 +453,12 @@ mod tests {
         m.send_failed(SendFailure::Unreachable);
         let snap = Snapshot {
             now: 10_000_000,
-            messages: vec![("accepted".into(), 5), ("rejected".into(), 3)],
+            messages: vec![(MessageState::Accepted, 5), (MessageState::Rejected, 3)],
             message_reasons: vec![
-                ("rejected".into(), "missing_fields".into(), 2),
-                ("rejected".into(), "too_large".into(), 1),
+                (MessageState::Rejected, Reason::MissingFields, 2),
+                (MessageState::Rejected, Reason::TooLarge, 1),
             ],
-            outbox: vec![("queued".into(), 2), ("sent".into(), 7)],
+            outbox: vec![(OutboxState::Queued, 2), (OutboxState::Sent, 7)],
             oldest_queued_at: Some(10_000_000 - 90_500),
             bounces_hard: 1,
             bounces_soft: 2,

@@ -13,6 +13,7 @@ use lettre::message::Mailbox;
 use lettre::Message;
 
 use crate::config::Config;
+use crate::model::MailKind;
 use crate::store::outbox::NewMail;
 use crate::token;
 
@@ -82,7 +83,7 @@ pub const LOOP_HEADER: &str = "X-Loop";
 #[derive(Debug, Clone)]
 pub struct Draft<'a> {
     /// Kind, for reports and rate limits (`ack`, `draft`, `help`, …).
-    pub kind: &'static str,
+    pub kind: MailKind,
     /// Unique name of this logical mail; queuing it twice is a no-op.
     pub dedup_key: String,
     /// Recipient address.
@@ -261,7 +262,7 @@ impl Composer {
         let verp = token::generate();
         Ok(NewMail {
             dedup_key: d.dedup_key.clone(),
-            kind: d.kind.to_string(),
+            kind: d.kind,
             envelope_from: token::bounce_address(&self.local, &self.domain, &verp.secret),
             bounce_hash: Some(verp.hash),
             thread_key: None,
@@ -304,7 +305,7 @@ mod tests {
         let refs = vec!["a@x".to_string()];
         let m = c
             .compose(&Draft {
-                kind: "ack",
+                kind: MailKind::Ack,
                 dedup_key: "k".into(),
                 to: "ada@example.org",
                 to_name: Some("Ada"),
@@ -333,7 +334,7 @@ mod tests {
     fn announcements_carry_list_unsubscribe_and_only_they_do() {
         let c = composer();
         let d = Draft {
-            kind: "announcement",
+            kind: MailKind::Announcement,
             dedup_key: "k".into(),
             to: "announce@lists.example",
             to_name: None,
@@ -372,7 +373,7 @@ mod tests {
         let c = composer();
         let m = c
             .compose(&Draft {
-                kind: "ack",
+                kind: MailKind::Ack,
                 dedup_key: "k".into(),
                 to: "ada@example.org",
                 to_name: Some("Ada\r\nBcc: victim@example.org"),

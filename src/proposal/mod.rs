@@ -164,42 +164,7 @@ pub fn problems(fields: &Fields, rules: &ProposalRules) -> Vec<String> {
     out
 }
 
-/// Where a proposal is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProposalStatus {
-    /// Incomplete: required fields missing or invalid.
-    Draft,
-    /// Complete and in the running.
-    Submitted,
-    /// Withdrawn by its speaker.
-    Withdrawn,
-    /// Arrived after the deadline; waits for a chair's decision.
-    Late,
-}
-
-impl ProposalStatus {
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProposalStatus::Draft => "draft",
-            ProposalStatus::Submitted => "submitted",
-            ProposalStatus::Withdrawn => "withdrawn",
-            ProposalStatus::Late => "late",
-        }
-    }
-
-    /// Parse the stored spelling.
-    pub fn parse(s: &str) -> Option<ProposalStatus> {
-        match s {
-            "draft" => Some(ProposalStatus::Draft),
-            "submitted" => Some(ProposalStatus::Submitted),
-            "withdrawn" => Some(ProposalStatus::Withdrawn),
-            "late" => Some(ProposalStatus::Late),
-            _ => None,
-        }
-    }
-}
+pub use crate::model::ProposalStatus;
 
 /// A topic a proposal is filed under, with the evidence for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

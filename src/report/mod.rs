@@ -13,7 +13,7 @@ pub mod charts;
 pub mod svg;
 pub mod timeline;
 
-use crate::proposal::ProposalStatus;
+use crate::model::ProposalStatus;
 
 /// Proposal statuses in the order charts stack them (bottom first) and legends list them.
 pub const STATUSES: [ProposalStatus; 4] = [

@@ -20,9 +20,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StatusCounts;
 use crate::config::Zone;
-use crate::proposal::ProposalStatus;
+use crate::model::ProposalStatus;
+use crate::model::{ProposalRow, VersionStamp};
 use crate::store::from_ms;
-use crate::store::proposals::{ProposalRow, VersionStamp};
 
 /// A proposal entered a status at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::rules::{Audience, Rule, TemplateName};
 use crate::config::Config;
-use crate::proposal::ProposalStatus;
+use crate::model::ProposalStatus;
 use crate::store::proposals::{self as pstore, ProposalRow};
 use crate::store::reminders::{self as rem, BounceRow};
 use crate::store::review::{self as rstore, Assignment, PendingReview, Reviewer};
@@ -328,7 +328,7 @@ fn digest(
     let declines = snap
         .assignments
         .iter()
-        .filter(|a| a.state != crate::store::review::AssignmentState::Active)
+        .filter(|a| a.state != crate::model::AssignmentState::Active)
         .map(|a| {
             (
                 a.proposal_id,

@@ -17,9 +17,10 @@ use super::audience::{Content, Planned, DIGEST_STATUSES};
 use super::rules::Rule;
 use super::ScheduleError;
 use crate::config::Config;
+use crate::model::{MailKind, TokenKind};
 use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
 use crate::store::outbox::NewMail;
-use crate::store::proposals::{NewTokenRow, TokenKind};
+use crate::store::proposals::NewTokenRow;
 use crate::token;
 
 /// A token row to write with the mail.
@@ -117,7 +118,7 @@ pub fn render(
             } else {
                 format!("Reminder: {} proposals are still drafts", views.len())
             };
-            ("reminder", subject(cfg, &what), body)
+            (MailKind::Reminder, subject(cfg, &what), body)
         }
         Content::Reviews { items, overdue } => {
             let mut views = Vec::new();
@@ -159,7 +160,7 @@ pub fn render(
                 (false, 1) => format!("Reminder: your review of {} is pending", views[0].reference),
                 (false, _) => format!("Reminder: {n} reviews are pending"),
             };
-            ("reminder", subject(cfg, &what), body)
+            (MailKind::Reminder, subject(cfg, &what), body)
         }
         Content::Digest(d) => {
             let date = super::rules::to_local(zone, p.occurrence)
@@ -265,7 +266,7 @@ pub fn render(
             if !d.overdue.is_empty() {
                 what.push_str(&format!(", {} overdue reviewer(s)", d.overdue.len()));
             }
-            ("digest", subject(cfg, &what), body)
+            (MailKind::Digest, subject(cfg, &what), body)
         }
         Content::LastCall => {
             let t = token::generate();
@@ -289,7 +290,7 @@ pub fn render(
                 rule.deadline.map(|d| zone.format(d)).unwrap_or_default()
             );
             unsubscribe = Some(address);
-            ("announcement", subject(cfg, &what), body)
+            (MailKind::Announcement, subject(cfg, &what), body)
         }
     };
     let draft = Draft {

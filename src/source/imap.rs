@@ -564,7 +564,7 @@ impl ImapSource {
                     &key(*uid),
                     now,
                     *size as i64,
-                    "too_large",
+                    crate::model::Reason::TooLarge,
                     &detail,
                 )
                 .await?

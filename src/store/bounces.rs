@@ -82,13 +82,13 @@ pub async fn record(
         )
     } else {
         let row = sqlx::query(
-            "SELECT COUNT(DISTINCT outbox_id) FROM bounce_events WHERE address = $1 AND hard = 0",
+            "SELECT COUNT(DISTINCT outbox_id) AS n FROM bounce_events WHERE address = $1 AND hard = 0",
         )
         .bind(b.address)
         .fetch_one(&mut *conn)
         .await
         .ctx("counting soft bounces")?;
-        let count: i64 = row.get(0);
+        let count: i64 = row.try_get("n").ctx("counting soft bounces")?;
         if count < soft_threshold {
             return Ok(BounceOutcome::Counted {
                 count,
@@ -113,12 +113,15 @@ pub async fn record(
 
 /// Whether cfpd stopped mailing `address`.
 pub async fn is_undeliverable(conn: &mut AnyConnection, address: &str) -> Result<bool> {
-    let row = sqlx::query("SELECT COUNT(*) FROM undeliverable WHERE address = $1")
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM undeliverable WHERE address = $1")
         .bind(address)
         .fetch_one(&mut *conn)
         .await
         .ctx("looking up an undeliverable address")?;
-    Ok(row.get::<i64, _>(0) > 0)
+    Ok(row
+        .try_get::<i64, _>("n")
+        .ctx("looking up an undeliverable address")?
+        > 0)
 }
 
 /// One undeliverable address, for the chairs' digest and listings.
@@ -139,12 +142,15 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<Undeliverable>> {
             .fetch_all(&mut *conn)
             .await
             .ctx("listing undeliverable addresses")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Undeliverable {
-            address: r.get(0),
-            since: r.get(1),
-            reason: r.get(2),
-        })
-        .collect())
+    super::decode_all(
+        rows,
+        |r| {
+            Ok(Undeliverable {
+                address: r.try_get("address")?,
+                since: r.try_get("since")?,
+                reason: r.try_get("reason")?,
+            })
+        },
+        "reading undeliverable addresses",
+    )
 }

@@ -60,10 +60,14 @@ pub async fn acquire(
         .fetch_optional(&mut *conn)
         .await
         .ctx("taking or renewing a lease")?;
-    Ok(row.map(|r| Held {
-        generation: r.get(0),
-        expires_at: r.get(1),
-    }))
+    row.map(|r| {
+        Ok(Held {
+            generation: r.try_get("generation")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    })
+    .transpose()
+    .ctx("reading a lease")
 }
 
 /// Give the lease up (only if `holder` still has it), so a standby can take
@@ -88,7 +92,7 @@ pub async fn holder(
     name: &str,
 ) -> Result<Option<(String, i64)>> {
     let sql = format!(
-        "SELECT holder, expires_at - {} FROM leases WHERE name = $1",
+        "SELECT holder, expires_at - {} AS remaining FROM leases WHERE name = $1",
         db_now(backend)
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -96,7 +100,9 @@ pub async fn holder(
         .fetch_optional(&mut *conn)
         .await
         .ctx("reading a lease")?;
-    Ok(row.map(|r| (r.get(0), r.get(1))))
+    row.map(|r| Ok((r.try_get("holder")?, r.try_get("remaining")?)))
+        .transpose()
+        .ctx("reading a lease")
 }
 
 #[cfg(test)]

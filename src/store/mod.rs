@@ -20,9 +20,14 @@ pub mod review;
 pub mod reviews;
 pub mod status;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+#[cfg(test)]
+mod check_tests;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
 use std::str::FromStr;
+
+use crate::model::Spelled;
 
 pub use sqlx::AnyConnection;
 
@@ -174,6 +179,43 @@ impl Store {
         self.reader.close().await;
         self.pool.close().await;
     }
+}
+
+/// A stored enum read by column name: a spelling that is none of the enum's
+/// is a decode error naming the column, never mapped to some variant.
+pub(crate) fn spelled<T: Spelled>(r: &AnyRow, col: &str) -> std::result::Result<T, sqlx::Error> {
+    let s: String = r.try_get(col)?;
+    T::parse(&s).map_err(|e| sqlx::Error::ColumnDecode {
+        index: col.to_string(),
+        source: Box::new(e),
+    })
+}
+
+/// Like [`spelled`], for a nullable column.
+pub(crate) fn spelled_opt<T: Spelled>(
+    r: &AnyRow,
+    col: &str,
+) -> std::result::Result<Option<T>, sqlx::Error> {
+    let s: Option<String> = r.try_get(col)?;
+    s.map(|s| {
+        T::parse(&s).map_err(|e| sqlx::Error::ColumnDecode {
+            index: col.to_string(),
+            source: Box::new(e),
+        })
+    })
+    .transpose()
+}
+
+/// Decode every row with `f`, failing on the first row that does not decode.
+pub(crate) fn decode_all<T>(
+    rows: Vec<AnyRow>,
+    f: impl Fn(&AnyRow) -> std::result::Result<T, sqlx::Error>,
+    context: &'static str,
+) -> Result<Vec<T>> {
+    rows.iter()
+        .map(f)
+        .collect::<std::result::Result<_, _>>()
+        .ctx(context)
 }
 
 /// Milliseconds since the Unix epoch for a chrono instant.

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{in_list, placeholders, AnyConnection, Ctx, Result, CHUNK};
+use super::{decode_all, in_list, placeholders, spelled, AnyConnection, Ctx, Result, CHUNK};
+use crate::model::{MailKind, OutboxState};
 
 /// A mail ready to queue.
 #[derive(Debug, Clone)]
@@ -20,7 +21,7 @@ pub struct NewMail {
     /// Unique name of this logical mail, e.g. `reply:msg:42`: a second queue is a no-op.
     pub dedup_key: String,
     /// What kind of mail it is (ack, draft, help, …), for reports and rate limits.
-    pub kind: String,
+    pub kind: MailKind,
     /// SMTP envelope sender (MAIL FROM).
     pub envelope_from: String,
     /// The single recipient.
@@ -62,14 +63,14 @@ pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -
         for m in chunk {
             q = q
                 .bind(&m.dedup_key)
-                .bind(&m.kind)
+                .bind(m.kind.as_str())
                 .bind(now)
                 .bind(&m.envelope_from)
                 .bind(&m.recipient)
                 .bind(&m.message_id)
                 .bind(&m.subject)
                 .bind(&m.raw)
-                .bind("queued")
+                .bind(OutboxState::Queued.as_str())
                 .bind(0i64)
                 .bind(now)
                 .bind(m.cause_message)
@@ -97,7 +98,7 @@ pub async fn reply_counts(
     let mut out = HashMap::new();
     for chunk in recipients.chunks(CHUNK) {
         let sql = format!(
-            "SELECT recipient, COUNT(*) FROM outbox
+            "SELECT recipient, COUNT(*) AS n FROM outbox
              WHERE created_at >= $1 AND cause_message IS NOT NULL AND recipient IN ({})
              GROUP BY recipient",
             in_list(2, chunk.len())
@@ -107,7 +108,10 @@ pub async fn reply_counts(
             q = q.bind(r);
         }
         for r in q.fetch_all(&mut *conn).await.ctx("counting replies")? {
-            out.insert(r.get::<String, _>(0), r.get::<i64, _>(1));
+            out.insert(
+                r.try_get("recipient").ctx("counting replies")?,
+                r.try_get("n").ctx("counting replies")?,
+            );
         }
     }
     Ok(out)
@@ -119,20 +123,20 @@ pub async fn reply_counts(
 pub async fn kind_count(
     conn: &mut AnyConnection,
     recipient: &str,
-    kind: &str,
+    kind: MailKind,
     since: i64,
 ) -> Result<i64> {
     let row = sqlx::query(
-        "SELECT COUNT(*) FROM outbox
+        "SELECT COUNT(*) AS n FROM outbox
          WHERE recipient = $1 AND created_at >= $3 AND cause_message IS NOT NULL AND kind = $2",
     )
     .bind(recipient)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(since)
     .fetch_one(&mut *conn)
     .await
     .ctx("counting mails of a kind")?;
-    Ok(row.get(0))
+    row.try_get("n").ctx("counting mails of a kind")
 }
 
 /// A mail due for sending.
@@ -161,40 +165,47 @@ pub async fn due_for_worker(
     workers: i64,
     worker: i64,
 ) -> Result<Vec<DueMail>> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT id, envelope_from, recipient, message_id, raw, attempts FROM outbox
-         WHERE state = 'queued' AND next_attempt_at <= $1 AND id % $3 = $4
+         WHERE state = '{}' AND next_attempt_at <= $1 AND id % $3 = $4
            AND recipient NOT IN (SELECT address FROM undeliverable)
          ORDER BY id LIMIT $2",
+        OutboxState::Queued
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(limit)
+        .bind(workers.max(1))
+        .bind(worker)
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("listing due mail")?;
+    decode_all(
+        rows,
+        |r| {
+            Ok(DueMail {
+                id: r.try_get("id")?,
+                envelope_from: r.try_get("envelope_from")?,
+                recipient: r.try_get("recipient")?,
+                message_id: r.try_get("message_id")?,
+                raw: r.try_get("raw")?,
+                attempts: r.try_get("attempts")?,
+            })
+        },
+        "reading due mail",
     )
-    .bind(now)
-    .bind(limit)
-    .bind(workers.max(1))
-    .bind(worker)
-    .fetch_all(&mut *conn)
-    .await
-    .ctx("listing due mail")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| DueMail {
-            id: r.get(0),
-            envelope_from: r.get(1),
-            recipient: r.get(2),
-            message_id: r.get(3),
-            raw: r.get(4),
-            attempts: r.get(5),
-        })
-        .collect())
 }
 
 /// Claim a queued mail for sending. Returns false if it is no longer queued
 /// (another sender took it).
 pub async fn mark_sending(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, next_attempt_at = $2
-         WHERE id = $1 AND state = 'queued'
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = '{}', attempts = attempts + 1, next_attempt_at = $2
+         WHERE id = $1 AND state = '{}'
            AND recipient NOT IN (SELECT address FROM undeliverable)",
-    )
+        OutboxState::Sending,
+        OutboxState::Queued
+    )))
     .bind(id)
     .bind(now)
     .execute(&mut *conn)
@@ -207,11 +218,12 @@ pub async fn mark_sending(conn: &mut AnyConnection, id: i64, now: i64) -> Result
 /// token's secret) is erased: only its hash is kept, which is all a bounce
 /// needs.
 pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET state = 'sent', sent_at = $2, last_error = NULL,
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = '{}', sent_at = $2, last_error = NULL,
                 envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
          WHERE id = $1",
-    )
+        OutboxState::Sent
+    )))
     .bind(id)
     .bind(now)
     .execute(&mut *conn)
@@ -223,9 +235,10 @@ pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()
 /// The server surely did not take the mail (connection refused, 4xx before
 /// the body): try again at `next`.
 pub async fn mark_retry(conn: &mut AnyConnection, id: i64, error: &str, next: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET state = 'queued', last_error = $2, next_attempt_at = $3 WHERE id = $1",
-    )
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = '{}', last_error = $2, next_attempt_at = $3 WHERE id = $1",
+        OutboxState::Queued
+    )))
     .bind(id)
     .bind(error)
     .bind(next)
@@ -237,23 +250,29 @@ pub async fn mark_retry(conn: &mut AnyConnection, id: i64, error: &str, next: i6
 
 /// Give up on a mail (permanent 5xx).
 pub async fn mark_failed(conn: &mut AnyConnection, id: i64, error: &str) -> Result<()> {
-    sqlx::query("UPDATE outbox SET state = 'failed', last_error = $2 WHERE id = $1")
-        .bind(id)
-        .bind(error)
-        .execute(&mut *conn)
-        .await
-        .ctx("marking a mail failed")?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = '{}', last_error = $2 WHERE id = $1",
+        OutboxState::Failed
+    )))
+    .bind(id)
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .ctx("marking a mail failed")?;
     Ok(())
 }
 
 /// The connection broke after the body was sent: the server may have the mail.
 pub async fn mark_uncertain(conn: &mut AnyConnection, id: i64, error: &str) -> Result<()> {
-    sqlx::query("UPDATE outbox SET state = 'uncertain', last_error = $2 WHERE id = $1")
-        .bind(id)
-        .bind(error)
-        .execute(&mut *conn)
-        .await
-        .ctx("marking a mail uncertain")?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = '{}', last_error = $2 WHERE id = $1",
+        OutboxState::Uncertain
+    )))
+    .bind(id)
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .ctx("marking a mail uncertain")?;
     Ok(())
 }
 
@@ -261,11 +280,13 @@ pub async fn mark_uncertain(conn: &mut AnyConnection, id: i64, error: &str) -> R
 /// They become `uncertain` (shown to the chair, resendable by hand) instead of
 /// being sent again. Returns how many.
 pub async fn recover_in_flight(conn: &mut AnyConnection) -> Result<u64> {
-    let r = sqlx::query(
-        "UPDATE outbox SET state = 'uncertain',
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = '{}',
                 last_error = 'cfpd stopped while the server was receiving this mail; not resent automatically'
-         WHERE state = 'sending'",
-    )
+         WHERE state = '{}'",
+        OutboxState::Uncertain,
+        OutboxState::Sending
+    )))
     .execute(&mut *conn)
     .await
     .ctx("recovering in-flight mail")?;
@@ -274,10 +295,13 @@ pub async fn recover_in_flight(conn: &mut AnyConnection) -> Result<u64> {
 
 /// Put a mail back in the queue by hand (`cfpd outbox retry`).
 pub async fn requeue(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE outbox SET state = 'queued', next_attempt_at = $2
-         WHERE id = $1 AND state IN ('uncertain', 'failed')",
-    )
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = '{}', next_attempt_at = $2
+         WHERE id = $1 AND state IN ('{}', '{}')",
+        OutboxState::Queued,
+        OutboxState::Uncertain,
+        OutboxState::Failed
+    )))
     .bind(id)
     .bind(now)
     .execute(&mut *conn)
@@ -287,18 +311,27 @@ pub async fn requeue(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool
 }
 
 /// Counts per state, and the age of the oldest queued mail (ms).
-pub async fn stats(conn: &mut AnyConnection) -> Result<(Vec<(String, i64)>, Option<i64>)> {
-    let rows = sqlx::query("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
+pub async fn stats(conn: &mut AnyConnection) -> Result<(Vec<(OutboxState, i64)>, Option<i64>)> {
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state ORDER BY state")
         .fetch_all(&mut *conn)
         .await
         .ctx("counting outbox mail")?;
-    let oldest = sqlx::query("SELECT MIN(created_at) FROM outbox WHERE state = 'queued'")
-        .fetch_one(&mut *conn)
-        .await
-        .ctx("finding the oldest queued mail")?;
+    let oldest = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT MIN(created_at) AS oldest FROM outbox WHERE state = '{}'",
+        OutboxState::Queued
+    )))
+    .fetch_one(&mut *conn)
+    .await
+    .ctx("finding the oldest queued mail")?;
     Ok((
-        rows.into_iter().map(|r| (r.get(0), r.get(1))).collect(),
-        oldest.get::<Option<i64>, _>(0),
+        decode_all(
+            rows,
+            |r| Ok((spelled(r, "state")?, r.try_get("n")?)),
+            "counting outbox mail",
+        )?,
+        oldest
+            .try_get::<Option<i64>, _>("oldest")
+            .ctx("finding the oldest queued mail")?,
     ))
 }
 
@@ -308,13 +341,13 @@ pub struct OutboxSummary {
     /// Row id.
     pub id: i64,
     /// Kind of mail.
-    pub kind: String,
+    pub kind: MailKind,
     /// Recipient.
     pub recipient: String,
     /// Subject.
     pub subject: String,
     /// State.
-    pub state: String,
+    pub state: OutboxState,
     /// Attempts so far.
     pub attempts: i64,
     /// Last error, if any.
@@ -329,28 +362,33 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<OutboxSummary>> {
     .fetch_all(&mut *conn)
     .await
     .ctx("listing the outbox")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| OutboxSummary {
-            id: r.get(0),
-            kind: r.get(1),
-            recipient: r.get(2),
-            subject: r.get(3),
-            state: r.get(4),
-            attempts: r.get(5),
-            last_error: r.get(6),
-        })
-        .collect())
+    decode_all(
+        rows,
+        |r| {
+            Ok(OutboxSummary {
+                id: r.try_get("id")?,
+                kind: spelled(r, "kind")?,
+                recipient: r.try_get("recipient")?,
+                subject: r.try_get("subject")?,
+                state: spelled(r, "state")?,
+                attempts: r.try_get("attempts")?,
+                last_error: r.try_get("last_error")?,
+            })
+        },
+        "reading the outbox",
+    )
 }
 
 /// Queued mail to an address in `undeliverable` becomes `suppressed` (never
 /// sent; the reason is kept in `last_error`). Returns how many rows changed.
 pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
-    let r = sqlx::query(
-        "UPDATE outbox SET state = 'suppressed',
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = '{}',
                 last_error = 'not sent: the address is undeliverable (it bounced)'
-         WHERE state = 'queued' AND recipient IN (SELECT address FROM undeliverable)",
-    )
+         WHERE state = '{}' AND recipient IN (SELECT address FROM undeliverable)",
+        OutboxState::Suppressed,
+        OutboxState::Queued
+    )))
     .execute(&mut *conn)
     .await
     .ctx("suppressing mail to undeliverable addresses")?;
@@ -364,7 +402,9 @@ pub async fn by_bounce_hash(conn: &mut AnyConnection, hash: &str) -> Result<Opti
         .fetch_optional(&mut *conn)
         .await
         .ctx("finding a bounced mail by its return path")?;
-    Ok(row.map(|r| (r.get(0), r.get(1))))
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("recipient")?)))
+        .transpose()
+        .ctx("reading a bounced mail")
 }
 
 /// The outbox row a bounce is about: by the Message-ID of the returned mail
@@ -378,7 +418,9 @@ pub async fn by_message_id(
         .fetch_optional(&mut *conn)
         .await
         .ctx("finding a bounced mail by its Message-ID")?;
-    Ok(row.map(|r| (r.get(0), r.get(1))))
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("recipient")?)))
+        .transpose()
+        .ctx("reading a bounced mail")
 }
 
 /// Automatic replies (mail caused by an inbound message) per thread key since `since` (ms).
@@ -390,7 +432,7 @@ pub async fn thread_counts(
     let mut out = HashMap::new();
     for chunk in threads.chunks(CHUNK) {
         let sql = format!(
-            "SELECT thread_key, COUNT(*) FROM outbox
+            "SELECT thread_key, COUNT(*) AS n FROM outbox
              WHERE created_at >= $1 AND cause_message IS NOT NULL AND thread_key IN ({})
              GROUP BY thread_key",
             in_list(2, chunk.len())
@@ -404,7 +446,10 @@ pub async fn thread_counts(
             .await
             .ctx("counting replies per thread")?
         {
-            out.insert(r.get::<String, _>(0), r.get::<i64, _>(1));
+            out.insert(
+                r.try_get("thread_key").ctx("counting replies per thread")?,
+                r.try_get("n").ctx("counting replies per thread")?,
+            );
         }
     }
     Ok(out)
@@ -414,12 +459,12 @@ pub async fn thread_counts(
 /// earlier one: `thread_key` set) queued since `since` (ms): the circuit breaker's measure.
 pub async fn conversation_replies_since(conn: &mut AnyConnection, since: i64) -> Result<i64> {
     let row = sqlx::query(
-        "SELECT COUNT(*) FROM outbox
+        "SELECT COUNT(*) AS n FROM outbox
          WHERE created_at >= $1 AND cause_message IS NOT NULL AND thread_key IS NOT NULL",
     )
     .bind(since)
     .fetch_one(&mut *conn)
     .await
     .ctx("counting recent replies")?;
-    Ok(row.get(0))
+    row.try_get("n").ctx("counting recent replies")
 }

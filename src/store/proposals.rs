@@ -1,9 +1,12 @@
 //! Speakers, proposals with all their versions, and reply tokens.
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{placeholders, AnyConnection, Backend, Ctx, Result, CHUNK};
-use crate::proposal::{Fields, FiledTopic, ProposalStatus, TagOverrides};
+use super::{decode_all, placeholders, spelled, AnyConnection, Backend, Ctx, Result, CHUNK};
+use crate::model::ProposalStatus;
+pub use crate::model::{ProposalRow, TokenKind, VersionStamp};
+use crate::proposal::{Fields, FiledTopic, TagOverrides};
 
 /// A version to store.
 #[derive(Debug, Clone)]
@@ -102,64 +105,37 @@ pub async fn set_current_topics(
     Ok(())
 }
 
-/// A proposal with its current version.
-#[derive(Debug, Clone)]
-pub struct ProposalRow {
-    /// Row id; the public reference is derived from it.
-    pub id: i64,
-    /// Speaker's address (the one the proposal's token is bound to).
-    pub speaker_email: String,
-    /// Speaker's display name, if given.
-    pub speaker_name: Option<String>,
-    /// Lifecycle status.
-    pub status: ProposalStatus,
-    /// Number of the current version.
-    pub version: i64,
-    /// Created (ms).
-    pub created_at: i64,
-    /// Last changed (ms).
-    pub updated_at: i64,
-    /// Current fields.
-    pub fields: Fields,
-    /// Current problems (empty when complete).
-    pub problems: Vec<String>,
-    /// Current topics.
-    pub topics: Vec<FiledTopic>,
-    /// Chair's topic overrides, kept across versions.
-    pub overrides: TagOverrides,
-    /// Per-proposal number of reviewers (None: the configured default).
-    pub reviewers_needed: Option<i64>,
-}
-
-impl ProposalRow {
-    /// The public reference, `P-0042`.
-    pub fn reference(&self) -> String {
-        crate::proposal::reference(self.id)
-    }
-}
-
 const PROPOSAL_SELECT: &str =
-    "SELECT p.id, s.email, s.name, p.status, p.current_version, p.created_at, p.updated_at,
+    "SELECT p.id, s.email AS speaker_email, s.name AS speaker_name, p.status, p.current_version, p.created_at, p.updated_at,
         v.fields, v.problems, v.topics, p.tag_overrides, p.reviewers_needed
  FROM proposals p
  JOIN speakers s ON s.id = p.speaker_id
  JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.current_version";
 
-fn proposal_from_row(r: sqlx::any::AnyRow) -> ProposalRow {
-    ProposalRow {
-        id: r.get(0),
-        speaker_email: r.get(1),
-        speaker_name: r.get(2),
-        status: ProposalStatus::parse(&r.get::<String, _>(3)).unwrap_or(ProposalStatus::Draft),
-        version: r.get(4),
-        created_at: r.get(5),
-        updated_at: r.get(6),
-        fields: serde_json::from_str(&r.get::<String, _>(7)).unwrap_or_default(),
-        problems: serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default(),
-        topics: serde_json::from_str(&r.get::<String, _>(9)).unwrap_or_default(),
-        overrides: serde_json::from_str(&r.get::<String, _>(10)).unwrap_or_default(),
-        reviewers_needed: r.get(11),
-    }
+/// A JSON column, read leniently as it always was: a value that does not
+/// parse reads as the type's default (the column is only ever written by cfpd).
+fn json_col<T: serde::de::DeserializeOwned + Default>(
+    r: &AnyRow,
+    col: &str,
+) -> std::result::Result<T, sqlx::Error> {
+    Ok(serde_json::from_str(&r.try_get::<String, _>(col)?).unwrap_or_default())
+}
+
+fn proposal_from_row(r: &AnyRow) -> std::result::Result<ProposalRow, sqlx::Error> {
+    Ok(ProposalRow {
+        id: r.try_get("id")?,
+        speaker_email: r.try_get("speaker_email")?,
+        speaker_name: r.try_get("speaker_name")?,
+        status: spelled(r, "status")?,
+        version: r.try_get("current_version")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        fields: json_col(r, "fields")?,
+        problems: json_col(r, "problems")?,
+        topics: json_col(r, "topics")?,
+        overrides: json_col(r, "tag_overrides")?,
+        reviewers_needed: r.try_get("reviewers_needed")?,
+    })
 }
 
 /// One proposal by id.
@@ -170,7 +146,10 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<ProposalRow
         .fetch_optional(&mut *conn)
         .await
         .ctx("reading a proposal")?;
-    Ok(row.map(proposal_from_row))
+    row.as_ref()
+        .map(proposal_from_row)
+        .transpose()
+        .ctx("reading a proposal")
 }
 
 /// All proposals, by reference.
@@ -180,7 +159,7 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<ProposalRow>> {
         .fetch_all(&mut *conn)
         .await
         .ctx("listing proposals")?;
-    Ok(rows.into_iter().map(proposal_from_row).collect())
+    decode_all(rows, proposal_from_row, "reading proposals")
 }
 
 fn const_format(a: &str, b: &str) -> String {
@@ -212,34 +191,19 @@ pub async fn versions(conn: &mut AnyConnection, id: i64) -> Result<Vec<VersionRo
     .fetch_all(&mut *conn)
     .await
     .ctx("reading proposal versions")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| VersionRow {
-            version: r.get(0),
-            created_at: r.get(1),
-            fields: serde_json::from_str(&r.get::<String, _>(2)).unwrap_or_default(),
-            problems: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
-            topics: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
-        })
-        .collect())
-}
-
-/// What a reply token grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    /// Follow-ups (update, withdraw) to one proposal, by its speaker.
-    Proposal,
-    /// Review replies to one assignment, by its reviewer.
-    Assignment,
-}
-
-impl TokenKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Proposal => "proposal",
-            TokenKind::Assignment => "assignment",
-        }
-    }
+    decode_all(
+        rows,
+        |r| {
+            Ok(VersionRow {
+                version: r.try_get("version")?,
+                created_at: r.try_get("created_at")?,
+                fields: json_col(r, "fields")?,
+                problems: json_col(r, "problems")?,
+                topics: json_col(r, "topics")?,
+            })
+        },
+        "reading proposal versions",
+    )
 }
 
 /// A stored token (only its hash is stored; the secret is in the mail we sent).
@@ -266,17 +230,17 @@ pub async fn lookup_token(conn: &mut AnyConnection, hash: &str) -> Result<Option
     .fetch_optional(&mut *conn)
     .await
     .ctx("looking up a reply token")?;
-    Ok(row.map(|r| TokenRow {
-        kind: if r.get::<String, _>(0) == "assignment" {
-            TokenKind::Assignment
-        } else {
-            TokenKind::Proposal
-        },
-        proposal_id: r.get(1),
-        assignment_id: r.get(2),
-        bound_address: r.get(3),
-        expires_at: r.get(4),
-    }))
+    row.map(|r| {
+        Ok(TokenRow {
+            kind: spelled(&r, "kind")?,
+            proposal_id: r.try_get("proposal_id")?,
+            assignment_id: r.try_get("assignment_id")?,
+            bound_address: r.try_get("bound_address")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    })
+    .transpose()
+    .ctx("reading a reply token")
 }
 
 /// Reserve `n` proposal ids for a batch of new proposals (inserted later with
@@ -287,23 +251,23 @@ pub async fn reserve_ids(conn: &mut AnyConnection, backend: Backend, n: usize) -
     match backend {
         Backend::Postgres => {
             let rows = sqlx::query(
-                "SELECT nextval(pg_get_serial_sequence('proposals', 'id')) FROM generate_series(1, $1)",
+                "SELECT nextval(pg_get_serial_sequence('proposals', 'id')) AS id FROM generate_series(1, $1)",
             )
             .bind(n as i64)
             .fetch_all(&mut *conn)
             .await
             .ctx("reserving proposal ids")?;
-            Ok(rows.into_iter().map(|r| r.get::<i64, _>(0)).collect())
+            decode_all(rows, |r| r.try_get("id"), "reserving proposal ids")
         }
         Backend::Sqlite => {
             let row = sqlx::query(
-                "SELECT MAX(x) FROM (SELECT COALESCE(MAX(id), 0) AS x FROM proposals
+                "SELECT MAX(x) AS base FROM (SELECT COALESCE(MAX(id), 0) AS x FROM proposals
                  UNION ALL SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'proposals')",
             )
             .fetch_one(&mut *conn)
             .await
             .ctx("reserving proposal ids")?;
-            let base: i64 = row.get(0);
+            let base: i64 = row.try_get("base").ctx("reserving proposal ids")?;
             Ok((1..=n as i64).map(|i| base + i).collect())
         }
     }
@@ -448,20 +412,6 @@ pub async fn set_reviewers_needed(conn: &mut AnyConnection, id: i64, k: Option<i
     Ok(())
 }
 
-/// When one proposal version was stored and whether it was complete, for the
-/// report's status-over-time chart (the fields themselves are not needed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VersionStamp {
-    /// The proposal.
-    pub proposal_id: i64,
-    /// 1, 2, …
-    pub version: i64,
-    /// When it was stored (ms): the moment the proposal took this shape.
-    pub created_at: i64,
-    /// No problems recorded: the version made (or kept) the proposal submitted.
-    pub complete: bool,
-}
-
 /// Every version of every proposal, by proposal then version.
 pub async fn version_stamps(conn: &mut AnyConnection) -> Result<Vec<VersionStamp>> {
     let rows = sqlx::query(
@@ -471,15 +421,18 @@ pub async fn version_stamps(conn: &mut AnyConnection) -> Result<Vec<VersionStamp
     .fetch_all(&mut *conn)
     .await
     .ctx("reading proposal version times")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| VersionStamp {
-            proposal_id: r.get(0),
-            version: r.get(1),
-            created_at: r.get(2),
-            complete: serde_json::from_str::<Vec<String>>(&r.get::<String, _>(3))
-                .map(|p| p.is_empty())
-                .unwrap_or(false),
-        })
-        .collect())
+    decode_all(
+        rows,
+        |r| {
+            Ok(VersionStamp {
+                proposal_id: r.try_get("proposal_id")?,
+                version: r.try_get("version")?,
+                created_at: r.try_get("created_at")?,
+                complete: serde_json::from_str::<Vec<String>>(&r.try_get::<String, _>("problems")?)
+                    .map(|p| p.is_empty())
+                    .unwrap_or(false),
+            })
+        },
+        "reading proposal version times",
+    )
 }

@@ -77,7 +77,14 @@ pub async fn claim(
             .await
             .ctx("claiming reminder ledger rows")?
         {
-            claimed.insert((row.get(0), row.get(1), row.get(2)));
+            let read = |row: &sqlx::any::AnyRow| -> std::result::Result<_, sqlx::Error> {
+                Ok((
+                    row.try_get("rule")?,
+                    row.try_get("occurrence")?,
+                    row.try_get("recipient")?,
+                ))
+            };
+            claimed.insert(read(&row).ctx("reading claimed ledger rows")?);
         }
     }
     Ok(claimed)
@@ -92,17 +99,20 @@ pub async fn ledger(conn: &mut AnyConnection) -> Result<Vec<LedgerEntry>> {
     .fetch_all(&mut *conn)
     .await
     .ctx("reading the reminder ledger")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| LedgerEntry {
-            rule: r.get(0),
-            occurrence: r.get(1),
-            recipient: r.get(2),
-            dedup_key: r.get(3),
-            items: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
-            created_at: r.get(5),
-        })
-        .collect())
+    super::decode_all(
+        rows,
+        |r| {
+            Ok(LedgerEntry {
+                rule: r.try_get("rule")?,
+                occurrence: r.try_get("occurrence")?,
+                recipient: r.try_get("recipient")?,
+                dedup_key: r.try_get("dedup_key")?,
+                items: serde_json::from_str(&r.try_get::<String, _>("items")?).unwrap_or_default(),
+                created_at: r.try_get("created_at")?,
+            })
+        },
+        "reading the reminder ledger",
+    )
 }
 
 /// The latest occurrence of `rule` before `before` (ms) that mailed anyone:
@@ -113,14 +123,15 @@ pub async fn previous_occurrence(
     before: i64,
 ) -> Result<Option<i64>> {
     let row = sqlx::query(
-        "SELECT MAX(occurrence) FROM reminder_ledger WHERE rule = $1 AND occurrence < $2",
+        "SELECT MAX(occurrence) AS previous FROM reminder_ledger WHERE rule = $1 AND occurrence < $2",
     )
     .bind(rule)
     .bind(before)
     .fetch_one(&mut *conn)
     .await
     .ctx("finding a rule's previous occurrence")?;
-    Ok(row.get::<Option<i64>, _>(0))
+    row.try_get::<Option<i64>, _>("previous")
+        .ctx("finding a rule's previous occurrence")
 }
 
 /// Take the write lock at the start of a scheduler transaction. SQLite
@@ -144,7 +155,13 @@ pub async fn checkpoints(conn: &mut AnyConnection) -> Result<HashMap<String, i64
         .fetch_all(&mut *conn)
         .await
         .ctx("reading reminder checkpoints")?;
-    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(super::decode_all(
+        rows,
+        |r| Ok((r.try_get("rule")?, r.try_get("handled_until")?)),
+        "reading reminder checkpoints",
+    )?
+    .into_iter()
+    .collect())
 }
 
 /// Move a rule's checkpoint forward to `until` (never backwards).
@@ -208,7 +225,7 @@ pub async fn unsubscribe_by_token(
     else {
         return Ok(None);
     };
-    let address: String = row.get(0);
+    let address: String = row.try_get("address").ctx("reading an unsubscribe token")?;
     sqlx::query(
         "INSERT INTO unsubscribes (address, message_id, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (address) DO NOTHING",
@@ -228,7 +245,11 @@ pub async fn unsubscribed(conn: &mut AnyConnection) -> Result<HashSet<String>> {
         .fetch_all(&mut *conn)
         .await
         .ctx("listing unsubscriptions")?;
-    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    Ok(
+        super::decode_all(rows, |r| r.try_get("address"), "reading unsubscriptions")?
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// A bounce, for the chairs' digest.
@@ -252,20 +273,24 @@ pub async fn bounces_between(
 ) -> Result<Vec<BounceRow>> {
     let rows = sqlx::query(
         "SELECT received_at, from_addr, subject, detail FROM messages
-         WHERE state = 'bounce' AND received_at > $1 AND received_at <= $2 ORDER BY received_at, id",
+         WHERE state = $3 AND received_at > $1 AND received_at <= $2 ORDER BY received_at, id",
     )
     .bind(after)
     .bind(until)
+    .bind(crate::model::MessageState::Bounce.as_str())
     .fetch_all(&mut *conn)
     .await
     .ctx("listing bounces")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| BounceRow {
-            received_at: r.get(0),
-            from_addr: r.get(1),
-            subject: r.get(2),
-            detail: r.get(3),
-        })
-        .collect())
+    super::decode_all(
+        rows,
+        |r| {
+            Ok(BounceRow {
+                received_at: r.try_get("received_at")?,
+                from_addr: r.try_get("from_addr")?,
+                subject: r.try_get("subject")?,
+                detail: r.try_get("detail")?,
+            })
+        },
+        "reading bounces",
+    )
 }

@@ -3,28 +3,12 @@
 
 use std::collections::HashMap;
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{in_list, AnyConnection, Ctx, Result, CHUNK};
-
-/// A reviewer as imported from the roster.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reviewer {
-    /// Row id (0 before import).
-    pub id: i64,
-    /// Address: assignments are mailed here and replies must come from it.
-    pub email: String,
-    /// Display name.
-    pub name: Option<String>,
-    /// Expertise topic ids.
-    pub topics: Vec<String>,
-    /// Fewest proposals this reviewer should get.
-    pub min_load: i64,
-    /// Most proposals this reviewer can take.
-    pub max_load: i64,
-    /// Addresses or domains this reviewer must not review.
-    pub conflicts: Vec<String>,
-}
+use super::{decode_all, in_list, spelled, AnyConnection, Ctx, Result, CHUNK};
+pub use crate::model::{Assignment, AssignmentState, Reviewer};
+use crate::model::{MailKind, ProposalStatus, TokenKind};
 
 /// Insert or update a reviewer by address (re-import never duplicates). Returns true if new.
 pub async fn upsert_reviewer(conn: &mut AnyConnection, r: &Reviewer, now: i64) -> Result<bool> {
@@ -62,75 +46,29 @@ pub async fn reviewers(conn: &mut AnyConnection) -> Result<Vec<Reviewer>> {
     .fetch_all(&mut *conn)
     .await
     .ctx("listing reviewers")?;
-    Ok(rows.into_iter().map(reviewer_from_row).collect())
+    decode_all(rows, reviewer_from_row, "reading reviewers")
 }
 
-fn reviewer_from_row(r: sqlx::any::AnyRow) -> Reviewer {
-    Reviewer {
-        id: r.get(0),
-        email: r.get(1),
-        name: r.get(2),
-        topics: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
-        min_load: r.get(4),
-        max_load: r.get(5),
-        conflicts: serde_json::from_str(&r.get::<String, _>(6)).unwrap_or_default(),
-    }
+fn reviewer_from_row(r: &AnyRow) -> std::result::Result<Reviewer, sqlx::Error> {
+    Ok(Reviewer {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        topics: serde_json::from_str(&r.try_get::<String, _>("topics")?).unwrap_or_default(),
+        min_load: r.try_get("min_load")?,
+        max_load: r.try_get("max_load")?,
+        conflicts: serde_json::from_str(&r.try_get::<String, _>("conflicts")?).unwrap_or_default(),
+    })
 }
 
-/// Where an assignment is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AssignmentState {
-    /// The reviewer is expected to review (reviewed or not yet).
-    Active,
-    /// The reviewer declined by mail; the pair is never assigned again.
-    Declined,
-    /// The reviewer declared a conflict of interest by mail; remembered as a conflict.
-    Conflict,
-}
-
-impl AssignmentState {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssignmentState::Active => "active",
-            AssignmentState::Declined => "declined",
-            AssignmentState::Conflict => "conflict",
-        }
-    }
-
-    /// Parse the stored spelling (unknown values read as declined: never reassigned, never counted).
-    pub fn parse(s: &str) -> AssignmentState {
-        match s {
-            "active" => AssignmentState::Active,
-            "conflict" => AssignmentState::Conflict,
-            _ => AssignmentState::Declined,
-        }
-    }
-}
-
-/// An assignment row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Assignment {
-    /// Row id.
-    pub id: i64,
-    /// Proposal.
-    pub proposal_id: i64,
-    /// Reviewer.
-    pub reviewer_id: i64,
-    /// Affinity (0–1000) when assigned.
-    pub affinity: i64,
-    /// Active, or released (declined / conflict).
-    pub state: AssignmentState,
-}
-
-fn assignment_from_row(r: sqlx::any::AnyRow) -> Assignment {
-    Assignment {
-        id: r.get(0),
-        proposal_id: r.get(1),
-        reviewer_id: r.get(2),
-        affinity: r.get(3),
-        state: AssignmentState::parse(&r.get::<String, _>(4)),
-    }
+fn assignment_from_row(r: &AnyRow) -> std::result::Result<Assignment, sqlx::Error> {
+    Ok(Assignment {
+        id: r.try_get("id")?,
+        proposal_id: r.try_get("proposal_id")?,
+        reviewer_id: r.try_get("reviewer_id")?,
+        affinity: r.try_get("affinity")?,
+        state: spelled(r, "state")?,
+    })
 }
 
 /// Every assignment.
@@ -141,7 +79,7 @@ pub async fn assignments(conn: &mut AnyConnection) -> Result<Vec<Assignment>> {
     .fetch_all(&mut *conn)
     .await
     .ctx("listing assignments")?;
-    Ok(rows.into_iter().map(assignment_from_row).collect())
+    decode_all(rows, assignment_from_row, "reading assignments")
 }
 
 /// The assignments of one proposal (any state), oldest first.
@@ -157,21 +95,34 @@ pub async fn assignments_of_proposal(
     .fetch_all(&mut *conn)
     .await
     .ctx("listing a proposal's assignments")?;
-    Ok(rows.into_iter().map(assignment_from_row).collect())
+    decode_all(
+        rows,
+        assignment_from_row,
+        "reading a proposal's assignments",
+    )
 }
 
 /// Number of active assignments per reviewer id (reviewers with none are absent).
 pub async fn active_loads(conn: &mut AnyConnection) -> Result<HashMap<i64, u32>> {
     let rows = sqlx::query(
-        "SELECT reviewer_id, COUNT(*) FROM assignments WHERE state = 'active' GROUP BY reviewer_id",
+        "SELECT reviewer_id, COUNT(*) AS n FROM assignments WHERE state = $1 GROUP BY reviewer_id",
     )
+    .bind(AssignmentState::Active.as_str())
     .fetch_all(&mut *conn)
     .await
     .ctx("counting reviewer loads")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1) as u32))
-        .collect())
+    Ok(decode_all(
+        rows,
+        |r| {
+            Ok((
+                r.try_get::<i64, _>("reviewer_id")?,
+                r.try_get::<i64, _>("n")? as u32,
+            ))
+        },
+        "counting reviewer loads",
+    )?
+    .into_iter()
+    .collect())
 }
 
 /// One reviewer by id.
@@ -183,7 +134,10 @@ pub async fn reviewer(conn: &mut AnyConnection, id: i64) -> Result<Option<Review
     .fetch_optional(&mut *conn)
     .await
     .ctx("reading a reviewer")?;
-    Ok(row.map(reviewer_from_row))
+    row.as_ref()
+        .map(reviewer_from_row)
+        .transpose()
+        .ctx("reading a reviewer")
 }
 
 /// One assignment by id.
@@ -195,7 +149,10 @@ pub async fn assignment(conn: &mut AnyConnection, id: i64) -> Result<Option<Assi
     .fetch_optional(&mut *conn)
     .await
     .ctx("reading an assignment")?;
-    Ok(row.map(assignment_from_row))
+    row.as_ref()
+        .map(assignment_from_row)
+        .transpose()
+        .ctx("reading an assignment")
 }
 
 /// Release an active assignment (decline or conflict), remembering when and through
@@ -209,12 +166,13 @@ pub async fn release(
 ) -> Result<bool> {
     let n = sqlx::query(
         "UPDATE assignments SET state = $2, released_at = $3, released_message = $4
-         WHERE id = $1 AND state = 'active'",
+         WHERE id = $1 AND state = $5",
     )
     .bind(id)
     .bind(state.as_str())
     .bind(now)
     .bind(message_row)
+    .bind(AssignmentState::Active.as_str())
     .execute(&mut *conn)
     .await
     .ctx("releasing an assignment")?
@@ -253,7 +211,7 @@ pub struct Released {
 /// assignment states instead, cumulatively, without the replacement.)
 pub async fn released_since(conn: &mut AnyConnection, since: i64) -> Result<Vec<Released>> {
     let rows = sqlx::query(
-        "SELECT a.proposal_id, r.email, a.state, a.released_at, rr.email
+        "SELECT a.proposal_id, r.email AS reviewer, a.state, a.released_at, rr.email AS replacement
          FROM assignments a
          JOIN reviewers r ON r.id = a.reviewer_id
          LEFT JOIN assignments ra ON ra.id = a.replacement_id
@@ -265,16 +223,19 @@ pub async fn released_since(conn: &mut AnyConnection, since: i64) -> Result<Vec<
     .fetch_all(&mut *conn)
     .await
     .ctx("listing released assignments")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Released {
-            reference: crate::proposal::reference(r.get(0)),
-            reviewer: r.get(1),
-            kind: AssignmentState::parse(&r.get::<String, _>(2)),
-            at: r.get(3),
-            replacement: r.get(4),
-        })
-        .collect())
+    decode_all(
+        rows,
+        |r| {
+            Ok(Released {
+                reference: crate::proposal::reference(r.try_get("proposal_id")?),
+                reviewer: r.try_get("reviewer")?,
+                kind: spelled(r, "state")?,
+                at: r.try_get("released_at")?,
+                replacement: r.try_get("replacement")?,
+            })
+        },
+        "reading released assignments",
+    )
 }
 
 /// The assignments whose assignment mail had one of these Message-IDs (without angle
@@ -287,7 +248,8 @@ pub async fn assignments_mailed_as(
     let mut out = Vec::new();
     for chunk in message_ids.chunks(CHUNK) {
         let sql = format!(
-            "SELECT dedup_key FROM outbox WHERE kind = 'assignment' AND message_id IN ({})",
+            "SELECT dedup_key FROM outbox WHERE kind = '{}' AND message_id IN ({})",
+            MailKind::Assignment,
             in_list(1, chunk.len())
         );
         let mut q = sqlx::query(super::generated(conn, sql));
@@ -299,7 +261,7 @@ pub async fn assignments_mailed_as(
             .await
             .ctx("looking up assignment mails")?
         {
-            let key: String = r.get(0);
+            let key: String = r.try_get("dedup_key").ctx("reading assignment mails")?;
             if let Some(id) = key
                 .strip_prefix(ASSIGNMENT_MAIL_KEY)
                 .and_then(|n| n.parse().ok())
@@ -327,16 +289,19 @@ pub async fn insert_assignment(
 ) -> Result<Option<i64>> {
     let row = sqlx::query(
         "INSERT INTO assignments (proposal_id, reviewer_id, affinity, state, created_at)
-         VALUES ($1, $2, $3, 'active', $4) ON CONFLICT (proposal_id, reviewer_id) DO NOTHING RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (proposal_id, reviewer_id) DO NOTHING RETURNING id",
     )
     .bind(proposal_id)
     .bind(reviewer_id)
     .bind(affinity)
+    .bind(AssignmentState::Active.as_str())
     .bind(now)
     .fetch_optional(&mut *conn)
     .await
     .ctx("storing an assignment")?;
-    Ok(row.map(|r| r.get(0)))
+    row.map(|r| r.try_get("id"))
+        .transpose()
+        .ctx("reading a new assignment's id")
 }
 
 /// Store an assignment token's hash.
@@ -351,7 +316,7 @@ pub async fn insert_assignment_token(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO tokens (hash, kind, proposal_id, assignment_id, bound_address, created_at, expires_at)
-         VALUES ($1, 'assignment', $2, $3, $4, $5, $6)",
+         VALUES ($1, $7, $2, $3, $4, $5, $6)",
     )
     .bind(hash)
     .bind(proposal_id)
@@ -359,6 +324,7 @@ pub async fn insert_assignment_token(
     .bind(bound_address)
     .bind(now)
     .bind(expires_at)
+    .bind(TokenKind::Assignment.as_str())
     .execute(&mut *conn)
     .await
     .ctx("storing an assignment token")?;
@@ -383,11 +349,17 @@ pub struct PendingReview {
 /// The `FROM … WHERE` of [`pending_reviews`] (aliases `a` assignments, `r`
 /// reviewers, `p` proposals), shared with the count in `store::status` so the
 /// definition stays in one place.
-pub(crate) const PENDING_REVIEWS: &str = "FROM assignments a
+pub(crate) fn pending_reviews_from() -> String {
+    format!(
+        "FROM assignments a
          JOIN reviewers r ON r.id = a.reviewer_id
          JOIN proposals p ON p.id = a.proposal_id
-         WHERE a.state = 'active' AND p.status <> 'withdrawn'
-           AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.assignment_id = a.id)";
+         WHERE a.state = '{}' AND p.status <> '{}'
+           AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.assignment_id = a.id)",
+        AssignmentState::Active,
+        ProposalStatus::Withdrawn
+    )
+}
 
 /// **The one definition of a pending review**, used by reviewer reminders
 /// and the chairs' digest: an `active` assignment (not declined, not a
@@ -395,21 +367,25 @@ pub(crate) const PENDING_REVIEWS: &str = "FROM assignments a
 /// been recorded. Ordered by reviewer address, then proposal.
 pub async fn pending_reviews(conn: &mut AnyConnection) -> Result<Vec<PendingReview>> {
     let sql = format!(
-        "SELECT a.id, a.proposal_id, r.id, r.email, r.name {PENDING_REVIEWS}
-         ORDER BY r.email, a.proposal_id"
+        "SELECT a.id AS assignment_id, a.proposal_id, r.id AS reviewer_id, r.email, r.name {}
+         ORDER BY r.email, a.proposal_id",
+        pending_reviews_from()
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .fetch_all(&mut *conn)
         .await
         .ctx("listing pending reviews")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| PendingReview {
-            assignment_id: r.get(0),
-            proposal_id: r.get(1),
-            reviewer_id: r.get(2),
-            reviewer_email: r.get(3),
-            reviewer_name: r.get(4),
-        })
-        .collect())
+    decode_all(
+        rows,
+        |r| {
+            Ok(PendingReview {
+                assignment_id: r.try_get("assignment_id")?,
+                proposal_id: r.try_get("proposal_id")?,
+                reviewer_id: r.try_get("reviewer_id")?,
+                reviewer_email: r.try_get("email")?,
+                reviewer_name: r.try_get("name")?,
+            })
+        },
+        "reading pending reviews",
+    )
 }

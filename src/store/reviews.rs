@@ -52,18 +52,18 @@ const SELECT: &str =
     "SELECT assignment_id, version, is_current, score, confidence, comments_speaker,
         comments_committee, message_id, created_at FROM reviews";
 
-fn from_row(r: sqlx::any::AnyRow) -> StoredReview {
-    StoredReview {
-        assignment_id: r.get(0),
-        version: r.get(1),
-        current: r.get::<i64, _>(2) == 1,
-        score: r.get(3),
-        confidence: r.get(4),
-        comments_speaker: r.get(5),
-        comments_committee: r.get(6),
-        message_row: r.get(7),
-        created_at: r.get(8),
-    }
+fn from_row(r: &sqlx::any::AnyRow) -> std::result::Result<StoredReview, sqlx::Error> {
+    Ok(StoredReview {
+        assignment_id: r.try_get("assignment_id")?,
+        version: r.try_get("version")?,
+        current: r.try_get::<i64, _>("is_current")? == 1,
+        score: r.try_get("score")?,
+        confidence: r.try_get("confidence")?,
+        comments_speaker: r.try_get("comments_speaker")?,
+        comments_committee: r.try_get("comments_committee")?,
+        message_row: r.try_get("message_id")?,
+        created_at: r.try_get("created_at")?,
+    })
 }
 
 /// Record a review as the assignment's current version; the previous current version (if
@@ -74,12 +74,17 @@ pub async fn record(
     now: i64,
 ) -> Result<(i64, Option<StoredReview>)> {
     let previous = current(conn, r.assignment_id).await?;
-    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM reviews WHERE assignment_id = $1")
-        .bind(r.assignment_id)
-        .fetch_one(&mut *conn)
-        .await
-        .ctx("numbering a review version")?;
-    let version = row.get::<i64, _>(0) + 1;
+    let row = sqlx::query(
+        "SELECT COALESCE(MAX(version), 0) AS latest FROM reviews WHERE assignment_id = $1",
+    )
+    .bind(r.assignment_id)
+    .fetch_one(&mut *conn)
+    .await
+    .ctx("numbering a review version")?;
+    let version = row
+        .try_get::<i64, _>("latest")
+        .ctx("numbering a review version")?
+        + 1;
     sqlx::query("UPDATE reviews SET is_current = 0 WHERE assignment_id = $1 AND is_current = 1")
         .bind(r.assignment_id)
         .execute(&mut *conn)
@@ -112,7 +117,10 @@ pub async fn current(conn: &mut AnyConnection, assignment_id: i64) -> Result<Opt
         .fetch_optional(&mut *conn)
         .await
         .ctx("reading the current review")?;
-    Ok(row.map(from_row))
+    row.as_ref()
+        .map(from_row)
+        .transpose()
+        .ctx("reading the current review")
 }
 
 /// Every version of an assignment's review, oldest first.
@@ -123,7 +131,7 @@ pub async fn history(conn: &mut AnyConnection, assignment_id: i64) -> Result<Vec
         .fetch_all(&mut *conn)
         .await
         .ctx("reading review history")?;
-    Ok(rows.into_iter().map(from_row).collect())
+    super::decode_all(rows, from_row, "reading review history")
 }
 
 /// The current review of every assignment that has one, by assignment id.
@@ -133,14 +141,14 @@ pub async fn current_all(conn: &mut AnyConnection) -> Result<Vec<StoredReview>> 
         .fetch_all(&mut *conn)
         .await
         .ctx("reading current reviews")?;
-    Ok(rows.into_iter().map(from_row).collect())
+    super::decode_all(rows, from_row, "reading current reviews")
 }
 
 /// Number of stored review versions in total (for tests and `cfpd check`-style summaries).
 pub async fn count_versions(conn: &mut AnyConnection) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) FROM reviews")
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM reviews")
         .fetch_one(&mut *conn)
         .await
         .ctx("counting reviews")?;
-    Ok(row.get(0))
+    row.try_get("n").ctx("counting reviews")
 }

@@ -10,24 +10,13 @@
 //! mailbox successfully" heartbeat, once per intake cycle, on the database's
 //! clock (so another process can tell how long ago it was).
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::lease::db_now;
-use super::review::PENDING_REVIEWS;
-use super::{AnyConnection, Backend, Ctx, Result};
-
-/// Outbox states in the order reports show them (all of them, also at 0).
-pub const OUTBOX_STATES: &[&str] = &[
-    "queued",
-    "sending",
-    "sent",
-    "failed",
-    "uncertain",
-    "suppressed",
-];
-
-/// Proposal statuses in the order reports show them.
-pub const PROPOSAL_STATUSES: &[&str] = &["submitted", "draft", "late", "withdrawn"];
+use super::review::pending_reviews_from;
+use super::{decode_all, spelled, AnyConnection, Backend, Ctx, Result};
+use crate::model::{MessageState, OutboxState, ProposalStatus, Reason, Spelled};
 
 /// The heartbeat [`record_poll`] writes.
 const POLL: &str = "poll";
@@ -59,16 +48,16 @@ pub struct Poll {
 pub struct Snapshot {
     /// The database's clock when this was read (ms): ages are measured on it.
     pub now: i64,
-    /// Messages per state (`received` is pending), every state present.
-    pub messages: Vec<(String, i64)>,
+    /// Messages per state (`received` is pending).
+    pub messages: Vec<(MessageState, i64)>,
     /// Messages per (state, reason code), only those with a reason.
-    pub message_reasons: Vec<(String, String, i64)>,
+    pub message_reasons: Vec<(MessageState, Reason, i64)>,
     /// Proposals per status.
-    pub proposals: Vec<(String, i64)>,
+    pub proposals: Vec<(ProposalStatus, i64)>,
     /// Reviews owed ([`super::review::pending_reviews`]'s definition).
     pub reviews_pending: i64,
     /// Outbox rows per state.
-    pub outbox: Vec<(String, i64)>,
+    pub outbox: Vec<(OutboxState, i64)>,
     /// When the mail queued longest ago was queued (ms), if any is queued.
     pub oldest_queued_at: Option<i64>,
     /// Hard bounce reports recorded.
@@ -85,8 +74,10 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// The count for `state` in a per-state list (0 when absent).
-    pub fn count(list: &[(String, i64)], state: &str) -> i64 {
-        list.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n)
+    pub fn count<T: PartialEq>(list: &[(T, i64)], state: T) -> i64 {
+        list.iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n)
     }
 
     /// The lease's holder, if it holds it now (unexpired on the database clock).
@@ -94,20 +85,14 @@ impl Snapshot {
         self.lease.as_ref().filter(|l| l.expires_at > self.now)
     }
 
-    /// `(name, count)` for every name in `known`, in order (0 when absent),
-    /// then any other name found in `rows`: a report shows every state, also
-    /// those with no rows yet.
-    pub fn ordered(known: &[&str], rows: &[(String, i64)]) -> Vec<(String, i64)> {
-        let mut out: Vec<(String, i64)> = known
+    /// `(spelling, count)` for every variant of `T`, in the enum's order (0
+    /// when absent): a report shows every state, also those with no rows yet.
+    /// (The CHECK constraints keep any other value out of the database.)
+    pub fn ordered<T: Spelled + PartialEq>(rows: &[(T, i64)]) -> Vec<(String, i64)> {
+        T::all()
             .iter()
-            .map(|k| (k.to_string(), Snapshot::count(rows, k)))
-            .collect();
-        out.extend(
-            rows.iter()
-                .filter(|(k, _)| !known.contains(&k.as_str()))
-                .cloned(),
-        );
-        out
+            .map(|k| (k.as_str().to_string(), Snapshot::count(rows, *k)))
+            .collect()
     }
 
     /// How long the oldest queued mail has waited (ms), 0 when none is queued.
@@ -122,70 +107,90 @@ pub async fn snapshot(
     backend: Backend,
     lease_name: &str,
 ) -> Result<Snapshot> {
-    let pairs = |rows: Vec<sqlx::any::AnyRow>| -> Vec<(String, i64)> {
-        rows.into_iter().map(|r| (r.get(0), r.get(1))).collect()
-    };
-    let now: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {}", db_now(backend))))
+    fn pairs<T: Spelled>(
+        col: &'static str,
+        context: &'static str,
+    ) -> impl Fn(Vec<AnyRow>) -> Result<Vec<(T, i64)>> {
+        move |rows| decode_all(rows, |r| Ok((spelled(r, col)?, r.try_get("n")?)), context)
+    }
+    let n = |r: AnyRow, context: &'static str| -> Result<i64> { r.try_get("n").ctx(context) };
+    let now = n(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} AS n",
+            db_now(backend)
+        )))
         .fetch_one(&mut *conn)
         .await
-        .ctx("reading the database clock")?
-        .get(0);
-    let messages = pairs(
-        sqlx::query("SELECT state, COUNT(*) FROM messages GROUP BY state ORDER BY state")
+        .ctx("reading the database clock")?,
+        "reading the database clock",
+    )?;
+    let messages = pairs("state", "counting messages per state")(
+        sqlx::query("SELECT state, COUNT(*) AS n FROM messages GROUP BY state ORDER BY state")
             .fetch_all(&mut *conn)
             .await
             .ctx("counting messages per state")?,
-    );
-    let message_reasons = sqlx::query(
-        "SELECT state, reason, COUNT(*) FROM messages WHERE reason IS NOT NULL
-         GROUP BY state, reason ORDER BY state, reason",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .ctx("counting messages per reason")?
-    .into_iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2)))
-    .collect();
-    let proposals = pairs(
-        sqlx::query("SELECT status, COUNT(*) FROM proposals GROUP BY status ORDER BY status")
+    )?;
+    let message_reasons = decode_all(
+        sqlx::query(
+            "SELECT state, reason, COUNT(*) AS n FROM messages WHERE reason IS NOT NULL
+             GROUP BY state, reason ORDER BY state, reason",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("counting messages per reason")?,
+        |r| Ok((spelled(r, "state")?, spelled(r, "reason")?, r.try_get("n")?)),
+        "counting messages per reason",
+    )?;
+    let proposals = pairs("status", "counting proposals")(
+        sqlx::query("SELECT status, COUNT(*) AS n FROM proposals GROUP BY status ORDER BY status")
             .fetch_all(&mut *conn)
             .await
             .ctx("counting proposals")?,
-    );
-    let reviews_pending: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) {PENDING_REVIEWS}"
-    )))
-    .fetch_one(&mut *conn)
-    .await
-    .ctx("counting pending reviews")?
-    .get(0);
-    let outbox = pairs(
-        sqlx::query("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
+    )?;
+    let reviews_pending = n(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n {}",
+            pending_reviews_from()
+        )))
+        .fetch_one(&mut *conn)
+        .await
+        .ctx("counting pending reviews")?,
+        "counting pending reviews",
+    )?;
+    let outbox = pairs("state", "counting outbox mail")(
+        sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state ORDER BY state")
             .fetch_all(&mut *conn)
             .await
             .ctx("counting outbox mail")?,
-    );
+    )?;
     // The lowest queued id is the mail waiting longest; finding it reads the
     // (state, next_attempt_at) index only.
-    let oldest_queued_at: Option<i64> = sqlx::query(
-        "SELECT created_at FROM outbox WHERE id = (SELECT MIN(id) FROM outbox WHERE state = 'queued')",
-    )
+    let oldest_queued_at: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT created_at FROM outbox WHERE id = (SELECT MIN(id) FROM outbox WHERE state = '{}')",
+        OutboxState::Queued
+    )))
     .fetch_optional(&mut *conn)
     .await
     .ctx("finding the oldest queued mail")?
-    .map(|r| r.get(0));
+    .map(|r| r.try_get("created_at"))
+    .transpose()
+    .ctx("finding the oldest queued mail")?;
     let b = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN hard <> 0 THEN 1 ELSE 0 END), 0), COUNT(*) FROM bounce_events",
+        "SELECT COALESCE(SUM(CASE WHEN hard <> 0 THEN 1 ELSE 0 END), 0) AS hard, COUNT(*) AS n
+         FROM bounce_events",
     )
     .fetch_one(&mut *conn)
     .await
     .ctx("counting bounces")?;
-    let (bounces_hard, bounces_all): (i64, i64) = (b.get(0), b.get(1));
-    let undeliverable: i64 = sqlx::query("SELECT COUNT(*) FROM undeliverable")
-        .fetch_one(&mut *conn)
-        .await
-        .ctx("counting undeliverable addresses")?
-        .get(0);
+    let bounces_hard: i64 = b.try_get("hard").ctx("counting bounces")?;
+    let bounces_all = n(b, "counting bounces")?;
+    let undeliverable = n(
+        sqlx::query("SELECT COUNT(*) AS n FROM undeliverable")
+            .fetch_one(&mut *conn)
+            .await
+            .ctx("counting undeliverable addresses")?,
+        "counting undeliverable addresses",
+    )?;
     let lease = sqlx::query(
         "SELECT holder, acquired_at, expires_at, generation FROM leases WHERE name = $1",
     )
@@ -193,21 +198,29 @@ pub async fn snapshot(
     .fetch_optional(&mut *conn)
     .await
     .ctx("reading the lease")?
-    .map(|r| LeaseRow {
-        holder: r.get(0),
-        acquired_at: r.get(1),
-        expires_at: r.get(2),
-        generation: r.get(3),
-    });
+    .map(|r| {
+        Ok(LeaseRow {
+            holder: r.try_get("holder")?,
+            acquired_at: r.try_get("acquired_at")?,
+            expires_at: r.try_get("expires_at")?,
+            generation: r.try_get("generation")?,
+        })
+    })
+    .transpose()
+    .ctx("reading the lease")?;
     let last_poll = sqlx::query("SELECT holder, at FROM heartbeats WHERE name = $1")
         .bind(POLL)
         .fetch_optional(&mut *conn)
         .await
         .ctx("reading the last poll")?
-        .map(|r| Poll {
-            holder: r.get(0),
-            at: r.get(1),
-        });
+        .map(|r| {
+            Ok(Poll {
+                holder: r.try_get("holder")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .transpose()
+        .ctx("reading the last poll")?;
     Ok(Snapshot {
         now,
         messages,
@@ -243,6 +256,7 @@ pub async fn record_poll(conn: &mut AnyConnection, backend: Backend, holder: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::MailKind;
 
     #[tokio::test]
     async fn counts_come_from_the_tables_and_the_poll_moves() {
@@ -257,10 +271,10 @@ mod tests {
         assert!(empty.messages.is_empty() && empty.lease.is_none() && empty.last_poll.is_none());
         assert_eq!(empty.oldest_queued_age_ms(), 0);
         for (i, (state, reason)) in [
-            ("accepted", None),
-            ("accepted", None),
-            ("rejected", Some("missing_fields")),
-            ("received", None),
+            (MessageState::Accepted, None),
+            (MessageState::Accepted, None),
+            (MessageState::Rejected, Some(Reason::MissingFields)),
+            (MessageState::Received, None),
         ]
         .into_iter()
         .enumerate()
@@ -270,21 +284,25 @@ mod tests {
                  VALUES ($1, 0, 0, '', $2, $3)",
             )
             .bind(format!("k{i}"))
-            .bind(state)
-            .bind(reason)
+            .bind(state.as_str())
+            .bind(reason.map(Reason::as_str))
             .execute(&mut *c)
             .await
             .unwrap();
         }
-        for (i, state) in ["queued", "queued", "sent"].into_iter().enumerate() {
+        for (i, state) in [OutboxState::Queued, OutboxState::Queued, OutboxState::Sent]
+            .into_iter()
+            .enumerate()
+        {
             sqlx::query(
                 "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id,
                                      subject, raw, state, next_attempt_at)
-                 VALUES ($1, 'ack', $2, '', 'a@x', 'm', 's', x'00', $3, 0)",
+                 VALUES ($1, $4, $2, '', 'a@x', 'm', 's', x'00', $3, 0)",
             )
             .bind(format!("d{i}"))
             .bind(1_000 + i as i64)
-            .bind(state)
+            .bind(state.as_str())
+            .bind(MailKind::Ack.as_str())
             .execute(&mut *c)
             .await
             .unwrap();
@@ -302,13 +320,13 @@ mod tests {
             .unwrap();
         record_poll(&mut c, b, "me").await.unwrap();
         let s = snapshot(&mut c, b, "daemon").await.unwrap();
-        assert_eq!(Snapshot::count(&s.messages, "accepted"), 2);
-        assert_eq!(Snapshot::count(&s.messages, "received"), 1);
+        assert_eq!(Snapshot::count(&s.messages, MessageState::Accepted), 2);
+        assert_eq!(Snapshot::count(&s.messages, MessageState::Received), 1);
         assert_eq!(
             s.message_reasons,
-            vec![("rejected".into(), "missing_fields".into(), 1)]
+            vec![(MessageState::Rejected, Reason::MissingFields, 1)]
         );
-        assert_eq!(Snapshot::count(&s.outbox, "queued"), 2);
+        assert_eq!(Snapshot::count(&s.outbox, OutboxState::Queued), 2);
         assert_eq!(
             s.oldest_queued_at,
             Some(1_000),

@@ -1,0 +1,143 @@
+//! Migration 0011's CHECK constraints against the enums in `model`: every
+//! spelling of every enum is allowed, nothing else is, and a value that got
+//! past them anyway (an older cfpd, a hand edit) reads as an error.
+
+use std::collections::BTreeSet;
+
+use crate::model::{
+    AssignmentState, MailKind, MessageState, OutboxState, ProposalStatus, Reason, Spelled,
+    TokenKind,
+};
+
+const SQLITE: &str = include_str!("../../migrations/sqlite/0011_check_states.sql");
+const POSTGRES: &str = include_str!("../../migrations/postgres/0011_check_states.sql");
+
+/// The quoted values of `CONSTRAINT <name> CHECK (<column> IN (…))` in `sql`.
+fn allowed(sql: &str, name: &str) -> BTreeSet<String> {
+    let start = sql
+        .find(&format!("CONSTRAINT {name} CHECK ("))
+        .unwrap_or_else(|| panic!("no constraint {name}"));
+    let list = &sql[start..];
+    let open = list.find("IN (").expect("an IN list") + 4;
+    let close = open + list[open..].find(')').expect("a closed list");
+    list[open..close]
+        .split(',')
+        .map(|v| v.trim().trim_matches('\'').to_string())
+        .collect()
+}
+
+fn spellings<T: Spelled>() -> BTreeSet<String> {
+    T::all().iter().map(|v| v.as_str().to_string()).collect()
+}
+
+#[test]
+fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
+    let expected = [
+        ("messages_state_check", spellings::<MessageState>()),
+        ("messages_reason_check", spellings::<Reason>()),
+        ("proposals_status_check", spellings::<ProposalStatus>()),
+        ("tokens_kind_check", spellings::<TokenKind>()),
+        ("outbox_state_check", spellings::<OutboxState>()),
+        ("outbox_kind_check", spellings::<MailKind>()),
+        ("assignments_state_check", spellings::<AssignmentState>()),
+    ];
+    for sql in [SQLITE, POSTGRES] {
+        for (name, want) in &expected {
+            assert_eq!(&allowed(sql, name), want, "{name}");
+        }
+        assert_eq!(
+            sql.matches("CONSTRAINT ").count(),
+            expected.len(),
+            "one constraint per stored enum column"
+        );
+    }
+}
+
+/// Insert one row per variant (so every spelling passes the constraint), then
+/// one row with an unknown value (refused).
+#[tokio::test]
+async fn sqlite_accepts_every_spelling_and_refuses_any_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = super::Store::connect(&format!("sqlite://{}/c.db", dir.path().display()))
+        .await
+        .unwrap();
+    let mut c = store.conn().await.unwrap();
+    let insert = |i: usize, state: &str, reason: Option<&str>| {
+        sqlx::query(
+            "INSERT INTO messages (source_key, received_at, size, sha256, state, reason)
+             VALUES ($1, 0, 0, '', $2, $3)",
+        )
+        .bind(format!("k{i}"))
+        .bind(state.to_string())
+        .bind(reason.map(str::to_string))
+    };
+    for (i, s) in MessageState::ALL.iter().enumerate() {
+        insert(i, s.as_str(), None).execute(&mut *c).await.unwrap();
+    }
+    for (i, r) in Reason::ALL.iter().enumerate() {
+        insert(100 + i, "rejected", Some(r.as_str()))
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
+    for (i, (k, s)) in MailKind::ALL
+        .iter()
+        .zip(OutboxState::ALL.iter().cycle())
+        .enumerate()
+    {
+        sqlx::query(
+            "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id,
+                                 subject, raw, state, next_attempt_at)
+             VALUES ($1, $2, 0, '', 'a@x', 'm', 's', x'00', $3, 0)",
+        )
+        .bind(format!("d{i}"))
+        .bind(k.as_str())
+        .bind(s.as_str())
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    }
+    let err = insert(999, "misspelled", None)
+        .execute(&mut *c)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("CHECK"), "{err}");
+    let err = insert(998, "rejected", Some("return_path"))
+        .execute(&mut *c)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("CHECK"), "{err}");
+    let listed = super::messages::list(&mut c).await.unwrap();
+    assert_eq!(listed.len(), MessageState::ALL.len() + Reason::ALL.len());
+    let (by_state, _) = super::outbox::stats(&mut c).await.unwrap();
+    assert_eq!(by_state.len(), OutboxState::ALL.len());
+}
+
+#[tokio::test]
+async fn an_unknown_spelling_in_the_database_is_an_error_not_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = super::Store::connect(&format!("sqlite://{}/u.db", dir.path().display()))
+        .await
+        .unwrap();
+    let mut c = store.conn().await.unwrap();
+    // Only a bypassed constraint lets such a value in.
+    sqlx::query("PRAGMA ignore_check_constraints = ON")
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO messages (source_key, received_at, size, sha256, state, reason)
+         VALUES ('k', 0, 0, '', 'rejected', 'no_such_reason')",
+    )
+    .execute(&mut *c)
+    .await
+    .unwrap();
+    let err = super::messages::list(&mut c).await.unwrap_err();
+    let text = format!("{err}: {:?}", std::error::Error::source(&err));
+    assert!(text.contains("no_such_reason"), "{text}");
+    sqlx::query("UPDATE messages SET reason = NULL, state = 'gone'")
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    assert!(super::messages::count_by_state(&mut c).await.is_err());
+}

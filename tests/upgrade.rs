@@ -1,0 +1,817 @@
+//! Upgrading a database written by cfpd as of main 724ec4a (migrations 0001–0010)
+//! to this version (0011 adds CHECK constraints; SQLite rebuilds five tables):
+//! every row is still there and reads back through the `Store` API with the
+//! same values; the constraints then refuse unknown values. Runs on SQLite, or
+//! on PostgreSQL with `CFPD_TEST_DATABASE=postgres`.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use cfpd::model::{
+    AssignmentState, MailKind, MessageState, OutboxState, ProposalStatus, Reason, TokenKind,
+};
+use cfpd::store::{self, AnyConnection, Store};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Row};
+
+/// 2024-06-01T10:00:00Z, in ms.
+const T: i64 = 1_717_236_000_000;
+
+/// A bound value for [`exec`].
+enum V {
+    I(i64),
+    S(&'static str),
+    /// NULL in an integer column.
+    NI,
+    /// NULL in a text column.
+    NS,
+    B(Vec<u8>),
+}
+use V::*;
+
+async fn exec(pool: &AnyPool, sql: &'static str, values: Vec<V>) {
+    let mut q = sqlx::query(sql);
+    for v in values {
+        q = match v {
+            I(i) => q.bind(i),
+            S(s) => q.bind(s),
+            NI => q.bind(None::<i64>),
+            NS => q.bind(None::<String>),
+            B(b) => q.bind(b),
+        };
+    }
+    q.execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The tables of schema 0010, and how many rows each holds.
+const TABLES: &[&str] = &[
+    "messages",
+    "message_raw",
+    "mailbox_cursor",
+    "speakers",
+    "proposals",
+    "proposal_versions",
+    "tokens",
+    "outbox",
+    "reviewers",
+    "assignments",
+    "reviews",
+    "reminder_ledger",
+    "reminder_checkpoints",
+    "unsubscribe_tokens",
+    "unsubscribes",
+    "bounce_events",
+    "undeliverable",
+    "leases",
+    "heartbeats",
+];
+
+async fn counts(pool: &AnyPool) -> BTreeMap<&'static str, i64> {
+    let mut out = BTreeMap::new();
+    for t in TABLES {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM {t}"
+        )))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        out.insert(*t, row.try_get::<i64, _>("n").unwrap());
+    }
+    out
+}
+
+/// A database exactly as main 724ec4a creates it: its ten migrations, run by
+/// sqlx's migrator from the files in the repository (so `_sqlx_migrations`
+/// holds the same versions and checksums).
+async fn old_database(url: &str) -> AnyPool {
+    sqlx::any::install_default_drivers();
+    let url = if url.starts_with("sqlite://") {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_string()
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(support::backend());
+    let migrator = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    migrator.run_to(10, &pool).await.unwrap();
+    if support::backend() == "sqlite" {
+        // As cfpd's own connections have it.
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool
+}
+
+fn raw(n: i64) -> Vec<u8> {
+    format!("From: someone@example.org\r\nSubject: message {n}\r\n\r\nbody {n}\r\n").into_bytes()
+}
+
+fn fields(title: &str) -> String {
+    serde_json::to_string(&cfpd::proposal::Fields {
+        title: Some(title.into()),
+        format: Some("talk-25".into()),
+        abstract_text: Some(format!("About {title}.")),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// `(source_key suffix, state, reason, proposal, has bytes, disposed)`.
+type OldMessage = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<i64>,
+    bool,
+    i64,
+);
+
+/// Messages as main wrote them.
+const MESSAGES: &[OldMessage] = &[
+    ("1", "accepted", None, Some(1), true, 1),
+    ("2", "draft", Some("missing_fields"), Some(2), true, 0),
+    ("3", "auto_generated", Some("return-path"), None, true, 0),
+    ("4", "auto_generated", Some("auto-reply"), None, true, 1),
+    ("5", "rejected", Some("sender_mismatch"), Some(1), true, 1),
+    ("6", "bounce", Some("bounce"), None, true, 0),
+    ("7", "received", Some("released_by_chair"), None, true, 0),
+    ("8", "quarantined", Some("too_large"), None, false, 0),
+    ("9", "released", Some("decline"), Some(4), true, 1),
+    ("10", "review_recorded", None, Some(1), true, 1),
+    ("11", "received", None, None, true, 0),
+    ("12", "rejected", Some("token_expired"), Some(4), true, 0),
+    ("13", "duplicate", Some("duplicate"), None, true, 1),
+];
+
+/// Rows in every table, as main wrote them.
+async fn fill(pool: &AnyPool) {
+    fill_messages(pool).await;
+    fill_proposals(pool).await;
+    fill_reviews(pool).await;
+    fill_outbox(pool).await;
+    fill_the_rest(pool).await;
+}
+
+/// Speakers, messages in many states and reasons, their bytes, the cursor.
+async fn fill_messages(pool: &AnyPool) {
+    exec(
+        pool,
+        "INSERT INTO speakers (email, name, created_at) VALUES ($1, $2, $3), ($4, $5, $6)",
+        vec![
+            S("ada@example.org"),
+            S("Ada Lovelace"),
+            I(T),
+            S("bob@example.org"),
+            NS,
+            I(T),
+        ],
+    )
+    .await;
+    for (i, (key, state, reason, proposal, bytes, disposed)) in MESSAGES.iter().enumerate() {
+        let id = i as i64 + 1;
+        let processed = if *state == "received" { NI } else { I(T + id) };
+        let mut q = sqlx::query(
+            "INSERT INTO messages (source_key, received_at, size, sha256, message_id, from_addr,
+                                   subject, state, reason, detail, proposal_id, duplicate_of,
+                                   processed_at, disposed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(format!("imap:INBOX:1:{key}"))
+        .bind(T + id)
+        .bind(raw(id).len() as i64)
+        .bind(format!("{id:064x}"))
+        .bind(format!("m{id}@example.org"))
+        .bind("ada@example.org")
+        .bind(format!("message {id}"))
+        .bind(*state)
+        .bind(reason.map(str::to_string))
+        .bind(format!("detail {id}"))
+        .bind(*proposal)
+        .bind(if *state == "duplicate" {
+            Some(1i64)
+        } else {
+            None
+        });
+        q = match processed {
+            I(p) => q.bind(Some(p)),
+            _ => q.bind(None::<i64>),
+        };
+        q.bind(*disposed).execute(pool).await.unwrap();
+        if *bytes {
+            exec(
+                pool,
+                "INSERT INTO message_raw (id, raw) VALUES ($1, $2)",
+                vec![I(id), B(raw(id))],
+            )
+            .await;
+        }
+    }
+    // A message row removed by hand (its id is never handed out again), and the cursor.
+    let statements: Vec<(&'static str, Vec<V>)> = vec![
+        (
+            "INSERT INTO messages (source_key, received_at, size, sha256, state) VALUES ($1, $2, 0, '', $3)",
+            vec![S("maildir:gone"), I(T), S("received")],
+        ),
+        (
+            "DELETE FROM messages WHERE source_key = $1",
+            vec![S("maildir:gone")],
+        ),
+        (
+            "INSERT INTO mailbox_cursor (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3)",
+            vec![S("INBOX"), I(1), I(13)],
+        ),
+    ];
+    for (sql, values) in statements {
+        exec(pool, sql, values).await;
+    }
+}
+
+/// Proposals in every status, with versions.
+async fn fill_proposals(pool: &AnyPool) {
+    for (speaker, status, version, needed, overrides) in [
+        (
+            1,
+            "submitted",
+            2,
+            NI,
+            r#"{"add":["web"],"remove":["data"]}"#,
+        ),
+        (2, "draft", 1, NI, r#"{"add":[],"remove":[]}"#),
+        (1, "withdrawn", 1, NI, r#"{"add":[],"remove":[]}"#),
+        (2, "late", 1, I(3), r#"{"add":[],"remove":[]}"#),
+    ] {
+        exec(
+            pool,
+            "INSERT INTO proposals (speaker_id, status, current_version, created_at, updated_at,
+                                    tag_overrides, reviewers_needed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            vec![
+                I(speaker),
+                S(status),
+                I(version),
+                I(T),
+                I(T + 10),
+                S(overrides),
+                needed,
+            ],
+        )
+        .await;
+    }
+    let topics = r#"[{"id":"web","name":"Web","score":2.5,"evidence":["django"]}]"#;
+    for (p, v, msg, title, problems) in [
+        (1, 1, I(1), "Async Django", "[]"),
+        (1, 2, NI, "Async Django, revised", "[]"),
+        (2, 1, I(2), "Half a talk", r#"["The abstract is missing."]"#),
+        (3, 1, NI, "Gone", "[]"),
+        (4, 1, NI, "Too late", "[]"),
+    ] {
+        let f = fields(title);
+        sqlx::query(
+            "INSERT INTO proposal_versions (proposal_id, version, message_id, created_at, fields,
+                                            problems, topics)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(p as i64)
+        .bind(v as i64)
+        .bind(match msg {
+            I(m) => Some(m),
+            _ => None,
+        })
+        .bind(T + v as i64)
+        .bind(f)
+        .bind(problems)
+        .bind(topics)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}
+
+/// Reviewers, assignments in every state, reviews, tokens.
+async fn fill_reviews(pool: &AnyPool) {
+    exec(
+        pool,
+        "INSERT INTO reviewers (email, name, topics, min_load, max_load, conflicts, created_at, updated_at)
+         VALUES ($1, $2, $3, 1, 5, $4, $5, $5), ($6, $7, $8, 0, 3, $9, $5, $5)",
+        vec![
+            S("rev1@example.org"),
+            S("Grace"),
+            S(r#"["web"]"#),
+            S("[]"),
+            I(T),
+            S("rev2@example.org"),
+            NS,
+            S(r#"["data","web"]"#),
+            S(r#"["example.org"]"#),
+        ],
+    )
+    .await;
+    for (p, r, affinity, state, released, message, replacement) in [
+        (1, 1, 800, "active", NI, NI, NI),
+        (4, 1, 300, "declined", I(T + 100), I(9), I(3)),
+        (4, 2, 250, "active", NI, NI, NI),
+        (3, 2, 100, "conflict", I(T + 200), NI, NI),
+    ] {
+        exec(
+            pool,
+            "INSERT INTO assignments (proposal_id, reviewer_id, affinity, state, created_at,
+                                      released_at, released_message, replacement_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            vec![
+                I(p),
+                I(r),
+                I(affinity),
+                S(state),
+                I(T),
+                released,
+                message,
+                replacement,
+            ],
+        )
+        .await;
+    }
+    exec(
+        pool,
+        "INSERT INTO reviews (assignment_id, version, is_current, score, confidence,
+                              comments_speaker, comments_committee, message_id, created_at)
+         VALUES (1, 1, 0, 3, NULL, 'ok', '', NULL, $1), (1, 2, 1, 4, 2, 'good', 'accept', 10, $2)",
+        vec![I(T + 300), I(T + 400)],
+    )
+    .await;
+    exec(
+        pool,
+        "INSERT INTO tokens (hash, kind, proposal_id, assignment_id, bound_address, created_at, expires_at)
+         VALUES ($1, $2, 1, NULL, $3, $4, NULL), ($5, $6, 1, 1, $7, $4, $8)",
+        vec![
+            S("hash-proposal"),
+            S("proposal"),
+            S("ada@example.org"),
+            I(T),
+            S("hash-assignment"),
+            S("assignment"),
+            S("rev1@example.org"),
+            I(T + 1_000_000),
+        ],
+    )
+    .await;
+}
+
+/// Outbox rows in every state.
+async fn fill_outbox(pool: &AnyPool) {
+    for (i, (kind, state, recipient, cause, error)) in [
+        ("ack", "sent", "ada@example.org", I(1), NS),
+        ("draft", "queued", "bob@example.org", I(2), NS),
+        ("assignment", "sending", "rev1@example.org", NI, NS),
+        ("reminder", "failed", "bob@example.org", NI, S("550 no")),
+        (
+            "digest",
+            "uncertain",
+            "chair@example.org",
+            NI,
+            S("connection lost"),
+        ),
+        (
+            "bounce_alert",
+            "suppressed",
+            "ghost@example.net",
+            NI,
+            S("undeliverable"),
+        ),
+        ("rejection", "queued", "ada@example.org", I(5), NS),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let i = i as i64 + 1;
+        let mut q = sqlx::query(
+            "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id,
+                                 subject, raw, state, attempts, next_attempt_at, last_error,
+                                 sent_at, cause_message, bounce_hash, thread_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(format!("{kind}:{i}"))
+        .bind(kind)
+        .bind(T + i)
+        .bind("cfp+b-secret@conf.example")
+        .bind(recipient)
+        .bind(format!("out{i}@conf.example"))
+        .bind(format!("subject {i}"))
+        .bind(raw(100 + i))
+        .bind(state)
+        .bind(i % 3)
+        .bind(T + i)
+        .bind(match error {
+            S(e) => Some(e),
+            _ => None,
+        })
+        .bind((state == "sent").then_some(T + 50));
+        q = q.bind(match cause {
+            I(c) => Some(c),
+            _ => None,
+        });
+        q.bind(format!("bh{i}"))
+            .bind((i == 7).then_some("thread-1"))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// Reminders, unsubscriptions, bounces, lease and heartbeat.
+async fn fill_the_rest(pool: &AnyPool) {
+    let statements: Vec<(&'static str, Vec<V>)> = vec![
+        (
+            "INSERT INTO reminder_ledger (rule, occurrence, recipient, dedup_key, items, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                S("draft-reminder"),
+                I(T),
+                S("bob@example.org"),
+                S("reminder:draft-reminder:1"),
+                S(r#"["P-0002"]"#),
+                I(T + 5),
+            ],
+        ),
+        (
+            "INSERT INTO reminder_checkpoints (rule, handled_until, updated_at) VALUES ($1, $2, $3)",
+            vec![S("draft-reminder"), I(T), I(T + 5)],
+        ),
+        (
+            "INSERT INTO unsubscribe_tokens (hash, address, created_at) VALUES ($1, $2, $3)",
+            vec![S("uhash"), S("fan@example.org"), I(T)],
+        ),
+        (
+            "INSERT INTO unsubscribes (address, message_id, created_at) VALUES ($1, NULL, $2)",
+            vec![S("old@example.org"), I(T)],
+        ),
+        (
+            "INSERT INTO bounce_events (message_row, outbox_id, address, hard, status, diagnostic, created_at)
+             VALUES (6, 6, $1, 1, '5.1.1', 'no such user', $2)",
+            vec![S("ghost@example.net"), I(T)],
+        ),
+        (
+            "INSERT INTO undeliverable (address, since, reason, message_row) VALUES ($1, $2, $3, 6)",
+            vec![S("ghost@example.net"), I(T), S("hard bounce: 5.1.1")],
+        ),
+        (
+            "INSERT INTO leases (name, holder, expires_at, acquired_at, generation) VALUES ($1, $2, $3, $4, 2)",
+            vec![S("daemon"), S("host:1:42:ab"), I(T + 60_000), I(T)],
+        ),
+        (
+            "INSERT INTO heartbeats (name, holder, at) VALUES ($1, $2, $3)",
+            vec![S("poll"), S("host:1:42:ab"), I(T + 1)],
+        ),
+    ];
+    for (sql, values) in statements {
+        exec(pool, sql, values).await;
+    }
+}
+
+#[tokio::test]
+async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::database_url(dir.path()).await;
+    let old = old_database(&url).await;
+    fill(&old).await;
+    let before = counts(&old).await;
+    assert_eq!(before["messages"], MESSAGES.len() as i64);
+    old.close().await;
+
+    let store = Store::connect(&url).await.unwrap();
+    assert_eq!(counts(&store.pool).await, before, "no row lost or added");
+    let mut c = store.conn().await.unwrap();
+
+    check_messages(&mut c).await;
+    check_proposals(&mut c).await;
+    check_reviews(&mut c).await;
+    check_outbox(&mut c).await;
+    check_status(&mut c, store.backend).await;
+    // New rows continue after the highest id ever used (14 was deleted).
+    let n = store::messages::insert_received_many(
+        &mut c,
+        &[store::messages::NewMessage {
+            source_key: "imap:INBOX:1:14".into(),
+            received_at: T + 999,
+            raw: raw(15),
+        }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+    let last = store::messages::list(&mut c).await.unwrap();
+    assert_eq!(
+        last.last().map(|m| (m.id, m.state)),
+        Some((15, MessageState::Received))
+    );
+}
+
+/// Messages: every state and reason as main spelled them, hyphens included.
+async fn check_messages(c: &mut AnyConnection) {
+    let messages = store::messages::list(c).await.unwrap();
+    let got: Vec<(String, MessageState, Option<Reason>, Option<i64>)> = messages
+        .iter()
+        .map(|m| (m.source_key.clone(), m.state, m.reason, m.proposal_id))
+        .collect();
+    let want: Vec<(String, MessageState, Option<Reason>, Option<i64>)> = MESSAGES
+        .iter()
+        .map(|(key, state, reason, proposal, _, _)| {
+            (
+                format!("imap:INBOX:1:{key}"),
+                MessageState::parse(state).unwrap(),
+                reason.map(|r| Reason::parse(r).unwrap()),
+                *proposal,
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(messages[2].reason, Some(Reason::ReturnPath));
+    assert_eq!(messages[3].reason, Some(Reason::AutoReply));
+    assert_eq!(messages[4].detail.as_deref(), Some("detail 5"));
+    assert_eq!(messages[4].subject.as_deref(), Some("message 5"));
+    let pending = store::messages::pending(c, 0, 100, 1 << 20).await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| (p.id, p.released, p.raw.clone()))
+            .collect::<Vec<_>>(),
+        vec![(7, true, raw(7)), (11, false, raw(11))]
+    );
+    let undisposed = store::messages::undisposed(c, "imap:", 100).await.unwrap();
+    assert_eq!(
+        undisposed
+            .iter()
+            .map(|u| (u.id, u.state))
+            .collect::<Vec<_>>(),
+        vec![
+            (2, MessageState::Draft),
+            (3, MessageState::AutoGenerated),
+            (6, MessageState::Bounce),
+            (8, MessageState::Quarantined),
+            (12, MessageState::Rejected),
+        ]
+    );
+    assert_eq!(
+        store::messages::cursor(c, "INBOX").await.unwrap(),
+        Some((1, 13))
+    );
+    let ids = store::messages::processed_ids(c, &["m1@example.org".into()])
+        .await
+        .unwrap();
+    assert_eq!(ids.get("m1@example.org"), Some(&1));
+}
+
+/// Proposals with their versions, tokens.
+async fn check_proposals(c: &mut AnyConnection) {
+    let proposals = store::proposals::list(c).await.unwrap();
+    assert_eq!(
+        proposals
+            .iter()
+            .map(|p| (p.id, p.status, p.version, p.reviewers_needed))
+            .collect::<Vec<_>>(),
+        vec![
+            (1, ProposalStatus::Submitted, 2, None),
+            (2, ProposalStatus::Draft, 1, None),
+            (3, ProposalStatus::Withdrawn, 1, None),
+            (4, ProposalStatus::Late, 1, Some(3)),
+        ]
+    );
+    let p1 = &proposals[0];
+    assert_eq!(p1.fields.title.as_deref(), Some("Async Django, revised"));
+    assert_eq!(p1.speaker_name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(p1.overrides.add, vec!["web".to_string()]);
+    assert_eq!(p1.topics[0].evidence, vec!["django".to_string()]);
+    assert_eq!(proposals[1].problems, vec!["The abstract is missing."]);
+    assert_eq!(proposals[1].speaker_name, None);
+    let versions = store::proposals::versions(c, 1).await.unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0].fields.title.as_deref(), Some("Async Django"));
+    assert_eq!(store::proposals::version_stamps(c).await.unwrap().len(), 5);
+    let t = store::proposals::lookup_token(c, "hash-proposal")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((t.kind, t.proposal_id), (TokenKind::Proposal, Some(1)));
+    let t = store::proposals::lookup_token(c, "hash-assignment")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (t.kind, t.assignment_id, t.expires_at),
+        (TokenKind::Assignment, Some(1), Some(T + 1_000_000))
+    );
+}
+
+/// Reviewers, assignments, releases, reviews.
+async fn check_reviews(c: &mut AnyConnection) {
+    let reviewers = store::review::reviewers(c).await.unwrap();
+    assert_eq!(reviewers.len(), 2);
+    assert_eq!(reviewers[1].conflicts, vec!["example.org".to_string()]);
+    let states: Vec<AssignmentState> = store::review::assignments(c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.state)
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            AssignmentState::Active,
+            AssignmentState::Declined,
+            AssignmentState::Active,
+            AssignmentState::Conflict,
+        ]
+    );
+    let released = store::review::released_since(c, 0).await.unwrap();
+    assert_eq!(
+        released
+            .iter()
+            .map(|r| (r.reference.as_str(), r.kind, r.replacement.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![
+            (
+                "P-0004",
+                AssignmentState::Declined,
+                Some("rev2@example.org")
+            ),
+            ("P-0003", AssignmentState::Conflict, None),
+        ]
+    );
+    let pending_reviews = store::review::pending_reviews(c).await.unwrap();
+    assert_eq!(
+        pending_reviews
+            .iter()
+            .map(|p| p.assignment_id)
+            .collect::<Vec<_>>(),
+        vec![3]
+    );
+    let history = store::reviews::history(c, 1).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|r| (r.version, r.current, r.score, r.confidence))
+            .collect::<Vec<_>>(),
+        vec![(1, false, 3, None), (2, true, 4, Some(2))]
+    );
+    assert_eq!(history[1].message_row, Some(10));
+}
+
+/// The outbox in every state.
+async fn check_outbox(c: &mut AnyConnection) {
+    let outbox = store::outbox::list(c).await.unwrap();
+    assert_eq!(
+        outbox.iter().map(|o| (o.kind, o.state)).collect::<Vec<_>>(),
+        vec![
+            (MailKind::Ack, OutboxState::Sent),
+            (MailKind::Draft, OutboxState::Queued),
+            (MailKind::Assignment, OutboxState::Sending),
+            (MailKind::Reminder, OutboxState::Failed),
+            (MailKind::Digest, OutboxState::Uncertain),
+            (MailKind::BounceAlert, OutboxState::Suppressed),
+            (MailKind::Rejection, OutboxState::Queued),
+        ]
+    );
+    assert_eq!(outbox[3].last_error.as_deref(), Some("550 no"));
+    let due = store::outbox::due_for_worker(c, T + 100, 10, 1, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|d| (d.id, d.raw.clone()))
+            .collect::<Vec<_>>(),
+        vec![(2, raw(102)), (7, raw(107))]
+    );
+    assert_eq!(
+        store::outbox::kind_count(c, "ada@example.org", MailKind::Rejection, 0)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store::outbox::by_bounce_hash(c, "bh6").await.unwrap(),
+        Some((6, "ghost@example.net".into()))
+    );
+}
+
+/// Reminders, bounces, lease and heartbeat: the status snapshot.
+async fn check_status(c: &mut AnyConnection, backend: store::Backend) {
+    let ledger = store::reminders::ledger(c).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].items, vec!["P-0002".to_string()]);
+    assert_eq!(
+        store::reminders::checkpoints(c)
+            .await
+            .unwrap()
+            .get("draft-reminder"),
+        Some(&T)
+    );
+    assert_eq!(store::bounces::list(c).await.unwrap().len(), 1);
+    let s = store::status::snapshot(c, backend, "daemon").await.unwrap();
+    assert_eq!(
+        store::status::Snapshot::count(&s.messages, MessageState::AutoGenerated),
+        2
+    );
+    assert!(s
+        .message_reasons
+        .contains(&(MessageState::AutoGenerated, Reason::ReturnPath, 1)));
+    assert_eq!(
+        store::status::Snapshot::count(&s.outbox, OutboxState::Queued),
+        2
+    );
+    assert_eq!(
+        store::status::Snapshot::count(&s.proposals, ProposalStatus::Late),
+        1
+    );
+    assert_eq!(
+        (s.bounces_hard, s.undeliverable, s.reviews_pending),
+        (1, 1, 1)
+    );
+    assert_eq!(s.lease.map(|l| l.generation), Some(2));
+    assert_eq!(s.last_poll.map(|p| p.at), Some(T + 1));
+}
+
+#[tokio::test]
+async fn after_the_upgrade_unknown_values_and_dangling_references_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::database_url(dir.path()).await;
+    let old = old_database(&url).await;
+    fill(&old).await;
+    old.close().await;
+    let store = Store::connect(&url).await.unwrap();
+    let before = counts(&store.pool).await;
+    let mut c = store.conn().await.unwrap();
+    for sql in [
+        "UPDATE messages SET state = 'processed' WHERE id = 1",
+        "UPDATE messages SET reason = 'return_path' WHERE id = 3",
+        "UPDATE proposals SET status = 'accepted' WHERE id = 1",
+        "UPDATE tokens SET kind = 'speaker' WHERE hash = 'hash-proposal'",
+        "UPDATE outbox SET state = 'delivered' WHERE id = 1",
+        "UPDATE outbox SET kind = 'newsletter' WHERE id = 1",
+        "UPDATE assignments SET state = 'gone' WHERE id = 1",
+    ] {
+        let err = sqlx::query(sql).execute(&mut *c).await.unwrap_err();
+        assert!(
+            err.to_string().to_lowercase().contains("check"),
+            "{sql}: {err}"
+        );
+    }
+    // Every enum spelling is still accepted by its column.
+    for s in MessageState::ALL {
+        sqlx::query("UPDATE messages SET state = $1 WHERE id = 1")
+            .bind(s.as_str())
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
+    for r in Reason::ALL {
+        sqlx::query("UPDATE messages SET reason = $1 WHERE id = 1")
+            .bind(r.as_str())
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
+    for k in MailKind::ALL {
+        sqlx::query("UPDATE outbox SET kind = $1 WHERE id = 1")
+            .bind(k.as_str())
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
+    // The rebuilt tables are still referenced: foreign keys survived.
+    let err = sqlx::query("INSERT INTO message_raw (id, raw) VALUES (9999, $1)")
+        .bind(vec![0u8])
+        .execute(&mut *c)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().to_lowercase().contains("foreign key"),
+        "{err}"
+    );
+    let err = sqlx::query("DELETE FROM proposals WHERE id = 1")
+        .execute(&mut *c)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().to_lowercase().contains("foreign key"),
+        "{err}"
+    );
+    if store.backend == store::Backend::Sqlite {
+        let broken = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut *c)
+            .await
+            .unwrap();
+        assert!(broken.is_empty(), "{} dangling references", broken.len());
+    }
+    drop(c);
+    assert_eq!(counts(&store.pool).await, before);
+}
