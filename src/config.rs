@@ -10,10 +10,13 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::schedule::rules::{self, Audience, Origin, Rule, TemplateName};
+use crate::calendar::rules::{self, Audience, Origin, Rule, TemplateName};
+use crate::calendar::zone::parse_local;
+use crate::calendar::Zone;
+use crate::proposal::{looks_like_address, ProposalRules, PROPOSAL_FIELDS};
 
 /// A configuration problem, pointing at the file, line and key to fix.
 #[derive(Debug, thiserror::Error)]
@@ -152,64 +155,6 @@ pub struct Conference {
     /// The review deadline as an instant: review replies after it get "review is
     /// closed", and reviewer reminders count towards it. `None` until the chair sets it.
     pub review_deadline: Option<DateTime<Utc>>,
-}
-
-/// A deadline zone: a named IANA zone, or Anywhere on Earth (UTC−12).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Zone {
-    /// A named IANA zone such as `America/Chicago`.
-    Iana(chrono_tz::Tz),
-    /// Anywhere on Earth: the deadline has passed nowhere on Earth until it passes at UTC−12.
-    AoE,
-}
-
-impl Zone {
-    /// Parse `AoE` or an IANA zone name.
-    pub fn parse(s: &str) -> Option<Zone> {
-        if s.eq_ignore_ascii_case("aoe") || s.eq_ignore_ascii_case("anywhere on earth") {
-            return Some(Zone::AoE);
-        }
-        s.parse::<chrono_tz::Tz>().ok().map(Zone::Iana)
-    }
-
-    /// Interpret a local wall-clock time in this zone. Ambiguous times (DST fall-back)
-    /// take the later instant, so a deadline never closes early; times that do not
-    /// exist (DST spring-forward gap) are refused.
-    pub fn local_to_utc(&self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-        match self {
-            Zone::AoE => Some(Utc.from_utc_datetime(&(local + chrono::Duration::hours(12)))),
-            Zone::Iana(tz) => tz
-                .from_local_datetime(&local)
-                .latest()
-                .map(|d| d.with_timezone(&Utc)),
-        }
-    }
-
-    /// Format an instant in this zone, e.g. `2024-04-24 23:59 AoE` or `2024-04-24 23:59 CDT`.
-    pub fn format(&self, t: DateTime<Utc>) -> String {
-        match self {
-            Zone::AoE => format!(
-                "{} AoE",
-                (t - chrono::Duration::hours(12)).format("%Y-%m-%d %H:%M")
-            ),
-            Zone::Iana(tz) => t.with_timezone(tz).format("%Y-%m-%d %H:%M %Z").to_string(),
-        }
-    }
-
-    /// Format an instant in this zone and in UTC, as every mail shows a
-    /// deadline: `2024-04-24 23:59 AoE (2024-04-25 11:59 UTC)`.
-    pub fn format_with_utc(&self, t: DateTime<Utc>) -> String {
-        format!("{} ({})", self.format(t), t.format("%Y-%m-%d %H:%M UTC"))
-    }
-}
-
-impl fmt::Display for Zone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Zone::AoE => f.write_str("AoE"),
-            Zone::Iana(tz) => f.write_str(tz.name()),
-        }
-    }
 }
 
 /// TLS mode for IMAP and SMTP connections.
@@ -435,21 +380,6 @@ pub struct SmtpConfig {
     pub connections: usize,
 }
 
-/// Proposal completeness rules.
-#[derive(Debug, Clone)]
-pub struct ProposalRules {
-    /// Fields that must be present for a proposal to leave draft state.
-    pub required: Vec<String>,
-    /// Allowed values of `Format:`.
-    pub formats: Vec<String>,
-    /// Allowed values of `Audience:`.
-    pub audiences: Vec<String>,
-    /// Maximum words per field.
-    pub word_limits: Vec<(String, usize)>,
-    /// Larger inbound messages are quarantined, not parsed.
-    pub max_message_bytes: usize,
-}
-
 /// Attachment limits (`[proposals] max_attachments`, `max_attachment_bytes`,
 /// `blocked_attachment_extensions`), for every mail a person sends.
 #[derive(Debug, Clone)]
@@ -488,19 +418,6 @@ pub struct Limits {
     /// like one hard bounce (5.x.x) does.
     pub soft_bounce_threshold: u32,
 }
-
-/// Field names a proposal may have.
-pub const PROPOSAL_FIELDS: &[&str] = &[
-    "title",
-    "format",
-    "audience",
-    "topics",
-    "abstract",
-    "description",
-    "notes",
-    "bio",
-    "co-speakers",
-];
 
 // ---- raw (serde) layer -------------------------------------------------------------
 
@@ -1913,37 +1830,6 @@ fn resolve_db_url(url: &str, base: &Path) -> Option<String> {
         Some(url.to_string())
     } else {
         None
-    }
-}
-
-fn parse_local(s: &str) -> Option<NaiveDateTime> {
-    let s = s.trim();
-    for f in [
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(t);
-        }
-    }
-    // A bare date means the end of that day.
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(23, 59, 59))
-}
-
-/// Loose check that a string is a single mail address (`local@domain.tld`).
-pub fn looks_like_address(s: &str) -> bool {
-    match s.rsplit_once('@') {
-        Some((l, d)) => {
-            !l.is_empty()
-                && !d.is_empty()
-                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-                && !d.contains('@')
-        }
-        None => false,
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod assignment;
 pub mod backoff;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;

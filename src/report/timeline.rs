@@ -19,7 +19,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StatusCounts;
-use crate::config::Zone;
+use crate::calendar::Zone;
 use crate::proposal::ProposalStatus;
 use crate::store::from_ms;
 use crate::store::proposals::{ProposalRow, VersionStamp};

@@ -14,8 +14,8 @@
 use askama::Template;
 
 use super::audience::{Content, Planned, DIGEST_STATUSES};
-use super::rules::Rule;
 use super::ScheduleError;
+use crate::calendar::rules::Rule;
 use crate::config::Config;
 use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
 use crate::store::outbox::NewMail;
@@ -162,7 +162,7 @@ pub fn render(
             ("reminder", subject(cfg, &what), body)
         }
         Content::Digest(d) => {
-            let date = super::rules::to_local(zone, p.occurrence)
+            let date = crate::calendar::zone::to_local(zone, p.occurrence)
                 .format("%Y-%m-%d")
                 .to_string();
             let total: usize = d.by_status.iter().map(|(_, n)| n).sum();

@@ -27,7 +27,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Utc};
 
-use crate::config::Zone;
+use super::zone::{fire_instant, to_local, Zone, MARGIN_HOURS};
 
 /// Who a rule mails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,40 +169,6 @@ pub struct Rule {
     pub not_after: Option<DateTime<Utc>>,
     /// Config line or default.
     pub origin: Origin,
-}
-
-/// The widest daylight-saving gap or overlap we allow for when scanning
-/// wall-clock matches (real ones are 30 min to 2 h).
-const MARGIN_HOURS: i64 = 3;
-
-/// The wall-clock time of an instant in `zone`.
-pub fn to_local(zone: &Zone, t: DateTime<Utc>) -> NaiveDateTime {
-    match zone {
-        Zone::AoE => t.naive_utc() - Duration::hours(12),
-        Zone::Iana(tz) => t.with_timezone(tz).naive_local(),
-    }
-}
-
-/// The instant a wall-clock match fires at, with RFC 5545's rules: an
-/// ambiguous time is its first occurrence; a time inside a gap is read with
-/// the offset in effect before the gap (so it is shifted by the gap's length).
-pub fn fire_instant(zone: &Zone, local: NaiveDateTime) -> DateTime<Utc> {
-    match zone {
-        Zone::AoE => Utc.from_utc_datetime(&(local + Duration::hours(12))),
-        Zone::Iana(tz) => match tz.from_local_datetime(&local) {
-            chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
-            chrono::LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
-            chrono::LocalResult::None => {
-                // The offset before the gap: that of a time safely before it.
-                let before = tz
-                    .from_local_datetime(&(local - Duration::hours(MARGIN_HOURS)))
-                    .earliest()
-                    .map(|t| chrono::Offset::fix(t.offset()))
-                    .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
-                Utc.from_utc_datetime(&(local - Duration::seconds(before.local_minus_utc() as i64)))
-            }
-        },
-    }
 }
 
 /// Treat a wall-clock time as a `DateTime<Utc>` so the cron crate matches
