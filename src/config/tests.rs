@@ -476,3 +476,63 @@ fn metrics_listen_is_optional_and_thresholds_are_checked_against_the_source() {
         "{e}"
     );
 }
+
+/// Dotted keys: the line is the one holding the key, wherever the table was
+/// opened (a hand-written line scanner reported line 1 for both).
+#[test]
+fn dotted_keys_are_located_on_their_own_line() {
+    // `a.b = 1` at the top level: the `[database]` table exists only through the dotted key.
+    let src = format!("# cfpd\ndatabase.lease_seconds = 1\n{}", minimal());
+    let e = Config::from_str(&src, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("c.toml:2: database.lease_seconds: expected 2 to 3600"),
+        "{e}"
+    );
+    // `[x]` then `b.c = 2`: a key of a nested table written with a dotted key.
+    let src = format!(
+        "{}\n[proposals]\nformats = [\"talk\"]\nword_limits.title = 0\n",
+        minimal()
+    );
+    let line = src.lines().count();
+    let e = Config::from_str(&src, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "c.toml:{line}: proposals.word_limits.title: expected a positive number"
+        )),
+        "{e}"
+    );
+    // A missing key still points at its table's header, dotted or not.
+    let src = minimal().replace("path = \"inbox\"", "");
+    let e = Config::from_str(&src, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("c.toml:8: mailbox.path: required"), "{e}");
+}
+
+/// Errors from the deserializer name the key the error is in, dotted keys included.
+#[test]
+fn deserializer_errors_name_the_dotted_key() {
+    let src = minimal().replace("path = \"sent\"", "path = \"sent\"\nsmtp.colour = 3");
+    let e = Config::from_str(&src, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("c.toml:15: outgoing.smtp:"), "{e}");
+    let src = minimal().replace(
+        "path = \"sent\"",
+        "path = \"sent\"\ntimeout_seconds = \"long\"",
+    );
+    let e = Config::from_str(&src, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("c.toml:15: outgoing.timeout_seconds:"), "{e}");
+    // A line that is not a key at all names the table it sits in.
+    let src = minimal().replace("path = \"sent\"", "path = \"sent\"\nnot a key");
+    let e = Config::from_str(&src, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("c.toml:15: outgoing"), "{e}");
+}
