@@ -275,20 +275,46 @@ impl Rule {
     }
 }
 
+/// A cron expression a chair wrote that cannot be used, with what to write instead.
+#[derive(Debug, thiserror::Error)]
+pub enum CronError {
+    /// Not 6 or 7 fields (the common 5-field form has no seconds).
+    #[error(
+        "{src:?} has {fields} field(s); cron expressions here have 6 or 7, seconds first: \
+         \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 9 * * Mon-Fri\""
+    )]
+    FieldCount {
+        /// The expression as written.
+        src: String,
+        /// How many fields it has.
+        fields: usize,
+    },
+    /// The `cron` crate refused it.
+    #[error(
+        "{src:?} is not a valid cron expression ({source}); the fields are \
+         \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 9 * * Mon-Fri\""
+    )]
+    Invalid {
+        /// The expression as written.
+        src: String,
+        /// The crate's reason.
+        #[source]
+        source: cron::error::Error,
+    },
+}
+
 /// Parse a cron expression, with an error a chair can act on.
-pub fn parse_cron(src: &str) -> Result<cron::Schedule, String> {
+pub fn parse_cron(src: &str) -> Result<cron::Schedule, CronError> {
     let fields = src.split_whitespace().count();
     if !(6..=7).contains(&fields) {
-        return Err(format!(
-            "{src:?} has {fields} field(s); cron expressions here have 6 or 7, seconds first: \
-             \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 9 * * Mon-Fri\""
-        ));
+        return Err(CronError::FieldCount {
+            src: src.to_string(),
+            fields,
+        });
     }
-    cron::Schedule::from_str(src).map_err(|e| {
-        format!(
-            "{src:?} is not a valid cron expression ({e}); the fields are \
-             \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 9 * * Mon-Fri\""
-        )
+    cron::Schedule::from_str(src).map_err(|source| CronError::Invalid {
+        src: src.to_string(),
+        source,
     })
 }
 
@@ -654,12 +680,12 @@ mod tests {
         for bad in ["", "-", "7", "d", "7x", "1d2", "--1d"] {
             assert_eq!(parse_offset(bad), None, "{bad:?}");
         }
-        let e = parse_cron("0 9 * * *").unwrap_err();
+        let e = parse_cron("0 9 * * *").unwrap_err().to_string();
         assert!(
             e.contains("5 field(s)") && e.contains("seconds first"),
             "{e}"
         );
-        let e = parse_cron("0 0 25 * * *").unwrap_err();
+        let e = parse_cron("0 0 25 * * *").unwrap_err().to_string();
         assert!(e.contains("not a valid cron expression"), "{e}");
     }
 }
