@@ -82,7 +82,7 @@ impl<'a> Locator<'a> {
     /// key whose name or value holds the offset (array-of-tables elements
     /// without their index, `reminders.name`); else the table whose header
     /// comes last before it; else `(top level)`, or `(end of file)` past the last line.
-    pub(super) fn key_at(&self, offset: usize) -> String {
+    pub(super) fn dotted_key_at(&self, offset: usize) -> String {
         if self.line_of(offset) > self.src.lines().count() {
             return "(end of file)".into();
         }

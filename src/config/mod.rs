@@ -175,7 +175,7 @@ impl Config {
             ConfigError::Invalid {
                 path: path.to_path_buf(),
                 line: e.span().map_or(1, |s| loc.line_of(s.start)),
-                key: loc.key_at(offset),
+                key: loc.dotted_key_at(offset),
                 message: e.message().trim().to_string(),
             }
         })?;
