@@ -2,9 +2,9 @@
 //!
 //! Every error names the file, the line and the key, because the person
 //! reading it is editing that file; lines come from the spans the `toml`
-//! crate records ([`locate`]). Relative paths are resolved against the
+//! crate records (`locate`). Relative paths are resolved against the
 //! config file's folder, so a config works the same from any working
-//! directory. Secrets never appear in the file in clear ([`login`]).
+//! directory. Secrets never appear in the file in clear (`login`).
 //!
 //! One file per table: each holds the table's validated type, its serde
 //! shape and the checks that turn one into the other. The time vocabulary
