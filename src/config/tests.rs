@@ -536,3 +536,21 @@ fn deserializer_errors_name_the_dotted_key() {
         .to_string();
     assert!(e.starts_with("c.toml:15: outgoing"), "{e}");
 }
+
+/// A deserializer error inside an array of tables names the key without the
+/// element's index, as before, on the element's own line.
+#[test]
+fn deserializer_errors_in_arrays_of_tables_name_the_key() {
+    let src = format!(
+        "{}\n[[reminders]]\nname = \"a\"\ncron = \"0 0 9 * * *\"\naudience = \"draft_speakers\"\n\n[[reminders]]\nname = \"b\"\ncolour = 1\n",
+        minimal()
+    );
+    let line = src.lines().count();
+    let e = Config::from_str(&src, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!("c.toml:{line}: reminders.colour:")),
+        "{e}"
+    );
+}
