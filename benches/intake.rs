@@ -195,7 +195,7 @@ async fn backlog(n: usize) {
         for i in &parsed {
             let f = cfpd::proposal::parse(
                 &i.body_text(),
-                &cfpd::config::ProposalRules {
+                &cfpd::proposal::ProposalRules {
                     required: vec![],
                     formats: vec!["talk-25".into()],
                     audiences: vec!["intermediate".into()],

@@ -58,13 +58,26 @@ impl Clock for ManualClock {
     }
 }
 
+/// `CFPD_FAKE_NOW` is set but is not an instant.
+#[derive(Debug, thiserror::Error)]
+#[error("CFPD_FAKE_NOW={value:?} is not an RFC 3339 instant: {source}")]
+pub struct FakeNowError {
+    /// The variable's value.
+    value: String,
+    /// Why chrono refused it.
+    #[source]
+    source: chrono::ParseError,
+}
+
 /// The clock the binary runs with: the system clock, or a fixed instant from
 /// `CFPD_FAKE_NOW` when set (for end-to-end tests).
-pub fn from_env() -> Result<Arc<dyn Clock>, String> {
+pub fn from_env() -> Result<Arc<dyn Clock>, FakeNowError> {
     match std::env::var("CFPD_FAKE_NOW") {
         Ok(v) => {
-            let t = DateTime::parse_from_rfc3339(&v)
-                .map_err(|e| format!("CFPD_FAKE_NOW={v:?} is not an RFC 3339 instant: {e}"))?;
+            let t = DateTime::parse_from_rfc3339(&v).map_err(|source| FakeNowError {
+                value: v.clone(),
+                source,
+            })?;
             Ok(Arc::new(ManualClock::new(t.with_timezone(&Utc))))
         }
         Err(_) => Ok(Arc::new(SystemClock)),

@@ -14,6 +14,7 @@
 
 pub mod assign;
 pub mod backoff;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;

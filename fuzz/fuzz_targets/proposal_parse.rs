@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use cfpd::config::ProposalRules;
+use cfpd::proposal::ProposalRules;
 use cfpd::proposal::TagOverrides;
 use cfpd::topics::{Tagger, TopicSet};
 use libfuzzer_sys::fuzz_target;

@@ -58,7 +58,7 @@ pub fn parse_roster(
         // must come from exactly this address (see intake::inbound::same_address).
         let written = get(c_email);
         let Some(email) = crate::intake::inbound::normalize_address(&written)
-            .filter(|e| crate::config::looks_like_address(e))
+            .filter(|e| crate::proposal::looks_like_address(e))
         else {
             bail!("{}: {written:?} is not a mail address", at(c_email));
         };

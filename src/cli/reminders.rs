@@ -14,9 +14,9 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
 use super::{load_config, open_store};
-use crate::config::Zone;
+use crate::calendar::rules::Origin;
+use crate::calendar::Zone;
 use crate::outbox::Composer;
-use crate::schedule::rules::Origin;
 use crate::schedule::{PreviewStatus, Scheduler};
 
 /// Parse `--from`/`--until`: RFC 3339, or a local `YYYY-MM-DD[THH:MM[:SS]]`

@@ -319,7 +319,7 @@ fn prepare_one(
     m: &PendingMessage,
     own: &OwnIdentity,
     tagger: &Tagger,
-    rules: &crate::config::ProposalRules,
+    rules: &crate::proposal::ProposalRules,
     spec: &review::form::FormSpec,
 ) -> Prepared {
     let inbound = inbound::parse(&m.raw, own);

@@ -101,7 +101,7 @@ pub fn read_reply(i: &Inbound, spec: &FormSpec) -> Reading {
 pub fn looks_like_review(
     i: &Inbound,
     spec: &FormSpec,
-    rules: &crate::config::ProposalRules,
+    rules: &crate::proposal::ProposalRules,
 ) -> bool {
     // Cheap pre-filter (this runs on every new mail): a score or confidence label, or a
     // decline/conflict command, contains one of these. "review" alone is not enough:

@@ -94,12 +94,14 @@ impl Transport {
                             .ok_or("auth = \"oauth2\" without an [oauth2] token source")?
                             .clone(),
                     }),
-                    (AuthMethod::Password, Some(u)) => {
-                        s.password.resolve()?.map(|password| Login::Password {
+                    (AuthMethod::Password, Some(u)) => s
+                        .password
+                        .resolve()
+                        .map_err(|e| e.to_string())?
+                        .map(|password| Login::Password {
                             user: u.clone(),
                             password,
-                        })
-                    }
+                        }),
                     (_, None) => None,
                 };
                 Transport::Smtp {

@@ -10,7 +10,7 @@ use crate::proposal::{label, Fields, FiledTopic};
 
 /// The echo of a proposal: (label, value) pairs for the fields that are given.
 pub fn record(fields: &Fields) -> Vec<(&'static str, String)> {
-    crate::config::PROPOSAL_FIELDS
+    crate::proposal::PROPOSAL_FIELDS
         .iter()
         .filter_map(|f| fields.get(f).map(|v| (label(f), v)))
         .collect()

@@ -2,15 +2,57 @@
 //!
 //! Nothing here knows about mail transport or SQL: [`parse`] turns the text of
 //! a message body into [`Fields`], [`problems`] says what keeps it from being
-//! complete under the conference's [`ProposalRules`](crate::config::ProposalRules).
+//! complete under the conference's [`ProposalRules`].
+//!
+//! The rules come in as plain data ([`ProposalRules`], filled in by `config`
+//! from `[proposals]`), so this room imports no configuration.
 
 pub mod parse;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ProposalRules;
-
 pub use parse::{parse, Parsed};
+
+/// Proposal completeness rules (`[proposals]` in the config, validated there).
+#[derive(Debug, Clone)]
+pub struct ProposalRules {
+    /// Fields that must be present for a proposal to leave draft state.
+    pub required: Vec<String>,
+    /// Allowed values of `Format:`.
+    pub formats: Vec<String>,
+    /// Allowed values of `Audience:`.
+    pub audiences: Vec<String>,
+    /// Maximum words per field.
+    pub word_limits: Vec<(String, usize)>,
+    /// Larger inbound messages are quarantined, not parsed.
+    pub max_message_bytes: usize,
+}
+
+/// Field names a proposal may have.
+pub const PROPOSAL_FIELDS: &[&str] = &[
+    "title",
+    "format",
+    "audience",
+    "topics",
+    "abstract",
+    "description",
+    "notes",
+    "bio",
+    "co-speakers",
+];
+
+/// Loose check that a string is a single mail address (`local@domain.tld`).
+pub fn looks_like_address(s: &str) -> bool {
+    match s.rsplit_once('@') {
+        Some((l, d)) => {
+            !l.is_empty()
+                && !d.is_empty()
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !d.contains('@')
+        }
+        None => false,
+    }
+}
 
 /// The public reference of a proposal id: `P-0042`.
 pub fn reference(id: i64) -> String {
@@ -93,7 +135,7 @@ impl Fields {
 
     /// How many fields are given.
     pub fn count_given(&self) -> usize {
-        crate::config::PROPOSAL_FIELDS
+        PROPOSAL_FIELDS
             .iter()
             .filter(|f| self.get(f).is_some())
             .count()
@@ -143,7 +185,7 @@ pub fn problems(fields: &Fields, rules: &ProposalRules) -> Vec<String> {
     }
     if let Some(list) = &fields.co_speakers {
         for a in list {
-            if !crate::config::looks_like_address(a) {
+            if !looks_like_address(a) {
                 out.push(format!(
                     "Co-speaker \"{a}\" is not a mail address (write name@example.org)."
                 ));

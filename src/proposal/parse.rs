@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::Fields;
-use crate::config::ProposalRules;
+use super::ProposalRules;
 
 /// The result of parsing a body.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -19,9 +19,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StatusCounts;
-use crate::config::Zone;
-use crate::model::ProposalStatus;
-use crate::model::{ProposalRow, VersionStamp};
+use crate::calendar::Zone;
+use crate::model::{ProposalRow, ProposalStatus, VersionStamp};
 use crate::store::from_ms;
 
 /// A proposal entered a status at an instant.

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::rules::{Audience, Rule, TemplateName};
+use crate::calendar::rules::{Audience, Rule, TemplateName};
 use crate::config::Config;
 use crate::model::ProposalStatus;
 use crate::store::proposals::{self as pstore, ProposalRow};

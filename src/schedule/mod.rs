@@ -1,7 +1,8 @@
 //! Reminders: time-zone exact, cron-scheduled, state-aware, exactly once.
 //!
-//! - [`rules`] — the rules (`[[reminders]]` or the defaults), cron matched
-//!   on the conference zone's wall clock, windows relative to deadlines.
+//! - [`crate::calendar::rules`] — the rules (`[[reminders]]` or the defaults), cron matched
+//!   on the conference zone's wall clock, windows relative to deadlines
+//!   (plain data in `calendar`, so `config` can validate them without importing this room).
 //! - [`audience`] — who is pending at an occurrence, one planned mail per
 //!   person listing all their items ([`audience::plan`]).
 //! - [`mail`] — a planned mail rendered with fresh reply tokens.
@@ -21,7 +22,6 @@
 
 pub mod audience;
 pub mod mail;
-pub mod rules;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -29,6 +29,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Notify;
 
+use crate::calendar::rules::Rule;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::{ComposeError, Composer};
@@ -37,7 +38,6 @@ use crate::store::reminders::{self as rem, NewLedgerRow};
 use crate::store::{self, outbox, proposals as pstore, review as rstore, Ctx, Store, StoreError};
 use audience::{Planned, Snapshot};
 use mail::TokenWrite;
-use rules::Rule;
 
 /// A scheduler failure. A failed tick is rolled back entirely and retried.
 #[derive(Debug, thiserror::Error)]

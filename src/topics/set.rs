@@ -44,10 +44,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use serde::Deserialize;
-use toml::Spanned;
-
 use super::text;
+use read::{parse_filing, strong_terms, unambiguous_keys, Lines, RawFile, Reader};
+
+mod read;
 
 /// Origin reported for the embedded default topic set.
 pub const DEFAULT_ORIGIN: &str = "<embedded default_topics.toml>";
@@ -241,63 +241,6 @@ pub struct TopicSet {
     strong_terms: HashMap<String, Vec<(usize, f64)>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    filing: Option<RawFiling>,
-    #[serde(default)]
-    topic: Vec<RawTopic>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFiling {
-    #[serde(default)]
-    min_score: Option<Spanned<f64>>,
-    #[serde(default)]
-    relative_score: Option<Spanned<f64>>,
-    #[serde(default)]
-    max_topics: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTopic {
-    id: Spanned<String>,
-    name: Spanned<String>,
-    description: Spanned<String>,
-    #[serde(default)]
-    aliases: Vec<Spanned<String>>,
-    #[serde(default)]
-    terms: Option<Spanned<Vec<Spanned<String>>>>,
-    #[serde(default)]
-    fallback: Option<Spanned<bool>>,
-}
-
-/// Maps byte offsets to 1-based line and column numbers.
-struct Lines<'a> {
-    src: &'a str,
-}
-
-impl Lines<'_> {
-    fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.src.len());
-        let before = self.src.get(..offset).unwrap_or(self.src);
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before
-            .get(line_start..)
-            .map_or(1, |s| s.chars().count() + 1);
-        (line, column)
-    }
-    fn line(&self, offset: usize) -> usize {
-        self.line_col(offset).0
-    }
-}
-
 impl TopicSet {
     /// The embedded default set: the 20 topics of the DjangoCon US 2024 talk
     /// wish list, with `something-else` as fallback.
@@ -325,150 +268,34 @@ impl TopicSet {
     /// Parses and validates a topic set; `origin` names the file in errors.
     pub fn from_toml_str(src: &str, origin: &Path) -> Result<TopicSet, TopicSetError> {
         let lines = Lines { src };
-        let path = origin.to_path_buf();
         let raw: RawFile = toml::from_str(src).map_err(|e| {
             let (line, column) = e.span().map_or((1, 1), |s| lines.line_col(s.start));
             TopicSetError::Syntax {
-                path: path.clone(),
+                path: origin.to_path_buf(),
                 line,
                 column,
                 message: e.message().trim().to_string(),
             }
         })?;
-        let invalid = |offset: usize, key: &str, topic: Option<&str>, problem: String| {
-            TopicSetError::Invalid {
-                path: path.clone(),
-                line: lines.line(offset),
-                key: key.to_string(),
-                topic: topic.map(str::to_string),
-                problem,
-            }
+        let mut reader = Reader {
+            lines,
+            path: origin,
+            topics: Vec::with_capacity(raw.topic.len()),
+            first_line: HashMap::new(),
+            marked_fallback: None,
         };
-
-        let filing = parse_filing(raw.filing, &invalid)?;
+        let filing = parse_filing(raw.filing, &|offset, key, topic, problem| {
+            reader.invalid(offset, key, topic, problem)
+        })?;
         if raw.topic.is_empty() {
-            return Err(TopicSetError::NoTopics { path });
-        }
-
-        let mut topics: Vec<Topic> = Vec::with_capacity(raw.topic.len());
-        let mut first_line: HashMap<String, usize> = HashMap::new();
-        let mut marked_fallback: Option<(usize, usize)> = None; // (topic index, line)
-        for rt in raw.topic {
-            let id_off = rt.id.span().start;
-            let id = rt.id.get_ref().trim().to_string();
-            let line = lines.line(id_off);
-            if !valid_id(&id) {
-                return Err(invalid(
-                    id_off,
-                    "id",
-                    None,
-                    format!("invalid topic id \"{id}\": use lower-case letters, digits and '-', starting with a letter or digit (e.g. \"performance-scaling\")"),
-                ));
-            }
-            if let Some(&first) = first_line.get(&id) {
-                return Err(TopicSetError::DuplicateId {
-                    path,
-                    line,
-                    id,
-                    first_line: first,
-                });
-            }
-            first_line.insert(id.clone(), line);
-
-            let name = rt.name.get_ref().trim().to_string();
-            if !has_word_char(&name) {
-                return Err(invalid(
-                    rt.name.span().start,
-                    "name",
-                    Some(&id),
-                    "name is empty; give the topic a human-readable name".into(),
-                ));
-            }
-            let description = rt.description.get_ref().trim().to_string();
-            if description.is_empty() {
-                return Err(invalid(
-                    rt.description.span().start,
-                    "description",
-                    Some(&id),
-                    "description is empty; say in a sentence what the topic covers".into(),
-                ));
-            }
-            let mut aliases = Vec::with_capacity(rt.aliases.len());
-            for a in &rt.aliases {
-                let alias = a.get_ref().trim().to_string();
-                if !has_word_char(&alias) {
-                    return Err(invalid(
-                        a.span().start,
-                        "aliases",
-                        Some(&id),
-                        format!("alias \"{alias}\" has no letters or digits"),
-                    ));
-                }
-                aliases.push(alias);
-            }
-            let fallback = match &rt.fallback {
-                Some(f) if *f.get_ref() => {
-                    if let Some((prev, _)) = marked_fallback {
-                        return Err(invalid(
-                            f.span().start,
-                            "fallback",
-                            Some(&id),
-                            format!(
-                                "topic \"{}\" is already the fallback; mark only one topic `fallback = true`",
-                                topics.get(prev).map_or("?", |t| t.id.as_str())
-                            ),
-                        ));
-                    }
-                    marked_fallback = Some((topics.len(), lines.line(f.span().start)));
-                    true
-                }
-                _ => false,
-            };
-
-            let mut terms: Vec<Term> = Vec::new();
-            let terms_line = match &rt.terms {
-                Some(list) => {
-                    for t in list.get_ref() {
-                        let term = parse_term(t.get_ref()).map_err(|problem| {
-                            invalid(t.span().start, "terms", Some(&id), problem)
-                        })?;
-                        if let Some(prev) = terms
-                            .iter()
-                            .find(|p| p.phrase.to_lowercase() == term.phrase.to_lowercase())
-                        {
-                            return Err(invalid(
-                                t.span().start,
-                                "terms",
-                                Some(&id),
-                                format!("term \"{}\" is listed twice; keep one (with the weight you mean)", prev.phrase),
-                            ));
-                        }
-                        terms.push(term);
-                    }
-                    lines.line(list.span().start)
-                }
-                None => line,
-            };
-            let is_fallback_candidate =
-                fallback || (marked_fallback.is_none() && id == "something-else");
-            if terms.is_empty() && !is_fallback_candidate {
-                return Err(TopicSetError::EmptyVocabulary {
-                    path,
-                    line: terms_line,
-                    id,
-                });
-            }
-            topics.push(Topic {
-                id,
-                name,
-                description,
-                aliases,
-                terms,
-                fallback,
-                line,
+            return Err(TopicSetError::NoTopics {
+                path: origin.to_path_buf(),
             });
         }
-
+        for rt in raw.topic {
+            reader.topic(rt)?;
+        }
+        let (topics, marked_fallback) = (reader.topics, reader.marked_fallback);
         let fallback = match marked_fallback {
             Some((i, _)) => Some(i),
             None => topics.iter().position(|t| t.id == "something-else"),
@@ -481,54 +308,16 @@ impl TopicSet {
             .map(|(_, t)| t)
         {
             return Err(TopicSetError::EmptyVocabulary {
-                path,
+                path: origin.to_path_buf(),
                 line: t.line,
                 id: t.id.clone(),
             });
         }
-
-        // Names and aliases must not point at two topics.
-        let keys: Vec<DeclaredKeys> = topics.iter().map(declared_keys).collect();
-        let mut owner: HashMap<&str, usize> = HashMap::new();
-        for (i, k) in keys.iter().enumerate() {
-            for c in &k.compact {
-                match owner.get(c.as_str()) {
-                    Some(&j) if j != i => {
-                        let (a, b) = (&topics[j], &topics[i]);
-                        return Err(TopicSetError::Invalid {
-                            path,
-                            line: b.line,
-                            key: "aliases".into(),
-                            topic: Some(b.id.clone()),
-                            problem: format!(
-                                "\"{c}\" (as id, name or alias) also names topic \"{}\" (line {}); a declared topic must point at one topic",
-                                a.id, a.line
-                            ),
-                        });
-                    }
-                    _ => {
-                        owner.insert(c.as_str(), i);
-                    }
-                }
-            }
-        }
-
-        let stems = text::Stems::plain();
-        let mut strong_terms: HashMap<String, Vec<(usize, f64)>> = HashMap::new();
-        for (i, t) in topics.iter().enumerate() {
-            for term in t
-                .terms
-                .iter()
-                .filter(|t| t.weight >= DECLARED_VOCABULARY_MIN_WEIGHT)
-            {
-                let key = stem_key(&term.phrase, &stems);
-                strong_terms.entry(key).or_default().push((i, term.weight));
-            }
-        }
-
+        let keys = unambiguous_keys(&topics, origin)?;
+        let strong_terms = strong_terms(&topics);
         Ok(TopicSet {
             name: raw.name,
-            origin: path,
+            origin: origin.to_path_buf(),
             topics,
             fallback,
             filing,
@@ -698,83 +487,6 @@ fn valid_id(id: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// Parses `[=]phrase[^weight]`.
-fn parse_term(raw: &str) -> Result<Term, String> {
-    let s = raw.trim();
-    let (s, exact) = match s.strip_prefix('=') {
-        Some(rest) => (rest.trim_start(), true),
-        None => (s, false),
-    };
-    let (phrase, weight) = match s.rsplit_once('^') {
-        Some((p, w)) => {
-            let weight: f64 = w.trim().parse().map_err(|_| {
-                format!("term \"{raw}\": weight \"{w}\" after '^' is not a number (write e.g. \"htmx^3\")")
-            })?;
-            if !(weight.is_finite() && weight > 0.0 && weight <= MAX_WEIGHT) {
-                return Err(format!(
-                    "term \"{raw}\": weight {w} is out of range; use a number above 0 and at most {MAX_WEIGHT}"
-                ));
-            }
-            (p.trim(), weight)
-        }
-        None => (s, 1.0),
-    };
-    if !has_word_char(phrase) {
-        return Err(format!(
-            "term \"{raw}\" has no letters or digits; write a word or phrase, optionally with a weight (\"htmx^3\")"
-        ));
-    }
-    Ok(Term {
-        phrase: phrase.to_string(),
-        weight,
-        exact,
-    })
-}
-
-fn parse_filing<E>(
-    raw: Option<RawFiling>,
-    invalid: &impl Fn(usize, &str, Option<&str>, String) -> E,
-) -> Result<FilingSettings, E> {
-    let mut f = FilingSettings::default();
-    let Some(raw) = raw else { return Ok(f) };
-    if let Some(v) = raw.min_score {
-        let x = *v.get_ref();
-        if !(x.is_finite() && x > 0.0) {
-            return Err(invalid(
-                v.span().start,
-                "filing.min_score",
-                None,
-                format!("{x} is out of range; use a number above 0"),
-            ));
-        }
-        f.min_score = x;
-    }
-    if let Some(v) = raw.relative_score {
-        let x = *v.get_ref();
-        if !(0.0..=1.0).contains(&x) {
-            return Err(invalid(
-                v.span().start,
-                "filing.relative_score",
-                None,
-                format!("{x} is out of range; use a fraction from 0 to 1"),
-            ));
-        }
-        f.relative_score = x;
-    }
-    if let Some(v) = raw.max_topics {
-        let x = *v.get_ref();
-        f.max_topics = usize::try_from(x).ok().filter(|&n| n >= 1).ok_or_else(|| {
-            invalid(
-                v.span().start,
-                "filing.max_topics",
-                None,
-                format!("{x} is out of range; use a whole number from 1 up"),
-            )
-        })?;
-    }
-    Ok(f)
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Utc};
 
-use crate::config::Zone;
+use super::zone::{fire_instant, to_local, Zone, MARGIN_HOURS};
 
 /// Who a rule mails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,40 +171,6 @@ pub struct Rule {
     pub origin: Origin,
 }
 
-/// The widest daylight-saving gap or overlap we allow for when scanning
-/// wall-clock matches (real ones are 30 min to 2 h).
-const MARGIN_HOURS: i64 = 3;
-
-/// The wall-clock time of an instant in `zone`.
-pub fn to_local(zone: &Zone, t: DateTime<Utc>) -> NaiveDateTime {
-    match zone {
-        Zone::AoE => t.naive_utc() - Duration::hours(12),
-        Zone::Iana(tz) => t.with_timezone(tz).naive_local(),
-    }
-}
-
-/// The instant a wall-clock match fires at, with RFC 5545's rules: an
-/// ambiguous time is its first occurrence; a time inside a gap is read with
-/// the offset in effect before the gap (so it is shifted by the gap's length).
-pub fn fire_instant(zone: &Zone, local: NaiveDateTime) -> DateTime<Utc> {
-    match zone {
-        Zone::AoE => Utc.from_utc_datetime(&(local + Duration::hours(12))),
-        Zone::Iana(tz) => match tz.from_local_datetime(&local) {
-            chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
-            chrono::LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
-            chrono::LocalResult::None => {
-                // The offset before the gap: that of a time safely before it.
-                let before = tz
-                    .from_local_datetime(&(local - Duration::hours(MARGIN_HOURS)))
-                    .earliest()
-                    .map(|t| chrono::Offset::fix(t.offset()))
-                    .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
-                Utc.from_utc_datetime(&(local - Duration::seconds(before.local_minus_utc() as i64)))
-            }
-        },
-    }
-}
-
 /// Treat a wall-clock time as a `DateTime<Utc>` so the cron crate matches
 /// its fields literally (no zone logic inside the crate).
 fn naive_utc(local: NaiveDateTime) -> DateTime<Utc> {
@@ -309,20 +275,46 @@ impl Rule {
     }
 }
 
+/// A cron expression a chair wrote that cannot be used, with what to write instead.
+#[derive(Debug, thiserror::Error)]
+pub enum CronError {
+    /// Not 6 or 7 fields (the common 5-field form has no seconds).
+    #[error(
+        "{src:?} has {fields} field(s); cron expressions here have 6 or 7, seconds first: \
+         \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 9 * * Mon-Fri\""
+    )]
+    FieldCount {
+        /// The expression as written.
+        src: String,
+        /// How many fields it has.
+        fields: usize,
+    },
+    /// The `cron` crate refused it.
+    #[error(
+        "{src:?} is not a valid cron expression ({source}); the fields are \
+         \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 9 * * Mon-Fri\""
+    )]
+    Invalid {
+        /// The expression as written.
+        src: String,
+        /// The crate's reason.
+        #[source]
+        source: cron::error::Error,
+    },
+}
+
 /// Parse a cron expression, with an error a chair can act on.
-pub fn parse_cron(src: &str) -> Result<cron::Schedule, String> {
+pub fn parse_cron(src: &str) -> Result<cron::Schedule, CronError> {
     let fields = src.split_whitespace().count();
     if !(6..=7).contains(&fields) {
-        return Err(format!(
-            "{src:?} has {fields} field(s); cron expressions here have 6 or 7, seconds first: \
-             \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 9 * * Mon-Fri\""
-        ));
+        return Err(CronError::FieldCount {
+            src: src.to_string(),
+            fields,
+        });
     }
-    cron::Schedule::from_str(src).map_err(|e| {
-        format!(
-            "{src:?} is not a valid cron expression ({e}); the fields are \
-             \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 9 * * Mon-Fri\""
-        )
+    cron::Schedule::from_str(src).map_err(|source| CronError::Invalid {
+        src: src.to_string(),
+        source,
     })
 }
 
@@ -688,12 +680,12 @@ mod tests {
         for bad in ["", "-", "7", "d", "7x", "1d2", "--1d"] {
             assert_eq!(parse_offset(bad), None, "{bad:?}");
         }
-        let e = parse_cron("0 9 * * *").unwrap_err();
+        let e = parse_cron("0 9 * * *").unwrap_err().to_string();
         assert!(
             e.contains("5 field(s)") && e.contains("seconds first"),
             "{e}"
         );
-        let e = parse_cron("0 0 25 * * *").unwrap_err();
+        let e = parse_cron("0 0 25 * * *").unwrap_err().to_string();
         assert!(e.contains("not a valid cron expression"), "{e}");
     }
 }
