@@ -28,14 +28,16 @@ use std::sync::OnceLock;
 
 use askama::Template;
 
+use super::decide::{Body, Decision, Reply, ReplyToken};
 use super::inbound::{self, Inbound};
-use super::{Batch, Handled, Intake, IntakeError, Rejection, ReplySpec};
+use super::pipeline::{Batch, Handled};
+use super::{Intake, IntakeError, Rejection};
 use crate::assignment::{self, NewPair};
 use crate::outbox::templates;
 use crate::proposal::{self, ProposalStatus};
 use crate::review::form::{self, FormProblem, FormSpec, ReplyCommand, ReviewAnswer};
 use crate::review::{plan, solver, trim};
-use crate::store::messages::{Finish, MessageState, PendingMessage};
+use crate::store::messages::PendingMessage;
 use crate::store::proposals::{ProposalRow, TokenRow};
 use crate::store::review::{self as rstore, AssignmentState, Reviewer};
 use crate::store::reviews::{self, NewReview};
@@ -160,30 +162,7 @@ impl Intake {
         answer: bool,
         proposal_id: Option<i64>,
     ) -> Handled {
-        let body = answer
-            .then(|| {
-                r.reply(
-                    &self.cfg.conference.name,
-                    &self.cfg.conference.cfp_address,
-                    &subject,
-                )
-            })
-            .flatten();
-        Handled {
-            state: MessageState::Rejected,
-            finish: Finish {
-                reason: Some(r.code().into()),
-                detail: Some(r.detail()),
-                proposal_id,
-                ..Default::default()
-            },
-            reply: body.map(|body| ReplySpec {
-                kind: "rejection",
-                subject,
-                body: body.into(),
-                token: None,
-            }),
-        }
+        Decision::review_refusal(&self.cfg, r, subject, answer, proposal_id).into()
     }
 
     /// A fresh reply token for the assignment, bound to its reviewer: receipts and help
@@ -381,29 +360,21 @@ impl Intake {
                 }
                 .render()
                 .unwrap_or_default();
-                let what = if conflict { "conflict" } else { "decline" };
-                return Ok(Handled {
-                    state: MessageState::Released,
-                    finish: Finish {
-                        reason: Some(what.into()),
-                        detail: Some(format!("{reference}: {note}")),
-                        proposal_id: Some(pid),
-                        ..Default::default()
+                let subject = self.review_subject(
+                    &reference,
+                    if conflict {
+                        "conflict of interest recorded"
+                    } else {
+                        "declined"
                     },
-                    reply: Some(ReplySpec {
-                        kind: "released",
-                        subject: self.review_subject(
-                            &reference,
-                            if conflict {
-                                "conflict of interest recorded"
-                            } else {
-                                "declined"
-                            },
-                        ),
-                        body: body.into(),
-                        token: None,
-                    }),
-                });
+                );
+                return Ok(Decision::Released {
+                    conflict,
+                    proposal_id: pid,
+                    detail: format!("{reference}: {note}"),
+                    reply: Reply::ready("released", subject, body),
+                }
+                .into());
             }
             Some(ReplyCommand::Help) => {
                 let body = templates::ReviewHelp {
@@ -420,20 +391,16 @@ impl Intake {
                 .render()
                 .unwrap_or_default();
                 let secret = self.assignment_token(tx, t, a.id, pid, now).await?;
-                return Ok(Handled {
-                    state: MessageState::Help,
-                    finish: Finish {
-                        reason: Some("help".into()),
-                        proposal_id: Some(pid),
-                        ..Default::default()
-                    },
-                    reply: Some(ReplySpec {
+                return Ok(Decision::Help {
+                    proposal_id: Some(pid),
+                    reply: Reply {
                         kind: "help",
                         subject: self.review_subject(&reference, "how to answer"),
-                        body: body.into(),
-                        token: Some(secret),
-                    }),
-                });
+                        body: Body::Ready(body),
+                        token: ReplyToken::Secret(secret),
+                    },
+                }
+                .into());
             }
             Some(ReplyCommand::Withdraw) | None => {}
         }
@@ -489,21 +456,18 @@ impl Intake {
                 answer.score
             ),
         };
-        Ok(Handled {
-            state: MessageState::ReviewRecorded,
-            finish: Finish {
-                detail: Some(detail),
-                proposal_id: Some(pid),
-                ..Default::default()
-            },
-            reply: Some(ReplySpec {
+        Ok(Decision::ReviewRecorded {
+            proposal_id: pid,
+            detail,
+            reply: Reply {
                 kind: "receipt",
                 subject: self
                     .review_subject(&reference, &format!("recorded (score {})", answer.score)),
-                body: body.into(),
-                token: Some(secret),
-            }),
-        })
+                body: Body::Ready(body),
+                token: ReplyToken::Secret(secret),
+            },
+        }
+        .into())
     }
 
     /// The review form's scales, from the config.
@@ -565,7 +529,7 @@ impl Intake {
             .await?;
         if let Some(reply) = h.reply.as_mut() {
             reply.kind = REVIEW_HELP_KIND;
-            reply.token = Some(secret);
+            reply.token = ReplyToken::Secret(secret);
         }
         Ok(h)
     }
@@ -645,7 +609,7 @@ impl Intake {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::machine::OwnIdentity;
+    use crate::intake::classify::OwnIdentity;
 
     fn inbound(raw: &str) -> Inbound {
         inbound::parse(raw.as_bytes(), &OwnIdentity::new("cfp@conf.example")).unwrap()

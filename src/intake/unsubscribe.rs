@@ -10,40 +10,47 @@
 //! unknown token is recorded as rejected, also without a reply.
 
 use super::inbound::Inbound;
-use super::{Handled, IntakeError};
+use super::pipeline::Handled;
+use super::IntakeError;
 use crate::config::Config;
 use crate::store::messages::{Finish, MessageState};
 use crate::store::{self, reminders, AnyConnection};
 use crate::token;
 
-/// If `i` was sent to an unsubscribe address, record the unsubscription and
-/// return the message's terminal state; otherwise `None`.
-pub(super) async fn handle(
-    tx: &mut AnyConnection,
-    cfg: &Config,
-    i: &Inbound,
-    message_row: i64,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<Handled>, IntakeError> {
-    let secret = i.recipients.iter().find_map(|r| {
-        match token::extract(r, cfg.cfp_local(), cfg.cfp_domain()) {
+/// Stored reason of an unsubscription.
+pub const UNSUBSCRIBED: &str = "unsubscribe";
+
+/// Stored reason of a mail to an unsubscribe address cfpd never issued.
+pub const UNKNOWN_TOKEN: &str = "unknown_unsubscribe_token";
+
+/// The unsubscribe token `i` was sent to, if any (pure: see [`super::decide`]).
+pub fn secret(i: &Inbound, cfg: &Config) -> Option<String> {
+    i.recipients.iter().find_map(
+        |r| match token::extract(r, cfg.cfp_local(), cfg.cfp_domain()) {
             Some(token::Tagged::Unsubscribe(s)) => Some(s),
             _ => None,
-        }
-    });
-    let Some(secret) = secret else {
-        return Ok(None);
-    };
+        },
+    )
+}
+
+/// Record the unsubscription the token `secret` asks for, and return the message's
+/// terminal state: unsubscribed, or rejected when cfpd never issued the token.
+pub(super) async fn apply(
+    tx: &mut AnyConnection,
+    secret: &str,
+    message_row: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Handled, IntakeError> {
     let address =
-        reminders::unsubscribe_by_token(tx, &token::hash(&secret), message_row, store::ms(now))
+        reminders::unsubscribe_by_token(tx, &token::hash(secret), message_row, store::ms(now))
             .await?;
-    Ok(Some(match address {
+    Ok(match address {
         Some(a) => {
             tracing::info!(message_row, "announcement address unsubscribed");
             Handled {
                 state: MessageState::Unsubscribed,
                 finish: Finish {
-                    reason: Some("unsubscribe".into()),
+                    reason: Some(UNSUBSCRIBED.into()),
                     detail: Some(format!("{a} gets no more announcements")),
                     ..Default::default()
                 },
@@ -53,11 +60,11 @@ pub(super) async fn handle(
         None => Handled {
             state: MessageState::Rejected,
             finish: Finish {
-                reason: Some("unknown_unsubscribe_token".into()),
+                reason: Some(UNKNOWN_TOKEN.into()),
                 detail: Some("sent to an unsubscribe address cfpd never issued".into()),
                 ..Default::default()
             },
             reply: None,
         },
-    }))
+    })
 }
