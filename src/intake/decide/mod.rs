@@ -14,6 +14,8 @@
 //! address, selects a proposal or an assignment at all.
 
 mod replies;
+#[cfg(test)]
+mod tests;
 
 use chrono::{DateTime, Utc};
 
