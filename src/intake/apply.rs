@@ -13,11 +13,6 @@ use crate::store::{self, AnyConnection};
 use crate::token;
 
 impl Intake {
-    /// `[Conference] what`.
-    pub(super) fn subject(&self, what: &str) -> String {
-        decide::subject(&self.cfg, what)
-    }
-
     /// Decide and apply one prepared message.
     pub(super) async fn handle(
         &self,

@@ -14,6 +14,7 @@
 //! address, selects a proposal or an assignment at all.
 
 mod replies;
+pub mod review;
 #[cfg(test)]
 mod tests;
 
