@@ -147,7 +147,7 @@ impl Intake {
             action,
         } = match rules::review(i, from, &self.cfg, now, &rf) {
             Ok(allowed) => allowed,
-            Err(refusal) => return Ok(refusal.into()),
+            Err(refusal) => return Ok((*refusal).into()),
         };
         let reviewer = rstore::reviewer(tx, a.reviewer_id).await?;
         let about = About {

@@ -465,7 +465,7 @@ pub fn needs_authority(i: &Inbound, f: &Facts<'_>) -> bool {
 pub fn decide(i: &Inbound, f: &Facts<'_>) -> Decision {
     let from = match screen(i, f) {
         Ok(from) => from,
-        Err(d) => return d,
+        Err(d) => return *d,
     };
     match &f.authority {
         Some(Authority::Assignment(t)) => Decision::ReviewReply {
@@ -482,16 +482,16 @@ pub fn decide(i: &Inbound, f: &Facts<'_>) -> Decision {
 }
 
 /// The checks before authorization, in order; `Ok` with the sender when none applies.
-fn screen<'i>(i: &'i Inbound, f: &Facts<'_>) -> Result<&'i Mailbox, Decision> {
+fn screen<'i>(i: &'i Inbound, f: &Facts<'_>) -> Result<&'i Mailbox, Box<Decision>> {
     let cfg = f.cfg;
     if let Some(secret) = unsubscribe::secret(i, cfg) {
-        return Err(Decision::Unsubscribe { secret });
+        return Err(Box::new(Decision::Unsubscribe { secret }));
     }
     if let Some(kind) = &i.machine {
-        return Err(Decision::Machine(kind.clone()));
+        return Err(Box::new(Decision::Machine(kind.clone())));
     }
     if bounce::to_bounce_address(i, cfg).is_some() {
-        return Err(Decision::ReturnPath);
+        return Err(Box::new(Decision::ReturnPath));
     }
     let limit = cfg.proposals.max_message_bytes;
     if f.raw_len > limit {
@@ -500,24 +500,28 @@ fn screen<'i>(i: &'i Inbound, f: &Facts<'_>) -> Result<&'i Mailbox, Decision> {
         if let Decision::Reject { quarantine, .. } = &mut d {
             *quarantine = true;
         }
-        return Err(d);
+        return Err(Box::new(d));
     }
     let Some(from) = &i.from else {
-        return Err(reject(cfg, Rejection::NoSender, &i.subject));
+        return Err(Box::new(reject(cfg, Rejection::NoSender, &i.subject)));
     };
     if let Some(first) = f.first_seen {
-        return Err(Decision::Duplicate { first });
+        return Err(Box::new(Decision::Duplicate { first }));
     }
     if let (Some(id), false) = (&cfg.authserv_id, f.released) {
         if authres::dmarc(&i.auth_results, id) == Some(authres::Dmarc::Fail) {
-            return Err(Decision::DmarcFail {
+            return Err(Box::new(Decision::DmarcFail {
                 authserv_id: id.clone(),
                 message_row: f.message_row,
-            });
+            }));
         }
     }
     if let Some(problem) = attachments::problem(i, &cfg.attachments) {
-        return Err(reject(cfg, Rejection::Attachments { problem }, &i.subject));
+        return Err(Box::new(reject(
+            cfg,
+            Rejection::Attachments { problem },
+            &i.subject,
+        )));
     }
     Ok(from)
 }

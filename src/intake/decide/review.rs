@@ -113,10 +113,13 @@ pub fn review(
     cfg: &Config,
     now: DateTime<Utc>,
     rf: &ReviewFacts,
-) -> Result<Allowed, Decision> {
+) -> Result<Allowed, Box<Decision>> {
     let t = &rf.token;
-    let refuse =
-        |r, subject, answer, pid| Err(Decision::review_refusal(cfg, r, subject, answer, pid));
+    let refuse = |r, subject, answer, pid| {
+        Err(Box::new(Decision::review_refusal(
+            cfg, r, subject, answer, pid,
+        )))
+    };
     let not_recorded = || super::subject(cfg, "Your review reply was not recorded");
     let sent_by_reviewer = inbound::same_address(&from.address, &t.bound_address);
     let reference = t
@@ -479,10 +482,10 @@ mod rule_tests {
     /// The refusal's code, whether it is answered, and the proposal it names.
     #[track_caller]
     fn refused(
-        r: Result<Allowed, Decision>,
+        r: Result<Allowed, Box<Decision>>,
         code: &str,
     ) -> (bool, Option<i64>, crate::store::messages::MessageState) {
-        match r {
+        match r.map_err(|d| *d) {
             Err(d @ Decision::Reject { .. }) => {
                 assert_eq!(d.reason(), Some(code), "{d:?}");
                 (
@@ -496,7 +499,7 @@ mod rule_tests {
     }
 
     #[track_caller]
-    fn allowed(r: Result<Allowed, Decision>) -> ReviewAction {
+    fn allowed(r: Result<Allowed, Box<Decision>>) -> ReviewAction {
         match r {
             Ok(a) => {
                 assert_eq!((a.assignment.id, a.proposal.id), (3, 7));
