@@ -44,10 +44,15 @@ impl Intake {
             review_like: prepared.review_like,
             authority: None,
         };
-        if decide::needs_authority(i, &facts) {
-            facts.authority = self.authority(tx, i, now).await?;
-        }
-        let d = decide::decide(i, &facts);
+        // `decide::decide` in two steps: the reply tokens are looked up only for mail
+        // that passes the screening.
+        let d = match decide::screen(i, &facts) {
+            Err(d) => *d,
+            Ok(from) => {
+                facts.authority = self.authority(tx, i, now).await?;
+                decide::authorized(i, &facts, from)
+            }
+        };
         self.apply(tx, b, m, i, d, now).await
     }
 

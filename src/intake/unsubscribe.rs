@@ -44,19 +44,25 @@ pub(super) async fn apply(
     let address =
         reminders::unsubscribe_by_token(tx, &token::hash(secret), message_row, store::ms(now))
             .await?;
-    Ok(match address {
-        Some(a) => {
-            tracing::info!(message_row, "announcement address unsubscribed");
-            Handled {
-                state: MessageState::Unsubscribed,
-                finish: Finish {
-                    reason: Some(UNSUBSCRIBED.into()),
-                    detail: Some(format!("{a} gets no more announcements")),
-                    ..Default::default()
-                },
-                reply: None,
-            }
-        }
+    if address.is_some() {
+        tracing::info!(message_row, "announcement address unsubscribed");
+    }
+    Ok(outcome(address))
+}
+
+/// The terminal state of a mail to an unsubscribe address, given the address the token
+/// unsubscribed (`None`: cfpd never issued the token). Never answered.
+fn outcome(address: Option<String>) -> Handled {
+    match address {
+        Some(a) => Handled {
+            state: MessageState::Unsubscribed,
+            finish: Finish {
+                reason: Some(UNSUBSCRIBED.into()),
+                detail: Some(format!("{a} gets no more announcements")),
+                ..Default::default()
+            },
+            reply: None,
+        },
         None => Handled {
             state: MessageState::Rejected,
             finish: Finish {
@@ -66,5 +72,29 @@ pub(super) async fn apply(
             },
             reply: None,
         },
-    })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issued_token_unsubscribes_and_an_unknown_one_is_rejected_unanswered() {
+        let h = outcome(Some("ann@x.example".into()));
+        assert_eq!(h.state, MessageState::Unsubscribed);
+        assert_eq!(h.finish.reason.as_deref(), Some("unsubscribe"));
+        assert_eq!(
+            h.finish.detail.as_deref(),
+            Some("ann@x.example gets no more announcements")
+        );
+        assert!(h.reply.is_none());
+        let h = outcome(None);
+        assert_eq!(h.state, MessageState::Rejected);
+        assert_eq!(
+            h.finish.reason.as_deref(),
+            Some("unknown_unsubscribe_token")
+        );
+        assert!(h.reply.is_none());
+    }
 }

@@ -90,7 +90,7 @@ pub struct Facts<'a> {
     /// It looks like a review reply or a decline (see [`super::review_reply::looks_like_review`]).
     pub review_like: bool,
     /// What the first authorizing reply token among the recipients selects (see
-    /// [`authorize`]); loaded only when [`needs_authority`] says the rules get that far.
+    /// [`authorize`]); loaded only for mail that passes [`screen`].
     pub authority: Option<Authority>,
 }
 
@@ -455,18 +455,17 @@ impl Decision {
     }
 }
 
-/// Whether the rules get as far as reply tokens for this message: only then does the
-/// pipeline look its tokens up (machine mail, duplicates, … are decided without them).
-pub fn needs_authority(i: &Inbound, f: &Facts<'_>) -> bool {
-    screen(i, f).is_ok()
+/// What to do with `i` (see the module docs): [`screen`], then [`authorized`].
+pub fn decide(i: &Inbound, f: &Facts<'_>) -> Decision {
+    match screen(i, f) {
+        Ok(from) => authorized(i, f, from),
+        Err(d) => *d,
+    }
 }
 
-/// What to do with `i` (see the module docs).
-pub fn decide(i: &Inbound, f: &Facts<'_>) -> Decision {
-    let from = match screen(i, f) {
-        Ok(from) => from,
-        Err(d) => return *d,
-    };
+/// The rules after [`screen`] let `i` through from `from`: what [`Facts::authority`]
+/// selects decides between a review reply, a follow-up and new mail.
+pub fn authorized(i: &Inbound, f: &Facts<'_>, from: &Mailbox) -> Decision {
     match &f.authority {
         Some(Authority::Assignment(t)) => Decision::ReviewReply {
             token: t.clone(),
@@ -481,8 +480,10 @@ pub fn decide(i: &Inbound, f: &Facts<'_>) -> Decision {
     }
 }
 
-/// The checks before authorization, in order; `Ok` with the sender when none applies.
-fn screen<'i>(i: &'i Inbound, f: &Facts<'_>) -> Result<&'i Mailbox, Box<Decision>> {
+/// The checks before authorization, in order (unsubscribe, machine mail, return path,
+/// size, sender, duplicate, DMARC, attachments): the decision when one applies, else `Ok`
+/// with the sender, and the pipeline loads the reply tokens for [`authorized`].
+pub fn screen<'i>(i: &'i Inbound, f: &Facts<'_>) -> Result<&'i Mailbox, Box<Decision>> {
     let cfg = f.cfg;
     if let Some(secret) = unsubscribe::secret(i, cfg) {
         return Err(Box::new(Decision::Unsubscribe { secret }));

@@ -319,9 +319,9 @@ fn attachments_beyond_the_limits_are_refused_naming_the_limit() {
 fn screening_comes_before_any_token_lookup() {
     let (c, t) = (cfg(), tagger());
     let mut f = facts(&c, &t);
-    assert!(needs_authority(&from_ada("Proposal", COMPLETE), &f));
+    assert!(screen(&from_ada("Proposal", COMPLETE), &f).is_ok());
     f.first_seen = Some(1);
-    assert!(!needs_authority(&from_ada("Proposal", COMPLETE), &f));
+    assert!(screen(&from_ada("Proposal", COMPLETE), &f).is_err());
 }
 
 // -- new mail ---------------------------------------------------------------------------
