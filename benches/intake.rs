@@ -178,7 +178,7 @@ async fn backlog(n: usize) {
     // CPU cost of cfpd's per-message preparation (parse + classify + proposal parse + tag), one core.
     {
         let raws = proposals(2000);
-        let own = cfpd::intake::machine::OwnIdentity::new(CFP);
+        let own = cfpd::intake::classify::OwnIdentity::new(CFP);
         let tagger = cfpd::topics::Tagger::new(cfpd::topics::TopicSet::default_set());
         let t = Instant::now();
         for r in &raws {

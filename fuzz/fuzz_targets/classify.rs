@@ -4,7 +4,7 @@
 #![no_main]
 
 use cfpd::intake::inbound;
-use cfpd::intake::machine::OwnIdentity;
+use cfpd::intake::classify::OwnIdentity;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,9 +8,9 @@ use anyhow::{bail, Context};
 use super::{load_config, open_store, tagger_for};
 use crate::assign::commit::{self as assignment, NewPair};
 use crate::assign::{plan, solver};
+use crate::model::ProposalStatus;
 use crate::outbox::Composer;
 use crate::progress::Progress;
-use crate::model::ProposalStatus;
 use crate::store::{self, proposals as pstore, review as rstore};
 use rstore::AssignmentState;
 

@@ -61,7 +61,7 @@ pub fn problem(i: &Inbound, rules: &AttachmentLimits) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::machine::OwnIdentity;
+    use crate::intake::classify::OwnIdentity;
 
     fn rules() -> AttachmentLimits {
         let cfg = crate::config::Config::from_str(

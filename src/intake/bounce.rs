@@ -17,8 +17,8 @@ use crate::store::bounces::{self, BounceOutcome, NewBounce};
 use crate::store::{outbox, AnyConnection, StoreError};
 use crate::token;
 
+use super::classify::BounceInfo;
 use super::inbound::Inbound;
-use super::machine::BounceInfo;
 
 /// Whether the message was sent to one of our VERP return paths.
 pub fn to_bounce_address(i: &Inbound, cfg: &Config) -> Option<String> {

@@ -6,7 +6,7 @@
 
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
 
-use super::machine::{self, MachineKind, OwnIdentity};
+use super::classify::{self, MachineKind, OwnIdentity};
 
 /// A sender or recipient address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub struct Inbound {
     pub attachments: usize,
     /// Every attachment: file name, MIME type and decoded size.
     pub attachment_list: Vec<Attachment>,
-    /// `Authentication-Results` header values, top first (see [`super::authres`]).
+    /// `Authentication-Results` header values, top first (see [`super::classify::authres`]).
     pub auth_results: Vec<String>,
 }
 
@@ -136,20 +136,31 @@ fn header_texts(v: &HeaderValue<'_>) -> Vec<String> {
     }
 }
 
-/// Parse raw bytes. `Err` carries a reason when the bytes are not a message
-/// or the parser panicked.
-pub fn parse(raw: &[u8], own: &OwnIdentity) -> Result<Inbound, String> {
+/// Why raw bytes could not be read as a message (the message is quarantined).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Not mail at all (no headers, not MIME).
+    #[error("not a parseable mail message")]
+    NotMail,
+    /// mail-parser panicked on it (the panic's text).
+    #[error("the mail parser failed on this message: {0}")]
+    ParserPanicked(String),
+}
+
+/// Parse raw bytes. `Err` says why when the bytes are not a message or the parser
+/// panicked.
+pub fn parse(raw: &[u8], own: &OwnIdentity) -> Result<Inbound, ParseError> {
     let r = std::panic::catch_unwind(|| parse_inner(raw, own));
     match r {
         Ok(Some(m)) => Ok(m),
-        Ok(None) => Err("not a parseable mail message".into()),
+        Ok(None) => Err(ParseError::NotMail),
         Err(p) => {
             let what = p
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown".into());
-            Err(format!("the mail parser failed on this message: {what}"))
+            Err(ParseError::ParserPanicked(what))
         }
     }
 }
@@ -208,7 +219,7 @@ fn parse_inner(raw: &[u8], own: &OwnIdentity) -> Option<Inbound> {
         html,
         in_reply_to,
         references,
-        machine: machine::classify(&msg, own),
+        machine: classify::classify(&msg, own),
         attachments: msg.attachment_count(),
         attachment_list: msg
             .attachments()

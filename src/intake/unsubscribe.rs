@@ -10,47 +10,54 @@
 //! unknown token is recorded as rejected, also without a reply.
 
 use super::inbound::Inbound;
-use super::{Handled, IntakeError};
+use super::pipeline::Handled;
+use super::IntakeError;
 use crate::config::Config;
 use crate::model::Reason;
 use crate::store::messages::{Finish, MessageState};
 use crate::store::{self, reminders, AnyConnection};
 use crate::token;
 
-/// If `i` was sent to an unsubscribe address, record the unsubscription and
-/// return the message's terminal state; otherwise `None`.
-pub(super) async fn handle(
-    tx: &mut AnyConnection,
-    cfg: &Config,
-    i: &Inbound,
-    message_row: i64,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<Handled>, IntakeError> {
-    let secret = i.recipients.iter().find_map(|r| {
-        match token::extract(r, cfg.cfp_local(), cfg.cfp_domain()) {
+/// The unsubscribe token `i` was sent to, if any (pure: see [`super::decide`]).
+pub fn secret(i: &Inbound, cfg: &Config) -> Option<String> {
+    i.recipients.iter().find_map(
+        |r| match token::extract(r, cfg.cfp_local(), cfg.cfp_domain()) {
             Some(token::Tagged::Unsubscribe(s)) => Some(s),
             _ => None,
-        }
-    });
-    let Some(secret) = secret else {
-        return Ok(None);
-    };
+        },
+    )
+}
+
+/// Record the unsubscription the token `secret` asks for, and return the message's
+/// terminal state: unsubscribed, or rejected when cfpd never issued the token.
+pub(super) async fn apply(
+    tx: &mut AnyConnection,
+    secret: &str,
+    message_row: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Handled, IntakeError> {
     let address =
-        reminders::unsubscribe_by_token(tx, &token::hash(&secret), message_row, store::ms(now))
+        reminders::unsubscribe_by_token(tx, &token::hash(secret), message_row, store::ms(now))
             .await?;
-    Ok(Some(match address {
-        Some(a) => {
-            tracing::info!(message_row, "announcement address unsubscribed");
-            Handled {
-                state: MessageState::Unsubscribed,
-                finish: Finish {
-                    reason: Some(Reason::Unsubscribe),
-                    detail: Some(format!("{a} gets no more announcements")),
-                    ..Default::default()
-                },
-                reply: None,
-            }
-        }
+    if address.is_some() {
+        tracing::info!(message_row, "announcement address unsubscribed");
+    }
+    Ok(outcome(address))
+}
+
+/// The terminal state of a mail to an unsubscribe address, given the address the token
+/// unsubscribed (`None`: cfpd never issued the token). Never answered.
+fn outcome(address: Option<String>) -> Handled {
+    match address {
+        Some(a) => Handled {
+            state: MessageState::Unsubscribed,
+            finish: Finish {
+                reason: Some(Reason::Unsubscribe),
+                detail: Some(format!("{a} gets no more announcements")),
+                ..Default::default()
+            },
+            reply: None,
+        },
         None => Handled {
             state: MessageState::Rejected,
             finish: Finish {
@@ -60,5 +67,29 @@ pub(super) async fn handle(
             },
             reply: None,
         },
-    }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issued_token_unsubscribes_and_an_unknown_one_is_rejected_unanswered() {
+        let h = outcome(Some("ann@x.example".into()));
+        assert_eq!(h.state, MessageState::Unsubscribed);
+        assert_eq!(h.finish.reason.map(|r| r.as_str()), Some("unsubscribe"));
+        assert_eq!(
+            h.finish.detail.as_deref(),
+            Some("ann@x.example gets no more announcements")
+        );
+        assert!(h.reply.is_none());
+        let h = outcome(None);
+        assert_eq!(h.state, MessageState::Rejected);
+        assert_eq!(
+            h.finish.reason.map(|r| r.as_str()),
+            Some("unknown_unsubscribe_token")
+        );
+        assert!(h.reply.is_none());
+    }
 }

@@ -17,9 +17,9 @@ use super::audience::{Content, Digest, DraftItem, Planned, ReviewItem, DIGEST_ST
 use super::ScheduleError;
 use crate::calendar::rules::Rule;
 use crate::config::Config;
+use crate::model::{MailKind, TokenKind};
 use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
 use crate::store::outbox::NewMail;
-use crate::model::{MailKind, TokenKind};
 use crate::store::proposals::NewTokenRow;
 use crate::token;
 

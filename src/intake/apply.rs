@@ -1,0 +1,209 @@
+//! One message inside a batch's transaction: load the facts [`decide`] needs, call it,
+//! and apply what it decided (proposal rows, versions, tokens, unsubscriptions, bounce
+//! records, review replies), collecting the batch's writes in [`Batch`].
+
+use super::decide::{self, Authority, Decision, Facts, Grant, ReplyToken, Unreadable};
+use super::inbound::Inbound;
+use super::pipeline::{Batch, Handled, Prepared};
+use super::{bounce, unsubscribe, Intake, IntakeError};
+use crate::proposal::ProposalStatus;
+use crate::store::messages::{Finish, PendingMessage};
+use crate::store::proposals::{self as pstore, NewVersion, TokenKind};
+use crate::store::{self, AnyConnection};
+use crate::token;
+
+impl Intake {
+    /// Decide and apply one prepared message.
+    pub(super) async fn handle(
+        &self,
+        tx: &mut AnyConnection,
+        b: &mut Batch,
+        m: &PendingMessage,
+        prepared: &Prepared,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Handled, IntakeError> {
+        let i = match &prepared.inbound {
+            Err(why) => return Ok(Decision::Quarantine(why.clone()).into()),
+            Ok(i) => i,
+        };
+        let first_seen = i
+            .message_id
+            .as_ref()
+            .and_then(|mid| b.seen.get(mid))
+            .copied()
+            .filter(|first| *first != m.id);
+        let mut facts = Facts {
+            cfg: &self.cfg,
+            tagger: &self.tagger,
+            now,
+            message_row: m.id,
+            raw_len: m.raw.len(),
+            released: m.released,
+            first_seen,
+            read: prepared.proposal.as_ref(),
+            review_like: prepared.review_like,
+            authority: None,
+        };
+        // `decide::decide` in two steps: the reply tokens are looked up only for mail
+        // that passes the screening.
+        let d = match decide::screen(i, &facts) {
+            Err(d) => *d,
+            Ok(from) => {
+                facts.authority = self.authority(tx, i, now).await?;
+                decide::authorized(i, &facts, from)
+            }
+        };
+        self.apply(tx, b, m, i, d, now).await
+    }
+
+    /// What the first authorizing reply token among the recipients selects (see
+    /// [`decide::authorize`]), with the proposal a proposal token names.
+    async fn authority(
+        &self,
+        tx: &mut AnyConnection,
+        i: &Inbound,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Authority>, IntakeError> {
+        for r in &i.recipients {
+            let Some(token::Tagged::Reply(secret)) =
+                token::extract(r, self.cfg.cfp_local(), self.cfg.cfp_domain())
+            else {
+                continue;
+            };
+            let Some(t) = pstore::lookup_token(tx, &token::hash(&secret)).await? else {
+                continue;
+            };
+            match decide::authorize(&t, store::ms(now)) {
+                Some(Grant::Assignment) => return Ok(Some(Authority::Assignment(t))),
+                Some(Grant::Proposal(id)) => {
+                    let proposal = pstore::get(tx, id).await?.map(Box::new);
+                    return Ok(Some(Authority::Proposal {
+                        id,
+                        bound: t.bound_address,
+                        proposal,
+                    }));
+                }
+                None => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// Carry out a decision: its writes, and the terminal state and reply it leads to.
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        b: &mut Batch,
+        m: &PendingMessage,
+        i: &Inbound,
+        d: Decision,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Handled, IntakeError> {
+        let now_ms = store::ms(now);
+        match d {
+            Decision::Unsubscribe { secret } => unsubscribe::apply(tx, &secret, m.id, now).await,
+            Decision::Machine(ref kind) => {
+                let note = match kind.bounce() {
+                    Some(info) => Some(
+                        bounce::record(tx, &self.cfg, &self.composer, i, info, m.id, now_ms)
+                            .await?,
+                    ),
+                    None => None,
+                };
+                let mut h = Handled::from(d);
+                if let (Some(n), Some(detail)) = (note, h.finish.detail.as_mut()) {
+                    detail.push_str(&format!("; {n}"));
+                }
+                Ok(h)
+            }
+            Decision::ReviewReply { token, from } => {
+                self.review_reply(tx, b, m, i, &from, &token, now).await
+            }
+            Decision::NewProposal(np) => self.record_new(tx, b, m, *np).await,
+            Decision::Update(ref u) => {
+                let v = NewVersion {
+                    proposal_id: u.proposal_id,
+                    version: u.version,
+                    message_row: Some(m.id),
+                    fields: &u.fields,
+                    problems: &u.problems,
+                    topics: &u.topics,
+                };
+                pstore::insert_version(tx, &v, u.status, now_ms).await?;
+                let tok = token::generate();
+                b.tokens.push(pstore::NewTokenRow {
+                    hash: tok.hash,
+                    kind: TokenKind::Proposal,
+                    proposal_id: Some(u.proposal_id),
+                    bound_address: u.bound.clone(),
+                });
+                let mut h = Handled::from(d);
+                if let Some(reply) = h.reply.as_mut() {
+                    reply.token = ReplyToken::Secret(tok.secret);
+                }
+                Ok(h)
+            }
+            Decision::Withdraw { proposal_id, .. } => {
+                pstore::set_status(tx, proposal_id, ProposalStatus::Withdrawn, now_ms).await?;
+                Ok(d.into())
+            }
+            Decision::Quarantine(Unreadable::Panicked(_))
+            | Decision::Quarantine(Unreadable::Unparseable(_))
+            | Decision::ReturnPath
+            | Decision::Duplicate { .. }
+            | Decision::DmarcFail { .. }
+            | Decision::Reject { .. }
+            | Decision::Help { .. }
+            | Decision::NotAProposal { .. }
+            | Decision::Released { .. }
+            | Decision::ReviewRecorded { .. } => Ok(d.into()),
+        }
+    }
+
+    /// Record a new proposal: an id (reserved for the batch), its speaker, its first
+    /// version and a reply token bound to its speaker, all written when the batch flushes.
+    async fn record_new(
+        &self,
+        tx: &mut AnyConnection,
+        b: &mut Batch,
+        m: &PendingMessage,
+        np: decide::NewProposal,
+    ) -> Result<Handled, IntakeError> {
+        let pid = match b.reserved_ids.pop_front() {
+            Some(id) => id,
+            None => pstore::reserve_ids(tx, self.store.backend, 1).await?[0],
+        };
+        let mut reply = np.reply(&self.cfg, pid);
+        let state = np.state();
+        let finish = Finish {
+            reason: np.reason(),
+            detail: np.detail(),
+            proposal_id: Some(pid),
+            ..Default::default()
+        };
+        let tok = token::generate();
+        reply.token = ReplyToken::Secret(tok.secret);
+        b.speakers
+            .push((np.speaker.address.clone(), np.speaker.name.clone()));
+        b.tokens.push(pstore::NewTokenRow {
+            hash: tok.hash,
+            kind: TokenKind::Proposal,
+            proposal_id: Some(pid),
+            bound_address: np.speaker.address.clone(),
+        });
+        b.proposals.push(pstore::NewProposal {
+            id: pid,
+            speaker_email: np.speaker.address,
+            status: np.status,
+            message_row: m.id,
+            fields: np.fields,
+            problems: np.problems,
+            topics: np.topics,
+        });
+        Ok(Handled {
+            state,
+            finish,
+            reply: Some(reply),
+        })
+    }
+}

@@ -1,0 +1,268 @@
+//! The replies decisions send: rendered from templates here (pure), queued by the pipeline.
+
+use askama::Template;
+
+use super::NewProposal;
+use crate::config::Config;
+use crate::intake::inbound::Mailbox;
+use crate::model::MailKind;
+use crate::outbox::templates;
+use crate::proposal::{self, FiledTopic, ProposalStatus};
+use crate::store::proposals::ProposalRow;
+use crate::topics::Tagger;
+
+/// A reply's text: rendered already, or rendered when the batch's replies are composed
+/// (on all cores, see the pipeline's `compose_replies`).
+pub enum Body {
+    /// Rendered.
+    Ready(String),
+    /// Renders it; owns what the template shows.
+    Later(Box<dyn FnOnce() -> String + Send + Sync>),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Ready(s) => f.debug_tuple("Ready").field(s).finish(),
+            Body::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
+
+impl Body {
+    /// The text (rendering it now when it was left for later).
+    pub fn text(self) -> String {
+        match self {
+            Body::Ready(s) => s,
+            Body::Later(render) => render(),
+        }
+    }
+}
+
+/// Which reply token a reply's Reply-To carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyToken {
+    /// None: answering it is new mail.
+    None,
+    /// A fresh token for the proposal the message is about, generated when the decision
+    /// is applied (tokens are random).
+    FreshProposal,
+    /// This secret (an assignment token issued while applying a review reply).
+    Secret(String),
+}
+
+/// A reply to the sender of a message.
+#[derive(Debug)]
+pub struct Reply {
+    /// Outbox kind (`ack`, `draft`, `help`, `rejection`, …).
+    pub kind: MailKind,
+    /// Subject line.
+    pub subject: String,
+    /// Its text.
+    pub body: Body,
+    /// Its reply token.
+    pub token: ReplyToken,
+}
+
+impl Reply {
+    /// A rendered reply without a token.
+    pub fn ready(kind: MailKind, subject: String, body: String) -> Reply {
+        Reply {
+            kind,
+            subject,
+            body: Body::Ready(body),
+            token: ReplyToken::None,
+        }
+    }
+}
+
+/// `[Conference] what`.
+pub fn subject(cfg: &Config, what: &str) -> String {
+    format!("[{}] {what}", cfg.conference.name)
+}
+
+/// The CFP deadline in the conference zone and in UTC.
+pub fn deadline_text(cfg: &Config) -> String {
+    let c = &cfg.conference;
+    format!(
+        "{} ({} UTC)",
+        c.zone.format(c.cfp_deadline),
+        c.cfp_deadline.format("%Y-%m-%d %H:%M")
+    )
+}
+
+/// The template, field list and topics, with `reason` (why they get it) when given.
+pub fn help_reply(cfg: &Config, tagger: &Tagger, reason: Option<&str>) -> Reply {
+    let p = &cfg.proposals;
+    let deadline = deadline_text(cfg);
+    let body = templates::Help {
+        conference: &cfg.conference.name,
+        reason,
+        cfp_address: &cfg.conference.cfp_address,
+        formats: p.formats.join(" | "),
+        audiences: p.audiences.join(" | "),
+        required: p
+            .required
+            .iter()
+            .map(|f| proposal::label(f))
+            .collect::<Vec<_>>()
+            .join(", "),
+        topic_list: tagger
+            .set()
+            .topics()
+            .iter()
+            .map(|t| (t.id.clone(), t.name.clone()))
+            .collect(),
+        deadline: &deadline,
+    }
+    .render()
+    .unwrap_or_default();
+    Reply::ready(
+        MailKind::Help,
+        subject(cfg, "How to submit a proposal"),
+        body,
+    )
+}
+
+/// The confirmation of a withdrawal.
+pub(super) fn withdrawn(cfg: &Config, from: &Mailbox, reference: &str, p: &ProposalRow) -> Reply {
+    let title = p.fields.title.clone().unwrap_or_else(|| "untitled".into());
+    let body = templates::Withdrawn {
+        conference: &cfg.conference.name,
+        speaker_name: from.name.as_deref(),
+        reference,
+        title: &title,
+    }
+    .render()
+    .unwrap_or_default();
+    Reply::ready(
+        MailKind::Withdrawn,
+        subject(cfg, &format!("{reference} withdrawn")),
+        body,
+    )
+}
+
+/// The receipt of an update, with a fresh token.
+pub(super) fn updated(
+    cfg: &Config,
+    from: &Mailbox,
+    reference: &str,
+    version: i64,
+    fields: &proposal::Fields,
+    problems: &[String],
+    topics: &[FiledTopic],
+) -> Reply {
+    let deadline = deadline_text(cfg);
+    let title = fields.title.clone().unwrap_or_else(|| "untitled".into());
+    let body = templates::Updated {
+        conference: &cfg.conference.name,
+        speaker_name: from.name.as_deref(),
+        reference,
+        version,
+        problems,
+        record: templates::record(fields),
+        topics,
+        deadline: &deadline,
+    }
+    .render()
+    .unwrap_or_default();
+    Reply {
+        kind: MailKind::Updated,
+        subject: subject(cfg, &format!("{reference} updated: {title}")),
+        body: Body::Ready(body),
+        token: ReplyToken::FreshProposal,
+    }
+}
+
+impl NewProposal {
+    /// The outbox kind of its reply: `closed` (late), `ack` (complete) or `draft`.
+    pub fn reply_kind(&self) -> MailKind {
+        match self.status {
+            ProposalStatus::Late => MailKind::Closed,
+            _ if self.problems.is_empty() => MailKind::Ack,
+            _ => MailKind::Draft,
+        }
+    }
+
+    /// Its reply once it has the id `pid`, with a fresh token. Acks and draft replies are
+    /// rendered later, with the batch's other replies, on all cores: the closures own
+    /// what the templates show.
+    pub fn reply(&self, cfg: &Config, pid: i64) -> Reply {
+        let fields = &self.fields;
+        let reference = proposal::reference(pid);
+        let deadline = deadline_text(cfg);
+        let record = templates::record(fields);
+        let title = fields.title.clone().unwrap_or_else(|| "untitled".into());
+        let conference = cfg.conference.name.clone();
+        let speaker_name = self.speaker.name.clone();
+        let topics = self.topics.clone();
+        let kind = self.reply_kind();
+        let (subject, body) = match kind {
+            MailKind::Closed => {
+                let body = templates::Closed {
+                    conference: &conference,
+                    speaker_name: speaker_name.as_deref(),
+                    reference: &reference,
+                    record,
+                    deadline: &deadline,
+                }
+                .render();
+                (
+                    subject(
+                        cfg,
+                        &format!("{reference} received after the deadline: {title}"),
+                    ),
+                    Body::Ready(body.unwrap_or_default()),
+                )
+            }
+            MailKind::Ack => {
+                let subject = subject(cfg, &format!("{reference} received: {title}"));
+                let body = Body::Later(Box::new(move || {
+                    templates::Ack {
+                        conference: &conference,
+                        speaker_name: speaker_name.as_deref(),
+                        reference: &reference,
+                        record,
+                        topics: &topics,
+                        deadline: &deadline,
+                    }
+                    .render()
+                    .unwrap_or_default()
+                }));
+                (subject, body)
+            }
+            _ => {
+                let missing_labels = cfg
+                    .proposals
+                    .required
+                    .iter()
+                    .filter(|f| fields.get(f).is_none())
+                    .map(|f| proposal::label(f))
+                    .collect();
+                let subject = subject(cfg, &format!("{reference} saved as a draft: {title}"));
+                let problems = self.problems.clone();
+                let body = Body::Later(Box::new(move || {
+                    templates::DraftReply {
+                        conference: &conference,
+                        speaker_name: speaker_name.as_deref(),
+                        reference: &reference,
+                        problems: &problems,
+                        missing_labels,
+                        record,
+                        topics: &topics,
+                        deadline: &deadline,
+                    }
+                    .render()
+                    .unwrap_or_default()
+                }));
+                (subject, body)
+            }
+        };
+        Reply {
+            kind,
+            subject,
+            body,
+            token: ReplyToken::FreshProposal,
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! Every decision kind and every rejection reason intake decides, from raw bytes and
+//! hand-made facts: no database, no mail server, no clock.
+
+use super::*;
+use crate::intake::classify::OwnIdentity;
+use crate::intake::inbound;
+use crate::model::MailKind;
+use crate::token;
+use crate::topics::TopicSet;
+
+const CFP: &str = "cfp@djangocon.example";
+
+fn cfg_with(replace: &[(&str, &str)]) -> Config {
+    let mut src = crate::config::EXAMPLE_CONFIG.to_string();
+    for (a, b) in replace {
+        assert!(src.contains(a), "{a} not in the example config");
+        src = src.replacen(a, b, 1);
+    }
+    Config::from_str(&src, std::path::Path::new("cfpd.toml")).unwrap()
+}
+
+fn cfg() -> Config {
+    cfg_with(&[])
+}
+
+fn tagger() -> Tagger {
+    Tagger::new(TopicSet::default_set())
+}
+
+/// Parse a mail; `headers` are whole header lines (with `\r\n`).
+fn mail(headers: &str, body: &str) -> Inbound {
+    let raw = format!(
+        "{headers}Message-ID: <m1@speaker.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    );
+    inbound::parse(raw.as_bytes(), &OwnIdentity::new(CFP)).unwrap()
+}
+
+/// A mail from Ada to the CFP address.
+fn from_ada(subject: &str, body: &str) -> Inbound {
+    mail(
+        &format!("From: Ada <ada@speaker.example>\r\nTo: {CFP}\r\nSubject: {subject}\r\n"),
+        body,
+    )
+}
+
+/// A mail from `from` through a reply token address.
+fn through_token(from: &str, subject: &str, body: &str) -> Inbound {
+    let to = token::reply_address("cfp", "djangocon.example", &token::generate().secret);
+    mail(
+        &format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n"),
+        body,
+    )
+}
+
+const COMPLETE: &str = "Title: Fast Django\r\nFormat: talk-25\r\nAudience: beginner\r\nAbstract:\r\n  Making Django fast.\r\nDescription:\r\n  How to profile and fix slow views.\r\n";
+
+/// Before the CFP deadline (2024-04-24).
+fn before() -> DateTime<Utc> {
+    "2024-04-01T10:00:00Z".parse().unwrap()
+}
+
+fn after() -> DateTime<Utc> {
+    "2024-05-01T10:00:00Z".parse().unwrap()
+}
+
+fn facts<'a>(cfg: &'a Config, tagger: &'a Tagger) -> Facts<'a> {
+    Facts {
+        cfg,
+        tagger,
+        now: before(),
+        message_row: 5,
+        raw_len: 1000,
+        released: false,
+        first_seen: None,
+        read: None,
+        review_like: false,
+        authority: None,
+    }
+}
+
+fn proposal(id: i64, status: ProposalStatus) -> ProposalRow {
+    let parsed = proposal::parse(COMPLETE, &cfg().proposals);
+    ProposalRow {
+        id,
+        speaker_email: "ada@speaker.example".into(),
+        speaker_name: Some("Ada".into()),
+        status,
+        version: 2,
+        created_at: 0,
+        updated_at: 0,
+        fields: parsed.fields,
+        problems: vec![],
+        topics: vec![],
+        overrides: TagOverrides::default(),
+        reviewers_needed: None,
+    }
+}
+
+fn proposal_token(id: i64, status: ProposalStatus) -> Option<Authority> {
+    Some(Authority::Proposal {
+        id,
+        bound: "ada@speaker.example".into(),
+        proposal: Some(Box::new(proposal(id, status))),
+    })
+}
+
+/// The decision's state, stored reason and reply kind.
+fn outcome(d: &Decision) -> (MessageState, Option<&'static str>, Option<&'static str>) {
+    (
+        d.state(),
+        d.reason().map(|r| r.as_str()),
+        d.reply_kind().map(|k| k.as_str()),
+    )
+}
+
+#[track_caller]
+fn rejected(d: &Decision, code: &str) -> Option<i64> {
+    match d {
+        Decision::Reject {
+            rejection,
+            proposal_id,
+            ..
+        } => {
+            assert_eq!(rejection.code().as_str(), code);
+            assert_eq!(
+                d.reason().map(|r| r.as_str()),
+                Some(rejection.code().as_str())
+            );
+            *proposal_id
+        }
+        other => panic!("expected a {code} rejection, got {other:?}"),
+    }
+}
+
+// -- before authorization ---------------------------------------------------------------
+
+#[test]
+fn unreadable_mail_is_quarantined_unanswered() {
+    let err = inbound::parse(b"", &OwnIdentity::new(CFP)).unwrap_err();
+    let d = Decision::Quarantine(Unreadable::Unparseable(err.to_string()));
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Quarantined, Some("unparseable"), None)
+    );
+    assert_eq!(
+        d.finish().detail.as_deref(),
+        Some("not a parseable mail message")
+    );
+    let d = Decision::Quarantine(Unreadable::Panicked("boom".into()));
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Quarantined, Some("panic"), None)
+    );
+}
+
+#[test]
+fn unsubscribe_address_unsubscribes_whoever_sends() {
+    let (c, t) = (cfg(), tagger());
+    let secret = token::generate().secret;
+    let to = token::unsubscribe_address("cfp", "djangocon.example", &secret);
+    // Even machine mail (providers unsubscribe on the user's behalf).
+    let i = mail(
+        &format!("From: list@provider.example\r\nTo: {to}\r\nSubject: unsubscribe\r\nAuto-Submitted: auto-generated\r\n"),
+        "",
+    );
+    let d = decide(&i, &facts(&c, &t));
+    assert!(
+        matches!(&d, Decision::Unsubscribe { secret: s } if *s == secret),
+        "{d:?}"
+    );
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Unsubscribed, Some("unsubscribe"), None)
+    );
+}
+
+#[test]
+fn every_machine_kind_is_recorded_unanswered() {
+    let (c, t) = (cfg(), tagger());
+    let cases = [
+        ("Auto-Submitted: auto-replied\r\n", "auto-reply"),
+        ("List-Id: <django-users.example>\r\n", "mailing-list"),
+        (&*format!("X-Loop: {CFP}\r\n"), "own-mail"),
+        ("Precedence: bulk\r\n", "system"),
+    ];
+    for (header, label) in cases {
+        let i = mail(
+            &format!("From: ada@speaker.example\r\nTo: {CFP}\r\nSubject: hi\r\n{header}"),
+            COMPLETE,
+        );
+        let d = decide(&i, &facts(&c, &t));
+        assert!(matches!(&d, Decision::Machine(_)), "{label}: {d:?}");
+        assert_eq!(
+            outcome(&d),
+            (MessageState::AutoGenerated, Some(label), None),
+            "{header}"
+        );
+        assert!(!d.finish().detail.unwrap().is_empty());
+    }
+    let bounce = mail(
+        &format!("From: MAILER-DAEMON@mx.example\r\nTo: {CFP}\r\nSubject: Undelivered Mail Returned to Sender\r\nReturn-Path: <>\r\n"),
+        "This is the mail system at host mx.example.\r\n\r\n<gone@nowhere.example>: host said: 550 5.1.1 user unknown\r\n",
+    );
+    let d = decide(&bounce, &facts(&c, &t));
+    assert_eq!(outcome(&d), (MessageState::Bounce, Some("bounce"), None));
+    let feedback = "From: feedback@isp.example\r\nTo: cfp@djangocon.example\r\nSubject: complaint\r\nMessage-ID: <f@isp>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nA complaint.\r\n--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n--b--\r\n";
+    let i = inbound::parse(feedback.as_bytes(), &OwnIdentity::new(CFP)).unwrap();
+    let d = decide(&i, &facts(&c, &t));
+    assert_eq!(
+        outcome(&d),
+        (MessageState::AutoGenerated, Some("feedback-report"), None)
+    );
+}
+
+#[test]
+fn mail_to_a_return_path_is_never_answered() {
+    let (c, t) = (cfg(), tagger());
+    let to = token::bounce_address("cfp", "djangocon.example", &token::generate().secret);
+    let i = mail(
+        &format!("From: ada@speaker.example\r\nTo: {to}\r\nSubject: hi\r\n"),
+        COMPLETE,
+    );
+    let d = decide(&i, &facts(&c, &t));
+    assert_eq!(
+        outcome(&d),
+        (MessageState::AutoGenerated, Some("return-path"), None)
+    );
+}
+
+#[test]
+fn too_large_is_quarantined_and_answered() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.raw_len = c.proposals.max_message_bytes + 1;
+    let d = decide(&from_ada("Proposal", COMPLETE), &f);
+    rejected(&d, "too_large");
+    assert_eq!(
+        outcome(&d),
+        (
+            MessageState::Quarantined,
+            Some("too_large"),
+            Some("rejection")
+        )
+    );
+    f.raw_len = c.proposals.max_message_bytes;
+    assert!(matches!(
+        decide(&from_ada("Proposal", COMPLETE), &f),
+        Decision::NewProposal(_)
+    ));
+}
+
+#[test]
+fn no_sender_is_rejected_without_a_reply() {
+    let (c, t) = (cfg(), tagger());
+    let i = mail(&format!("To: {CFP}\r\nSubject: Proposal\r\n"), COMPLETE);
+    let d = decide(&i, &facts(&c, &t));
+    rejected(&d, "no_sender");
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Rejected, Some("no_sender"), None)
+    );
+}
+
+#[test]
+fn a_message_id_seen_before_is_a_duplicate() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.first_seen = Some(3);
+    let d = decide(&from_ada("Proposal", COMPLETE), &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Duplicate, Some("duplicate"), None)
+    );
+    let fin = d.finish();
+    assert_eq!(fin.duplicate_of, Some(3));
+    assert_eq!(fin.detail.as_deref(), Some("same Message-ID as message 3"));
+}
+
+#[test]
+fn dmarc_failure_at_our_mx_holds_the_message_until_released() {
+    let t = tagger();
+    let c = cfg_with(&[(
+        "# authserv_id = \"mx.djangocon.example\"",
+        "authserv_id = \"mx.djangocon.example\"",
+    )]);
+    let i = mail(
+        &format!("Authentication-Results: mx.djangocon.example; dmarc=fail header.from=speaker.example\r\nFrom: ada@speaker.example\r\nTo: {CFP}\r\nSubject: Proposal\r\n"),
+        COMPLETE,
+    );
+    let mut f = facts(&c, &t);
+    let d = decide(&i, &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::NeedsReview, Some("dmarc_fail"), None)
+    );
+    assert!(d.finish().detail.unwrap().ends_with("--release 5"));
+    f.released = true;
+    assert!(matches!(decide(&i, &f), Decision::NewProposal(_)));
+    // Another server's verdict is not ours to trust.
+    let i = mail(
+        &format!("Authentication-Results: mx.elsewhere.example; dmarc=fail\r\nFrom: ada@speaker.example\r\nTo: {CFP}\r\nSubject: Proposal\r\n"),
+        COMPLETE,
+    );
+    f.released = false;
+    assert!(matches!(decide(&i, &f), Decision::NewProposal(_)));
+}
+
+#[test]
+fn attachments_beyond_the_limits_are_refused_naming_the_limit() {
+    let (c, t) = (cfg(), tagger());
+    let raw = format!("From: ada@speaker.example\r\nTo: {CFP}\r\nSubject: Proposal\r\nMessage-ID: <a@b>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n{COMPLETE}\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"setup.exe\"\r\n\r\nMZ\r\n--b--\r\n");
+    let i = inbound::parse(raw.as_bytes(), &OwnIdentity::new(CFP)).unwrap();
+    let d = decide(&i, &facts(&c, &t));
+    rejected(&d, "attachments");
+    assert_eq!(
+        outcome(&d),
+        (
+            MessageState::Rejected,
+            Some("attachments"),
+            Some("rejection")
+        )
+    );
+    assert!(d.finish().detail.unwrap().contains("setup.exe"));
+}
+
+#[test]
+fn screening_comes_before_any_token_lookup() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    assert!(screen(&from_ada("Proposal", COMPLETE), &f).is_ok());
+    f.first_seen = Some(1);
+    assert!(screen(&from_ada("Proposal", COMPLETE), &f).is_err());
+}
+
+// -- new mail ---------------------------------------------------------------------------
+
+#[test]
+fn withdraw_without_a_token_is_refused() {
+    let (c, t) = (cfg(), tagger());
+    let d = decide(&from_ada("withdraw", ""), &facts(&c, &t));
+    rejected(&d, "withdraw_without_token");
+    assert_eq!(d.reply_kind().map(|k| k.as_str()), Some("rejection"));
+    assert_eq!(
+        d.reply().unwrap().subject,
+        "[DjangoCon US 2024] Re: withdraw"
+    );
+}
+
+#[test]
+fn a_review_without_a_token_is_refused() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.review_like = true;
+    let d = decide(&from_ada("Re: Review P-0001", "Score: 4\r\n"), &f);
+    rejected(&d, "review_without_token");
+    assert_eq!(
+        d.reply().unwrap().subject,
+        "[DjangoCon US 2024] Your review was not recorded"
+    );
+}
+
+#[test]
+fn help_and_not_a_proposal_get_the_template() {
+    let (c, t) = (cfg(), tagger());
+    let d = decide(&from_ada("help", ""), &facts(&c, &t));
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Help, Some("help"), Some("help"))
+    );
+    assert_eq!(d.proposal_id(), None);
+    let d = decide(&from_ada("Hi", "How do I submit a talk?"), &facts(&c, &t));
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Help, Some("not_a_proposal"), Some("help"))
+    );
+    let Decision::NotAProposal { reply } = d else {
+        panic!("not a proposal")
+    };
+    assert!(reply.body.text().contains("We could not find a proposal"));
+    // Fields win over the word.
+    let d = decide(&from_ada("help", COMPLETE), &facts(&c, &t));
+    assert!(matches!(d, Decision::NewProposal(_)), "{d:?}");
+}
+
+#[test]
+fn a_complete_proposal_is_accepted_with_an_ack_and_a_fresh_token() {
+    let (c, t) = (cfg(), tagger());
+    let d = decide(&from_ada("Proposal", COMPLETE), &facts(&c, &t));
+    assert_eq!(outcome(&d), (MessageState::Accepted, None, Some("ack")));
+    let Decision::NewProposal(p) = d else {
+        panic!("new proposal")
+    };
+    assert_eq!(p.status, ProposalStatus::Submitted);
+    assert_eq!(p.speaker.address, "ada@speaker.example");
+    let reply = p.reply(&c, 42);
+    assert_eq!(reply.token, ReplyToken::FreshProposal);
+    assert_eq!(
+        reply.subject,
+        "[DjangoCon US 2024] P-0042 received: Fast Django"
+    );
+    assert!(reply.body.text().contains("P-0042"));
+}
+
+#[test]
+fn a_proposal_read_while_preparing_is_used_as_read() {
+    let (c, t) = (cfg(), tagger());
+    let parsed = proposal::parse(COMPLETE, &c.proposals);
+    let topics = file_topics(&t, &parsed.fields, &TagOverrides::default());
+    let read = (parsed, topics.clone());
+    let mut f = facts(&c, &t);
+    f.read = Some(&read);
+    // The body is not read again: the prepared reading decides.
+    let d = decide(&from_ada("Proposal", ""), &f);
+    let Decision::NewProposal(p) = d else {
+        panic!("new proposal")
+    };
+    assert_eq!(p.topics.len(), topics.len());
+}
+
+#[test]
+fn an_incomplete_proposal_is_a_draft() {
+    let (c, t) = (cfg(), tagger());
+    let d = decide(
+        &from_ada("Proposal", "Title: Fast Django\r\nFormat: talk-25\r\n"),
+        &facts(&c, &t),
+    );
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Draft, Some("missing_fields"), Some("draft"))
+    );
+    assert!(!d.finish().detail.unwrap().is_empty());
+}
+
+#[test]
+fn a_proposal_after_the_deadline_is_kept_as_late() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.now = after();
+    let d = decide(&from_ada("Proposal", COMPLETE), &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Accepted, Some("late_entry"), Some("closed"))
+    );
+}
+
+// -- through a proposal token -----------------------------------------------------------
+
+#[test]
+fn authorize_grants_assignments_and_unexpired_proposal_tokens() {
+    let t = |kind, proposal_id, expires_at| TokenRow {
+        kind,
+        proposal_id,
+        assignment_id: None,
+        bound_address: "ada@speaker.example".into(),
+        expires_at,
+    };
+    assert_eq!(
+        authorize(&t(TokenKind::Assignment, Some(1), Some(0)), 10),
+        Some(Grant::Assignment)
+    );
+    assert_eq!(
+        authorize(&t(TokenKind::Proposal, Some(7), None), 10),
+        Some(Grant::Proposal(7))
+    );
+    assert_eq!(
+        authorize(&t(TokenKind::Proposal, Some(7), Some(11)), 10),
+        Some(Grant::Proposal(7))
+    );
+    assert_eq!(
+        authorize(&t(TokenKind::Proposal, Some(7), Some(10)), 10),
+        None
+    );
+    assert_eq!(authorize(&t(TokenKind::Proposal, None, None), 10), None);
+}
+
+#[test]
+fn only_the_speaker_may_use_a_proposal_token() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = proposal_token(7, ProposalStatus::Submitted);
+    let i = through_token("eve@attacker.example", "Re: P-0007", "withdraw");
+    let d = decide(&i, &f);
+    rejected(&d, "sender_mismatch");
+    assert_eq!(d.reply_kind().map(|k| k.as_str()), Some("rejection"));
+}
+
+#[test]
+fn a_token_for_a_vanished_proposal_makes_new_mail() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = Some(Authority::Proposal {
+        id: 7,
+        bound: "ada@speaker.example".into(),
+        proposal: None,
+    });
+    let i = through_token("ada@speaker.example", "Proposal", COMPLETE);
+    assert!(matches!(decide(&i, &f), Decision::NewProposal(_)));
+}
+
+#[test]
+fn follow_up_commands() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = proposal_token(7, ProposalStatus::Submitted);
+    let ada = "Ada <ada@speaker.example>";
+    let d = decide(&through_token(ada, "Re: P-0007", "help"), &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Help, Some("help"), Some("help"))
+    );
+    assert_eq!(d.proposal_id(), Some(7));
+    let d = decide(&through_token(ada, "Re: P-0007", "withdraw"), &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Withdrawn, None, Some("withdrawn"))
+    );
+    assert_eq!(d.proposal_id(), Some(7));
+    let d = decide(&through_token(ada, "Re: P-0007", "Thanks!"), &f);
+    rejected(&d, "update_not_understood");
+    assert_eq!(d.reply_kind().map(|k| k.as_str()), Some("rejection"));
+}
+
+#[test]
+fn a_withdrawn_proposal_takes_no_follow_up_but_help() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = proposal_token(7, ProposalStatus::Withdrawn);
+    let ada = "ada@speaker.example";
+    let d = decide(&through_token(ada, "Re: P-0007", "Title: New\r\n"), &f);
+    assert_eq!(rejected(&d, "proposal_withdrawn"), None);
+    let d = decide(&through_token(ada, "Re: P-0007", "help"), &f);
+    assert_eq!(d.reason().map(|r| r.as_str()), Some("help"));
+}
+
+#[test]
+fn updates_after_the_deadline_are_refused() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = proposal_token(7, ProposalStatus::Submitted);
+    f.now = after();
+    let d = decide(
+        &through_token("ada@speaker.example", "Re: P-0007", "Title: New\r\n"),
+        &f,
+    );
+    rejected(&d, "cfp_closed");
+    assert_eq!(d.reply_kind().map(|k| k.as_str()), Some("rejection"));
+}
+
+#[test]
+fn an_update_is_the_next_version_with_a_fresh_token() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = proposal_token(7, ProposalStatus::Submitted);
+    let i = through_token(
+        "ada@speaker.example",
+        "Re: P-0007",
+        "Title: Faster Django\r\n",
+    );
+    let d = decide(&i, &f);
+    assert_eq!(outcome(&d), (MessageState::Updated, None, Some("updated")));
+    assert_eq!(d.finish().detail.as_deref(), Some("version 3"));
+    let Decision::Update(u) = d else {
+        panic!("update")
+    };
+    assert_eq!((u.proposal_id, u.version), (7, 3));
+    assert_eq!(u.fields.title.as_deref(), Some("Faster Django"));
+    assert_eq!(u.reply.token, ReplyToken::FreshProposal);
+}
+
+#[test]
+fn an_assignment_token_goes_to_the_review_rules() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    let token = TokenRow {
+        kind: TokenKind::Assignment,
+        proposal_id: Some(7),
+        assignment_id: Some(3),
+        bound_address: "rita@reviewers.example".into(),
+        expires_at: None,
+    };
+    f.authority = Some(Authority::Assignment(token));
+    let d = decide(
+        &through_token("rita@reviewers.example", "Re: Review P-0007", "Score: 4"),
+        &f,
+    );
+    assert!(
+        matches!(&d, Decision::ReviewReply { token, from } if token.assignment_id == Some(3) && from.address == "rita@reviewers.example"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn review_outcomes_store_their_reasons() {
+    let reply = || Reply::ready(MailKind::Released, "s".into(), "b".into());
+    let released = |conflict| Decision::Released {
+        conflict,
+        proposal_id: 7,
+        detail: "P-0007: reassigned".into(),
+        reply: reply(),
+    };
+    assert_eq!(
+        outcome(&released(true)),
+        (MessageState::Released, Some("conflict"), Some("released"))
+    );
+    assert_eq!(
+        released(false).reason().map(|r| r.as_str()),
+        Some("decline")
+    );
+    let d = Decision::ReviewRecorded {
+        proposal_id: 7,
+        detail: "P-0007 review version 1: score 4".into(),
+        reply: Reply::ready(MailKind::Receipt, "s".into(), "b".into()),
+    };
+    assert_eq!(
+        outcome(&d),
+        (MessageState::ReviewRecorded, None, Some("receipt"))
+    );
+    assert_eq!(d.proposal_id(), Some(7));
+}

@@ -1,0 +1,576 @@
+//! The intake pipeline: batches of stored messages are read and prepared (parsed,
+//! tagged) on the spare cores, then handled one after another in one transaction per
+//! batch: the facts each message needs are loaded, [`decide`] says what to do, and the
+//! decision is applied (rows, tokens, the reply queued) before the batch commits.
+//!
+//! The batching and pipelining here were tuned for throughput (see BENCHMARKS.md):
+//! lookups go through the reader connection, writes are collected in [`Batch`] and
+//! flushed with multi-row statements, replies are composed on all cores.
+
+use std::collections::HashMap;
+
+use super::caps;
+use super::classify::OwnIdentity;
+use super::decide::{self, Body, Decision, Reply, ReplyToken, Unreadable};
+use super::inbound::{self, Inbound};
+use super::review_reply;
+use super::{notice, Intake, IntakeError};
+use crate::model::MailKind;
+use crate::outbox::{AutoSubmitted, ComposeError, Composer, Draft};
+use crate::proposal::{self, TagOverrides};
+use crate::review;
+use crate::store::messages::{self, Finish, MessageState, PendingMessage};
+use crate::store::proposals as pstore;
+use crate::store::{self, outbox, AnyConnection, Ctx};
+use crate::topics::Tagger;
+
+/// What handling a message produced: its terminal state, its log entry, its reply.
+pub(super) struct Handled {
+    pub(super) state: MessageState,
+    pub(super) finish: Finish,
+    pub(super) reply: Option<Reply>,
+}
+
+impl From<Decision> for Handled {
+    /// A decision that needs no writes of its own (or whose writes are done).
+    fn from(d: Decision) -> Handled {
+        Handled {
+            state: d.state(),
+            finish: d.finish(),
+            reply: d.into_reply(),
+        }
+    }
+}
+
+/// Writes of one batch, collected while its messages are handled and
+/// written with multi-row statements before the batch commits. Reads that
+/// must see earlier messages of the same batch (duplicates, reply counts)
+/// are answered from here.
+#[derive(Default)]
+pub(super) struct Batch {
+    /// Message-ID → first message that carried it (stored or earlier in this batch).
+    pub(super) seen: HashMap<String, i64>,
+    /// Reply budgets (per address, per thread, circuit breaker), including this batch's.
+    pub(super) caps: caps::Caps,
+    /// Proposal ids reserved for this batch, used from the front.
+    pub(super) reserved_ids: std::collections::VecDeque<i64>,
+    /// Speakers to upsert (address → display name).
+    pub(super) speakers: Vec<(String, Option<String>)>,
+    /// New proposals with their first version.
+    pub(super) proposals: Vec<pstore::NewProposal>,
+    /// Token hashes.
+    pub(super) tokens: Vec<pstore::NewTokenRow>,
+    /// Review-form help replies per reviewer in the last 24 h, including this batch's
+    /// (filled lazily: only reviewers who sent an unreadable form are looked up).
+    pub(super) help_counts: HashMap<String, i64>,
+    /// Replies to queue.
+    pub(super) mails: Vec<crate::store::outbox::NewMail>,
+    /// Replies decided but not yet composed (see [`Intake::compose_replies`]).
+    pub(super) replies: Vec<PendingReply>,
+    /// Terminal states.
+    pub(super) finishes: Vec<(i64, MessageState, Finish)>,
+}
+
+impl Batch {
+    async fn flush(&mut self, tx: &mut AnyConnection, now: i64) -> Result<(), IntakeError> {
+        let mut speakers: HashMap<String, Option<String>> = HashMap::new();
+        for (e, n) in self.speakers.drain(..) {
+            let slot = speakers.entry(e).or_default();
+            if n.is_some() {
+                *slot = n;
+            }
+        }
+        let mut speakers: Vec<_> = speakers.into_iter().collect();
+        speakers.sort();
+        pstore::upsert_speakers(tx, &speakers, now).await?;
+        pstore::insert_new_many(tx, &self.proposals, now).await?;
+        self.proposals.clear();
+        pstore::insert_tokens(tx, &self.tokens, now).await?;
+        self.tokens.clear();
+        outbox::queue_many(tx, &self.mails, now).await?;
+        self.mails.clear();
+        messages::finish_many(tx, &self.finishes, now).await?;
+        self.finishes.clear();
+        Ok(())
+    }
+}
+
+/// An automatic reply decided while a batch is handled. Composing it (MIME,
+/// encodings, headers) is a fifth of a batch's work inside its transaction,
+/// so it is done once for the whole batch, on all cores, after the
+/// handling loop and before the writes.
+pub(super) struct PendingReply {
+    /// Index in [`Batch::finishes`] of the message answered: a reply that
+    /// cannot be composed is noted in that message's detail.
+    finish: usize,
+    /// Outbox kind (`ack`, `draft`, `help`, …).
+    kind: MailKind,
+    /// The sender being answered.
+    to: String,
+    /// Their display name.
+    to_name: Option<String>,
+    /// Subject line.
+    subject: String,
+    /// Its text.
+    body: Body,
+    /// Message-ID answered, for threading.
+    in_reply_to: Option<String>,
+    /// References chain answered.
+    references: Vec<String>,
+    /// Reply token for the Reply-To address.
+    reply_token: Option<String>,
+    /// The inbound message answered (row id).
+    cause_message: i64,
+    /// Conversation key for the per-thread cap.
+    thread_key: Option<String>,
+}
+
+impl PendingReply {
+    fn compose(self, composer: &Composer) -> Result<crate::store::outbox::NewMail, NotSent> {
+        let body = isolated(move || self.body.text()).map_err(NotSent::RenderPanicked)?;
+        let draft = Draft {
+            kind: self.kind,
+            dedup_key: format!("reply:msg:{}", self.cause_message),
+            to: &self.to,
+            to_name: self.to_name.as_deref(),
+            subject: self.subject,
+            body,
+            in_reply_to: self.in_reply_to.as_deref(),
+            references: &self.references,
+            reply_token: self.reply_token.as_deref(),
+            auto: AutoSubmitted::AutoReplied,
+            cause_message: Some(self.cause_message),
+        };
+        match isolated(|| composer.compose(&draft)) {
+            Ok(Ok(mut mail)) => {
+                mail.thread_key = self.thread_key;
+                Ok(mail)
+            }
+            Ok(Err(e)) => Err(NotSent::Compose(e)),
+            Err(panic) => Err(NotSent::ComposePanicked(panic)),
+        }
+    }
+}
+
+/// Why a decided reply was not queued (noted in its message's detail).
+#[derive(Debug, thiserror::Error)]
+enum NotSent {
+    /// Rendering its template panicked.
+    #[error("reply not sent: rendering it panicked: {0}")]
+    RenderPanicked(Panicked),
+    /// The composer refused it.
+    #[error("reply not sent: {0}")]
+    Compose(ComposeError),
+    /// Composing it panicked.
+    #[error("reply not sent: composing it panicked: {0}")]
+    ComposePanicked(Panicked),
+}
+
+/// A caught panic's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(super) struct Panicked(pub(super) String);
+
+/// Per-message work done before the transaction, on all cores: parsing the
+/// mail, and for mail that may be a new proposal, its fields and topics.
+pub(super) struct Prepared {
+    /// The parsed mail, or why it is quarantined unread (unparseable, or preparing it
+    /// panicked).
+    pub(super) inbound: Result<Inbound, Unreadable>,
+    pub(super) proposal: Option<decide::Read>,
+    /// Looks like a review reply or a decline (see [`review_reply::looks_like_review`]);
+    /// matters only when it arrives without an assignment token.
+    pub(super) review_like: bool,
+}
+
+/// Cores intake may fill with parallel work (parsing, tagging, composing)
+/// while one batch is written: all but one, which the database writer and
+/// the mail source need (at most 4). On two cores that is one: measured with
+/// `cargo bench --bench intake`, splitting the work over both cores starved
+/// the writer, the serial part, and was slower.
+fn spare_cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .min(4)
+}
+
+/// Split `v`, in order, into at most `workers` runs of about equal length.
+fn split_for<T>(mut v: Vec<T>, workers: usize) -> Vec<Vec<T>> {
+    let per = v.len().div_ceil(workers.max(1)).max(1);
+    let mut parts = Vec::new();
+    while !v.is_empty() {
+        let rest = v.split_off(per.min(v.len()));
+        parts.push(std::mem::replace(&mut v, rest));
+    }
+    parts
+}
+
+/// Add `note` to a message's detail (after what is there, `; `-separated).
+fn add_detail(f: &mut Finish, note: String) {
+    f.detail = Some(match f.detail.take() {
+        Some(d) => format!("{d}; {note}"),
+        None => note,
+    });
+}
+
+/// Run `f`, turning a panic into `Err` with the panic's text. Each message is
+/// prepared and handled behind this, so one message that trips a bug in a
+/// parser ends `quarantined` (reason `panic`) instead of taking the daemon
+/// down or being retried forever.
+fn isolated<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| Panicked(panic_text(&*p)))
+}
+
+/// The message of a caught panic.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Parse one message and, when it may be a new proposal, read and tag it.
+fn prepare_one(
+    m: &PendingMessage,
+    own: &OwnIdentity,
+    tagger: &Tagger,
+    rules: &crate::proposal::ProposalRules,
+    spec: &review::form::FormSpec,
+) -> Prepared {
+    let inbound = inbound::parse(&m.raw, own).map_err(|e| Unreadable::Unparseable(e.to_string()));
+    let review_like = inbound.as_ref().is_ok_and(|i| {
+        i.machine.is_none() && i.from.is_some() && review_reply::looks_like_review(i, spec, rules)
+    });
+    let proposal = inbound.as_ref().ok().and_then(|i| {
+        if i.machine.is_some() || i.from.is_none() || review_like {
+            return None;
+        }
+        let text = i.body_text();
+        // "help" still gets a proposal read: fields win over the word.
+        if decide::command(&i.subject, &text) == Some(decide::Command::Withdraw) {
+            return None;
+        }
+        let parsed = proposal::parse(&text, rules);
+        if parsed.labels_found == 0 || parsed.fields.count_given() == 0 {
+            return None;
+        }
+        let topics = decide::file_topics(tagger, &parsed.fields, &TagOverrides::default());
+        Some((parsed, topics))
+    });
+    Prepared {
+        inbound,
+        proposal,
+        review_like,
+    }
+}
+
+/// Messages per intake batch (one transaction).
+const BATCH: i64 = 1000;
+
+/// Most bytes of mail per intake batch (unless its first message alone is
+/// larger): two batches are in memory at once, one written while the next
+/// is parsed.
+const BATCH_BYTES: i64 = 32 << 20;
+
+impl Intake {
+    /// Up to one batch of `received` messages with ids above `after`, oldest first.
+    pub(super) async fn pending_after(
+        &self,
+        after: i64,
+    ) -> Result<Vec<PendingMessage>, IntakeError> {
+        let mut c = self.store.read_conn().await?;
+        Ok(messages::pending(&mut c, after, BATCH, BATCH_BYTES).await?)
+    }
+
+    /// The first batch of `received` messages above `after`, parsed and tagged.
+    pub(super) async fn read_and_prepare(
+        &self,
+        after: i64,
+    ) -> Result<Option<(Vec<(PendingMessage, Prepared)>, f64)>, IntakeError> {
+        let t = std::time::Instant::now();
+        let batch = self.pending_after(after).await?;
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let prepared = self.prepare(batch).await;
+        Ok(Some((prepared, t.elapsed().as_secs_f64() * 1e3)))
+    }
+
+    /// Handle one prepared batch and write its results in one transaction.
+    pub(super) async fn write_batch(
+        &self,
+        prepared: Vec<(PendingMessage, Prepared)>,
+        prepare_ms: f64,
+    ) -> Result<usize, IntakeError> {
+        let t2 = std::time::Instant::now();
+        let n = prepared.len();
+        let now = self.clock.now();
+        let now_ms = store::ms(now);
+        let mut b = Batch::default();
+        let mids: Vec<String> = prepared
+            .iter()
+            .filter_map(|(_, p)| p.inbound.as_ref().ok()?.message_id.clone())
+            .collect();
+        // The batch's lookups go through the reader, so they need not wait
+        // while the source stores a fetched chunk through the writer. They
+        // are exact: what they count (processed Message-IDs, automatic
+        // replies) only intake writes, one batch after another, and the
+        // previous batch has committed.
+        let mut reader = self.store.read_conn().await?;
+        b.seen = messages::processed_ids(&mut reader, &mids).await?;
+        let mut senders: Vec<String> = prepared
+            .iter()
+            .filter_map(|(_, p)| Some(p.inbound.as_ref().ok()?.from.as_ref()?.address.clone()))
+            .collect();
+        senders.sort();
+        senders.dedup();
+        let mut threads: Vec<String> = prepared
+            .iter()
+            .filter_map(|(_, p)| caps::thread_key(p.inbound.as_ref().ok()?))
+            .collect();
+        threads.sort();
+        threads.dedup();
+        b.caps = caps::Caps::load(&mut reader, &self.cfg, &senders, &threads, now_ms).await?;
+        drop(reader);
+        let mut tx = self.store.begin().await?;
+        let new_proposals = prepared
+            .iter()
+            .filter(|(_, p)| p.proposal.is_some())
+            .count();
+        if new_proposals > 0 {
+            b.reserved_ids = pstore::reserve_ids(&mut tx, self.store.backend, new_proposals)
+                .await?
+                .into();
+        }
+        let t3 = std::time::Instant::now();
+        for (m, p) in &prepared {
+            use futures::FutureExt;
+            let handled = std::panic::AssertUnwindSafe(async {
+                let h = self.handle(&mut tx, &mut b, m, p, now).await?;
+                self.record(&mut b, m, p.inbound.as_ref().ok(), h);
+                Ok::<(), IntakeError>(())
+            })
+            .catch_unwind()
+            .await;
+            if let Err(panic) = handled {
+                // What this message wrote so far is part of the batch's transaction:
+                // roll all of it back, quarantine the message on its own, and let the
+                // rest of the batch be handled again from scratch.
+                let why = panic_text(&*panic);
+                tracing::error!(message_row = m.id, panic = %why, "handling a message panicked; quarantining it");
+                drop(tx);
+                let h = Handled::from(Decision::Quarantine(Unreadable::Panicked(why)));
+                let mut tx = self.store.begin().await?;
+                messages::finish_many(&mut tx, &[(m.id, h.state, h.finish)], now_ms).await?;
+                tx.commit().await.ctx("quarantining a message")?;
+                return Ok(1);
+            }
+            handled.unwrap_or(Ok(()))?;
+        }
+        self.compose_replies(&mut b).await?;
+        let t4 = std::time::Instant::now();
+        // One line per message once its decision is committed (debug: at full
+        // speed intake decides thousands of messages a second).
+        let decided: Vec<(i64, MessageState, Finish)> = if tracing::enabled!(tracing::Level::DEBUG)
+        {
+            b.finishes.clone()
+        } else {
+            Vec::new()
+        };
+        b.flush(&mut tx, now_ms).await?;
+        let t5 = std::time::Instant::now();
+        tx.commit().await.ctx("committing intake results")?;
+        for (id, state, f) in &decided {
+            tracing::debug!(
+                message_row = id,
+                message_id = f.message_id.as_deref().unwrap_or(""),
+                state = state.as_str(),
+                reason = f.reason.map(|r| r.as_str()).unwrap_or(""),
+                proposal = f.proposal_id.map(proposal::reference).unwrap_or_default(),
+                "message processed"
+            );
+        }
+        let ms = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64() * 1e3;
+        tracing::debug!(
+            messages = n,
+            read_prepare_ms = prepare_ms,
+            lookups_ms = ms(t2, t3),
+            handle_ms = ms(t3, t4),
+            flush_ms = ms(t4, t5),
+            commit_ms = t5.elapsed().as_secs_f64() * 1e3,
+            "intake batch"
+        );
+        Ok(n)
+    }
+
+    /// Compose the batch's decided replies, split over the cores, in the
+    /// order they were decided; a reply that cannot be composed is noted in
+    /// its message's detail instead of being queued.
+    async fn compose_replies(&self, b: &mut Batch) -> Result<(), IntakeError> {
+        let replies = std::mem::take(&mut b.replies);
+        let workers = spare_cores();
+        let results: Vec<(usize, Result<crate::store::outbox::NewMail, NotSent>)> =
+            if replies.len() < 64 || workers < 2 {
+                replies
+                    .into_iter()
+                    .map(|r| (r.finish, r.compose(&self.composer)))
+                    .collect()
+            } else {
+                let mut tasks = Vec::new();
+                for part in split_for(replies, workers) {
+                    let composer = self.composer.clone();
+                    tasks.push(tokio::task::spawn_blocking(move || {
+                        part.into_iter()
+                            .map(|r| (r.finish, r.compose(&composer)))
+                            .collect::<Vec<_>>()
+                    }));
+                }
+                let mut out = Vec::new();
+                for t in tasks {
+                    // `compose` catches panics itself; a task fails only when the
+                    // runtime is going away, and then the batch is not committed.
+                    out.extend(t.await.map_err(|e| IntakeError::Panic(e.to_string()))?);
+                }
+                out
+            };
+        for (finish, r) in results {
+            match r {
+                Ok(mail) => b.mails.push(mail),
+                Err(note) => add_detail(&mut b.finishes[finish].2, note.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Parse and pre-tag a batch outside the transaction, split over the cores.
+    async fn prepare(&self, batch: Vec<PendingMessage>) -> Vec<(PendingMessage, Prepared)> {
+        let workers = spare_cores();
+        let mut tasks = Vec::new();
+        for part in split_for(batch, workers) {
+            let own = self.own.clone();
+            let tagger = self.tagger.clone();
+            let rules = self.cfg.proposals.clone();
+            let spec = self.form_spec();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                part.into_iter()
+                    .map(|m| {
+                        let prepared = isolated(|| prepare_one(&m, &own, &tagger, &rules, &spec))
+                            .unwrap_or_else(|Panicked(why)| {
+                                tracing::error!(message_row = m.id, panic = %why, "preparing a message panicked; quarantining it");
+                                Prepared {
+                                    inbound: Err(Unreadable::Panicked(why)),
+                                    proposal: None,
+                                    review_like: false,
+                                }
+                            });
+                        (m, prepared)
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            match t.await {
+                Ok(v) => out.extend(v),
+                Err(e) => tracing::error!(error = %e, "preparing a batch panicked"),
+            }
+        }
+        out
+    }
+
+    fn record(&self, b: &mut Batch, m: &PendingMessage, inbound: Option<&Inbound>, mut h: Handled) {
+        if let (Some(reply), Some(i)) = (h.reply.take(), inbound) {
+            if let Some(from) = &i.from {
+                let thread = caps::thread_key(i);
+                match b.caps.check(&self.cfg, &from.address, thread.as_deref()) {
+                    Err(why) => {
+                        tracing::warn!(message_row = m.id, "{why}");
+                        if matches!(why, caps::Suppressed::Breaker(_)) {
+                            self.breaker_alert(b);
+                        }
+                        add_detail(&mut h.finish, why.to_string());
+                    }
+                    Ok(()) => {
+                        // Counted now, composed after the batch's handling loop
+                        // (see `compose_replies`), on all cores.
+                        b.caps.count(&from.address, thread.as_deref());
+                        b.replies.push(PendingReply {
+                            finish: b.finishes.len(),
+                            kind: reply.kind,
+                            to: from.address.clone(),
+                            to_name: from.name.clone(),
+                            subject: reply.subject,
+                            body: reply.body,
+                            in_reply_to: i.message_id.clone(),
+                            references: i.references.clone(),
+                            reply_token: match reply.token {
+                                ReplyToken::Secret(s) => Some(s),
+                                ReplyToken::None | ReplyToken::FreshProposal => None,
+                            },
+                            cause_message: m.id,
+                            thread_key: thread,
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(i) = inbound {
+            h.finish.message_id = i.message_id.clone();
+            h.finish.from_addr = i.from.as_ref().map(|f| f.address.clone());
+            h.finish.subject = Some(i.subject.clone());
+            if let Some(mid) = &i.message_id {
+                if h.state != MessageState::Duplicate {
+                    b.seen.entry(mid.clone()).or_insert(m.id);
+                }
+            }
+        }
+        b.finishes.push((m.id, h.state, h.finish));
+    }
+
+    /// The circuit breaker opened: tell the chairs, once per breaker window.
+    fn breaker_alert(&self, b: &mut Batch) {
+        if b.caps.alerted {
+            return;
+        }
+        b.caps.alerted = true;
+        let l = &self.cfg.limits;
+        let body = format!(
+            "Hello,\n\ncfpd queued {} or more automatic replies to conversation mail within\n\
+             {} minutes ([limits] circuit_breaker_replies / circuit_breaker_minutes). That looks\n\
+             like a mail loop, so cfpd has stopped sending automatic replies. It keeps\n\
+             recording every message (\"cfpd messages\"; suppressed replies are noted there)\n\
+             and starts replying again by itself once the window holds fewer replies.\n\n\
+             -- \ncfpd for {}\n",
+            l.circuit_breaker_replies, l.circuit_breaker_minutes, self.cfg.conference.name
+        );
+        let subject = decide::subject(&self.cfg, "Automatic replies paused (possible mail loop)");
+        b.mails.extend(notice::for_chairs(
+            &self.cfg,
+            &self.composer,
+            MailKind::BreakerAlert,
+            &format!("breaker:{}", b.caps.bucket),
+            &subject,
+            &body,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_quarantine_with_reason_panic_not_a_crash() {
+        let r: Result<(), Panicked> = isolated(|| panic!("boom {}", 7));
+        assert_eq!(r.unwrap_err().0, "boom 7");
+        let r: Result<(), Panicked> = isolated(|| std::panic::panic_any(3u8));
+        assert_eq!(r.unwrap_err().0, "unknown panic");
+        assert_eq!(isolated(|| 5), Ok(5));
+        let h = Handled::from(Decision::Quarantine(Unreadable::Panicked("boom".into())));
+        assert_eq!(h.state, MessageState::Quarantined);
+        assert_eq!(h.finish.reason.map(|r| r.as_str()), Some("panic"));
+        assert!(h.finish.detail.unwrap().contains("boom"));
+        assert!(h.reply.is_none(), "never answered");
+    }
+}
