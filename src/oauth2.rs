@@ -179,24 +179,105 @@ pub fn token_source(cfg: &Config) -> Result<Option<Arc<TokenSource>>, TokenError
         .transpose()
 }
 
+/// Why the IMAP source has no way to log in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginConfigError {
+    /// The password could not be read (the text names where it was looked for).
+    #[error("mailbox password: {0}")]
+    Password(String),
+    /// `auth = "oauth2"` in `[mailbox]` but no `[oauth2]` table.
+    #[error("mailbox auth = \"oauth2\" without an [oauth2] token source")]
+    NoTokenSource,
+}
+
 /// How the IMAP source logs in: the password (resolved now; the error names
 /// where it was looked for) or `tokens`.
-pub fn imap_login(i: &ImapConfig, tokens: Option<&Arc<TokenSource>>) -> Result<Login, String> {
+pub fn imap_login(
+    i: &ImapConfig,
+    tokens: Option<&Arc<TokenSource>>,
+) -> Result<Login, LoginConfigError> {
     match i.auth {
         AuthMethod::Password => Ok(Login::Password {
             user: i.user.clone(),
             password: i
                 .password
                 .resolve()
-                .map_err(|e| format!("mailbox password: {e}"))?
+                .map_err(|e| LoginConfigError::Password(e.to_string()))?
                 .unwrap_or_default(),
         }),
         AuthMethod::OAuth2 => Ok(Login::OAuth2 {
             user: i.user.clone(),
-            tokens: tokens
-                .ok_or("mailbox auth = \"oauth2\" without an [oauth2] token source")?
-                .clone(),
+            tokens: tokens.ok_or(LoginConfigError::NoTokenSource)?.clone(),
         }),
+    }
+}
+
+/// How one XOAUTH2 login attempt ended, as the protocol at hand classifies it.
+pub enum Attempt<T, C, E> {
+    /// Logged in.
+    LoggedIn(T),
+    /// The server rejected the token (or the user it names). `C` is what the next
+    /// attempt starts from (the connection, handed back); the text is the server's.
+    Rejected(C, String),
+    /// Anything else: the connection broke, a timeout, or the server cannot check
+    /// tokens right now (IMAP `[UNAVAILABLE]`). Another token would not help, so no
+    /// refresh is spent on it.
+    Failed(E),
+}
+
+/// Why [`xoauth2_login`] gave up.
+#[derive(Debug, thiserror::Error)]
+pub enum XOAuth2Error<E> {
+    /// No access token could be had.
+    #[error("no OAuth2 access token: {0}")]
+    NoToken(#[source] TokenError),
+    /// The server rejected a token the provider had just issued (or a third one):
+    /// `why` is the server's text. Not the cache's fault: the account, the scopes
+    /// or the server's settings are.
+    #[error("the server rejected the OAuth2 access token ({why})")]
+    Rejected {
+        /// The server's words.
+        why: String,
+    },
+    /// An attempt failed for another reason.
+    #[error(transparent)]
+    Failed(E),
+}
+
+/// Log in with an OAuth2 access token, the same way for IMAP and SMTP: get a token,
+/// `attempt` the login on `conn`; when the server rejects a cached token (revoked, or
+/// expired early), drop it and try once more with a fresh one, on the connection the
+/// attempt handed back. A rejected fresh token ends it: another refresh would give the
+/// same answer. `service` and `host` name the server in the log.
+pub async fn xoauth2_login<C, T, E, F, Fut>(
+    tokens: &TokenSource,
+    service: &str,
+    host: &str,
+    mut conn: C,
+    mut attempt: F,
+) -> Result<T, XOAuth2Error<E>>
+where
+    F: FnMut(C, AccessToken) -> Fut,
+    Fut: std::future::Future<Output = Attempt<T, C, E>>,
+{
+    let mut token = tokens.access_token().await.map_err(XOAuth2Error::NoToken)?;
+    // Bounded: a cached token, then at most two more (one is fresh from the endpoint).
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt(conn, token.clone()).await {
+            Attempt::LoggedIn(t) => return Ok(t),
+            Attempt::Failed(e) => return Err(XOAuth2Error::Failed(e)),
+            Attempt::Rejected(c, why) => {
+                tokens.invalidate(&token).await;
+                if token.fresh || tries == 3 {
+                    return Err(XOAuth2Error::Rejected { why });
+                }
+                tracing::info!(host = %host, "{service} rejected the cached OAuth2 access token; refreshing it");
+                token = tokens.access_token().await.map_err(XOAuth2Error::NoToken)?;
+                conn = c;
+            }
+        }
     }
 }
 

@@ -16,14 +16,6 @@ use sha2::Digest;
 use sqlx::Row;
 use support::*;
 
-macro_rules! need_servers {
-    () => {
-        if !servers_available() {
-            return;
-        }
-    };
-}
-
 /// Upper bound for waiting on something that should happen (not a performance assertion).
 const PATIENCE: Duration = Duration::from_secs(90);
 

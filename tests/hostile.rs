@@ -15,14 +15,6 @@ use support::*;
 
 const T: Duration = Duration::from_secs(20);
 
-macro_rules! need_servers {
-    () => {
-        if !servers_available() {
-            return;
-        }
-    };
-}
-
 /// A world whose conference has a chair (`chair@conf.example`, Dovecot user `chair`).
 async fn world_with_chair(extra: &str) -> World {
     let w = World::start(extra).await;
@@ -202,7 +194,7 @@ async fn hard_bounce_makes_the_address_undeliverable_tells_the_chair_and_stops_m
         .as_deref()
         .unwrap_or("")
         .contains("undeliverable"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.settled().await;
     assert_eq!(
         w.dovecot.count("ada", "INBOX").await,
         1,
@@ -686,7 +678,7 @@ async fn oversized_mail_is_not_downloaded_and_the_chair_is_told_once() {
         body(&chair[0])
     );
     w.cfpd(&["run", "--once"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.settled().await;
     assert_eq!(w.dovecot.count("chair", "INBOX").await, 1, "told once");
     assert_eq!(
         w.dovecot.count("big", "INBOX").await,
@@ -788,7 +780,7 @@ async fn an_auto_responder_that_hides_itself_cannot_loop_with_cfpd() {
     loop {
         w.cfpd(&["run", "--once"]);
         rounds += 1;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        w.settled().await;
         let inbox = w.dovecot.fetch_all("peer", "INBOX").await;
         if inbox.len() == seen {
             break;

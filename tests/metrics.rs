@@ -13,14 +13,6 @@ use std::time::{Duration, Instant};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-macro_rules! need_servers {
-    () => {
-        if !servers_available() {
-            return;
-        }
-    };
-}
-
 /// Upper bound for waiting on something that should happen (not a performance assertion).
 const PATIENCE: Duration = Duration::from_secs(60);
 

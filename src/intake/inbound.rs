@@ -136,20 +136,32 @@ fn header_texts(v: &HeaderValue<'_>) -> Vec<String> {
     }
 }
 
-/// Parse raw bytes. `Err` carries a reason when the bytes are not a message
-/// or the parser panicked.
-pub fn parse(raw: &[u8], own: &OwnIdentity) -> Result<Inbound, String> {
+/// Why raw bytes gave no [`Inbound`]. The message says it in words a chair reads in
+/// the quarantine's detail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The bytes are not a mail message (no header at all, or nothing the parser takes).
+    #[error("not a parseable mail message")]
+    NotMail,
+    /// The mail parser panicked on these bytes (the panic's text).
+    #[error("the mail parser failed on this message: {0}")]
+    ParserPanicked(String),
+}
+
+/// Parse raw bytes. `Err` says why when the bytes are not a message or the parser
+/// panicked.
+pub fn parse(raw: &[u8], own: &OwnIdentity) -> Result<Inbound, ParseError> {
     let r = std::panic::catch_unwind(|| parse_inner(raw, own));
     match r {
         Ok(Some(m)) => Ok(m),
-        Ok(None) => Err("not a parseable mail message".into()),
+        Ok(None) => Err(ParseError::NotMail),
         Err(p) => {
             let what = p
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown".into());
-            Err(format!("the mail parser failed on this message: {what}"))
+            Err(ParseError::ParserPanicked(what))
         }
     }
 }

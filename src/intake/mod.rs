@@ -242,7 +242,7 @@ impl PendingReply {
 /// Per-message work done before the transaction, on all cores: parsing the
 /// mail, and for mail that may be a new proposal, its fields and topics.
 struct Prepared {
-    inbound: Result<Inbound, String>,
+    inbound: Result<Inbound, inbound::ParseError>,
     proposal: Option<(proposal::Parsed, Vec<FiledTopic>)>,
     /// Looks like a review reply or a decline (see [`review_reply::looks_like_review`]);
     /// matters only when it arrives without an assignment token.
@@ -642,7 +642,7 @@ impl Intake {
                             .unwrap_or_else(|why| {
                                 tracing::error!(message_row = m.id, panic = %why, "preparing a message panicked; quarantining it");
                                 Prepared {
-                                    inbound: Err(why.clone()),
+                                    inbound: Err(inbound::ParseError::ParserPanicked(why.clone())),
                                     proposal: None,
                                     review_like: false,
                                     panicked: Some(why),
@@ -832,7 +832,7 @@ impl Intake {
                     state: MessageState::Quarantined,
                     finish: Finish {
                         reason: Some("unparseable".into()),
-                        detail: Some(why.clone()),
+                        detail: Some(why.to_string()),
                         ..Default::default()
                     },
                     reply: None,

@@ -1,0 +1,356 @@
+//! A complete test world (servers, config, database) and how tests drive cfpd in it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// Which database backend this test run uses.
+pub fn backend() -> &'static str {
+    match std::env::var("CFPD_TEST_DATABASE").as_deref() {
+        Ok("postgres") => "postgres",
+        _ => "sqlite",
+    }
+}
+
+/// A fresh database URL: a SQLite file in `dir`, or a new database on the
+/// PostgreSQL server named by `CFPD_TEST_PG_URL` (its `/postgres` database is
+/// used to create it).
+pub async fn database_url(dir: &Path) -> String {
+    if backend() == "postgres" {
+        let base = std::env::var("CFPD_TEST_PG_URL")
+            .expect("CFPD_TEST_DATABASE=postgres needs CFPD_TEST_PG_URL (scripts/test.sh sets it)");
+        let name = format!(
+            "cfpd_test_{}_{}",
+            std::process::id(),
+            DB_SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        format!("{prefix}/{name}")
+    } else {
+        format!("sqlite://{}/cfpd.db", dir.display())
+    }
+}
+
+static DB_SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A complete test world: servers, a config and a database.
+pub struct World {
+    /// Dovecot (the CFP mailbox and everyone's inbox).
+    pub dovecot: Dovecot,
+    /// The SMTP server cfpd sends through.
+    pub smtp: Smtp,
+    /// Holds the config file.
+    pub dir: tempfile::TempDir,
+    /// Path of cfpd.toml.
+    pub config: PathBuf,
+    /// The database URL in the config.
+    pub db_url: String,
+    /// The OAuth2 provider, in a world started with [`World::start_oauth2`].
+    pub oauth2: Option<OAuthProvider>,
+}
+
+/// The CFP address of every test world.
+pub const CFP: &str = "cfp@conf.example";
+
+impl World {
+    /// Start everything; `extra` is appended to the config (e.g. `[limits]`).
+    pub async fn start(extra: &str) -> World {
+        Self::start_with(extra, None).await
+    }
+
+    /// Start everything with OAuth2 instead of passwords: a test provider
+    /// (access tokens living `lifetime` seconds, refresh tokens rotated when
+    /// `rotate`), Dovecot and the SMTP server taking only XOAUTH2 for the CFP
+    /// mailbox, and a config with `auth = "oauth2"` on both sides, the client
+    /// secret in `client-secret` and the refresh token in `refresh-token`.
+    /// No password is configured anywhere.
+    pub async fn start_oauth2(extra: &str, lifetime: u64, rotate: bool) -> World {
+        let p = OAuthProvider::start("cfp", lifetime, rotate);
+        Self::start_with(extra, Some(p)).await
+    }
+
+    async fn start_with(extra: &str, oauth2: Option<OAuthProvider>) -> World {
+        let (dovecot, smtp) = match &oauth2 {
+            None => {
+                let d = Dovecot::start();
+                let s = Smtp::start(&d);
+                (d, s)
+            }
+            Some(p) => {
+                let d = Dovecot::start_oauth2(&p.url("introspect"));
+                let s = Smtp::start_oauth2(&d, &p.url("introspect"));
+                (d, s)
+            }
+        };
+        dovecot.ensure_user("cfp");
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = database_url(dir.path()).await;
+        let config = dir.path().join("cfpd.toml");
+        let (imap_auth, smtp_auth, oauth2_table) = match &oauth2 {
+            None => {
+                std::fs::write(dir.path().join("imap-password"), format!("{PASSWORD}\n")).unwrap();
+                (
+                    "password_file = \"imap-password\"".to_string(),
+                    String::new(),
+                    String::new(),
+                )
+            }
+            Some(p) => {
+                std::fs::write(
+                    dir.path().join("client-secret"),
+                    format!("{CLIENT_SECRET}\n"),
+                )
+                .unwrap();
+                std::fs::write(
+                    dir.path().join("refresh-token"),
+                    format!("{REFRESH_TOKEN}\n"),
+                )
+                .unwrap();
+                (
+                    "auth = \"oauth2\"".to_string(),
+                    "user = \"cfp\"\nauth = \"oauth2\"\n".to_string(),
+                    format!(
+                        "[oauth2]\nprovider = \"custom\"\ntoken_url = \"{}\"\nauth_url = \"{}\"\nclient_id = \"{CLIENT_ID}\"\n\
+                         client_secret_file = \"client-secret\"\nrefresh_token_file = \"refresh-token\"\ntimeout_seconds = 5\n",
+                        p.url("token"),
+                        p.url("authorize")
+                    ),
+                )
+            }
+        };
+        let toml = format!(
+            r#"[conference]
+name = "TestConf"
+cfp_address = "{CFP}"
+time_zone = "AoE"
+cfp_deadline = "2099-04-24T23:59:59"
+
+[mailbox]
+kind = "imap"
+host = "127.0.0.1"
+port = {imap}
+tls = "none"
+user = "cfp"
+{imap_auth}
+poll_seconds = 1
+timeout_seconds = 10
+batch_size = 200
+
+[outgoing]
+kind = "smtp"
+host = "127.0.0.1"
+port = {smtp}
+tls = "none"
+timeout_seconds = 10
+{smtp_auth}
+[database]
+url = "{db_url}"
+{extra}
+{oauth2_table}"#,
+            imap = dovecot.imap_port,
+            smtp = smtp.port,
+        );
+        std::fs::write(&config, toml).unwrap();
+        World {
+            dovecot,
+            smtp,
+            dir,
+            config,
+            db_url,
+            oauth2,
+        }
+    }
+
+    /// Run `cfpd <args>` with this world's config; panics on failure, returns stdout.
+    pub fn cfpd(&self, args: &[&str]) -> String {
+        let out = self.cfpd_raw(args);
+        assert!(
+            out.status.success(),
+            "cfpd {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Run `cfpd <args>` and return the whole output.
+    pub fn cfpd_raw(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run cfpd")
+    }
+
+    /// Run `cfpd <args>` with the clock pinned at `now` (RFC 3339); panics on failure.
+    pub fn cfpd_at(&self, now: &str, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env("CFPD_FAKE_NOW", now)
+            .output()
+            .expect("run cfpd");
+        assert!(
+            out.status.success(),
+            "cfpd {args:?} at {now} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Spawn `cfpd run` (the daemon) with this world's config.
+    pub fn spawn_daemon(&self) -> Daemon {
+        Daemon(
+            Command::new(env!("CARGO_BIN_EXE_cfpd"))
+                .arg("--config")
+                .arg(&self.config)
+                .arg("run")
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("spawn cfpd run"),
+        )
+    }
+
+    /// `cfpd check` with this world's config edited by `edit`: (success, stdout).
+    pub fn check_with(&self, name: &str, edit: impl Fn(String) -> String) -> (bool, String) {
+        let alt = self.dir.path().join(name);
+        std::fs::write(&alt, edit(std::fs::read_to_string(&self.config).unwrap())).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .arg("--config")
+            .arg(&alt)
+            .arg("check")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    /// With the SMTP port closed, `cfpd check` names the outgoing failure.
+    pub fn smtp_port_closed_check(&self) {
+        let closed = free_port();
+        let (ok, text) = self.check_with("closed-smtp.toml", |c| {
+            c.replace(
+                &format!("port = {}\ntls", self.smtp.port),
+                &format!("port = {closed}\ntls"),
+            )
+        });
+        assert!(!ok);
+        assert!(
+            text.contains(&format!("outgoing  FAIL SMTP 127.0.0.1:{closed}: connect")),
+            "{text}"
+        );
+    }
+
+    /// Open the world's database (for assertions).
+    pub async fn store(&self) -> cfpd::store::Store {
+        cfpd::store::Store::connect(&self.db_url).await.unwrap()
+    }
+}
+
+/// Upper bound for waiting on a state cfpd reaches by itself (not a performance assertion).
+pub const PATIENCE: Duration = Duration::from_secs(90);
+
+/// What `cfpd status --json` says: how far cfpd is with the mail it was given.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// Messages stored but not yet through intake.
+    pub pending: i64,
+    /// Mail queued or being handed to the SMTP server.
+    pub unsent: i64,
+    /// When the lease holder last polled the mailbox (RFC 3339), if ever.
+    pub last_poll: Option<String>,
+    /// The whole answer, for failure messages.
+    pub json: serde_json::Value,
+}
+
+impl World {
+    /// Ask `cfpd status --json` (exit code 2, "needs attention", is an answer too).
+    pub fn progress(&self) -> Progress {
+        let out = self.cfpd_raw(&["status", "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "cfpd status --json: {e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let n = |v: &serde_json::Value| v.as_i64().unwrap_or(0);
+        Progress {
+            pending: n(&json["messages"]["received"]),
+            unsent: n(&json["outbox"]["queued"]) + n(&json["outbox"]["sending"]),
+            last_poll: json["last_poll"]["at"].as_str().map(str::to_string),
+            json,
+        }
+    }
+
+    /// Wait until cfpd has done everything it was given: the CFP inbox is empty
+    /// (every message fetched and filed), no message waits for intake, and no mail is
+    /// queued or being sent. The test relay delivers into Dovecot before it answers
+    /// 250, so from then on nothing more arrives anywhere: "nothing more arrived" can
+    /// be asserted. After `cfpd run --once` this holds at once; a daemon gets there
+    /// by itself.
+    pub async fn settled(&self) {
+        let start = Instant::now();
+        loop {
+            let inbox = self.dovecot.count("cfp", "INBOX").await;
+            let p = self.progress();
+            if inbox == 0 && p.pending == 0 && p.unsent == 0 {
+                return;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "cfpd did not settle: {inbox} in the CFP inbox, {}",
+                p.json
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Wait until a daemon started at `since` holds the lease and has polled the
+    /// mailbox since then: it is up, has read the inbox once and waits for mail.
+    pub async fn polled_since(&self, since: chrono::DateTime<chrono::Utc>) {
+        let start = Instant::now();
+        loop {
+            let p = self.progress();
+            let held = p.json["lease"]["held"].as_bool() == Some(true);
+            let polled = p
+                .last_poll
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| t >= since);
+            if held && polled {
+                return;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "the daemon did not poll: {}",
+                p.json
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Wait, polling, until `deadline` has passed: for states defined by time alone (a
+/// token's lifetime), where there is nothing else to observe.
+pub async fn wait_until(deadline: Instant) {
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
