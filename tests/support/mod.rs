@@ -12,6 +12,7 @@
 
 pub mod clients;
 pub mod mailtext;
+pub mod metrics;
 pub mod review;
 pub mod servers;
 pub mod world;
