@@ -32,18 +32,6 @@ async fn world_with_chair(extra: &str) -> World {
     w
 }
 
-async fn rows(w: &World) -> Vec<cfpd::store::messages::MessageSummary> {
-    let store = w.store().await;
-    let mut c = store.pool.acquire().await.unwrap();
-    cfpd::store::messages::list(&mut c).await.unwrap()
-}
-
-async fn outbox(w: &World) -> Vec<cfpd::store::outbox::OutboxSummary> {
-    let store = w.store().await;
-    let mut c = store.pool.acquire().await.unwrap();
-    cfpd::store::outbox::list(&mut c).await.unwrap()
-}
-
 /// An RFC 3464 delivery-status notification for `rcpt`, sent to `return_path`.
 fn dsn(return_path: &str, rcpt: &str, status: &str, mid: &str, original_mid: &str) -> Vec<u8> {
     let action = if status.starts_with('5') {
@@ -131,7 +119,7 @@ async fn hard_bounce_makes_the_address_undeliverable_tells_the_chair_and_stops_m
         )
         .await;
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert_eq!(r[1].state, "bounce");
     let detail = r[1].detail.clone().unwrap_or_default();
     assert!(
@@ -170,7 +158,7 @@ async fn hard_bounce_makes_the_address_undeliverable_tells_the_chair_and_stops_m
         )
         .await;
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert_eq!(r[2].state, "accepted");
     assert_eq!(r[3].state, "bounce");
     assert!(
@@ -181,7 +169,7 @@ async fn hard_bounce_makes_the_address_undeliverable_tells_the_chair_and_stops_m
         "{:?}",
         r[3].detail
     );
-    let o = outbox(&w).await;
+    let o = w.outbox().await;
     let to_ada: Vec<_> = o
         .iter()
         .filter(|o| o.recipient == "ada@example.org")
@@ -252,7 +240,7 @@ async fn soft_bounces_of_distinct_mails_count_up_to_the_threshold() {
             .await;
     }
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     for row in &r[2..4] {
         assert_eq!(row.state, "bounce");
         assert!(
@@ -269,14 +257,14 @@ async fn soft_bounces_of_distinct_mails_count_up_to_the_threshold() {
         )
         .await;
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     let d = r[4].detail.clone().unwrap_or_default();
     assert!(
         d.contains("bob@example.org is now undeliverable (2 soft bounces"),
         "{d}"
     );
     // Nothing is ever answered to a bounce: only the two acks left.
-    assert_eq!(outbox(&w).await.len(), 2);
+    assert_eq!(w.outbox().await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -307,7 +295,7 @@ async fn every_bounce_in_the_shared_corpus_is_recorded_and_answered_by_nothing()
         out.contains(&format!("processed {} message", files.len())),
         "{out}"
     );
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert_eq!(r.len(), files.len());
     let wrong: Vec<_> = r
         .iter()
@@ -321,7 +309,7 @@ async fn every_bounce_in_the_shared_corpus_is_recorded_and_answered_by_nothing()
         r.len(),
         r.len() - bounces
     );
-    assert!(outbox(&w).await.is_empty(), "nothing queued");
+    assert!(w.outbox().await.is_empty(), "nothing queued");
     assert_eq!(w.dovecot.count("chair", "INBOX").await, 0);
     // The mailbox was emptied into Rejected, nothing left behind.
     assert_eq!(w.dovecot.count("cfp", "INBOX").await, 0);
@@ -372,7 +360,7 @@ async fn malformed_mime_nul_bytes_and_invalid_utf8_end_in_a_terminal_state() {
     }
     w.dovecot.deliver_maildir("cfp", &raws);
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert_eq!(r.len(), raws.len(), "every message stored");
     let open: Vec<_> = r.iter().filter(|r| r.state == "received").collect();
     assert!(open.is_empty(), "left without a terminal state: {open:?}");
@@ -493,7 +481,7 @@ async fn look_alike_addresses_never_use_a_speakers_token() {
         w.dovecot.append("cfp", &r).await;
     }
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     for row in &r[1..] {
         assert_eq!(
             (row.state.as_str(), row.reason.as_deref()),
@@ -546,13 +534,13 @@ async fn dmarc_fail_from_our_mx_is_held_for_review_and_released_by_a_chair() {
         )
         .await;
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert_eq!(r[0].state, "needs_review");
     assert_eq!(r[0].reason.as_deref(), Some("dmarc_fail"));
     assert_eq!(r[1].state, "accepted");
     let listing = w.cfpd(&["messages"]);
     assert!(listing.contains("needs_review"), "{listing}");
-    assert_eq!(outbox(&w).await.len(), 1, "only the second is answered");
+    assert_eq!(w.outbox().await.len(), 1, "only the second is answered");
     assert_eq!(w.dovecot.count("ceo", "INBOX").await, 0);
     // Releasing something not held is refused with an explanation.
     let out = w.cfpd_raw(&["messages", "--release", &r[1].id.to_string()]);
@@ -561,7 +549,7 @@ async fn dmarc_fail_from_our_mx_is_held_for_review_and_released_by_a_chair() {
     let out = w.cfpd(&["messages", "--release", &r[0].id.to_string()]);
     assert!(out.contains("released"), "{out}");
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert_eq!(r[0].state, "accepted");
     assert_eq!(w.dovecot.wait_for("ceo", 1, T).await.len(), 1);
 }
@@ -589,7 +577,7 @@ async fn thread_caps_and_the_circuit_breaker_stop_replies_but_record_everything(
             .await;
     }
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert!(r.iter().all(|r| r.state == "help"));
     assert!(
         r[2].detail
@@ -599,7 +587,7 @@ async fn thread_caps_and_the_circuit_breaker_stop_replies_but_record_everything(
         "{:?}",
         r[2].detail
     );
-    assert_eq!(outbox(&w).await.len(), 2);
+    assert_eq!(w.outbox().await.len(), 2);
     // Two more conversations reach the breaker (4 in the window); then nothing
     // more is answered, not even first contact, and the chair is told once.
     for i in 3..5 {
@@ -629,7 +617,7 @@ async fn thread_caps_and_the_circuit_breaker_stop_replies_but_record_everything(
             .await;
     }
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert_eq!(r.len(), 8);
     for row in &r[5..] {
         assert_eq!(row.state, "accepted", "still recorded");
@@ -642,7 +630,7 @@ async fn thread_caps_and_the_circuit_breaker_stop_replies_but_record_everything(
             row.detail
         );
     }
-    let o = outbox(&w).await;
+    let o = w.outbox().await;
     assert_eq!(o.iter().filter(|o| o.kind == "breaker_alert").count(), 1);
     assert_eq!(o.iter().filter(|o| o.kind != "breaker_alert").count(), 4);
     let chair = w.dovecot.wait_for("chair", 1, T).await;
@@ -665,7 +653,7 @@ async fn oversized_mail_is_not_downloaded_and_the_chair_is_told_once() {
     );
     w.dovecot.append("cfp", &big).await;
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert_eq!(
         (r[0].state.as_str(), r[0].reason.as_deref()),
         ("quarantined", Some("too_large"))
@@ -739,7 +727,7 @@ async fn attachments_beyond_the_limits_are_refused_with_the_limit_named() {
         )
         .await;
     w.cfpd(&["run", "--once"]);
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert_eq!(
         r.iter()
             .map(|r| (r.state.as_str(), r.reason.as_deref()))
@@ -806,7 +794,7 @@ async fn an_auto_responder_that_hides_itself_cannot_loop_with_cfpd() {
     // The answer to the first mail, then replies_per_thread_per_day (default
     // 10) answers within the conversation it started.
     assert_eq!(seen, 11, "the thread cap ends it");
-    let r = rows(&w).await;
+    let r = w.messages().await;
     assert_eq!(r.len(), 12, "every mail recorded");
     assert!(r[11]
         .detail

@@ -13,9 +13,7 @@ use support::*;
 const T: Duration = Duration::from_secs(20);
 
 async fn states(w: &World) -> Vec<(String, Option<String>)> {
-    let store = w.store().await;
-    let mut c = store.pool.acquire().await.unwrap();
-    let rows = cfpd::store::messages::list(&mut c).await.unwrap();
+    let rows = w.messages().await;
     rows.into_iter().map(|r| (r.state, r.reason)).collect()
 }
 
@@ -473,6 +471,7 @@ async fn daemon_killed_mid_backlog_loses_nothing_and_sends_nothing_twice() {
 async fn daemon_acks_new_mail_via_idle_and_stops_on_sigterm() {
     need_servers!();
     let w = World::start("").await;
+    w.progress();
     let since = chrono::Utc::now();
     let mut d = w.spawn_daemon();
     // Up, the (empty) inbox read once: from here on it waits for mail.

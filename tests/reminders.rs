@@ -475,6 +475,7 @@ async fn daemon_restarted_across_an_occurrence_sends_once() {
     let w = world("", "").await;
     propose(&w, "ada@example.org", "r1@x", &draft_body("Restart me")).await;
     // Up before the drafts-7d occurrence (21:00 UTC on April 17) …
+    w.progress();
     let since = chrono::Utc::now();
     let d = daemon_at(&w, "2024-04-17T20:00:00Z");
     w.dovecot.wait_for("ada", 1, Duration::from_secs(20)).await;

@@ -64,11 +64,8 @@ pub async fn inbox(w: &World, user: &str) -> Vec<Vec<u8>> {
 
 /// (state, reason, detail) of every inbound message, in arrival order.
 pub async fn messages(w: &World) -> Vec<(String, Option<String>, Option<String>)> {
-    let store = w.store().await;
-    let mut c = store.pool.acquire().await.unwrap();
-    cfpd::store::messages::list(&mut c)
+    w.messages()
         .await
-        .unwrap()
         .into_iter()
         .map(|r| (r.state, r.reason, r.detail))
         .collect()

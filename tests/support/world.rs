@@ -257,6 +257,20 @@ url = "{db_url}"
         );
     }
 
+    /// Every inbound message, in arrival order (for assertions).
+    pub async fn messages(&self) -> Vec<cfpd::store::messages::MessageSummary> {
+        let store = self.store().await;
+        let mut c = store.pool.acquire().await.unwrap();
+        cfpd::store::messages::list(&mut c).await.unwrap()
+    }
+
+    /// Every outbox row, in queueing order (for assertions).
+    pub async fn outbox(&self) -> Vec<cfpd::store::outbox::OutboxSummary> {
+        let store = self.store().await;
+        let mut c = store.pool.acquire().await.unwrap();
+        cfpd::store::outbox::list(&mut c).await.unwrap()
+    }
+
     /// Open the world's database (for assertions).
     pub async fn store(&self) -> cfpd::store::Store {
         cfpd::store::Store::connect(&self.db_url).await.unwrap()
@@ -281,22 +295,32 @@ pub struct Progress {
 
 impl World {
     /// Ask `cfpd status --json` (exit code 2, "needs attention", is an answer too).
-    pub fn progress(&self) -> Progress {
+    /// `None` when it could not answer (the database was being created by another
+    /// process at that moment): ask again.
+    pub fn try_progress(&self) -> Option<Progress> {
         let out = self.cfpd_raw(&["status", "--json"]);
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "cfpd status --json: {e}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
         let n = |v: &serde_json::Value| v.as_i64().unwrap_or(0);
-        Progress {
+        Some(Progress {
             pending: n(&json["messages"]["received"]),
             unsent: n(&json["outbox"]["queued"]) + n(&json["outbox"]["sending"]),
             last_poll: json["last_poll"]["at"].as_str().map(str::to_string),
             json,
-        }
+        })
+    }
+
+    /// [`World::try_progress`], which must answer. Also creates the database when it
+    /// does not exist yet: call it before spawning a daemon whose progress a test
+    /// follows, so that no status request races the daemon's migrations.
+    pub fn progress(&self) -> Progress {
+        self.try_progress().unwrap_or_else(|| {
+            let out = self.cfpd_raw(&["status", "--json"]);
+            panic!(
+                "cfpd status --json: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
     }
 
     /// Wait until cfpd has done everything it was given: the CFP inbox is empty
@@ -309,14 +333,16 @@ impl World {
         let start = Instant::now();
         loop {
             let inbox = self.dovecot.count("cfp", "INBOX").await;
-            let p = self.progress();
-            if inbox == 0 && p.pending == 0 && p.unsent == 0 {
-                return;
+            let p = self.try_progress();
+            if let Some(p) = &p {
+                if inbox == 0 && p.pending == 0 && p.unsent == 0 {
+                    return;
+                }
             }
             assert!(
                 start.elapsed() < PATIENCE,
-                "cfpd did not settle: {inbox} in the CFP inbox, {}",
-                p.json
+                "cfpd did not settle: {inbox} in the CFP inbox, {:?}",
+                p.map(|p| p.json)
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -324,23 +350,26 @@ impl World {
 
     /// Wait until a daemon started at `since` holds the lease and has polled the
     /// mailbox since then: it is up, has read the inbox once and waits for mail.
+    /// (Create the database before spawning it: see [`World::progress`].)
     pub async fn polled_since(&self, since: chrono::DateTime<chrono::Utc>) {
         let start = Instant::now();
         loop {
-            let p = self.progress();
-            let held = p.json["lease"]["held"].as_bool() == Some(true);
-            let polled = p
-                .last_poll
-                .as_deref()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .is_some_and(|t| t >= since);
-            if held && polled {
-                return;
+            let p = self.try_progress();
+            if let Some(p) = &p {
+                let held = p.json["lease"]["held"].as_bool() == Some(true);
+                let polled = p
+                    .last_poll
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t >= since);
+                if held && polled {
+                    return;
+                }
             }
             assert!(
                 start.elapsed() < PATIENCE,
-                "the daemon did not poll: {}",
-                p.json
+                "the daemon did not poll: {:?}",
+                p.map(|p| p.json)
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
