@@ -896,6 +896,128 @@ mod tests {
         assert!(!format!("{l:?}").contains("hunter2"));
     }
 
+    /// A token endpoint on loopback that issues `at-1`, `at-2`, … and counts requests.
+    async fn endpoint() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then the form body (its length is in Content-Length).
+                loop {
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    req.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&req).to_ascii_lowercase();
+                    let Some(end) = text.find("\r\n\r\n") else {
+                        if n == 0 {
+                            break;
+                        }
+                        continue;
+                    };
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if n == 0 || req.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+                let k = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                let body = format!(
+                    r#"{{"access_token":"at-{k}","token_type":"Bearer","expires_in":3600}}"#
+                );
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            }
+        });
+        (url, hits)
+    }
+
+    fn source(url: String, dir: &Path) -> TokenSource {
+        let refresh = dir.join("refresh-token");
+        std::fs::write(&refresh, "rt-1\n").unwrap();
+        TokenSource::new(&OAuth2Config {
+            provider: crate::config::OAuth2Provider::Custom,
+            token_url: url,
+            auth_url: None,
+            client_id: "client".into(),
+            client_secret: Secret::None,
+            refresh_token: Secret::File(refresh),
+            scopes: vec![],
+            scope_on_refresh: false,
+            timeout: Duration::from_secs(5),
+            ca_file: None,
+        })
+        .unwrap()
+    }
+
+    /// The shared login loop: a rejected cached token costs one refresh and one more
+    /// try on the connection handed back; a rejected fresh token ends it; any other
+    /// failure ends it without a refresh.
+    #[tokio::test]
+    async fn the_login_loop_refreshes_once_for_a_rejected_cached_token() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let (url, hits) = endpoint().await;
+        let tokens = source(url, dir.path());
+        tokens.access_token().await.unwrap(); // now cached: at-1
+                                              // The server takes only at-2; the connection is a count of tries on it.
+        let r: Result<(String, u32), XOAuth2Error<()>> =
+            xoauth2_login(&tokens, "TEST", "h", 0u32, |tries, token| async move {
+                if token.secret() == "at-2" {
+                    Attempt::LoggedIn((token.secret().to_string(), tries + 1))
+                } else {
+                    Attempt::Rejected(tries + 1, format!("no {}", token.secret()))
+                }
+            })
+            .await;
+        assert_eq!(r.unwrap(), ("at-2".to_string(), 2));
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+        // at-2 is cached now; a server that takes nothing gets it and a fresh at-3.
+        let r: Result<(), XOAuth2Error<()>> =
+            xoauth2_login(&tokens, "TEST", "h", (), |(), token| async move {
+                Attempt::Rejected((), format!("no {}", token.secret()))
+            })
+            .await;
+        assert!(
+            matches!(&r, Err(XOAuth2Error::Rejected { why }) if why == "no at-3"),
+            "{r:?}"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 3);
+
+        // at-3 was dropped; at-4 is fresh and rejected: no fifth token.
+        let r: Result<(), XOAuth2Error<()>> =
+            xoauth2_login(&tokens, "TEST", "h", (), |(), _| async move {
+                Attempt::Rejected((), "no".into())
+            })
+            .await;
+        assert!(matches!(r, Err(XOAuth2Error::Rejected { .. })), "{r:?}");
+        assert_eq!(hits.load(Ordering::SeqCst), 4);
+
+        // Another failure (UNAVAILABLE, a broken connection) spends no refresh.
+        let r: Result<(), XOAuth2Error<&str>> =
+            xoauth2_login(&tokens, "TEST", "h", (), |(), _| async move {
+                Attempt::Failed("unavailable")
+            })
+            .await;
+        assert!(
+            matches!(r, Err(XOAuth2Error::Failed("unavailable"))),
+            "{r:?}"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 5, "at-4 was dropped above");
+    }
+
     #[test]
     fn private_files_are_replaced_whole_with_mode_0600() {
         use std::os::unix::fs::PermissionsExt;

@@ -258,3 +258,50 @@ fn apply_tag_changes(
     }
     Ok(ov)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reviewer_counts_are_default_or_one_to_ninety_nine() {
+        assert_eq!(reviewer_count("default").unwrap(), None);
+        assert_eq!(reviewer_count("3").unwrap(), Some(3));
+        for bad in ["0", "100", "-1", "three"] {
+            let e = reviewer_count(bad).unwrap_err().to_string();
+            assert!(e.contains("write a number from 1 to 99, or default"), "{e}");
+        }
+    }
+
+    #[test]
+    fn tag_changes_add_remove_and_clear_overrides_of_known_topics() {
+        let set = TopicSet::default_set();
+        let start = TagOverrides {
+            add: vec!["no-gil".into()],
+            remove: vec!["spa-challenges".into()],
+        };
+        let ov = apply_tag_changes(
+            &start,
+            &[
+                "-no-gil".into(),
+                "=spa-challenges".into(),
+                "+django-new-features".into(),
+            ],
+            &set,
+        )
+        .unwrap();
+        assert_eq!(ov.add, vec!["django-new-features".to_string()]);
+        assert_eq!(ov.remove, vec!["no-gil".to_string()]);
+        let e = apply_tag_changes(&start, &["+nonsense".into()], &set)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("unknown topic \"nonsense\"; topics are: "),
+            "{e}"
+        );
+        let e = apply_tag_changes(&start, &["*no-gil".into()], &set)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "\"*no-gil\": write +topic, -topic or =topic");
+    }
+}
