@@ -330,49 +330,54 @@ impl World {
     /// be asserted. After `cfpd run --once` this holds at once; a daemon gets there
     /// by itself.
     pub async fn settled(&self) {
-        let start = Instant::now();
-        loop {
+        poll("cfpd to settle", || async {
             let inbox = self.dovecot.count("cfp", "INBOX").await;
-            let p = self.try_progress();
-            if let Some(p) = &p {
-                if inbox == 0 && p.pending == 0 && p.unsent == 0 {
-                    return;
-                }
+            match self.try_progress() {
+                Some(p) if inbox == 0 && p.pending == 0 && p.unsent == 0 => Ok(()),
+                p => Err(format!("{inbox} in the CFP inbox, {:?}", p.map(|p| p.json))),
             }
-            assert!(
-                start.elapsed() < PATIENCE,
-                "cfpd did not settle: {inbox} in the CFP inbox, {:?}",
-                p.map(|p| p.json)
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// Wait until a daemon started at `since` holds the lease and has polled the
     /// mailbox since then: it is up, has read the inbox once and waits for mail.
     /// (Create the database before spawning it: see [`World::progress`].)
     pub async fn polled_since(&self, since: chrono::DateTime<chrono::Utc>) {
-        let start = Instant::now();
-        loop {
-            let p = self.try_progress();
-            if let Some(p) = &p {
-                let held = p.json["lease"]["held"].as_bool() == Some(true);
-                let polled = p
-                    .last_poll
-                    .as_deref()
-                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                    .is_some_and(|t| t >= since);
-                if held && polled {
-                    return;
-                }
+        poll("the daemon to poll", || async {
+            let p = self.try_progress().ok_or("no status")?;
+            let held = p.json["lease"]["held"].as_bool() == Some(true);
+            let polled = p
+                .last_poll
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| t >= since);
+            if held && polled {
+                Ok(())
+            } else {
+                Err(p.json.to_string())
             }
-            assert!(
+        })
+        .await
+    }
+}
+
+/// Check every 50 ms until `check` holds; fail with what it last said after [`PATIENCE`].
+pub async fn poll<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let start = Instant::now();
+    loop {
+        match check().await {
+            Ok(()) => return,
+            Err(last) => assert!(
                 start.elapsed() < PATIENCE,
-                "the daemon did not poll: {:?}",
-                p.map(|p| p.json)
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+                "waited in vain for {what}: {last}"
+            ),
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
