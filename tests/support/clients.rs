@@ -98,6 +98,36 @@ pub fn headers(from: &str, to: &str, subject: &str, mid: &str, o: &Orig, extra: 
     )
 }
 
+/// A reply from `from` to `o` with subject `{re}: …`, the client's own `extra` headers
+/// (ending in the blank line) and `body`.
+pub fn reply_mail(from: &str, o: &Orig, mid: &str, re: &str, extra: &str, body: String) -> Vec<u8> {
+    let mut m = headers(
+        from,
+        &o.reply_to,
+        &format!("{re}: {}", o.subject),
+        mid,
+        o,
+        extra,
+    );
+    m.push_str(&body);
+    m.into_bytes()
+}
+
+/// A multipart/alternative body: `preamble`, then the plain part and the HTML part
+/// (each with its part headers) between `boundary` lines.
+pub fn alternative(
+    preamble: &str,
+    boundary: &str,
+    plain_headers: &str,
+    plain: String,
+    html_headers: &str,
+    html: String,
+) -> String {
+    format!(
+        "{preamble}--{boundary}\r\n{plain_headers}\r\n\r\n{plain}\r\n--{boundary}\r\n{html_headers}\r\n\r\n{html}\r\n--{boundary}--\r\n"
+    )
+}
+
 /// Gmail: multipart/alternative; the plain part quotes with "> " under a wrapped
 /// "On … wrote:" line; the HTML part has `gmail_quote` with a `gmail_attr` attribution.
 pub fn gmail(from: &str, o: &Orig, mid: &str, answer: &str) -> Vec<u8> {
@@ -112,20 +142,15 @@ pub fn gmail(from: &str, o: &Orig, mid: &str, answer: &str) -> Vec<u8> {
         html_lines(&o.text),
         rt = o.reply_to
     );
-    let mut m = headers(
-        from,
-        &o.reply_to,
-        &format!("Re: {}", o.subject),
-        mid,
-        o,
-        "Content-Type: multipart/alternative; boundary=\"000000000000gmail\"\r\n\r\n",
-    );
-    m.push_str(&format!(
-        "--000000000000gmail\r\nContent-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{}\r\n--000000000000gmail\r\nContent-Type: text/html; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{}\r\n--000000000000gmail--\r\n",
+    let extra = "Content-Type: multipart/alternative; boundary=\"000000000000gmail\"\r\n\r\n";
+    reply_mail(from, o, mid, "Re", extra, alternative(
+        "",
+        "000000000000gmail",
+        "Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: quoted-printable",
         qp(&plain),
-        qp(&html)
-    ));
-    m.into_bytes()
+        "Content-Type: text/html; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: quoted-printable",
+        qp(&html),
+    ))
 }
 
 /// Outlook (desktop / Microsoft 365): multipart/alternative; the plain part has the
@@ -146,20 +171,22 @@ pub fn outlook(from: &str, o: &Orig, mid: &str, answer: &str) -> Vec<u8> {
         html_escape(&o.subject),
         html_escape(&o.text)
     );
-    let mut m = headers(
+    let extra = "Thread-Topic: review\r\nThread-Index: AQHasd8fT2\r\nX-MS-Has-Attach: \r\nContent-Language: en-US\r\nContent-Type: multipart/alternative; boundary=\"_000_outlook_\"\r\n\r\n";
+    reply_mail(
         from,
-        &o.reply_to,
-        &format!("RE: {}", o.subject),
-        mid,
         o,
-        "Thread-Topic: review\r\nThread-Index: AQHasd8fT2\r\nX-MS-Has-Attach: \r\nContent-Language: en-US\r\nContent-Type: multipart/alternative; boundary=\"_000_outlook_\"\r\n\r\n",
-    );
-    m.push_str(&format!(
-        "--_000_outlook_\r\nContent-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--_000_outlook_\r\nContent-Type: text/html; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--_000_outlook_--\r\n",
-        b64(&plain),
-        b64(&html)
-    ));
-    m.into_bytes()
+        mid,
+        "RE",
+        extra,
+        alternative(
+            "",
+            "_000_outlook_",
+            "Content-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64",
+            b64(&plain),
+            "Content-Type: text/html; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64",
+            b64(&html),
+        ),
+    )
 }
 
 /// Apple Mail: multipart/alternative; plain part in quoted-printable with the attribution
@@ -177,20 +204,15 @@ pub fn apple_mail(from: &str, o: &Orig, mid: &str, answer: &str) -> Vec<u8> {
         o.reply_to,
         html_lines(&o.text)
     );
-    let mut m = headers(
-        from,
-        &o.reply_to,
-        &format!("Re: {}", o.subject),
-        mid,
-        o,
-        "X-Mailer: iPad Mail (21E236)\r\nContent-Type: multipart/alternative; boundary=Apple-Mail-5E1D\r\n\r\n",
-    );
-    m.push_str(&format!(
-        "--Apple-Mail-5E1D\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{}\r\n--Apple-Mail-5E1D\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{}\r\n--Apple-Mail-5E1D--\r\n",
+    let extra = "X-Mailer: iPad Mail (21E236)\r\nContent-Type: multipart/alternative; boundary=Apple-Mail-5E1D\r\n\r\n";
+    reply_mail(from, o, mid, "Re", extra, alternative(
+        "",
+        "Apple-Mail-5E1D",
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable",
         qp(&plain),
-        qp(&html)
-    ));
-    m.into_bytes()
+        "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable",
+        qp(&html),
+    ))
 }
 
 /// Thunderbird: multipart/alternative; plain part format=flowed with "On … wrote:" and
@@ -211,20 +233,15 @@ pub fn thunderbird(from: &str, o: &Orig, mid: &str, answer: &str) -> Vec<u8> {
         o.message_id,
         html_escape(&o.text)
     );
-    let mut m = headers(
-        from,
-        &o.reply_to,
-        &format!("Re: {}", o.subject),
-        mid,
-        o,
-        "User-Agent: Mozilla Thunderbird\r\nContent-Language: en-GB\r\nContent-Type: multipart/alternative; boundary=\"------------tb0123\"\r\n\r\n",
-    );
-    m.push_str(&format!(
-        "This is a multi-part message in MIME format.\r\n--------------tb0123\r\nContent-Type: text/plain; charset=UTF-8; format=flowed\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n--------------tb0123\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n--------------tb0123--\r\n",
+    let extra = "User-Agent: Mozilla Thunderbird\r\nContent-Language: en-GB\r\nContent-Type: multipart/alternative; boundary=\"------------tb0123\"\r\n\r\n";
+    reply_mail(from, o, mid, "Re", extra, alternative(
+        "This is a multi-part message in MIME format.\r\n",
+        "------------tb0123",
+        "Content-Type: text/plain; charset=UTF-8; format=flowed\r\nContent-Transfer-Encoding: 8bit",
         crlf(&plain),
-        crlf(&html)
-    ));
-    m.into_bytes()
+        "Content-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit",
+        crlf(&html),
+    ))
 }
 
 /// mutt: text/plain, "* Name <addr> [date]:" attribution, answers typed inline under the
@@ -248,16 +265,8 @@ pub fn mutt(from: &str, o: &Orig, mid: &str, inline: &[(&str, &str)]) -> Vec<u8>
         }
     }
     text.push_str("\n-- \nRita\n");
-    let mut m = headers(
-        from,
-        &o.reply_to,
-        &format!("Re: {}", o.subject),
-        mid,
-        o,
-        "User-Agent: NeoMutt/20231103\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
-    );
-    m.push_str(&crlf(&text));
-    m.into_bytes()
+    let extra = "User-Agent: NeoMutt/20231103\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
+    reply_mail(from, o, mid, "Re", extra, crlf(&text))
 }
 
 /// HTML only (Outlook on the web, a phone client): a single text/html part, base64,
@@ -270,16 +279,14 @@ pub fn html_only(from: &str, o: &Orig, mid: &str, answer: &str) -> Vec<u8> {
         html_escape(&o.subject),
         html_lines(&o.text)
     );
-    let mut m = headers(
+    reply_mail(
         from,
-        &o.reply_to,
-        &format!("Re: {}", o.subject),
-        mid,
         o,
+        mid,
+        "Re",
         "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-    );
-    m.push_str(&b64(&html));
-    m.into_bytes()
+        b64(&html),
+    )
 }
 
 /// A plain reply with arbitrary recipient, subject and threading (for the security cases).
