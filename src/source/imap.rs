@@ -366,22 +366,31 @@ fn heard(bytes: &[u8]) -> Answer {
         text: String::new(),
     };
     let mut rest = bytes;
-    while let Ok((next, response)) = Response::parse(rest) {
-        if let Response::Done {
-            status, outcome, ..
-        } = response
-        {
-            answer = Answer {
-                status: Some(status),
-                text: outcome
-                    .information
-                    .as_deref()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string(),
-            };
+    while !rest.is_empty() {
+        match Response::parse(rest) {
+            Ok((next, response)) => {
+                if let Response::Done {
+                    status, outcome, ..
+                } = response
+                {
+                    answer = Answer {
+                        status: Some(status),
+                        text: outcome
+                            .information
+                            .as_deref()
+                            .unwrap_or("")
+                            .trim()
+                            .to_string(),
+                    };
+                }
+                rest = next;
+            }
+            // A response imap-proto does not know: skip its line.
+            Err(_) => match rest.windows(2).position(|w| w == b"\r\n") {
+                Some(i) => rest = &rest[i + 2..],
+                None => break,
+            },
         }
-        rest = next;
     }
     answer
 }
@@ -908,6 +917,9 @@ mod tests {
         assert_eq!(a.text, "go away");
         assert!(!a.unavailable());
         assert_eq!(heard(b"garbage").status, None);
+        // A line it cannot parse does not hide the answer after it.
+        let a = heard(b"* 1 NONSENSE \x01\r\nA4 NO [UNAVAILABLE] try later\r\n");
+        assert!(a.unavailable(), "{a:?}");
     }
 
     #[test]
