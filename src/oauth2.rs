@@ -179,24 +179,105 @@ pub fn token_source(cfg: &Config) -> Result<Option<Arc<TokenSource>>, TokenError
         .transpose()
 }
 
+/// Why the IMAP source has no way to log in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginConfigError {
+    /// The password could not be read (the text names where it was looked for).
+    #[error("mailbox password: {0}")]
+    Password(String),
+    /// `auth = "oauth2"` in `[mailbox]` but no `[oauth2]` table.
+    #[error("mailbox auth = \"oauth2\" without an [oauth2] token source")]
+    NoTokenSource,
+}
+
 /// How the IMAP source logs in: the password (resolved now; the error names
 /// where it was looked for) or `tokens`.
-pub fn imap_login(i: &ImapConfig, tokens: Option<&Arc<TokenSource>>) -> Result<Login, String> {
+pub fn imap_login(
+    i: &ImapConfig,
+    tokens: Option<&Arc<TokenSource>>,
+) -> Result<Login, LoginConfigError> {
     match i.auth {
         AuthMethod::Password => Ok(Login::Password {
             user: i.user.clone(),
             password: i
                 .password
                 .resolve()
-                .map_err(|e| format!("mailbox password: {e}"))?
+                .map_err(|e| LoginConfigError::Password(e.to_string()))?
                 .unwrap_or_default(),
         }),
         AuthMethod::OAuth2 => Ok(Login::OAuth2 {
             user: i.user.clone(),
-            tokens: tokens
-                .ok_or("mailbox auth = \"oauth2\" without an [oauth2] token source")?
-                .clone(),
+            tokens: tokens.ok_or(LoginConfigError::NoTokenSource)?.clone(),
         }),
+    }
+}
+
+/// How one XOAUTH2 login attempt ended, as the protocol at hand classifies it.
+pub enum Attempt<T, C, E> {
+    /// Logged in.
+    LoggedIn(T),
+    /// The server rejected the token (or the user it names). `C` is what the next
+    /// attempt starts from (the connection, handed back); the text is the server's.
+    Rejected(C, String),
+    /// Anything else: the connection broke, a timeout, or the server cannot check
+    /// tokens right now (IMAP `[UNAVAILABLE]`). Another token would not help, so no
+    /// refresh is spent on it.
+    Failed(E),
+}
+
+/// Why [`xoauth2_login`] gave up.
+#[derive(Debug, thiserror::Error)]
+pub enum XOAuth2Error<E> {
+    /// No access token could be had.
+    #[error("no OAuth2 access token: {0}")]
+    NoToken(#[source] TokenError),
+    /// The server rejected a token the provider had just issued (or a third one):
+    /// `why` is the server's text. Not the cache's fault: the account, the scopes
+    /// or the server's settings are.
+    #[error("the server rejected the OAuth2 access token ({why})")]
+    Rejected {
+        /// The server's words.
+        why: String,
+    },
+    /// An attempt failed for another reason.
+    #[error(transparent)]
+    Failed(E),
+}
+
+/// Log in with an OAuth2 access token, the same way for IMAP and SMTP: get a token,
+/// `attempt` the login on `conn`; when the server rejects a cached token (revoked, or
+/// expired early), drop it and try once more with a fresh one, on the connection the
+/// attempt handed back. A rejected fresh token ends it: another refresh would give the
+/// same answer. `service` and `host` name the server in the log.
+pub async fn xoauth2_login<C, T, E, F, Fut>(
+    tokens: &TokenSource,
+    service: &str,
+    host: &str,
+    mut conn: C,
+    mut attempt: F,
+) -> Result<T, XOAuth2Error<E>>
+where
+    F: FnMut(C, AccessToken) -> Fut,
+    Fut: std::future::Future<Output = Attempt<T, C, E>>,
+{
+    let mut token = tokens.access_token().await.map_err(XOAuth2Error::NoToken)?;
+    // Bounded: a cached token, then at most two more (one is fresh from the endpoint).
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt(conn, token.clone()).await {
+            Attempt::LoggedIn(t) => return Ok(t),
+            Attempt::Failed(e) => return Err(XOAuth2Error::Failed(e)),
+            Attempt::Rejected(c, why) => {
+                tokens.invalidate(&token).await;
+                if token.fresh || tries == 3 {
+                    return Err(XOAuth2Error::Rejected { why });
+                }
+                tracing::info!(host = %host, "{service} rejected the cached OAuth2 access token; refreshing it");
+                token = tokens.access_token().await.map_err(XOAuth2Error::NoToken)?;
+                conn = c;
+            }
+        }
     }
 }
 
@@ -813,6 +894,128 @@ mod tests {
             password: "hunter2".into(),
         };
         assert!(!format!("{l:?}").contains("hunter2"));
+    }
+
+    /// A token endpoint on loopback that issues `at-1`, `at-2`, … and counts requests.
+    async fn endpoint() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then the form body (its length is in Content-Length).
+                loop {
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    req.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&req).to_ascii_lowercase();
+                    let Some(end) = text.find("\r\n\r\n") else {
+                        if n == 0 {
+                            break;
+                        }
+                        continue;
+                    };
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if n == 0 || req.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+                let k = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                let body = format!(
+                    r#"{{"access_token":"at-{k}","token_type":"Bearer","expires_in":3600}}"#
+                );
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            }
+        });
+        (url, hits)
+    }
+
+    fn source(url: String, dir: &Path) -> TokenSource {
+        let refresh = dir.join("refresh-token");
+        std::fs::write(&refresh, "rt-1\n").unwrap();
+        TokenSource::new(&OAuth2Config {
+            provider: crate::config::OAuth2Provider::Custom,
+            token_url: url,
+            auth_url: None,
+            client_id: "client".into(),
+            client_secret: Secret::None,
+            refresh_token: Secret::File(refresh),
+            scopes: vec![],
+            scope_on_refresh: false,
+            timeout: Duration::from_secs(5),
+            ca_file: None,
+        })
+        .unwrap()
+    }
+
+    /// The shared login loop: a rejected cached token costs one refresh and one more
+    /// try on the connection handed back; a rejected fresh token ends it; any other
+    /// failure ends it without a refresh.
+    #[tokio::test]
+    async fn the_login_loop_refreshes_once_for_a_rejected_cached_token() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let (url, hits) = endpoint().await;
+        let tokens = source(url, dir.path());
+        tokens.access_token().await.unwrap(); // now cached: at-1
+                                              // The server takes only at-2; the connection is a count of tries on it.
+        let r: Result<(String, u32), XOAuth2Error<()>> =
+            xoauth2_login(&tokens, "TEST", "h", 0u32, |tries, token| async move {
+                if token.secret() == "at-2" {
+                    Attempt::LoggedIn((token.secret().to_string(), tries + 1))
+                } else {
+                    Attempt::Rejected(tries + 1, format!("no {}", token.secret()))
+                }
+            })
+            .await;
+        assert_eq!(r.unwrap(), ("at-2".to_string(), 2));
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+        // at-2 is cached now; a server that takes nothing gets it and a fresh at-3.
+        let r: Result<(), XOAuth2Error<()>> =
+            xoauth2_login(&tokens, "TEST", "h", (), |(), token| async move {
+                Attempt::Rejected((), format!("no {}", token.secret()))
+            })
+            .await;
+        assert!(
+            matches!(&r, Err(XOAuth2Error::Rejected { why }) if why == "no at-3"),
+            "{r:?}"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 3);
+
+        // at-3 was dropped; at-4 is fresh and rejected: no fifth token.
+        let r: Result<(), XOAuth2Error<()>> =
+            xoauth2_login(&tokens, "TEST", "h", (), |(), _| async move {
+                Attempt::Rejected((), "no".into())
+            })
+            .await;
+        assert!(matches!(r, Err(XOAuth2Error::Rejected { .. })), "{r:?}");
+        assert_eq!(hits.load(Ordering::SeqCst), 4);
+
+        // Another failure (UNAVAILABLE, a broken connection) spends no refresh.
+        let r: Result<(), XOAuth2Error<&str>> =
+            xoauth2_login(&tokens, "TEST", "h", (), |(), _| async move {
+                Attempt::Failed("unavailable")
+            })
+            .await;
+        assert!(
+            matches!(r, Err(XOAuth2Error::Failed("unavailable"))),
+            "{r:?}"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 5, "at-4 was dropped above");
     }
 
     #[test]

@@ -145,7 +145,7 @@ async fn assignments_are_mailed_blind_once_each_and_respect_conflicts() {
         "{out}"
     );
     w.cfpd(&["run", "--once"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.settled().await;
     let total: usize = {
         let mut n = 0;
         for u in ["rita", "sam", "tom", "uma"] {

@@ -14,18 +14,8 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use sha2::Digest;
 use sqlx::Row;
+use support::metrics::{num, scrape, scrape_until};
 use support::*;
-
-macro_rules! need_servers {
-    () => {
-        if !servers_available() {
-            return;
-        }
-    };
-}
-
-/// Upper bound for waiting on something that should happen (not a performance assertion).
-const PATIENCE: Duration = Duration::from_secs(90);
 
 fn proposals(n: usize, speakers: usize, tag: &str) -> Vec<Vec<u8>> {
     (0..n)
@@ -313,15 +303,21 @@ async fn soak() {
 #[tokio::test(flavor = "multi_thread")]
 async fn dovecot_restarted_under_the_daemon_is_reconnected_and_mail_resumes() {
     need_servers!();
-    let mut w = World::start("").await;
+    let port = free_port();
+    let mut w = World::start(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n")).await;
     let store = w.store().await;
     let mut d = w.spawn_daemon();
     w.dovecot.deliver_maildir("cfp", &proposals(5, 5, "a"));
     wait_settled(&store, 5).await;
     // Dovecot goes away (its sessions with it); mail keeps arriving on disk.
+    let failed = |t: &str| num(t, "cfpd_poll_failures_total");
+    let before = failed(&scrape(port).await);
     w.dovecot.stop();
     w.dovecot.deliver_maildir("cfp", &proposals(5, 5, "b"));
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    scrape_until(port, "a poll failing while Dovecot is down", |t| {
+        failed(t) > before
+    })
+    .await;
     assert!(
         d.try_wait().unwrap().is_none(),
         "the daemon survives the outage"
@@ -336,7 +332,8 @@ async fn dovecot_restarted_under_the_daemon_is_reconnected_and_mail_resumes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn acks_stay_queued_while_smtp_is_down_and_go_out_once_when_it_returns() {
     need_servers!();
-    let mut w = World::start("").await;
+    let port = free_port();
+    let mut w = World::start(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n")).await;
     let store = w.store().await;
     w.smtp.stop();
     let mut d = w.spawn_daemon();
@@ -354,7 +351,12 @@ async fn acks_stay_queued_while_smtp_is_down_and_go_out_once_when_it_returns() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // A few sender rounds against the closed port change nothing.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let failed = |t: &str| num(t, "cfpd_send_failures_total{kind=\"unreachable\"}");
+    let before = failed(&scrape(port).await);
+    scrape_until(port, "another round failing against the closed port", |t| {
+        failed(t) > before
+    })
+    .await;
     let listing = w.cfpd(&["outbox"]);
     assert!(listing.contains("queued"), "{listing}");
     let (_, outbox) = db_states(&store).await;

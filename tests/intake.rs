@@ -13,21 +13,9 @@ use support::*;
 
 const T: Duration = Duration::from_secs(20);
 
-macro_rules! need_servers {
-    () => {
-        if !servers_available() {
-            return;
-        }
-    };
-}
-
 async fn states(w: &World) -> Vec<(String, Option<String>)> {
-    let store = w.store().await;
-    let mut c = store.pool.acquire().await.unwrap();
-    let rows = cfpd::store::messages::list(&mut c).await.unwrap();
-    rows.into_iter()
-        .map(|r| (r.state.to_string(), r.reason.map(|r| r.to_string())))
-        .collect()
+    let rows = w.messages().await;
+    rows.into_iter().map(|r| (r.state, r.reason)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -289,7 +277,7 @@ async fn the_same_message_delivered_twice_gives_one_record_and_one_ack() {
     // And once more in a later run.
     w.dovecot.append("cfp", &m).await;
     w.cfpd(&["run", "--once"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.settled().await;
     assert_eq!(w.dovecot.fetch_all("ada", "INBOX").await.len(), 1);
     let st = states(&w).await;
     assert_eq!(
@@ -388,7 +376,7 @@ async fn uidvalidity_change_rescans_without_duplicates() {
         .unwrap();
     assert!(st.success(), "doveadm mailbox update");
     w.cfpd(&["run", "--once"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.settled().await;
     assert_eq!(
         w.dovecot.fetch_all("ada", "INBOX").await.len(),
         1,
@@ -420,10 +408,29 @@ async fn daemon_killed_mid_backlog_loses_nothing_and_sends_nothing_twice() {
     w.dovecot.deliver_maildir("cfp", &mails);
     let store = w.store().await;
     for round in 0..4 {
+        let before = w.progress().json["messages"]["accepted"]
+            .as_i64()
+            .unwrap_or(0);
         let mut d = w.spawn_daemon();
-        // Let it get somewhere, then kill -9 at a point that differs per round.
-        let wait = Duration::from_millis(150 + 170 * round);
-        tokio::time::sleep(wait).await;
+        // Let it get somewhere, then kill -9 at a point that differs per round: once
+        // it has stored the backlog (round 0), or taken more of it through intake.
+        let start = std::time::Instant::now();
+        loop {
+            let p = w.progress();
+            let stored: i64 = p.json["messages"]
+                .as_object()
+                .map(|m| m.values().filter_map(|v| v.as_i64()).sum())
+                .unwrap_or(0);
+            let accepted = p.json["messages"]["accepted"].as_i64().unwrap_or(0);
+            let got_somewhere = if round == 0 {
+                stored > 0
+            } else {
+                accepted >= (before + 40 * round).min(n as i64)
+            };
+            if got_somewhere || start.elapsed() > PATIENCE {
+                break;
+            }
+        }
         d.kill().unwrap();
         d.wait().unwrap();
     }
@@ -468,8 +475,11 @@ async fn daemon_killed_mid_backlog_loses_nothing_and_sends_nothing_twice() {
 async fn daemon_acks_new_mail_via_idle_and_stops_on_sigterm() {
     need_servers!();
     let w = World::start("").await;
+    w.progress();
+    let since = chrono::Utc::now();
     let mut d = w.spawn_daemon();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Up, the (empty) inbox read once: from here on it waits for mail.
+    w.polled_since(since).await;
     w.dovecot
         .append(
             "cfp",

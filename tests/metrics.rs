@@ -10,82 +10,11 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::metrics::*;
 use support::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-macro_rules! need_servers {
-    () => {
-        if !servers_available() {
-            return;
-        }
-    };
-}
 
 /// Upper bound for waiting on something that should happen (not a performance assertion).
 const PATIENCE: Duration = Duration::from_secs(60);
-
-/// `GET path` on the metrics port: (status code, body). `None`: nothing listens.
-async fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .ok()?;
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut buf))
-        .await
-        .expect("the endpoint answers within 20 s")
-        .ok()?;
-    let text = String::from_utf8(buf).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let code = head.split(' ').nth(1).unwrap().parse().unwrap();
-    Some((code, body.to_string()))
-}
-
-/// The /metrics text.
-async fn scrape(port: u16) -> String {
-    let (code, body) = get(port, "/metrics").await.expect("metrics endpoint");
-    assert_eq!(code, 200, "{body}");
-    body
-}
-
-/// The value of one series (`name` or `name{labels}`), if present.
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
-/// Like [`value`], 0 when the series is absent (a state with no rows yet).
-fn num(text: &str, series: &str) -> f64 {
-    value(text, series).unwrap_or(0.0)
-}
-
-/// The label value of the first series of `name` (`name{label="…"} 1`).
-fn label(text: &str, name: &str) -> Option<String> {
-    let l = text.lines().find(|l| l.starts_with(&format!("{name}{{")))?;
-    let v = l.split_once("=\"")?.1;
-    Some(v[..v.find('"')?].to_string())
-}
-
-/// Scrape until `ok` holds for the text (panics with the last text after PATIENCE).
-async fn scrape_until(port: u16, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        if let Some((200, t)) = get(port, "/metrics").await {
-            if ok(&t) {
-                return t;
-            }
-            assert!(start.elapsed() < PATIENCE, "never {what}:\n{t}");
-        } else {
-            assert!(start.elapsed() < PATIENCE, "never {what}: no /metrics");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 /// `cfpd status` with `config`: (exit code, stdout, stderr).
 fn status(config: &std::path::Path, args: &[&str]) -> (i32, String, String) {
@@ -271,12 +200,12 @@ async fn metrics_move_with_the_work_status_agrees_and_both_flag_a_stuck_queue() 
             && num(t, "cfpd_send_failures_total{kind=\"unreachable\"}") >= 1.0
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let b = scrape(port).await;
-    let (age_a, age_b) = (
-        num(&a, "cfpd_outbox_oldest_queued_age_seconds"),
-        num(&b, "cfpd_outbox_oldest_queued_age_seconds"),
-    );
+    let age = "cfpd_outbox_oldest_queued_age_seconds";
+    let b = scrape_until(port, "the queue older by more than a second", |t| {
+        num(t, age) > num(&a, age) + 1.0
+    })
+    .await;
+    let (age_a, age_b) = (num(&a, age), num(&b, age));
     assert!(age_a > 0.0 && age_b > age_a + 1.0, "{age_a} then {age_b}");
     assert_eq!(num(&b, "cfpd_mails_sent_total"), 4.0, "nothing left");
     assert_eq!(

@@ -13,20 +13,8 @@ use support::*;
 
 const T: Duration = Duration::from_secs(20);
 
-macro_rules! need_servers {
-    () => {
-        if !servers_available() {
-            return;
-        }
-    };
-}
-
 fn provider(w: &World) -> &OAuthProvider {
     w.oauth2.as_ref().expect("an OAuth2 world")
-}
-
-fn proposal(from: &str, mid: &str, title: &str) -> Vec<u8> {
-    mail(from, CFP, mid, "Proposal", &proposal_body(title))
 }
 
 fn refresh_token_file(w: &World) -> String {
@@ -45,9 +33,10 @@ async fn mail_flows_over_xoauth2_while_tokens_expire_and_rotate() {
     assert!(!cfg.contains("password"), "no password anywhere:\n{cfg}");
     let mut d = w.spawn_daemon();
     w.dovecot
-        .append("cfp", &proposal("ada@example.org", "o1@x", "First"))
+        .append("cfp", &proposal_mail("ada@example.org", "o1@x", "First"))
         .await;
     let ada = w.dovecot.wait_for("ada", 1, T).await;
+    let ack_at = std::time::Instant::now();
     assert_eq!(
         ada.len(),
         1,
@@ -61,10 +50,12 @@ async fn mail_flows_over_xoauth2_while_tokens_expire_and_rotate() {
     // Let the access token expire, then force the IMAP session to be
     // re-established: both the new IMAP login and the next SMTP connection
     // need a fresh token.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Every token the daemon has was issued before Ada's ack arrived, so all of them
+    // have expired once their 3-second lifetime has passed since then.
+    wait_until(ack_at + Duration::from_secs(3)).await;
     w.dovecot.restart();
     w.dovecot
-        .append("cfp", &proposal("bob@example.org", "o2@x", "Second"))
+        .append("cfp", &proposal_mail("bob@example.org", "o2@x", "Second"))
         .await;
     let bob = w.dovecot.wait_for("bob", 1, T).await;
     assert_eq!(bob.len(), 1, "mail still flows after the token expired");
@@ -106,7 +97,7 @@ async fn a_revoked_access_token_is_replaced_once_for_imap_and_smtp() {
     let mut w = World::start_oauth2("", 3600, false).await;
     let mut d = w.spawn_daemon();
     w.dovecot
-        .append("cfp", &proposal("ada@example.org", "r1@x", "First"))
+        .append("cfp", &proposal_mail("ada@example.org", "r1@x", "First"))
         .await;
     assert_eq!(w.dovecot.wait_for("ada", 1, T).await.len(), 1);
     let p = provider(&w);
@@ -121,7 +112,7 @@ async fn a_revoked_access_token_is_replaced_once_for_imap_and_smtp() {
     provider(&w).admin(r#"{"revoke_access": true}"#).await;
     w.dovecot.restart();
     w.dovecot
-        .append("cfp", &proposal("bob@example.org", "r2@x", "Second"))
+        .append("cfp", &proposal_mail("bob@example.org", "r2@x", "Second"))
         .await;
     assert_eq!(w.dovecot.wait_for("bob", 1, T).await.len(), 1);
     d.kill().unwrap();
@@ -240,7 +231,7 @@ async fn tokens_never_reach_the_log_even_at_trace_level() {
     need_servers!();
     let w = World::start_oauth2("", 3600, true).await;
     w.dovecot
-        .append("cfp", &proposal("ada@example.org", "l1@x", "Logged"))
+        .append("cfp", &proposal_mail("ada@example.org", "l1@x", "Logged"))
         .await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cfpd"))
         .arg("--config")

@@ -475,9 +475,12 @@ async fn daemon_restarted_across_an_occurrence_sends_once() {
     let w = world("", "").await;
     propose(&w, "ada@example.org", "r1@x", &draft_body("Restart me")).await;
     // Up before the drafts-7d occurrence (21:00 UTC on April 17) …
+    w.progress();
+    let since = chrono::Utc::now();
     let d = daemon_at(&w, "2024-04-17T20:00:00Z");
     w.dovecot.wait_for("ada", 1, Duration::from_secs(20)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    w.polled_since(since).await;
+    w.settled().await;
     stop(d);
     assert!(reminders_of(&w, "ada").await.is_empty());
     // … down over it, up again after: the occurrence fires once.
@@ -486,12 +489,17 @@ async fn daemon_restarted_across_an_occurrence_sends_once() {
     assert_eq!(inbox.len(), 2);
     stop(d);
     // Killed hard and restarted: nothing again.
+    let since = chrono::Utc::now();
     let mut d = daemon_at(&w, "2024-04-17T23:00:00Z");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    w.polled_since(since).await;
+    w.settled().await;
     let _ = d.kill();
     let _ = d.wait();
+    // The new one takes over once the killed one's lease has expired.
+    let since = chrono::Utc::now();
     let d = daemon_at(&w, "2024-04-18T01:00:00Z");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    w.polled_since(since).await;
+    w.settled().await;
     stop(d);
     assert_eq!(reminders_of(&w, "ada").await.len(), 1);
     assert_eq!(ledger(&w).await.len(), 1);
@@ -520,7 +528,7 @@ async fn the_daemon_wakes_when_its_clock_reaches_an_occurrence() {
     assert_eq!(inbox.len(), 2, "the reminder arrived");
     assert!(subject(&inbox[1]).contains("Reminder: P-0001 is still a draft"));
     clock.advance(chrono::Duration::hours(2));
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    w.settled().await;
     let _ = tx.send(());
     daemon.await.unwrap().unwrap();
     assert_eq!(reminders_of(&w, "ada").await.len(), 1);

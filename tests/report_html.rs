@@ -191,12 +191,6 @@ fn chart<'a>(dom: &'a str, id: &str) -> &'a str {
     &dom[start..start + len]
 }
 
-fn proposal_with(title: &str, topic: &str) -> String {
-    format!(
-        "Title: {title}\nFormat: talk-25\nAudience: intermediate\nTopics: {topic}\nAbstract:\n  A talk about {topic} in Django projects.\nDescription:\n  Outline: {topic} problems, {topic} solutions, and lessons learned.\n"
-    )
-}
-
 /// Write the report at `now` and return its path and bytes.
 fn write_report(w: &World, now: &str, name: &str) -> (PathBuf, String) {
     let path = w.dir.path().join(name);

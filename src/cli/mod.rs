@@ -117,7 +117,7 @@ pub enum Command {
     Report {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
-        format: report::Format,
+        format: crate::report::ranking::Format,
         /// Write one self-contained HTML page with charts to this file instead.
         #[arg(long, value_name = "FILE", conflicts_with = "format")]
         html: Option<PathBuf>,

@@ -3,12 +3,15 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::store::AnyConnection;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 
 use super::{load_config, open_store, tagger_for};
+use crate::proposal::TagOverrides;
 use crate::proposal::{self, parse_reference};
 use crate::store::proposals as pstore;
+use crate::topics::TopicSet;
 
 /// What to do with proposals.
 #[derive(Debug, Subcommand)]
@@ -51,128 +54,12 @@ pub async fn run(config: &Path, cmd: ProposalsCmd) -> anyhow::Result<()> {
     let mut c = store.pool.acquire().await?;
     let mut out = std::io::stdout().lock();
     match cmd {
-        ProposalsCmd::List => {
-            let rows = pstore::list(&mut c).await?;
-            writeln!(
-                out,
-                "{:<8} {:<10} {:>3}  {:<28} {:<40} topics",
-                "ref", "status", "ver", "speaker", "title"
-            )?;
-            for p in &rows {
-                let title: String = p
-                    .fields
-                    .title
-                    .clone()
-                    .unwrap_or_else(|| "(untitled)".into())
-                    .chars()
-                    .take(40)
-                    .collect();
-                writeln!(
-                    out,
-                    "{:<8} {:<10} {:>3}  {:<28} {:<40} {}",
-                    p.reference(),
-                    p.status.as_str(),
-                    p.version,
-                    p.speaker_email,
-                    title,
-                    p.topics
-                        .iter()
-                        .map(|t| t.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )?;
-            }
-            writeln!(out, "{} proposal(s)", rows.len())?;
-        }
-        ProposalsCmd::Show { reference } => {
-            let id = parse_reference(&reference)
-                .with_context(|| format!("{reference:?} is not a reference like P-0042"))?;
-            let Some(p) = pstore::get(&mut c, id).await? else {
-                bail!("no proposal {reference}");
-            };
-            writeln!(out, "{}  ({})", p.reference(), p.status.as_str())?;
-            writeln!(
-                out,
-                "speaker: {}{}",
-                p.speaker_name
-                    .as_deref()
-                    .map(|n| format!("{n} "))
-                    .unwrap_or_default(),
-                format_args!("<{}>", p.speaker_email)
-            )?;
-            if !p.overrides.add.is_empty() || !p.overrides.remove.is_empty() {
-                writeln!(
-                    out,
-                    "topic overrides: +{} -{}",
-                    p.overrides.add.join(" +"),
-                    p.overrides.remove.join(" -")
-                )?;
-            }
-            for v in pstore::versions(&mut c, id).await? {
-                writeln!(
-                    out,
-                    "\n--- version {} ({}) ---",
-                    v.version,
-                    crate::store::from_ms(v.created_at).format("%Y-%m-%d %H:%M UTC")
-                )?;
-                for (label, value) in crate::outbox::templates::record(&v.fields) {
-                    if value.contains('\n') {
-                        writeln!(out, "{label}:")?;
-                        for l in value.lines() {
-                            writeln!(out, "  {l}")?;
-                        }
-                    } else {
-                        writeln!(out, "{label}: {value}")?;
-                    }
-                }
-                for t in &v.topics {
-                    writeln!(
-                        out,
-                        "filed under {} ({:.2}): {}",
-                        t.id,
-                        t.score,
-                        t.evidence.join(", ")
-                    )?;
-                }
-                for pr in &v.problems {
-                    writeln!(out, "problem: {pr}")?;
-                }
-            }
-        }
-        ProposalsCmd::AcceptLate { reference } => {
-            let id = parse_reference(&reference)
-                .with_context(|| format!("{reference:?} is not a reference like P-0042"))?;
-            let Some(p) = pstore::get(&mut c, id).await? else {
-                bail!("no proposal {reference}");
-            };
-            if p.status != proposal::ProposalStatus::Late {
-                bail!("{reference} is {}, not a late entry", p.status.as_str());
-            }
-            let status = if p.problems.is_empty() {
-                proposal::ProposalStatus::Submitted
-            } else {
-                proposal::ProposalStatus::Draft
-            };
-            pstore::set_status(&mut c, id, status, crate::store::ms(chrono::Utc::now())).await?;
-            writeln!(out, "{reference} accepted as {}", status.as_str())?;
-        }
+        ProposalsCmd::List => list(&mut c, &mut out).await,
+        ProposalsCmd::Show { reference } => show(&mut c, &mut out, &reference).await,
+        ProposalsCmd::AcceptLate { reference } => accept_late(&mut c, &mut out, &reference).await,
         ProposalsCmd::Reviewers { reference, count } => {
-            let id = parse_reference(&reference)
-                .with_context(|| format!("{reference:?} is not a reference like P-0042"))?;
-            if pstore::get(&mut c, id).await?.is_none() {
-                bail!("no proposal {reference}");
-            }
-            let k = match count.as_str() {
-                "default" => None,
-                n => Some(
-                    n.parse::<i64>()
-                        .ok()
-                        .filter(|k| *k > 0 && *k < 100)
-                        .with_context(|| {
-                            format!("{n:?}: write a number from 1 to 99, or default")
-                        })?,
-                ),
-            };
+            let id = existing(&mut c, &reference).await?.id;
+            let k = reviewer_count(&count)?;
             pstore::set_reviewers_needed(&mut c, id, k).await?;
             writeln!(
                 out,
@@ -183,51 +70,238 @@ pub async fn run(config: &Path, cmd: ProposalsCmd) -> anyhow::Result<()> {
                     |k| k.to_string()
                 )
             )?;
+            Ok(())
         }
         ProposalsCmd::Tag { reference, changes } => {
-            let id = parse_reference(&reference)
-                .with_context(|| format!("{reference:?} is not a reference like P-0042"))?;
-            let Some(p) = pstore::get(&mut c, id).await? else {
-                bail!("no proposal {reference}");
-            };
+            let p = existing(&mut c, &reference).await?;
             let tagger = tagger_for(&cfg)?;
-            let mut ov = p.overrides.clone();
-            for ch in &changes {
-                let (op, tid) = ch.split_at(ch.chars().next().map_or(0, char::len_utf8));
-                if tagger.set().get(tid).is_none() {
-                    bail!(
-                        "unknown topic {tid:?}; topics are: {}",
-                        tagger
-                            .set()
-                            .topics()
-                            .iter()
-                            .map(|t| t.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                }
-                ov.add.retain(|x| x != tid);
-                ov.remove.retain(|x| x != tid);
-                match op {
-                    "+" => ov.add.push(tid.to_string()),
-                    "-" => ov.remove.push(tid.to_string()),
-                    "=" => {}
-                    _ => bail!("{ch:?}: write +topic, -topic or =topic"),
-                }
-            }
+            let ov = apply_tag_changes(&p.overrides, &changes, tagger.set())?;
             let topics = crate::intake::file_topics(&tagger, &p.fields, &ov);
-            pstore::set_current_topics(&mut c, id, &topics, &ov).await?;
+            pstore::set_current_topics(&mut c, p.id, &topics, &ov).await?;
             writeln!(
                 out,
                 "{} filed under: {}",
-                proposal::reference(id),
+                proposal::reference(p.id),
                 topics
                     .iter()
                     .map(|t| t.id.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             )?;
+            Ok(())
+        }
+    }
+}
+
+/// The proposal a reference on the command line names.
+async fn existing(c: &mut AnyConnection, reference: &str) -> anyhow::Result<pstore::ProposalRow> {
+    let id = parse_reference(reference)
+        .with_context(|| format!("{reference:?} is not a reference like P-0042"))?;
+    match pstore::get(c, id).await? {
+        Some(p) => Ok(p),
+        None => bail!("no proposal {reference}"),
+    }
+}
+
+/// `cfpd proposals list`: one line per proposal.
+async fn list(c: &mut AnyConnection, out: &mut dyn Write) -> anyhow::Result<()> {
+    let rows = pstore::list(c).await?;
+    writeln!(
+        out,
+        "{:<8} {:<10} {:>3}  {:<28} {:<40} topics",
+        "ref", "status", "ver", "speaker", "title"
+    )?;
+    for p in &rows {
+        let title: String = p
+            .fields
+            .title
+            .clone()
+            .unwrap_or_else(|| "(untitled)".into())
+            .chars()
+            .take(40)
+            .collect();
+        writeln!(
+            out,
+            "{:<8} {:<10} {:>3}  {:<28} {:<40} {}",
+            p.reference(),
+            p.status.as_str(),
+            p.version,
+            p.speaker_email,
+            title,
+            p.topics
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    writeln!(out, "{} proposal(s)", rows.len())?;
+    Ok(())
+}
+
+/// `cfpd proposals show`: everything about one proposal, all versions.
+async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> anyhow::Result<()> {
+    let p = existing(c, reference).await?;
+    writeln!(out, "{}  ({})", p.reference(), p.status.as_str())?;
+    writeln!(
+        out,
+        "speaker: {}{}",
+        p.speaker_name
+            .as_deref()
+            .map(|n| format!("{n} "))
+            .unwrap_or_default(),
+        format_args!("<{}>", p.speaker_email)
+    )?;
+    if !p.overrides.add.is_empty() || !p.overrides.remove.is_empty() {
+        writeln!(
+            out,
+            "topic overrides: +{} -{}",
+            p.overrides.add.join(" +"),
+            p.overrides.remove.join(" -")
+        )?;
+    }
+    for v in pstore::versions(c, p.id).await? {
+        writeln!(
+            out,
+            "\n--- version {} ({}) ---",
+            v.version,
+            crate::store::from_ms(v.created_at).format("%Y-%m-%d %H:%M UTC")
+        )?;
+        for (label, value) in crate::outbox::templates::record(&v.fields) {
+            if value.contains('\n') {
+                writeln!(out, "{label}:")?;
+                for l in value.lines() {
+                    writeln!(out, "  {l}")?;
+                }
+            } else {
+                writeln!(out, "{label}: {value}")?;
+            }
+        }
+        for t in &v.topics {
+            writeln!(
+                out,
+                "filed under {} ({:.2}): {}",
+                t.id,
+                t.score,
+                t.evidence.join(", ")
+            )?;
+        }
+        for pr in &v.problems {
+            writeln!(out, "problem: {pr}")?;
         }
     }
     Ok(())
+}
+
+/// `cfpd proposals accept-late`: a late entry goes into review as it stands
+/// (submitted when complete, draft when not).
+async fn accept_late(
+    c: &mut AnyConnection,
+    out: &mut dyn Write,
+    reference: &str,
+) -> anyhow::Result<()> {
+    let p = existing(c, reference).await?;
+    if p.status != proposal::ProposalStatus::Late {
+        bail!("{reference} is {}, not a late entry", p.status.as_str());
+    }
+    let status = if p.problems.is_empty() {
+        proposal::ProposalStatus::Submitted
+    } else {
+        proposal::ProposalStatus::Draft
+    };
+    pstore::set_status(c, p.id, status, crate::store::ms(chrono::Utc::now())).await?;
+    writeln!(out, "{reference} accepted as {}", status.as_str())?;
+    Ok(())
+}
+
+/// A reviewer count as typed: `default` (None) or a number from 1 to 99.
+fn reviewer_count(count: &str) -> anyhow::Result<Option<i64>> {
+    Ok(match count {
+        "default" => None,
+        n => Some(
+            n.parse::<i64>()
+                .ok()
+                .filter(|k| *k > 0 && *k < 100)
+                .with_context(|| format!("{n:?}: write a number from 1 to 99, or default"))?,
+        ),
+    })
+}
+
+/// The overrides after `+topic` (add), `-topic` (remove) and `=topic` (clear an
+/// override) changes, each naming a topic of `set`.
+fn apply_tag_changes(
+    current: &TagOverrides,
+    changes: &[String],
+    set: &TopicSet,
+) -> anyhow::Result<TagOverrides> {
+    let mut ov = current.clone();
+    for ch in changes {
+        let (op, tid) = ch.split_at(ch.chars().next().map_or(0, char::len_utf8));
+        if set.get(tid).is_none() {
+            bail!(
+                "unknown topic {tid:?}; topics are: {}",
+                set.topics()
+                    .iter()
+                    .map(|t| t.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        ov.add.retain(|x| x != tid);
+        ov.remove.retain(|x| x != tid);
+        match op {
+            "+" => ov.add.push(tid.to_string()),
+            "-" => ov.remove.push(tid.to_string()),
+            "=" => {}
+            _ => bail!("{ch:?}: write +topic, -topic or =topic"),
+        }
+    }
+    Ok(ov)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reviewer_counts_are_default_or_one_to_ninety_nine() {
+        assert_eq!(reviewer_count("default").unwrap(), None);
+        assert_eq!(reviewer_count("3").unwrap(), Some(3));
+        for bad in ["0", "100", "-1", "three"] {
+            let e = reviewer_count(bad).unwrap_err().to_string();
+            assert!(e.contains("write a number from 1 to 99, or default"), "{e}");
+        }
+    }
+
+    #[test]
+    fn tag_changes_add_remove_and_clear_overrides_of_known_topics() {
+        let set = TopicSet::default_set();
+        let start = TagOverrides {
+            add: vec!["no-gil".into()],
+            remove: vec!["spa-challenges".into()],
+        };
+        let ov = apply_tag_changes(
+            &start,
+            &[
+                "-no-gil".into(),
+                "=spa-challenges".into(),
+                "+django-new-features".into(),
+            ],
+            &set,
+        )
+        .unwrap();
+        assert_eq!(ov.add, vec!["django-new-features".to_string()]);
+        assert_eq!(ov.remove, vec!["no-gil".to_string()]);
+        let e = apply_tag_changes(&start, &["+nonsense".into()], &set)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("unknown topic \"nonsense\"; topics are: "),
+            "{e}"
+        );
+        let e = apply_tag_changes(&start, &["*no-gil".into()], &set)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "\"*no-gil\": write +topic, -topic or =topic");
+    }
 }

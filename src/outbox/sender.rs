@@ -30,7 +30,7 @@ use crate::backoff::{mail_retry_delay, Backoff};
 use crate::clock::Clock;
 use crate::config::{AuthMethod, OutgoingConfig, SmtpConfig, TlsMode};
 use crate::metrics::{Metrics, SendFailure};
-use crate::oauth2::{AccessToken, Login, TokenSource};
+use crate::oauth2::{AccessToken, Attempt, Login, TokenSource, XOAuth2Error};
 use crate::progress::Counter;
 use crate::shutdown::Shutdown;
 use crate::store::{self, outbox, Store};
@@ -62,6 +62,39 @@ pub enum SendError {
     },
 }
 
+/// Why the configured transport cannot be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The password could not be read (the text names where it was looked for).
+    #[error("{0}")]
+    Password(String),
+    /// `auth = "oauth2"` in `[outgoing]` but no `[oauth2]` table.
+    #[error("auth = \"oauth2\" without an [oauth2] token source")]
+    NoTokenSource,
+}
+
+/// Why one step of opening an SMTP connection failed; it becomes the reason of
+/// [`SendError::Connect`].
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    /// The step failed.
+    #[error("{what}: {source}")]
+    Failed {
+        /// Which step (`connect`, `greeting`, `STARTTLS`, …).
+        what: &'static str,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The step got no answer in time.
+    #[error("{what}: timed out after {secs}s")]
+    TimedOut {
+        /// Which step.
+        what: &'static str,
+        /// The configured timeout.
+        secs: u64,
+    },
+}
+
 /// Where mail goes.
 #[derive(Debug, Clone)]
 pub enum Transport {
@@ -83,21 +116,19 @@ impl Transport {
     pub fn from_config(
         cfg: &OutgoingConfig,
         tokens: Option<&Arc<TokenSource>>,
-    ) -> Result<Transport, String> {
+    ) -> Result<Transport, TransportError> {
         Ok(match cfg {
             OutgoingConfig::Folder { path } => Transport::Folder(path.clone()),
             OutgoingConfig::Smtp(s) => {
                 let login = match (s.auth, &s.user) {
                     (AuthMethod::OAuth2, Some(u)) => Some(Login::OAuth2 {
                         user: u.clone(),
-                        tokens: tokens
-                            .ok_or("auth = \"oauth2\" without an [oauth2] token source")?
-                            .clone(),
+                        tokens: tokens.ok_or(TransportError::NoTokenSource)?.clone(),
                     }),
                     (AuthMethod::Password, Some(u)) => s
                         .password
                         .resolve()
-                        .map_err(|e| e.to_string())?
+                        .map_err(|e| TransportError::Password(e.to_string()))?
                         .map(|password| Login::Password {
                             user: u.clone(),
                             password,
@@ -162,15 +193,21 @@ impl AsyncTokioStream for TlsTcp {
     }
 }
 
-async fn timed<T, E: std::fmt::Display>(
+async fn timed<T, E: std::error::Error + Send + Sync + 'static>(
     d: Duration,
-    what: &str,
+    what: &'static str,
     f: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, String> {
+) -> Result<T, StepError> {
     match tokio::time::timeout(d, f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(format!("{what}: {e}")),
-        Err(_) => Err(format!("{what}: timed out after {}s", d.as_secs())),
+        Ok(Err(e)) => Err(StepError::Failed {
+            what,
+            source: Box::new(e),
+        }),
+        Err(_) => Err(StepError::TimedOut {
+            what,
+            secs: d.as_secs(),
+        }),
     }
 }
 
@@ -184,13 +221,14 @@ pub async fn connect(
         port: cfg.port,
         reason,
     };
+    let step = |e: StepError| err(e.to_string());
     let tcp = timed(
         cfg.timeout,
         "connect",
         TcpStream::connect((cfg.host.as_str(), cfg.port)),
     )
     .await
-    .map_err(err)?;
+    .map_err(step)?;
     tcp.set_nodelay(true)
         .map_err(|e| err(format!("TCP_NODELAY: {e}")))?;
     let hello = ClientId::Domain(hostname_for_ehlo().unwrap_or_else(|| "localhost".into()));
@@ -201,7 +239,7 @@ pub async fn connect(
             AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello),
         )
         .await
-        .map_err(err)?,
+        .map_err(step)?,
         TlsMode::Starttls => {
             let mut c = timed(
                 cfg.timeout,
@@ -209,7 +247,7 @@ pub async fn connect(
                 AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello),
             )
             .await
-            .map_err(err)?;
+            .map_err(step)?;
             if !c.server_info().supports_feature(Extension::StartTls) {
                 return Err(err(
                     "the server does not offer STARTTLS; refusing to send in plaintext (set tls = \"none\" only for a local relay)".into(),
@@ -226,7 +264,7 @@ pub async fn connect(
             let params = b.build_rustls().map_err(|e| err(format!("TLS: {e}")))?;
             timed(cfg.timeout, "STARTTLS", c.starttls(params, &hello))
                 .await
-                .map_err(err)?;
+                .map_err(step)?;
             c
         }
         TlsMode::Implicit => {
@@ -239,14 +277,14 @@ pub async fn connect(
                 tokio_rustls::TlsConnector::from(tls).connect(name, tcp),
             )
             .await
-            .map_err(err)?;
+            .map_err(step)?;
             timed(
                 cfg.timeout,
                 "greeting",
                 AsyncSmtpConnection::connect_with_transport(Box::new(TlsTcp(stream)), &hello),
             )
             .await
-            .map_err(err)?
+            .map_err(step)?
         }
     };
     match login {
@@ -268,37 +306,31 @@ pub async fn connect(
         Some(Login::OAuth2 { user, tokens }) => {
             xoauth2_login(&mut conn, cfg, user, tokens)
                 .await
-                .map_err(err)?;
+                .map_err(|e| err(e.to_string()))?;
         }
     }
     Ok(conn)
-}
-
-/// Why one `AUTH XOAUTH2` failed.
-enum AuthFailure {
-    /// A 5xx answer: the token (or the user it names) is not accepted.
-    Rejected(String),
-    /// Anything else (4xx, connection, timeout).
-    Other(String),
 }
 
 /// One `AUTH XOAUTH2` with an initial response. Some servers (Gmail) answer a
 /// bad token with a 334 challenge carrying a JSON error, to which the client
 /// must send an empty line before the final 535; lettre's own `auth` refuses
 /// that challenge, so the exchange is done here.
-async fn xoauth2_once(
-    conn: &mut AsyncSmtpConnection,
+///
+/// A 5xx answer rejects the token (or the user it names); anything else (4xx, a
+/// broken connection, a timeout) is another failure.
+async fn xoauth2_once<'c>(
+    conn: &'c mut AsyncSmtpConnection,
     t: Duration,
     user: &str,
     token: &AccessToken,
-) -> Result<(), AuthFailure> {
+) -> Attempt<(), &'c mut AsyncSmtpConnection, AuthError> {
     let b64 = data_encoding::BASE64
         .encode(crate::oauth2::xoauth2_response(user, token.secret()).as_bytes());
-    let timeout =
-        || AuthFailure::Other(format!("authentication: timed out after {}s", t.as_secs()));
+    let timeout = || AuthError::TimedOut(t.as_secs());
     match tokio::time::timeout(t, conn.command(format!("AUTH XOAUTH2 {b64}\r\n"))).await {
-        Err(_) => Err(timeout()),
-        Ok(Ok(r)) if r.has_code(235) => Ok(()),
+        Err(_) => Attempt::Failed(timeout()),
+        Ok(Ok(r)) if r.has_code(235) => Attempt::LoggedIn(()),
         Ok(Ok(r)) if r.has_code(334) => {
             let challenge = r
                 .first_line()
@@ -306,61 +338,81 @@ async fn xoauth2_once(
                 .unwrap_or_default();
             let detail = crate::oauth2::describe_xoauth2_error(&challenge);
             let last = match tokio::time::timeout(t, conn.command("\r\n")).await {
-                Err(_) => return Err(timeout()),
+                Err(_) => return Attempt::Failed(timeout()),
                 Ok(Ok(r)) => format!("answer {}", r.code()),
                 Ok(Err(e)) => e.to_string(),
             };
-            Err(AuthFailure::Rejected(format!("{last}; {detail}")))
+            Attempt::Rejected(conn, format!("{last}; {detail}"))
         }
-        Ok(Ok(r)) => Err(AuthFailure::Other(format!(
-            "authentication: unexpected answer {}",
-            r.code()
-        ))),
-        Ok(Err(e)) if e.is_permanent() => Err(AuthFailure::Rejected(e.to_string())),
-        Ok(Err(e)) => Err(AuthFailure::Other(format!("authentication: {e}"))),
+        Ok(Ok(r)) => Attempt::Failed(AuthError::Unexpected(r.code().to_string())),
+        Ok(Err(e)) if e.is_permanent() => Attempt::Rejected(conn, e.to_string()),
+        Ok(Err(e)) => Attempt::Failed(AuthError::Smtp(e)),
     }
 }
 
-/// Log in with an OAuth2 access token. A rejected cached token (revoked, or
-/// expired early) is dropped and a fresh one tried once, on the same connection.
+/// Why `AUTH XOAUTH2` failed other than by a rejected token.
+#[derive(Debug, thiserror::Error)]
+enum AuthError {
+    /// No answer in time.
+    #[error("authentication: timed out after {0}s")]
+    TimedOut(u64),
+    /// An answer that is neither success, a challenge nor an error.
+    #[error("authentication: unexpected answer {0}")]
+    Unexpected(String),
+    /// A temporary error or a broken connection.
+    #[error("authentication: {0}")]
+    Smtp(#[source] lettre::transport::smtp::Error),
+}
+
+/// Why an OAuth2 login failed.
+#[derive(Debug, thiserror::Error)]
+enum OAuth2LoginError {
+    /// The server does not offer the mechanism.
+    #[error(
+        "the server does not offer AUTH XOAUTH2 (check outgoing.host and outgoing.port; \
+             Microsoft 365 needs SMTP AUTH enabled for the mailbox)"
+    )]
+    NotOffered,
+    /// The login loop gave up.
+    #[error("{0}")]
+    Login(XOAuth2Error<AuthError>),
+    /// The server rejected a fresh token.
+    #[error("the server rejected the OAuth2 access token for {user:?} ({why}): the provider issued it, \
+             so check that outgoing.user is the account that authorized cfpd, that the scopes allow \
+             SMTP (oauth2.scopes) and that SMTP AUTH is enabled for this mailbox")]
+    Rejected {
+        /// The login name.
+        user: String,
+        /// The server's words.
+        why: String,
+    },
+}
+
+/// Log in with an OAuth2 access token (see [`crate::oauth2::xoauth2_login`]).
 async fn xoauth2_login(
     conn: &mut AsyncSmtpConnection,
     cfg: &SmtpConfig,
     user: &str,
     tokens: &TokenSource,
-) -> Result<(), String> {
+) -> Result<(), OAuth2LoginError> {
     if !conn
         .server_info()
         .supports_auth_mechanism(Mechanism::Xoauth2)
     {
-        return Err(
-            "the server does not offer AUTH XOAUTH2 (check outgoing.host and outgoing.port; \
-             Microsoft 365 needs SMTP AUTH enabled for the mailbox)"
-                .into(),
-        );
+        return Err(OAuth2LoginError::NotOffered);
     }
-    let token_err = |e: crate::oauth2::TokenError| format!("no OAuth2 access token: {e}");
-    let mut token = tokens.access_token().await.map_err(token_err)?;
-    // Bounded: a cached token, then at most two more (one is fresh from the endpoint).
-    for attempt in 0.. {
-        match xoauth2_once(conn, cfg.timeout, user, &token).await {
-            Ok(()) => return Ok(()),
-            Err(AuthFailure::Other(e)) => return Err(e),
-            Err(AuthFailure::Rejected(why)) => {
-                tokens.invalidate(&token).await;
-                if token.fresh || attempt == 2 {
-                    return Err(format!(
-                        "the server rejected the OAuth2 access token for {user:?} ({why}): the provider issued it, \
-                         so check that outgoing.user is the account that authorized cfpd, that the scopes allow \
-                         SMTP (oauth2.scopes) and that SMTP AUTH is enabled for this mailbox"
-                    ));
-                }
-                tracing::info!(host = %cfg.host, "SMTP rejected the cached OAuth2 access token; refreshing it");
-                token = tokens.access_token().await.map_err(token_err)?;
-            }
-        }
-    }
-    unreachable!("the loop returns by its third attempt")
+    let t = cfg.timeout;
+    crate::oauth2::xoauth2_login(tokens, "SMTP", &cfg.host, conn, |c, token| async move {
+        xoauth2_once(c, t, user, &token).await
+    })
+    .await
+    .map_err(|e| match e {
+        XOAuth2Error::Rejected { why } => OAuth2LoginError::Rejected {
+            user: user.to_string(),
+            why,
+        },
+        e => OAuth2LoginError::Login(e),
+    })
 }
 
 /// One envelope command with a timeout; the error says whether the refusal is permanent (5xx).

@@ -1,5 +1,7 @@
-//! The pictures of `cfpd report --html`: status over time, counts per topic,
-//! score distributions and reviewer progress, as inline SVG.
+//! What `cfpd report` shows: the rankings per primary topic and reviewer progress
+//! ([`ranking`]), and the web page of `cfpd report --html` ([`page`]) with its
+//! pictures — status over time, counts per topic, score distributions and reviewer
+//! progress, as inline SVG.
 //!
 //! Pure: no database, no clock, no I/O. Callers pass rows already read (and
 //! "now" where it matters); the same input always gives the same bytes, so a
@@ -10,6 +12,10 @@
 //! offline and prints as it shows.
 
 pub mod charts;
+#[cfg(test)]
+pub mod fixtures;
+pub mod page;
+pub mod ranking;
 pub mod svg;
 pub mod timeline;
 

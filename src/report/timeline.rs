@@ -132,27 +132,14 @@ pub fn daily(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proposal::{Fields, TagOverrides};
+    use crate::report::fixtures as fx;
 
     const H: i64 = 3_600_000;
     // 2024-04-01T12:00:00Z
     const T0: i64 = 1_711_972_800_000;
 
     fn p(id: i64, status: ProposalStatus, created: i64, updated: i64) -> ProposalRow {
-        ProposalRow {
-            id,
-            speaker_email: format!("s{id}@x.org"),
-            speaker_name: None,
-            status,
-            version: 1,
-            created_at: created,
-            updated_at: updated,
-            fields: Fields::default(),
-            problems: vec![],
-            topics: vec![],
-            overrides: TagOverrides::default(),
-            reviewers_needed: None,
-        }
+        fx::at(fx::proposal(id, status), created, updated)
     }
 
     fn v(proposal_id: i64, version: i64, created_at: i64, complete: bool) -> VersionStamp {

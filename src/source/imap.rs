@@ -27,23 +27,51 @@ use tokio::net::TcpStream;
 
 use super::SourceError;
 use crate::config::{ImapConfig, TlsMode};
-use crate::oauth2::{AccessToken, Login, TokenSource};
+use async_imap::imap_proto::{Response, Status};
+
+use crate::oauth2::{AccessToken, Attempt, Login, TokenSource, XOAuth2Error};
 use crate::shutdown::Shutdown;
 use crate::store::{messages, Ctx, Store};
 
-/// A plain or TLS TCP stream, so one session type serves every TLS mode.
-pub enum ImapStream {
+/// A plain or TLS TCP stream, so one session type serves every TLS mode; while
+/// AUTHENTICATE runs it keeps a copy of what the server sends (see [`heard`]), because
+/// async-imap reports a refusal without the response it came in.
+pub struct ImapStream {
+    /// The connection.
+    io: Io,
+    /// What was read since recording started, when recording.
+    tap: Option<Vec<u8>>,
+}
+
+/// The transport under an [`ImapStream`].
+enum Io {
     /// Plaintext (only with `tls = "none"`, or before STARTTLS).
     Plain(TcpStream),
     /// TLS.
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
+impl ImapStream {
+    fn plain(s: TcpStream) -> ImapStream {
+        ImapStream {
+            io: Io::Plain(s),
+            tap: None,
+        }
+    }
+
+    fn tls(s: tokio_rustls::client::TlsStream<TcpStream>) -> ImapStream {
+        ImapStream {
+            io: Io::Tls(Box::new(s)),
+            tap: None,
+        }
+    }
+}
+
 impl fmt::Debug for ImapStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ImapStream::Plain(_) => "ImapStream::Plain",
-            ImapStream::Tls(_) => "ImapStream::Tls",
+        f.write_str(match self.io {
+            Io::Plain(_) => "ImapStream::Plain",
+            Io::Tls(_) => "ImapStream::Tls",
         })
     }
 }
@@ -54,10 +82,16 @@ impl AsyncRead for ImapStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let r = match &mut this.io {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        if let (Poll::Ready(Ok(())), Some(tap)) = (&r, this.tap.as_mut()) {
+            tap.extend_from_slice(&buf.filled()[before..]);
         }
+        r
     }
 }
 
@@ -67,21 +101,21 @@ impl AsyncWrite for ImapStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -180,7 +214,7 @@ pub async fn connect(cfg: &ImapConfig, login: &Login) -> Result<Session, SourceE
             tokio_rustls::TlsConnector::from(tls).connect(name, tcp),
         )
         .await?;
-        Ok::<_, SourceError>(ImapStream::Tls(Box::new(s)))
+        Ok::<_, SourceError>(ImapStream::tls(s))
     };
     let client = match cfg.tls {
         TlsMode::Implicit => {
@@ -189,12 +223,12 @@ pub async fn connect(cfg: &ImapConfig, login: &Login) -> Result<Session, SourceE
             c
         }
         TlsMode::None => {
-            let mut c = async_imap::Client::new(ImapStream::Plain(tcp));
+            let mut c = async_imap::Client::new(ImapStream::plain(tcp));
             greeting(&mut c, cfg).await?;
             c
         }
         TlsMode::Starttls => {
-            let mut c = async_imap::Client::new(ImapStream::Plain(tcp));
+            let mut c = async_imap::Client::new(ImapStream::plain(tcp));
             greeting(&mut c, cfg).await?;
             timed(
                 t,
@@ -203,9 +237,9 @@ pub async fn connect(cfg: &ImapConfig, login: &Login) -> Result<Session, SourceE
                 c.run_command_and_check_ok("STARTTLS", None),
             )
             .await?;
-            let plain = match c.into_inner() {
-                ImapStream::Plain(s) => s,
-                ImapStream::Tls(_) => unreachable!("STARTTLS on a TLS stream"),
+            let plain = match c.into_inner().io {
+                Io::Plain(s) => s,
+                Io::Tls(_) => unreachable!("STARTTLS on a TLS stream"),
             };
             async_imap::Client::new(tls_connect(plain).await?)
         }
@@ -256,107 +290,137 @@ impl async_imap::Authenticator for &mut XOAuth2 {
     }
 }
 
-/// Why an AUTHENTICATE XOAUTH2 failed.
-enum AuthFailure {
-    /// The server said NO: the token (or the user it names) is not accepted.
-    /// The client is handed back for another try on the same connection.
-    Rejected(Box<async_imap::Client<ImapStream>>, String),
-    /// Anything else (connection lost, BAD, timeout).
-    Other(SourceError),
-}
-
+/// One AUTHENTICATE XOAUTH2 with `token`. A NO is a rejection of the token (the
+/// client is handed back for another try on the same connection), except RFC 5530
+/// `[UNAVAILABLE]`: the server's own authentication backend is down (Dovecot cannot
+/// reach its provider), which is not the token's fault and costs no refresh.
 async fn authenticate(
-    client: async_imap::Client<ImapStream>,
+    mut client: async_imap::Client<ImapStream>,
     cfg: &ImapConfig,
     user: &str,
     token: &AccessToken,
-) -> Result<Session, AuthFailure> {
+) -> Attempt<Session, async_imap::Client<ImapStream>, SourceError> {
     let mut auth = XOAuth2 {
         response: crate::oauth2::xoauth2_response(user, token.secret()).into_bytes(),
         sent: false,
         error: None,
     };
     let host = cfg.host.clone();
+    client.get_mut().tap = Some(Vec::new());
     match tokio::time::timeout(cfg.timeout, client.authenticate("XOAUTH2", &mut auth)).await {
-        Ok(Ok(s)) => Ok(s),
-        // RFC 5530 UNAVAILABLE: the server's own authentication backend is down
-        // (Dovecot cannot reach its provider). Not the token's fault: no refresh.
-        Ok(Err((async_imap::error::Error::No(text), _))) if text.contains("[UNAVAILABLE]") => {
-            Err(AuthFailure::Other(SourceError::Imap {
-                host,
-                reason: format!(
-                    "AUTHENTICATE XOAUTH2 as {user:?}: the server cannot check tokens right now ({})",
-                    server_text(&text)
-                ),
-            }))
+        Ok(Ok(mut s)) => {
+            s.get_mut().tap = None;
+            Attempt::LoggedIn(s)
         }
-        Ok(Err((async_imap::error::Error::No(text), client))) => {
-            let mut why = server_text(&text);
+        Ok(Err((async_imap::error::Error::No(_), mut client))) => {
+            let answer = heard(&client.get_mut().tap.take().unwrap_or_default());
+            if answer.unavailable() {
+                return Attempt::Failed(SourceError::Imap {
+                    host,
+                    reason: format!(
+                        "AUTHENTICATE XOAUTH2 as {user:?}: the server cannot check tokens right now ({})",
+                        answer.text
+                    ),
+                });
+            }
+            let mut why = answer.text;
             if let Some(e) = &auth.error {
                 why = format!("{why}; {}", crate::oauth2::describe_xoauth2_error(e));
             }
-            Err(AuthFailure::Rejected(Box::new(client), why))
+            Attempt::Rejected(client, why)
         }
-        Ok(Err((e, _))) => Err(AuthFailure::Other(SourceError::Imap {
+        Ok(Err((e, _))) => Attempt::Failed(SourceError::Imap {
             host,
             reason: format!(
                 "AUTHENTICATE XOAUTH2 as {user:?}: {e} (does the server offer AUTH=XOAUTH2?)"
             ),
-        })),
-        Err(_) => Err(AuthFailure::Other(SourceError::Imap {
+        }),
+        Err(_) => Attempt::Failed(SourceError::Imap {
             host,
             reason: format!("AUTHENTICATE: no answer within {}s", cfg.timeout.as_secs()),
-        })),
+        }),
     }
 }
 
-/// The server's words from async-imap's NO/BAD text, which is the Debug form
-/// of the response (`code: None, info: Some("[AUTHENTICATIONFAILED] …")`).
-fn server_text(raw: &str) -> String {
-    raw.split_once("info: Some(\"")
-        .and_then(|(_, rest)| rest.rsplit_once("\")"))
-        .map(|(info, _)| info.replace("\\\"", "\""))
-        .unwrap_or_else(|| raw.trim().to_string())
+/// The server's final answer to a command, from the bytes it sent.
+#[derive(Debug, PartialEq, Eq)]
+struct Answer {
+    /// NO, BAD, … (`None` when nothing parseable was heard).
+    status: Option<Status>,
+    /// The response text as the server wrote it, after any response code imap-proto
+    /// knows (RFC 5530 codes such as `[UNAVAILABLE]` it does not: they stay in the text).
+    text: String,
 }
 
-/// Log in with an OAuth2 access token. A rejected cached token (revoked, or
-/// expired early) is dropped and a fresh one tried once, on the same connection.
+impl Answer {
+    /// A NO with RFC 5530's `[UNAVAILABLE]`: a temporary failure on the server's side.
+    fn unavailable(&self) -> bool {
+        self.status == Some(Status::No) && self.text.starts_with("[UNAVAILABLE]")
+    }
+}
+
+/// The last tagged response (`Done`) in `bytes`, parsed by imap-proto.
+fn heard(bytes: &[u8]) -> Answer {
+    let mut answer = Answer {
+        status: None,
+        text: String::new(),
+    };
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match Response::parse(rest) {
+            Ok((next, response)) => {
+                if let Response::Done {
+                    status, outcome, ..
+                } = response
+                {
+                    answer = Answer {
+                        status: Some(status),
+                        text: outcome
+                            .information
+                            .as_deref()
+                            .unwrap_or("")
+                            .trim()
+                            .to_string(),
+                    };
+                }
+                rest = next;
+            }
+            // A response imap-proto does not know: skip its line.
+            Err(_) => match rest.windows(2).position(|w| w == b"\r\n") {
+                Some(i) => rest = &rest[i + 2..],
+                None => break,
+            },
+        }
+    }
+    answer
+}
+
+/// Log in with an OAuth2 access token (see [`crate::oauth2::xoauth2_login`]).
 async fn xoauth2_login(
     client: async_imap::Client<ImapStream>,
     cfg: &ImapConfig,
     user: &str,
     tokens: &TokenSource,
 ) -> Result<Session, SourceError> {
-    let token_err = |e: crate::oauth2::TokenError| SourceError::Imap {
-        host: cfg.host.clone(),
-        reason: format!("no OAuth2 access token: {e}"),
-    };
-    let mut token = tokens.access_token().await.map_err(token_err)?;
-    let mut client = client;
-    // Bounded: a cached token, then at most two more (one is fresh from the endpoint).
-    for attempt in 0.. {
-        match authenticate(client, cfg, user, &token).await {
-            Ok(s) => return Ok(s),
-            Err(AuthFailure::Other(e)) => return Err(e),
-            Err(AuthFailure::Rejected(c, why)) => {
-                tokens.invalidate(&token).await;
-                if token.fresh || attempt == 2 {
-                    return Err(SourceError::Imap {
-                        host: cfg.host.clone(),
-                        reason: format!(
-                            "the server rejected the OAuth2 access token for {user:?} ({why}): the provider issued it, \
-                             so check that mailbox.user is the account that authorized cfpd, that the scopes allow IMAP \
-                             (oauth2.scopes) and that IMAP access is enabled for this mailbox"
-                        ),
-                    });
-                }
-                tracing::info!(host = %cfg.host, "IMAP rejected the cached OAuth2 access token; refreshing it");
-                token = tokens.access_token().await.map_err(token_err)?;
-                client = *c;
-            }
-        }
-    }
-    unreachable!("the loop returns by its third attempt")
+    crate::oauth2::xoauth2_login(tokens, "IMAP", &cfg.host, client, |c, token| async move {
+        authenticate(c, cfg, user, &token).await
+    })
+    .await
+    .map_err(|e| match e {
+        XOAuth2Error::Failed(e) => e,
+        XOAuth2Error::NoToken(e) => SourceError::Imap {
+            host: cfg.host.clone(),
+            reason: format!("no OAuth2 access token: {e}"),
+        },
+        XOAuth2Error::Rejected { why } => SourceError::Imap {
+            host: cfg.host.clone(),
+            reason: format!(
+                "the server rejected the OAuth2 access token for {user:?} ({why}): the provider issued it, \
+                 so check that mailbox.user is the account that authorized cfpd, that the scopes allow IMAP \
+                 (oauth2.scopes) and that IMAP access is enabled for this mailbox"
+            ),
+        },
+    })
 }
 
 async fn greeting(
@@ -500,11 +564,48 @@ impl ImapSource {
     ) -> Result<usize, SourceError> {
         self.ensure().await?;
         let sel = self.selected.expect("selected after ensure");
-        let h = self.cfg.host.clone();
-        let t = self.cfg.timeout;
-        let inbox = self.cfg.inbox.clone();
+        let last = self.cursor(store, sel).await?;
+        let sizes = self.new_sizes(last).await?;
+        if sizes.is_empty() {
+            return Ok(0);
+        }
+        let (big, ok): (Vec<_>, Vec<_>) = sizes
+            .iter()
+            .partition(|(_, size)| *size as usize > self.max_bytes);
+        // With nothing else to fetch, the quarantine moves the cursor past them all.
+        let mut stored = if big.is_empty() {
+            0
+        } else {
+            let covers = ok
+                .is_empty()
+                .then(|| sizes.iter().map(|(u, _)| *u).max().unwrap_or(last));
+            self.quarantine(store, sel, &big, covers, now).await?
+        };
+        let highest = sizes.iter().map(|(u, _)| *u).max();
+        let last_ok = ok.last().map(|(u, _)| *u);
+        for chunk in chunks(&ok, self.cfg.batch_size, CHUNK_BYTES) {
+            // The cursor covers this chunk and every oversized UID below its end.
+            let chunk_max = *chunk.last().expect("non-empty chunk");
+            let cursor = if Some(chunk_max) == last_ok {
+                highest.unwrap_or(chunk_max)
+            } else {
+                let max_big = big
+                    .iter()
+                    .map(|(u, _)| *u)
+                    .filter(|u| *u <= chunk_max)
+                    .max();
+                chunk_max.max(max_big.unwrap_or(0))
+            };
+            stored += self.fetch_chunk(store, sel, &chunk, cursor, now).await?;
+            progress.send_modify(|n| *n = stored);
+        }
+        Ok(stored)
+    }
+
+    /// The last UID already stored, 0 when none is or UIDVALIDITY changed.
+    async fn cursor(&self, store: &Store, sel: Selected) -> Result<u32, SourceError> {
         let mut conn = store.conn().await?;
-        let last = match messages::cursor(&mut conn, &inbox).await? {
+        Ok(match messages::cursor(&mut conn, &self.cfg.inbox).await? {
             Some((v, last)) if v == sel.uidvalidity => last,
             Some((v, _)) => {
                 tracing::warn!(
@@ -515,139 +616,145 @@ impl ImapSource {
                 0
             }
             None => 0,
-        };
-        drop(conn);
+        })
+    }
+
+    /// (UID, RFC822.SIZE) of every message above `last`.
+    async fn new_sizes(&mut self, last: u32) -> Result<Vec<(u32, u32)>, SourceError> {
+        let h = self.cfg.host.clone();
+        let t = self.cfg.timeout;
         let session = self.session.as_mut().expect("connected");
         // Sync point so the selected session sees mail delivered since the last command.
         timed(t, &h, "NOOP", session.noop()).await?;
-        let sizes: Vec<(u32, u32)> = {
+        let stream = timed(
+            t,
+            &h,
+            "UID FETCH sizes",
+            session.uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)"),
+        )
+        .await?;
+        // Each response is dropped as soon as it is read (see the bodies in fetch_chunk).
+        let items: Vec<(u32, u32)> = timed(
+            t,
+            &h,
+            "UID FETCH sizes",
+            stream
+                .try_filter_map(|f| {
+                    futures::future::ready(Ok(f.uid.map(|u| (u, f.size.unwrap_or(0)))))
+                })
+                .try_collect::<Vec<_>>(),
+        )
+        .await?;
+        // `n:*` always includes the highest UID, even below n.
+        Ok(items.into_iter().filter(|(u, _)| *u > last).collect())
+    }
+
+    /// The source key of `uid` in the selected inbox.
+    fn key(&self, sel: Selected, uid: u32) -> String {
+        format!("{}{}:{uid}", self.key_prefix(), sel.uidvalidity)
+    }
+
+    /// Record oversized messages as quarantined by size alone (never downloaded), and
+    /// move the cursor to `covers` when given. Returns how many were new.
+    async fn quarantine(
+        &self,
+        store: &Store,
+        sel: Selected,
+        big: &[(u32, u32)],
+        covers: Option<u32>,
+        now: i64,
+    ) -> Result<usize, SourceError> {
+        let mut stored = 0;
+        let mut tx = store.begin().await?;
+        for (uid, size) in big {
+            let detail = format!(
+                "message of {size} bytes exceeds the limit of {} bytes; not downloaded",
+                self.max_bytes
+            );
+            if messages::insert_quarantined(
+                &mut tx,
+                &self.key(sel, *uid),
+                now,
+                *size as i64,
+                crate::model::Reason::TooLarge,
+                &detail,
+            )
+            .await?
+            .is_some()
+            {
+                stored += 1;
+            }
+        }
+        if let Some(max_uid) = covers {
+            messages::set_cursor(&mut tx, &self.cfg.inbox, sel.uidvalidity, max_uid).await?;
+        }
+        tx.commit().await.ctx("committing quarantined messages")?;
+        Ok(stored)
+    }
+
+    /// Download one chunk's bodies and store them with the cursor at `cursor`, in one
+    /// transaction. Returns how many were new.
+    async fn fetch_chunk(
+        &mut self,
+        store: &Store,
+        sel: Selected,
+        chunk: &[u32],
+        cursor: u32,
+        now: i64,
+    ) -> Result<usize, SourceError> {
+        let h = self.cfg.host.clone();
+        let t = self.cfg.timeout;
+        let session = self.session.as_mut().expect("connected");
+        let t_fetch = std::time::Instant::now();
+        let fetched: Vec<(u32, Vec<u8>)> = {
             let stream = timed(
                 t,
                 &h,
-                "UID FETCH sizes",
-                session.uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)"),
+                "UID FETCH bodies",
+                session.uid_fetch(uid_set(chunk), "(UID BODY.PEEK[])"),
             )
             .await?;
-            // Each response is dropped as soon as it is read (see the bodies below).
-            let items: Vec<(u32, u32)> = timed(
-                t,
+            // Copy each body out as its response arrives and drop the
+            // response at once: async-imap gives every response its own
+            // zeroed buffer, and holding a whole chunk of them made the
+            // allocator fault in fresh pages for every chunk.
+            timed(
+                t * 4,
                 &h,
-                "UID FETCH sizes",
+                "UID FETCH bodies",
                 stream
                     .try_filter_map(|f| {
-                        futures::future::ready(Ok(f.uid.map(|u| (u, f.size.unwrap_or(0)))))
+                        let item = match (f.uid, f.body()) {
+                            (Some(uid), Some(body)) if chunk.contains(&uid) => {
+                                Some((uid, body.to_vec()))
+                            }
+                            _ => None,
+                        };
+                        futures::future::ready(Ok(item))
                     })
                     .try_collect::<Vec<_>>(),
             )
-            .await?;
-            // `n:*` always includes the highest UID, even below n.
-            items.into_iter().filter(|(u, _)| *u > last).collect()
+            .await?
         };
-        if sizes.is_empty() {
-            return Ok(0);
-        }
-        let mut stored = 0;
-        let prefix = self.key_prefix();
-        let key = |uid: u32| format!("{prefix}{}:{uid}", sel.uidvalidity);
-        let (big, ok): (Vec<_>, Vec<_>) = sizes
-            .iter()
-            .partition(|(_, size)| *size as usize > self.max_bytes);
-        if !big.is_empty() {
-            let mut tx = store.begin().await?;
-            for (uid, size) in &big {
-                let detail = format!(
-                    "message of {size} bytes exceeds the limit of {} bytes; not downloaded",
-                    self.max_bytes
-                );
-                if messages::insert_quarantined(
-                    &mut tx,
-                    &key(*uid),
-                    now,
-                    *size as i64,
-                    crate::model::Reason::TooLarge,
-                    &detail,
-                )
-                .await?
-                .is_some()
-                {
-                    stored += 1;
-                }
-            }
-            if ok.is_empty() {
-                let max_uid = sizes.iter().map(|(u, _)| *u).max().unwrap_or(last);
-                messages::set_cursor(&mut tx, &inbox, sel.uidvalidity, max_uid).await?;
-            }
-            tx.commit().await.ctx("committing quarantined messages")?;
-        }
-        let uids: Vec<u32> = ok.iter().map(|(u, _)| *u).collect();
-        for chunk in chunks(&ok, self.cfg.batch_size, CHUNK_BYTES) {
-            let chunk = &chunk[..];
-            let session = self.session.as_mut().expect("connected");
-            let t_fetch = std::time::Instant::now();
-            let fetched: Vec<(u32, Vec<u8>)> = {
-                let stream = timed(
-                    t,
-                    &h,
-                    "UID FETCH bodies",
-                    session.uid_fetch(uid_set(chunk), "(UID BODY.PEEK[])"),
-                )
-                .await?;
-                // Copy each body out as its response arrives and drop the
-                // response at once: async-imap gives every response its own
-                // zeroed buffer, and holding a whole chunk of them made the
-                // allocator fault in fresh pages for every chunk.
-                timed(
-                    t * 4,
-                    &h,
-                    "UID FETCH bodies",
-                    stream
-                        .try_filter_map(|f| {
-                            let item = match (f.uid, f.body()) {
-                                (Some(uid), Some(body)) if chunk.contains(&uid) => {
-                                    Some((uid, body.to_vec()))
-                                }
-                                _ => None,
-                            };
-                            futures::future::ready(Ok(item))
-                        })
-                        .try_collect::<Vec<_>>(),
-                )
-                .await?
-            };
-            let t_store = std::time::Instant::now();
-            let mut tx = store.begin().await?;
-            let batch: Vec<messages::NewMessage> = fetched
-                .into_iter()
-                .map(|(uid, raw)| messages::NewMessage {
-                    source_key: key(uid),
-                    received_at: now,
-                    raw,
-                })
-                .collect();
-            stored += messages::insert_received_many(&mut tx, &batch).await? as usize;
-            // The cursor covers this chunk and every oversized UID below its end.
-            let chunk_max = *chunk.last().expect("non-empty chunk");
-            let max_big = big
-                .iter()
-                .map(|(u, _)| *u)
-                .filter(|u| *u <= chunk_max)
-                .max();
-            let is_last_chunk = chunk_max == *uids.last().expect("non-empty");
-            let cursor = if is_last_chunk {
-                sizes.iter().map(|(u, _)| *u).max().unwrap_or(chunk_max)
-            } else {
-                chunk_max.max(max_big.unwrap_or(0))
-            };
-            messages::set_cursor(&mut tx, &inbox, sel.uidvalidity, cursor).await?;
-            tx.commit().await.ctx("committing received messages")?;
-            tracing::debug!(
-                messages = chunk.len(),
-                fetch_ms = (t_store - t_fetch).as_secs_f64() * 1e3,
-                store_ms = t_store.elapsed().as_secs_f64() * 1e3,
-                "fetched chunk"
-            );
-            progress.send_modify(|n| *n = stored);
-        }
+        let t_store = std::time::Instant::now();
+        let mut tx = store.begin().await?;
+        let batch: Vec<messages::NewMessage> = fetched
+            .into_iter()
+            .map(|(uid, raw)| messages::NewMessage {
+                source_key: self.key(sel, uid),
+                received_at: now,
+                raw,
+            })
+            .collect();
+        let stored = messages::insert_received_many(&mut tx, &batch).await? as usize;
+        messages::set_cursor(&mut tx, &self.cfg.inbox, sel.uidvalidity, cursor).await?;
+        tx.commit().await.ctx("committing received messages")?;
+        tracing::debug!(
+            messages = chunk.len(),
+            fetch_ms = (t_store - t_fetch).as_secs_f64() * 1e3,
+            store_ms = t_store.elapsed().as_secs_f64() * 1e3,
+            "fetched chunk"
+        );
         Ok(stored)
     }
 
@@ -793,14 +900,26 @@ mod tests {
     }
 
     #[test]
-    fn server_text_is_taken_from_the_response() {
-        assert_eq!(
-            super::server_text(
-                "code: None, info: Some(\"[AUTHENTICATIONFAILED] Authentication failed.\")"
-            ),
-            "[AUTHENTICATIONFAILED] Authentication failed."
+    fn the_final_answer_is_read_with_imap_proto() {
+        use super::{heard, Status};
+        // A continuation with the XOAUTH2 error, then the tagged NO.
+        let a = heard(
+            b"+ eyJzdGF0dXMiOiI0MDEifQ==\r\nA2 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n",
         );
-        assert_eq!(super::server_text(" plain words "), "plain words");
+        assert_eq!(a.status, Some(Status::No));
+        assert_eq!(a.text, "[AUTHENTICATIONFAILED] Authentication failed.");
+        assert!(!a.unavailable());
+        let a = heard(b"A1 NO [UNAVAILABLE] Temporary authentication failure.\r\n");
+        assert!(a.unavailable(), "{a:?}");
+        // A code imap-proto knows is not part of the text.
+        let a = heard(b"* OK hello\r\nA3 BAD [ALERT] go away\r\n");
+        assert_eq!(a.status, Some(Status::Bad));
+        assert_eq!(a.text, "go away");
+        assert!(!a.unavailable());
+        assert_eq!(heard(b"garbage").status, None);
+        // A line it cannot parse does not hide the answer after it.
+        let a = heard(b"* 1 NONSENSE \x01\r\nA4 NO [UNAVAILABLE] try later\r\n");
+        assert!(a.unavailable(), "{a:?}");
     }
 
     #[test]
