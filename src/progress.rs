@@ -6,7 +6,8 @@
 //!
 //! This is the only module that draws on the terminal. The work itself knows
 //! nothing of it: intake and the sender take a [`Counter`], the solver a
-//! [`SolveObserver`], which [`Progress`] implements. Log lines go through
+//! `SolveObserver`, which `cfpd assign` implements for [`Progress`] (so
+//! this module knows nothing of the solver). Log lines go through
 //! [`LogWriter`], which hides a drawn bar while a line is written, so bars
 //! and log lines never overwrite each other.
 
@@ -15,8 +16,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::assign::solver::{SolveObserver, SolvePhase};
 
 /// Longest gap between two plain progress lines while work advances.
 pub const LOG_EVERY: Duration = Duration::from_secs(5);
@@ -265,12 +264,10 @@ fn style(known_total: bool) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
-impl SolveObserver for Progress {
-    fn phase(&self, phase: SolvePhase) {
-        Progress::phase(self, &phase.to_string());
-    }
-
-    fn round(&self, round: u32, added_arcs: usize, pivots: u64) {
+impl Progress {
+    /// One pricing round of the assignment solver: the round is the position
+    /// (its total is unknown), the message says what the round did.
+    pub fn pricing_round(&self, round: u32, added_arcs: usize, pivots: u64) {
         match &self.bar {
             Some(b) => {
                 b.set_position(u64::from(round));

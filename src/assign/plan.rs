@@ -187,7 +187,8 @@ pub fn refill(
 mod tests {
     use super::*;
     use crate::assign::solver::solve;
-    use crate::proposal::{Fields, FiledTopic, ProposalStatus, TagOverrides};
+    use crate::model::ProposalStatus;
+    use crate::proposal::{Fields, FiledTopic, TagOverrides};
 
     fn proposal(id: i64, speaker: &str, topics: &[&str]) -> ProposalRow {
         ProposalRow {

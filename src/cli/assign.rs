@@ -330,3 +330,16 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
     )?;
     Ok(())
 }
+
+/// The solver's progress on the command line: phases and pricing rounds
+/// drawn by [`Progress`]. Implemented here, where both meet, so that neither
+/// the solver nor the progress module depends on the other.
+impl solver::SolveObserver for Progress {
+    fn phase(&self, phase: solver::SolvePhase) {
+        Progress::phase(self, &phase.to_string());
+    }
+
+    fn round(&self, round: u32, added_arcs: usize, pivots: u64) {
+        self.pricing_round(round, added_arcs, pivots);
+    }
+}

@@ -201,13 +201,13 @@ async fn accept_late(
     reference: &str,
 ) -> anyhow::Result<()> {
     let p = existing(c, reference).await?;
-    if p.status != proposal::ProposalStatus::Late {
+    if p.status != crate::model::ProposalStatus::Late {
         bail!("{reference} is {}, not a late entry", p.status.as_str());
     }
     let status = if p.problems.is_empty() {
-        proposal::ProposalStatus::Submitted
+        crate::model::ProposalStatus::Submitted
     } else {
-        proposal::ProposalStatus::Draft
+        crate::model::ProposalStatus::Draft
     };
     pstore::set_status(c, p.id, status, crate::store::ms(chrono::Utc::now())).await?;
     writeln!(out, "{reference} accepted as {}", status.as_str())?;

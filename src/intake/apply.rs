@@ -6,7 +6,7 @@ use super::decide::{self, Authority, Decision, Facts, Grant, ReplyToken, Unreada
 use super::inbound::Inbound;
 use super::pipeline::{Batch, Handled, Prepared};
 use super::{bounce, unsubscribe, Intake, IntakeError};
-use crate::proposal::ProposalStatus;
+use crate::model::ProposalStatus;
 use crate::store::messages::{Finish, PendingMessage};
 use crate::store::proposals::{self as pstore, NewVersion, TokenKind};
 use crate::store::{self, AnyConnection};

@@ -206,8 +206,6 @@ pub fn problems(fields: &Fields, rules: &ProposalRules) -> Vec<String> {
     out
 }
 
-pub use crate::model::ProposalStatus;
-
 /// A topic a proposal is filed under, with the evidence for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FiledTopic {

@@ -2,7 +2,8 @@
 //! to make a [`ProposalRow`], a reviewer, an assignment and a review, so a new field
 //! is added once and the tests say only what matters to them.
 
-use crate::proposal::{Fields, FiledTopic, ProposalStatus, TagOverrides};
+use crate::model::ProposalStatus;
+use crate::proposal::{Fields, FiledTopic, TagOverrides};
 use crate::store::proposals::ProposalRow;
 use crate::store::review::{Assignment, AssignmentState, Reviewer};
 use crate::store::reviews::StoredReview;

@@ -18,7 +18,7 @@ use super::ranking::{primary_topic, sort_topics, Report, ReviewerProgress, Topic
 use super::timeline::{self, local_date};
 use super::{charts, ReviewerBar, StatusCounts, TopicScores, TopicStatus, STATUSES};
 use crate::config::Config;
-use crate::proposal::ProposalStatus;
+use crate::model::ProposalStatus;
 use crate::review::rank::ScoreStats;
 use crate::store::proposals::{ProposalRow, VersionStamp};
 use crate::store::review::{Assignment, AssignmentState};

@@ -19,7 +19,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::proposal::ProposalStatus;
+use crate::model::ProposalStatus;
 use crate::review::rank::{self, Entry};
 use crate::store::proposals::ProposalRow;
 use crate::store::review::{Assignment, AssignmentState, Reviewer};

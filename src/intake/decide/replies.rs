@@ -6,8 +6,9 @@ use super::NewProposal;
 use crate::config::Config;
 use crate::intake::inbound::Mailbox;
 use crate::model::MailKind;
+use crate::model::ProposalStatus;
 use crate::outbox::templates;
-use crate::proposal::{self, FiledTopic, ProposalStatus};
+use crate::proposal::{self, FiledTopic};
 use crate::store::proposals::ProposalRow;
 use crate::topics::Tagger;
 

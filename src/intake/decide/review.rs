@@ -23,8 +23,9 @@ use crate::intake::reject::Rejection;
 use crate::mailtext::command::{parse_command, ReplyCommand};
 use crate::mailtext::trim;
 use crate::model::MailKind;
+use crate::model::ProposalStatus;
 use crate::model::{Assignment, AssignmentState, ProposalRow};
-use crate::proposal::{self, ProposalStatus};
+use crate::proposal;
 use crate::review::form::{self, FormProblem, FormSpec, ReviewAnswer};
 use crate::store::proposals::TokenRow;
 
