@@ -95,8 +95,8 @@ async fn hard_bounce_makes_the_address_undeliverable_tells_the_chair_and_stops_m
             .fetch_one(&mut *c)
             .await
             .unwrap();
-        let env: String = r.get(0);
-        let hash: String = r.get(1);
+        let env: String = r.get("envelope_from");
+        let hash: String = r.get("bounce_hash");
         assert_eq!(env, "", "the secret return path is erased once sent");
         let token = rp
             .trim_start_matches("cfp+b-")
@@ -382,7 +382,7 @@ async fn malformed_mime_nul_bytes_and_invalid_utf8_end_in_a_terminal_state() {
     .fetch_one(&mut *c)
     .await
     .unwrap();
-    let raw: Vec<u8> = row.get(0);
+    let raw: Vec<u8> = row.get("raw");
     // IMAP cannot carry NUL in a non-BINARY FETCH: Dovecot sends 0x80 in its
     // place (RFC 3501 §4.3). Every other byte, invalid UTF-8 included, is kept.
     let over_imap: Vec<u8> = evil
@@ -394,9 +394,9 @@ async fn malformed_mime_nul_bytes_and_invalid_utf8_end_in_a_terminal_state() {
         "raw bytes not kept: {:?}",
         String::from_utf8_lossy(&raw)
     );
-    let subject: String = row.get(1);
+    let subject: String = row.get("subject");
     assert!(!subject.contains('\0'), "{subject:?}");
-    let state: String = row.get(2);
+    let state: String = row.get("state");
     assert!(state == "accepted" || state == "draft", "{state}");
     let row = sqlx::query(
         "SELECT m.subject, m.state, v.fields FROM messages m JOIN proposal_versions v ON v.message_id = m.id
@@ -405,11 +405,11 @@ async fn malformed_mime_nul_bytes_and_invalid_utf8_end_in_a_terminal_state() {
     .fetch_one(&mut *c)
     .await
     .unwrap();
-    let subject: String = row.get(0);
+    let subject: String = row.get("subject");
     assert_eq!(subject, "Sub ject");
-    let state: String = row.get(1);
+    let state: String = row.get("state");
     assert_eq!(state, "accepted");
-    let fields: String = row.get(2);
+    let fields: String = row.get("fields");
     assert!(fields.contains("in the title"), "{fields}");
     let shown = w.cfpd(&["proposals", "list"]);
     assert!(shown.contains("in the title"), "{shown}");

@@ -766,26 +766,27 @@ async fn after_the_upgrade_unknown_values_and_dangling_references_are_refused() 
         );
     }
     // Every enum spelling is still accepted by its column.
-    for s in MessageState::ALL {
-        sqlx::query("UPDATE messages SET state = $1 WHERE id = 1")
-            .bind(s.as_str())
-            .execute(&mut *c)
-            .await
-            .unwrap();
-    }
-    for r in Reason::ALL {
-        sqlx::query("UPDATE messages SET reason = $1 WHERE id = 1")
-            .bind(r.as_str())
-            .execute(&mut *c)
-            .await
-            .unwrap();
-    }
-    for k in MailKind::ALL {
-        sqlx::query("UPDATE outbox SET kind = $1 WHERE id = 1")
-            .bind(k.as_str())
-            .execute(&mut *c)
-            .await
-            .unwrap();
+    let spellings = [
+        (
+            "UPDATE messages SET state = $1 WHERE id = 1",
+            MessageState::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "UPDATE messages SET reason = $1 WHERE id = 1",
+            Reason::ALL.iter().map(|r| r.as_str()).collect(),
+        ),
+        (
+            "UPDATE outbox SET kind = $1 WHERE id = 1",
+            MailKind::ALL.iter().map(|k| k.as_str()).collect(),
+        ),
+    ];
+    for (sql, values) in spellings {
+        for v in values {
+            sqlx::query(sql).bind(v).execute(&mut *c).await.unwrap();
+        }
     }
     // The rebuilt tables are still referenced: foreign keys survived.
     let err = sqlx::query("INSERT INTO message_raw (id, raw) VALUES (9999, $1)")

@@ -157,26 +157,25 @@ fn drafts(
     items: &[DraftItem],
     tokens: &mut Vec<TokenWrite>,
 ) -> Result<Body, ScheduleError> {
-    let mut reply_token = None;
-    let mut views = Vec::new();
-    for d in items {
-        let t = token::generate();
-        views.push(templates::DraftItemView {
+    let (views, reply_token) = with_tokens(
+        c,
+        items,
+        tokens,
+        |d, address| templates::DraftItemView {
             reference: crate::proposal::reference(d.proposal_id),
             title: d.title.clone(),
             problems: d.problems.clone(),
-            address: c.reply_addr(&t.secret),
-        });
-        tokens.push(TokenWrite::Proposal(NewTokenRow {
-            hash: t.hash,
-            kind: TokenKind::Proposal,
-            proposal_id: Some(d.proposal_id),
-            bound_address: c.p.recipient.clone(),
-        }));
-        if items.len() == 1 {
-            reply_token = Some(t.secret);
-        }
-    }
+            address,
+        },
+        |d, hash| {
+            TokenWrite::Proposal(NewTokenRow {
+                hash,
+                kind: TokenKind::Proposal,
+                proposal_id: Some(d.proposal_id),
+                bound_address: c.p.recipient.clone(),
+            })
+        },
+    );
     let deadline = c.deadline();
     let body = templates::DraftReminderMail {
         conference: c.conference(),
@@ -200,6 +199,29 @@ fn drafts(
     })
 }
 
+/// One fresh reply token per item: the item's view (with its own reply
+/// address), the token row to write with the mail, and, when the mail is
+/// about one item only, the secret its Reply-To carries.
+fn with_tokens<I, V>(
+    c: &Ctx<'_>,
+    items: &[I],
+    tokens: &mut Vec<TokenWrite>,
+    view: impl Fn(&I, String) -> V,
+    write: impl Fn(&I, String) -> TokenWrite,
+) -> (Vec<V>, Option<String>) {
+    let mut reply_token = None;
+    let mut views = Vec::with_capacity(items.len());
+    for item in items {
+        let t = token::generate();
+        views.push(view(item, c.reply_addr(&t.secret)));
+        tokens.push(write(item, t.hash));
+        if items.len() == 1 {
+            reply_token = Some(t.secret);
+        }
+    }
+    (views, reply_token)
+}
+
 /// A reviewer's pending reviews, each with its own reply address.
 fn reviews(
     c: &Ctx<'_>,
@@ -207,25 +229,22 @@ fn reviews(
     overdue: bool,
     tokens: &mut Vec<TokenWrite>,
 ) -> Result<Body, ScheduleError> {
-    let mut reply_token = None;
-    let mut views = Vec::new();
-    for r in items {
-        let t = token::generate();
-        views.push(templates::ReviewItemView {
+    let (views, reply_token) = with_tokens(
+        c,
+        items,
+        tokens,
+        |r, address| templates::ReviewItemView {
             reference: crate::proposal::reference(r.proposal_id),
             title: r.title.clone(),
-            address: c.reply_addr(&t.secret),
-        });
-        tokens.push(TokenWrite::Assignment {
-            hash: t.hash,
+            address,
+        },
+        |r, hash| TokenWrite::Assignment {
+            hash,
             assignment_id: r.assignment_id,
             proposal_id: r.proposal_id,
             bound_address: c.p.recipient.clone(),
-        });
-        if items.len() == 1 {
-            reply_token = Some(t.secret);
-        }
-    }
+        },
+    );
     let deadline = c.deadline();
     let body = templates::ReviewReminderMail {
         conference: c.conference(),
