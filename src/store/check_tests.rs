@@ -12,18 +12,30 @@ use crate::model::{
 const SQLITE: &str = include_str!("../../migrations/sqlite/0011_check_states.sql");
 const POSTGRES: &str = include_str!("../../migrations/postgres/0011_check_states.sql");
 
-/// The quoted values of `CONSTRAINT <name> CHECK (<column> IN (…))` in `sql`.
+/// The quoted values of `CONSTRAINT <name> CHECK (…)` in `sql`, written as
+/// `<column> IN ('a', 'b')` (PostgreSQL) or `<column> = 'a' OR <column> =
+/// 'b'` (SQLite, where an IN list in a CHECK is slow); the constraint ends at
+/// its first `)` outside a quoted value, and no spelling contains one.
 fn allowed(sql: &str, name: &str) -> BTreeSet<String> {
     let start = sql
         .find(&format!("CONSTRAINT {name} CHECK ("))
         .unwrap_or_else(|| panic!("no constraint {name}"));
-    let list = &sql[start..];
-    let open = list.find("IN (").expect("an IN list") + 4;
-    let close = open + list[open..].find(')').expect("a closed list");
-    list[open..close]
-        .split(',')
-        .map(|v| v.trim().trim_matches('\'').to_string())
-        .collect()
+    let body = &sql[start + format!("CONSTRAINT {name} CHECK (").len()..];
+    let mut values = BTreeSet::new();
+    let mut rest = body;
+    loop {
+        let quote = rest.find('\'');
+        let close = rest.find(')');
+        match (quote, close) {
+            (Some(q), Some(c)) if q < c => {
+                let after = &rest[q + 1..];
+                let end = after.find('\'').expect("a closed quote");
+                values.insert(after[..end].to_string());
+                rest = &after[end + 1..];
+            }
+            _ => return values,
+        }
+    }
 }
 
 fn spellings<T: Spelled>() -> BTreeSet<String> {
