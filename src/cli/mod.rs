@@ -83,6 +83,17 @@ pub enum Command {
         /// Requeue an uncertain or failed mail by id.
         #[arg(long)]
         retry: Option<i64>,
+        /// List only the mails that may not have arrived (uncertain), with
+        /// their Message-ID, and what to do about them.
+        #[arg(long)]
+        uncertain: bool,
+        /// An uncertain mail did not arrive (not in your Sent copy, the
+        /// recipient has not got it): send it again, once.
+        #[arg(long, conflicts_with_all = ["retry", "mark_sent"])]
+        resend: Option<i64>,
+        /// An uncertain mail did arrive: record it as sent; it is never sent again.
+        #[arg(long, conflicts_with = "retry")]
+        mark_sent: Option<i64>,
     },
     /// Import or list the reviewer roster.
     Reviewers {
@@ -183,7 +194,20 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Run { once } => run(&cli.config, once).await,
         Command::Proposals { action } => proposals::run(&cli.config, action).await,
         Command::Messages { release } => messages(&cli.config, release).await,
-        Command::Outbox { retry } => outbox(&cli.config, retry).await,
+        Command::Outbox {
+            retry,
+            uncertain,
+            resend,
+            mark_sent,
+        } => {
+            let act = match (retry, resend, mark_sent) {
+                (Some(id), _, _) => Some(OutboxAct::Retry(id)),
+                (_, Some(id), _) => Some(OutboxAct::Resend(id)),
+                (_, _, Some(id)) => Some(OutboxAct::MarkSent(id)),
+                _ => None,
+            };
+            outbox(&cli.config, act, uncertain).await
+        }
         Command::Status { json } => status::run(&cli.config, json).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
         Command::Oauth2 { action } => oauth2::run(&cli.config, action).await,
@@ -579,17 +603,48 @@ async fn messages(path: &Path, release: Option<i64>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn outbox(path: &Path, retry: Option<i64>) -> anyhow::Result<()> {
+/// What `cfpd outbox` is asked to change.
+#[derive(Debug, Clone, Copy)]
+enum OutboxAct {
+    /// Requeue an uncertain or failed mail.
+    Retry(i64),
+    /// Requeue an uncertain mail (it did not arrive).
+    Resend(i64),
+    /// Record an uncertain mail as sent (it arrived).
+    MarkSent(i64),
+}
+
+async fn outbox(path: &Path, act: Option<OutboxAct>, uncertain: bool) -> anyhow::Result<()> {
     let cfg = load_config(path)?;
     let store = open_store(&cfg).await?;
     let mut c = store.pool.acquire().await?;
-    if let Some(id) = retry {
-        let now = crate::store::ms(chrono::Utc::now());
-        if crate::store::outbox::requeue(&mut c, id, now).await? {
-            println!("mail {id} queued again; it is sent by the running daemon or the next `cfpd run --once`");
-            return Ok(());
+    let now = crate::store::ms(chrono::Utc::now());
+    match act {
+        Some(OutboxAct::Retry(id)) => {
+            if crate::store::outbox::requeue(&mut c, id, now).await? {
+                println!("mail {id} queued again; it is sent by the running daemon or the next `cfpd run --once`");
+                return Ok(());
+            }
+            bail!("mail {id} is not uncertain or failed (see `cfpd outbox`)");
         }
-        bail!("mail {id} is not uncertain or failed (see `cfpd outbox`)");
+        Some(OutboxAct::Resend(id)) => {
+            if crate::store::outbox::resend_uncertain(&mut c, id, now).await? {
+                println!("mail {id} queued again; it is sent once by the running daemon or the next `cfpd run --once`");
+                return Ok(());
+            }
+            bail!("mail {id} is not uncertain (see `cfpd outbox --uncertain`)");
+        }
+        Some(OutboxAct::MarkSent(id)) => {
+            if crate::store::outbox::resolve_as_sent(&mut c, id, now).await? {
+                println!("mail {id} recorded as sent; it will not be sent again");
+                return Ok(());
+            }
+            bail!("mail {id} is not uncertain (see `cfpd outbox --uncertain`)");
+        }
+        None => {}
+    }
+    if uncertain {
+        return print_uncertain(&mut c).await;
     }
     let rows = crate::store::outbox::list(&mut c).await?;
     let mut out = std::io::stdout().lock();
@@ -609,6 +664,43 @@ async fn outbox(path: &Path, retry: Option<i64>) -> anyhow::Result<()> {
             r.recipient,
             r.subject,
             r.last_error.map(|e| format!("  [{e}]")).unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+async fn print_uncertain(c: &mut crate::store::AnyConnection) -> anyhow::Result<()> {
+    let rows = crate::store::outbox::uncertain(c, i64::MAX).await?;
+    let mut out = std::io::stdout().lock();
+    if rows.is_empty() {
+        writeln!(
+            out,
+            "no uncertain mail: every mail was either sent or is still queued"
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} mail(s) may or may not have arrived: cfpd stopped, or the connection broke,\n\
+         while the server was taking them. For each, search your Sent copy (or the\n\
+         server's log) for its Message-ID, or ask the recipient; then run\n  \
+         cfpd outbox --mark-sent ID   if it arrived (it is never sent again), or\n  \
+         cfpd outbox --resend ID      if it did not (it is sent once more).\n",
+        rows.len()
+    )?;
+    writeln!(
+        out,
+        "{:>6}  {:<40} {:<30} subject",
+        "id", "message-id", "to"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:>6}  {:<40} {:<30} {}",
+            r.id,
+            format!("<{}>", r.message_id),
+            r.recipient,
+            crate::outbox::one_line(&r.subject)
         )?;
     }
     Ok(())

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::config::MetricsConfig;
-use crate::model::MessageState;
+use crate::model::{MessageState, OutboxState};
 use crate::store::status::Snapshot;
 
 /// Something needs a person's attention (exit code 2).
@@ -55,6 +55,38 @@ pub fn attention(s: &Snapshot, m: &MetricsConfig) -> Vec<String> {
             span(waited),
             span(m.queue_stale.as_millis() as i64)
         ));
+    }
+    let uncertain = Snapshot::count(&s.outbox, OutboxState::Uncertain);
+    if uncertain > 0 {
+        out.push(format!(
+            "{uncertain} mail(s) may not have arrived (cfpd stopped or the connection broke \
+             while the server was taking them), listed below: search your Sent copy or ask \
+             the recipient, then `cfpd outbox --mark-sent ID` if it arrived or \
+             `cfpd outbox --resend ID` if it did not"
+        ));
+    }
+    out
+}
+
+/// The uncertain mails, one line each (id, Message-ID, recipient, subject).
+pub fn uncertain_lines(s: &Snapshot) -> Vec<String> {
+    let total = Snapshot::count(&s.outbox, OutboxState::Uncertain);
+    let mut out: Vec<String> = s
+        .uncertain
+        .iter()
+        .map(|u| {
+            format!(
+                "mail {}  <{}>  to {}  {}",
+                u.id,
+                u.message_id,
+                u.recipient,
+                crate::outbox::one_line(&u.subject)
+            )
+        })
+        .collect();
+    let more = total - out.len() as i64;
+    if more > 0 {
+        out.push(format!("… and {more} more: `cfpd outbox --uncertain`"));
     }
     out
 }
@@ -173,6 +205,9 @@ pub fn render_text(conference: &str, s: &Snapshot, problems: &[String]) -> Strin
         s.undeliverable,
         if s.undeliverable == 1 { "" } else { "es" }
     );
+    for l in uncertain_lines(s) {
+        let _ = writeln!(o, "uncertain    {l}");
+    }
     if problems.is_empty() {
         let _ = writeln!(o, "status       ok");
     }
@@ -227,6 +262,13 @@ pub fn render_json(conference: &str, s: &Snapshot, problems: &[String]) -> serde
         "outbox_oldest_queued_age_seconds": secs(s.oldest_queued_age_ms()),
         "bounces": { "hard": s.bounces_hard, "soft": s.bounces_soft },
         "undeliverable_addresses": s.undeliverable,
+        "uncertain_mails": s.uncertain.iter().map(|u| json!({
+            "id": u.id,
+            "message_id": u.message_id,
+            "recipient": u.recipient,
+            "subject": u.subject,
+            "error": u.last_error,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -259,7 +301,7 @@ pub async fn run(path: &Path, json: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{OutboxState, ProposalStatus, Reason};
+    use crate::model::{ProposalStatus, Reason};
     use crate::store::status::{LeaseRow, Poll};
     use std::time::Duration;
 
@@ -298,6 +340,7 @@ mod tests {
                 holder: "h:1:7:ab".into(),
                 at: now - 4_000,
             }),
+            uncertain: Vec::new(),
         }
     }
 
@@ -382,5 +425,33 @@ mod tests {
         assert!(t.contains("ATTENTION    the oldest queued mail"), "{t}");
         assert!(!t.contains("status       ok"), "{t}");
         assert_eq!(render_json("C", &s, &a)["ok"], false);
+    }
+
+    #[test]
+    fn an_uncertain_mail_needs_attention_and_is_listed_with_its_message_id() {
+        let m = thresholds();
+        let mut s = healthy();
+        s.outbox.push((OutboxState::Uncertain, 2));
+        s.uncertain = vec![crate::store::outbox::UncertainMail {
+            id: 17,
+            message_id: "abc@djangocon.example".into(),
+            recipient: "ada@example.org".into(),
+            subject: "P-0004 received".into(),
+            last_error: None,
+        }];
+        let a = attention(&s, &m);
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert!(a[0].starts_with("2 mail(s) may not have arrived"), "{a:?}");
+        assert!(a[0].contains("--mark-sent ID") && a[0].contains("--resend ID"));
+        let t = render_text("C", &s, &a);
+        assert!(
+            t.contains("uncertain    mail 17  <abc@djangocon.example>  to ada@example.org  P-0004 received\n"),
+            "{t}"
+        );
+        assert!(t.contains("uncertain    … and 1 more"), "{t}");
+        assert!(t.contains("ATTENTION    2 mail(s)"), "{t}");
+        let j = render_json("C", &s, &a);
+        assert_eq!(j["uncertain_mails"][0]["id"], 17);
+        assert_eq!(j["ok"], false);
     }
 }

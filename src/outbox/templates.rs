@@ -351,6 +351,8 @@ pub struct DigestMail<'a> {
     pub declines: &'a [String],
     /// `address  since  reason`: every address cfpd no longer mails.
     pub undeliverable: &'a [String],
+    /// Mails that may not have arrived: `mail ID  <message-id>  to ADDRESS  subject`.
+    pub uncertain: &'a [String],
 }
 
 /// "Last call for proposals", to an announcement address.

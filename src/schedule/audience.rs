@@ -91,6 +91,8 @@ pub struct Digest {
     /// Every address cfpd no longer mails because it bounced (not only since the
     /// previous digest: the chairs should always see whom they cannot reach).
     pub undeliverable: Vec<crate::store::bounces::Undeliverable>,
+    /// Mails that may not have arrived (`uncertain`), until a chair resolves each.
+    pub uncertain: Vec<crate::store::outbox::UncertainMail>,
 }
 
 /// Statuses the digest's topic table has columns for.
@@ -264,7 +266,11 @@ pub async fn plan(
             .await?;
             let mut d = digest(cfg, occurrence, snap, since, bounces);
             d.undeliverable = crate::store::bounces::list(conn).await?;
-            let quiet = d.by_status.is_empty() && d.bounces.is_empty() && d.declines.is_empty();
+            d.uncertain = crate::store::outbox::uncertain(conn, i64::MAX).await?;
+            let quiet = d.by_status.is_empty()
+                && d.bounces.is_empty()
+                && d.declines.is_empty()
+                && d.uncertain.is_empty();
             if quiet {
                 Vec::new()
             } else {
@@ -351,5 +357,6 @@ fn digest(
         bounces,
         declines,
         undeliverable: Vec::new(),
+        uncertain: Vec::new(),
     }
 }

@@ -354,6 +354,19 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
             )
         })
         .collect();
+    let uncertain: Vec<String> = d
+        .uncertain
+        .iter()
+        .map(|u| {
+            format!(
+                "mail {}  <{}>  to {}  {}",
+                u.id,
+                u.message_id,
+                u.recipient,
+                crate::outbox::one_line(&u.subject)
+            )
+        })
+        .collect();
     let body = templates::DigestMail {
         conference: c.conference(),
         date: &date,
@@ -369,6 +382,7 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
         bounces: &bounces,
         declines: &declines,
         undeliverable: &undeliverable,
+        uncertain: &uncertain,
     }
     .render()
     .map_err(|e| ScheduleError::Render("digest.txt", e))?;
@@ -378,6 +392,9 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
     }
     if !d.overdue.is_empty() {
         what.push_str(&format!(", {} overdue reviewer(s)", d.overdue.len()));
+    }
+    if !d.uncertain.is_empty() {
+        what.push_str(&format!(", {} uncertain mail(s)", d.uncertain.len()));
     }
     Ok(Body {
         kind: MailKind::Digest,

@@ -310,6 +310,24 @@ pub async fn requeue(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool
     Ok(r.rows_affected() == 1)
 }
 
+/// Send an uncertain mail again by hand (`cfpd outbox --resend`): it did
+/// not arrive. Only an `uncertain` row moves; returns false otherwise.
+pub async fn resend_uncertain(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = '{}', next_attempt_at = $2,
+                last_error = 'queued again by hand after being uncertain'
+         WHERE id = $1 AND state = '{}'",
+        OutboxState::Queued,
+        OutboxState::Uncertain
+    )))
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("requeuing an uncertain mail")?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// Counts per state, and the age of the oldest queued mail (ms).
 pub async fn stats(conn: &mut AnyConnection) -> Result<(Vec<(OutboxState, i64)>, Option<i64>)> {
     let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state ORDER BY state")
@@ -377,6 +395,67 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<OutboxSummary>> {
         },
         "reading the outbox",
     )
+}
+
+/// A mail that may or may not have arrived (`uncertain`), as the chair sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UncertainMail {
+    /// Row id (what `cfpd outbox --resend` / `--mark-sent` take).
+    pub id: i64,
+    /// Its Message-ID (without brackets): search the Sent copy or ask the recipient for it.
+    pub message_id: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Why it is uncertain.
+    pub last_error: Option<String>,
+}
+
+/// Mails in `uncertain`, oldest first, at most `limit` (read from the state index).
+pub async fn uncertain(conn: &mut AnyConnection, limit: i64) -> Result<Vec<UncertainMail>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, message_id, recipient, subject, last_error FROM outbox
+         WHERE state = '{}' ORDER BY id LIMIT $1",
+        OutboxState::Uncertain
+    )))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("listing uncertain mail")?;
+    decode_all(
+        rows,
+        |r| {
+            Ok(UncertainMail {
+                id: r.try_get("id")?,
+                message_id: r.try_get("message_id")?,
+                recipient: r.try_get("recipient")?,
+                subject: r.try_get("subject")?,
+                last_error: r.try_get("last_error")?,
+            })
+        },
+        "reading uncertain mail",
+    )
+}
+
+/// The chair found an uncertain mail in the recipient's hands (`cfpd outbox
+/// --mark-sent`): it becomes `sent` and is never sent again. Returns false
+/// when the mail is not uncertain.
+pub async fn resolve_as_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET state = '{}', sent_at = $2,
+                last_error = 'marked sent by hand after being uncertain',
+                envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+         WHERE id = $1 AND state = '{}'",
+        OutboxState::Sent,
+        OutboxState::Uncertain
+    )))
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("marking an uncertain mail sent")?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Queued mail to an address in `undeliverable` becomes `suppressed` (never

@@ -70,7 +70,13 @@ pub struct Snapshot {
     pub lease: Option<LeaseRow>,
     /// The last successful poll, if any instance ever polled.
     pub last_poll: Option<Poll>,
+    /// Mails that may or may not have arrived (the first [`UNCERTAIN_LISTED`]),
+    /// which a person must resolve; their number is in `outbox`.
+    pub uncertain: Vec<super::outbox::UncertainMail>,
 }
+
+/// How many uncertain mails a snapshot lists one by one.
+pub const UNCERTAIN_LISTED: i64 = 50;
 
 impl Snapshot {
     /// The count for `state` in a per-state list (0 when absent).
@@ -234,6 +240,7 @@ pub async fn snapshot(
         undeliverable,
         lease,
         last_poll,
+        uncertain: super::outbox::uncertain(conn, UNCERTAIN_LISTED).await?,
     })
 }
 
