@@ -430,3 +430,116 @@ async fn failover() -> Duration {
     assert!(w.cfpd(&["check"]).contains("lease     free"));
     failover
 }
+
+/// Item 6 of issue 14: a mail that may not have arrived (the daemon died
+/// while the server was taking it) is impossible to miss and safe to resolve.
+#[tokio::test(flavor = "multi_thread")]
+async fn uncertain_mail_is_listed_by_status_and_digest_and_resolved_by_hand_exactly_once() {
+    need_servers!();
+    let mut w = World::start(
+        "\n[[reminders]]\nname = \"digest\"\ncron = \"0 0 8 * * *\"\naudience = \"chairs\"\n",
+    )
+    .await;
+    let cfg = std::fs::read_to_string(&w.config).unwrap().replace(
+        "cfp_deadline = \"2099-04-24T23:59:59\"",
+        "cfp_deadline = \"2099-04-24T23:59:59\"\nchairs = [\"chair@conf.example\"]",
+    );
+    std::fs::write(&w.config, cfg).unwrap();
+    let store = w.store().await;
+    // Both acks are queued while the SMTP server is away ...
+    w.smtp.stop();
+    w.dovecot.deliver_maildir(
+        "cfp",
+        &[proposals(1, 1, "u")[0].clone(), {
+            mail(
+                "t1@example.org",
+                CFP,
+                "u1@x",
+                "p",
+                &proposal_body("Talk two"),
+            )
+        }],
+    );
+    w.cfpd(&["run", "--once"]);
+    // ... and left `sending` by a process killed in the middle of the body.
+    {
+        let mut c = store.pool.acquire().await.unwrap();
+        let n =
+            sqlx::query("UPDATE outbox SET state = 'sending', attempts = 1 WHERE state = 'queued'")
+                .execute(&mut *c)
+                .await
+                .unwrap()
+                .rows_affected();
+        assert_eq!(n, 2);
+    }
+    w.smtp.restart();
+    // The next start marks them uncertain and sends neither.
+    w.cfpd(&["run", "--once"]);
+    let rows = w.outbox().await;
+    assert!(rows.iter().all(|r| r.state == "uncertain"), "{rows:?}");
+    let (a, b) = (&rows[0], &rows[1]);
+    let mids: Vec<String> = {
+        let mut c = store.pool.acquire().await.unwrap();
+        cfpd::store::outbox::uncertain(&mut c, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.message_id)
+            .collect()
+    };
+    assert_eq!(mids.len(), 2);
+    // `cfpd status`: exit 2, an ATTENTION line, each mail with its Message-ID.
+    let out = w.cfpd_raw(&["status"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("ATTENTION    2 mail(s) may not have arrived"),
+        "{text}"
+    );
+    for (r, mid) in [(a, &mids[0]), (b, &mids[1])] {
+        assert!(
+            text.contains(&format!("mail {}  <{mid}>  to {}", r.id, r.recipient)),
+            "{text}"
+        );
+    }
+    // `cfpd outbox --uncertain`: the same mails, with the advice.
+    let listing = w.cfpd(&["outbox", "--uncertain"]);
+    assert!(listing.contains("search your Sent copy"), "{listing}");
+    assert!(listing.contains(&format!("<{}>", mids[0])), "{listing}");
+    assert!(listing.contains(&b.subject), "{listing}");
+    // The chairs' digest lists them too.
+    w.cfpd_at("2098-06-01T20:00:00Z", &["run", "--once"]);
+    let digests = w.dovecot.fetch_all("chair", "INBOX").await;
+    let digest = digests
+        .iter()
+        .find(|m| parsed(m).subject().unwrap_or("").contains("Digest"))
+        .expect("a digest");
+    let text = body(digest);
+    assert!(
+        text.contains("ATTENTION: 2 mail(s) may not have arrived"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("mail {}  <{}>  to {}", a.id, mids[0], a.recipient)),
+        "{text}"
+    );
+    // Nothing reached either speaker yet.
+    assert_eq!(w.dovecot.fetch_all("s0", "INBOX").await.len(), 0);
+    assert_eq!(w.dovecot.fetch_all("t1", "INBOX").await.len(), 0);
+    // Resend sends once; mark-sent never sends.
+    w.cfpd(&["outbox", "--resend", &a.id.to_string()]);
+    w.cfpd(&["outbox", "--mark-sent", &b.id.to_string()]);
+    let again = w.cfpd_raw(&["outbox", "--resend", &b.id.to_string()]);
+    assert!(!again.status.success(), "a resolved mail is not resent");
+    w.cfpd(&["run", "--once"]);
+    w.cfpd(&["run", "--once"]);
+    let got = w.dovecot.fetch_all("s0", "INBOX").await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(message_id(&got[0]), mids[0]);
+    assert_eq!(w.dovecot.fetch_all("t1", "INBOX").await.len(), 0);
+    let rows = w.outbox().await;
+    assert!(rows.iter().take(2).all(|r| r.state == "sent"), "{rows:?}");
+    let text = String::from_utf8_lossy(&w.cfpd_raw(&["status"]).stdout).into_owned();
+    assert!(!text.contains("may not have arrived"), "{text}");
+    assert!(!text.contains("uncertain    mail"), "{text}");
+}
