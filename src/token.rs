@@ -102,6 +102,138 @@ pub fn extract(address: &str, local: &str, domain: &str) -> Option<Tagged> {
     })
 }
 
+/// What a redacted token reads as: `cfp+redacted@…`, `cfp+b-redacted@…`.
+pub const REDACTED: &str = "redacted";
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphabetic() || (b'2'..=b'7').contains(&b)
+}
+
+/// Replace every token of a tagged address (`+<token>@`, `+b-<token>@`,
+/// `+u-<token>@`, any case) in `text` with [`REDACTED`]: what is stored
+/// after a mail has done its work must not let a reader act as anyone.
+pub fn redact(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'+' {
+            let mut start = i + 1;
+            let tag = text.get(start..start + 2).map(|t| t.to_ascii_lowercase());
+            if matches!(tag.as_deref(), Some(b"b-") | Some(b"u-")) {
+                start += 2;
+            }
+            let end = start + TOKEN_LEN;
+            let whole = text
+                .get(start..end)
+                .is_some_and(|t| t.iter().all(|b| is_token_byte(*b)))
+                && text.get(end) == Some(&b'@');
+            if whole {
+                out.extend_from_slice(&text[i..start]);
+                out.extend_from_slice(REDACTED.as_bytes());
+                i = end;
+                continue;
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    out
+}
+
+/// [`redact`] a whole RFC 5322 message as cfpd composes it (one text part):
+/// the header, and the body after undoing its transfer encoding (a token in a
+/// base64 or quoted-printable body is not visible as such). An encoded body
+/// is stored re-encoded as base64, its `Content-Transfer-Encoding` changed
+/// to match.
+pub fn redact_mail(raw: &[u8]) -> Vec<u8> {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return redact(raw);
+    };
+    let head = &raw[..split + 2];
+    let body = &raw[split + 4..];
+    let head_text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let cte = head_text
+        .split("\r\n")
+        .find_map(|l| l.strip_prefix("content-transfer-encoding:"))
+        .map(|v| v.trim().to_string());
+    let decoded = match cte.as_deref() {
+        Some("base64") => {
+            let clean: Vec<u8> = body
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
+            data_encoding::BASE64.decode(&clean).ok()
+        }
+        Some("quoted-printable") => Some(decode_qp(body)),
+        _ => None,
+    };
+    let mut out = redact(head);
+    match decoded {
+        None => {
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(&redact(body));
+        }
+        Some(plain) => {
+            out = set_base64(&out);
+            out.extend_from_slice(b"\r\n");
+            let enc = data_encoding::BASE64.encode(&redact(&plain));
+            for line in enc.as_bytes().chunks(76) {
+                out.extend_from_slice(line);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    out
+}
+
+/// The header block `head` (ending in CRLF) with `Content-Transfer-Encoding: base64`.
+fn set_base64(head: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive("\r\n") {
+        if line
+            .to_ascii_lowercase()
+            .starts_with("content-transfer-encoding:")
+        {
+            out.push_str("Content-Transfer-Encoding: base64\r\n");
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.into_bytes()
+}
+
+/// Decode a quoted-printable body (soft line breaks, `=XX`).
+fn decode_qp(body: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'=' {
+            if body.get(i + 1..i + 3) == Some(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            if body.get(i + 1) == Some(&b'\n') {
+                i += 2;
+                continue;
+            }
+            if let (Some(h), Some(l)) = (
+                body.get(i + 1).and_then(|b| hex(*b)),
+                body.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(body[i]);
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +288,66 @@ mod tests {
         // A Cyrillic "а" in the token is not a base32 character.
         let lookalike = format!("cfp+{}а@conf.example", &t[..TOKEN_LEN - 1]);
         assert_eq!(extract(&lookalike, "cfp", "conf.example"), None);
+    }
+
+    fn mail(body: &str) -> (Vec<u8>, String) {
+        let t = generate().secret;
+        let cfg = crate::config::Config::from_str(
+            crate::config::EXAMPLE_CONFIG,
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap();
+        let c = crate::outbox::Composer::new(&cfg).unwrap();
+        let m = c
+            .compose(&crate::outbox::Draft {
+                kind: crate::model::MailKind::Ack,
+                dedup_key: "k".into(),
+                to: "ada@example.org",
+                to_name: None,
+                subject: "P-0001 received".into(),
+                body: body.replace("TOKEN", &reply_address("cfp", "x.example", &t)),
+                in_reply_to: None,
+                references: &[],
+                reply_token: Some(&t),
+                auto: crate::outbox::AutoSubmitted::AutoReplied,
+                cause_message: None,
+            })
+            .unwrap();
+        (m.raw, t)
+    }
+
+    #[test]
+    fn redacted_mail_holds_no_token_in_header_or_any_body_encoding() {
+        let long = "é".repeat(200);
+        for body in [
+            "Reply to TOKEN.\n",
+            "Réponse — TOKEN — merci.\n",
+            &format!("{long}\nTOKEN\n{long}"),
+            "\u{0}\u{1}binary-ish TOKEN",
+        ] {
+            let (raw, t) = mail(body);
+            let text = String::from_utf8_lossy(&raw).to_string();
+            assert!(text.contains(&t), "the fixture carries the token: {text}");
+            let red = redact_mail(&raw);
+            let parsed = mail_parser::MessageParser::default().parse(&red).unwrap();
+            let shown = format!(
+                "{}{}",
+                String::from_utf8_lossy(&red),
+                parsed.body_text(0).unwrap_or_default()
+            );
+            assert!(!shown.to_ascii_lowercase().contains(&t), "{shown}");
+            assert!(shown.contains("cfp+redacted@"), "{shown}");
+            let bt = parsed.body_text(0).unwrap_or_default();
+            assert!(bt.contains("cfp+redacted@x.example"), "{bt}");
+            // Idempotent: a second pass changes nothing.
+            assert_eq!(redact_mail(&red), red);
+        }
+        // VERP and unsubscribe tags, any case; look-alikes are left alone.
+        let t = generate().secret;
+        let s = format!("cfp+b-{t}@x cfp+U-{}@x cfp+short@x", t.to_uppercase());
+        assert_eq!(
+            String::from_utf8(redact(s.as_bytes())).unwrap(),
+            "cfp+b-redacted@x cfp+U-redacted@x cfp+short@x"
+        );
     }
 }
