@@ -816,3 +816,68 @@ async fn after_the_upgrade_unknown_values_and_dangling_references_are_refused() 
     drop(c);
     assert_eq!(counts(&store.pool).await, before);
 }
+
+/// Issue 14 item 5: mails that were final before cfpd erased reply tokens
+/// (sent, failed, suppressed) lose them at the first start after the upgrade;
+/// queued and uncertain ones keep them (they may still be sent).
+#[tokio::test]
+async fn tokens_in_mails_already_sent_are_erased_by_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::database_url(dir.path()).await;
+    let old = old_database(&url).await;
+    let token = "abcdefghijklmnopqrstuvwxyz234567";
+    let states = ["sent", "failed", "suppressed", "queued", "uncertain"];
+    for (i, state) in states.iter().enumerate() {
+        let raw = format!(
+            "From: cfp@conf.example\r\nReply-To: <cfp+{token}@conf.example>\r\n\
+             Subject: s\r\n\r\nOr write to cfp+{token}@conf.example.\r\n"
+        );
+        sqlx::query(
+            "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id,
+                                 subject, raw, state, attempts, next_attempt_at, bounce_hash)
+             VALUES ($1, 'ack', $2, $3, 'ada@example.org', $4, 's', $5, $6, 0, $2, $7)",
+        )
+        .bind(format!("k{i}"))
+        .bind(T)
+        .bind(format!("cfp+b-{token}@conf.example"))
+        .bind(format!("m{i}@conf.example"))
+        .bind(raw.into_bytes())
+        .bind(*state)
+        .bind(format!("bh{i}"))
+        .execute(&old)
+        .await
+        .unwrap();
+    }
+    old.close().await;
+    let store = Store::connect(&url).await.unwrap();
+    let rows = sqlx::query("SELECT state, raw, envelope_from FROM outbox ORDER BY id")
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), states.len());
+    for r in rows {
+        let state: String = r.get("state");
+        let raw = String::from_utf8(r.get::<Vec<u8>, _>("raw")).unwrap();
+        let from: String = r.get("envelope_from");
+        let kept = state == "queued" || state == "uncertain";
+        assert_eq!(raw.contains(token), kept, "{state}: {raw}");
+        assert_eq!(from.contains(token), kept, "{state}: {from}");
+        if !kept {
+            assert!(
+                raw.contains("Reply-To: <cfp+redacted@conf.example>"),
+                "{raw}"
+            );
+        }
+    }
+    // Done once: the list is empty and a second start changes nothing.
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM outbox_redact_pending")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(n, 0);
+    store.close().await;
+    let again = Store::connect(&url).await.unwrap();
+    let mut c = again.conn().await.unwrap();
+    assert_eq!(store::outbox::redact_backlog(&mut c).await.unwrap(), 0);
+}

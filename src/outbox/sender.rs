@@ -586,7 +586,7 @@ impl Sender {
                 let mut c = self.store.conn().await?;
                 match outcome {
                     Outcome::Sent => {
-                        outbox::mark_sent(&mut c, m.id, store::ms(now)).await?;
+                        outbox::mark_sent(&mut c, m.id, store::ms(now), &m.raw).await?;
                         stats.sent += 1;
                         self.metrics.mail_sent();
                         tracing::debug!(outbox = m.id, message_id = %m.message_id, "mail sent");
@@ -612,7 +612,7 @@ impl Sender {
                     Outcome::Failed(e) => {
                         self.metrics.send_failed(SendFailure::Permanent);
                         tracing::warn!(outbox = m.id, message_id = %m.message_id, error = %e, "mail refused permanently");
-                        outbox::mark_failed(&mut c, m.id, &e).await?;
+                        outbox::mark_failed(&mut c, m.id, &e, &m.raw).await?;
                         stats.failed += 1;
                     }
                     Outcome::Uncertain(e) => {

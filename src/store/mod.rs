@@ -136,6 +136,11 @@ impl Store {
             context: "applying migrations",
             source: e.into(),
         })?;
+        {
+            // Mails that were final before cfpd erased tokens (migration 0012).
+            let mut c = pool.acquire().await.ctx("acquiring a connection")?;
+            outbox::redact_backlog(&mut c).await?;
+        }
         let reader = match backend {
             // Opened after the migrations, so it never sees an older schema;
             // `query_only` makes a write through it an error, not a second writer.

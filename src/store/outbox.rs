@@ -214,18 +214,21 @@ pub async fn mark_sending(conn: &mut AnyConnection, id: i64, now: i64) -> Result
     Ok(r.rows_affected() == 1)
 }
 
-/// The server accepted the mail. The VERP return path (it holds the bounce
-/// token's secret) is erased: only its hash is kept, which is all a bounce
-/// needs.
-pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
+/// The server accepted the mail. Its secrets are erased in the same
+/// statement: the VERP return path (only its hash is kept, which is all a
+/// bounce needs) and every token in the stored bytes (`raw` becomes
+/// [`crate::token::redact_mail`] of what was sent), so a reader of the
+/// database cannot act as the recipient.
+pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64, raw: &[u8]) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}', sent_at = $2, last_error = NULL,
+        "UPDATE outbox SET state = '{}', sent_at = $2, last_error = NULL, raw = $3,
                 envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
          WHERE id = $1",
         OutboxState::Sent
     )))
     .bind(id)
     .bind(now)
+    .bind(crate::token::redact_mail(raw))
     .execute(&mut *conn)
     .await
     .ctx("marking a mail sent")?;
@@ -248,14 +251,18 @@ pub async fn mark_retry(conn: &mut AnyConnection, id: i64, error: &str, next: i6
     Ok(())
 }
 
-/// Give up on a mail (permanent 5xx).
-pub async fn mark_failed(conn: &mut AnyConnection, id: i64, error: &str) -> Result<()> {
+/// Give up on a mail (permanent 5xx). Its tokens are erased as for a sent
+/// mail (see [`mark_sent`]).
+pub async fn mark_failed(conn: &mut AnyConnection, id: i64, error: &str, raw: &[u8]) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}', last_error = $2 WHERE id = $1",
+        "UPDATE outbox SET state = '{}', last_error = $2, raw = $3,
+                envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+         WHERE id = $1",
         OutboxState::Failed
     )))
     .bind(id)
     .bind(error)
+    .bind(crate::token::redact_mail(raw))
     .execute(&mut *conn)
     .await
     .ctx("marking a mail failed")?;
@@ -442,8 +449,11 @@ pub async fn uncertain(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Uncer
 /// --mark-sent`): it becomes `sent` and is never sent again. Returns false
 /// when the mail is not uncertain.
 pub async fn resolve_as_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
+    let Some(raw) = raw_of(conn, id).await? else {
+        return Ok(false);
+    };
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}', sent_at = $2,
+        "UPDATE outbox SET state = '{}', sent_at = $2, raw = $3,
                 last_error = 'marked sent by hand after being uncertain',
                 envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
          WHERE id = $1 AND state = '{}'",
@@ -452,26 +462,110 @@ pub async fn resolve_as_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Res
     )))
     .bind(id)
     .bind(now)
+    .bind(crate::token::redact_mail(&raw))
     .execute(&mut *conn)
     .await
     .ctx("marking an uncertain mail sent")?;
     Ok(r.rows_affected() == 1)
 }
 
+/// The stored bytes of one mail.
+async fn raw_of(conn: &mut AnyConnection, id: i64) -> Result<Option<Vec<u8>>> {
+    sqlx::query("SELECT raw FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .ctx("reading a stored mail")?
+        .map(|r| r.try_get("raw"))
+        .transpose()
+        .ctx("reading a stored mail")
+}
+
 /// Queued mail to an address in `undeliverable` becomes `suppressed` (never
-/// sent; the reason is kept in `last_error`). Returns how many rows changed.
+/// sent; the reason is kept in `last_error`; its tokens are erased as for a
+/// sent mail). Returns how many rows changed.
 pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
-    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}',
-                last_error = 'not sent: the address is undeliverable (it bounced)'
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, raw FROM outbox
          WHERE state = '{}' AND recipient IN (SELECT address FROM undeliverable)",
-        OutboxState::Suppressed,
         OutboxState::Queued
     )))
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await
-    .ctx("suppressing mail to undeliverable addresses")?;
-    Ok(r.rows_affected())
+    .ctx("finding mail to undeliverable addresses")?;
+    let rows = decode_all(
+        rows,
+        |r| Ok((r.try_get::<i64, _>("id")?, r.try_get::<Vec<u8>, _>("raw")?)),
+        "reading mail to undeliverable addresses",
+    )?;
+    let mut n = 0;
+    for (id, raw) in rows {
+        n += sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET state = '{}', raw = $2,
+                    last_error = 'not sent: the address is undeliverable (it bounced)',
+                    envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+             WHERE id = $1 AND state = '{}'",
+            OutboxState::Suppressed,
+            OutboxState::Queued
+        )))
+        .bind(id)
+        .bind(crate::token::redact_mail(&raw))
+        .execute(&mut *conn)
+        .await
+        .ctx("suppressing mail to undeliverable addresses")?
+        .rows_affected();
+    }
+    Ok(n)
+}
+
+/// Erase the tokens of mails that reached a final state before cfpd did so
+/// (listed in `outbox_redact_pending` by migration 0012), a bounded batch at
+/// a time; called at every start, it costs one empty read once done.
+/// Returns how many mails it redacted.
+pub async fn redact_backlog(conn: &mut AnyConnection) -> Result<u64> {
+    let mut total = 0;
+    loop {
+        let rows = sqlx::query(
+            "SELECT p.id AS id, o.raw AS raw FROM outbox_redact_pending p
+             LEFT JOIN outbox o ON o.id = p.id ORDER BY p.id LIMIT 200",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("reading mails to redact")?;
+        let rows = decode_all(
+            rows,
+            |r| {
+                Ok((
+                    r.try_get::<i64, _>("id")?,
+                    r.try_get::<Option<Vec<u8>>, _>("raw")?,
+                ))
+            },
+            "reading mails to redact",
+        )?;
+        if rows.is_empty() {
+            return Ok(total);
+        }
+        for (id, raw) in rows {
+            if let Some(raw) = raw {
+                sqlx::query(
+                    "UPDATE outbox SET raw = $2,
+                            envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(crate::token::redact_mail(&raw))
+                .execute(&mut *conn)
+                .await
+                .ctx("redacting a stored mail")?;
+                total += 1;
+            }
+            sqlx::query("DELETE FROM outbox_redact_pending WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .ctx("redacting a stored mail")?;
+        }
+    }
 }
 
 /// The outbox row a bounce is about: by the hash of its VERP token.
