@@ -140,68 +140,90 @@ pub fn redact(text: &[u8]) -> Vec<u8> {
     out
 }
 
-/// [`redact`] a whole RFC 5322 message as cfpd composes it (one text part):
-/// the header, and the body after undoing its transfer encoding (a token in a
-/// base64 or quoted-printable body is not visible as such). An encoded body
-/// is stored re-encoded as base64, its `Content-Transfer-Encoding` changed
-/// to match.
+/// [`redact`] a whole RFC 5322 message: the header and every part, also
+/// those whose transfer encoding (base64, quoted-printable) hides a token
+/// from a plain search. Such a part is stored re-encoded as base64 (its
+/// `Content-Transfer-Encoding` changed to match), in its original charset.
 pub fn redact_mail(raw: &[u8]) -> Vec<u8> {
-    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+    let Some(msg) = mail_parser::MessageParser::default().parse(raw) else {
         return redact(raw);
     };
-    let head = &raw[..split + 2];
-    let body = &raw[split + 4..];
-    let head_text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let cte = head_text
-        .split("\r\n")
-        .find_map(|l| l.strip_prefix("content-transfer-encoding:"))
-        .map(|v| v.trim().to_string());
-    let decoded = match cte.as_deref() {
-        Some("base64") => {
-            let clean: Vec<u8> = body
-                .iter()
-                .copied()
-                .filter(|b| !b.is_ascii_whitespace())
-                .collect();
-            data_encoding::BASE64.decode(&clean).ok()
+    let mut spans: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    for part in &msg.parts {
+        let leaf = matches!(
+            part.body,
+            mail_parser::PartType::Text(_)
+                | mail_parser::PartType::Html(_)
+                | mail_parser::PartType::Binary(_)
+                | mail_parser::PartType::InlineBinary(_)
+        );
+        let (h, b, e) = (
+            part.offset_header as usize,
+            part.offset_body as usize,
+            (part.offset_end as usize).min(raw.len()),
+        );
+        if !leaf || !(h <= b && b <= e) {
+            continue;
         }
-        Some("quoted-printable") => Some(decode_qp(body)),
-        _ => None,
-    };
-    let mut out = redact(head);
-    match decoded {
-        None => {
-            out.extend_from_slice(b"\r\n");
-            out.extend_from_slice(&redact(body));
-        }
-        Some(plain) => {
-            out = set_base64(&out);
-            out.extend_from_slice(b"\r\n");
-            let enc = data_encoding::BASE64.encode(&redact(&plain));
-            for line in enc.as_bytes().chunks(76) {
-                out.extend_from_slice(line);
-                out.extend_from_slice(b"\r\n");
+        let body = &raw[b..e];
+        let decoded = match part.encoding {
+            mail_parser::Encoding::Base64 => {
+                let clean: Vec<u8> = body
+                    .iter()
+                    .copied()
+                    .filter(|c| !c.is_ascii_whitespace())
+                    .collect();
+                data_encoding::BASE64.decode(&clean).ok()
             }
+            mail_parser::Encoding::QuotedPrintable => Some(decode_qp(body)),
+            mail_parser::Encoding::None => None,
+        };
+        let Some(plain) = decoded else { continue };
+        let clean = redact(&plain);
+        if clean == plain {
+            continue;
         }
+        let mut out = set_base64(&redact(&raw[h..b]));
+        let enc = data_encoding::BASE64.encode(&clean);
+        for line in enc.as_bytes().chunks(76) {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+        spans.push((h, e, out));
     }
+    spans.sort_by_key(|s| s.0);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut at = 0;
+    for (h, e, bytes) in spans {
+        if h < at {
+            continue;
+        }
+        out.extend_from_slice(&redact(&raw[at..h]));
+        out.extend_from_slice(&bytes);
+        at = e;
+    }
+    out.extend_from_slice(&redact(&raw[at..]));
     out
 }
 
-/// The header block `head` (ending in CRLF) with `Content-Transfer-Encoding: base64`.
+/// A header block with `Content-Transfer-Encoding: base64` (added when absent).
 fn set_base64(head: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(head);
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive("\r\n") {
-        if line
-            .to_ascii_lowercase()
-            .starts_with("content-transfer-encoding:")
-        {
-            out.push_str("Content-Transfer-Encoding: base64\r\n");
+    let mut out = Vec::with_capacity(head.len() + 40);
+    let mut set = false;
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with(b"content-transfer-encoding:") {
+            out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
+            set = true;
+        } else if !set && (line == b"\r\n" || line == b"\n") {
+            out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
+            out.extend_from_slice(line);
+            set = true;
         } else {
-            out.push_str(line);
+            out.extend_from_slice(line);
         }
     }
-    out.into_bytes()
+    out
 }
 
 /// Decode a quoted-printable body (soft line breaks, `=XX`).
@@ -349,5 +371,34 @@ mod tests {
             String::from_utf8(redact(s.as_bytes())).unwrap(),
             "cfp+b-redacted@x cfp+U-redacted@x cfp+short@x"
         );
+    }
+
+    #[test]
+    fn a_reply_quoting_the_address_in_encoded_parts_is_redacted_in_every_part() {
+        let t = generate().secret;
+        let addr = reply_address("cfp", "x.example", &t);
+        let html = data_encoding::BASE64.encode(format!("<p>&gt; {addr}</p>").as_bytes());
+        let raw = format!(
+            "From: ada@example.org\r\nTo: {addr}\r\nSubject: Re: P-0001\r\n\
+             Content-Type: multipart/alternative; boundary=\"B\"\r\n\r\n\
+             --B\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+             withdraw =E2=80=94 thanks\r\n> reply address: cfp+{}=\r\n{}@x.example\r\n\
+             --B\r\nContent-Type: text/html; charset=utf-8\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{html}\r\n--B--\r\n",
+            &t[..10],
+            &t[10..]
+        );
+        let red = redact_mail(raw.as_bytes());
+        let m = mail_parser::MessageParser::default().parse(&red).unwrap();
+        let text = m.body_text(0).unwrap().to_string();
+        let html = m.body_html(0).unwrap().to_string();
+        let all = format!("{}{text}{html}", String::from_utf8_lossy(&red));
+        assert!(!all.contains(&t), "{all}");
+        assert!(text.contains("withdraw — thanks"), "{text}");
+        assert!(text.contains("cfp+redacted@x.example"), "{text}");
+        assert!(html.contains("cfp+redacted@x.example"), "{html}");
+        assert!(String::from_utf8_lossy(&red).contains("To: cfp+redacted@x.example"));
+        assert_eq!(redact_mail(&red), red);
     }
 }
