@@ -802,3 +802,74 @@ async fn an_auto_responder_that_hides_itself_cannot_loop_with_cfpd() {
         .unwrap_or("")
         .contains("10 automatic replies in this conversation"));
 }
+
+/// Issue 14 item 5: a read of the database does not let anyone act as a
+/// speaker. Once a mail is sent its stored bytes hold no token; a reply that
+/// came through a token address is stored with the token erased once intake
+/// has used it. The speaker's own copy keeps its working Reply-To.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_reply_token_is_readable_in_the_database_once_used() {
+    need_servers!();
+    use sqlx::Row;
+    let w = World::start("").await;
+    w.dovecot
+        .append(
+            "cfp",
+            &mail(
+                "ada@example.org",
+                CFP,
+                "tok1@example.org",
+                "Proposal",
+                &proposal_body("Original"),
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let ack = w.dovecot.wait_for("ada", 1, T).await.remove(0);
+    let address = reply_to(&ack);
+    let token = address
+        .split_once('+')
+        .and_then(|(_, t)| t.split_once('@'))
+        .map(|(t, _)| t.to_string())
+        .unwrap();
+    assert_eq!(token.len(), 32, "{address}");
+    w.dovecot
+        .append(
+            "cfp",
+            &reply("ada@example.org", &ack, "tok2@example.org", "withdraw"),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    assert!(
+        w.cfpd(&["proposals", "list"]).contains("withdrawn"),
+        "the token worked before it was erased"
+    );
+    let store = w.store().await;
+    let mut c = store.pool.acquire().await.unwrap();
+    let outbox = sqlx::query("SELECT state, raw, envelope_from FROM outbox ORDER BY id")
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
+    assert!(outbox.len() >= 2, "an ack and a receipt");
+    for r in &outbox {
+        let state: String = r.get("state");
+        assert_eq!(state, "sent");
+        let raw = String::from_utf8_lossy(&r.get::<Vec<u8>, _>("raw")).to_lowercase();
+        assert!(!raw.contains(&token), "{raw}");
+        let from: String = r.get("envelope_from");
+        assert!(!from.contains("+b-"), "{from}");
+    }
+    let ack_raw = String::from_utf8_lossy(&outbox[0].get::<Vec<u8>, _>("raw")).to_string();
+    assert!(ack_raw.contains("cfp+redacted@conf.example"), "{ack_raw}");
+    let inbound = sqlx::query("SELECT id, raw FROM message_raw ORDER BY id")
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(inbound.len(), 2);
+    let reply_raw = String::from_utf8_lossy(&inbound[1].get::<Vec<u8>, _>("raw")).to_lowercase();
+    assert!(!reply_raw.contains(&token), "{reply_raw}");
+    assert!(
+        reply_raw.contains("cfp+redacted@conf.example"),
+        "{reply_raw}"
+    );
+}

@@ -69,6 +69,9 @@ pub(super) struct Batch {
     pub(super) replies: Vec<PendingReply>,
     /// Terminal states.
     pub(super) finishes: Vec<(i64, MessageState, Finish)>,
+    /// Bytes of messages that came through a token address, tokens erased
+    /// (stored with their terminal state: a reader cannot reuse the token).
+    pub(super) redactions: Vec<(i64, Vec<u8>)>,
 }
 
 impl Batch {
@@ -91,6 +94,8 @@ impl Batch {
         self.mails.clear();
         messages::finish_many(tx, &self.finishes, now).await?;
         self.finishes.clear();
+        messages::replace_raw_many(tx, &self.redactions).await?;
+        self.redactions.clear();
         Ok(())
     }
 }
@@ -523,6 +528,15 @@ impl Intake {
                 if h.state != MessageState::Duplicate {
                     b.seen.entry(mid.clone()).or_insert(m.id);
                 }
+            }
+        }
+        if let Some(i) = inbound.filter(|_| h.state != MessageState::NeedsReview) {
+            let (local, domain) = (self.cfg.cfp_local(), self.cfg.cfp_domain());
+            if i.recipients
+                .iter()
+                .any(|r| crate::token::extract(r, local, domain).is_some())
+            {
+                b.redactions.push((m.id, crate::token::redact_mail(&m.raw)));
             }
         }
         b.finishes.push((m.id, h.state, h.finish));

@@ -185,6 +185,20 @@ pub async fn finish_many(
     Ok(())
 }
 
+/// Replace the stored bytes of messages (their tokens erased once intake has
+/// used them: [`crate::token::redact_mail`]).
+pub async fn replace_raw_many(conn: &mut AnyConnection, rows: &[(i64, Vec<u8>)]) -> Result<()> {
+    for (id, raw) in rows {
+        sqlx::query("UPDATE message_raw SET raw = $2 WHERE id = $1")
+            .bind(*id)
+            .bind(raw)
+            .execute(&mut *conn)
+            .await
+            .ctx("erasing tokens from stored messages")?;
+    }
+    Ok(())
+}
+
 /// Record a message that is kept aside without its body (e.g. too large to download).
 pub async fn insert_quarantined(
     conn: &mut AnyConnection,
