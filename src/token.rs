@@ -162,7 +162,7 @@ pub fn redact_mail(raw: &[u8]) -> Vec<u8> {
             part.offset_body as usize,
             (part.offset_end as usize).min(raw.len()),
         );
-        if !leaf || !(h <= b && b <= e) {
+        if !(leaf && h <= b && b <= e) {
             continue;
         }
         let body = &raw[b..e];
