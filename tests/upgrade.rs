@@ -503,6 +503,7 @@ async fn a_database_from_main_upgrades_in_place_with_every_row_readable() {
         &[store::messages::NewMessage {
             source_key: "imap:INBOX:1:14".into(),
             received_at: T + 999,
+            arrived_at: T + 990,
             raw: raw(15),
         }],
     )
@@ -543,9 +544,10 @@ async fn check_messages(c: &mut AnyConnection) {
     assert_eq!(
         pending
             .iter()
-            .map(|p| (p.id, p.released, p.raw.clone()))
+            .map(|p| (p.id, p.released, p.raw.clone(), p.arrived_at))
             .collect::<Vec<_>>(),
-        vec![(7, true, raw(7)), (11, false, raw(11))]
+        // Stored before arrival times were kept: they arrived when fetched.
+        vec![(7, true, raw(7), T + 7), (11, false, raw(11), T + 11)]
     );
     let undisposed = store::messages::undisposed(c, "imap:", 100).await.unwrap();
     assert_eq!(

@@ -12,6 +12,15 @@ use crate::store::proposals::{self as pstore, NewVersion, TokenKind};
 use crate::store::{self, AnyConnection};
 use crate::token;
 
+/// When `m` reached the mailbox, as its source recorded it, never after `now`: the
+/// instant the CFP and review deadlines are judged on (see [`Facts::arrived`]).
+pub(super) fn arrived(
+    m: &PendingMessage,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    store::from_ms(m.arrived_at).min(now)
+}
+
 impl Intake {
     /// Decide and apply one prepared message.
     pub(super) async fn handle(
@@ -36,6 +45,7 @@ impl Intake {
             cfg: &self.cfg,
             tagger: &self.tagger,
             now,
+            arrived: arrived(m, now),
             message_row: m.id,
             raw_len: m.raw.len(),
             released: m.released,

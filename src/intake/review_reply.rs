@@ -91,7 +91,7 @@ impl Intake {
         tx: &mut AnyConnection,
         i: &Inbound,
         t: &TokenRow,
-        now: chrono::DateTime<chrono::Utc>,
+        arrived: chrono::DateTime<chrono::Utc>,
     ) -> Result<ReviewFacts, IntakeError> {
         let assignment = match t.assignment_id {
             Some(id) => rstore::assignment(tx, id).await?,
@@ -103,6 +103,7 @@ impl Intake {
             threaded: None,
             proposal: None,
             has_review: false,
+            arrived,
         };
         let Some(a) = assignment else {
             return Ok(rf);
@@ -122,7 +123,7 @@ impl Intake {
             }
         }
         rf.proposal = pstore::get(tx, a.proposal_id).await?.map(Box::new);
-        if rules::review_closed(&self.cfg, now) {
+        if rules::review_closed(&self.cfg, arrived) {
             rf.has_review = reviews::current(tx, a.id).await?.is_some();
         }
         rf.assignment = Some(a);
@@ -141,7 +142,9 @@ impl Intake {
         t: &TokenRow,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Handled, IntakeError> {
-        let rf = self.review_facts(tx, i, t, now).await?;
+        let rf = self
+            .review_facts(tx, i, t, super::apply::arrived(m, now))
+            .await?;
         let Allowed {
             assignment: a,
             proposal: p,

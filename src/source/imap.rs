@@ -4,7 +4,8 @@
 //! says `tls = "none"`) → LOGIN (or AUTHENTICATE XOAUTH2 with an access token
 //! from [`crate::oauth2`]) → SELECT inbox → `UID FETCH last+1:* (UID
 //! RFC822.SIZE)` to learn what is new and how big → fetch bodies of the
-//! acceptable ones in batches (`BODY.PEEK[]`, so nothing is marked seen) →
+//! acceptable ones in batches (`BODY.PEEK[]`, so nothing is marked seen, with
+//! INTERNALDATE, the arrival time deadlines are judged on) →
 //! store them with the cursor in one transaction. Oversized messages are
 //! never downloaded: they are recorded as quarantined by size alone.
 //!
@@ -706,12 +707,14 @@ impl ImapSource {
         let t = self.cfg.timeout;
         let session = self.session.as_mut().expect("connected");
         let t_fetch = std::time::Instant::now();
-        let fetched: Vec<(u32, Vec<u8>)> = {
+        // INTERNALDATE is when the server took the message in: deadlines are judged on
+        // it (see `arrival`), never on the Date header a sender writes.
+        let fetched: Vec<(u32, Option<i64>, Vec<u8>)> = {
             let stream = timed(
                 t,
                 &h,
                 "UID FETCH bodies",
-                session.uid_fetch(uid_set(chunk), "(UID BODY.PEEK[])"),
+                session.uid_fetch(uid_set(chunk), "(UID INTERNALDATE BODY.PEEK[])"),
             )
             .await?;
             // Copy each body out as its response arrives and drop the
@@ -726,7 +729,8 @@ impl ImapSource {
                     .try_filter_map(|f| {
                         let item = match (f.uid, f.body()) {
                             (Some(uid), Some(body)) if chunk.contains(&uid) => {
-                                Some((uid, body.to_vec()))
+                                let internal = f.internal_date().map(|d| d.timestamp_millis());
+                                Some((uid, internal, body.to_vec()))
                             }
                             _ => None,
                         };
@@ -740,9 +744,10 @@ impl ImapSource {
         let mut tx = store.begin().await?;
         let batch: Vec<messages::NewMessage> = fetched
             .into_iter()
-            .map(|(uid, raw)| messages::NewMessage {
+            .map(|(uid, internal, raw)| messages::NewMessage {
                 source_key: self.key(sel, uid),
                 received_at: now,
+                arrived_at: super::arrival(internal, now),
                 raw,
             })
             .collect();

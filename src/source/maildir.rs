@@ -22,6 +22,28 @@ pub struct MaildirSource {
     poll: Duration,
 }
 
+/// When a file was delivered (ms): its modification time (set when the delivery agent
+/// wrote it into `tmp/`; the rename into `new/` keeps it), else the seconds a
+/// conventional unique name starts with (`<secs>.<unique>.<host>`), else unknown.
+fn delivered(path: &std::path::Path, name: &str) -> Option<i64> {
+    let mtime = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_millis()).ok());
+    mtime.or_else(|| named_time(name))
+}
+
+/// The delivery second a conventional Maildir name starts with (`1717236000.M1P2.host`),
+/// in ms; `None` for a name not shaped like that.
+fn named_time(name: &str) -> Option<i64> {
+    let (secs, rest) = name.split_once('.')?;
+    if rest.is_empty() || secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    secs.parse::<i64>().ok()?.checked_mul(1000)
+}
+
 impl MaildirSource {
     /// A source over `root`; the sub-folders are created when missing.
     pub fn new(root: PathBuf, poll: Duration) -> Result<MaildirSource, SourceError> {
@@ -64,6 +86,7 @@ impl MaildirSource {
             let mut batch = Vec::with_capacity(chunk.len());
             for name in chunk {
                 let path = new.join(name);
+                let delivered = delivered(&path, name);
                 let raw = match std::fs::read(&path) {
                     Ok(r) => r,
                     // Renamed away by someone else meanwhile: not ours to read.
@@ -78,6 +101,7 @@ impl MaildirSource {
                 batch.push(messages::NewMessage {
                     source_key: Self::key(name),
                     received_at: now,
+                    arrived_at: super::arrival(delivered, now),
                     raw,
                 });
             }
@@ -134,5 +158,41 @@ impl MaildirSource {
             _ = shutdown.recv() => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conventional_name_carries_its_delivery_second() {
+        assert_eq!(
+            named_time("1717236000.M1P2.host,S=10:2,"),
+            Some(1_717_236_000_000)
+        );
+        assert_eq!(named_time("hello"), None);
+        assert_eq!(named_time("12ab.host"), None);
+        assert_eq!(named_time("1717236000."), None);
+        assert_eq!(named_time(".1717236000"), None);
+    }
+
+    #[test]
+    fn the_files_mtime_is_its_delivery_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1000.M1P2.host");
+        std::fs::write(&path, b"x").unwrap();
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_717_236_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(at)
+            .unwrap();
+        assert_eq!(delivered(&path, "1000.M1P2.host"), Some(1_717_236_000_000));
+        // Unreadable: the name's second.
+        let gone = dir.path().join("gone");
+        assert_eq!(delivered(&gone, "1000.M1P2.host"), Some(1_000_000));
+        assert_eq!(delivered(&gone, "gone"), None);
     }
 }

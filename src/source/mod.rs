@@ -45,6 +45,14 @@ pub enum SourceError {
     Store(#[from] StoreError),
 }
 
+/// When a message arrived (ms), from the source's record of its delivery (`delivered`:
+/// IMAP INTERNALDATE, a Maildir file's delivery time), else when it was fetched (`now`).
+/// Never later than `now`: a delivery time in the future (a wrong clock on the mail
+/// server, a file touched into the future) must not move a message ahead of its fetch.
+pub fn arrival(delivered: Option<i64>, now: i64) -> i64 {
+    delivered.map_or(now, |d| d.min(now))
+}
+
 /// How many messages a running [`MailSource::fetch`] has stored so far,
 /// published after each committed chunk so intake can start on them while
 /// the rest is still being fetched. Dropping the sender means the fetch ended.
@@ -95,5 +103,15 @@ impl MailSource {
         if let MailSource::Imap(s) = self {
             s.reset();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn arrival_is_the_delivery_time_never_after_the_fetch() {
+        assert_eq!(super::arrival(Some(1_000), 5_000), 1_000);
+        assert_eq!(super::arrival(Some(9_000), 5_000), 5_000);
+        assert_eq!(super::arrival(None, 5_000), 5_000);
     }
 }

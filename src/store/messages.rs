@@ -24,6 +24,9 @@ pub struct NewMessage {
     pub source_key: String,
     /// When cfpd fetched it (ms).
     pub received_at: i64,
+    /// When it reached the mailbox (ms), by the source's own record (IMAP INTERNALDATE,
+    /// Maildir delivery time), never after `received_at`: deadlines are judged on it.
+    pub arrived_at: i64,
     /// The message exactly as received.
     pub raw: Vec<u8>,
 }
@@ -37,6 +40,8 @@ pub struct PendingMessage {
     pub source_key: String,
     /// Raw bytes.
     pub raw: Vec<u8>,
+    /// When it reached the mailbox (ms; see [`NewMessage::arrived_at`]).
+    pub arrived_at: i64,
     /// A chair released it from `needs_review`: process it without the
     /// Authentication-Results hold.
     pub released: bool,
@@ -71,16 +76,18 @@ pub async fn insert_received_many(conn: &mut AnyConnection, ms: &[NewMessage]) -
     let mut n = 0;
     for chunk in ms.chunks(CHUNK) {
         let sql = format!(
-            "INSERT INTO messages (source_key, received_at, size, sha256, state) VALUES {}
+            "INSERT INTO messages (source_key, received_at, arrived_at, size, sha256, state)
+             VALUES {}
              ON CONFLICT (source_key) DO NOTHING
              RETURNING id, source_key",
-            placeholders(chunk.len(), 5)
+            placeholders(chunk.len(), 6)
         );
         let mut q = sqlx::query(super::generated(conn, sql));
         for m in chunk {
             q = q
                 .bind(&m.source_key)
                 .bind(m.received_at)
+                .bind(m.arrived_at.min(m.received_at))
                 .bind(m.raw.len() as i64)
                 .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(&m.raw)))
                 .bind(MessageState::Received.as_str());
@@ -238,8 +245,9 @@ pub async fn pending(
     max_bytes: i64,
 ) -> Result<Vec<PendingMessage>> {
     let sql = format!(
-        "SELECT p.id, p.source_key, r.raw, p.reason
+        "SELECT p.id, p.source_key, r.raw, p.reason, p.arrived
          FROM (SELECT id, source_key, reason, size,
+                      COALESCE(arrived_at, received_at) AS arrived,
                       SUM(size) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS upto
                FROM messages WHERE state = '{}' AND id > $1
                ORDER BY id LIMIT $2) p
@@ -262,6 +270,7 @@ pub async fn pending(
                 id: r.try_get("id")?,
                 source_key: r.try_get("source_key")?,
                 raw: r.try_get::<Option<Vec<u8>>, _>("raw")?.unwrap_or_default(),
+                arrived_at: r.try_get("arrived")?,
                 released: spelled_opt(r, "reason")? == Some(Reason::ReleasedByChair),
             })
         },
@@ -489,6 +498,7 @@ mod tests {
             .map(|(i, n)| NewMessage {
                 source_key: format!("k{i}"),
                 received_at: 0,
+                arrived_at: 0,
                 raw: vec![b'x'; *n],
             })
             .collect();

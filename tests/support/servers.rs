@@ -267,6 +267,14 @@ protocol imap {{
         s.logout().await.unwrap();
     }
 
+    /// APPEND a message delivered at `at` (its INTERNALDATE), as a delivery then would.
+    pub async fn append_at(&self, user: &str, raw: &[u8], at: chrono::DateTime<chrono::Utc>) {
+        let date = at.format("\"%d-%b-%Y %H:%M:%S +0000\"").to_string();
+        let mut s = self.login(user).await;
+        s.append("INBOX", None, Some(&date), raw).await.unwrap();
+        s.logout().await.unwrap();
+    }
+
     /// Write messages straight into a user's Maildir `new/` (fast bulk delivery).
     pub fn deliver_maildir(&self, user: &str, raws: &[Vec<u8>]) {
         let m = self.ensure_user(user);

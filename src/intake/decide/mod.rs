@@ -76,8 +76,13 @@ pub struct Facts<'a> {
     pub cfg: &'a Config,
     /// Files proposals under topics.
     pub tagger: &'a Tagger,
-    /// The batch's clock reading: deadlines are compared with this, never with the clock.
+    /// The batch's clock reading (token expiry, timestamps).
     pub now: DateTime<Utc>,
+    /// When the message reached the mailbox (IMAP INTERNALDATE, Maildir delivery time,
+    /// else when it was fetched; never after `now`): the CFP deadline is judged on this,
+    /// so mail delivered in time is on time however late it is processed. Never the
+    /// Date header, which a sender writes as they please.
+    pub arrived: DateTime<Utc>,
     /// The message's row id.
     pub message_row: i64,
     /// Its size in bytes, as stored.
@@ -553,9 +558,10 @@ fn reject(cfg: &Config, r: Rejection, their_subject: &str) -> Decision {
     }
 }
 
-/// Whether the CFP is closed at `now` (deadline plus grace has passed).
-pub fn closed(cfg: &Config, now: DateTime<Utc>) -> bool {
-    now > cfg.conference.cfp_deadline + cfg.conference.grace
+/// Whether the CFP was closed for mail that arrived at `arrived` (deadline plus grace
+/// had passed).
+pub fn closed(cfg: &Config, arrived: DateTime<Utc>) -> bool {
+    arrived > cfg.conference.cfp_deadline + cfg.conference.grace
 }
 
 /// Mail without a valid reply token: a new proposal, a request for help, or a refusal
@@ -619,7 +625,7 @@ fn new_mail(
     };
     let fields = parsed.fields.clone();
     let problems = proposal::problems(&fields, &cfg.proposals);
-    let status = if closed(cfg, f.now) {
+    let status = if closed(cfg, f.arrived) {
         ProposalStatus::Late
     } else if problems.is_empty() {
         ProposalStatus::Submitted
@@ -675,7 +681,7 @@ fn follow_up(
             reply: replies::withdrawn(cfg, from, &reference, p),
         };
     }
-    if closed(cfg, f.now) {
+    if closed(cfg, f.arrived) {
         let deadline = replies::deadline_text(cfg);
         let r = Rejection::CfpClosed {
             reference,

@@ -43,6 +43,9 @@ pub struct ReviewFacts {
     pub proposal: Option<Box<ProposalRow>>,
     /// A review from this reviewer is recorded (asked only after the review deadline).
     pub has_review: bool,
+    /// When the reply reached the mailbox (see [`super::Facts::arrived`]): the review
+    /// deadline is judged on this, token expiry on the clock.
+    pub arrived: DateTime<Utc>,
 }
 
 /// A reply through an assignment token that passed every check: from the assigned
@@ -89,9 +92,10 @@ pub fn form_spec(cfg: &Config) -> FormSpec {
     }
 }
 
-/// Whether the review period is over at `now` (there is a review deadline and it passed).
-pub fn review_closed(cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> bool {
-    cfg.conference.review_deadline.is_some_and(|d| now > d)
+/// Whether the review period was over for a reply that arrived at `arrived` (there is a
+/// review deadline and it had passed).
+pub fn review_closed(cfg: &Config, arrived: chrono::DateTime<chrono::Utc>) -> bool {
+    cfg.conference.review_deadline.is_some_and(|d| arrived > d)
 }
 
 /// The Message-IDs of the threading headers, in the order they are checked, each with
@@ -182,7 +186,7 @@ pub fn review(
         let r = Rejection::ReviewOfWithdrawn { reference };
         return refuse(r, subject, true, Some(pid));
     }
-    if review_closed(cfg, now) {
+    if review_closed(cfg, rf.arrived) {
         let subject = review_subject(cfg, &reference, "the review period is closed");
         let r = Rejection::ReviewClosed {
             reference,
@@ -475,6 +479,7 @@ mod rule_tests {
                 reviewers_needed: None,
             })),
             has_review: false,
+            arrived: now(),
         }
     }
 
@@ -621,8 +626,13 @@ mod rule_tests {
         let mut rf = active();
         rf.has_review = true;
         refused(review(&i, &from, &c, now(), &rf), "review_closed");
+        // Delivered before the deadline, processed after it: recorded.
+        rf.arrived = "2024-05-01T10:00:00Z".parse().unwrap();
+        assert!(review(&i, &from, &c, now(), &rf).is_ok());
+        // Processing time alone does not matter.
         let before = "2024-05-01T10:00:00Z".parse().unwrap();
-        assert!(review(&i, &from, &c, before, &rf).is_ok());
+        rf.arrived = now();
+        refused(review(&i, &from, &c, before, &rf), "review_closed");
     }
 
     #[test]

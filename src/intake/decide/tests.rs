@@ -68,6 +68,7 @@ fn facts<'a>(cfg: &'a Config, tagger: &'a Tagger) -> Facts<'a> {
         cfg,
         tagger,
         now: before(),
+        arrived: before(),
         message_row: 5,
         raw_len: 1000,
         released: false,
@@ -436,9 +437,42 @@ fn a_proposal_after_the_deadline_is_kept_as_late() {
     let (c, t) = (cfg(), tagger());
     let mut f = facts(&c, &t);
     f.now = after();
+    f.arrived = after();
     let d = decide(&from_ada("Proposal", COMPLETE), &f);
     assert_eq!(
         outcome(&d),
+        (MessageState::Accepted, Some("late_entry"), Some("closed"))
+    );
+}
+
+#[test]
+fn the_deadline_is_judged_on_arrival_not_on_processing() {
+    let (c, t) = (cfg(), tagger());
+    // Delivered before the deadline, processed after it: on time.
+    let mut f = facts(&c, &t);
+    f.now = after();
+    f.arrived = before();
+    let d = decide(&from_ada("Proposal", COMPLETE), &f);
+    assert_eq!(outcome(&d), (MessageState::Accepted, None, Some("ack")));
+    f.authority = proposal_token(7, ProposalStatus::Submitted);
+    let d = decide(
+        &through_token("ada@speaker.example", "Re: P-0007", "Title: New\r\n"),
+        &f,
+    );
+    assert_eq!(d.reason(), None, "an update delivered in time is applied");
+    // The Date header a sender writes counts for nothing.
+    let mut f = facts(&c, &t);
+    f.now = after();
+    f.arrived = after();
+    let dated = mail(
+        &format!(
+            "From: Ada <ada@speaker.example>\r\nTo: {CFP}\r\nSubject: Proposal\r\n\
+             Date: Mon, 01 Apr 2024 10:00:00 +0000\r\n"
+        ),
+        COMPLETE,
+    );
+    assert_eq!(
+        outcome(&decide(&dated, &f)),
         (MessageState::Accepted, Some("late_entry"), Some("closed"))
     );
 }
@@ -538,6 +572,7 @@ fn updates_after_the_deadline_are_refused() {
     let mut f = facts(&c, &t);
     f.authority = proposal_token(7, ProposalStatus::Submitted);
     f.now = after();
+    f.arrived = after();
     let d = decide(
         &through_token("ada@speaker.example", "Re: P-0007", "Title: New\r\n"),
         &f,
