@@ -204,6 +204,7 @@ impl Intake {
             state,
             finish,
             reply: Some(reply),
+            first_ack: true,
         })
     }
 }
