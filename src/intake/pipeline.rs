@@ -64,7 +64,8 @@ pub(super) struct Batch {
     pub(super) proposals: Vec<pstore::NewProposal>,
     /// Token hashes.
     pub(super) tokens: Vec<pstore::NewTokenRow>,
-    /// Review-form help replies per reviewer in the last 24 h, including this batch's
+    /// Review-form help replies per reviewer mailbox (`model::mailbox_key`) in the last
+    /// 24 h, including this batch's
     /// (filled lazily: only reviewers who sent an unreadable form are looked up).
     pub(super) help_counts: HashMap<String, i64>,
     /// Replies to queue.
