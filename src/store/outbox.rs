@@ -415,7 +415,7 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<OutboxSummary>> {
 /// sent; the reason is kept in `last_error`). Returns how many rows changed.
 pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}',
+        "UPDATE outbox SET state = '{}', hold = NULL,
                 last_error = 'not sent: the address is undeliverable (it bounced)'
          WHERE state = '{}' AND recipient IN (SELECT address FROM undeliverable)",
         OutboxState::Suppressed,
