@@ -588,8 +588,9 @@ async fn thread_caps_and_the_circuit_breaker_stop_replies_but_record_everything(
         r[2].detail
     );
     assert_eq!(w.outbox().await.len(), 2);
-    // Two more conversations reach the breaker (4 in the window); then nothing
-    // more is answered, not even first contact, and the chair is told once.
+    // Two more conversations reach the breaker (4 in the window); then no more
+    // conversation mail is answered and the chair is told once, but a new
+    // proposal's acknowledgment (its speaker's reply token) still goes out.
     for i in 3..5 {
         w.dovecot
             .append(
@@ -616,23 +617,28 @@ async fn thread_caps_and_the_circuit_breaker_stop_replies_but_record_everything(
             )
             .await;
     }
+    w.dovecot
+        .append("cfp", &conv("u5@example.org", "t5@x", "root5@x"))
+        .await;
     w.cfpd(&["run", "--once"]);
     let r = w.messages().await;
-    assert_eq!(r.len(), 8);
-    for row in &r[5..] {
+    assert_eq!(r.len(), 9);
+    for row in &r[5..8] {
         assert_eq!(row.state, "accepted", "still recorded");
-        assert!(
-            row.detail
-                .as_deref()
-                .unwrap_or("")
-                .contains("circuit breaker open"),
-            "{:?}",
-            row.detail
-        );
+        assert!(row.detail.is_none(), "{:?}", row.detail);
     }
+    assert!(
+        r[8].detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("circuit breaker open"),
+        "{:?}",
+        r[8].detail
+    );
     let o = w.outbox().await;
     assert_eq!(o.iter().filter(|o| o.kind == "breaker_alert").count(), 1);
-    assert_eq!(o.iter().filter(|o| o.kind != "breaker_alert").count(), 4);
+    assert_eq!(o.iter().filter(|o| o.kind == "ack").count(), 3);
+    assert_eq!(o.iter().filter(|o| o.kind == "help").count(), 4);
     let chair = w.dovecot.wait_for("chair", 1, T).await;
     assert!(parsed(&chair[0])
         .subject()
@@ -872,4 +878,154 @@ async fn no_reply_token_is_readable_in_the_database_once_used() {
         reply_raw.contains("cfp+redacted@conf.example"),
         "{reply_raw}"
     );
+}
+
+/// Issue 14: forged conversations open the circuit breaker (320 `help` mails
+/// from 16 throwaway addresses, each in a made-up thread); the proposals of
+/// real speakers that follow are still acknowledged, each with a reply token
+/// that works, also when the proposal answers one of the forged threads.
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_conversations_never_silence_a_real_speakers_first_acknowledgment() {
+    need_servers!();
+    let w = world_with_chair("").await;
+    for i in 0..320 {
+        let forged = format!(
+            "From: throwaway{}@spam.example\r\nTo: {CFP}\r\nSubject: Re: help\r\nMessage-ID: <f{i}@spam.example>\r\nIn-Reply-To: <made-up{i}@spam.example>\r\nContent-Type: text/plain\r\n\r\nhelp\r\n",
+            i % 16
+        );
+        w.dovecot.append("cfp", forged.as_bytes()).await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let r = w.messages().await;
+    assert!(
+        r.iter().any(|m| m
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("circuit breaker open")),
+        "the breaker is open"
+    );
+    for j in 0..5 {
+        let mut m = String::from_utf8(proposal_mail(
+            &format!("speaker{j}@example.org"),
+            &format!("real{j}@example.org"),
+            &format!("Real talk number {j}"),
+        ))
+        .unwrap();
+        if j % 2 == 1 {
+            // Answers a forged thread (as a reply to an announcement would).
+            m = m.replacen(
+                "Message-ID:",
+                &format!("In-Reply-To: <made-up{j}@spam.example>\r\nMessage-ID:"),
+                1,
+            );
+        }
+        w.dovecot.append("cfp", m.as_bytes()).await;
+    }
+    w.cfpd(&["run", "--once"]);
+    for j in 0..5 {
+        let user = format!("speaker{j}");
+        let inbox = w.dovecot.wait_for(&user, 1, T).await;
+        assert_eq!(inbox.len(), 1, "{user}: one acknowledgment");
+        let ack = &inbox[0];
+        assert!(reply_to(ack).starts_with("cfp+"), "{}", reply_to(ack));
+        let update = reply(
+            &format!("{user}@example.org"),
+            ack,
+            &format!("upd{j}@example.org"),
+            &format!("Title: Updated talk number {j}\n"),
+        );
+        w.dovecot.append("cfp", &update).await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let r = w.messages().await;
+    assert_eq!(
+        r.iter().filter(|m| m.state == "updated").count(),
+        5,
+        "every token works"
+    );
+}
+
+/// Issue 14: 100 proposals from one mailbox, spelled four ways
+/// (`Victim@`, `VICTIM@`, `victim+1@`, `victim@`): the spellings share one
+/// daily cap, the acknowledgments over it are held (shown by `cfpd outbox`)
+/// and released day by day, each exactly once, until every stored proposal's
+/// reply token has reached its speaker.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_from_one_mailbox_holds_acknowledgments_and_delivers_every_token() {
+    need_servers!();
+    let w = World::start("").await;
+    let spellings = [
+        "Victim@example.org",
+        "VICTIM@example.org",
+        "victim+1@example.org",
+        "victim@example.org",
+    ];
+    for i in 0..100 {
+        w.dovecot
+            .append(
+                "cfp",
+                &proposal_mail(
+                    spellings[i % 4],
+                    &format!("flood{i}@example.org"),
+                    &format!("Flood talk {i}"),
+                ),
+            )
+            .await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let o = w.outbox().await;
+    assert_eq!(o.len(), 100, "one acknowledgment per stored proposal");
+    let held = o.iter().filter(|r| r.hold.is_some()).count();
+    assert_eq!(held, 80, "20 a day to one mailbox, however it is spelled");
+    assert!(o
+        .iter()
+        .filter(|r| r.hold.is_some())
+        .all(|r| r.hold.as_deref() == Some("address_cap") && r.state == "queued"));
+    let listing = w.cfpd(&["outbox"]);
+    assert_eq!(listing.matches("held:address_cap").count(), 80, "{listing}");
+    let r = w.messages().await;
+    assert_eq!(
+        r.iter()
+            .filter(|m| m
+                .detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("acknowledgment held"))
+            .count(),
+        80
+    );
+    assert_eq!(w.dovecot.wait_for("victim", 20, T).await.len(), 20);
+    let start = chrono::Utc::now();
+    for day in 1..=5 {
+        let at =
+            (start + chrono::Duration::days(day) + chrono::Duration::minutes(day)).to_rfc3339();
+        w.cfpd_at(&at, &["run", "--once"]);
+        let want = (20 * (day as usize + 1)).min(100);
+        assert_eq!(
+            w.outbox().await.iter().filter(|r| r.hold.is_none()).count(),
+            want
+        );
+        assert_eq!(w.dovecot.wait_for("victim", want, T).await.len(), want);
+    }
+    let inbox = w.dovecot.fetch_all("victim", "INBOX").await;
+    assert_eq!(inbox.len(), 100, "each exactly once");
+    let mut refs: Vec<String> = inbox
+        .iter()
+        .map(|m| {
+            let s = parsed(m).subject().unwrap().to_string();
+            s.split_whitespace()
+                .find(|w| w.starts_with("P-"))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    refs.sort();
+    refs.dedup();
+    assert_eq!(refs.len(), 100, "every proposal's acknowledgment");
+    let mut tokens: Vec<String> = inbox.iter().map(|m| reply_to(m)).collect();
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 100, "every proposal's own token");
+    assert!(w.outbox().await.iter().all(|r| r.state == "sent"));
 }

@@ -699,6 +699,20 @@ async fn check_outbox(c: &mut AnyConnection) {
             .unwrap(),
         1
     );
+    // 0014: the rows are counted per mailbox (backfilled), however it is spelled,
+    // and none is held.
+    assert_eq!(
+        store::outbox::kind_count(c, "ADA+cfp@Example.org", MailKind::Rejection, 0)
+            .await
+            .unwrap(),
+        1
+    );
+    let counts = store::outbox::reply_counts(c, &["ada@example.org".to_string()], 0)
+        .await
+        .unwrap();
+    assert_eq!(counts.get("ada@example.org"), Some(&2));
+    assert!(store::outbox::held(c).await.unwrap().is_empty());
+    assert!(outbox.iter().all(|o| o.hold.is_none()));
     assert_eq!(
         store::outbox::by_bounce_hash(c, "bh6").await.unwrap(),
         Some((6, "ghost@example.net".into()))

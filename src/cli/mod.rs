@@ -658,7 +658,10 @@ async fn outbox(path: &Path, act: Option<OutboxAct>, uncertain: bool) -> anyhow:
             out,
             "{:>6}  {:<10} {:<10} {:>3}  {:<30} {}{}",
             r.id,
-            r.state,
+            match r.hold {
+                Some(h) => format!("held:{h}"),
+                None => r.state.to_string(),
+            },
             r.kind,
             r.attempts,
             r.recipient,

@@ -214,6 +214,7 @@ impl Intake {
             state,
             finish,
             reply: Some(reply),
+            first_ack: true,
         })
     }
 }

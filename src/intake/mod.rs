@@ -156,6 +156,10 @@ impl Intake {
         let mut tx = self.store.begin().await?;
         let now = store::ms(self.clock.now());
         notice::report_too_large(&mut tx, &self.cfg, &self.composer, now).await?;
+        let released = caps::release_held(&mut tx, &self.cfg, now).await?;
+        if released > 0 {
+            tracing::info!(released, "held acknowledgments released");
+        }
         tx.commit().await.ctx("committing chairs' notices")?;
         Ok(total)
     }

@@ -15,7 +15,7 @@ use super::decide::{self, Body, Decision, Reply, ReplyToken, Unreadable};
 use super::inbound::{self, Inbound};
 use super::review_reply;
 use super::{notice, Intake, IntakeError};
-use crate::model::MailKind;
+use crate::model::{HoldReason, MailKind};
 use crate::outbox::{AutoSubmitted, ComposeError, Composer, Draft};
 use crate::proposal::{self, TagOverrides};
 use crate::review;
@@ -29,6 +29,9 @@ pub(super) struct Handled {
     pub(super) state: MessageState,
     pub(super) finish: Finish,
     pub(super) reply: Option<Reply>,
+    /// The reply is a speaker's first acknowledgment (it carries the reply token of
+    /// a proposal stored just now): never dropped by the caps, at most held.
+    pub(super) first_ack: bool,
 }
 
 impl From<Decision> for Handled {
@@ -38,6 +41,7 @@ impl From<Decision> for Handled {
             state: d.state(),
             finish: d.finish(),
             reply: d.into_reply(),
+            first_ack: false,
         }
     }
 }
@@ -60,11 +64,15 @@ pub(super) struct Batch {
     pub(super) proposals: Vec<pstore::NewProposal>,
     /// Token hashes.
     pub(super) tokens: Vec<pstore::NewTokenRow>,
-    /// Review-form help replies per reviewer in the last 24 h, including this batch's
+    /// Review-form help replies per reviewer mailbox (`model::mailbox_key`) in the last
+    /// 24 h, including this batch's
     /// (filled lazily: only reviewers who sent an unreadable form are looked up).
     pub(super) help_counts: HashMap<String, i64>,
     /// Replies to queue.
     pub(super) mails: Vec<crate::store::outbox::NewMail>,
+    /// First acknowledgments over their recipient's cap, queued held
+    /// (`HoldReason::AddressCap`) and released by [`caps::release_held`].
+    pub(super) held: Vec<crate::store::outbox::NewMail>,
     /// Replies decided but not yet composed (see [`Intake::compose_replies`]).
     pub(super) replies: Vec<PendingReply>,
     /// Terminal states.
@@ -92,6 +100,8 @@ impl Batch {
         self.tokens.clear();
         outbox::queue_many(tx, &self.mails, now).await?;
         self.mails.clear();
+        outbox::hold_many(tx, &self.held, HoldReason::AddressCap, now).await?;
+        self.held.clear();
         messages::finish_many(tx, &self.finishes, now).await?;
         self.finishes.clear();
         messages::replace_raw_many(tx, &self.redactions).await?;
@@ -128,6 +138,8 @@ pub(super) struct PendingReply {
     cause_message: i64,
     /// Conversation key for the per-thread cap.
     thread_key: Option<String>,
+    /// Queued held (see [`Batch::held`]).
+    held: bool,
 }
 
 impl PendingReply {
@@ -415,32 +427,33 @@ impl Intake {
     async fn compose_replies(&self, b: &mut Batch) -> Result<(), IntakeError> {
         let replies = std::mem::take(&mut b.replies);
         let workers = spare_cores();
-        let results: Vec<(usize, Result<crate::store::outbox::NewMail, NotSent>)> =
-            if replies.len() < 64 || workers < 2 {
-                replies
-                    .into_iter()
-                    .map(|r| (r.finish, r.compose(&self.composer)))
-                    .collect()
-            } else {
-                let mut tasks = Vec::new();
-                for part in split_for(replies, workers) {
-                    let composer = self.composer.clone();
-                    tasks.push(tokio::task::spawn_blocking(move || {
-                        part.into_iter()
-                            .map(|r| (r.finish, r.compose(&composer)))
-                            .collect::<Vec<_>>()
-                    }));
-                }
-                let mut out = Vec::new();
-                for t in tasks {
-                    // `compose` catches panics itself; a task fails only when the
-                    // runtime is going away, and then the batch is not committed.
-                    out.extend(t.await.map_err(|e| IntakeError::Panic(e.to_string()))?);
-                }
-                out
-            };
-        for (finish, r) in results {
+        type Composed = (usize, bool, Result<crate::store::outbox::NewMail, NotSent>);
+        let results: Vec<Composed> = if replies.len() < 64 || workers < 2 {
+            replies
+                .into_iter()
+                .map(|r| (r.finish, r.held, r.compose(&self.composer)))
+                .collect()
+        } else {
+            let mut tasks = Vec::new();
+            for part in split_for(replies, workers) {
+                let composer = self.composer.clone();
+                tasks.push(tokio::task::spawn_blocking(move || {
+                    part.into_iter()
+                        .map(|r| (r.finish, r.held, r.compose(&composer)))
+                        .collect::<Vec<_>>()
+                }));
+            }
+            let mut out = Vec::new();
+            for t in tasks {
+                // `compose` catches panics itself; a task fails only when the
+                // runtime is going away, and then the batch is not committed.
+                out.extend(t.await.map_err(|e| IntakeError::Panic(e.to_string()))?);
+            }
+            out
+        };
+        for (finish, held, r) in results {
             match r {
+                Ok(mail) if held => b.held.push(mail),
                 Ok(mail) => b.mails.push(mail),
                 Err(note) => add_detail(&mut b.finishes[finish].2, note.to_string()),
             }
@@ -487,36 +500,57 @@ impl Intake {
     fn record(&self, b: &mut Batch, m: &PendingMessage, inbound: Option<&Inbound>, mut h: Handled) {
         if let (Some(reply), Some(i)) = (h.reply.take(), inbound) {
             if let Some(from) = &i.from {
-                let thread = caps::thread_key(i);
-                match b.caps.check(&self.cfg, &from.address, thread.as_deref()) {
-                    Err(why) => {
+                // A first acknowledgment is not part of the conversation it may
+                // answer: it feeds neither the thread cap nor the breaker.
+                let thread = caps::thread_key(i).filter(|_| !h.first_ack);
+                let admit = b
+                    .caps
+                    .admit(&self.cfg, &from.address, thread.as_deref(), h.first_ack);
+                let held = match admit {
+                    caps::Admit::Drop(why) => {
                         tracing::warn!(message_row = m.id, "{why}");
                         if matches!(why, caps::Suppressed::Breaker(_)) {
                             self.breaker_alert(b);
                         }
                         add_detail(&mut h.finish, why.to_string());
+                        None
                     }
-                    Ok(()) => {
+                    caps::Admit::Hold(why) => {
+                        tracing::info!(message_row = m.id, "{why}; acknowledgment held");
+                        let note =
+                            why.to_string()
+                                .replacen("reply suppressed", "acknowledgment held", 1);
+                        add_detail(
+                            &mut h.finish,
+                            format!("{note}; sent when the window allows (cfpd outbox)"),
+                        );
+                        Some(true)
+                    }
+                    caps::Admit::Send => {
                         // Counted now, composed after the batch's handling loop
                         // (see `compose_replies`), on all cores.
                         b.caps.count(&from.address, thread.as_deref());
-                        b.replies.push(PendingReply {
-                            finish: b.finishes.len(),
-                            kind: reply.kind,
-                            to: from.address.clone(),
-                            to_name: from.name.clone(),
-                            subject: reply.subject,
-                            body: reply.body,
-                            in_reply_to: i.message_id.clone(),
-                            references: i.references.clone(),
-                            reply_token: match reply.token {
-                                ReplyToken::Secret(s) => Some(s),
-                                ReplyToken::None | ReplyToken::FreshProposal => None,
-                            },
-                            cause_message: m.id,
-                            thread_key: thread,
-                        });
+                        Some(false)
                     }
+                };
+                if let Some(held) = held {
+                    b.replies.push(PendingReply {
+                        finish: b.finishes.len(),
+                        kind: reply.kind,
+                        to: from.address.clone(),
+                        to_name: from.name.clone(),
+                        subject: reply.subject,
+                        body: reply.body,
+                        in_reply_to: i.message_id.clone(),
+                        references: i.references.clone(),
+                        reply_token: match reply.token {
+                            ReplyToken::Secret(s) => Some(s),
+                            ReplyToken::None | ReplyToken::FreshProposal => None,
+                        },
+                        cause_message: m.id,
+                        thread_key: thread,
+                        held,
+                    });
                 }
             }
         }

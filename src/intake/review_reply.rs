@@ -340,7 +340,8 @@ impl Intake {
         let refusal = rules::form_refusal(&self.cfg, &about.reference, problems, about.pid);
         let mut h = Handled::from(refusal);
         let since = store::ms(now) - 24 * 3600 * 1000;
-        let sent = match b.help_counts.get(&from.address) {
+        let mailbox = crate::model::mailbox_key(&from.address);
+        let sent = match b.help_counts.get(&mailbox) {
             Some(n) => *n,
             None => outbox::kind_count(tx, &from.address, REVIEW_HELP_KIND, since).await?,
         };
@@ -355,7 +356,7 @@ impl Intake {
             }
             return Ok(h);
         }
-        b.help_counts.insert(from.address.clone(), sent + 1);
+        b.help_counts.insert(mailbox, sent + 1);
         let secret = self.assignment_token(tx, about, now).await?;
         if let Some(reply) = h.reply.as_mut() {
             reply.kind = REVIEW_HELP_KIND;

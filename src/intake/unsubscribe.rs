@@ -57,6 +57,7 @@ fn outcome(address: Option<String>) -> Handled {
                 ..Default::default()
             },
             reply: None,
+            first_ack: false,
         },
         None => Handled {
             state: MessageState::Rejected,
@@ -66,6 +67,7 @@ fn outcome(address: Option<String>) -> Handled {
                 ..Default::default()
             },
             reply: None,
+            first_ack: false,
         },
     }
 }

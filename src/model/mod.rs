@@ -10,12 +10,16 @@
 //!
 //! No I/O here: no sqlx, tokio or lettre.
 
+mod mailbox;
 mod rows;
 mod states;
 
+pub use mailbox::mailbox_key;
+
 pub use rows::{Assignment, ProposalRow, Reviewer, VersionStamp};
 pub use states::{
-    AssignmentState, MailKind, MessageState, OutboxState, ProposalStatus, Reason, TokenKind,
+    AssignmentState, HoldReason, MailKind, MessageState, OutboxState, ProposalStatus, Reason,
+    TokenKind,
 };
 
 /// A stored value that is none of an enum's spellings.

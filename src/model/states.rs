@@ -186,6 +186,18 @@ stored_enum! {
 }
 
 stored_enum! {
+    "hold reason",
+    /// Why a queued mail is held back (`outbox.hold`; NULL when it may be sent):
+    /// it is sent, once, when the reason no longer applies.
+    pub enum HoldReason {
+        /// A speaker's first acknowledgment (the mail with the reply token of a
+        /// newly stored proposal) over the recipient's daily reply budget: it is
+        /// released when their 24-hour window has room again.
+        AddressCap,
+    }
+}
+
+stored_enum! {
     "mail kind",
     /// What kind of mail an outbox row is (`outbox.kind`), for reports and
     /// per-kind rate limits.
@@ -279,6 +291,7 @@ mod tests {
         round_trips::<Reason>();
         round_trips::<OutboxState>();
         round_trips::<MailKind>();
+        round_trips::<HoldReason>();
         round_trips::<AssignmentState>();
         round_trips::<TokenKind>();
     }

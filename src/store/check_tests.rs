@@ -5,12 +5,14 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    AssignmentState, MailKind, MessageState, OutboxState, ProposalStatus, Reason, Spelled,
-    TokenKind,
+    AssignmentState, HoldReason, MailKind, MessageState, OutboxState, ProposalStatus, Reason,
+    Spelled, TokenKind,
 };
 
 const SQLITE: &str = include_str!("../../migrations/sqlite/0011_check_states.sql");
 const POSTGRES: &str = include_str!("../../migrations/postgres/0011_check_states.sql");
+const SQLITE_0014: &str = include_str!("../../migrations/sqlite/0014_reply_mailbox_hold.sql");
+const POSTGRES_0014: &str = include_str!("../../migrations/postgres/0014_reply_mailbox_hold.sql");
 
 /// The quoted values of `CONSTRAINT <name> CHECK (…)` in `sql`, written as
 /// `<column> IN ('a', 'b')` (PostgreSQL) or `<column> = 'a' OR <column> =
@@ -62,6 +64,14 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
             expected.len(),
             "one constraint per stored enum column"
         );
+    }
+}
+
+#[test]
+fn the_hold_check_of_0014_lists_exactly_the_hold_reasons() {
+    for sql in [SQLITE_0014, POSTGRES_0014] {
+        assert_eq!(allowed(sql, "outbox_hold_check"), spellings::<HoldReason>());
+        assert_eq!(sql.matches("CONSTRAINT ").count(), 1);
     }
 }
 

@@ -12,8 +12,10 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{decode_all, in_list, placeholders, spelled, AnyConnection, Ctx, Result, CHUNK};
-use crate::model::{MailKind, OutboxState};
+use super::{
+    decode_all, in_list, placeholders, spelled, spelled_opt, AnyConnection, Ctx, Result, CHUNK,
+};
+use crate::model::{mailbox_key, HoldReason, MailKind, OutboxState};
 
 /// A mail ready to queue.
 #[derive(Debug, Clone)]
@@ -50,14 +52,34 @@ pub async fn queue(conn: &mut AnyConnection, m: &NewMail, now: i64) -> Result<bo
 /// Queue many mails in multi-row statements (duplicates by dedup key are
 /// skipped). Returns how many were queued.
 pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -> Result<u64> {
+    insert(conn, mails, None, now).await
+}
+
+/// Queue many mails held back for `why`: the sender skips them until
+/// [`release`] clears the hold; until then they count towards no cap.
+pub async fn hold_many(
+    conn: &mut AnyConnection,
+    mails: &[NewMail],
+    why: HoldReason,
+    now: i64,
+) -> Result<u64> {
+    insert(conn, mails, Some(why), now).await
+}
+
+async fn insert(
+    conn: &mut AnyConnection,
+    mails: &[NewMail],
+    hold: Option<HoldReason>,
+    now: i64,
+) -> Result<u64> {
     let mut queued = 0;
     for chunk in mails.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id, subject, raw,
                                  state, attempts, next_attempt_at, cause_message,
-                                 bounce_hash, thread_key)
+                                 bounce_hash, thread_key, mailbox, hold)
              VALUES {} ON CONFLICT (dedup_key) DO NOTHING",
-            placeholders(chunk.len(), 14)
+            placeholders(chunk.len(), 16)
         );
         let mut q = sqlx::query(super::generated(conn, sql));
         for m in chunk {
@@ -75,7 +97,9 @@ pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -
                 .bind(now)
                 .bind(m.cause_message)
                 .bind(&m.bounce_hash)
-                .bind(&m.thread_key);
+                .bind(&m.thread_key)
+                .bind(mailbox_key(&m.recipient))
+                .bind(hold.map(|h| h.as_str()));
         }
         queued += q
             .execute(&mut *conn)
@@ -86,21 +110,24 @@ pub async fn queue_many(conn: &mut AnyConnection, mails: &[NewMail], now: i64) -
     Ok(queued)
 }
 
-/// Automatic replies per recipient since `since` (ms), for the given recipients.
+/// Automatic replies per mailbox ([`mailbox_key`]) since `since` (ms), for the given
+/// mailboxes (keys, as `mailbox_key` spells them).
 ///
 /// Only mail caused by an inbound message counts (`cause_message` set): assignment mails,
 /// reminders and digests are not replies and must not use up a reviewer's reply budget.
+/// Held mail counts once it is released (its `created_at` is then the release).
 pub async fn reply_counts(
     conn: &mut AnyConnection,
-    recipients: &[String],
+    mailboxes: &[String],
     since: i64,
 ) -> Result<HashMap<String, i64>> {
     let mut out = HashMap::new();
-    for chunk in recipients.chunks(CHUNK) {
+    for chunk in mailboxes.chunks(CHUNK) {
         let sql = format!(
-            "SELECT recipient, COUNT(*) AS n FROM outbox
-             WHERE created_at >= $1 AND cause_message IS NOT NULL AND recipient IN ({})
-             GROUP BY recipient",
+            "SELECT mailbox, COUNT(*) AS n FROM outbox
+             WHERE created_at >= $1 AND cause_message IS NOT NULL AND hold IS NULL
+               AND mailbox IN ({})
+             GROUP BY mailbox",
             in_list(2, chunk.len())
         );
         let mut q = sqlx::query(super::generated(conn, sql)).bind(since);
@@ -109,7 +136,7 @@ pub async fn reply_counts(
         }
         for r in q.fetch_all(&mut *conn).await.ctx("counting replies")? {
             out.insert(
-                r.try_get("recipient").ctx("counting replies")?,
+                r.try_get("mailbox").ctx("counting replies")?,
                 r.try_get("n").ctx("counting replies")?,
             );
         }
@@ -118,8 +145,8 @@ pub async fn reply_counts(
 }
 
 /// Replies (mails caused by an inbound message) of one kind queued for one
-/// recipient since `since` (ms): per-kind rate limits (e.g. at most so many
-/// review-form help replies per reviewer and day).
+/// recipient's mailbox ([`mailbox_key`]) since `since` (ms): per-kind rate limits
+/// (e.g. at most so many review-form help replies per reviewer and day).
 pub async fn kind_count(
     conn: &mut AnyConnection,
     recipient: &str,
@@ -128,9 +155,10 @@ pub async fn kind_count(
 ) -> Result<i64> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS n FROM outbox
-         WHERE recipient = $1 AND created_at >= $3 AND cause_message IS NOT NULL AND kind = $2",
+         WHERE mailbox = $1 AND created_at >= $3 AND cause_message IS NOT NULL
+           AND hold IS NULL AND kind = $2",
     )
-    .bind(recipient)
+    .bind(mailbox_key(recipient))
     .bind(kind.as_str())
     .bind(since)
     .fetch_one(&mut *conn)
@@ -167,7 +195,7 @@ pub async fn due_for_worker(
 ) -> Result<Vec<DueMail>> {
     let sql = format!(
         "SELECT id, envelope_from, recipient, message_id, raw, attempts FROM outbox
-         WHERE state = '{}' AND next_attempt_at <= $1 AND id % $3 = $4
+         WHERE state = '{}' AND next_attempt_at <= $1 AND id % $3 = $4 AND hold IS NULL
            AND recipient NOT IN (SELECT address FROM undeliverable)
          ORDER BY id LIMIT $2",
         OutboxState::Queued
@@ -201,7 +229,7 @@ pub async fn due_for_worker(
 pub async fn mark_sending(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE outbox SET state = '{}', attempts = attempts + 1, next_attempt_at = $2
-         WHERE id = $1 AND state = '{}'
+         WHERE id = $1 AND state = '{}' AND hold IS NULL
            AND recipient NOT IN (SELECT address FROM undeliverable)",
         OutboxState::Sending,
         OutboxState::Queued
@@ -342,7 +370,7 @@ pub async fn stats(conn: &mut AnyConnection) -> Result<(Vec<(OutboxState, i64)>,
         .await
         .ctx("counting outbox mail")?;
     let oldest = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT MIN(created_at) AS oldest FROM outbox WHERE state = '{}'",
+        "SELECT MIN(created_at) AS oldest FROM outbox WHERE state = '{}' AND hold IS NULL",
         OutboxState::Queued
     )))
     .fetch_one(&mut *conn)
@@ -377,12 +405,15 @@ pub struct OutboxSummary {
     pub attempts: i64,
     /// Last error, if any.
     pub last_error: Option<String>,
+    /// Why it is held back (queued, not sent until released), if it is.
+    pub hold: Option<HoldReason>,
 }
 
 /// All outbox rows, oldest first.
 pub async fn list(conn: &mut AnyConnection) -> Result<Vec<OutboxSummary>> {
     let rows = sqlx::query(
-        "SELECT id, kind, recipient, subject, state, attempts, last_error FROM outbox ORDER BY id",
+        "SELECT id, kind, recipient, subject, state, attempts, last_error, hold
+         FROM outbox ORDER BY id",
     )
     .fetch_all(&mut *conn)
     .await
@@ -398,6 +429,7 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<OutboxSummary>> {
                 state: spelled(r, "state")?,
                 attempts: r.try_get("attempts")?,
                 last_error: r.try_get("last_error")?,
+                hold: spelled_opt(r, "hold")?,
             })
         },
         "reading the outbox",
@@ -501,7 +533,7 @@ pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
     let mut n = 0;
     for (id, raw) in rows {
         n += sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE outbox SET state = '{}', raw = $2,
+            "UPDATE outbox SET state = '{}', raw = $2, hold = NULL,
                     last_error = 'not sent: the address is undeliverable (it bounced)',
                     envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
              WHERE id = $1 AND state = '{}'",
@@ -640,4 +672,41 @@ pub async fn conversation_replies_since(conn: &mut AnyConnection, since: i64) ->
     .await
     .ctx("counting recent replies")?;
     row.try_get("n").ctx("counting recent replies")
+}
+
+/// Held mail (id and mailbox), oldest first: what [`release`] may let go.
+pub async fn held(conn: &mut AnyConnection) -> Result<Vec<(i64, String)>> {
+    let rows = sqlx::query("SELECT id, mailbox FROM outbox WHERE hold IS NOT NULL ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("listing held mail")?;
+    decode_all(
+        rows,
+        |r| Ok((r.try_get("id")?, r.try_get("mailbox")?)),
+        "reading held mail",
+    )
+}
+
+/// Release held mail: it is queued from `now` (its `created_at`, so it counts
+/// towards its recipient's window from now on) and sent like any other, once.
+/// Returns how many rows were released.
+pub async fn release(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<u64> {
+    let mut released = 0;
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "UPDATE outbox SET hold = NULL, created_at = $1, next_attempt_at = $1
+             WHERE hold IS NOT NULL AND id IN ({})",
+            in_list(2, chunk.len())
+        );
+        let mut q = sqlx::query(super::generated(conn, sql)).bind(now);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        released += q
+            .execute(&mut *conn)
+            .await
+            .ctx("releasing held mail")?
+            .rows_affected();
+    }
+    Ok(released)
 }

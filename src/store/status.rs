@@ -169,10 +169,12 @@ pub async fn snapshot(
             .await
             .ctx("counting outbox mail")?,
     )?;
-    // The lowest queued id is the mail waiting longest; finding it reads the
-    // (state, next_attempt_at) index only.
+    // The lowest queued id is the mail waiting longest; held mail (an
+    // acknowledgment over its recipient's cap, `outbox.hold`) is not waiting
+    // for the sender, so it does not count.
     let oldest_queued_at: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT created_at FROM outbox WHERE id = (SELECT MIN(id) FROM outbox WHERE state = '{}')",
+        "SELECT created_at FROM outbox
+         WHERE id = (SELECT MIN(id) FROM outbox WHERE state = '{}' AND hold IS NULL)",
         OutboxState::Queued
     )))
     .fetch_optional(&mut *conn)

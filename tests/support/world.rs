@@ -292,6 +292,7 @@ url = "{db_url}"
                 state: r.state.to_string(),
                 attempts: r.attempts,
                 last_error: r.last_error,
+                hold: r.hold.map(|h| h.to_string()),
             })
             .collect()
     }
@@ -328,6 +329,8 @@ pub struct OutboxRow {
     pub state: String,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// Why it is held back (`address_cap`), if it is.
+    pub hold: Option<String>,
 }
 
 /// Upper bound for waiting on a state cfpd reaches by itself (not a performance assertion).
