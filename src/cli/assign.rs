@@ -11,6 +11,7 @@ use crate::assign::{plan, solver};
 use crate::model::ProposalStatus;
 use crate::outbox::Composer;
 use crate::progress::Progress;
+use crate::report::safe::{csv_record, terminal};
 use crate::store::{self, proposals as pstore, review as rstore};
 use rstore::AssignmentState;
 
@@ -168,11 +169,11 @@ pub async fn list(config: &Path) -> anyhow::Result<()> {
         writeln!(
             out,
             "{:<32} {:<20} {:>5} {:>8}  {}",
-            r.email,
-            r.name.clone().unwrap_or_default(),
+            terminal(&r.email),
+            terminal(r.name.as_deref().unwrap_or_default()),
             n,
             format!("{}-{}", r.min_load, r.max_load),
-            r.topics.join(", ")
+            terminal(&r.topics.join(", "))
         )?;
     }
     writeln!(out, "{} reviewer(s)", rs.len())?;
@@ -240,7 +241,9 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         writeln!(
             out,
             "  {:<32} {:>3} (max {})",
-            r.email, sol.loads[ri], r.max_load
+            terminal(&r.email),
+            sol.loads[ri],
+            r.max_load
         )?;
     }
     let mut hist = [0usize; 5];
@@ -282,17 +285,20 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
     }
     if let Some(path) = csv_out {
         let mut w = csv::Writer::from_path(path).with_context(|| path.display().to_string())?;
-        w.write_record(["proposal", "title", "reviewer", "affinity", "new"])?;
+        csv_record(&mut w, ["proposal", "title", "reviewer", "affinity", "new"])?;
         let added: std::collections::HashSet<(usize, usize)> =
             sol.added.iter().map(|(p, r, _)| (*p, *r)).collect();
         for (p, r, a) in &sol.pairs {
-            w.write_record([
-                props[*p].reference(),
-                props[*p].fields.title.clone().unwrap_or_default(),
-                revs[*r].email.clone(),
-                a.to_string(),
-                added.contains(&(*p, *r)).to_string(),
-            ])?;
+            csv_record(
+                &mut w,
+                [
+                    props[*p].reference(),
+                    props[*p].fields.title.clone().unwrap_or_default(),
+                    revs[*r].email.clone(),
+                    a.to_string(),
+                    added.contains(&(*p, *r)).to_string(),
+                ],
+            )?;
         }
         w.flush()?;
         writeln!(out, "\nwrote {}", path.display())?;

@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{AuthMethod, Config, MailboxConfig, OutgoingConfig};
 use crate::daemon::App;
+use crate::report::safe::terminal;
 use crate::store::Store;
 
 /// cfpd — a call for proposals run entirely by email.
@@ -572,8 +573,8 @@ async fn messages(path: &Path, release: Option<i64>) -> anyhow::Result<()> {
             r.proposal_id
                 .map(crate::proposal::reference)
                 .unwrap_or_default(),
-            r.from_addr.unwrap_or_default(),
-            r.subject.unwrap_or_default()
+            terminal(r.from_addr.as_deref().unwrap_or_default()),
+            terminal(r.subject.as_deref().unwrap_or_default())
         )?;
     }
     Ok(())
@@ -606,9 +607,11 @@ async fn outbox(path: &Path, retry: Option<i64>) -> anyhow::Result<()> {
             r.state,
             r.kind,
             r.attempts,
-            r.recipient,
-            r.subject,
-            r.last_error.map(|e| format!("  [{e}]")).unwrap_or_default()
+            terminal(&r.recipient),
+            terminal(&r.subject),
+            r.last_error
+                .map(|e| format!("  [{}]", terminal(&e)))
+                .unwrap_or_default()
         )?;
     }
     Ok(())
