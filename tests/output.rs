@@ -52,7 +52,7 @@ async fn hostile_text_is_printed_visibly_and_csv_cells_never_start_a_formula() {
         );
         let from = format!(
             "{} <s{i}@speakers.example>",
-            q_word(&format!("Ann\u{1b}]0;x\u{7} \u{202e}Lee"))
+            q_word("Ann\u{1b}]0;x\u{7} \u{202e}Lee")
         );
         let subject = q_word(&format!("Proposal \u{1b}[2J\u{7}\u{202e}{i}"));
         w.dovecot
