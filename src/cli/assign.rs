@@ -284,23 +284,7 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         }
     }
     if let Some(path) = csv_out {
-        let mut w = csv::Writer::from_path(path).with_context(|| path.display().to_string())?;
-        csv_record(&mut w, ["proposal", "title", "reviewer", "affinity", "new"])?;
-        let added: std::collections::HashSet<(usize, usize)> =
-            sol.added.iter().map(|(p, r, _)| (*p, *r)).collect();
-        for (p, r, a) in &sol.pairs {
-            csv_record(
-                &mut w,
-                [
-                    props[*p].reference(),
-                    props[*p].fields.title.clone().unwrap_or_default(),
-                    revs[*r].email.clone(),
-                    a.to_string(),
-                    added.contains(&(*p, *r)).to_string(),
-                ],
-            )?;
-        }
-        w.flush()?;
+        write_csv(path, &sol, &props, &revs)?;
         writeln!(out, "\nwrote {}", path.display())?;
     }
     if !commit {
@@ -334,6 +318,33 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         "\ncommitted: {} new assignment(s), {queued} mail(s) queued (sent by `cfpd run`)",
         sol.added.len()
     )?;
+    Ok(())
+}
+
+/// `cfpd assign --csv`: one row per pair, through the one CSV record writer.
+fn write_csv(
+    path: &Path,
+    sol: &solver::Solution,
+    props: &[pstore::ProposalRow],
+    revs: &[rstore::Reviewer],
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| path.display().to_string())?;
+    csv_record(&mut w, ["proposal", "title", "reviewer", "affinity", "new"])?;
+    let added: std::collections::HashSet<(usize, usize)> =
+        sol.added.iter().map(|(p, r, _)| (*p, *r)).collect();
+    for (p, r, a) in &sol.pairs {
+        csv_record(
+            &mut w,
+            [
+                props[*p].reference(),
+                props[*p].fields.title.clone().unwrap_or_default(),
+                revs[*r].email.clone(),
+                a.to_string(),
+                added.contains(&(*p, *r)).to_string(),
+            ],
+        )?;
+    }
+    w.flush()?;
     Ok(())
 }
 
