@@ -11,7 +11,7 @@ async fn main() -> std::process::ExitCode {
     match cfpd::cli::main().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cfpd: {e:#}");
+            eprintln!("cfpd: {}", cfpd::cli::error_text(&e));
             // `cfpd status` found something that needs attention (it printed why).
             if e.is::<cfpd::cli::status::NeedsAttention>() {
                 return std::process::ExitCode::from(2);

@@ -11,6 +11,7 @@ use crate::assign::{plan, solver};
 use crate::model::ProposalStatus;
 use crate::outbox::Composer;
 use crate::progress::Progress;
+use crate::report::safe::{csv_record, terminal};
 use crate::store::{self, proposals as pstore, review as rstore};
 use rstore::AssignmentState;
 
@@ -168,11 +169,11 @@ pub async fn list(config: &Path) -> anyhow::Result<()> {
         writeln!(
             out,
             "{:<32} {:<20} {:>5} {:>8}  {}",
-            r.email,
-            r.name.clone().unwrap_or_default(),
+            terminal(&r.email),
+            terminal(r.name.as_deref().unwrap_or_default()),
             n,
             format!("{}-{}", r.min_load, r.max_load),
-            r.topics.join(", ")
+            terminal(&r.topics.join(", "))
         )?;
     }
     writeln!(out, "{} reviewer(s)", rs.len())?;
@@ -240,7 +241,9 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         writeln!(
             out,
             "  {:<32} {:>3} (max {})",
-            r.email, sol.loads[ri], r.max_load
+            terminal(&r.email),
+            sol.loads[ri],
+            r.max_load
         )?;
     }
     let mut hist = [0usize; 5];
@@ -281,20 +284,7 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         }
     }
     if let Some(path) = csv_out {
-        let mut w = csv::Writer::from_path(path).with_context(|| path.display().to_string())?;
-        w.write_record(["proposal", "title", "reviewer", "affinity", "new"])?;
-        let added: std::collections::HashSet<(usize, usize)> =
-            sol.added.iter().map(|(p, r, _)| (*p, *r)).collect();
-        for (p, r, a) in &sol.pairs {
-            w.write_record([
-                props[*p].reference(),
-                props[*p].fields.title.clone().unwrap_or_default(),
-                revs[*r].email.clone(),
-                a.to_string(),
-                added.contains(&(*p, *r)).to_string(),
-            ])?;
-        }
-        w.flush()?;
+        write_csv(path, &sol, &props, &revs)?;
         writeln!(out, "\nwrote {}", path.display())?;
     }
     if !commit {
@@ -328,6 +318,33 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         "\ncommitted: {} new assignment(s), {queued} mail(s) queued (sent by `cfpd run`)",
         sol.added.len()
     )?;
+    Ok(())
+}
+
+/// `cfpd assign --csv`: one row per pair, through the one CSV record writer.
+fn write_csv(
+    path: &Path,
+    sol: &solver::Solution,
+    props: &[pstore::ProposalRow],
+    revs: &[rstore::Reviewer],
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| path.display().to_string())?;
+    csv_record(&mut w, ["proposal", "title", "reviewer", "affinity", "new"])?;
+    let added: std::collections::HashSet<(usize, usize)> =
+        sol.added.iter().map(|(p, r, _)| (*p, *r)).collect();
+    for (p, r, a) in &sol.pairs {
+        csv_record(
+            &mut w,
+            [
+                props[*p].reference(),
+                props[*p].fields.title.clone().unwrap_or_default(),
+                revs[*r].email.clone(),
+                a.to_string(),
+                added.contains(&(*p, *r)).to_string(),
+            ],
+        )?;
+    }
+    w.flush()?;
     Ok(())
 }
 

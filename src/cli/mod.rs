@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{AuthMethod, Config, MailboxConfig, OutgoingConfig};
 use crate::daemon::App;
+use crate::report::safe::terminal;
 use crate::store::Store;
 
 /// cfpd — a call for proposals run entirely by email.
@@ -265,8 +266,54 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     Ok(Config::load(path)?)
 }
 
+/// An error and its causes on one line, each cause once: a cause whose text
+/// the message already carries (`"reading x: {source}"` with `#[source]`, or a
+/// driver repeating its own message) is not printed again.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// Create the folder of a SQLite database file when it is missing (0700:
+/// the database holds every speaker's mail), so that a fresh install works;
+/// the error names the folder when it cannot be created.
+pub fn prepare_sqlite_folder(database_url: &str) -> anyhow::Result<()> {
+    let Some(rest) = database_url.strip_prefix("sqlite://") else {
+        return Ok(());
+    };
+    let file = rest.split_once('?').map_or(rest, |(f, _)| f);
+    if file.is_empty() || file == ":memory:" {
+        return Ok(());
+    }
+    let Some(dir) = Path::new(file).parent() else {
+        return Ok(());
+    };
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating the database folder {}", dir.display()))?;
+    tracing::info!(folder = %dir.display(), "created the database folder");
+    Ok(())
+}
+
 /// Open the database the config names.
 pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    prepare_sqlite_folder(&cfg.database_url)?;
     Store::connect(&cfg.database_url)
         .await
         .with_context(|| format!("database {}", redact_url(&cfg.database_url)))
@@ -293,7 +340,8 @@ fn init(path: &Path, force: bool) -> anyhow::Result<()> {
             path.display()
         );
     }
-    std::fs::write(path, crate::config::EXAMPLE_CONFIG)
+    let today = chrono::Utc::now().date_naive();
+    std::fs::write(path, crate::config::example_config(today))
         .with_context(|| format!("writing {}", path.display()))?;
     println!(
         "wrote {}: edit it, then run `cfpd --config {} check`",
@@ -307,6 +355,8 @@ fn init(path: &Path, force: bool) -> anyhow::Result<()> {
 fn check_config_only(path: &Path) -> anyhow::Result<()> {
     let cfg = load_config(path)?;
     println!("config    ok   {}", path.display());
+    check_deadlines(&cfg)?;
+    check_topics(&cfg)?;
     println!(
         "database  {} (not opened: --config-only)",
         redact_url(&cfg.database_url)
@@ -337,6 +387,8 @@ fn check_config_only(path: &Path) -> anyhow::Result<()> {
 async fn check(path: &Path) -> anyhow::Result<()> {
     let cfg = load_config(path)?;
     println!("config    ok   {}", path.display());
+    check_deadlines(&cfg)?;
+    check_topics(&cfg)?;
     let mut failed = 0;
     match open_store(&cfg).await {
         Ok(s) => {
@@ -363,7 +415,7 @@ async fn check(path: &Path) -> anyhow::Result<()> {
         }
         Err(e) => {
             failed += 1;
-            println!("database  FAIL {e:#}");
+            println!("database  FAIL {}", error_text(&e));
         }
     }
     // OAuth2 first: without an access token neither server can be tried.
@@ -465,6 +517,34 @@ async fn check(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `cfpd check`'s warning lines for deadlines already past (the clock honours
+/// `CFPD_FAKE_NOW`): a CFP deadline in the past files every new proposal late.
+fn check_deadlines(cfg: &Config) -> anyhow::Result<()> {
+    let clock = crate::clock::from_env().map_err(|e| anyhow::anyhow!(e))?;
+    for w in cfg.past_deadlines(clock.now()) {
+        println!("WARNING   {w}");
+    }
+    Ok(())
+}
+
+/// `cfpd check`'s topics line: the topic file must load (the error names the
+/// file and line), or the built-in set is used.
+fn check_topics(cfg: &Config) -> anyhow::Result<()> {
+    let set = crate::daemon::load_topics(cfg)?;
+    match &cfg.topics_file {
+        Some(p) => println!(
+            "topics    ok   {} ({} topics)",
+            p.display(),
+            set.topics().len()
+        ),
+        None => println!(
+            "topics    ok   built-in set ({} topics; [topics] file to use your own)",
+            set.topics().len()
+        ),
+    }
+    Ok(())
+}
+
 /// `cfpd check`'s oauth2 line: trade the refresh token for an access token
 /// (storing a rotated refresh token, as the daemon would). Returns the token
 /// source and whether it produced a token (true when OAuth2 is not used).
@@ -505,6 +585,10 @@ async fn check_oauth2(
 async fn run(path: &Path, once: bool) -> anyhow::Result<()> {
     let cfg = load_config(path)?;
     let clock = crate::clock::from_env().map_err(|e| anyhow::anyhow!(e))?;
+    for w in cfg.past_deadlines(clock.now()) {
+        tracing::warn!("{w}");
+    }
+    prepare_sqlite_folder(&cfg.database_url)?;
     let mut app = App::build(cfg, clock).await?;
     if once {
         let st = app.run_once().await?;
@@ -596,8 +680,8 @@ async fn messages(path: &Path, release: Option<i64>) -> anyhow::Result<()> {
             r.proposal_id
                 .map(crate::proposal::reference)
                 .unwrap_or_default(),
-            r.from_addr.unwrap_or_default(),
-            r.subject.unwrap_or_default()
+            terminal(r.from_addr.as_deref().unwrap_or_default()),
+            terminal(r.subject.as_deref().unwrap_or_default())
         )?;
     }
     Ok(())
@@ -664,9 +748,11 @@ async fn outbox(path: &Path, act: Option<OutboxAct>, uncertain: bool) -> anyhow:
             },
             r.kind,
             r.attempts,
-            r.recipient,
-            r.subject,
-            r.last_error.map(|e| format!("  [{e}]")).unwrap_or_default()
+            terminal(&r.recipient),
+            terminal(&r.subject),
+            r.last_error
+                .map(|e| format!("  [{}]", terminal(&e)))
+                .unwrap_or_default()
         )?;
     }
     Ok(())
@@ -755,4 +841,43 @@ pub fn tagger_for(cfg: &Config) -> anyhow::Result<Arc<crate::topics::Tagger>> {
     Ok(Arc::new(crate::topics::Tagger::new(
         crate::daemon::load_topics(cfg)?,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading x.toml: {source}")]
+    struct Repeats {
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn error_text_shows_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e = anyhow::Error::new(Repeats { source: io }).context("database sqlite:///x/y.db");
+        assert_eq!(
+            error_text(&e),
+            "database sqlite:///x/y.db: reading x.toml: No such file or directory"
+        );
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_text(&e), "outer: inner");
+    }
+
+    #[test]
+    fn the_sqlite_folder_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a/b/cfpd.db");
+        prepare_sqlite_folder(&format!("sqlite://{}?mode=rwc", db.display())).unwrap();
+        let mode = std::fs::metadata(dir.path().join("a/b"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        prepare_sqlite_folder("postgres://u@h/db").unwrap();
+        prepare_sqlite_folder("sqlite://:memory:").unwrap();
+    }
 }

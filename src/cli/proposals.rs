@@ -10,6 +10,7 @@ use clap::Subcommand;
 use super::{load_config, open_store, tagger_for};
 use crate::proposal::TagOverrides;
 use crate::proposal::{self, parse_reference};
+use crate::report::safe::terminal;
 use crate::store::proposals as pstore;
 use crate::topics::TopicSet;
 
@@ -112,11 +113,7 @@ async fn list(c: &mut AnyConnection, out: &mut dyn Write) -> anyhow::Result<()> 
         "ref", "status", "ver", "speaker", "title"
     )?;
     for p in &rows {
-        let title: String = p
-            .fields
-            .title
-            .clone()
-            .unwrap_or_else(|| "(untitled)".into())
+        let title: String = terminal(p.fields.title.as_deref().unwrap_or("(untitled)"))
             .chars()
             .take(40)
             .collect();
@@ -126,7 +123,7 @@ async fn list(c: &mut AnyConnection, out: &mut dyn Write) -> anyhow::Result<()> 
             p.reference(),
             p.status.as_str(),
             p.version,
-            p.speaker_email,
+            terminal(&p.speaker_email),
             title,
             p.topics
                 .iter()
@@ -148,9 +145,9 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
         "speaker: {}{}",
         p.speaker_name
             .as_deref()
-            .map(|n| format!("{n} "))
+            .map(|n| format!("{} ", terminal(n)))
             .unwrap_or_default(),
-        format_args!("<{}>", p.speaker_email)
+        format_args!("<{}>", terminal(&p.speaker_email))
     )?;
     if !p.overrides.add.is_empty() || !p.overrides.remove.is_empty() {
         writeln!(
@@ -171,10 +168,10 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
             if value.contains('\n') {
                 writeln!(out, "{label}:")?;
                 for l in value.lines() {
-                    writeln!(out, "  {l}")?;
+                    writeln!(out, "  {}", terminal(l))?;
                 }
             } else {
-                writeln!(out, "{label}: {value}")?;
+                writeln!(out, "{label}: {}", terminal(&value))?;
             }
         }
         for t in &v.topics {
@@ -183,11 +180,11 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
                 "filed under {} ({:.2}): {}",
                 t.id,
                 t.score,
-                t.evidence.join(", ")
+                terminal(&t.evidence.join(", "))
             )?;
         }
         for pr in &v.problems {
-            writeln!(out, "problem: {pr}")?;
+            writeln!(out, "problem: {}", terminal(&pr.to_string()))?;
         }
     }
     Ok(())

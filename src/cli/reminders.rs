@@ -17,6 +17,7 @@ use super::{load_config, open_store};
 use crate::calendar::rules::Origin;
 use crate::calendar::Zone;
 use crate::outbox::Composer;
+use crate::report::safe::terminal;
 use crate::schedule::{PreviewStatus, Scheduler};
 
 /// Parse `--from`/`--until`: RFC 3339, or a local `YYYY-MM-DD[THH:MM[:SS]]`
@@ -176,11 +177,11 @@ pub async fn run(
             when(l.occurrence),
             l.rule,
             l.status.as_str(),
-            l.recipient,
-            items.next().map(String::as_str).unwrap_or("")
+            terminal(&l.recipient),
+            terminal(items.next().map(String::as_str).unwrap_or(""))
         )?;
         for i in items {
-            writeln!(out, "{:indent$}{i}", "")?;
+            writeln!(out, "{:indent$}{}", "", terminal(i))?;
         }
     }
     let recipients: HashSet<&str> = lines.iter().map(|l| l.recipient.as_str()).collect();

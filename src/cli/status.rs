@@ -212,7 +212,7 @@ pub fn render_text(conference: &str, s: &Snapshot, problems: &[String]) -> Strin
         let _ = writeln!(o, "status       ok");
     }
     for p in problems {
-        let _ = writeln!(o, "ATTENTION    {p}");
+        let _ = writeln!(o, "ATTENTION    {}", crate::report::safe::terminal(p));
     }
     o
 }

@@ -52,22 +52,20 @@ pub enum SecretError {
     )]
     NoCredentialsDirectory(String),
     /// The secret file could not be read.
-    #[error("cannot read secret file {}: {source}", path.display())]
+    #[error("cannot read secret file {}: {cause}", path.display())]
     File {
         /// Which file.
         path: PathBuf,
-        /// Why reading failed.
-        #[source]
-        source: std::io::Error,
+        /// Why reading failed (in the message, not a separate source: shown once).
+        cause: std::io::Error,
     },
     /// The credential's file could not be read.
-    #[error("credential {name:?}: {source}")]
+    #[error("credential {name:?}: {cause}")]
     Credential {
         /// The credential name.
         name: String,
-        /// Reading its file failed.
-        #[source]
-        source: Box<SecretError>,
+        /// Reading its file failed (in the message, not a separate source: shown once).
+        cause: Box<SecretError>,
     },
 }
 
@@ -97,7 +95,7 @@ impl Secret {
                     .map(Some)
                     .map_err(|e| SecretError::Credential {
                         name: name.clone(),
-                        source: Box::new(e),
+                        cause: Box::new(e),
                     })
             }
         }
@@ -131,9 +129,9 @@ impl fmt::Display for Secret {
 fn read_secret_file(p: &Path) -> Result<String, SecretError> {
     std::fs::read_to_string(p)
         .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-        .map_err(|source| SecretError::File {
+        .map_err(|cause| SecretError::File {
             path: p.to_path_buf(),
-            source,
+            cause,
         })
 }
 

@@ -26,6 +26,7 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 pub use conference::{Conference, ReviewRules};
@@ -44,13 +45,13 @@ use locate::Locator;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read at all.
-    #[error("{path}: cannot read config: {source}")]
+    #[error("{}: cannot read config: {cause}", path.display())]
     Read {
         /// Which file.
         path: PathBuf,
-        /// Why reading failed.
-        #[source]
-        source: std::io::Error,
+        /// Why reading failed: part of the message, not a separate source, so
+        /// that an error chain (`{:#}`) shows it once.
+        cause: std::io::Error,
     },
     /// The file was read but a value is wrong.
     #[error("{path}:{line}: {key}: {message}")]
@@ -158,9 +159,9 @@ pub(super) fn default_timeout() -> u64 {
 impl Config {
     /// Load and validate a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let src = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Config::from_str(&src, path)
     }
@@ -235,6 +236,30 @@ impl Config {
             .map(|d| format!("{} ({} UTC)", c.zone.format(d), d.format("%Y-%m-%d %H:%M")))
     }
 
+    /// One warning per deadline already past at `now`, naming the key and the
+    /// time in the conference zone and in UTC (what `cfpd check` and `cfpd run`
+    /// tell the chair: a CFP deadline in the past files every new proposal late).
+    pub fn past_deadlines(&self, now: DateTime<Utc>) -> Vec<String> {
+        let c = &self.conference;
+        let mut out = Vec::new();
+        if c.cfp_deadline + c.grace < now {
+            out.push(format!(
+                "conference.cfp_deadline {} is in the past: every new proposal is filed \
+                 late (fix the date in {} if the call is still open)",
+                c.zone.format_with_utc(c.cfp_deadline),
+                self.path.display()
+            ));
+        }
+        if let Some(r) = c.review_deadline.filter(|r| *r < now) {
+            out.push(format!(
+                "conference.review_deadline {} is in the past: review replies are \
+                 answered \"review is closed\"",
+                c.zone.format_with_utc(r)
+            ));
+        }
+        out
+    }
+
     /// The domain of the CFP address (used for Message-IDs and reply-token addresses).
     pub fn cfp_domain(&self) -> &str {
         self.conference
@@ -262,5 +287,26 @@ fn base_folder(path: &Path) -> PathBuf {
     }
 }
 
-/// The commented example config written by `cfpd init`.
+/// The commented example config (its deadlines are fixed, for tests; `cfpd
+/// init` writes [`example_config`]).
 pub const EXAMPLE_CONFIG: &str = include_str!("../../examples/cfpd.example.toml");
+
+/// The example config as `cfpd init` writes it: the CFP deadline 8 weeks
+/// after `today` and the (commented) review deadline 4 weeks after that, so a
+/// fresh install does not file every proposal late.
+pub fn example_config(today: chrono::NaiveDate) -> String {
+    let cfp = today + chrono::Days::new(56);
+    let review = cfp + chrono::Days::new(28);
+    EXAMPLE_CONFIG
+        .replace(
+            "cfp_deadline = \"2024-04-24T23:59:59\"",
+            &format!("cfp_deadline = \"{}T23:59:59\"", cfp.format("%Y-%m-%d")),
+        )
+        .replace(
+            "review_deadline = \"2024-05-20T23:59:59\"",
+            &format!(
+                "review_deadline = \"{}T23:59:59\"",
+                review.format("%Y-%m-%d")
+            ),
+        )
+}

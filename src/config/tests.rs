@@ -554,3 +554,43 @@ fn deserializer_errors_in_arrays_of_tables_name_the_key() {
         "{e}"
     );
 }
+
+#[test]
+fn past_deadlines_name_the_key_and_the_time_in_the_zone_and_utc() {
+    let mut src = minimal();
+    src = src.replace(
+        "cfp_deadline = \"2024-04-24T23:59:59\"",
+        "cfp_deadline = \"2024-04-24T23:59:59\"\nreview_deadline = \"2024-05-20T23:59:59\"",
+    );
+    let c = Config::from_str(&src, Path::new("/etc/cfpd/cfpd.toml")).unwrap();
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    assert!(c.past_deadlines(at("2024-04-01T00:00:00Z")).is_empty());
+    let w = c.past_deadlines(at("2024-05-01T00:00:00Z"));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with(
+            "conference.cfp_deadline 2024-04-24 23:59 AoE (2024-04-25 11:59 UTC) is in the past"
+        ),
+        "{w:?}"
+    );
+    assert!(w[0].contains("/etc/cfpd/cfpd.toml"), "{w:?}");
+    let w = c.past_deadlines(at("2026-01-01T00:00:00Z"));
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[1].starts_with("conference.review_deadline 2024-05-20 23:59 AoE"));
+}
+
+#[test]
+fn init_writes_deadlines_weeks_after_today() {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+    let src = example_config(today);
+    assert!(
+        src.contains("cfp_deadline = \"2027-01-31T23:59:59\""),
+        "{src}"
+    );
+    assert!(src.contains("review_deadline = \"2027-02-28T23:59:59\""));
+    assert!(!src.contains("2024-04-24"));
+    let c = Config::from_str(&src, Path::new("cfpd.toml")).unwrap();
+    let now = today.and_hms_opt(12, 0, 0).unwrap().and_utc();
+    assert!(c.past_deadlines(now).is_empty());
+    assert!(c.conference.cfp_deadline > now + chrono::Duration::weeks(7));
+}

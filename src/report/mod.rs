@@ -7,7 +7,8 @@
 //! "now" where it matters); the same input always gives the same bytes, so a
 //! report generated twice from one database differs only where the caller
 //! prints the time it was generated. Every text that reaches a chart is
-//! escaped here ([`svg::esc`]); nothing in the output loads anything (no
+//! escaped here ([`svg::esc`]), and every text printed on a terminal
+//! or written as CSV goes through [`safe`]; nothing in the output loads anything (no
 //! scripts, fonts, images or style sheets from elsewhere), so a page renders
 //! offline and prints as it shows.
 
@@ -16,6 +17,7 @@ pub mod charts;
 pub mod fixtures;
 pub mod page;
 pub mod ranking;
+pub mod safe;
 pub mod svg;
 pub mod timeline;
 

@@ -302,56 +302,68 @@ pub fn render(r: &Report, format: Format, out: &mut dyn Write) -> Result<(), Ren
 fn render_csv(r: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
     {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "topic",
-            "topic_name",
-            "rank",
-            "proposal",
-            "title",
-            "mean",
-            "median",
-            "spread",
-            "reviews",
-            "pending",
-        ])?;
+        super::safe::csv_record(
+            &mut w,
+            [
+                "topic",
+                "topic_name",
+                "rank",
+                "proposal",
+                "title",
+                "mean",
+                "median",
+                "spread",
+                "reviews",
+                "pending",
+            ],
+        )?;
         for t in &r.topics {
             for p in &t.proposals {
-                w.write_record([
-                    t.id.clone(),
-                    t.name.clone(),
-                    p.rank.to_string(),
-                    p.reference.clone(),
-                    p.title.clone(),
-                    num(p.mean, 2),
-                    num(p.median, 1),
-                    p.spread.map(|s| s.to_string()).unwrap_or_default(),
-                    p.reviews.to_string(),
-                    p.pending.to_string(),
-                ])?;
+                super::safe::csv_record(
+                    &mut w,
+                    [
+                        t.id.clone(),
+                        t.name.clone(),
+                        p.rank.to_string(),
+                        p.reference.clone(),
+                        p.title.clone(),
+                        num(p.mean, 2),
+                        num(p.median, 1),
+                        p.spread.map(|s| s.to_string()).unwrap_or_default(),
+                        p.reviews.to_string(),
+                        p.pending.to_string(),
+                    ],
+                )?;
             }
         }
         out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
         writeln!(out)?;
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "reviewer",
-            "name",
-            "assigned",
-            "done",
-            "pending",
-            "declined",
-            "conflicts",
-        ])?;
+        super::safe::csv_record(
+            &mut w,
+            [
+                "reviewer",
+                "name",
+                "assigned",
+                "done",
+                "pending",
+                "declined",
+                "conflicts",
+            ],
+        )?;
         for v in &r.reviewers {
-            w.write_record([
-                v.email.clone(),
-                v.name.clone().unwrap_or_default(),
-                v.assigned.to_string(),
-                v.done.to_string(),
-                v.pending.to_string(),
-                v.declined.to_string(),
-                v.conflicts.to_string(),
-            ])?;
+            super::safe::csv_record(
+                &mut w,
+                [
+                    v.email.clone(),
+                    v.name.clone().unwrap_or_default(),
+                    v.assigned.to_string(),
+                    v.done.to_string(),
+                    v.pending.to_string(),
+                    v.declined.to_string(),
+                    v.conflicts.to_string(),
+                ],
+            )?;
         }
         out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
     }
@@ -360,6 +372,7 @@ fn render_csv(r: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
 
 /// Aligned tables for a terminal.
 fn render_text(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    use super::safe::terminal;
     {
         writeln!(
             out,
@@ -370,7 +383,7 @@ fn render_text(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "\n  (no submitted proposals)")?;
         }
         for t in &r.topics {
-            writeln!(out, "\n{} ({})", t.name, t.id)?;
+            writeln!(out, "\n{} ({})", terminal(&t.name), terminal(&t.id))?;
             writeln!(
                 out,
                 "  {:>4}  {:<8} {:>5} {:>6} {:>6} {:>7} {:>7}  title",
@@ -387,7 +400,7 @@ fn render_text(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                     p.spread.map(|s| s.to_string()).unwrap_or_default(),
                     p.reviews,
                     p.pending,
-                    p.title
+                    terminal(&p.title)
                 )?;
             }
         }
@@ -401,7 +414,12 @@ fn render_text(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "  {:<32} {:>8} {:>5} {:>7} {:>8} {:>9}",
-                v.email, v.assigned, v.done, v.pending, v.declined, v.conflicts
+                terminal(&v.email),
+                v.assigned,
+                v.done,
+                v.pending,
+                v.declined,
+                v.conflicts
             )?;
         }
     }

@@ -67,13 +67,12 @@ const DECLARED_VOCABULARY_MIN_WEIGHT: f64 = 2.0;
 #[derive(Debug, thiserror::Error)]
 pub enum TopicSetError {
     /// The file could not be read.
-    #[error("{}: cannot read topic file: {source}", path.display())]
+    #[error("{}: cannot read topic file: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (in the message, not a separate source: shown once).
+        cause: std::io::Error,
     },
     /// The file is not valid TOML, or does not have the expected shape
     /// (unknown key, missing key, wrong type).
@@ -258,9 +257,9 @@ impl TopicSet {
 
     /// Reads and validates a topic set file.
     pub fn load(path: &Path) -> Result<TopicSet, TopicSetError> {
-        let src = std::fs::read_to_string(path).map_err(|source| TopicSetError::Io {
+        let src = std::fs::read_to_string(path).map_err(|cause| TopicSetError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         TopicSet::from_toml_str(&src, path)
     }
