@@ -17,11 +17,15 @@ pub mod authres;
 mod dsn;
 mod headers;
 mod heuristics;
+mod person;
 
 use dsn::*;
 use headers::*;
 use heuristics::*;
+pub use person::not_written_by_person;
+use person::*;
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::sync::LazyLock;
 
 use mail_parser::{HeaderValue, Message, MessagePart, MimeHeaders, PartType};
@@ -333,6 +337,8 @@ struct Ctx<'m, 'x> {
     subject: String,
     from: Vec<Sender>,
     reports: Reports,
+    /// Whether a person wrote the body, so that weak signals do not count.
+    person: OnceCell<Option<String>>,
 }
 
 impl<'m, 'x> Ctx<'m, 'x> {
@@ -354,7 +360,62 @@ impl<'m, 'x> Ctx<'m, 'x> {
             subject,
             from,
             reports,
+            person: OnceCell::new(),
         }
+    }
+
+    /// Whether weak signals (subject words, sender names) may count: not when the
+    /// body reads as a proposal a person typed (with no message returned in it),
+    /// nor when a person's note comes through a reply-token address.
+    fn weak_counts(&self) -> bool {
+        self.person.get_or_init(|| self.person_evidence()).is_none()
+    }
+
+    fn person_evidence(&self) -> Option<String> {
+        if self.returns_a_message() {
+            return None;
+        }
+        let text = report_text(self.msg);
+        if reads_as_proposal(&text) {
+            return Some("the body reads as a proposal".into());
+        }
+        let from = self.from.first().map(|s| s.address.as_str());
+        if self.to_reply_token() && not_written_by_person(from, &text).is_none() {
+            return Some("a person's note through a reply token".into());
+        }
+        None
+    }
+
+    /// A returned message inside: a `message/rfc822` or `text/rfc822-headers` part.
+    fn returns_a_message(&self) -> bool {
+        self.msg.parts.iter().skip(1).any(|p| {
+            matches!(&p.body, PartType::Message(_))
+                || content_type_of(p).is_some_and(|(t, s)| {
+                    (t == "message" && (s == "rfc822" || s == "global"))
+                        || (t == "text" && s == "rfc822-headers")
+                })
+        })
+    }
+
+    /// Addressed to one of our reply-token addresses (`<local>+<token>@<domain>`,
+    /// not a `+b-` return path).
+    fn to_reply_token(&self) -> bool {
+        let Some((local, domain)) = split_address(&self.own.cfp_address) else {
+            return false;
+        };
+        let prefix = format!("{}+", local.to_ascii_lowercase());
+        ["to", "cc", "delivered-to", "x-original-to"]
+            .iter()
+            .flat_map(|n| self.values(n))
+            .flat_map(|v| ANY_ADDRESS.find_iter(v))
+            .any(|m| {
+                split_address(m.as_str()).is_some_and(|(l, d)| {
+                    let l = l.to_ascii_lowercase();
+                    d.eq_ignore_ascii_case(domain)
+                        && l.strip_prefix(&prefix)
+                            .is_some_and(|t| !t.is_empty() && !t.starts_with("b-"))
+                })
+            })
     }
 
     fn values(&self, name: &str) -> impl Iterator<Item = &str> {
