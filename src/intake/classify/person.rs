@@ -175,6 +175,11 @@ pub fn not_written_by_person(from: Option<&str>, text: &str) -> Option<String> {
         Some(a) if is_system_address(a) => return Some(format!("system sender {a}")),
         Some(_) => {}
     }
+    text_not_personal(text)
+}
+
+/// Why `text` does not read as a person's note, whoever sent it.
+pub(super) fn text_not_personal(text: &str) -> Option<String> {
     if let Some(why) = machine_text(text) {
         return Some(why);
     }
