@@ -668,3 +668,73 @@ async fn imap_over_implicit_tls_and_starttls_with_a_private_ca() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The fixtures of one kind (`human`, `machine`) as (file name, raw bytes).
+fn fixtures(kind: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            (name, std::fs::read(p).unwrap())
+        })
+        .collect()
+}
+
+/// The Dovecot user (local part, lower case) of a fixture's From address.
+fn from_user(raw: &[u8]) -> String {
+    let m = parsed(raw);
+    let addr = m.from().unwrap().first().unwrap().address().unwrap();
+    addr.split('@').next().unwrap().to_ascii_lowercase()
+}
+
+/// Issue 14, items 2 and 3 on real servers: proposals with machine-looking subjects,
+/// senders and layouts are all answered (ack or draft receipt); carrier notices quoting
+/// SMTP replies and list-manager notices are never answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn machine_looking_proposals_are_answered_and_notices_without_headers_are_not() {
+    need_servers!();
+    let w = World::start("").await;
+    // New mail only: the follow-ups in the fixtures need tokens of a real run.
+    let humans: Vec<_> = fixtures("human")
+        .into_iter()
+        .filter(|(_, raw)| !String::from_utf8_lossy(raw).contains("To: cfp+"))
+        .collect();
+    let machines = fixtures("machine");
+    assert!(humans.len() >= 25 && machines.len() >= 10);
+    for (_, raw) in humans.iter().chain(&machines) {
+        w.dovecot.append("cfp", raw).await;
+    }
+    let out = w.cfpd(&["run", "--once"]);
+    let total = humans.len() + machines.len();
+    assert!(out.contains(&format!("processed {total} message")), "{out}");
+    for (name, raw) in &humans {
+        let user = from_user(raw);
+        let inbox = w.dovecot.wait_for(&user, 1, T).await;
+        assert_eq!(inbox.len(), 1, "{name}: one answer to {user}");
+        let text = body(&inbox[0]);
+        assert!(
+            text.contains("registered as") || text.contains("saved it as draft"),
+            "{name}: {text}"
+        );
+    }
+    for (name, raw) in &machines {
+        let user = from_user(raw);
+        let inbox = w.dovecot.fetch_all(&user, "INBOX").await;
+        assert!(inbox.is_empty(), "{name} was answered");
+    }
+    let answered = states(&w)
+        .await
+        .into_iter()
+        .filter(|(s, _)| s == "accepted" || s == "draft")
+        .count();
+    assert_eq!(answered, humans.len());
+}

@@ -60,7 +60,10 @@ impl Ctx<'_, '_> {
                 return Some(format!("X-Failed-Recipients: {}", v.trim()));
             }
         }
-        for s in &self.from {
+        // Weak signals (sender names, subject words) never outweigh a body a person
+        // wrote; see `Ctx::weak_counts`.
+        let weak = self.weak_counts();
+        for s in self.from.iter().filter(|_| weak) {
             if is_mailer_daemon(&s.address) {
                 return Some(format!("sender is {}", s.address));
             }
@@ -74,7 +77,10 @@ impl Ctx<'_, '_> {
             }
         }
         let (core, prefixed) = self.core_subject();
-        if !prefixed && (BOUNCE_SUBJECT.is_match(core) || BOUNCE_SUBJECT_ANYWHERE.is_match(core)) {
+        if weak
+            && !prefixed
+            && (BOUNCE_SUBJECT.is_match(core) || BOUNCE_SUBJECT_ANYWHERE.is_match(core))
+        {
             return Some(format!(
                 "delivery-failure subject \"{}\"",
                 self.subject.trim()
@@ -83,7 +89,7 @@ impl Ctx<'_, '_> {
         // Body phrases only count together with a header-level machine signal.
         let machine_header = self.return_path().is_some_and(|rp| rp.is_empty())
             || self.auto_submitted().is_some()
-            || self.from.iter().any(|s| is_postmaster(&s.address));
+            || (weak && self.from.iter().any(|s| is_postmaster(&s.address)));
         if machine_header {
             let text = report_text(self.msg);
             if let Some(m) = BOUNCE_BODY.find(&text) {

@@ -17,6 +17,18 @@ pub(super) struct Sender {
     pub(super) address: String,
 }
 
+/// Header-name prefixes only list managers stamp (Mailman, Sympa, ezmlm,
+/// LISTSERV, Google Groups, Lyris).
+const LIST_MANAGER_HEADER_PREFIXES: &[&str] = &[
+    "x-mailman-",
+    "x-sympa-",
+    "x-ezmlm-",
+    "x-listserv",
+    "x-google-groups-",
+    "x-lyris-",
+    "x-list-",
+];
+
 impl Ctx<'_, '_> {
     /// The topmost Return-Path: `Some("")` for the null path `<>`.
     pub(super) fn return_path(&self) -> Option<String> {
@@ -106,7 +118,7 @@ impl Ctx<'_, '_> {
             }
         }
         let (core, _) = self.core_subject();
-        if AUTO_REPLY_SUBJECT.is_match(core) {
+        if AUTO_REPLY_SUBJECT.is_match(core) && self.weak_counts() {
             return Some(format!("auto-reply subject \"{}\"", self.subject.trim()));
         }
         None
@@ -134,12 +146,37 @@ impl Ctx<'_, '_> {
         for h in &self.headers {
             let n = h.name.as_str();
             if n.starts_with("list-")
+                || LIST_MANAGER_HEADER_PREFIXES
+                    .iter()
+                    .any(|p| n.starts_with(p))
                 || matches!(
                     n,
-                    "mailing-list" | "x-mailing-list" | "x-beenthere" | "x-mailman-version"
+                    "mailing-list"
+                        | "x-mailing-list"
+                        | "x-beenthere"
+                        | "x-listserver"
+                        | "x-listprocessor-version"
+                        | "x-list"
+                        | "x-google-group-id"
                 )
             {
                 return Some((list_id, format!("{} header", display_header_name(n))));
+            }
+        }
+        // A list manager's own mailbox as the sender (owner-, -request, -bounces).
+        for s in senders_of(self, "sender").iter().chain(&self.from) {
+            let l = local_part(&s.address);
+            let base = l.split('+').next().unwrap_or_default();
+            if base.starts_with("owner-")
+                || base.ends_with("-owner")
+                || base.ends_with("-request")
+                || base.ends_with("-bounces")
+                || matches!(
+                    base,
+                    "listserv" | "majordomo" | "sympa" | "mailman" | "ezmlm"
+                )
+            {
+                return Some((list_id, format!("list-manager sender {}", s.address)));
             }
         }
         if self.precedence().as_deref() == Some("list") {
@@ -179,9 +216,10 @@ impl Ctx<'_, '_> {
         if self.return_path().is_some_and(|rp| rp.is_empty()) {
             return Some("null Return-Path <>".into());
         }
+        let weak = self.weak_counts();
         for s in &self.from {
-            if is_postmaster(&s.address) || is_noreply(&s.address) || is_bounce_address(&s.address)
-            {
+            let named = is_postmaster(&s.address) || is_bounce_address(&s.address);
+            if is_noreply(&s.address) || (named && weak) {
                 return Some(format!("system sender {}", s.address));
             }
         }
@@ -199,7 +237,10 @@ impl Ctx<'_, '_> {
             }
         }
         let (core, prefixed) = self.core_subject();
-        if prefixed && (BOUNCE_SUBJECT.is_match(core) || BOUNCE_SUBJECT_ANYWHERE.is_match(core)) {
+        if weak
+            && prefixed
+            && (BOUNCE_SUBJECT.is_match(core) || BOUNCE_SUBJECT_ANYWHERE.is_match(core))
+        {
             return Some(format!(
                 "forwarded or quoted delivery-failure notice \"{}\"",
                 self.subject.trim()
@@ -542,8 +583,12 @@ mod tests {
             ("From: bounces@lists.example.org", "system"),
             ("From: bounce@esp.example", "system"),
         ] {
+            let notice = human_with("", "Notice", "Your message could not be sent.");
+            expect_label(&notice.replace(from, sender), label);
+            // A weak signal alone never outweighs a proposal (issue 14, item 2).
             let raw = human("").replace(from, sender);
-            expect_label(&raw, label);
+            let weak = !sender.contains("reply");
+            assert_eq!(classify_raw(&raw).is_none(), weak, "{sender}");
         }
         // Lookalikes are humans.
         for sender in [

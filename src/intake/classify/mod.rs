@@ -17,11 +17,15 @@ pub mod authres;
 mod dsn;
 mod headers;
 mod heuristics;
+mod person;
 
 use dsn::*;
 use headers::*;
 use heuristics::*;
+pub use person::not_written_by_person;
+use person::*;
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::sync::LazyLock;
 
 use mail_parser::{HeaderValue, Message, MessagePart, MimeHeaders, PartType};
@@ -333,6 +337,8 @@ struct Ctx<'m, 'x> {
     subject: String,
     from: Vec<Sender>,
     reports: Reports,
+    /// Whether a person wrote the body, so that weak signals do not count.
+    person: OnceCell<Option<String>>,
 }
 
 impl<'m, 'x> Ctx<'m, 'x> {
@@ -354,7 +360,62 @@ impl<'m, 'x> Ctx<'m, 'x> {
             subject,
             from,
             reports,
+            person: OnceCell::new(),
         }
+    }
+
+    /// Whether weak signals (subject words, sender names) may count: not when the
+    /// body reads as a proposal a person typed (with no message returned in it),
+    /// nor when a person's note comes through a reply-token address.
+    fn weak_counts(&self) -> bool {
+        self.person.get_or_init(|| self.person_evidence()).is_none()
+    }
+
+    fn person_evidence(&self) -> Option<String> {
+        if self.returns_a_message() {
+            return None;
+        }
+        let text = report_text(self.msg);
+        if reads_as_proposal(&text) {
+            return Some("the body reads as a proposal".into());
+        }
+        // The sender's name is a weak signal itself: only the text counts here.
+        if self.to_reply_token() && text_not_personal(&text).is_none() {
+            return Some("a person's note through a reply token".into());
+        }
+        None
+    }
+
+    /// A returned message inside: a `message/rfc822` or `text/rfc822-headers` part.
+    fn returns_a_message(&self) -> bool {
+        self.msg.parts.iter().skip(1).any(|p| {
+            matches!(&p.body, PartType::Message(_))
+                || content_type_of(p).is_some_and(|(t, s)| {
+                    (t == "message" && (s == "rfc822" || s == "global"))
+                        || (t == "text" && s == "rfc822-headers")
+                })
+        })
+    }
+
+    /// Addressed to one of our reply-token addresses (`<local>+<token>@<domain>`,
+    /// not a `+b-` return path).
+    fn to_reply_token(&self) -> bool {
+        let Some((local, domain)) = split_address(&self.own.cfp_address) else {
+            return false;
+        };
+        let prefix = format!("{}+", local.to_ascii_lowercase());
+        ["to", "cc", "delivered-to", "x-original-to"]
+            .iter()
+            .flat_map(|n| self.values(n))
+            .flat_map(|v| ANY_ADDRESS.find_iter(v))
+            .any(|m| {
+                split_address(m.as_str()).is_some_and(|(l, d)| {
+                    let l = l.to_ascii_lowercase();
+                    d.eq_ignore_ascii_case(domain)
+                        && l.strip_prefix(&prefix)
+                            .is_some_and(|t| !t.is_empty() && !t.starts_with("b-"))
+                })
+            })
     }
 
     fn values(&self, name: &str) -> impl Iterator<Item = &str> {
@@ -770,6 +831,65 @@ mod tests {
             "{} files, {runs} classifications without panic",
             files.len()
         );
+    }
+
+    fn fixtures(kind: &str) -> Vec<(String, Vec<u8>)> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(kind);
+        let files = corpus_files(&dir);
+        assert!(files.len() >= 10, "too few fixtures in {}", dir.display());
+        files
+            .iter()
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                (name, std::fs::read(p).unwrap())
+            })
+            .collect()
+    }
+
+    /// Issue 14, item 2: proposals and follow-ups with machine-looking subjects,
+    /// senders and layouts (tests/fixtures/human) are human mail, and the new ones
+    /// read as proposals (so they get an ack or a draft receipt).
+    #[test]
+    fn human_fixtures_with_machine_looking_subjects_and_senders_are_human() {
+        let all = fixtures("human");
+        assert!(all.len() >= 30, "{} human fixtures", all.len());
+        let mut wrong = Vec::new();
+        for (name, raw) in &all {
+            let msg = MessageParser::default().parse(raw).unwrap();
+            if let Some(kind) = classify(&msg, &own()) {
+                wrong.push(format!("{name}: {} ({})", kind.label(), kind.reason()));
+                continue;
+            }
+            let text = report_text(&msg);
+            let me = own();
+            let ctx = Ctx::new(&msg, &msg.parts[0], &me);
+            if !ctx.to_reply_token() && !reads_as_proposal(&text) {
+                wrong.push(format!("{name}: new mail that does not read as a proposal"));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    /// Issue 14, item 3: carrier notices quoting SMTP replies and list-manager
+    /// notices (tests/fixtures/machine) are machine mail, or at least never look
+    /// written by a person, so the help text never answers them.
+    #[test]
+    fn machine_fixtures_are_never_answered() {
+        let mut answered = Vec::new();
+        for (name, raw) in fixtures("machine") {
+            let msg = MessageParser::default().parse(&raw).unwrap();
+            if classify(&msg, &own()).is_some() {
+                continue;
+            }
+            let text = report_text(&msg);
+            let from = msg.from().and_then(|a| a.first()).and_then(|a| a.address());
+            if reads_as_proposal(&text) || not_written_by_person(from, &text).is_none() {
+                answered.push(name);
+            }
+        }
+        assert!(answered.is_empty(), "{answered:#?}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod tests;
 
 use chrono::{DateTime, Utc};
 
-use super::classify::{authres, MachineKind};
+use super::classify::{self, authres, MachineKind};
 use super::inbound::{Inbound, Mailbox};
 use super::reject::Rejection;
 use super::{attachments, bounce, unsubscribe};
@@ -607,6 +607,13 @@ fn new_mail(
         }
     };
     if parsed.labels_found == 0 || parsed.fields.count_given() == 0 {
+        // The help text to unreadable mail is the backscatter path: it goes only to
+        // mail that looks written by a person.
+        if let Some(why) = classify::not_written_by_person(Some(&from.address), &text) {
+            return Decision::Machine(MachineKind::System {
+                reason: format!("unreadable and not written by a person: {why}"),
+            });
+        }
         if cmd == Some(Command::Help) {
             return Decision::Help {
                 proposal_id: None,

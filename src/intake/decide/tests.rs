@@ -383,6 +383,48 @@ fn help_and_not_a_proposal_get_the_template() {
     assert!(matches!(d, Decision::NewProposal(_)), "{d:?}");
 }
 
+/// Issue 14, item 3: the help text to unreadable mail is the backscatter path, so it
+/// answers only mail that looks written by a person.
+#[test]
+fn unreadable_mail_gets_help_only_when_a_person_wrote_it() {
+    let (c, t) = (cfg(), tagger());
+    let notice = |from: &str, subject: &str, body: &str| {
+        mail(
+            &format!("From: {from}\r\nTo: {CFP}\r\nSubject: {subject}\r\n"),
+            body,
+        )
+    };
+    for i in [
+        notice(
+            "Carrier <alerts@carrier.example>",
+            "Message status",
+            "Your message could not be sent.\r\nReason: 550 5.1.1 Recipient rejected\r\n",
+        ),
+        notice(
+            "Lists <lists@community.example>",
+            "help",
+            "A mail loop was detected: your post came back to the list.\r\n",
+        ),
+        notice(
+            "talks-owner@lists.example",
+            "Your message",
+            "Please ask the owner.\r\n",
+        ),
+    ] {
+        let d = decide(&i, &facts(&c, &t));
+        assert!(matches!(d, Decision::Machine(_)), "{d:?}");
+        assert!(d.reply().is_none());
+    }
+    let d = decide(
+        &from_ada(
+            "Hi",
+            "Hello, my last mail got a 550 error. Can I still send a talk?",
+        ),
+        &facts(&c, &t),
+    );
+    assert!(matches!(d, Decision::NotAProposal { .. }), "{d:?}");
+}
+
 #[test]
 fn a_complete_proposal_is_accepted_with_an_ack_and_a_fresh_token() {
     let (c, t) = (cfg(), tagger());
