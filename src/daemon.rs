@@ -80,6 +80,7 @@ impl App {
             MailboxConfig::Maildir { path } => MailSource::Maildir(MaildirSource::new(
                 path.clone(),
                 cfg.mailbox.wait_interval(),
+                cfg.proposals.max_message_bytes,
             )?),
             MailboxConfig::Imap(i) => MailSource::Imap(Box::new(ImapSource::new(
                 (**i).clone(),
