@@ -252,3 +252,69 @@ fn roster_errors_name_line_and_column() {
     assert!(err.contains("r.csv:3: column 3 (topics)"), "{err}");
     assert!(err.contains("knitting"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claimed_co_speakers_cannot_veto_reviewers() {
+    if !servers_available() {
+        return;
+    }
+    let w = World::start("[review]\nreviewers_per_proposal = 2\n").await;
+    // Each attacker (a webmail speaker) names one co-speaker at every reviewer's
+    // institution; one also names a reviewer exactly; one speaker really is at uni.edu.
+    let everywhere = "a@cs.uni.edu, b@other.org, c@x.org, d@corp.example";
+    let proposals = [
+        ("eve@gmail.com", everywhere.to_string()),
+        ("mallory@gmail.com", format!("{everywhere}, sam@other.org")),
+        (
+            "ada@uni.edu",
+            "e@other.org, f@x.org, g@corp.example".to_string(),
+        ),
+    ];
+    for (i, (from, co)) in proposals.iter().enumerate() {
+        let body = format!(
+            "{}Co-speakers: {co}\n",
+            body_with(&format!("Talk {i}"), "frontend", "A speaker.")
+        );
+        w.dovecot
+            .append("cfp", &mail(from, CFP, &format!("c{i}@x"), "p", &body))
+            .await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let roster = w.dir.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "email,name,topics,max_load\n\
+         rita@cs.uni.edu,Rita,frontend,3\n\
+         sam@other.org,Sam,frontend,3\n\
+         uma@x.org,Uma,frontend,3\n\
+         vic@corp.example,Vic,frontend,3\n",
+    )
+    .unwrap();
+    w.cfpd(&["reviewers", "import", roster.to_str().unwrap()]);
+    let out = w.cfpd_raw(&["assign", "--commit"]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("6 mail(s) queued"), "{text}");
+    let store = w.store().await;
+    let mut c = store.pool.acquire().await.unwrap();
+    let assignments = cfpd::store::review::assignments(&mut c).await.unwrap();
+    let reviewers = cfpd::store::review::reviewers(&mut c).await.unwrap();
+    let email_of: HashMap<i64, String> =
+        reviewers.iter().map(|r| (r.id, r.email.clone())).collect();
+    for p in 1..=3 {
+        let n = assignments.iter().filter(|a| a.proposal_id == p).count();
+        assert_eq!(n, 2, "P-{p:04} has its reviewers");
+    }
+    for a in &assignments {
+        let who = email_of[&a.reviewer_id].as_str();
+        assert!(
+            !(a.proposal_id == 2 && who == "sam@other.org"),
+            "a co-speaker naming the reviewer exactly blocks them"
+        );
+        assert!(
+            !(a.proposal_id == 3 && who == "rita@cs.uni.edu"),
+            "the verified speaker's institution still blocks"
+        );
+    }
+}

@@ -240,8 +240,20 @@ async fn withdraw_by_reply_and_forged_changes_change_nothing() {
     );
     let st = states(&w).await;
     assert_eq!(st[1], ("rejected".into(), Some("sender_mismatch".into())));
-    // Without a valid token the mail is a new proposal, never a change.
-    assert_eq!(st[2].0, "draft", "{st:?}");
+    // Without a valid token a reply about P-0001 changes nothing and stores nothing new:
+    // it is answered with how to update the proposal.
+    assert_eq!(
+        st[2],
+        ("rejected".into(), Some("update_not_understood".into())),
+        "{st:?}"
+    );
+    assert!(!w.cfpd(&["proposals", "list"]).contains("P-0002"));
+    let ada = w.dovecot.wait_for("ada", 2, T).await;
+    let how = body(&ada[1]);
+    assert!(
+        how.contains("To update P-0001, reply to the acknowledgment"),
+        "{how}"
+    );
     assert_eq!(
         st[3],
         ("rejected".into(), Some("withdraw_without_token".into()))
@@ -737,4 +749,64 @@ async fn machine_looking_proposals_are_answered_and_notices_without_headers_are_
         .filter(|(s, _)| s == "accepted" || s == "draft")
         .count();
     assert_eq!(answered, humans.len());
+}
+
+/// Issue 14 item 11: closings, replies without the token and a missing MIME
+/// boundary keep the speaker's meaning.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_speakers_meaning_survives_closings_replies_and_broken_mime() {
+    need_servers!();
+    let w = World::start("").await;
+    // A closing after a one-line field and after the last field.
+    let body = "Title: Forms without tears\n\nThanks, Ann\nFormat: talk-25\nAudience: beginner\nAbstract:\n  Forms.\nDescription:\n  More forms.\nBio: Ann builds forms.\n\nBest regards,\nAnn Lee\nACME Corp\n";
+    w.dovecot
+        .append(
+            "cfp",
+            &mail("ann@example.org", CFP, "m1@x", "Proposal", body),
+        )
+        .await;
+    // A multipart proposal whose closing boundary is missing.
+    let broken = "From: bob@example.org\r\nTo: cfp@conf.example\r\nSubject: Proposal\r\nMessage-ID: <m2@x>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\nThis is a multi-part message.\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nTitle: Caf=C3=A9 queries\r\nFormat: talk-25\r\nAudience: beginner\r\nAbstract:\r\n  Queries.\r\nDescription:\r\n  More queries.\r\n";
+    w.dovecot.append("cfp", broken.as_bytes()).await;
+    w.cfpd(&["run", "--once"]);
+    let show = w.cfpd(&["proposals", "show", "P-0001"]);
+    assert!(show.contains("Title: Forms without tears"), "{show}");
+    assert!(!show.contains("tears Thanks"), "{show}");
+    assert!(!show.contains("Thanks, Ann"), "{show}");
+    assert!(
+        !show.contains("Best regards") && !show.contains("ACME"),
+        "{show}"
+    );
+    let show = w.cfpd(&["proposals", "show", "P-0002"]);
+    assert!(show.contains("Title: Café queries"), "{show}");
+    assert!(show.starts_with("P-0002  (submitted)"), "{show}");
+    let st = states(&w).await;
+    assert_eq!(st[1], ("accepted".to_string(), None), "{st:?}");
+
+    // The speaker replies to the ack at the plain address: answered, nothing stored.
+    let ack = w.dovecot.wait_for("ann", 1, T).await.remove(0);
+    let plain = String::from_utf8(reply(
+        "ann@example.org",
+        &ack,
+        "m3@x",
+        "Title: Better forms\n",
+    ))
+    .unwrap()
+    .replace(&reply_to(&ack), CFP);
+    w.dovecot.append("cfp", plain.as_bytes()).await;
+    w.cfpd(&["run", "--once"]);
+    let st = states(&w).await;
+    assert_eq!(
+        st[2],
+        ("rejected".into(), Some("update_not_understood".into())),
+        "{st:?}"
+    );
+    let list = w.cfpd(&["proposals", "list"]);
+    assert!(!list.contains("P-0003"), "{list}");
+    let show = w.cfpd(&["proposals", "show", "P-0001"]);
+    assert!(show.contains("Title: Forms without tears"), "{show}");
+    let ann = w.dovecot.wait_for("ann", 2, T).await;
+    let how = body(&ann[1]);
+    assert!(how.contains("reply to the acknowledgment"), "{how}");
+    assert!(how.lines().all(|l| l.chars().count() <= 78), "{how}");
 }

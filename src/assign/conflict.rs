@@ -13,6 +13,10 @@
 //! 4. [`ConflictReason::Declared`]: the reviewer declared a conflict by mail (recorded by the
 //!    product, not derivable from addresses).
 //!
+//! Only the verified speaker's address counts by domain: a co-speaker is named by the
+//! speaker, a claim, and blocks only the reviewers whose address it is or whose conflict
+//! list names it ([`proposal_conflict`]).
+//!
 //! Two matching modes exist ([`MatchMode`]):
 //!
 //! * [`MatchMode::Institution`] (the product's rule, used by [`conflict_reason`]): domains are
@@ -199,6 +203,46 @@ pub fn conflict_reason(
         reviewer_conflicts,
         speakers,
     )
+}
+
+/// The product's conflict rule for a proposal, telling its verified speaker from the
+/// co-speakers the speaker only named.
+///
+/// The speaker's address is verified (their reply token is bound to it), so every rule
+/// applies to it: the same address, the same institution, the reviewer's listed addresses
+/// and domains. A co-speaker is a claim: anyone can write `Co-speakers:` with one address
+/// at each reviewer's institution. So a co-speaker blocks only the reviewers it names
+/// exactly — the reviewer's own address ([`ConflictReason::Speaker`]) or an address on the
+/// reviewer's conflict list ([`ConflictReason::Listed`]) — and never by domain or
+/// institution: a claim can take away the reviewers it names, never the rest of an
+/// institution, so it cannot make a proposal unassignable.
+pub fn proposal_conflict(
+    reviewer_email: &str,
+    reviewer_conflicts: &[String],
+    speaker: &str,
+    co_speakers: &[String],
+) -> Option<ConflictReason> {
+    if let Some(r) = conflict_reason(reviewer_email, reviewer_conflicts, &[speaker.to_string()]) {
+        return Some(r);
+    }
+    let me = norm_email(reviewer_email);
+    let claimed: Vec<String> = co_speakers
+        .iter()
+        .map(|s| norm_email(s))
+        .filter(|s| s.contains('@'))
+        .collect();
+    if claimed.contains(&me) {
+        return Some(ConflictReason::Speaker);
+    }
+    reviewer_conflicts
+        .iter()
+        .find(|raw| {
+            let x = norm_entry(raw);
+            x.contains('@') && claimed.contains(&x)
+        })
+        .map(|raw| ConflictReason::Listed {
+            entry: raw.trim().to_string(),
+        })
 }
 
 /// Institution key for rule 2 in institution mode: registrable, non-webmail domain.
@@ -614,5 +658,54 @@ mod tests {
             assert_eq!(bulk, pair, "mode {mode:?}");
             assert!(!bulk.is_empty());
         }
+    }
+
+    #[test]
+    fn claimed_co_speakers_block_only_the_reviewers_they_name() {
+        let none: Vec<String> = vec![];
+        // The verified speaker counts by institution.
+        assert_eq!(
+            proposal_conflict("rita@cs.uni.edu", &none, "ann@uni.edu", &none),
+            Some(ConflictReason::SameInstitution {
+                domain: "uni.edu".into()
+            })
+        );
+        // A claimed co-speaker at the reviewer's institution does not.
+        let co = s(&["someone@cs.uni.edu", "x@ox.ac.uk"]);
+        assert_eq!(
+            proposal_conflict("rita@cs.uni.edu", &none, "eve@gmail.com", &co),
+            None
+        );
+        assert_eq!(
+            proposal_conflict("rita@uni.edu", &s(&["ox.ac.uk"]), "eve@gmail.com", &co),
+            None
+        );
+        // Naming the reviewer exactly blocks that reviewer.
+        assert_eq!(
+            proposal_conflict(
+                "Rita@CS.uni.edu",
+                &none,
+                "eve@gmail.com",
+                &s(&["rita@cs.uni.edu"])
+            ),
+            Some(ConflictReason::Speaker)
+        );
+        // So does a co-speaker the reviewer lists by address.
+        assert_eq!(
+            proposal_conflict(
+                "rita@cs.uni.edu",
+                &s(&[" Bob@x.org "]),
+                "eve@gmail.com",
+                &s(&["bob@x.org"])
+            ),
+            Some(ConflictReason::Listed {
+                entry: "Bob@x.org".into()
+            })
+        );
+        // The speaker is the reviewer.
+        assert_eq!(
+            proposal_conflict("eve@gmail.com", &none, "eve@gmail.com", &none),
+            Some(ConflictReason::Speaker)
+        );
     }
 }

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::conflict::{conflict_reason, ConflictReason};
+use super::conflict::{proposal_conflict, ConflictReason};
 use super::problem::{Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap};
 use crate::model::{Assignment, AssignmentState, ProposalRow, Reviewer};
 
@@ -28,13 +28,6 @@ pub struct Plan {
     pub blocked: BTreeMap<String, usize>,
 }
 
-/// The addresses of everyone speaking on a proposal (lower-cased for conflict matching).
-fn speakers(p: &ProposalRow) -> Vec<String> {
-    let mut s = vec![p.speaker_email.to_ascii_lowercase()];
-    s.extend(p.fields.co_speakers.clone().unwrap_or_default());
-    s
-}
-
 fn need(p: &ProposalRow, default_k: u32) -> u32 {
     p.reviewers_needed.map_or(default_k, |k| k.max(0) as u32)
 }
@@ -46,9 +39,11 @@ fn conflicts_of(
     problem: &mut Problem,
     blocked: &mut BTreeMap<String, usize>,
 ) {
-    let sp = speakers(p);
+    // The speaker is verified; co-speakers are the speaker's claim (see
+    // `proposal_conflict`): they block only the reviewers they name exactly.
+    let co = p.fields.co_speakers.as_deref().unwrap_or_default();
     for (ri, r) in reviewers.iter().enumerate() {
-        if let Some(reason) = conflict_reason(&r.email, &r.conflicts, &sp) {
+        if let Some(reason) = proposal_conflict(&r.email, &r.conflicts, &p.speaker_email, co) {
             *blocked.entry(reason.to_string()).or_default() += 1;
             problem.conflicts.push(ConflictPair {
                 proposal: pi,

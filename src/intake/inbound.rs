@@ -202,6 +202,18 @@ fn parse_inner(raw: &[u8], own: &OwnIdentity) -> Option<Inbound> {
         Some(PartType::Html(h)) => Some(h.to_string()),
         _ => None,
     };
+    // A multipart message whose closing boundary is missing leaves its text part
+    // undecoded among the attachments (or the whole body in the multipart itself):
+    // read it from that part's own bytes rather than call a readable mail empty.
+    let recovered = if text.is_none() && html.is_none() {
+        recover_text(&msg)
+    } else {
+        None
+    };
+    let (text, recovered_part) = match recovered {
+        Some((t, part)) => (Some(t), part),
+        None => (text, None),
+    };
     let in_reply_to = header_texts(msg.in_reply_to()).into_iter().next();
     let references = header_texts(msg.references());
     Some(Inbound {
@@ -220,9 +232,10 @@ fn parse_inner(raw: &[u8], own: &OwnIdentity) -> Option<Inbound> {
         in_reply_to,
         references,
         machine: classify::classify(&msg, own),
-        attachments: msg.attachment_count(),
+        attachments: msg.attachment_count() - usize::from(recovered_part.is_some()),
         attachment_list: msg
             .attachments()
+            .filter(|a| recovered_part.is_none_or(|p| !std::ptr::eq(*a, &msg.parts[p])))
             .map(|a| Attachment {
                 name: a
                     .attachment_name()
@@ -243,6 +256,56 @@ fn parse_inner(raw: &[u8], own: &OwnIdentity) -> Option<Inbound> {
             .flat_map(header_texts)
             .collect(),
     })
+}
+
+/// The readable text of a message whose MIME structure is broken (a missing closing
+/// boundary): the first part that is text and not declared an attachment, decoded from its
+/// own header and body bytes, or a multipart container's body that mail-parser kept as
+/// text because no part boundary was found. Returns the text and, when it came from a part
+/// mail-parser counted as an attachment, that part's index.
+fn recover_text(msg: &mail_parser::Message<'_>) -> Option<(String, Option<usize>)> {
+    let raw = msg.raw_message();
+    for (i, part) in msg.parts.iter().enumerate() {
+        let declared_attachment = part
+            .content_disposition()
+            .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
+        if declared_attachment {
+            continue;
+        }
+        let ctype = part.content_type();
+        let is_multipart = ctype.is_some_and(|c| c.ctype().eq_ignore_ascii_case("multipart"));
+        if is_multipart {
+            if let PartType::Text(t) = &part.body {
+                if !t.trim().is_empty() {
+                    return Some((t.to_string(), None));
+                }
+            }
+            continue;
+        }
+        let is_text = ctype.is_none_or(|c| c.ctype().eq_ignore_ascii_case("text"));
+        if !is_text {
+            continue;
+        }
+        let bytes = raw.get(part.offset_header as usize..part.offset_end as usize)?;
+        let Some(alone) = MessageParser::default().parse(bytes) else {
+            continue;
+        };
+        let text = match (alone.text_part(0), alone.html_part(0)) {
+            (Some(p), _) if matches!(p.body, PartType::Text(_)) => match &p.body {
+                PartType::Text(t) => t.to_string(),
+                _ => continue,
+            },
+            (_, Some(p)) => match &p.body {
+                PartType::Html(h) => crate::mailtext::html::to_text(h),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        if !text.trim().is_empty() {
+            return Some((text, Some(i)));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -329,5 +392,34 @@ mod tests {
         let own = OwnIdentity::new("cfp@conf.example");
         assert!(parse(b"", &own).is_err());
         let _ = parse(&[0xff, 0x00, b'\n', b':'], &own);
+    }
+
+    #[test]
+    fn a_missing_closing_boundary_keeps_the_text_readable() {
+        let own = OwnIdentity::new("cfp@conf.example");
+        let head = "From: a@b.org\r\nTo: cfp@conf.example\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n";
+        for body in [
+            "preamble\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nTitle: T=C3=A9\r\nAbstract: A\r\n",
+            "--XX\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: base64\r\n\r\nVGl0bGU6IFTpDQpBYnN0cmFjdDogQQ0K\r\n",
+            "--XX\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Title: T\u{e9}</p><p>Abstract: A</p>\r\n",
+            "Title: T\u{e9}\r\nAbstract: A\r\n",
+        ] {
+            let raw = format!("{head}{body}");
+            let m = parse(raw.as_bytes(), &own).unwrap();
+            let text = m.body_text();
+            assert!(
+                text.contains("Title: T\u{e9}") && text.contains("Abstract: A"),
+                "{body:?} -> {text:?}"
+            );
+            assert!(!text.contains("Content-Type"), "{text:?}");
+            if body.starts_with("--XX") || body.starts_with("preamble") {
+                assert_eq!(m.attachments, 0, "{body:?}");
+                assert!(m.attachment_list.is_empty(), "{body:?}");
+            }
+        }
+        // A declared attachment is never read as the body.
+        let raw = format!("{head}--XX\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=a.txt\r\n\r\nTitle: T\r\n");
+        let m = parse(raw.as_bytes(), &own).unwrap();
+        assert_eq!(m.body_text(), "");
     }
 }

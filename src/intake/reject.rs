@@ -33,6 +33,13 @@ pub enum Rejection {
     /// "withdraw" without a reply token: we cannot know which proposal, and a
     /// From header alone authorizes nothing.
     WithdrawWithoutToken,
+    /// A reply about a proposal (its subject or threading names one of ours) sent to the
+    /// plain CFP address, without the reply token: nothing is stored, and the answer says
+    /// how to update the proposal. Stored as `update_not_understood` for now.
+    ReplyWithoutToken {
+        /// The proposal the reply names (`P-0042`), as written; never verified or used.
+        reference: String,
+    },
     /// Larger than the configured limit.
     TooLarge {
         /// Size in bytes.
@@ -122,6 +129,7 @@ impl Rejection {
             Rejection::UpdateNotUnderstood { .. } => Reason::UpdateNotUnderstood,
             Rejection::ProposalWithdrawn { .. } => Reason::ProposalWithdrawn,
             Rejection::WithdrawWithoutToken => Reason::WithdrawWithoutToken,
+            Rejection::ReplyWithoutToken { .. } => Reason::UpdateNotUnderstood,
             Rejection::TooLarge { .. } => Reason::TooLarge,
             Rejection::Attachments { .. } => Reason::Attachments,
             Rejection::NoSender => Reason::NoSender,
@@ -150,6 +158,9 @@ impl Rejection {
                 format!("{reference} is withdrawn; follow-up ignored")
             }
             Rejection::WithdrawWithoutToken => "withdraw request without a reply token".into(),
+            Rejection::ReplyWithoutToken { reference } => {
+                format!("reply about {reference} without a reply token; nothing stored")
+            }
             Rejection::TooLarge { size, limit } => {
                 format!("{size} bytes exceeds the limit of {limit} bytes")
             }
@@ -216,6 +227,12 @@ impl Rejection {
             }
             .render(),
             Rejection::WithdrawWithoutToken => WithdrawWithoutToken { conference }.render(),
+            Rejection::ReplyWithoutToken { reference } => ReplyWithoutToken {
+                conference,
+                reference,
+                cfp_address,
+            }
+            .render(),
             Rejection::TooLarge { size, limit } => TooLarge {
                 conference,
                 subject,
@@ -313,6 +330,14 @@ struct SenderMismatch<'a> {
     conference: &'a str,
     reference: &'a str,
     from: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/reply_without_token.txt")]
+struct ReplyWithoutToken<'a> {
+    conference: &'a str,
+    reference: &'a str,
+    cfp_address: &'a str,
 }
 
 #[derive(Template)]
@@ -464,6 +489,9 @@ mod tests {
                 reference: "P-0001".into(),
             },
             Rejection::WithdrawWithoutToken,
+            Rejection::ReplyWithoutToken {
+                reference: "P-0001".into(),
+            },
             Rejection::TooLarge {
                 size: 5_000_000,
                 limit: 2_097_152,

@@ -142,9 +142,22 @@ pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
         }
     }
 
+    // A closing after the last field ("Thanks, Ann", "Best regards,\nAnn Lee", "Sent from
+    // my iPhone") is not part of it.
+    if let Some((_, lines)) = sections.last_mut() {
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        if let Some(k) = crate::mailtext::trim::sign_off_start(&refs) {
+            lines.truncate(k);
+        }
+    }
     let mut out = Parsed::default();
     for (field, lines) in sections {
-        let value = clean_block(&lines);
+        let lines = if ONE_PARAGRAPH.contains(&field) {
+            first_paragraph(&lines)
+        } else {
+            &lines[..]
+        };
+        let value = clean_block(lines);
         out.labels_found += 1;
         if value.is_empty() {
             continue;
@@ -185,6 +198,21 @@ pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
         }
     }
     out
+}
+
+/// Fields whose value is one line or one list: a blank line after their value ends them
+/// ("Title: X", a blank line, "Thanks, Ann" is the title "X").
+const ONE_PARAGRAPH: &[&str] = &["title", "format", "audience", "topics", "co-speakers"];
+
+/// The lines up to the first blank line after some text.
+fn first_paragraph(lines: &[String]) -> &[String] {
+    let Some(start) = lines.iter().position(|l| !l.trim().is_empty()) else {
+        return lines;
+    };
+    match lines[start..].iter().position(|l| l.trim().is_empty()) {
+        Some(n) => &lines[..start + n],
+        None => lines,
+    }
 }
 
 fn strip_emphasis(s: &str) -> String {
@@ -436,5 +464,61 @@ mod tests {
             }
             let _ = parse(&s, &rules());
         }
+    }
+
+    #[test]
+    fn one_line_fields_end_at_a_blank_line() {
+        for body in [
+            "Abstract: A\nTitle: Fast ORM\n\nThanks, Ann\n",
+            "Abstract: A\nTitle:\n  Fast ORM\n\nThanks,\nAnn\n",
+            "Title: Fast\n  ORM\n\nAbstract: A\n\nCheers\n",
+        ] {
+            let f = parse(body, &rules()).fields;
+            assert_eq!(f.title.as_deref(), Some("Fast ORM"), "{body:?}");
+            assert_eq!(f.abstract_text.as_deref(), Some("A"), "{body:?}");
+        }
+        let f = parse(
+            "Title: T\nFormat: talk-25\n\nsee you\nTopics: web, db\n\nAnn\nCo-speakers: bob@x.org\n\nThanks, Ann Lee\n",
+            &rules(),
+        )
+        .fields;
+        assert_eq!(f.format.as_deref(), Some("talk-25"));
+        assert_eq!(
+            f.topics.as_deref(),
+            Some(&["web".to_string(), "db".to_string()][..])
+        );
+        assert_eq!(
+            f.co_speakers.as_deref(),
+            Some(&["bob@x.org".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn a_closing_after_the_last_field_is_not_part_of_it() {
+        for (closing, bio) in [
+            ("\nThanks, Ann", "I am Ann."),
+            ("Thanks,\nAnn", "I am Ann."),
+            (
+                "\nBest regards,\nAnn Lee\nStaff engineer, ACME\nhttps://ann.example",
+                "I am Ann.",
+            ),
+            ("\nSent from my iPhone", "I am Ann."),
+            ("\nCheers!", "I am Ann."),
+            ("Thanks to my team.", "I am Ann.\nThanks to my team."),
+        ] {
+            let body = format!("Title: T\nBio: I am Ann.\n{closing}\n");
+            let f = parse(&body, &rules()).fields;
+            assert_eq!(f.bio.as_deref(), Some(bio), "{body:?}");
+        }
+        // A field in the middle keeps every paragraph.
+        let f = parse(
+            "Description: One.\n\nThanks to X we can.\n\nBio: B\n",
+            &rules(),
+        )
+        .fields;
+        assert_eq!(
+            f.description.as_deref(),
+            Some("One.\n\nThanks to X we can.")
+        );
     }
 }

@@ -15,6 +15,7 @@
 
 mod replies;
 pub mod review;
+mod stray;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +33,7 @@ use crate::store::messages::Finish;
 use crate::store::proposals::TokenRow;
 use crate::topics::{TagInput, Tagger};
 pub use replies::{help_reply, subject, Body, Reply, ReplyToken};
+pub use stray::reply_about_proposal;
 
 /// Commands a person can send as the first word of a mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -597,6 +599,16 @@ fn new_mail(
             true,
             None,
         );
+    }
+    if cmd != Some(Command::Help) {
+        let body = || match read {
+            Some(_) => i.body_text(),
+            None => text.clone(),
+        };
+        if let Some(reference) = reply_about_proposal(i, cfg.cfp_domain(), body) {
+            // Nothing is stored: a From header never selects the proposal it names.
+            return reject(cfg, Rejection::ReplyWithoutToken { reference }, &i.subject);
+        }
     }
     let computed;
     let parsed = match read {

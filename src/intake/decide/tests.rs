@@ -694,3 +694,48 @@ fn review_outcomes_store_their_reasons() {
     );
     assert_eq!(d.proposal_id(), Some(7));
 }
+
+#[test]
+fn a_reply_without_the_token_is_answered_not_stored() {
+    let (cfg, tagger) = (cfg(), tagger());
+    let f = facts(&cfg, &tagger);
+    // The speaker answers the acknowledgment at the plain address, quoting it.
+    let quoted = "Title: Faster Django\r\n\r\nOn Mon, 1 Apr 2024, cfp wrote:\r\n> P-0001 received: Fast Django\r\n> Title: Fast Django\r\n";
+    let i = from_ada(
+        "Re: [DjangoCon US 2024] P-0001 received: Fast Django",
+        quoted,
+    );
+    let d = decide(&i, &f);
+    assert_eq!(rejected(&d, "update_not_understood"), None);
+    assert_eq!(outcome(&d).2, Some("rejection"));
+    let body = &d.reply().unwrap().body;
+    let text = format!("{body:?}");
+    assert!(
+        text.contains("P-0001") && text.contains("acknowledgment"),
+        "{text}"
+    );
+    // The same when preparing read it as a proposal.
+    let read = (proposal::parse(quoted, &cfg.proposals), vec![]);
+    let f = Facts {
+        read: Some(&read),
+        ..facts(&cfg, &tagger)
+    };
+    rejected(&decide(&i, &f), "update_not_understood");
+    // Threaded to one of our mails, naming the proposal in the quote.
+    let i = mail(
+        &format!("From: Ada <ada@speaker.example>\r\nTo: {CFP}\r\nSubject: my update\r\nIn-Reply-To: <abcdefghijklmnopqrstuvwx@djangocon.example>\r\n"),
+        quoted,
+    );
+    rejected(&decide(&i, &facts(&cfg, &tagger)), "update_not_understood");
+    // "help" in such a reply still gets help; a new mail naming a proposal is new mail.
+    let i = from_ada("Re: P-0001 received", "help\r\n");
+    assert!(matches!(
+        decide(&i, &facts(&cfg, &tagger)),
+        Decision::Help { .. }
+    ));
+    let i = from_ada("Like P-0001, but about forms", COMPLETE);
+    assert!(matches!(
+        decide(&i, &facts(&cfg, &tagger)),
+        Decision::NewProposal(_)
+    ));
+}

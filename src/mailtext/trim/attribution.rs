@@ -84,8 +84,11 @@ fn patterns() -> &'static Patterns {
             re(r"(?:のメール|は書きました|が書きました|님이\s*작성)\s*[:：]?\s*$"),
             // 2016-03-03 17:21 GMT+01:00 Some One
             re(r"^[\s>]*20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d [\w\s]+$"),
-            // mutt's default: * Some One <someone@example.org> [2024-01-02 10:00]:
-            re(r"^[\s>]*\*\s.+\s\[(?:19|20)\d\d-\d\d-\d\d[^\]]*\]\s*[:：]\s*$"),
+            // mutt's `* %n <%a> [%d]:` with any date format (`[2024-01-02 10:00]`,
+            // `[240102 10:00]`, `[Tue, Jan 02, 2024 at 10:00:00AM +0100]`): an address, or
+            // a bracket holding a year or a time.
+            re(r"^[\s>]*\*\s.*[\w.+-]+@[\w-]+(?:\.[\w-]+)+.*\[[^\]]*\d[^\]]*\]\s*[:：]\s*$"),
+            re(r"^[\s>]*\*\s.+\s\[[^\]]*(?:(?:19|20)\d\d|\d{6}|\d\d?[:.]\d\d)[^\]]*\]\s*[:：]\s*$"),
             // Posted by someone on 01/21/2016
             re(r"(?i)^[\s>]*Posted by .+ on \d{2}/\d{2}/\d{4}\s*$"),
         ];
@@ -262,6 +265,13 @@ mod tests {
             "-----Original Message-----",
             "---------- Forwarded message ---------",
             "Begin forwarded message:",
+            "* TestConf CFP <cfp+abc@conf.example> [2024-05-13 09:30:00 +0200]:",
+            "* TestConf CFP <cfp+abc@conf.example> [240513 09:30]:",
+            "* TestConf CFP <cfp+abc@conf.example> [Mon, May 13, 2024 at 09:30:00AM +0200]:",
+            "* TestConf CFP <cfp+abc@conf.example> [13.05.24 09:30]:",
+            "* TestConf CFP <cfp@conf.example> [Mon 13.May'24 09:30]:",
+            "* Ada Lovelace [2024-05-13 09:30]:",
+            "* Ada Lovelace [13/05/2024]:",
         ] {
             assert!(is_marker(line), "not a marker: {line}");
         }
@@ -270,8 +280,27 @@ mod tests {
             "In 2019 the speaker wrote a book.",
             "Score: 4",
             "On balance I would accept it.",
+            "* Related work [1]:",
+            "* Score [1-5]:",
         ] {
             assert!(!is_marker(line), "false marker: {line}");
+        }
+    }
+
+    #[test]
+    fn mutt_attributions_above_an_answered_form_are_not_kept() {
+        for date in [
+            "2024-05-13 09:30:00 +0200",
+            "240513 09:30",
+            "Mon, May 13, 2024 at 09:30:00AM +0200",
+            "13.05.24 09:30",
+        ] {
+            let mail = format!(
+                "* TestConf CFP <cfp+abc@conf.example> [{date}]:\n> Score (1-5):\n4\n> Comments for the committee:\nSolid.\n>\n> Thanks\n"
+            );
+            let t = trim_reply(&mail);
+            assert!(!t.kept.contains("TestConf"), "{date}: {:?}", t.kept);
+            assert!(t.kept.contains("Solid."), "{date}: {:?}", t.kept);
         }
     }
 }

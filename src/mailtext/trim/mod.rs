@@ -28,6 +28,7 @@ mod rules;
 mod signature;
 
 pub use inline::{inline_answers, InlineAnswer};
+pub use signature::sign_off_start;
 
 use crate::mailtext::html::render as render_html;
 use crate::mailtext::lines::join_trimmed;

@@ -8,6 +8,10 @@ use std::sync::OnceLock;
 
 struct Patterns {
     signatures: Vec<Regex>,
+    /// A closing line: "Thanks,", "Best regards".
+    sign_off: Regex,
+    /// A closing line with a name: "Cheers, Ann", "Thanks Ann Lee!".
+    sign_off_named: Regex,
     /// A Markdown link, replaced by its text before matching.
     md_link: Regex,
     /// A URL, removed before matching ("Sent from Yahoo Mail <https://…>").
@@ -37,7 +41,13 @@ fn patterns() -> &'static Patterns {
             re(r"(?i)^\s*(?:wysłane|wysłano)\s+z\s"),
             re(r"(?i)^\s*odesláno\s+z\s"),
         ];
+        let words = r"thanks|thank\s+you|many\s+thanks|thanks\s+(?:again|a\s+lot|so\s+much|in\s+advance)|thank\s+you\s+(?:again|so\s+much|in\s+advance)|thx|cheers|best|best\s+wishes|(?:best|kind|warm|warmest|many)\s+regards|regards|sincerely|yours(?:\s+(?:truly|sincerely))?|all\s+the\s+best|greetings|ciao|bye|gruß|grüße|viele\s+grüße|liebe\s+grüße|mit\s+freundlichen\s+grüßen|cordialement|bien\s+à\s+vous|merci|danke|saludos|un\s+saludo|abraços|atenciosamente|groeten|met\s+vriendelijke\s+groet|mvh|hälsningar|med\s+vänliga\s+hälsningar|с\s+уважением|спасибо|よろしくお願いします|谢谢";
+        let name = r"\p{Lu}[\p{L}.'\-]*(?:\s+\p{Lu}[\p{L}.'\-]*){0,2}";
         Patterns {
+            sign_off: re(&format!(r"(?i)^[\s*_]*(?:{words})[\s,.!*_]*$")),
+            sign_off_named: re(&format!(
+                r"(?i)^[\s*_]*(?:{words})[\s,.!*_]*(?-i:{name})[\s.!*_]*$"
+            )),
             signatures,
             md_link: re(r"\[([^\]]*)\]\([^)]*\)"),
             url: re(r"<?(?:https?://|mailto:)[^\s>]*>?"),
@@ -58,6 +68,70 @@ pub(super) fn is_signature(line: &str) -> bool {
         return false;
     }
     p.signatures.iter().any(|r| r.is_match(&stripped))
+}
+
+/// How a line closes a letter: a sign-off alone ("Thanks,", "Best regards") or followed
+/// by a name ("Thanks, Ann", "Cheers Ann Lee").
+#[derive(PartialEq)]
+enum SignOff {
+    Bare,
+    Named,
+}
+
+fn sign_off(line: &str) -> Option<SignOff> {
+    if line.chars().count() > 80 {
+        return None;
+    }
+    let p = patterns();
+    if p.sign_off.is_match(line) {
+        Some(SignOff::Bare)
+    } else if p.sign_off_named.is_match(line) {
+        Some(SignOff::Named)
+    } else {
+        None
+    }
+}
+
+/// Where the closing of a letter begins at the end of `lines`, if it has one: a signature
+/// delimiter, a mobile signature, or a sign-off followed by at most four short lines (a
+/// name, a role, a company, a link). The closing must follow some text; a sign-off that
+/// carries no name needs either a blank line above it or nothing but short lines below it
+/// ("Thanks,\nAnn"), and a sign-off with a name must be preceded by a blank line or be the
+/// last line. Used to keep "Thanks, Ann" out of the last field of a proposal.
+pub fn sign_off_start(lines: &[&str]) -> Option<usize> {
+    let last = lines.iter().rposition(|l| !l.trim().is_empty())?;
+    let mut found = None;
+    let mut seen = 0;
+    for k in (0..=last).rev() {
+        let line = lines[k].trim();
+        if line.is_empty() {
+            continue;
+        }
+        seen += 1;
+        if seen > 5 {
+            break;
+        }
+        let has_text_above = lines[..k].iter().any(|l| !l.trim().is_empty());
+        if !has_text_above {
+            break;
+        }
+        let blank_above = lines[k - 1].trim().is_empty();
+        let closing = if is_sig_dash(line) || is_signature(line) {
+            true
+        } else {
+            match sign_off(line) {
+                Some(SignOff::Bare) => true,
+                Some(SignOff::Named) => blank_above || k == last,
+                None => false,
+            }
+        };
+        if closing {
+            found = Some(k);
+        } else if line.chars().count() > 60 || line.split_whitespace().count() > 6 {
+            break;
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -94,5 +168,52 @@ mod tests {
         assert_eq!(t.kept, "Fine by me.");
         assert!(t.elided.contains("Sent from my iPhone"));
         assert!(t.elided.contains("Ada"));
+    }
+
+    #[test]
+    fn sign_offs_after_text_are_found() {
+        let cut = |t: &str| {
+            let lines: Vec<&str> = t.lines().collect();
+            sign_off_start(&lines).map(|k| lines[..k].join("\n").trim_end().to_string())
+        };
+        for (text, kept) in [
+            ("I build things.\n\nThanks, Ann", "I build things."),
+            ("I build things.\nThanks, Ann", "I build things."),
+            (
+                "I build things.\n\nBest regards,\nAnn Lee\nACME Corp",
+                "I build things.",
+            ),
+            ("I build things.\nThanks,\nAnn", "I build things."),
+            ("I build things.\nCheers!\nAnn", "I build things."),
+            ("I build things.\n\nSent from my iPhone", "I build things."),
+            (
+                "I build things.\n\nMerci beaucoup,\nAnn",
+                "I build things.\n\nMerci beaucoup,\nAnn",
+            ),
+            (
+                "Three parts:\nBest Practices\nCommon mistakes",
+                "Three parts:\nBest Practices\nCommon mistakes",
+            ),
+            ("I build things.\n\nViele Grüße\nAnn", "I build things."),
+            (
+                "I build things.\n\nKind regards\n-- \nAnn",
+                "I build things.",
+            ),
+        ] {
+            assert_eq!(
+                cut(text).unwrap_or_else(|| text.to_string()),
+                kept,
+                "{text:?}"
+            );
+        }
+        for text in [
+            "I build things.\nThanks to my team for the help.",
+            "Thanks, Ann",
+            "We compare regards\nand best practices.",
+            "Three parts:\nBest practices\nCommon mistakes",
+            "I build things.\nThanks to Ann\nfor the idea.",
+        ] {
+            assert_eq!(cut(text), None, "{text:?}");
+        }
     }
 }
