@@ -230,6 +230,9 @@ pub fn solve_parsed(
             reason: c.reason,
         })
         .collect();
+    // The topic lists and speaker copies served the table and the conflicts; the solve
+    // does not need them.
+    drop((ptopics, rtopics, refs, speakers));
     let mut stats = InstanceStats {
         proposals: proposals.len(),
         reviewers: reviewers.len(),

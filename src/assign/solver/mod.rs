@@ -217,6 +217,9 @@ pub fn solve_observed(p: &Problem, observer: &dyn SolveObserver) -> Result<Solut
         return Err(certify::shortage(p, &net, &sx, assigned));
     }
     let (primal, dual) = certify::certificate(&net, &sx, &cpi)?;
+    // The network's arcs (the largest buffers of the solve) are not needed to extract and
+    // check the pairs: free them first, so they never coexist with the answer.
+    drop((sx, cand, cpi));
     let chosen = certify::extract(p, &net, &assigned)?;
     let objective = chosen.pairs.iter().map(|x| x.2).sum();
     let load_square_sum = chosen.loads.iter().map(|&l| l as u64 * l as u64).sum();

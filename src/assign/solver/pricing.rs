@@ -59,6 +59,7 @@ pub(super) fn optimize(
         }
         add_arcs(net, sx, cand, new_arcs);
     }
+    sx.release_scratch();
     stats.pivots = sx.pivots;
     stats.degenerate_pivots = sx.degenerate;
     stats.simplex_millis = (t_run * 1000.0) as u64;
@@ -162,10 +163,11 @@ fn price_classes(
 /// and rebuild the candidate lists from what is left.
 fn prune(net: &Net<'_>, sx: &mut Simplex, cand: &mut [Vec<u32>]) {
     let (ng, n, rv) = (net.ng, net.n, net.rv);
+    // Only the node potentials are copied (the predicate reads them while `prune` moves
+    // arcs); the arc arrays are not, so pruning needs no second copy of the network.
     let pis = sx.pi.clone();
-    let (src, tgt, cost) = (sx.src.clone(), sx.tgt.clone(), sx.cost.clone());
-    let dropped = sx.prune(|e| {
-        (src[e] as usize) < ng && cost[e] + pis[src[e] as usize] - pis[tgt[e] as usize] > 0
+    let dropped = sx.prune(|u, v, cost| {
+        (u as usize) < ng && cost + pis[u as usize] - pis[v as usize] > 0
     });
     if dropped > 0 {
         for list in cand.iter_mut() {

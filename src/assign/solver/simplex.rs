@@ -49,6 +49,19 @@ pub(super) struct Simplex {
     tails: Vec<u32>,
     links: Vec<(u32, u32)>,
     saved: Vec<(u32, i8)>,
+    /// Scratch of [`Simplex::canonical_potentials`], kept between pricing rounds so that
+    /// each round reuses the same residual-graph buffers instead of allocating fresh ones.
+    canon: CanonScratch,
+}
+
+/// Buffers of one canonical-potentials pass (residual arcs by expanding node, distances).
+#[derive(Default)]
+struct CanonScratch {
+    off: Vec<usize>,
+    fill: Vec<usize>,
+    adj: Vec<(u32, i64)>,
+    dist: Vec<i64>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u32)>>,
 }
 
 impl Simplex {
@@ -80,6 +93,7 @@ impl Simplex {
             tails: Vec::new(),
             links: Vec::new(),
             saved: Vec::new(),
+            canon: CanonScratch::default(),
         };
         for (u, &b) in supply.iter().enumerate() {
             if u == root {
@@ -130,9 +144,10 @@ impl Simplex {
         (0..self.n).any(|u| u != self.root && self.flow[u] > 0)
     }
 
-    /// Drop real non-tree arcs at their lower bound for which `drop(e)` holds (the basis
-    /// stays valid: only non-basic arcs without flow go). Returns the number dropped.
-    pub(super) fn prune(&mut self, mut drop: impl FnMut(usize) -> bool) -> usize {
+    /// Drop real non-tree arcs at their lower bound for which `drop(tail, head, cost)` holds
+    /// (the basis stays valid: only non-basic arcs without flow go). Returns the number
+    /// dropped. The predicate gets the arc's values, so callers need no copy of the arrays.
+    pub(super) fn prune(&mut self, mut drop: impl FnMut(u32, u32, i64) -> bool) -> usize {
         let m = self.src.len();
         let mut map = vec![u32::MAX; m];
         let mut w = self.n;
@@ -140,7 +155,10 @@ impl Simplex {
             *slot = e as u32;
         }
         for e in self.n..m {
-            if self.state[e] == LOWER && self.flow[e] == 0 && drop(e) {
+            if self.state[e] == LOWER
+                && self.flow[e] == 0
+                && drop(self.src[e], self.tgt[e], self.cost[e])
+            {
                 continue;
             }
             map[e] = w as u32;
@@ -189,13 +207,34 @@ impl Simplex {
     /// real arcs, found by Dijkstra on the simplex reduced costs (non-negative at optimality).
     /// Nodes not connected to the root keep the simplex potentials, shifted uniformly by the
     /// least amount that keeps every residual arc's reduced cost non-negative.
-    pub(super) fn canonical_potentials(&self, toward_root: bool) -> Vec<i64> {
+    pub(super) fn canonical_potentials(&mut self, toward_root: bool) -> Vec<i64> {
+        let mut canon = std::mem::take(&mut self.canon);
+        let out = self.canonical_with(&mut canon, toward_root);
+        self.canon = canon;
+        out
+    }
+
+    /// Free the buffers of [`Simplex::canonical_potentials`] once pricing is over.
+    pub(super) fn release_scratch(&mut self) {
+        self.canon = CanonScratch::default();
+    }
+
+    /// [`Simplex::canonical_potentials`] with its buffers in `scratch` (overwritten).
+    fn canonical_with(&self, scratch: &mut CanonScratch, toward_root: bool) -> Vec<i64> {
         let n = self.n;
         let m = self.src.len();
         let root = self.root;
         let pi = &self.pi;
+        let CanonScratch {
+            off,
+            fill,
+            adj,
+            dist,
+            heap,
+        } = scratch;
         // CSR of residual arcs, stored by the node the search expands from.
-        let mut off = vec![0usize; n + 1];
+        off.clear();
+        off.resize(n + 1, 0);
         let mut count = |from: usize| off[from + 1] += 1;
         for e in n..m {
             let (u, v) = (self.src[e] as usize, self.tgt[e] as usize);
@@ -209,8 +248,10 @@ impl Simplex {
         for i in 0..n {
             off[i + 1] += off[i];
         }
-        let mut fill = off.clone();
-        let mut adj: Vec<(u32, i64)> = vec![(0, 0); off[n]];
+        fill.clear();
+        fill.extend_from_slice(off);
+        adj.clear();
+        adj.resize(off[n], (0, 0));
         for e in n..m {
             let (u, v) = (self.src[e] as usize, self.tgt[e] as usize);
             let rc = self.cost[e] + pi[u] - pi[v];
@@ -227,8 +268,9 @@ impl Simplex {
                 fill[from] += 1;
             }
         }
-        let mut dist = vec![i64::MAX; n];
-        let mut heap = std::collections::BinaryHeap::new();
+        dist.clear();
+        dist.resize(n, i64::MAX);
+        heap.clear();
         dist[root] = 0;
         heap.push(std::cmp::Reverse((0i64, root as u32)));
         while let Some(std::cmp::Reverse((d, u))) = heap.pop() {
