@@ -758,11 +758,11 @@ async fn the_speakers_meaning_survives_closings_replies_and_broken_mime() {
     need_servers!();
     let w = World::start("").await;
     // A closing after a one-line field and after the last field.
-    let body = "Title: Forms without tears\n\nThanks, Ann\nFormat: talk-25\nAudience: beginner\nAbstract:\n  Forms.\nDescription:\n  More forms.\nBio: Ann builds forms.\n\nBest regards,\nAnn Lee\nACME Corp\n";
+    let text = "Title: Forms without tears\n\nThanks, Ann\nFormat: talk-25\nAudience: beginner\nAbstract:\n  Forms.\nDescription:\n  More forms.\nBio: Ann builds forms.\n\nBest regards,\nAnn Lee\nACME Corp\n";
     w.dovecot
         .append(
             "cfp",
-            &mail("ann@example.org", CFP, "m1@x", "Proposal", body),
+            &mail("ann@example.org", CFP, "m1@x", "Proposal", text),
         )
         .await;
     // A multipart proposal whose closing boundary is missing.

@@ -348,10 +348,16 @@ mod tests {
             .unwrap()
             .set_modified(at)
             .unwrap();
-        assert_eq!(delivered(&path, OsStr::new("1000.M1P2.host")), Some(1_717_236_000_000));
+        assert_eq!(
+            delivered(&path, OsStr::new("1000.M1P2.host")),
+            Some(1_717_236_000_000)
+        );
         // Unreadable: the name's second.
         let gone = dir.path().join("gone");
-        assert_eq!(delivered(&gone, OsStr::new("1000.M1P2.host")), Some(1_000_000));
+        assert_eq!(
+            delivered(&gone, OsStr::new("1000.M1P2.host")),
+            Some(1_000_000)
+        );
         assert_eq!(delivered(&gone, OsStr::new("gone")), None);
     }
 

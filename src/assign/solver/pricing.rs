@@ -166,9 +166,8 @@ fn prune(net: &Net<'_>, sx: &mut Simplex, cand: &mut [Vec<u32>]) {
     // Only the node potentials are copied (the predicate reads them while `prune` moves
     // arcs); the arc arrays are not, so pruning needs no second copy of the network.
     let pis = sx.pi.clone();
-    let dropped = sx.prune(|u, v, cost| {
-        (u as usize) < ng && cost + pis[u as usize] - pis[v as usize] > 0
-    });
+    let dropped =
+        sx.prune(|u, v, cost| (u as usize) < ng && cost + pis[u as usize] - pis[v as usize] > 0);
     if dropped > 0 {
         for list in cand.iter_mut() {
             list.clear();
