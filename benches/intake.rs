@@ -201,6 +201,7 @@ async fn backlog(n: usize) {
                     audiences: vec!["intermediate".into()],
                     word_limits: vec![],
                     max_message_bytes: 1 << 20,
+                    reply_token_days: 365,
                 },
             );
             let _ = cfpd::intake::file_topics(&tagger, &f.fields, &Default::default());

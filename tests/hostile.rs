@@ -1029,3 +1029,135 @@ async fn a_flood_from_one_mailbox_holds_acknowledgments_and_delivers_every_token
     assert_eq!(tokens.len(), 100, "every proposal's own token");
     assert!(w.outbox().await.iter().all(|r| r.state == "sent"));
 }
+
+/// Issue 14 item 12: a From header naming two mailboxes, or one the parser
+/// has to invent (`<script>…</script> <xss@…>` read as `script/scriptxss@…`),
+/// names no sender: the mail is kept (visible in `cfpd messages`), nobody is
+/// answered and no proposal is stored for an address that never wrote.
+#[tokio::test(flavor = "multi_thread")]
+async fn from_headers_that_name_two_mailboxes_or_an_invented_one_are_never_answered() {
+    need_servers!();
+    let w = World::start("").await;
+    let froms = [
+        "<victim@example.org> <attacker@example.org>",
+        "<script>alert(1)</script> <xss@example.org>",
+        "Ann <ann@example.org> <mallory@example.org>",
+    ];
+    for (i, from) in froms.iter().enumerate() {
+        let m = mail(
+            from,
+            CFP,
+            &format!("odd{i}@example.org"),
+            "Proposal",
+            &proposal_body("Forms without tears"),
+        );
+        w.dovecot.append("cfp", &m).await;
+    }
+    // And a well-formed one after them, answered as usual.
+    w.dovecot
+        .append(
+            "cfp",
+            &proposal_mail("ada@example.org", "ok@example.org", "Fine"),
+        )
+        .await;
+    let out = w.cfpd(&["run", "--once"]);
+    assert!(out.contains("processed 4 message"), "{out}");
+    let m = w.messages().await;
+    for r in &m[..3] {
+        assert_eq!(
+            (r.state.as_str(), r.reason.as_deref()),
+            ("rejected", Some("no_sender")),
+            "{r:?}"
+        );
+        assert_eq!(r.proposal_id, None, "{r:?}");
+    }
+    assert_eq!(m[3].state, "accepted");
+    let o = w.outbox().await;
+    assert_eq!(o.len(), 1, "{o:?}");
+    assert_eq!(o[0].recipient, "ada@example.org");
+    for user in ["victim", "attacker", "xss", "ann", "mallory"] {
+        assert!(
+            w.dovecot.fetch_all(user, "INBOX").await.is_empty(),
+            "{user}"
+        );
+    }
+    let listed = w.cfpd(&["messages"]);
+    assert_eq!(listed.matches("no_sender").count(), 3, "{listed}");
+}
+
+/// Issue 14 item 10: a 3,000-character one-word title. The real SMTP server
+/// refuses any line over 998 octets; the acknowledgment still arrives, its
+/// subject cut and marked, every header line within RFC 5322's limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_title_of_one_3000_character_word_still_gets_its_acknowledgment() {
+    need_servers!();
+    let w = World::start("").await;
+    let title = "W".repeat(3000);
+    w.dovecot
+        .append(
+            "cfp",
+            &proposal_mail("ada@example.org", "long@example.org", &title),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let ack = w.dovecot.wait_for("ada", 1, T).await.remove(0);
+    let head_end = ack.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    for line in ack[..head_end].split(|&b| b == b'\n') {
+        assert!(line.len() <= 999, "{} octets", line.len());
+    }
+    let subject = parsed(&ack).subject().unwrap().to_string();
+    assert!(
+        subject.contains("P-0001") && subject.ends_with('…'),
+        "{subject}"
+    );
+    assert!(subject.chars().count() <= 160, "{subject}");
+    assert!(w.outbox().await.iter().all(|r| r.state == "sent"));
+}
+
+/// Issue 14 item 5: a speaker's reply address works for
+/// `[proposals] reply_token_days` after it was sent, judged on arrival; past
+/// that a reply changes nothing and the speaker is told why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_speakers_reply_address_stops_working_after_its_lifetime() {
+    need_servers!();
+    let w = World::start("[proposals]\nreply_token_days = 30\n").await;
+    // Forty days ago onwards, so that every mail can be delivered on its day
+    // (Dovecot stamps an APPEND dated in the future with the present).
+    let start = chrono::Utc::now() - chrono::Duration::days(40);
+    let day = |d: i64| start + chrono::Duration::days(d);
+    w.dovecot
+        .append_at(
+            "cfp",
+            &proposal_mail("ada@example.org", "p@example.org", "Forms"),
+            day(0),
+        )
+        .await;
+    w.cfpd_at(&day(0).to_rfc3339(), &["run", "--once"]);
+    let ack = w.dovecot.wait_for("ada", 1, T).await.remove(0);
+    // Arrived on day 29, processed on day 31: still valid.
+    let update = reply(
+        "ada@example.org",
+        &ack,
+        "u@example.org",
+        "Title: Better forms\n",
+    );
+    w.dovecot.append_at("cfp", &update, day(29)).await;
+    w.cfpd_at(&day(31).to_rfc3339(), &["run", "--once"]);
+    assert!(w
+        .cfpd(&["proposals", "show", "P-0001"])
+        .contains("Title: Better forms"));
+    // Arrived on day 31: expired.
+    let withdraw = reply("ada@example.org", &ack, "w@example.org", "withdraw");
+    w.dovecot.append_at("cfp", &withdraw, day(31)).await;
+    w.cfpd_at(&day(31).to_rfc3339(), &["run", "--once"]);
+    let m = w.messages().await;
+    assert_eq!(m[2].reason.as_deref(), Some("token_expired"), "{m:?}");
+    assert!(!w.cfpd(&["proposals", "list"]).contains("withdrawn"));
+    let inbox = w.dovecot.wait_for("ada", 3, T).await;
+    let told = body(&inbox[2]);
+    assert!(
+        told.contains("no longer in use") && told.contains("30 days"),
+        "{told}"
+    );
+    assert!(told.lines().all(|l| l.chars().count() <= 78), "{told}");
+}

@@ -215,18 +215,22 @@ fn assert_self_contained(html: &str) {
 }
 
 // Days of the CFP, in UTC; the conference zone is AoE (UTC−12), so 14:00Z is 02:00 on the
-// same date there. The deadline is 2099-04-24 23:59:59 AoE.
-const DAY1: &str = "2099-04-20T14:00:00Z";
-const DAY2: &str = "2099-04-21T14:00:00Z";
-const DAY3: &str = "2099-04-22T14:00:00Z";
-const DAY7: &str = "2099-04-26T14:00:00Z";
-const DAY8: &str = "2099-04-27T14:00:00Z";
-const REPORT_AT: &str = "2099-04-28T09:00:00Z";
+// same date there. The deadline is 2025-04-24 23:59:59 AoE: in the real past, so that
+// mail can be delivered (IMAP INTERNALDATE) on the day it is processed, and arrival, which
+// decides lateness, matches the pretended clock.
+const DAY1: &str = "2025-04-20T14:00:00Z";
+const DAY2: &str = "2025-04-21T14:00:00Z";
+const DAY3: &str = "2025-04-22T14:00:00Z";
+const DAY7: &str = "2025-04-26T14:00:00Z";
+const DAY8: &str = "2025-04-27T14:00:00Z";
+const REPORT_AT: &str = "2025-04-28T09:00:00Z";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_html_report_renders_every_chart_in_chromium() {
     need_servers!();
     let w = World::start("[review]\nreviewers_per_proposal = 2\n").await;
+    w.set_cfp_deadline("2025-04-24T23:59:59");
+    let at = |day: &str| chrono::DateTime::parse_from_rfc3339(day).unwrap().to_utc();
     let script_title = "<script>alert(\"owned\")</script> & other tricks";
     // Day 1: three complete proposals.
     for (i, (from, title, topic)) in [
@@ -244,7 +248,7 @@ async fn the_html_report_renders_every_chart_in_chromium() {
             "Proposal",
             &proposal_with(title, topic),
         );
-        w.dovecot.append("cfp", &m).await;
+        w.dovecot.append_at("cfp", &m, at(DAY1)).await;
     }
     w.cfpd_at(DAY1, &["run", "--once"]);
     // Day 2: one more, a draft (no abstract), one that will be withdrawn.
@@ -266,13 +270,17 @@ async fn the_html_report_renders_every_chart_in_chromium() {
     .enumerate()
     {
         let m = mail(from, CFP, &format!("d2-{i}@s"), "Proposal", body);
-        w.dovecot.append("cfp", &m).await;
+        w.dovecot.append_at("cfp", &m, at(DAY2)).await;
     }
     w.cfpd_at(DAY2, &["run", "--once"]);
     // Day 3: fay withdraws through her reply token.
     let ack = w.dovecot.wait_for("fay", 1, T).await.remove(0);
     w.dovecot
-        .append("cfp", &reply("fay@f.example", &ack, "fay-w@s", "withdraw"))
+        .append_at(
+            "cfp",
+            &reply("fay@f.example", &ack, "fay-w@s", "withdraw"),
+            at(DAY3),
+        )
         .await;
     w.cfpd_at(DAY3, &["run", "--once"]);
     // Day 7, after the deadline: a late entry; then the roster and the assignment.
@@ -283,7 +291,7 @@ async fn the_html_report_renders_every_chart_in_chromium() {
         "Proposal",
         &proposal_with("Deploying late", "deployment"),
     );
-    w.dovecot.append("cfp", &late).await;
+    w.dovecot.append_at("cfp", &late, at(DAY7)).await;
     w.cfpd_at(DAY7, &["run", "--once"]);
     let roster = w.dir.path().join("roster.csv");
     std::fs::write(
@@ -340,7 +348,11 @@ async fn the_html_report_renders_every_chart_in_chromium() {
             .find(|m| parsed(m).subject().unwrap_or("").contains(&needle))
             .unwrap_or_else(|| panic!("no {needle} mail for {user}"));
         w.dovecot
-            .append("cfp", &reply(email, original, &format!("rev{n}@r"), text))
+            .append_at(
+                "cfp",
+                &reply(email, original, &format!("rev{n}@r"), text),
+                at(DAY8),
+            )
             .await;
     }
     w.cfpd_at(DAY8, &["run", "--once"]);
@@ -362,7 +374,7 @@ async fn the_html_report_renders_every_chart_in_chromium() {
     );
 
     // Same database, another time: the same bytes but the generated-at line.
-    let (_, again) = write_report(&w, "2099-05-30T09:00:00Z", "again.html");
+    let (_, again) = write_report(&w, "2025-05-30T09:00:00Z", "again.html");
     let differing: Vec<(&str, &str)> = html
         .lines()
         .zip(again.lines())
@@ -372,7 +384,7 @@ async fn the_html_report_renders_every_chart_in_chromium() {
     assert_eq!(differing.len(), 1, "{differing:?}");
     assert!(differing[0]
         .0
-        .contains("Generated 2099-04-27 21:00 AoE (2099-04-28 09:00 UTC)"));
+        .contains("Generated 2025-04-27 21:00 AoE (2025-04-28 09:00 UTC)"));
 
     // What the data says the charts must show.
     let json: serde_json::Value =
@@ -439,7 +451,7 @@ async fn the_html_report_renders_every_chart_in_chromium() {
     assert_eq!(timeline.matches("class=\"mark s-withdrawn\"").count(), 5);
     assert_eq!(timeline.matches("class=\"deadline\"").count(), 1);
     assert!(
-        timeline.contains("2099-04-26: 4 submitted of 7"),
+        timeline.contains("2025-04-26: 4 submitted of 7"),
         "{timeline}"
     );
     // Proposals per topic: one bar per primary topic of any proposal.

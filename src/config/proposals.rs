@@ -65,6 +65,14 @@ pub(super) struct RawProposals {
     pub(super) max_attachment_bytes: usize,
     #[serde(default = "default_blocked_extensions")]
     pub(super) blocked_attachment_extensions: Vec<String>,
+    #[serde(default = "default_reply_token_days")]
+    pub(super) reply_token_days: u32,
+}
+
+/// A year: a speaker can withdraw or confirm a talk until the conference is
+/// long over, and no longer.
+fn default_reply_token_days() -> u32 {
+    365
 }
 
 fn default_max_attachments() -> usize {
@@ -96,6 +104,7 @@ impl Default for RawProposals {
             max_attachments: default_max_attachments(),
             max_attachment_bytes: default_max_attachment_bytes(),
             blocked_attachment_extensions: default_blocked_extensions(),
+            reply_token_days: default_reply_token_days(),
         }
     }
 }
@@ -226,12 +235,20 @@ pub(super) fn proposals(
     if p.max_message_bytes < 4096 {
         return Err(loc.err("proposals", "max_message_bytes", "must be at least 4096"));
     }
+    if !(1..=3650).contains(&p.reply_token_days) {
+        return Err(loc.err(
+            "proposals",
+            "reply_token_days",
+            "must be between 1 and 3650 (days a speaker's reply address works)",
+        ));
+    }
     let rules = ProposalRules {
         required: p.required.clone(),
         formats: p.formats.iter().map(|s| s.to_ascii_lowercase()).collect(),
         audiences: p.audiences.iter().map(|s| s.to_ascii_lowercase()).collect(),
         word_limits,
         max_message_bytes: p.max_message_bytes,
+        reply_token_days: p.reply_token_days,
     };
     let attachments = AttachmentLimits {
         max_attachments: p.max_attachments,

@@ -59,21 +59,25 @@ impl Intake {
         let d = match decide::screen(i, &facts) {
             Err(d) => *d,
             Ok(from) => {
-                facts.authority = self.authority(tx, i, now).await?;
+                // A reply that arrived while its token was valid counts, as
+                // for the deadlines.
+                facts.authority = self.authority(tx, i, facts.arrived).await?;
                 decide::authorized(i, &facts, from)
             }
         };
         self.apply(tx, b, m, i, d, now).await
     }
 
-    /// What the first authorizing reply token among the recipients selects (see
-    /// [`decide::authorize`]), with the proposal a proposal token names.
+    /// What the first authorizing reply token among the recipients selects at `at` (see
+    /// [`decide::authorize`]), with the proposal a proposal token names; an expired
+    /// proposal token only when no recipient's token is valid.
     async fn authority(
         &self,
         tx: &mut AnyConnection,
         i: &Inbound,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<Authority>, IntakeError> {
+        let mut expired = None;
         for r in &i.recipients {
             let Some(token::Tagged::Reply(secret)) =
                 token::extract(r, self.cfg.cfp_local(), self.cfg.cfp_domain())
@@ -83,7 +87,8 @@ impl Intake {
             let Some(t) = pstore::lookup_token(tx, &token::hash(&secret)).await? else {
                 continue;
             };
-            match decide::authorize(&t, store::ms(now)) {
+            let days = self.cfg.proposals.reply_token_days;
+            match decide::authorize(&t, store::ms(now), days) {
                 Some(Grant::Assignment) => return Ok(Some(Authority::Assignment(t))),
                 Some(Grant::Proposal(id)) => {
                     let proposal = pstore::get(tx, id).await?.map(Box::new);
@@ -93,10 +98,14 @@ impl Intake {
                         proposal,
                     }));
                 }
+                Some(Grant::ProposalExpired(id)) => {
+                    let bound = t.bound_address;
+                    expired = expired.or(Some(Authority::ExpiredProposal { id, bound }));
+                }
                 None => {}
             }
         }
-        Ok(None)
+        Ok(expired)
     }
 
     /// Carry out a decision: its writes, and the terminal state and reply it leads to.

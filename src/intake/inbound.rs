@@ -103,6 +103,85 @@ pub fn normalize_address(a: &str) -> Option<String> {
     Some(format!("{local}@{ascii}"))
 }
 
+/// The one mailbox a From header names, or `None` (the mail then has no
+/// usable sender: stored, never answered) when the header names none or
+/// several, or when what the parser made of it is not written in the header.
+/// mail-parser is lenient on purpose: it joins `<a@x> <b@y>` into the one
+/// address `a@xb@y` and reads `<script>…</script> <x@y>` as `script/scriptx@y`.
+/// Answering such an address would write to someone who never wrote, and
+/// store a speaker no one is; the header itself is the only witness, so the
+/// address must appear in it verbatim and be its only angle-bracketed one.
+fn sender(parsed: Option<&Address<'_>>, raw: &str) -> Option<Mailbox> {
+    let parsed = parsed?;
+    let mut all = parsed.iter();
+    let a = all.next()?;
+    if all.next().is_some() || angle_addresses(raw) > 1 {
+        return None;
+    }
+    let written = a.address()?;
+    if !addr_spec_shaped(written) || !raw.to_lowercase().contains(&written.to_lowercase()) {
+        return None;
+    }
+    let address = normalize_address(written)?;
+    let name = a
+        .name()
+        .map(crate::outbox::one_line)
+        // A display name that is itself an address claims a second identity
+        // (`victim@v.example <attacker@a.example>`): keep the address alone.
+        .filter(|n| !n.is_empty() && !n.contains('@'));
+    Some(Mailbox { address, name })
+}
+
+/// How many `<…@…>` groups a raw address header holds outside quoted strings
+/// and comments.
+fn angle_addresses(raw: &str) -> usize {
+    let (mut quoted, mut escaped, mut comment) = (false, false, 0usize);
+    let (mut open, mut at, mut n) = (false, false, 0);
+    for c in raw.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if quoted || comment > 0 => escaped = true,
+            '"' if comment == 0 => quoted = !quoted,
+            '(' if !quoted => comment += 1,
+            ')' if !quoted && comment > 0 => comment -= 1,
+            _ if quoted || comment > 0 => {}
+            '<' => (open, at) = (true, false),
+            '@' if open => at = true,
+            '>' if open => {
+                n += usize::from(at);
+                open = false;
+            }
+            _ => {}
+        }
+    }
+    n
+}
+
+/// Whether `a` is shaped like `local@domain` as RFC 5322 (with RFC 6531's
+/// UTF-8) writes it unquoted: one `@`, a dot-atom local part, a domain of
+/// letter/digit/hyphen labels. A quoted local part is refused too: mail-parser
+/// does not hand it back whole, and no speaker needs one.
+fn addr_spec_shaped(a: &str) -> bool {
+    const ATEXT: &str = "!#$%&'*+-/=?^_`{|}~";
+    let Some((local, domain)) = a.split_once('@') else {
+        return false;
+    };
+    let atom = |s: &str, ok: &dyn Fn(char) -> bool| !s.is_empty() && s.chars().all(ok);
+    local.split('.').all(|p| {
+        atom(p, &|c| {
+            c.is_alphanumeric() || ATEXT.contains(c) || (!c.is_ascii() && !c.is_control())
+        })
+    }) && domain.split('.').all(|l| {
+        atom(l, &|c| {
+            c.is_alphanumeric() || c == '-' || (!c.is_ascii() && !c.is_control())
+        }) && !l.starts_with('-')
+            && !l.ends_with('-')
+    })
+}
+
 /// Whether two addresses name the same mailbox, for authorization: domains compared after
 /// IDNA lower-casing, local parts compared exactly (no case or Unicode folding), so
 /// `Ada@Example.ORG` is `Ada@example.org` but neither `ada@example.org` nor a look-alike
@@ -171,15 +250,7 @@ fn parse_inner(raw: &[u8], own: &OwnIdentity) -> Option<Inbound> {
     if msg.headers().is_empty() {
         return None;
     }
-    let from = msg.from().and_then(|a| a.first()).and_then(|a| {
-        Some(Mailbox {
-            address: normalize_address(a.address()?)?,
-            name: a
-                .name()
-                .map(crate::outbox::one_line)
-                .filter(|n| !n.is_empty()),
-        })
-    });
+    let from = sender(msg.from(), msg.header_raw("From").unwrap_or(""));
     let mut recipients = Vec::new();
     addresses(msg.to(), &mut recipients);
     addresses(msg.cc(), &mut recipients);
@@ -311,6 +382,58 @@ fn recover_text(msg: &mail_parser::Message<'_>) -> Option<(String, Option<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_from_header_that_names_several_mailboxes_or_an_unwritten_one_has_no_sender() {
+        let own = OwnIdentity::new("cfp@conf.example");
+        let from = |h: &str| {
+            let raw =
+                format!("From: {h}\r\nTo: cfp@conf.example\r\nSubject: x\r\n\r\nTitle: x\r\n");
+            parse(raw.as_bytes(), &own).unwrap().from
+        };
+        for bad in [
+            "<victim@v.example> <attacker@a.example>",
+            "<script>alert(1)</script> <xss@sql.example>",
+            "Ann <ann@x.example> <bob@y.example>",
+            "Ann <ann@x.example>, Bob <bob@y.example>",
+            "a@b.example@c.example",
+            "\"a b\"@x.example",
+            "undisclosed-recipients:;",
+        ] {
+            assert_eq!(from(bad), None, "{bad}");
+        }
+        for (good, address, name) in [
+            ("Ann Lee <ann@x.example>", "ann@x.example", Some("Ann Lee")),
+            ("ann@x.example (Ann)", "ann@x.example", Some("Ann")),
+            // Unclosed, but one address, written whole.
+            ("Ann <ann@x.example", "ann@x.example", Some("Ann")),
+            ("<ann@X.Example>", "ann@x.example", None),
+            (
+                "\"Lee, Ann <ann@x.example>\" <ann@x.example>",
+                "ann@x.example",
+                None,
+            ),
+            (
+                "\"<script>\" <xss@sql.example>",
+                "xss@sql.example",
+                Some("<script>"),
+            ),
+            (
+                "victim@v.example <attacker@a.example>",
+                "attacker@a.example",
+                None,
+            ),
+            (
+                "Zoë <zoë@bücher.example>",
+                "zoë@xn--bcher-kva.example",
+                Some("Zoë"),
+            ),
+        ] {
+            let got = from(good).unwrap_or_else(|| panic!("{good}"));
+            assert_eq!(got.address, address, "{good}");
+            assert_eq!(got.name.as_deref(), name, "{good}");
+        }
+    }
 
     #[test]
     fn addresses_normalise_domain_only() {

@@ -71,6 +71,14 @@ pub enum Rejection {
         /// The From address that tried.
         from: String,
     },
+    /// A reply through a proposal token past its lifetime
+    /// (`[proposals] reply_token_days`).
+    ProposalTokenExpired {
+        /// The proposal.
+        reference: String,
+        /// The lifetime, for the answer.
+        days: u32,
+    },
     /// A reply through an assignment token that has expired.
     ReviewTokenExpired {
         /// The proposal.
@@ -135,7 +143,9 @@ impl Rejection {
             Rejection::NoSender => Reason::NoSender,
             Rejection::CfpClosed { .. } => Reason::CfpClosed,
             Rejection::ReviewerMismatch { .. } => Reason::ReviewerMismatch,
-            Rejection::ReviewTokenExpired { .. } => Reason::TokenExpired,
+            Rejection::ReviewTokenExpired { .. } | Rejection::ProposalTokenExpired { .. } => {
+                Reason::TokenExpired
+            }
             Rejection::ReviewWithoutToken => Reason::ReviewWithoutToken,
             Rejection::AssignmentMismatch { .. } => Reason::AssignmentMismatch,
             Rejection::AssignmentReleased { .. } => Reason::AssignmentReleased,
@@ -174,6 +184,9 @@ impl Rejection {
             }
             Rejection::ReviewTokenExpired { reference } => {
                 format!("review reply for {reference} through an expired token")
+            }
+            Rejection::ProposalTokenExpired { reference, days } => {
+                format!("reply for {reference} through a token older than {days} days")
             }
             Rejection::ReviewWithoutToken => "review or decline sent without a reply token".into(),
             Rejection::AssignmentMismatch {
@@ -255,6 +268,12 @@ impl Rejection {
             Rejection::ReviewTokenExpired { reference } => ReviewTokenExpired {
                 conference,
                 reference,
+            }
+            .render(),
+            Rejection::ProposalTokenExpired { reference, days } => ProposalTokenExpired {
+                conference,
+                reference,
+                days: *days,
             }
             .render(),
             Rejection::ReviewWithoutToken => ReviewWithoutToken {
@@ -413,6 +432,14 @@ struct ReviewerMismatch<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "reject/proposal_token_expired.txt")]
+struct ProposalTokenExpired<'a> {
+    conference: &'a str,
+    reference: &'a str,
+    days: u32,
+}
+
+#[derive(Template)]
 #[template(path = "reject/token_expired.txt")]
 struct ReviewTokenExpired<'a> {
     conference: &'a str,
@@ -506,6 +533,10 @@ mod tests {
             },
             Rejection::ReviewTokenExpired {
                 reference: "P-0001".into(),
+            },
+            Rejection::ProposalTokenExpired {
+                reference: "P-0001".into(),
+                days: 365,
             },
             Rejection::ReviewWithoutToken,
             Rejection::AssignmentMismatch {

@@ -143,6 +143,27 @@ fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox, ComposeError> {
     Ok(Mailbox::new(name.map(one_line), addr))
 }
 
+/// Longest subject, in characters. Subjects end with what the speaker
+/// wrote (a title, their own subject); a mail client shows about 80.
+const SUBJECT_CHARS: usize = 160;
+/// Longest display name of a recipient, in characters.
+const NAME_CHARS: usize = 80;
+
+/// `s` cut to at most `max` characters, with `…` marking a cut.
+///
+/// Why: lettre folds a header only between words and encodes non-ASCII text
+/// in short encoded words, so one long ASCII word (a 3,000-character title)
+/// becomes one header line past RFC 5322's 998 octets, and servers refuse
+/// the whole mail ("500 Line too long"). Bounding the speaker's text keeps
+/// every header line short; the `…` makes lettre encode the subject, which
+/// it then folds at 78 characters.
+fn clamp(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max.saturating_sub(1)) {
+        Some((cut, _)) if s[cut..].chars().nth(1).is_some() => format!("{}…", &s[..cut]),
+        _ => s.to_string(),
+    }
+}
+
 /// Collapse any control characters and line breaks into single spaces.
 pub fn one_line(s: &str) -> String {
     s.split(|c: char| c.is_control())
@@ -211,10 +232,15 @@ impl Composer {
         unsubscribe: Option<&str>,
     ) -> Result<NewMail, ComposeError> {
         let message_id = self.new_message_id();
-        let subject = one_line(&d.subject);
+        let subject = clamp(&one_line(&d.subject), SUBJECT_CHARS);
         let mut b = Message::builder()
             .from(self.from.clone())
-            .to(mailbox(d.to_name, d.to)?)
+            .to(mailbox(
+                d.to_name
+                    .map(|n| clamp(&one_line(n), NAME_CHARS))
+                    .as_deref(),
+                d.to,
+            )?)
             .subject(subject.clone())
             .message_id(Some(format!("<{message_id}>")))
             .date_now()
@@ -366,6 +392,50 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn long_words_in_subjects_names_and_threads_keep_every_header_line_short() {
+        let refs: Vec<String> = (0..40)
+            .map(|i| format!("{i}{}@x", "r".repeat(300)))
+            .collect();
+        for word in ["x".repeat(3000), "é".repeat(3000), "a ".repeat(2000)] {
+            let mail = composer()
+                .compose(&Draft {
+                    kind: MailKind::Ack,
+                    dedup_key: "k".into(),
+                    to: "ada@example.org",
+                    to_name: Some(&word),
+                    subject: format!("[Conf] P-0001 received: {word}"),
+                    body: format!("Title: {word}\n"),
+                    in_reply_to: Some(&refs[0]),
+                    references: &refs,
+                    reply_token: Some("t"),
+                    auto: AutoSubmitted::AutoReplied,
+                    cause_message: None,
+                })
+                .unwrap();
+            let text = String::from_utf8_lossy(&mail.raw).to_string();
+            for line in text.split("\r\n") {
+                let start: String = line.chars().take(80).collect();
+                assert!(line.len() <= 998, "{} octets: {start}", line.len());
+            }
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&mail.raw)
+                .unwrap();
+            let subject = parsed.subject().unwrap();
+            assert!(subject.starts_with("[Conf] P-0001 received: "), "{subject}");
+            assert!(subject.chars().count() <= SUBJECT_CHARS, "{subject}");
+            assert_eq!(subject, mail.subject);
+        }
+    }
+
+    #[test]
+    fn clamp_cuts_at_characters_and_marks_the_cut() {
+        assert_eq!(clamp("abc", 3), "abc");
+        assert_eq!(clamp("abcd", 3), "ab…");
+        assert_eq!(clamp("ééééé", 4), "ééé…");
+        assert_eq!(clamp("", 3), "");
     }
 
     #[test]

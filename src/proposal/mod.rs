@@ -26,6 +26,9 @@ pub struct ProposalRules {
     pub word_limits: Vec<(String, usize)>,
     /// Larger inbound messages are quarantined, not parsed.
     pub max_message_bytes: usize,
+    /// Days a speaker's reply address (proposal token) works after it was
+    /// issued: a mail left in an old mailbox stops being a key to the proposal.
+    pub reply_token_days: u32,
 }
 
 /// Field names a proposal may have.
@@ -239,6 +242,7 @@ mod tests {
             audiences: vec!["beginner".into(), "intermediate".into()],
             word_limits: vec![("abstract".into(), 5)],
             max_message_bytes: 1 << 20,
+            reply_token_days: 365,
         }
     }
 

@@ -354,6 +354,7 @@ mod tests {
             audiences: vec!["beginner".into(), "intermediate".into(), "advanced".into()],
             word_limits: vec![],
             max_message_bytes: 1 << 20,
+            reply_token_days: 365,
         }
     }
 

@@ -219,12 +219,15 @@ pub struct TokenRow {
     pub bound_address: String,
     /// After this instant (ms) the token no longer authorizes anything.
     pub expires_at: Option<i64>,
+    /// When it was issued (ms); a proposal token's lifetime counts from here.
+    pub created_at: i64,
 }
 
 /// Look a token up by its hash.
 pub async fn lookup_token(conn: &mut AnyConnection, hash: &str) -> Result<Option<TokenRow>> {
     let row = sqlx::query(
-        "SELECT kind, proposal_id, assignment_id, bound_address, expires_at FROM tokens WHERE hash = $1",
+        "SELECT kind, proposal_id, assignment_id, bound_address, expires_at, created_at
+         FROM tokens WHERE hash = $1",
     )
     .bind(hash)
     .fetch_optional(&mut *conn)
@@ -237,6 +240,7 @@ pub async fn lookup_token(conn: &mut AnyConnection, hash: &str) -> Result<Option
             assignment_id: r.try_get("assignment_id")?,
             bound_address: r.try_get("bound_address")?,
             expires_at: r.try_get("expires_at")?,
+            created_at: r.try_get("created_at")?,
         })
     })
     .transpose()

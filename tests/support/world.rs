@@ -61,6 +61,17 @@ pub struct World {
 pub const CFP: &str = "cfp@conf.example";
 
 impl World {
+    /// Move the CFP deadline (conference zone, `YYYY-MM-DDTHH:MM:SS`). Tests
+    /// that need mail to *arrive* after the deadline set one in the real
+    /// past: Dovecot stamps an APPEND dated in the future with the present.
+    pub fn set_cfp_deadline(&self, deadline: &str) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let old = "cfp_deadline = \"2099-04-24T23:59:59\"";
+        assert!(text.contains(old), "the config was already changed");
+        let text = text.replace(old, &format!("cfp_deadline = \"{deadline}\""));
+        std::fs::write(&self.config, text).unwrap();
+    }
+
     /// Start everything; `extra` is appended to the config (e.g. `[limits]`).
     pub async fn start(extra: &str) -> World {
         Self::start_with(extra, None).await

@@ -109,6 +109,9 @@ pub enum Grant {
     Assignment,
     /// An unexpired proposal token naming this proposal.
     Proposal(i64),
+    /// A proposal token past its lifetime: it changes nothing, but its speaker
+    /// is told why (a later recipient's valid token still wins).
+    ProposalExpired(i64),
 }
 
 /// The selected proposal or assignment, as loaded by the pipeline.
@@ -125,18 +128,35 @@ pub enum Authority {
         /// The proposal, `None` when it no longer exists (the mail is then new mail).
         proposal: Option<Box<ProposalRow>>,
     },
+    /// An expired proposal token (and no valid token among the recipients).
+    ExpiredProposal {
+        /// The proposal it named.
+        id: i64,
+        /// The only address that may learn it expired.
+        bound: String,
+    },
 }
 
 /// Whether a token selects anything at `now_ms`. An assignment token always does: its
 /// expiry and reviewer are checked by the review-reply rules, which answer with typed
-/// refusals. A proposal token does while unexpired; otherwise the next recipient's token
-/// is tried, and with none the mail is new mail (never a change).
-pub fn authorize(t: &TokenRow, now_ms: i64) -> Option<Grant> {
+/// refusals. A proposal token does until its own expiry and for `lifetime_days` after it
+/// was issued (the lifetime is read at use, so a chair's change of
+/// `[proposals] reply_token_days` applies to tokens already sent); past that it grants
+/// only the answer that it expired.
+pub fn authorize(t: &TokenRow, now_ms: i64, lifetime_days: u32) -> Option<Grant> {
     match t.kind {
         TokenKind::Assignment => Some(Grant::Assignment),
         TokenKind::Proposal => {
-            let valid = t.expires_at.is_none_or(|e| e > now_ms);
-            t.proposal_id.filter(|_| valid).map(Grant::Proposal)
+            let lifetime_end = t
+                .created_at
+                .saturating_add(i64::from(lifetime_days) * 86_400_000);
+            let end = t.expires_at.map_or(lifetime_end, |e| e.min(lifetime_end));
+            let id = t.proposal_id?;
+            Some(if now_ms < end {
+                Grant::Proposal(id)
+            } else {
+                Grant::ProposalExpired(id)
+            })
         }
     }
 }
@@ -486,6 +506,17 @@ pub fn authorized(i: &Inbound, f: &Facts<'_>, from: &Mailbox) -> Decision {
             bound,
             proposal,
         }) => follow_up(i, f, from, *id, bound, proposal.as_deref()),
+        Some(Authority::ExpiredProposal { id, bound }) => {
+            let reference = proposal::reference(*id);
+            let r = if from.address == *bound {
+                let days = f.cfg.proposals.reply_token_days;
+                Rejection::ProposalTokenExpired { reference, days }
+            } else {
+                let from = from.address.clone();
+                Rejection::SenderMismatch { reference, from }
+            };
+            reject(f.cfg, r, &i.subject)
+        }
         None => new_mail(i, f, f.read, f.review_like, from),
     }
 }

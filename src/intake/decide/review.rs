@@ -455,6 +455,7 @@ mod rule_tests {
                 assignment_id: Some(3),
                 bound_address: RITA.into(),
                 expires_at: None,
+                created_at: 0,
             },
             assignment: Some(Assignment {
                 id: 3,

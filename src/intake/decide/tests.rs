@@ -529,24 +529,67 @@ fn authorize_grants_assignments_and_unexpired_proposal_tokens() {
         assignment_id: None,
         bound_address: "ada@speaker.example".into(),
         expires_at,
+        created_at: 0,
     };
+    const DAY: i64 = 86_400_000;
     assert_eq!(
-        authorize(&t(TokenKind::Assignment, Some(1), Some(0)), 10),
+        authorize(&t(TokenKind::Assignment, Some(1), Some(0)), 10, 1),
         Some(Grant::Assignment)
     );
     assert_eq!(
-        authorize(&t(TokenKind::Proposal, Some(7), None), 10),
+        authorize(&t(TokenKind::Proposal, Some(7), None), 10, 1),
         Some(Grant::Proposal(7))
     );
     assert_eq!(
-        authorize(&t(TokenKind::Proposal, Some(7), Some(11)), 10),
+        authorize(&t(TokenKind::Proposal, Some(7), Some(11)), 10, 1),
         Some(Grant::Proposal(7))
     );
     assert_eq!(
-        authorize(&t(TokenKind::Proposal, Some(7), Some(10)), 10),
-        None
+        authorize(&t(TokenKind::Proposal, Some(7), Some(10)), 10, 1),
+        Some(Grant::ProposalExpired(7))
     );
-    assert_eq!(authorize(&t(TokenKind::Proposal, None, None), 10), None);
+    // The lifetime counts from issue, also for tokens stored without an expiry.
+    assert_eq!(
+        authorize(&t(TokenKind::Proposal, Some(7), None), 30 * DAY - 1, 30),
+        Some(Grant::Proposal(7))
+    );
+    assert_eq!(
+        authorize(&t(TokenKind::Proposal, Some(7), None), 30 * DAY, 30),
+        Some(Grant::ProposalExpired(7))
+    );
+    assert_eq!(
+        authorize(&t(TokenKind::Proposal, Some(7), Some(5 * DAY)), 6 * DAY, 30),
+        Some(Grant::ProposalExpired(7))
+    );
+    assert_eq!(authorize(&t(TokenKind::Proposal, None, None), 10, 1), None);
+}
+
+#[test]
+fn an_expired_proposal_token_changes_nothing_and_tells_only_its_speaker() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = Some(Authority::ExpiredProposal {
+        id: 7,
+        bound: "ada@speaker.example".into(),
+    });
+    let d = decide(
+        &through_token("ada@speaker.example", "Re: P-0007", "withdraw"),
+        &f,
+    );
+    rejected(&d, "token_expired");
+    let body = match &d.reply().unwrap().body {
+        replies::Body::Ready(s) => s.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        body.contains("P-0007") && body.contains("365 days"),
+        "{body}"
+    );
+    let d = decide(
+        &through_token("eve@attacker.example", "Re: P-0007", "withdraw"),
+        &f,
+    );
+    rejected(&d, "sender_mismatch");
 }
 
 #[test]
@@ -654,6 +697,7 @@ fn an_assignment_token_goes_to_the_review_rules() {
         assignment_id: Some(3),
         bound_address: "rita@reviewers.example".into(),
         expires_at: None,
+        created_at: 0,
     };
     f.authority = Some(Authority::Assignment(token));
     let d = decide(
