@@ -172,7 +172,39 @@ async fn assert_exactly_once(
     if uncertain > 0 {
         eprintln!("uncertain acks: {uncertain}, of which delivered before the kill: {uncertain_delivered}");
     }
+    uncertain_are_impossible_to_miss(w, store, uncertain).await;
     uncertain
+}
+
+/// Every mail that may not have arrived is named to the chair: `cfpd status`
+/// exits 2 with an ATTENTION line counting them, and `cfpd outbox --uncertain`
+/// lists each by Message-ID (what the chair searches their Sent copy for).
+async fn uncertain_are_impossible_to_miss(w: &World, store: &cfpd::store::Store, uncertain: usize) {
+    let status = w.cfpd_raw(&["status"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    if uncertain == 0 {
+        assert!(!text.contains("may not have arrived"), "{text}");
+        return;
+    }
+    assert_eq!(status.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!(
+            "ATTENTION    {uncertain} mail(s) may not have arrived"
+        )),
+        "{text}"
+    );
+    let mut c = store.pool.acquire().await.unwrap();
+    let ids: Vec<String> = sqlx::query("SELECT message_id FROM outbox WHERE state = 'uncertain'")
+        .fetch_all(&mut *c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("message_id"))
+        .collect();
+    let listing = w.cfpd(&["outbox", "--uncertain"]);
+    for id in &ids {
+        assert!(listing.contains(id.as_str()), "{id} not listed:\n{listing}");
+    }
 }
 
 /// The pid in the current lease holder's id (`host:pidns:pid:random`), if any.

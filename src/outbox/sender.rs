@@ -581,12 +581,14 @@ impl Sender {
                 return Ok(stats);
             }
             for m in batch {
+                // Before the send: after it, every moment is a window for `uncertain`.
+                let redacted = crate::token::redact_mail(&m.raw);
                 let outcome = self.send_one(w, &m).await?;
                 let now = self.clock.now();
                 let mut c = self.store.conn().await?;
                 match outcome {
                     Outcome::Sent => {
-                        outbox::mark_sent(&mut c, m.id, store::ms(now), &m.raw).await?;
+                        outbox::mark_sent(&mut c, m.id, store::ms(now), &redacted).await?;
                         stats.sent += 1;
                         self.metrics.mail_sent();
                         tracing::debug!(outbox = m.id, message_id = %m.message_id, "mail sent");

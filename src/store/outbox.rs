@@ -247,7 +247,12 @@ pub async fn mark_sending(conn: &mut AnyConnection, id: i64, now: i64) -> Result
 /// bounce needs) and every token in the stored bytes (`raw` becomes
 /// [`crate::token::redact_mail`] of what was sent), so a reader of the
 /// database cannot act as the recipient.
-pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64, raw: &[u8]) -> Result<()> {
+///
+/// `redacted` is the mail with its tokens erased ([`crate::token::redact_mail`]),
+/// computed by the caller before the body went out: between the server's
+/// answer and this commit a crash leaves the mail `uncertain`, so nothing
+/// that can be done earlier is done here.
+pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64, redacted: &[u8]) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE outbox SET state = '{}', sent_at = $2, last_error = NULL, raw = $3,
                 envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
@@ -256,7 +261,7 @@ pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64, raw: &[u8]) 
     )))
     .bind(id)
     .bind(now)
-    .bind(crate::token::redact_mail(raw))
+    .bind(redacted)
     .execute(&mut *conn)
     .await
     .ctx("marking a mail sent")?;
