@@ -235,6 +235,9 @@ async fn wait_holder(store: &cfpd::store::Store, pid: u32, d: &mut Child) {
 struct KillReport {
     seed: u64,
     kills: usize,
+    /// Kills that found work in flight: a message not yet terminal, or a
+    /// mail queued or being sent.
+    busy_kills: usize,
     messages: usize,
     uncertain: usize,
     wall: Duration,
@@ -247,8 +250,12 @@ async fn kill_loop(n: usize, speakers: usize, kills: usize) -> KillReport {
     // A short lease so that each restart takes over quickly after a kill.
     let w =
         World::start("lease_seconds = 2\n[limits]\nreplies_per_address_per_day = 1000000\n").await;
-    w.dovecot
-        .deliver_maildir("cfp", &proposals(n, speakers, "k"));
+    // Half the backlog at once, the rest in slices before each restart, so
+    // that kills keep landing while mail is being processed and sent.
+    let all = proposals(n, speakers, "k");
+    let (first, rest) = all.split_at(n / 2);
+    w.dovecot.deliver_maildir("cfp", first);
+    let mut slices = rest.chunks(rest.len().div_ceil(kills.max(1)).max(1));
     let store = w.store().await;
     let seed: u64 = std::env::var("CFPD_FAULT_SEED")
         .ok()
@@ -257,13 +264,26 @@ async fn kill_loop(n: usize, speakers: usize, kills: usize) -> KillReport {
     eprintln!("fault seed: {seed} (rerun with CFPD_FAULT_SEED={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let started = Instant::now();
+    let mut busy_kills = 0;
     for _ in 0..kills {
+        if let Some(slice) = slices.next() {
+            w.dovecot.deliver_maildir("cfp", slice);
+        }
         let mut d = w.spawn_daemon();
         // Kill at a random point of the work: once this process holds the lease.
         wait_holder(&store, d.id(), &mut d).await;
-        tokio::time::sleep(Duration::from_millis(rng.random_range(0..1200))).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..600))).await;
         d.kill().unwrap();
         d.wait().unwrap();
+        // The daemon is dead: what is unfinished now was in flight at the kill.
+        let (msgs, outbox) = db_states(&store).await;
+        let unfinished = msgs.iter().any(|s| s == "received")
+            || outbox.iter().any(|(s, _)| s == "queued" || s == "sending")
+            || w.dovecot.count("cfp", "INBOX").await > 0;
+        busy_kills += usize::from(unfinished);
+    }
+    for slice in slices {
+        w.dovecot.deliver_maildir("cfp", slice);
     }
     // The last restart runs to completion.
     let mut d = w.spawn_daemon();
@@ -274,6 +294,7 @@ async fn kill_loop(n: usize, speakers: usize, kills: usize) -> KillReport {
     KillReport {
         seed,
         kills,
+        busy_kills,
         messages: n,
         uncertain,
         wall,
@@ -309,7 +330,10 @@ async fn soak() {
     )
     .await;
     println!("SOAK backend={} seed={}", backend(), r.seed);
-    println!("SOAK kills survived: {}", r.kills);
+    println!(
+        "SOAK kills survived: {} ({} with work in flight)",
+        r.kills, r.busy_kills
+    );
     println!(
         "SOAK messages processed: {} (each exactly one terminal state)",
         r.messages

@@ -277,8 +277,11 @@ protocol imap {{
 
     /// Write messages straight into a user's Maildir `new/` (fast bulk delivery).
     pub fn deliver_maildir(&self, user: &str, raws: &[Vec<u8>]) {
+        // Unique across calls: a later delivery must never reuse a base name.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let m = self.ensure_user(user);
-        for (i, raw) in raws.iter().enumerate() {
+        let first = NEXT.fetch_add(raws.len(), std::sync::atomic::Ordering::Relaxed);
+        for (i, raw) in (first..).zip(raws) {
             // Shaped like a name Dovecot's own delivery gives (`<secs>.M<usecs>P<pid>.<host>,S=<size>`),
             // with the unique part last: Dovecot hashes base names with an ELF-style hash in
             // which only the last few characters count, so names that all end in the same
