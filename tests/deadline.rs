@@ -19,11 +19,27 @@ use support::*;
 /// The CFP deadline every test here sets: 23:59:59 AoE on April 24 is 11:59:59 UTC on
 /// April 25.
 fn with_past_deadline(w: &World, extra: &str) {
-    let cfg = std::fs::read_to_string(&w.config).unwrap().replace(
-        "cfp_deadline = \"2099-04-24T23:59:59\"",
-        &format!("cfp_deadline = \"2024-04-24T23:59:59\"{extra}"),
+    w.set_cfp_deadline("2024-04-24T23:59:59", extra);
+}
+
+/// Ada's proposal (delivered in time) is on time, Bob's (delivered after the
+/// deadline) is a late entry: in their acknowledgments and in the list.
+async fn ada_on_time_and_bob_late(w: &World) {
+    let ada = w.dovecot.wait_for("ada", 1, Duration::from_secs(20)).await;
+    let text = body(&ada[0]);
+    assert!(
+        text.contains("registered as\nP-0001") && !text.contains("late entry"),
+        "{text}"
     );
-    std::fs::write(&w.config, cfg).unwrap();
+    let bob = w.dovecot.wait_for("bob", 1, Duration::from_secs(20)).await;
+    assert!(
+        body(&bob[0]).contains("late entry P-0002"),
+        "{}",
+        body(&bob[0])
+    );
+    let list = w.cfpd(&["proposals", "list"]);
+    assert!(list.contains("P-0001   submitted"), "{list}");
+    assert!(list.contains("P-0002   late"), "{list}");
 }
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -137,21 +153,7 @@ async fn imap_mail_delivered_before_the_deadline_is_on_time_when_processed_after
         .append_at("cfp", &late, at("2024-04-25T12:01:00Z"))
         .await;
     w.cfpd_at("2024-04-25T12:05:00Z", &["run", "--once"]);
-    let ada = w.dovecot.wait_for("ada", 1, Duration::from_secs(20)).await;
-    let text = body(&ada[0]);
-    assert!(
-        text.contains("registered as\nP-0001") && !text.contains("late entry"),
-        "{text}"
-    );
-    let bob = w.dovecot.wait_for("bob", 1, Duration::from_secs(20)).await;
-    assert!(
-        body(&bob[0]).contains("late entry P-0002"),
-        "{}",
-        body(&bob[0])
-    );
-    let list = w.cfpd(&["proposals", "list"]);
-    assert!(list.contains("P-0001   submitted"), "{list}");
-    assert!(list.contains("P-0002   late"), "{list}");
+    ada_on_time_and_bob_late(&w).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -160,18 +162,7 @@ async fn a_maildir_file_delivered_before_the_deadline_is_on_time_when_processed_
     let w = World::start("").await;
     with_past_deadline(&w, "");
     // The same world, reading a local Maildir instead of IMAP.
-    let md = w.dir.path().join("md");
-    let cfg = std::fs::read_to_string(&w.config).unwrap();
-    let (head, rest) = cfg.split_once("[mailbox]").unwrap();
-    let (_, tail) = rest.split_once("[outgoing]").unwrap();
-    let cfg = format!(
-        "{head}[mailbox]\nkind = \"maildir\"\npath = \"{}\"\n\n[outgoing]{tail}",
-        md.display()
-    );
-    std::fs::write(&w.config, cfg).unwrap();
-    for sub in ["new", "cur", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = w.use_maildir("md");
     let deliver = |name: &str, from: &str, mid: &str, title: &str, when: &str| {
         let path = md.join("new").join(name);
         std::fs::write(&path, mail(from, CFP, mid, "p", &proposal_body(title))).unwrap();
@@ -199,21 +190,7 @@ async fn a_maildir_file_delivered_before_the_deadline_is_on_time_when_processed_
         "2024-04-25T12:01:00Z",
     );
     w.cfpd_at("2024-04-25T12:05:00Z", &["run", "--once"]);
-    let ada = w.dovecot.wait_for("ada", 1, Duration::from_secs(20)).await;
-    let text = body(&ada[0]);
-    assert!(
-        text.contains("registered as\nP-0001") && !text.contains("late entry"),
-        "{text}"
-    );
-    let bob = w.dovecot.wait_for("bob", 1, Duration::from_secs(20)).await;
-    assert!(
-        body(&bob[0]).contains("late entry P-0002"),
-        "{}",
-        body(&bob[0])
-    );
-    let list = w.cfpd(&["proposals", "list"]);
-    assert!(list.contains("P-0001   submitted"), "{list}");
-    assert!(list.contains("P-0002   late"), "{list}");
+    ada_on_time_and_bob_late(&w).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -453,20 +453,9 @@ async fn crlf_in_subject_and_name_never_injects_a_header() {
 async fn look_alike_addresses_never_use_a_speakers_token() {
     need_servers!();
     let w = World::start("").await;
-    w.dovecot
-        .append(
-            "cfp",
-            &mail(
-                "ada@example.org",
-                CFP,
-                "la1@example.org",
-                "Proposal",
-                &proposal_body("Original"),
-            ),
-        )
+    let ack = w
+        .submit("ada", "ada@example.org", "la1@example.org", "Original")
         .await;
-    w.cfpd(&["run", "--once"]);
-    let ack = w.dovecot.wait_for("ada", 1, T).await.remove(0);
     let fakes = [
         "\u{0430}da@example.org", // Cyrillic а
         "\u{03b1}da@example.org", // Greek α
@@ -818,20 +807,9 @@ async fn no_reply_token_is_readable_in_the_database_once_used() {
     need_servers!();
     use sqlx::Row;
     let w = World::start("").await;
-    w.dovecot
-        .append(
-            "cfp",
-            &mail(
-                "ada@example.org",
-                CFP,
-                "tok1@example.org",
-                "Proposal",
-                &proposal_body("Original"),
-            ),
-        )
+    let ack = w
+        .submit("ada", "ada@example.org", "tok1@example.org", "Original")
         .await;
-    w.cfpd(&["run", "--once"]);
-    let ack = w.dovecot.wait_for("ada", 1, T).await.remove(0);
     let address = reply_to(&ack);
     let token = address
         .split_once('+')

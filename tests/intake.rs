@@ -186,20 +186,9 @@ async fn help_and_unreadable_mail_get_the_template_and_topic_list() {
 async fn withdraw_by_reply_and_forged_changes_change_nothing() {
     need_servers!();
     let w = World::start("").await;
-    w.dovecot
-        .append(
-            "cfp",
-            &mail(
-                "ada@example.org",
-                CFP,
-                "w1@x",
-                "p",
-                &proposal_body("Original title"),
-            ),
-        )
+    let ack = w
+        .submit("ada", "ada@example.org", "w1@x", "Original title")
         .await;
-    w.cfpd(&["run", "--once"]);
-    let ack = w.dovecot.wait_for("ada", 1, T).await.remove(0);
 
     // 1. Right token, wrong sender: refused, the forger is told, nothing changes.
     let forged = reply("eve@evil.example", &ack, "f1@x", "Title: Hacked\n");

@@ -17,18 +17,7 @@ use support::*;
 /// A world whose mailbox is the Maildir `<dir>/Maildir` (the config's IMAP section replaced).
 async fn maildir_world(extra: &str) -> (World, std::path::PathBuf) {
     let w = World::start(extra).await;
-    let md = w.dir.path().join("Maildir");
-    let cfg = std::fs::read_to_string(&w.config).unwrap();
-    let (head, rest) = cfg.split_once("[mailbox]").unwrap();
-    let (_, tail) = rest.split_once("[outgoing]").unwrap();
-    let cfg = format!(
-        "{head}[mailbox]\nkind = \"maildir\"\npath = \"{}\"\n\n[outgoing]{tail}",
-        md.display()
-    );
-    std::fs::write(&w.config, cfg).unwrap();
-    for sub in ["new", "cur", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = w.use_maildir("Maildir");
     (w, md)
 }
 

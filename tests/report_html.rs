@@ -229,7 +229,7 @@ const REPORT_AT: &str = "2025-04-28T09:00:00Z";
 async fn the_html_report_renders_every_chart_in_chromium() {
     need_servers!();
     let w = World::start("[review]\nreviewers_per_proposal = 2\n").await;
-    w.set_cfp_deadline("2025-04-24T23:59:59");
+    w.set_cfp_deadline("2025-04-24T23:59:59", "");
     let at = |day: &str| chrono::DateTime::parse_from_rfc3339(day).unwrap().to_utc();
     let script_title = "<script>alert(\"owned\")</script> & other tricks";
     // Day 1: three complete proposals.

@@ -74,15 +74,7 @@ pub fn uncertain_lines(s: &Snapshot) -> Vec<String> {
     let mut out: Vec<String> = s
         .uncertain
         .iter()
-        .map(|u| {
-            format!(
-                "mail {}  <{}>  to {}  {}",
-                u.id,
-                u.message_id,
-                u.recipient,
-                crate::outbox::one_line(&u.subject)
-            )
-        })
+        .map(crate::outbox::uncertain_line)
         .collect();
     let more = total - out.len() as i64;
     if more > 0 {

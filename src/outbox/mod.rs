@@ -164,6 +164,19 @@ fn clamp(s: &str, max: usize) -> String {
     }
 }
 
+/// An uncertain mail in one line for a chair (status, digest): `mail ID
+/// <Message-ID>  to RECIPIENT  SUBJECT`, everything a search of the Sent
+/// copy needs.
+pub fn uncertain_line(u: &crate::store::outbox::UncertainMail) -> String {
+    format!(
+        "mail {}  <{}>  to {}  {}",
+        u.id,
+        u.message_id,
+        u.recipient,
+        one_line(&u.subject)
+    )
+}
+
 /// Collapse any control characters and line breaks into single spaces.
 pub fn one_line(s: &str) -> String {
     s.split(|c: char| c.is_control())

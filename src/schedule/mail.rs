@@ -357,15 +357,7 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
     let uncertain: Vec<String> = d
         .uncertain
         .iter()
-        .map(|u| {
-            format!(
-                "mail {}  <{}>  to {}  {}",
-                u.id,
-                u.message_id,
-                u.recipient,
-                crate::outbox::one_line(&u.subject)
-            )
-        })
+        .map(crate::outbox::uncertain_line)
         .collect();
     let body = templates::DigestMail {
         conference: c.conference(),

@@ -64,12 +64,43 @@ impl World {
     /// Move the CFP deadline (conference zone, `YYYY-MM-DDTHH:MM:SS`). Tests
     /// that need mail to *arrive* after the deadline set one in the real
     /// past: Dovecot stamps an APPEND dated in the future with the present.
-    pub fn set_cfp_deadline(&self, deadline: &str) {
+    /// `extra` follows it in `[conference]` (e.g. a `review_deadline`).
+    pub fn set_cfp_deadline(&self, deadline: &str, extra: &str) {
         let text = std::fs::read_to_string(&self.config).unwrap();
         let old = "cfp_deadline = \"2099-04-24T23:59:59\"";
         assert!(text.contains(old), "the config was already changed");
-        let text = text.replace(old, &format!("cfp_deadline = \"{deadline}\""));
+        let text = text.replace(old, &format!("cfp_deadline = \"{deadline}\"{extra}"));
         std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// Read mail from the Maildir `<dir>/<name>` instead of IMAP (the config's
+    /// `[mailbox]` section replaced); returns the Maildir's path.
+    pub fn use_maildir(&self, name: &str) -> PathBuf {
+        let md = self.dir.path().join(name);
+        let cfg = std::fs::read_to_string(&self.config).unwrap();
+        let (head, rest) = cfg.split_once("[mailbox]").unwrap();
+        let (_, tail) = rest.split_once("[outgoing]").unwrap();
+        let cfg = format!(
+            "{head}[mailbox]\nkind = \"maildir\"\npath = \"{}\"\n\n[outgoing]{tail}",
+            md.display()
+        );
+        std::fs::write(&self.config, cfg).unwrap();
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(md.join(sub)).unwrap();
+        }
+        md
+    }
+
+    /// `from` proposes `title` (Message-ID `mid`); cfpd runs once; returns
+    /// the acknowledgment from the speaker's mailbox (Dovecot user `user`).
+    pub async fn submit(&self, user: &str, from: &str, mid: &str, title: &str) -> Vec<u8> {
+        let m = mail(from, CFP, mid, "Proposal", &proposal_body(title));
+        self.dovecot.append("cfp", &m).await;
+        self.cfpd(&["run", "--once"]);
+        self.dovecot
+            .wait_for(user, 1, Duration::from_secs(20))
+            .await
+            .remove(0)
     }
 
     /// Start everything; `extra` is appended to the config (e.g. `[limits]`).
