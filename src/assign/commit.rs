@@ -99,10 +99,7 @@ pub async fn store_pairs(
                 (&p.speaker_email, p.speaker_name.as_deref()),
             ),
             topics: &p.topics,
-            score_min: cfg.review.score_min,
-            score_max: cfg.review.score_max,
-            confidence_min: cfg.review.confidence_min,
-            confidence_max: cfg.review.confidence_max,
+            scale: cfg.form_spec(),
             review_deadline: cfg.review_deadline_text(),
         }
         .render()?;

@@ -229,6 +229,17 @@ impl Config {
         })
     }
 
+    /// The review form's scales (`[review] score_min` … `confidence_max`).
+    pub fn form_spec(&self) -> crate::review::form::FormSpec {
+        let r = &self.review;
+        crate::review::form::FormSpec {
+            score_min: r.score_min,
+            score_max: r.score_max,
+            confidence_min: r.confidence_min,
+            confidence_max: r.confidence_max,
+        }
+    }
+
     /// The review deadline as shown in mails (conference zone, then UTC), if one is set.
     pub fn review_deadline_text(&self) -> Option<String> {
         let c = &self.conference;

@@ -320,10 +320,7 @@ impl Rejection {
                 conference,
                 reference,
                 problems: problems.iter().map(|p| wrap(p, 70)).collect(),
-                score_min: scale.score_min,
-                score_max: scale.score_max,
-                confidence_min: scale.confidence_min,
-                confidence_max: scale.confidence_max,
+                scale: *scale,
             }
             .render(),
             Rejection::ReviewOfWithdrawn { reference } => ReviewOfWithdrawn {
@@ -485,10 +482,7 @@ struct ReviewForm<'a> {
     conference: &'a str,
     reference: &'a str,
     problems: Vec<String>,
-    score_min: i64,
-    score_max: i64,
-    confidence_min: i64,
-    confidence_max: i64,
+    scale: FormSpec,
 }
 
 #[derive(Template)]

@@ -236,10 +236,7 @@ impl Intake {
             reviewer_name: about.reviewer_name.as_deref(),
             reference: &about.reference,
             title: &about.title,
-            score_min: spec.score_min,
-            score_max: spec.score_max,
-            confidence_min: spec.confidence_min,
-            confidence_max: spec.confidence_max,
+            scale: spec,
             review_deadline: self.cfg.review_deadline_text(),
         }
         .render()
@@ -294,10 +291,7 @@ impl Intake {
             confidence: answer.confidence,
             comments_speaker: &answer.comments_speaker,
             comments_committee: &answer.comments_committee,
-            score_min: spec.score_min,
-            score_max: spec.score_max,
-            confidence_min: spec.confidence_min,
-            confidence_max: spec.confidence_max,
+            scale: spec,
             review_deadline: self.cfg.review_deadline_text(),
         }
         .render()

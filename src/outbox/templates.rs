@@ -7,6 +7,7 @@
 use askama::Template;
 
 use crate::proposal::{label, Fields, FiledTopic};
+use crate::review::form::FormSpec;
 
 /// The echo of a proposal: (label, value) pairs for the fields that are given.
 pub fn record(fields: &Fields) -> Vec<(&'static str, String)> {
@@ -144,14 +145,8 @@ pub struct AssignmentMail<'a> {
     pub record: Vec<(&'static str, String)>,
     /// Topics it is filed under.
     pub topics: &'a [FiledTopic],
-    /// Score scale.
-    pub score_min: i64,
-    /// Score scale.
-    pub score_max: i64,
-    /// Confidence scale.
-    pub confidence_min: i64,
-    /// Confidence scale.
-    pub confidence_max: i64,
+    /// The score and confidence scales.
+    pub scale: FormSpec,
     /// The review deadline (zone and UTC), when the chair has set one.
     pub review_deadline: Option<String>,
 }
@@ -203,14 +198,8 @@ pub struct ReviewReceipt<'a> {
     pub comments_speaker: &'a str,
     /// The recorded comments for the committee.
     pub comments_committee: &'a str,
-    /// Score scale.
-    pub score_min: i64,
-    /// Score scale.
-    pub score_max: i64,
-    /// Confidence scale.
-    pub confidence_min: i64,
-    /// Confidence scale.
-    pub confidence_max: i64,
+    /// The score and confidence scales.
+    pub scale: FormSpec,
     /// Until when a revision counts (zone and UTC), if a review deadline is set.
     pub review_deadline: Option<String>,
 }
@@ -245,14 +234,8 @@ pub struct ReviewHelp<'a> {
     pub reference: &'a str,
     /// The proposal's title.
     pub title: &'a str,
-    /// Score scale.
-    pub score_min: i64,
-    /// Score scale.
-    pub score_max: i64,
-    /// Confidence scale.
-    pub confidence_min: i64,
-    /// Confidence scale.
-    pub confidence_max: i64,
+    /// The score and confidence scales.
+    pub scale: FormSpec,
     /// The review deadline (zone and UTC), if set.
     pub review_deadline: Option<String>,
 }
@@ -309,14 +292,8 @@ pub struct ReviewReminderMail<'a> {
     pub overdue: bool,
     /// The pending reviews.
     pub reviews: &'a [ReviewItemView],
-    /// Score scale.
-    pub score_min: i64,
-    /// Score scale.
-    pub score_max: i64,
-    /// Confidence scale.
-    pub confidence_min: i64,
-    /// Confidence scale.
-    pub confidence_max: i64,
+    /// The score and confidence scales.
+    pub scale: FormSpec,
 }
 
 /// The chairs' digest.

@@ -252,10 +252,7 @@ fn reviews(
         deadline: &deadline,
         overdue,
         reviews: &views,
-        score_min: c.cfg.review.score_min,
-        score_max: c.cfg.review.score_max,
-        confidence_min: c.cfg.review.confidence_min,
-        confidence_max: c.cfg.review.confidence_max,
+        scale: c.cfg.form_spec(),
     }
     .render()
     .map_err(|e| ScheduleError::Render("remind_reviews.txt", e))?;

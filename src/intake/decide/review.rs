@@ -83,13 +83,7 @@ pub fn review_subject(cfg: &Config, reference: &str, what: &str) -> String {
 
 /// The review form's scales, from the config.
 pub fn form_spec(cfg: &Config) -> FormSpec {
-    let r = &cfg.review;
-    FormSpec {
-        score_min: r.score_min,
-        score_max: r.score_max,
-        confidence_min: r.confidence_min,
-        confidence_max: r.confidence_max,
-    }
+    cfg.form_spec()
 }
 
 /// Whether the review period was over for a reply that arrived at `arrived` (there is a
