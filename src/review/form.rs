@@ -644,6 +644,11 @@ impl Collector {
     }
 
     fn finish(mut self, spec: &FormSpec, texts: &[&str]) -> Result<ReviewAnswer, Vec<FormProblem>> {
+        if self.scores.is_empty() && self.score_problems.is_empty() {
+            if let Some(n) = self.bare_fraction(spec) {
+                self.scores.push(n);
+            }
+        }
         let mut problems = Vec::new();
         let distinct = |values: &[i64]| {
             let mut out: Vec<i64> = Vec::new();
@@ -715,6 +720,27 @@ impl Collector {
     }
 }
 
+impl Collector {
+    /// A reply whose first line is only `N/MAX` (`4/5`, `4 / 5.`) with the
+    /// form's own maximum: a score written without its label, as reviewers
+    /// do. Any other fraction (`3/10` on a 1–5 form) stays unread: a missing
+    /// score is asked for again rather than guessed.
+    fn bare_fraction(&self, spec: &FormSpec) -> Option<i64> {
+        let first = self
+            .unassigned
+            .iter()
+            .flat_map(|t| t.lines())
+            .map(str::trim)
+            .find(|l| !l.is_empty())?;
+        let (n, max) = first.trim_end_matches('.').split_once('/')?;
+        let (n, max) = (
+            n.trim().parse::<i64>().ok()?,
+            max.trim().parse::<i64>().ok()?,
+        );
+        (max == spec.score_max && (spec.score_min..=spec.score_max).contains(&n)).then_some(n)
+    }
+}
+
 /// A quoted line that looks like a filled-in score (typed inside the quote by mistake).
 fn quoted_score_line(texts: &[&str], spec: &FormSpec) -> Option<String> {
     for text in texts {
@@ -745,6 +771,24 @@ mod tests {
 
     fn review_of_text(text: &str) -> Result<ReviewAnswer, Vec<FormProblem>> {
         parse_trimmed_review(&trim_reply(text), &spec())
+    }
+
+    #[test]
+    fn a_bare_fraction_with_the_forms_maximum_is_the_score() {
+        for (text, score) in [
+            ("4/5\n\nClear outline, good examples for beginners.", 4),
+            ("  5 / 5.\nLovely.", 5),
+            ("1/5", 1),
+        ] {
+            let r = review_of_text(text).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+            assert_eq!(r.score, score, "{text:?}");
+        }
+        // Another scale, a fraction inside a sentence, or a labelled score elsewhere.
+        for text in ["3/10", "6/5", "I'd say 4/5 overall", "0/5"] {
+            assert!(review_of_text(text).is_err(), "{text:?}");
+        }
+        let r = review_of_text("4/5\nScore: 2\n").unwrap();
+        assert_eq!(r.score, 2, "a labelled score wins");
     }
 
     fn review_of_html(html: &str) -> Result<ReviewAnswer, Vec<FormProblem>> {

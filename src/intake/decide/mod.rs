@@ -579,7 +579,7 @@ fn reject(cfg: &Config, r: Rejection, their_subject: &str) -> Decision {
         .map(|body| {
             Reply::ready(
                 MailKind::Rejection,
-                subject(cfg, &format!("Re: {their_subject}")),
+                replies::reply_subject(cfg, their_subject),
                 body,
             )
         });

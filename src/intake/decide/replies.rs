@@ -82,6 +82,34 @@ pub fn subject(cfg: &Config, what: &str) -> String {
     format!("[{}] {what}", cfg.conference.name)
 }
 
+/// `[Conference] Re: <their subject>`, with the reply and forward prefixes
+/// and conference tags their client stacked up taken off first, so that a
+/// thread reads `[Conf] Re: P-0009 received: …` however long it runs
+/// (never `[Conf] Re: Re: [Conf] P-0009 …`).
+pub fn reply_subject(cfg: &Config, theirs: &str) -> String {
+    const PREFIXES: [&str; 7] = ["re:", "fw:", "fwd:", "aw:", "sv:", "wg:", "antw:"];
+    let tag = format!("[{}]", cfg.conference.name);
+    let mut s = theirs.trim();
+    loop {
+        // ASCII lower-casing keeps byte offsets, so `s[n..]` stays on a boundary.
+        let lower = s.to_ascii_lowercase();
+        let cut = PREFIXES
+            .iter()
+            .find(|p| lower.starts_with(*p))
+            .map(|p| p.len())
+            .or_else(|| {
+                lower
+                    .starts_with(&tag.to_ascii_lowercase())
+                    .then_some(tag.len())
+            });
+        match cut {
+            Some(n) => s = s[n..].trim_start(),
+            None => break,
+        }
+    }
+    subject(cfg, &format!("Re: {s}"))
+}
+
 /// The CFP deadline in the conference zone and in UTC.
 pub fn deadline_text(cfg: &Config) -> String {
     let c = &cfg.conference;

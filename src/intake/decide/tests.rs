@@ -783,3 +783,27 @@ fn a_reply_without_the_token_is_answered_not_stored() {
         Decision::NewProposal(_)
     ));
 }
+
+#[test]
+fn answers_never_stack_re_and_the_conference_tag() {
+    let c = cfg();
+    let name = &c.conference.name;
+    for theirs in [
+        format!("Re: [{name}] P-0009 received: Forms"),
+        format!("RE: Re: [{name}] P-0009 received: Forms"),
+        format!("Fwd: re: [{name}] Re: P-0009 received: Forms"),
+        format!("AW: [{}] P-0009 received: Forms", name.to_uppercase()),
+        "P-0009 received: Forms".to_string(),
+    ] {
+        assert_eq!(
+            replies::reply_subject(&c, &theirs),
+            format!("[{name}] Re: P-0009 received: Forms"),
+            "{theirs}"
+        );
+    }
+    // Only leading prefixes go; a title that starts like one stays whole.
+    assert_eq!(
+        replies::reply_subject(&c, "Réponse: Re-thinking forms"),
+        format!("[{name}] Re: Réponse: Re-thinking forms")
+    );
+}
