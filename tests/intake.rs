@@ -59,7 +59,7 @@ async fn proposal_gets_an_ack_with_reference_record_and_topics() {
     assert!(text.contains("Format: talk-25"), "{text}");
     // The tagger's topics with their evidence.
     assert!(
-        text.contains("Filed under: HTMX, Alpine, Tailwind"),
+        text.contains("Filed under:\n  - HTMX, Alpine, Tailwind and other frontend (you named it)"),
         "{text}"
     );
     assert!(text.to_lowercase().contains("htmx"), "{text}");

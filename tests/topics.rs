@@ -135,7 +135,7 @@ async fn chair_override_survives_a_speaker_update_and_shows_in_the_ack() {
     let text = body(&inbox[1]);
     assert!(text.contains("updated (version 2)"), "{text}");
     assert!(text.contains("added by the program chair"), "{text}");
-    assert!(!text.contains("Filed under: HTMX"), "{text}");
+    assert!(!text.contains("  - HTMX"), "{text}");
     let show = w.cfpd(&["proposals", "show", "P-0001"]);
     assert!(
         show.contains("topic overrides: +security -frontend"),

@@ -151,6 +151,43 @@ pub struct AssignmentMail<'a> {
     pub review_deadline: Option<String>,
 }
 
+/// One filed topic as a speaker (or reviewer) reads it: its name and, in
+/// plain words, why it is there — "you named it", or up to three of the
+/// words that suggested it. The tagger's own evidence strings
+/// (`declared: …`, "no topic vocabulary matched") are for chairs.
+pub fn speaker_topic(t: &FiledTopic) -> String {
+    use crate::topics::tagger::{CHAIR_ADDED, DECLARED_PREFIX, NOTHING_MATCHED, NOTHING_STRONG};
+    let named = t.evidence.iter().any(|e| e.starts_with(DECLARED_PREFIX));
+    if t.evidence.iter().any(|e| e == CHAIR_ADDED) {
+        return format!("{} (added by the program chair)", t.name);
+    }
+    let words: Vec<&str> = t
+        .evidence
+        .iter()
+        .filter(|e| !e.starts_with(DECLARED_PREFIX))
+        .filter(|e| *e != NOTHING_MATCHED && *e != NOTHING_STRONG)
+        .map(|e| e.as_str())
+        .collect();
+    let mut out = t.name.clone();
+    if named {
+        out.push_str(" (you named it)");
+    } else if !words.is_empty() {
+        // At most three words, and never past 72 characters (a line of the mail).
+        let mut shown: Vec<&str> = Vec::new();
+        for w in words.iter().take(3) {
+            let next = format!("{out} (suggested by: {}, {w})", shown.join(", "));
+            if next.chars().count() > 72 {
+                break;
+            }
+            shown.push(w);
+        }
+        if !shown.is_empty() {
+            out.push_str(&format!(" (suggested by: {})", shown.join(", ")));
+        }
+    }
+    out
+}
+
 /// The record a reviewer sees: without bio and co-speakers when `blind`, with
 /// the speaker's name and address first otherwise.
 pub fn reviewer_record(
@@ -350,4 +387,59 @@ pub struct LastCallMail<'a> {
     pub recipient: &'a str,
     /// Its List-Unsubscribe address.
     pub unsubscribe: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic(name: &str, evidence: &[&str]) -> FiledTopic {
+        FiledTopic {
+            id: name.to_lowercase(),
+            name: name.into(),
+            score: 1.0,
+            evidence: evidence.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn speakers_read_topics_in_plain_words() {
+        let topics = [
+            topic(
+                "Database",
+                &["declared: database", "select_related", "the ORM's"],
+            ),
+            topic(
+                "Performance",
+                &[
+                    "caching",
+                    "query optimisation for very large multi-tenant setups",
+                    "n+1",
+                ],
+            ),
+            topic("Something else", &[crate::topics::tagger::NOTHING_MATCHED]),
+        ];
+        let ack = Ack {
+            conference: "DjangoCon",
+            speaker_name: Some("Ada Lovelace"),
+            reference: "P-0001",
+            record: vec![("Title", "Forms".into())],
+            topics: &topics,
+            deadline: "2099-04-24 23:59 AoE",
+        }
+        .render()
+        .unwrap();
+        assert!(ack.contains("Hello Ada Lovelace,\n\nThank you"), "{ack}");
+        assert!(ack.contains("  - Database (you named it)\n"), "{ack}");
+        assert!(
+            ack.contains("  - Performance (suggested by: caching)\n"),
+            "{ack}"
+        );
+        assert!(ack.contains("  - Something else\n"), "{ack}");
+        assert!(
+            !ack.contains("declared:") && !ack.contains("vocabulary"),
+            "{ack}"
+        );
+        assert!(ack.lines().all(|l| l.chars().count() <= 78), "{ack}");
+    }
 }

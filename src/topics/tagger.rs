@@ -45,6 +45,8 @@ pub const DECLARED_PREFIX: &str = "declared: ";
 pub const NOTHING_MATCHED: &str = "no topic vocabulary matched";
 /// Fallback evidence when some vocabulary matched, but too little.
 pub const NOTHING_STRONG: &str = "no topic matched strongly enough to be filed";
+/// Evidence of a topic a chair added by hand.
+pub const CHAIR_ADDED: &str = "added by the program chair";
 
 /// The text of one proposal, as the tagger sees it.
 #[derive(Debug, Clone, Copy)]

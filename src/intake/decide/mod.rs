@@ -804,7 +804,7 @@ pub fn file_topics(
                 id: t.id.clone(),
                 name: t.name.clone(),
                 score: 0.0,
-                evidence: vec!["added by the program chair".into()],
+                evidence: vec![crate::topics::tagger::CHAIR_ADDED.into()],
             });
         }
     }
