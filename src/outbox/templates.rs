@@ -14,7 +14,26 @@ pub fn record(fields: &Fields) -> Vec<(&'static str, String)> {
     crate::proposal::PROPOSAL_FIELDS
         .iter()
         .filter_map(|f| fields.get(f).map(|v| (label(f), v)))
+        .map(|(l, v)| (l, fit(l, &v)))
         .collect()
+}
+
+/// A field's value as the mail shows it: on the label's line when it fits in
+/// 78 characters, otherwise wrapped at 76 (the template indents it by two)
+/// paragraph by paragraph. A word longer than a line (a URL) stays whole.
+fn fit(label: &str, value: &str) -> String {
+    let one_line = !value.contains('\n');
+    if one_line && label.chars().count() + 2 + value.chars().count() <= 78 {
+        return value.to_string();
+    }
+    let wrapped: Vec<String> = value
+        .lines()
+        .map(|l| {
+            let opts = textwrap::Options::new(76).break_words(false);
+            textwrap::fill(l.trim_end(), opts)
+        })
+        .collect();
+    wrapped.join("\n")
 }
 
 /// Acknowledgment of a complete new proposal.
@@ -400,6 +419,33 @@ mod tests {
             score: 1.0,
             evidence: evidence.iter().map(|e| e.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn long_fields_are_wrapped_under_their_label() {
+        let abstract_text = "We build interactive pages with htmx and Alpine.js instead of a \
+            single-page application, and show how far server-rendered Django templates go \
+            before a SPA pays for itself.\n\nSecond paragraph, short.";
+        let fields = Fields {
+            title: Some("Forms without tears".into()),
+            abstract_text: Some(abstract_text.into()),
+            notes: Some(format!("See https://example.org/{}", "x".repeat(90))),
+            ..Fields::default()
+        };
+        let r = record(&fields);
+        let get = |l: &str| r.iter().find(|(k, _)| k.starts_with(l)).unwrap().1.clone();
+        assert_eq!(get("Title"), "Forms without tears");
+        let a = get("Abstract");
+        assert!(
+            a.lines().count() >= 3 && a.contains("\n\nSecond paragraph"),
+            "{a}"
+        );
+        assert!(a.lines().all(|l| l.chars().count() <= 76), "{a}");
+        // The words are all there, in order.
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(words(&a), words(abstract_text));
+        // A URL longer than a line is never broken.
+        assert!(get("Notes").lines().any(|l| l.ends_with(&"x".repeat(90))));
     }
 
     #[test]
