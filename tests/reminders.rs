@@ -700,7 +700,7 @@ async fn pending_reviewers_are_reminded_with_working_tokens_and_declined_ones_ar
         "the reviewed proposal is not listed as overdue: {overdue}"
     );
     assert!(subject(&tom[1]).contains("Overdue"), "{}", subject(&tom[1]));
-    assert!(body(&tom[1]).contains("the review deadline for TestConf was"));
+    assert!(body(&tom[1]).contains("The review deadline for TestConf was"));
     assert!(reminders_of(&w, "rita").await.is_empty());
     // Past the "just after" window nothing more, even with pending reviews.
     w.cfpd_at("2024-06-01T00:00:00Z", &["run", "--once"]);

@@ -449,6 +449,74 @@ mod tests {
     }
 
     #[test]
+    fn reviewers_mails_explain_the_scales_within_78_characters() {
+        let scale = FormSpec {
+            score_min: 1,
+            score_max: 10,
+            confidence_min: 1,
+            confidence_max: 3,
+        };
+        let fields = Fields {
+            title: Some("Forms without tears: a field guide to Django forms in 2025".into()),
+            abstract_text: Some("word ".repeat(120)),
+            ..Fields::default()
+        };
+        let deadline = Some("2099-05-20 23:59 AoE (2099-05-21 11:59 UTC)".to_string());
+        let topics = [topic("Database", &["declared: database"])];
+        let assignment = AssignmentMail {
+            conference: "DjangoCon US 2099",
+            reviewer_name: Some("Rita Reviewer-Longname"),
+            reference: "P-0042",
+            record: record(&fields),
+            topics: &topics,
+            scale,
+            review_deadline: deadline.clone(),
+        }
+        .render()
+        .unwrap();
+        let help = ReviewHelp {
+            conference: "DjangoCon US 2099",
+            reviewer_name: Some("Rita"),
+            reference: "P-0042",
+            title: "Forms",
+            scale,
+            review_deadline: deadline,
+        }
+        .render()
+        .unwrap();
+        let items = [ReviewItemView {
+            reference: "P-0042".into(),
+            title: "Forms".into(),
+            address: "cfp+abcdefghijklmnopqrstuvwxyz234567@conf.example".into(),
+        }];
+        let reminder = ReviewReminderMail {
+            conference: "DjangoCon US 2099",
+            name: Some("Rita"),
+            deadline: "2099-05-20 23:59 AoE (2099-05-21 11:59 UTC)",
+            overdue: true,
+            reviews: &items,
+            scale,
+        }
+        .render()
+        .unwrap();
+        for mail in [&assignment, &help, &reminder] {
+            assert!(
+                mail.contains("from 1 (weakest) to 10 (strongest)"),
+                "{mail}"
+            );
+            assert!(mail.contains("Score: (1-10)"), "{mail}");
+            for l in mail.lines() {
+                assert!(
+                    l.chars().count() <= 78,
+                    "{} characters: {l}",
+                    l.chars().count()
+                );
+            }
+            assert!(!mail.contains("declared:"), "{mail}");
+        }
+    }
+
+    #[test]
     fn speakers_read_topics_in_plain_words() {
         let topics = [
             topic(
