@@ -561,6 +561,17 @@ mod tests {
             let body = r.reply("ConfX", "cfp@x.example", "Subj").unwrap();
             assert!(body.contains("ConfX"), "{body}");
             assert!(!body.contains("template error"), "{body}");
+            // With a realistic long conference name, address and subject.
+            let long = r
+                .reply(
+                    "DjangoCon US 2099 Conference",
+                    "call-for-proposals@djangocon-us-2099.example.org",
+                    "Re: [DjangoCon US 2099] P-0042 received: Forms",
+                )
+                .unwrap();
+            for l in long.lines() {
+                assert!(l.chars().count() <= 78, "{:?}: {l}", r.code());
+            }
             assert!(seen.insert(body), "{:?} shares its text", r.code());
         }
         assert_eq!(Rejection::NoSender.reply("C", "a@b", "s"), None);
