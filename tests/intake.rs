@@ -51,7 +51,7 @@ async fn proposal_gets_an_ack_with_reference_record_and_topics() {
     );
     assert_eq!(m.in_reply_to().as_text(), Some("p1@example.org"));
     let text = body(ack);
-    assert!(text.contains("registered as\nP-0001"), "{text}");
+    assert!(text.contains("registered as P-0001"), "{text}");
     assert!(
         text.contains("Title: HTMX and Alpine without a SPA"),
         "{text}"

@@ -144,7 +144,7 @@ async fn drafts_are_reminded_once_per_person_listing_all_and_completed_ones_are_
     assert_eq!(ada.len(), 1, "one mail for two drafts");
     let text = body(&ada[0]);
     assert!(
-        text.contains("your 2 proposals to TestConf are still drafts"),
+        text.contains("Your 2 proposals to TestConf are still drafts"),
         "{text}"
     );
     assert!(
