@@ -13,6 +13,7 @@
 
 mod conference;
 mod database;
+mod decisions;
 mod locate;
 mod login;
 mod mailbox;
@@ -30,6 +31,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 pub use conference::{Conference, ReviewRules};
+pub use decisions::DecisionRules;
 pub use login::{AuthMethod, Secret, SecretError, TlsMode};
 pub use mailbox::{ImapConfig, MailboxConfig};
 pub use metrics::MetricsConfig;
@@ -114,6 +116,8 @@ pub struct Config {
     /// `[metrics]`: the HTTP endpoint and the thresholds `/healthz` and
     /// `cfpd status` judge by.
     pub metrics: MetricsConfig,
+    /// `[decisions]`: how decisions are told.
+    pub decisions: DecisionRules,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +143,8 @@ struct RawConfig {
     announce: conference::RawAnnounce,
     #[serde(default)]
     metrics: metrics::RawMetrics,
+    #[serde(default)]
+    decisions: decisions::RawDecisions,
     oauth2: Option<oauth2::RawOAuth2>,
 }
 
@@ -210,6 +216,7 @@ impl Config {
         let metrics = metrics::metrics_config(&loc, &raw.metrics, &mailbox)?;
         Ok(Config {
             metrics,
+            decisions: decisions::decisions(&raw.decisions),
             reminders,
             announce,
             review,

@@ -2,7 +2,7 @@
 //! reminders) work on. Defined here, not in `store`, so those modules need
 //! nothing from the database layer.
 
-use super::{AssignmentState, ProposalStatus};
+use super::{AssignmentState, Decision, DecisionSource, ProposalStatus};
 use crate::proposal::{Fields, FiledTopic, TagOverrides};
 
 /// A proposal with its current version.
@@ -87,4 +87,28 @@ pub struct VersionStamp {
     pub created_at: i64,
     /// No problems recorded: the version made (or kept) the proposal submitted.
     pub complete: bool,
+}
+
+/// One decision about a proposal, as stored: every change is a new version,
+/// so the history says who decided what, when and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRow {
+    /// The proposal.
+    pub proposal_id: i64,
+    /// 1, 2, … per proposal.
+    pub version: i64,
+    /// What was decided.
+    pub decision: Decision,
+    /// CLI or mail.
+    pub source: DecisionSource,
+    /// Who: the chair's address (mail) or the user who ran `cfpd decide`.
+    pub decided_by: String,
+    /// The chair's note (from `--note` or the CSV), never mailed.
+    pub note: Option<String>,
+    /// When (ms).
+    pub decided_at: i64,
+    /// The version in force (exactly one per decided proposal).
+    pub current: bool,
+    /// When `cfpd notify --send` queued its mails (ms); `None`: not told yet.
+    pub notified_at: Option<i64>,
 }

@@ -236,6 +236,9 @@ stored_enum! {
         BreakerAlert,
         /// Chairs: an address became undeliverable.
         BounceAlert,
+        /// A chair's decision (accepted, not accepted, waitlisted) told to a
+        /// speaker or co-speaker by `cfpd notify --send`.
+        Decision,
     }
 }
 
@@ -260,6 +263,56 @@ stored_enum! {
         Proposal,
         /// Review replies to one assignment, by its reviewer.
         Assignment,
+    }
+}
+
+stored_enum! {
+    "decision",
+    /// What the chairs decided about a proposal (`decisions.decision`). Kept
+    /// apart from [`ProposalStatus`], which says where the speaker's side of
+    /// the proposal is (submitted, withdrawn, …): a withdrawn proposal keeps
+    /// the decision it had, and intake's rules need not know decisions.
+    ///
+    /// Variant order is the order reports list them.
+    pub enum Decision {
+        /// In the program (once the speaker confirms).
+        Accepted,
+        /// On the waiting list: may be accepted if an accepted talk drops out.
+        Waitlisted,
+        /// Not in the program.
+        Rejected,
+    }
+}
+
+impl Decision {
+    /// The verb a chair types for it (`cfpd decide accept`, CSV `accept`).
+    pub fn verb(self) -> &'static str {
+        match self {
+            Decision::Accepted => "accept",
+            Decision::Waitlisted => "waitlist",
+            Decision::Rejected => "reject",
+        }
+    }
+
+    /// The decision a chair's verb names: `accept`, `reject`, `waitlist`
+    /// (also the stored spellings), any case.
+    pub fn from_verb(word: &str) -> Option<Decision> {
+        let w = word.trim().to_ascii_lowercase();
+        Decision::ALL
+            .iter()
+            .copied()
+            .find(|d| d.verb() == w || d.as_str() == w)
+    }
+}
+
+stored_enum! {
+    "decision source",
+    /// How a decision was made (`decisions.source`), for its history.
+    pub enum DecisionSource {
+        /// `cfpd decide` on the command line.
+        Cli,
+        /// A chair's confirmed reply by mail.
+        Mail,
     }
 }
 
@@ -294,6 +347,20 @@ mod tests {
         round_trips::<HoldReason>();
         round_trips::<AssignmentState>();
         round_trips::<TokenKind>();
+        round_trips::<Decision>();
+        round_trips::<DecisionSource>();
+    }
+
+    #[test]
+    fn chairs_verbs_and_stored_spellings_both_name_a_decision() {
+        for d in Decision::ALL {
+            assert_eq!(Decision::from_verb(d.verb()), Some(*d));
+            assert_eq!(Decision::from_verb(d.as_str()), Some(*d));
+        }
+        assert_eq!(Decision::from_verb(" Accept "), Some(Decision::Accepted));
+        assert_eq!(Decision::from_verb("WAITLIST"), Some(Decision::Waitlisted));
+        assert_eq!(Decision::from_verb("maybe"), None);
+        assert_eq!(Decision::from_verb(""), None);
     }
 
     #[test]

@@ -374,3 +374,93 @@ pub struct LastCallMail<'a> {
     /// Its List-Unsubscribe address.
     pub unsubscribe: &'a str,
 }
+
+/// How a decision reads in a sentence to a speaker ("your proposal was …").
+pub fn decision_phrase(d: crate::model::Decision) -> &'static str {
+    match d {
+        crate::model::Decision::Accepted => "accepted",
+        crate::model::Decision::Waitlisted => "put on the waiting list",
+        crate::model::Decision::Rejected => "not accepted",
+    }
+}
+
+/// Break text at spaces so no line is longer than `width` (a word longer
+/// than that stays whole): titles and address lists in decision mails, so
+/// every line stays readable in any mail client.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out
+}
+
+/// A chair's decision, told to a speaker or co-speaker (`cfpd notify
+/// --send`). One struct for the three decision templates, which differ in
+/// what they say, not in what they need.
+pub struct DecisionMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// The recipient's display name (the speaker's; co-speakers have none).
+    pub name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The proposal's title in quotes, wrapped to fit an indented line.
+    pub title: &'a str,
+    /// For a co-speaker: who submitted it.
+    pub submitted_by: Option<&'a str>,
+    /// The decision told before, in words, when this one replaces it.
+    pub previous: Option<&'static str>,
+    /// The reviewers' comments for the speaker, without names (empty when
+    /// the conference does not share them, or nobody wrote any).
+    pub comments: &'a [String],
+    /// Whom to write to: the chairs' addresses (or the CFP address),
+    /// wrapped to fit an indented line.
+    pub contact: &'a str,
+}
+
+/// `decision_accepted.txt`.
+#[derive(Template)]
+#[template(path = "decision_accepted.txt")]
+pub struct DecisionAccepted<'a> {
+    /// What every decision mail says.
+    pub m: &'a DecisionMail<'a>,
+}
+
+/// `decision_waitlisted.txt`.
+#[derive(Template)]
+#[template(path = "decision_waitlisted.txt")]
+pub struct DecisionWaitlisted<'a> {
+    /// What every decision mail says.
+    pub m: &'a DecisionMail<'a>,
+}
+
+/// `decision_rejected.txt`.
+#[derive(Template)]
+#[template(path = "decision_rejected.txt")]
+pub struct DecisionRejected<'a> {
+    /// What every decision mail says.
+    pub m: &'a DecisionMail<'a>,
+}
+
+impl DecisionMail<'_> {
+    /// The text of the mail for `decision`.
+    pub fn render(&self, decision: crate::model::Decision) -> askama::Result<String> {
+        use crate::model::Decision;
+        match decision {
+            Decision::Accepted => DecisionAccepted { m: self }.render(),
+            Decision::Waitlisted => DecisionWaitlisted { m: self }.render(),
+            Decision::Rejected => DecisionRejected { m: self }.render(),
+        }
+    }
+}

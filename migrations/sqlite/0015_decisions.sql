@@ -1,0 +1,92 @@
+-- no-transaction
+-- Decisions (issue 15): what the chairs decided about each proposal, with
+-- its whole history. Every decision or change is a new version; exactly one
+-- is current per decided proposal. `notified_at` is set in the transaction
+-- that queues the decision's mails (`cfpd notify --send`), so a decision is
+-- told once, and changing a told decision needs `cfpd decide --force`.
+--
+-- The outbox gets the mail kind `decision`: SQLite cannot change a CHECK in
+-- place, so the outbox is rebuilt as in 0011 (foreign keys off outside a
+-- transaction, then an explicit BEGIN/COMMIT so the rebuild is all or
+-- nothing; the AUTOINCREMENT high-water mark is carried over).
+PRAGMA foreign_keys = OFF;
+BEGIN;
+
+CREATE TABLE decisions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    proposal_id INTEGER NOT NULL REFERENCES proposals (id),
+    version     INTEGER NOT NULL,
+    decision    TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    decided_by  TEXT NOT NULL,
+    note        TEXT,
+    decided_at  INTEGER NOT NULL,
+    is_current  INTEGER NOT NULL,
+    notified_at INTEGER,
+    UNIQUE (proposal_id, version),
+    CONSTRAINT decisions_decision_check CHECK (
+        decision = 'accepted' OR decision = 'waitlisted' OR decision = 'rejected'),
+    CONSTRAINT decisions_source_check CHECK (source = 'cli' OR source = 'mail')
+);
+CREATE UNIQUE INDEX decisions_current ON decisions (proposal_id) WHERE is_current = 1;
+
+CREATE TABLE _seq_0015 AS SELECT name, seq FROM sqlite_sequence WHERE name = 'outbox';
+
+CREATE TABLE outbox_0015 (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    dedup_key       TEXT NOT NULL UNIQUE,
+    kind            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    envelope_from   TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    raw             BLOB NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    sent_at         INTEGER,
+    cause_message   INTEGER,
+    bounce_hash     TEXT,
+    thread_key      TEXT,
+    mailbox         TEXT,
+    hold            TEXT,
+    CONSTRAINT outbox_state_check CHECK (
+        state = 'queued' OR state = 'sending' OR state = 'sent' OR state = 'failed'
+        OR state = 'uncertain' OR state = 'suppressed'),
+    CONSTRAINT outbox_kind_check CHECK (
+        kind = 'ack' OR kind = 'draft' OR kind = 'closed' OR kind = 'help'
+        OR kind = 'rejection' OR kind = 'updated' OR kind = 'withdrawn'
+        OR kind = 'receipt' OR kind = 'released' OR kind = 'review_help'
+        OR kind = 'assignment' OR kind = 'announcement' OR kind = 'reminder'
+        OR kind = 'digest' OR kind = 'too_large_alert' OR kind = 'breaker_alert'
+        OR kind = 'bounce_alert' OR kind = 'decision'),
+    CONSTRAINT outbox_hold_check CHECK (hold = 'address_cap')
+);
+INSERT INTO outbox_0015 (id, dedup_key, kind, created_at, envelope_from, recipient, message_id,
+                         subject, raw, state, attempts, next_attempt_at, last_error, sent_at,
+                         cause_message, bounce_hash, thread_key, mailbox, hold)
+    SELECT id, dedup_key, kind, created_at, envelope_from, recipient, message_id,
+           subject, raw, state, attempts, next_attempt_at, last_error, sent_at,
+           cause_message, bounce_hash, thread_key, mailbox, hold
+    FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_0015 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+CREATE INDEX outbox_message_id ON outbox (message_id);
+CREATE INDEX outbox_bounce_hash ON outbox (bounce_hash);
+CREATE INDEX outbox_replies_to ON outbox (mailbox, created_at, cause_message)
+    WHERE cause_message IS NOT NULL AND hold IS NULL;
+CREATE INDEX outbox_replies_in_thread ON outbox (thread_key, created_at, cause_message)
+    WHERE cause_message IS NOT NULL;
+CREATE INDEX outbox_conversation_replies ON outbox (created_at, cause_message, thread_key)
+    WHERE cause_message IS NOT NULL AND thread_key IS NOT NULL;
+CREATE INDEX outbox_held ON outbox (hold) WHERE hold IS NOT NULL;
+
+DELETE FROM sqlite_sequence WHERE name = 'outbox';
+INSERT INTO sqlite_sequence (name, seq) SELECT name, seq FROM _seq_0015;
+DROP TABLE _seq_0015;
+
+COMMIT;
+PRAGMA foreign_keys = ON;

@@ -1,0 +1,356 @@
+//! The one I/O edge of [`crate::decision`]: read what the plan needs, render
+//! the decision mails, and (for `--send`) queue them and mark their decisions
+//! as told in one transaction.
+//!
+//! Exactly once: each decision version is claimed as told
+//! ([`store::decisions::claim_notified`]) before its mails are queued, in the
+//! same transaction, and each mail has the dedup key of its (proposal,
+//! decision version, recipient). A second `--send`, a concurrent one, or one
+//! repeated after a crash finds nothing left to claim; a crash before the
+//! commit leaves nothing behind, so the next `--send` sends everything.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::plan::{plan, Plan, Planned, Role};
+use crate::config::Config;
+use crate::model::{MailKind, ProposalRow};
+use crate::outbox::templates::{decision_phrase, wrap, DecisionMail};
+use crate::outbox::{AutoSubmitted, Composer, Draft};
+use crate::store::{
+    self, decisions, outbox, proposals, review, reviews, AnyConnection, StoreError,
+};
+
+/// Why decision mails could not be prepared or queued.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// The database failed (nothing was queued).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A decision template failed to render.
+    #[error("decision mail template: {0}")]
+    Render(#[from] askama::Error),
+}
+
+/// One rendered decision mail.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Who gets it, and which decision.
+    pub planned: Planned,
+    /// The proposal's reference.
+    pub reference: String,
+    /// The recipient's display name, if known.
+    pub to_name: Option<String>,
+    /// Subject line.
+    pub subject: String,
+    /// The text, exactly as it will be sent.
+    pub body: String,
+}
+
+/// The plan and its rendered mails.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    /// Which decision versions are told, and to whom.
+    pub plan: Plan,
+    /// One rendered mail per planned mail, in the same order.
+    pub mails: Vec<Outgoing>,
+}
+
+/// What [`send`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// Decision versions marked as told by this call.
+    pub decisions: usize,
+    /// Mails queued.
+    pub queued: u64,
+    /// Mails that could not be built: (address, why). Nothing was queued for
+    /// them; the chair writes to them by hand.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Read the untold decisions and render every mail they need.
+pub async fn prepare(conn: &mut AnyConnection, cfg: &Config) -> Result<Prepared, NotifyError> {
+    let ps = proposals::list(conn).await?;
+    let history = decisions::history_all(conn).await?;
+    let plan = plan(&ps, &history);
+    let comments = if cfg.decisions.share_reviews {
+        speaker_comments(conn).await?
+    } else {
+        HashMap::new()
+    };
+    let by_id: HashMap<i64, &ProposalRow> = ps.iter().map(|p| (p.id, p)).collect();
+    let contact = if cfg.chairs.is_empty() {
+        cfg.conference.cfp_address.clone()
+    } else {
+        cfg.chairs.join(", ")
+    };
+    let mut mails = Vec::with_capacity(plan.mails.len());
+    for m in &plan.mails {
+        let p = by_id[&m.proposal_id];
+        mails.push(render(cfg, p, m, &contact, comments.get(&p.id))?);
+    }
+    Ok(Prepared { plan, mails })
+}
+
+/// The reviewers' current "Comments for the speaker" per proposal, non-empty
+/// ones only, in assignment order (which names nobody).
+async fn speaker_comments(
+    conn: &mut AnyConnection,
+) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+    let proposal_of: HashMap<i64, i64> = review::assignments(conn)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.proposal_id))
+        .collect();
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in reviews::current_all(conn).await? {
+        let text = r.comments_speaker.trim();
+        if let (false, Some(p)) = (text.is_empty(), proposal_of.get(&r.assignment_id)) {
+            out.entry(*p).or_default().push(text.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn render(
+    cfg: &Config,
+    p: &ProposalRow,
+    m: &Planned,
+    contact: &str,
+    comments: Option<&Vec<String>>,
+) -> Result<Outgoing, askama::Error> {
+    let reference = p.reference();
+    let title = p.fields.title.as_deref().unwrap_or("(untitled)");
+    let quoted = wrap(&format!("\"{title}\""), 74);
+    let contact = wrap(contact, 74);
+    let to_name = match m.role {
+        Role::Speaker => p.speaker_name.clone(),
+        Role::CoSpeaker => None,
+    };
+    let submitted_by = match m.role {
+        Role::Speaker => None,
+        Role::CoSpeaker => Some(match &p.speaker_name {
+            Some(n) => format!("{n} <{}>", p.speaker_email),
+            None => p.speaker_email.clone(),
+        }),
+    };
+    let body = DecisionMail {
+        conference: &cfg.conference.name,
+        name: to_name.as_deref(),
+        reference: &reference,
+        title: &quoted,
+        submitted_by: submitted_by.as_deref(),
+        previous: m.previous.map(decision_phrase),
+        comments: comments.map_or(&[][..], Vec::as_slice),
+        contact: &contact,
+    }
+    .render(m.decision)?;
+    let subject = format!(
+        "[{}] {reference} {}: {title}",
+        cfg.conference.name,
+        decision_phrase(m.decision)
+    );
+    Ok(Outgoing {
+        planned: m.clone(),
+        reference,
+        to_name,
+        subject,
+        body,
+    })
+}
+
+/// Queue the prepared mails and mark their decisions as told, in the
+/// caller's transaction. A decision version another `--send` already told
+/// is skipped with its mails.
+pub async fn send(
+    conn: &mut AnyConnection,
+    composer: &Composer,
+    prepared: &Prepared,
+    now: DateTime<Utc>,
+) -> Result<Sent, NotifyError> {
+    let now_ms = store::ms(now);
+    let mut out = Sent::default();
+    for &(pid, version) in &prepared.plan.settled {
+        if !decisions::claim_notified(conn, pid, version, now_ms).await? {
+            continue;
+        }
+        out.decisions += 1;
+        let mine = prepared
+            .mails
+            .iter()
+            .filter(|o| o.planned.proposal_id == pid && o.planned.version == version);
+        let mut batch = Vec::new();
+        for o in mine {
+            let draft = Draft {
+                kind: MailKind::Decision,
+                dedup_key: o.planned.dedup_key(),
+                to: &o.planned.to,
+                to_name: o.to_name.as_deref(),
+                subject: o.subject.clone(),
+                body: o.body.clone(),
+                in_reply_to: None,
+                references: &[],
+                reply_token: None,
+                auto: AutoSubmitted::AutoGenerated,
+                cause_message: None,
+            };
+            match composer.compose(&draft) {
+                Ok(mail) => batch.push(mail),
+                Err(e) => out.failed.push((o.planned.to.clone(), e.to_string())),
+            }
+        }
+        out.queued += outbox::queue_many(conn, &batch, now_ms).await?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Decision, ProposalStatus};
+    use crate::proposal::{Fields, TagOverrides};
+
+    fn cfg() -> Config {
+        Config::from_str(
+            crate::config::EXAMPLE_CONFIG,
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap()
+    }
+
+    fn proposal() -> ProposalRow {
+        ProposalRow {
+            id: 7,
+            speaker_email: "ada@a.example".into(),
+            speaker_name: Some("Ada Lovelace".into()),
+            status: ProposalStatus::Submitted,
+            version: 1,
+            created_at: 0,
+            updated_at: 0,
+            fields: Fields {
+                title: Some("Making Django fast without caching everything".into()),
+                ..Fields::default()
+            },
+            problems: vec![],
+            topics: vec![],
+            overrides: TagOverrides::default(),
+            reviewers_needed: None,
+        }
+    }
+
+    fn planned(d: Decision, previous: Option<Decision>, role: Role) -> Planned {
+        Planned {
+            proposal_id: 7,
+            version: 2,
+            decision: d,
+            previous,
+            to: "bob@b.example".into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn every_decision_mail_reads_well_and_says_what_happens_next() {
+        let cfg = cfg();
+        let p = proposal();
+        let comments = [
+            "Great topic.\nTighten the outline.".to_string(),
+            "Show the numbers.".to_string(),
+        ];
+        let next = [
+            (
+                Decision::Accepted,
+                "please tell the program chairs within a week",
+            ),
+            (Decision::Waitlisted, "There is nothing you need to do now."),
+            (Decision::Rejected, "could not accept it"),
+        ];
+        for (d, says) in next {
+            for (prev, role, comments) in [
+                (None, Role::Speaker, &[][..]),
+                (Some(Decision::Waitlisted), Role::CoSpeaker, &comments[..]),
+            ] {
+                let prev = prev.filter(|p| *p != d);
+                let o = render(
+                    &cfg,
+                    &p,
+                    &planned(d, prev, role),
+                    "chairs@conf.example",
+                    Some(&comments.to_vec()),
+                )
+                .unwrap();
+                let b = &o.body;
+                assert!(b.contains(says), "{b}");
+                assert!(b.contains("P-0007"), "{b}");
+                assert!(
+                    b.contains("\"Making Django fast without caching everything\""),
+                    "{b}"
+                );
+                assert!(
+                    b.contains("chairs@conf.example"),
+                    "a person to write to: {b}"
+                );
+                assert!(b.lines().all(|l| l.chars().count() <= 78), "{b}");
+                assert!(!b.contains("\n\n\n"), "no gaps: {b:?}");
+                assert!(!b.starts_with('\n'), "{b:?}");
+                assert_eq!(
+                    b.contains("replaces our earlier one"),
+                    prev.is_some(),
+                    "{b}"
+                );
+                assert_eq!(
+                    b.contains("Reviewer 2:\n  Show the numbers."),
+                    !comments.is_empty(),
+                    "{b}"
+                );
+                match role {
+                    Role::Speaker => assert!(b.starts_with("Hello Ada Lovelace,\n"), "{b}"),
+                    Role::CoSpeaker => {
+                        assert!(b.starts_with("Hello,\n"), "{b}");
+                        assert!(
+                            b.contains("submitted by Ada Lovelace <ada@a.example>"),
+                            "{b}"
+                        );
+                    }
+                }
+            }
+        }
+        let mut long = p.clone();
+        long.fields.title = Some("A very long title ".repeat(8));
+        let many = "first.chair@conference.example, second.chair@conference.example, \
+                    third.chair@conference.example";
+        let o = render(
+            &cfg,
+            &long,
+            &planned(Decision::Accepted, None, Role::Speaker),
+            many,
+            None,
+        )
+        .unwrap();
+        assert!(
+            o.body.lines().all(|l| l.chars().count() <= 78),
+            "{}",
+            o.body
+        );
+        assert!(o.body.contains("\n  \"A very long title"), "{}", o.body);
+        assert!(
+            o.body.contains("\n  third.chair@conference.example\n"),
+            "{}",
+            o.body
+        );
+        let o = render(
+            &cfg,
+            &p,
+            &planned(Decision::Rejected, None, Role::Speaker),
+            "c@x",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            o.subject,
+            "[DjangoCon US 2024] P-0007 not accepted: Making Django fast without caching everything"
+        );
+        assert!(!o.body.contains("Reviewer"), "{}", o.body);
+    }
+}
