@@ -1,0 +1,334 @@
+//! Decisions and decision mails end to end on real servers (Dovecot + SMTP):
+//! the chair decides on the command line (one by one and from a CSV file),
+//! previews the decision mails, sends them, and every speaker and co-speaker
+//! finds exactly one in their own mailbox, with the reviewers' comments for
+//! the speaker and nothing else of the review. Runs against SQLite, and
+//! against PostgreSQL when `CFPD_TEST_DATABASE=postgres`.
+
+mod support;
+
+use std::time::Duration;
+
+use support::clients::*;
+use support::*;
+
+const T: Duration = Duration::from_secs(20);
+
+/// A world with a chair (`chair@conf.example`) and `extra` config.
+async fn world_with_chair(extra: &str) -> World {
+    let w = World::start(extra).await;
+    let cfg = std::fs::read_to_string(&w.config).unwrap();
+    std::fs::write(
+        &w.config,
+        cfg.replacen(
+            "time_zone = \"AoE\"",
+            "time_zone = \"AoE\"\nchairs = [\"chair@conf.example\"]",
+            1,
+        ),
+    )
+    .unwrap();
+    w.dovecot.ensure_user("chair");
+    w
+}
+
+/// The decision mails in `user`'s inbox (by their subject), oldest first.
+async fn decision_mails(w: &World, user: &str) -> Vec<Vec<u8>> {
+    let re =
+        regex::Regex::new(r"P-\d{4} (accepted|put on the waiting list|not accepted):").unwrap();
+    w.dovecot
+        .fetch_all(user, "INBOX")
+        .await
+        .into_iter()
+        .filter(|m| re.is_match(parsed(m).subject().unwrap_or("")))
+        .collect()
+}
+
+/// `cfpd <args>` that must fail: its stderr.
+fn refused(w: &World, args: &[&str]) -> String {
+    let out = w.cfpd_raw(args);
+    assert!(!out.status.success(), "cfpd {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The text block `notify --preview` prints for one decision's sample mail.
+fn preview_block<'a>(preview: &'a str, decision: &str) -> &'a str {
+    let start = preview
+        .find(&format!("=== {decision} mail, as sent to "))
+        .unwrap_or_else(|| panic!("no {decision} sample in {preview}"));
+    let rest = &preview[start..];
+    let body = &rest[rest.find("\n\n").unwrap() + 2..];
+    match body.find("\n=== ") {
+        Some(end) => &body[..end],
+        None => body,
+    }
+}
+
+/// Five proposals (one a draft, one with two co-speakers), one reviewer who
+/// reviews P-0001 with comments for the speaker and for the committee.
+async fn proposals_and_a_review(w: &World) {
+    let props: [(&str, String); 5] = [
+        (
+            "Ada <ada@a.example>",
+            proposal_with("HTMX at scale", "frontend")
+                + "Co-speakers: eve@e.example, Fay@F.example\n",
+        ),
+        (
+            "Bob <bob@b.example>",
+            proposal_with("Postgres tricks", "database"),
+        ),
+        (
+            "Cy <cy@c.example>",
+            proposal_with("Async views", "database"),
+        ),
+        (
+            "Dee <dee@d.example>",
+            proposal_with("Type hints", "frontend"),
+        ),
+        ("Gil <gil@g.example>", "Title: Just a title\n".to_string()),
+    ];
+    for (i, (from, body)) in props.iter().enumerate() {
+        w.dovecot
+            .append(
+                "cfp",
+                &mail(from, CFP, &format!("p{i}@x"), "Proposal", body),
+            )
+            .await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let roster = w.dir.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "email,name,topics,max_load\nrita@cs.uni.edu,Rita,frontend;database,10\n",
+    )
+    .unwrap();
+    w.cfpd(&["reviewers", "import", roster.to_str().unwrap()]);
+    w.cfpd(&["assign", "--commit"]);
+    w.cfpd(&["run", "--once"]);
+    let inbox = w.dovecot.wait_for("rita", 4, T).await;
+    let a1 = inbox
+        .iter()
+        .find(|m| parsed(m).subject().unwrap_or("").contains("Review P-0001:"))
+        .expect("rita's assignment of P-0001");
+    w.dovecot
+        .append(
+            "cfp",
+            &gmail(
+                "Rita <rita@cs.uni.edu>",
+                &orig(a1),
+                "rev-1@mail.gmail.com",
+                "Score: 5\nComments for the speaker:\nLovely demo; keep it under 25 minutes.\n\n\
+                 Comments for the committee:\nSECRET committee note.",
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_speaker_and_co_speaker_gets_exactly_one_decision_mail_as_previewed() {
+    need_servers!();
+    let w = world_with_chair(
+        "[review]\nreviewers_per_proposal = 1\n\n[decisions]\nshare_reviews = true\n",
+    )
+    .await;
+    proposals_and_a_review(&w).await;
+
+    // Refusals name every bad reference, and nothing of the request is decided.
+    let e = refused(
+        &w,
+        &["decide", "accept", "P-0001", "P-0005", "P-0099", "x-1"],
+    );
+    assert!(e.contains("nothing was decided"), "{e}");
+    assert!(e.contains("P-0005 is a draft (incomplete)"), "{e}");
+    assert!(e.contains("P-0099: no such proposal"), "{e}");
+    assert!(e.contains("\"x-1\" is not a reference like P-0042"), "{e}");
+    assert!(w
+        .cfpd(&["decide", "--history"])
+        .contains("0 decision version(s)"));
+
+    let out = w.cfpd(&["decide", "accept", "P-0001", "P-0002"]);
+    assert!(out.contains("P-0001 accepted\nP-0002 accepted\n"), "{out}");
+    assert!(
+        out.contains("nothing is mailed until `cfpd notify --send`"),
+        "{out}"
+    );
+    // A bad file decides nothing and names file and line.
+    let bad = w.dir.path().join("bad.csv");
+    std::fs::write(&bad, "ref,decision\nP-0003,waitlist\n\nP-0004,maybe\n").unwrap();
+    let e = refused(&w, &["decide", "--file", bad.to_str().unwrap()]);
+    assert!(
+        e.contains(&format!(
+            "{}:4: \"maybe\" is not a decision: write accept, reject or waitlist",
+            bad.display()
+        )),
+        "{e}"
+    );
+    let good = w.dir.path().join("decisions.csv");
+    std::fs::write(
+        &good,
+        "ref,decision,note\nP-0003,waitlist,\"good, keep warm\"\nP-0004,reject,\n",
+    )
+    .unwrap();
+    let out = w.cfpd(&["decide", "--file", good.to_str().unwrap()]);
+    assert!(out.contains("2 decision(s) recorded"), "{out}");
+
+    // Dee withdraws P-0004 after the decision: she is told nothing.
+    let ack = w.dovecot.wait_for("dee", 1, T).await.remove(0);
+    w.dovecot
+        .append(
+            "cfp",
+            &reply("Dee <dee@d.example>", &ack, "dee-w@x", "withdraw"),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+
+    let preview = w.cfpd(&["notify", "--preview"]);
+    for line in [
+        "P-0001   accepted   speaker     ada@a.example\n",
+        "P-0001   accepted   co-speaker  eve@e.example\n",
+        "P-0001   accepted   co-speaker  fay@f.example\n",
+        "P-0002   accepted   speaker     bob@b.example\n",
+        "P-0003   waitlisted speaker     cy@c.example\n",
+        "5 decision mail(s) for 3 decision(s)\n",
+    ] {
+        assert!(preview.contains(line), "{line:?} in {preview}");
+    }
+    assert!(!preview.contains("dee@d.example"), "{preview}");
+    assert_eq!(
+        w.cfpd(&["notify"]),
+        preview,
+        "preview is the default and writes nothing"
+    );
+
+    let out = w.cfpd(&["notify", "--send"]);
+    assert!(
+        out.contains("5 decision mail(s) queued for 3 decision(s)"),
+        "{out}"
+    );
+    let out = w.cfpd(&["notify", "--send"]);
+    assert!(
+        out.contains("0 decision mail(s) queued for 0 decision(s)"),
+        "{out}"
+    );
+    assert!(w
+        .cfpd(&["notify", "--preview"])
+        .contains("no decision mail to send"));
+    w.cfpd(&["run", "--once"]);
+    w.settled().await;
+
+    // What arrives is what the preview showed.
+    let ada = decision_mails(&w, "ada").await;
+    assert_eq!(ada.len(), 1);
+    let text = body(&ada[0]);
+    assert_eq!(
+        text.trim_end(),
+        preview_block(&preview, "accepted").trim_end()
+    );
+    assert!(
+        text.contains("Lovely demo; keep it under 25 minutes."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("SECRET") && !text.contains("Rita") && !text.contains("rita"),
+        "{text}"
+    );
+    assert!(text.contains("chair@conf.example"), "{text}");
+    assert_eq!(
+        parsed(&ada[0]).subject().unwrap(),
+        "[TestConf] P-0001 accepted: HTMX at scale"
+    );
+    for co in ["eve", "fay"] {
+        let m = decision_mails(&w, co).await;
+        assert_eq!(m.len(), 1, "{co}");
+        assert!(
+            body(&m[0])
+                .contains("names you as a co-speaker; it was\nsubmitted by Ada <ada@a.example>."),
+            "{}",
+            body(&m[0])
+        );
+    }
+    assert_eq!(decision_mails(&w, "bob").await.len(), 1);
+    let cy = decision_mails(&w, "cy").await;
+    assert_eq!(cy.len(), 1);
+    assert_eq!(
+        body(&cy[0]).trim_end(),
+        preview_block(&preview, "waitlisted").trim_end()
+    );
+    assert!(
+        decision_mails(&w, "dee").await.is_empty(),
+        "withdrawn: no mail"
+    );
+    assert!(decision_mails(&w, "gil").await.is_empty(), "draft: no mail");
+
+    // Told decisions change only with --force, and the new mail says so.
+    let e = refused(&w, &["decide", "reject", "P-0002"]);
+    assert!(
+        e.contains("P-0002 is already accepted and the speakers were told: use --force"),
+        "{e}"
+    );
+    let out = w.cfpd(&[
+        "decide",
+        "reject",
+        "P-0002",
+        "--force",
+        "--note",
+        "double-booked",
+    ]);
+    assert!(
+        out.contains(
+            "P-0002 rejected (was accepted; the speakers get a mail explaining the change)"
+        ),
+        "{out}"
+    );
+    let preview = w.cfpd(&["notify", "--preview"]);
+    assert!(
+        preview.contains("P-0002   rejected   speaker     bob@b.example  (replaces accepted)"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("1 decision mail(s) for 1 decision(s)"),
+        "{preview}"
+    );
+    w.cfpd(&["notify", "--send"]);
+    w.cfpd(&["run", "--once"]);
+    let bob = decision_mails(&w, "bob").await;
+    assert_eq!(bob.len(), 2);
+    let text = body(&bob[1]);
+    assert!(
+        text.contains(
+            "this mail replaces our earlier one about this proposal, which said it was\naccepted."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("could not accept it"), "{text}");
+    assert_eq!(
+        decision_mails(&w, "ada").await.len(),
+        1,
+        "nobody else is mailed again"
+    );
+
+    let history = w.cfpd(&["decide", "--history"]);
+    let p2: Vec<&str> = history
+        .lines()
+        .filter(|l| l.starts_with("P-0002"))
+        .collect();
+    assert_eq!(p2.len(), 2, "{history}");
+    assert!(
+        p2[0].contains("v1  accepted") && p2[0].contains(", told "),
+        "{history}"
+    );
+    assert!(
+        p2[1].contains("v2  rejected") && p2[1].contains("note: double-booked"),
+        "{history}"
+    );
+    assert!(history.contains("note: good, keep warm"), "{history}");
+    let kinds: Vec<_> = w
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|o| o.kind == "decision")
+        .map(|o| (o.recipient, o.state))
+        .collect();
+    assert_eq!(kinds.len(), 6, "{kinds:?}");
+    assert!(kinds.iter().all(|(_, s)| s == "sent"), "{kinds:?}");
+}
