@@ -332,3 +332,180 @@ async fn every_speaker_and_co_speaker_gets_exactly_one_decision_mail_as_previewe
     assert_eq!(kinds.len(), 6, "{kinds:?}");
     assert!(kinds.iter().all(|(_, s)| s == "sent"), "{kinds:?}");
 }
+
+/// The acceptance of `user`'s proposal, from their inbox.
+async fn acceptance(w: &World, user: &str) -> Vec<u8> {
+    w.dovecot.wait_for(user, 2, T).await;
+    decision_mails(w, user)
+        .await
+        .into_iter()
+        .find(|m| parsed(m).subject().unwrap_or("").contains(" accepted: "))
+        .unwrap_or_else(|| panic!("no acceptance for {user}"))
+}
+
+/// (state, reason) of the messages after the first `skip`, in arrival order.
+async fn states_after(w: &World, skip: usize) -> Vec<(String, Option<String>)> {
+    w.messages()
+        .await
+        .into_iter()
+        .skip(skip)
+        .map(|m| (m.state, m.reason))
+        .collect()
+}
+
+async fn confirmation_of(w: &World, pid: i64) -> Option<String> {
+    let store = w.store().await;
+    let mut c = store.pool.acquire().await.unwrap();
+    cfpd::store::decisions::current(&mut c, pid)
+        .await
+        .unwrap()
+        .and_then(|d| d.confirmation)
+        .map(|c| c.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accepted_speakers_confirm_or_decline_by_reply_and_forgeries_change_nothing() {
+    need_servers!();
+    let w = world_with_chair("").await;
+    let speakers = [
+        ("Ada <ada@a.example>", "HTMX at scale"),
+        ("Bob <bob@b.example>", "Postgres tricks"),
+        ("Cy <cy@c.example>", "Async views"),
+        ("Dee <dee@d.example>", "Type hints"),
+    ];
+    for (i, (from, title)) in speakers.iter().enumerate() {
+        w.dovecot
+            .append(
+                "cfp",
+                &mail(
+                    from,
+                    CFP,
+                    &format!("p{i}@x"),
+                    "Proposal",
+                    &proposal_with(title, "frontend"),
+                ),
+            )
+            .await;
+    }
+    w.cfpd(&["run", "--once"]);
+    w.cfpd(&["decide", "accept", "P-0001", "P-0002", "P-0003"]);
+    w.cfpd(&["decide", "waitlist", "P-0004"]);
+    w.cfpd(&["notify", "--send"]);
+    w.cfpd(&["run", "--once"]);
+    let (ada, bob, cy) = (
+        acceptance(&w, "ada").await,
+        acceptance(&w, "bob").await,
+        acceptance(&w, "cy").await,
+    );
+    let text = body(&ada);
+    assert!(
+        text.contains("please reply to this mail with the single word\n\n  confirm\n"),
+        "{text}"
+    );
+    let before = w.messages().await.len();
+
+    // Three mail clients, three answers; Eve forges Ada's, and Ada writes
+    // "confirm" once without the token (to the plain CFP address).
+    let replies = [
+        gmail(
+            "Ada <ada@a.example>",
+            &orig(&ada),
+            "a1@mail.gmail.com",
+            "Yes, I'll be there!",
+        ),
+        outlook(
+            "Bob <bob@b.example>",
+            &orig(&bob),
+            "b1@outlook.example",
+            "Hi,\n\nsadly I can't make it: my visa was refused.\n\nBob",
+        ),
+        apple_mail(
+            "Cy <cy@c.example>",
+            &orig(&cy),
+            "c1@c.example",
+            "Thanks!! When is the schedule out?",
+        ),
+        gmail(
+            "Eve <eve@e.example>",
+            &orig(&cy),
+            "e1@mail.gmail.com",
+            "decline",
+        ),
+        mail(
+            "Ada <ada@a.example>",
+            CFP,
+            "a2@x",
+            &format!("Re: {}", parsed(&ada).subject().unwrap()),
+            "confirm",
+        ),
+    ];
+    for r in &replies {
+        w.dovecot.append("cfp", r).await;
+    }
+    w.cfpd(&["run", "--once"]);
+    w.settled().await;
+    let s = |a: &str, b: Option<&str>| (a.to_string(), b.map(str::to_string));
+    assert_eq!(
+        states_after(&w, before).await,
+        vec![
+            s("confirmed", None),
+            s("declined", None),
+            s("rejected", Some("confirmation_unclear")),
+            s("rejected", Some("sender_mismatch")),
+            s("rejected", Some("update_not_understood")),
+        ]
+    );
+    assert_eq!(confirmation_of(&w, 1).await.as_deref(), Some("confirmed"));
+    assert_eq!(confirmation_of(&w, 2).await.as_deref(), Some("declined"));
+    assert_eq!(
+        confirmation_of(&w, 3).await,
+        None,
+        "neither the unclear answer nor Eve's"
+    );
+
+    // Receipts echo the new state; Cy is asked for one word and answers it.
+    let receipt = |user: &'static str, needle: &'static str| {
+        let w = &w;
+        async move {
+            let inbox = w.dovecot.fetch_all(user, "INBOX").await;
+            inbox
+                .into_iter()
+                .find(|m| parsed(m).subject().unwrap_or("").contains(needle))
+                .unwrap_or_else(|| panic!("no {needle:?} for {user}"))
+        }
+    };
+    let r = body(&receipt("ada", "P-0001 confirmed:").await);
+    assert!(r.contains("It is now confirmed."), "{r}");
+    let r = body(&receipt("bob", "P-0002 declined:").await);
+    assert!(r.contains("It is now declined"), "{r}");
+    let ask = receipt("cy", "Re: ").await;
+    assert!(body(&ask).contains("We could not tell from it whether you will give the talk"));
+    w.dovecot
+        .append(
+            "cfp",
+            &thunderbird("Cy <cy@c.example>", &orig(&ask), "c2@c.example", "confirm"),
+        )
+        .await;
+    // Bob changes his mind by replying to his receipt.
+    let bob_receipt = receipt("bob", "P-0002 declined:").await;
+    w.dovecot
+        .append(
+            "cfp",
+            &html_only(
+                "Bob <bob@b.example>",
+                &orig(&bob_receipt),
+                "b2@b.example",
+                "I confirm after all: the visa came through.",
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    assert_eq!(confirmation_of(&w, 3).await.as_deref(), Some("confirmed"));
+    assert_eq!(confirmation_of(&w, 2).await.as_deref(), Some("confirmed"));
+    let history = w.cfpd(&["decide", "--history"]);
+    assert!(history.contains("speaker confirmed"), "{history}");
+    // Eve got a refusal that names nothing of Cy's proposal; nothing else.
+    let eve = w.dovecot.fetch_all("eve", "INBOX").await;
+    assert_eq!(eve.len(), 1);
+    assert!(!body(&eve[0]).contains("Async views"), "{}", body(&eve[0]));
+}

@@ -4,9 +4,12 @@
 -- is current per decided proposal. `notified_at` is set in the transaction
 -- that queues the decision's mails (`cfpd notify --send`), so a decision is
 -- told once, and changing a told decision needs `cfpd decide --force`.
+-- `confirmation` is the accepted speaker's answer by reply (and when, and
+-- which message said it).
 --
--- The outbox gets the mail kind `decision`: SQLite cannot change a CHECK in
--- place, so the outbox is rebuilt as in 0011 (foreign keys off outside a
+-- The outbox gets the mail kinds `decision` and `confirmation`, messages the
+-- states `confirmed` and `declined` and the reason `confirmation_unclear`:
+-- SQLite cannot change a CHECK in place, so both tables are rebuilt as in 0011 (foreign keys off outside a
 -- transaction, then an explicit BEGIN/COMMIT so the rebuild is all or
 -- nothing; the AUTOINCREMENT high-water mark is carried over).
 PRAGMA foreign_keys = OFF;
@@ -23,14 +26,20 @@ CREATE TABLE decisions (
     decided_at  INTEGER NOT NULL,
     is_current  INTEGER NOT NULL,
     notified_at INTEGER,
+    confirmation TEXT,
+    confirmed_at INTEGER,
+    confirmation_message INTEGER REFERENCES messages (id),
     UNIQUE (proposal_id, version),
     CONSTRAINT decisions_decision_check CHECK (
         decision = 'accepted' OR decision = 'waitlisted' OR decision = 'rejected'),
-    CONSTRAINT decisions_source_check CHECK (source = 'cli' OR source = 'mail')
+    CONSTRAINT decisions_source_check CHECK (source = 'cli' OR source = 'mail'),
+    CONSTRAINT decisions_confirmation_check CHECK (
+        confirmation = 'confirmed' OR confirmation = 'declined')
 );
 CREATE UNIQUE INDEX decisions_current ON decisions (proposal_id) WHERE is_current = 1;
 
-CREATE TABLE _seq_0015 AS SELECT name, seq FROM sqlite_sequence WHERE name = 'outbox';
+CREATE TABLE _seq_0015 AS SELECT name, seq FROM sqlite_sequence
+    WHERE name IN ('outbox', 'messages');
 
 CREATE TABLE outbox_0015 (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -61,7 +70,7 @@ CREATE TABLE outbox_0015 (
         OR kind = 'receipt' OR kind = 'released' OR kind = 'review_help'
         OR kind = 'assignment' OR kind = 'announcement' OR kind = 'reminder'
         OR kind = 'digest' OR kind = 'too_large_alert' OR kind = 'breaker_alert'
-        OR kind = 'bounce_alert' OR kind = 'decision'),
+        OR kind = 'bounce_alert' OR kind = 'decision' OR kind = 'confirmation'),
     CONSTRAINT outbox_hold_check CHECK (hold = 'address_cap')
 );
 INSERT INTO outbox_0015 (id, dedup_key, kind, created_at, envelope_from, recipient, message_id,
@@ -84,7 +93,63 @@ CREATE INDEX outbox_conversation_replies ON outbox (created_at, cause_message, t
     WHERE cause_message IS NOT NULL AND thread_key IS NOT NULL;
 CREATE INDEX outbox_held ON outbox (hold) WHERE hold IS NOT NULL;
 
-DELETE FROM sqlite_sequence WHERE name = 'outbox';
+CREATE TABLE messages_0015 (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_key   TEXT NOT NULL UNIQUE,
+    received_at  INTEGER NOT NULL,
+    size         INTEGER NOT NULL,
+    sha256       TEXT NOT NULL,
+    message_id   TEXT,
+    from_addr    TEXT,
+    subject      TEXT,
+    state        TEXT NOT NULL,
+    reason       TEXT,
+    detail       TEXT,
+    proposal_id  INTEGER,
+    duplicate_of INTEGER,
+    processed_at INTEGER,
+    disposed     INTEGER NOT NULL DEFAULT 0,
+    arrived_at   BIGINT,
+    CONSTRAINT messages_state_check CHECK (
+        state = 'received' OR state = 'accepted' OR state = 'draft' OR state = 'updated'
+        OR state = 'withdrawn' OR state = 'review_recorded' OR state = 'released'
+        OR state = 'help' OR state = 'duplicate' OR state = 'auto_generated'
+        OR state = 'bounce' OR state = 'rejected' OR state = 'quarantined'
+        OR state = 'unsubscribed' OR state = 'needs_review'
+        OR state = 'confirmed' OR state = 'declined'),
+    CONSTRAINT messages_reason_check CHECK (
+        reason = 'sender_mismatch' OR reason = 'update_not_understood'
+        OR reason = 'proposal_withdrawn' OR reason = 'withdraw_without_token'
+        OR reason = 'too_large' OR reason = 'attachments' OR reason = 'no_sender'
+        OR reason = 'cfp_closed' OR reason = 'reviewer_mismatch'
+        OR reason = 'token_expired' OR reason = 'review_without_token'
+        OR reason = 'assignment_mismatch' OR reason = 'assignment_released'
+        OR reason = 'review_closed' OR reason = 'review_form'
+        OR reason = 'review_of_withdrawn' OR reason = 'bounce' OR reason = 'auto-reply'
+        OR reason = 'mailing-list' OR reason = 'feedback-report' OR reason = 'own-mail'
+        OR reason = 'system' OR reason = 'return-path' OR reason = 'unparseable'
+        OR reason = 'duplicate' OR reason = 'dmarc_fail' OR reason = 'help'
+        OR reason = 'not_a_proposal' OR reason = 'late_entry'
+        OR reason = 'missing_fields' OR reason = 'conflict' OR reason = 'decline'
+        OR reason = 'unsubscribe' OR reason = 'unknown_unsubscribe_token'
+        OR reason = 'released_by_chair' OR reason = 'panic'
+        OR reason = 'confirmation_unclear')
+);
+INSERT INTO messages_0015 (id, source_key, received_at, size, sha256, message_id, from_addr,
+                           subject, state, reason, detail, proposal_id, duplicate_of,
+                           processed_at, disposed, arrived_at)
+    SELECT id, source_key, received_at, size, sha256, message_id, from_addr,
+           subject, state, reason, detail, proposal_id, duplicate_of,
+           processed_at, disposed, arrived_at
+    FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_0015 RENAME TO messages;
+CREATE INDEX messages_state ON messages (state);
+CREATE INDEX messages_message_id ON messages (message_id);
+CREATE INDEX messages_undisposed ON messages (disposed) WHERE disposed = 0;
+CREATE INDEX messages_state_reason ON messages (state, reason) WHERE reason IS NOT NULL;
+
+DELETE FROM sqlite_sequence WHERE name IN ('outbox', 'messages');
 INSERT INTO sqlite_sequence (name, seq) SELECT name, seq FROM _seq_0015;
 DROP TABLE _seq_0015;
 

@@ -214,7 +214,7 @@ async fn history(c: &mut store::AnyConnection, out: &mut dyn Write) -> anyhow::R
     for d in &all {
         writeln!(
             out,
-            "{:<8} v{:<2} {:<10} {}  {} by {}{}{}",
+            "{:<8} v{:<2} {:<10} {}  {} by {}{}{}{}",
             proposal::reference(d.proposal_id),
             d.version,
             d.decision.as_str(),
@@ -225,6 +225,13 @@ async fn history(c: &mut store::AnyConnection, out: &mut dyn Write) -> anyhow::R
                 Some(t) => format!(", told {}", store::from_ms(t).format("%Y-%m-%d %H:%M UTC")),
                 None if d.current => ", not told yet".to_string(),
                 None => String::new(),
+            },
+            match (d.confirmation, d.confirmed_at) {
+                (Some(c), Some(t)) => format!(
+                    ", speaker {c} {}",
+                    store::from_ms(t).format("%Y-%m-%d %H:%M UTC")
+                ),
+                _ => String::new(),
             },
             d.note
                 .as_deref()

@@ -1,6 +1,6 @@
 //! The chairs' decisions, pure: which decisions may be made
-//! ([`check`]), the bulk file a chair writes (`csv.rs`), and who is told
-//! what (`plan.rs`). No I/O here but `notify.rs`, the one edge that renders,
+//! ([`check`]), the bulk file a chair writes (`csv.rs`), who is told what
+//! (`plan.rs`), and an accepted speaker's answer (`confirm.rs`). No I/O here but `notify.rs`, the one edge that renders,
 //! composes and queues the decision mails (as `assign/commit.rs` is for
 //! assignments).
 //!
@@ -8,6 +8,7 @@
 //! speaker's side (submitted, draft, late, withdrawn), the decision the
 //! chairs' (accepted, waitlisted, rejected), with a history of versions.
 
+pub mod confirm;
 pub mod csv;
 pub mod notify;
 pub mod plan;

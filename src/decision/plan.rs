@@ -151,6 +151,8 @@ mod tests {
             decided_at: 0,
             current,
             notified_at: told.then_some(1),
+            confirmation: None,
+            confirmed_at: None,
         }
     }
 

@@ -33,6 +33,8 @@ fn current(d: Decision, told: bool) -> DecisionRow {
         decided_at: 0,
         current: true,
         notified_at: told.then_some(5),
+        confirmation: None,
+        confirmed_at: None,
     }
 }
 

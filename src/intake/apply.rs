@@ -9,7 +9,7 @@ use super::{bounce, unsubscribe, Intake, IntakeError};
 use crate::model::ProposalStatus;
 use crate::store::messages::{Finish, PendingMessage};
 use crate::store::proposals::{self as pstore, NewVersion, TokenKind};
-use crate::store::{self, AnyConnection};
+use crate::store::{self, decisions, AnyConnection};
 use crate::token;
 
 /// When `m` reached the mailbox, as its source recorded it, never after `now`: the
@@ -19,6 +19,23 @@ pub(super) fn arrived(
     now: chrono::DateTime<chrono::Utc>,
 ) -> chrono::DateTime<chrono::Utc> {
     store::from_ms(m.arrived_at).min(now)
+}
+
+/// `d` handled, its reply carrying a fresh token for proposal `pid` bound to
+/// the sender (whom the rules already checked against the token they used).
+fn with_fresh_token(b: &mut Batch, d: Decision, pid: i64, i: &Inbound) -> Handled {
+    let mut h = Handled::from(d);
+    if let (Some(reply), Some(from)) = (h.reply.as_mut(), i.from.as_ref()) {
+        let tok = token::generate();
+        b.tokens.push(pstore::NewTokenRow {
+            hash: tok.hash,
+            kind: TokenKind::Proposal,
+            proposal_id: Some(pid),
+            bound_address: from.address.clone(),
+        });
+        reply.token = ReplyToken::Secret(tok.secret);
+    }
+    h
 }
 
 impl Intake {
@@ -87,10 +104,12 @@ impl Intake {
                 Some(Grant::Assignment) => return Ok(Some(Authority::Assignment(t))),
                 Some(Grant::Proposal(id)) => {
                     let proposal = pstore::get(tx, id).await?.map(Box::new);
+                    let decision = decisions::current(tx, id).await?.map(Box::new);
                     return Ok(Some(Authority::Proposal {
                         id,
                         bound: t.bound_address,
                         proposal,
+                        decision,
                     }));
                 }
                 None => {}
@@ -157,6 +176,21 @@ impl Intake {
                 pstore::set_status(tx, proposal_id, ProposalStatus::Withdrawn, now_ms).await?;
                 Ok(d.into())
             }
+            Decision::Confirmation {
+                proposal_id,
+                version,
+                answer,
+                ..
+            } => {
+                decisions::record_confirmation(tx, proposal_id, version, answer, m.id, now_ms)
+                    .await?;
+                Ok(with_fresh_token(b, d, proposal_id, i))
+            }
+            Decision::Reject {
+                proposal_id: Some(pid),
+                reply: Some(ref r),
+                ..
+            } if r.token == ReplyToken::FreshProposal => Ok(with_fresh_token(b, d, pid, i)),
             Decision::Quarantine(Unreadable::Panicked(_))
             | Decision::Quarantine(Unreadable::Unparseable(_))
             | Decision::ReturnPath

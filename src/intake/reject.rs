@@ -119,6 +119,13 @@ pub enum Rejection {
         /// The proposal.
         reference: String,
     },
+    /// An accepted speaker's reply through their token that says neither
+    /// confirm nor decline (and changes no field): nothing is recorded, and
+    /// they are asked for one plain word.
+    ConfirmationUnclear {
+        /// The proposal.
+        reference: String,
+    },
 }
 
 impl Rejection {
@@ -130,6 +137,7 @@ impl Rejection {
             Rejection::ProposalWithdrawn { .. } => Reason::ProposalWithdrawn,
             Rejection::WithdrawWithoutToken => Reason::WithdrawWithoutToken,
             Rejection::ReplyWithoutToken { .. } => Reason::UpdateNotUnderstood,
+            Rejection::ConfirmationUnclear { .. } => Reason::ConfirmationUnclear,
             Rejection::TooLarge { .. } => Reason::TooLarge,
             Rejection::Attachments { .. } => Reason::Attachments,
             Rejection::NoSender => Reason::NoSender,
@@ -160,6 +168,9 @@ impl Rejection {
             Rejection::WithdrawWithoutToken => "withdraw request without a reply token".into(),
             Rejection::ReplyWithoutToken { reference } => {
                 format!("reply about {reference} without a reply token; nothing stored")
+            }
+            Rejection::ConfirmationUnclear { reference } => {
+                format!("reply to the acceptance of {reference}: neither confirm nor decline")
             }
             Rejection::TooLarge { size, limit } => {
                 format!("{size} bytes exceeds the limit of {limit} bytes")
@@ -318,10 +329,22 @@ impl Rejection {
                 problem,
             }
             .render(),
+            Rejection::ConfirmationUnclear { reference } => ConfirmationUnclear {
+                conference,
+                reference,
+            }
+            .render(),
             Rejection::NoSender => return None,
         };
         Some(r.unwrap_or_else(|e| format!("(template error: {e})")))
     }
+}
+
+#[derive(Template)]
+#[template(path = "reject/confirmation_unclear.txt")]
+struct ConfirmationUnclear<'a> {
+    conference: &'a str,
+    reference: &'a str,
 }
 
 #[derive(Template)]
@@ -528,6 +551,9 @@ mod tests {
                 scale: FormSpec::default(),
             },
             Rejection::ReviewOfWithdrawn {
+                reference: "P-0001".into(),
+            },
+            Rejection::ConfirmationUnclear {
                 reference: "P-0001".into(),
             },
         ];

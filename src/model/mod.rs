@@ -18,8 +18,8 @@ pub use mailbox::mailbox_key;
 
 pub use rows::{Assignment, DecisionRow, ProposalRow, Reviewer, VersionStamp};
 pub use states::{
-    AssignmentState, Decision, DecisionSource, HoldReason, MailKind, MessageState, OutboxState,
-    ProposalStatus, Reason, TokenKind,
+    AssignmentState, Confirmation, Decision, DecisionSource, HoldReason, MailKind, MessageState,
+    OutboxState, ProposalStatus, Reason, TokenKind,
 };
 
 /// A stored value that is none of an enum's spellings.

@@ -2,7 +2,7 @@
 //! reminders) work on. Defined here, not in `store`, so those modules need
 //! nothing from the database layer.
 
-use super::{AssignmentState, Decision, DecisionSource, ProposalStatus};
+use super::{AssignmentState, Confirmation, Decision, DecisionSource, ProposalStatus};
 use crate::proposal::{Fields, FiledTopic, TagOverrides};
 
 /// A proposal with its current version.
@@ -111,4 +111,8 @@ pub struct DecisionRow {
     pub current: bool,
     /// When `cfpd notify --send` queued its mails (ms); `None`: not told yet.
     pub notified_at: Option<i64>,
+    /// The speaker's answer to an acceptance, once they replied.
+    pub confirmation: Option<Confirmation>,
+    /// When they answered (ms).
+    pub confirmed_at: Option<i64>,
 }

@@ -58,6 +58,10 @@ stored_enum! {
         /// so the From address is likely forged. Nothing was acted on and nothing
         /// answered; `cfpd messages --release ID` processes it normally.
         NeedsReview,
+        /// An accepted speaker confirmed the talk, by reply to the acceptance.
+        Confirmed,
+        /// An accepted speaker declined the talk, by reply to the acceptance.
+        Declined,
     }
 }
 
@@ -160,6 +164,8 @@ stored_enum! {
         ReleasedByChair,
         /// Processing the message panicked; it was set aside.
         Panic,
+        /// An accepted speaker's reply that says neither confirm nor decline.
+        ConfirmationUnclear,
     }
 }
 
@@ -239,6 +245,8 @@ stored_enum! {
         /// A chair's decision (accepted, not accepted, waitlisted) told to a
         /// speaker or co-speaker by `cfpd notify --send`.
         Decision,
+        /// A speaker's confirmation or decline of an accepted talk was recorded.
+        Confirmation,
     }
 }
 
@@ -306,6 +314,17 @@ impl Decision {
 }
 
 stored_enum! {
+    "confirmation",
+    /// An accepted speaker's answer (`decisions.confirmation`; NULL: none yet).
+    pub enum Confirmation {
+        /// They will give the talk.
+        Confirmed,
+        /// They cannot give it.
+        Declined,
+    }
+}
+
+stored_enum! {
     "decision source",
     /// How a decision was made (`decisions.source`), for its history.
     pub enum DecisionSource {
@@ -349,6 +368,7 @@ mod tests {
         round_trips::<TokenKind>();
         round_trips::<Decision>();
         round_trips::<DecisionSource>();
+        round_trips::<Confirmation>();
     }
 
     #[test]

@@ -427,6 +427,8 @@ pub struct DecisionMail<'a> {
     /// Whom to write to: the chairs' addresses (or the CFP address),
     /// wrapped to fit an indented line.
     pub contact: &'a str,
+    /// `[decisions] confirm_by`, as the speaker reads it, if set.
+    pub confirm_by: Option<&'a str>,
 }
 
 /// `decision_accepted.txt`.
@@ -462,5 +464,45 @@ impl DecisionMail<'_> {
             Decision::Waitlisted => DecisionWaitlisted { m: self }.render(),
             Decision::Rejected => DecisionRejected { m: self }.render(),
         }
+    }
+}
+
+/// The receipt of an accepted speaker's confirm or decline.
+pub struct ConfirmationReceipt<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub speaker_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The title in quotes, wrapped to fit an indented line.
+    pub title: &'a str,
+    /// The chairs' addresses (or the CFP address), wrapped.
+    pub contact: &'a str,
+}
+
+/// `confirmed.txt`.
+#[derive(Template)]
+#[template(path = "confirmed.txt")]
+struct Confirmed<'a> {
+    m: &'a ConfirmationReceipt<'a>,
+}
+
+/// `declined.txt`.
+#[derive(Template)]
+#[template(path = "declined.txt")]
+struct Declined<'a> {
+    m: &'a ConfirmationReceipt<'a>,
+}
+
+impl ConfirmationReceipt<'_> {
+    /// The receipt of a confirmation.
+    pub fn confirmed(&self) -> askama::Result<String> {
+        Confirmed { m: self }.render()
+    }
+
+    /// The receipt of a decline.
+    pub fn declined(&self) -> askama::Result<String> {
+        Declined { m: self }.render()
     }
 }

@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    AssignmentState, Decision, DecisionSource, HoldReason, MailKind, MessageState, OutboxState,
-    ProposalStatus, Reason, Spelled, TokenKind,
+    AssignmentState, Confirmation, Decision, DecisionSource, HoldReason, MailKind, MessageState,
+    OutboxState, ProposalStatus, Reason, Spelled, TokenKind,
 };
 
 const SQLITE: &str = include_str!("../../migrations/sqlite/0011_check_states.sql");
@@ -90,6 +90,7 @@ fn the_latest_definition_of_every_check_lists_exactly_its_enums_spellings() {
         ("assignments_state_check", spellings::<AssignmentState>()),
         ("decisions_decision_check", spellings::<Decision>()),
         ("decisions_source_check", spellings::<DecisionSource>()),
+        ("decisions_confirmation_check", spellings::<Confirmation>()),
     ];
     let names: BTreeSet<&str> = expected.iter().map(|(n, _)| *n).collect();
     let constraint = regex::Regex::new(r"CONSTRAINT (\w+) CHECK").unwrap();
@@ -114,31 +115,45 @@ fn the_latest_definition_of_every_check_lists_exactly_its_enums_spellings() {
 #[test]
 fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
     let expected = [
-        ("messages_state_check", spellings::<MessageState>()),
-        ("messages_reason_check", spellings::<Reason>()),
         ("proposals_status_check", spellings::<ProposalStatus>()),
         ("tokens_kind_check", spellings::<TokenKind>()),
         ("outbox_state_check", spellings::<OutboxState>()),
         ("assignments_state_check", spellings::<AssignmentState>()),
     ];
+    let later = |name: &str, now: BTreeSet<String>, added: &[&str]| {
+        for sql in [SQLITE, POSTGRES] {
+            let then = allowed(sql, name);
+            assert!(
+                then.is_subset(&now),
+                "{name}: 0011's spellings are all still spelled"
+            );
+            let mut diff: Vec<&str> = now.difference(&then).map(String::as_str).collect();
+            diff.sort();
+            assert_eq!(diff, added, "{name}: added by a later migration (0015)");
+        }
+    };
+    later(
+        "outbox_kind_check",
+        spellings::<MailKind>(),
+        &["confirmation", "decision"],
+    );
+    later(
+        "messages_state_check",
+        spellings::<MessageState>(),
+        &["confirmed", "declined"],
+    );
+    later(
+        "messages_reason_check",
+        spellings::<Reason>(),
+        &["confirmation_unclear"],
+    );
     for sql in [SQLITE, POSTGRES] {
-        let kinds = allowed(sql, "outbox_kind_check");
-        let now = spellings::<MailKind>();
-        assert!(
-            kinds.is_subset(&now),
-            "0011's mail kinds are all still spelled"
-        );
-        assert_eq!(
-            now.difference(&kinds).collect::<Vec<_>>(),
-            [MailKind::Decision.as_str()],
-            "kinds added later are added by a later migration (0015)"
-        );
         for (name, want) in &expected {
             assert_eq!(&allowed(sql, name), want, "{name}");
         }
         assert_eq!(
             sql.matches("CONSTRAINT ").count(),
-            expected.len() + 1,
+            expected.len() + 3,
             "one constraint per stored enum column"
         );
     }

@@ -5,11 +5,11 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{decode_all, spelled, AnyConnection, Ctx, Result};
-use crate::model::{Decision, DecisionRow, DecisionSource};
+use super::{decode_all, spelled, spelled_opt, AnyConnection, Ctx, Result};
+use crate::model::{Confirmation, Decision, DecisionRow, DecisionSource};
 
 const SELECT: &str = "SELECT proposal_id, version, decision, source, decided_by, note,
-        decided_at, is_current, notified_at FROM decisions";
+        decided_at, is_current, notified_at, confirmation, confirmed_at FROM decisions";
 
 fn from_row(r: &AnyRow) -> std::result::Result<DecisionRow, sqlx::Error> {
     Ok(DecisionRow {
@@ -22,6 +22,8 @@ fn from_row(r: &AnyRow) -> std::result::Result<DecisionRow, sqlx::Error> {
         decided_at: r.try_get("decided_at")?,
         current: r.try_get::<i64, _>("is_current")? == 1,
         notified_at: r.try_get("notified_at")?,
+        confirmation: spelled_opt(r, "confirmation")?,
+        confirmed_at: r.try_get("confirmed_at")?,
     })
 }
 
@@ -131,4 +133,44 @@ pub async fn claim_notified(
     .await
     .ctx("marking a decision as told")?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The current decision of one proposal, if it has one.
+pub async fn current(conn: &mut AnyConnection, proposal_id: i64) -> Result<Option<DecisionRow>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE proposal_id = $1 AND is_current = 1"
+    )))
+    .bind(proposal_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .ctx("reading a decision")?;
+    row.as_ref()
+        .map(from_row)
+        .transpose()
+        .ctx("reading a decision")
+}
+
+/// Record the speaker's answer to the acceptance `version` (a later answer
+/// replaces an earlier one; the message that said it is kept).
+pub async fn record_confirmation(
+    conn: &mut AnyConnection,
+    proposal_id: i64,
+    version: i64,
+    answer: Confirmation,
+    message_row: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE decisions SET confirmation = $3, confirmed_at = $4, confirmation_message = $5
+         WHERE proposal_id = $1 AND version = $2",
+    )
+    .bind(proposal_id)
+    .bind(version)
+    .bind(answer.as_str())
+    .bind(now)
+    .bind(message_row)
+    .execute(&mut *conn)
+    .await
+    .ctx("recording a confirmation")?;
+    Ok(())
 }

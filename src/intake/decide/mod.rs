@@ -27,7 +27,9 @@ use super::reject::Rejection;
 use super::{attachments, bounce, unsubscribe};
 use crate::config::Config;
 use crate::mailtext::command::{self as form, ReplyCommand};
-use crate::model::{MailKind, MessageState, ProposalRow, ProposalStatus, Reason, TokenKind};
+use crate::model::{
+    DecisionRow, MailKind, MessageState, ProposalRow, ProposalStatus, Reason, TokenKind,
+};
 use crate::proposal::{self, FiledTopic, TagOverrides};
 use crate::store::messages::Finish;
 use crate::store::proposals::TokenRow;
@@ -124,6 +126,9 @@ pub enum Authority {
         bound: String,
         /// The proposal, `None` when it no longer exists (the mail is then new mail).
         proposal: Option<Box<ProposalRow>>,
+        /// The chairs' current decision about it, if any: a reply to a told
+        /// acceptance may confirm or decline the talk.
+        decision: Option<Box<DecisionRow>>,
     },
 }
 
@@ -273,6 +278,17 @@ pub enum Decision {
         /// The confirmation.
         reply: Reply,
     },
+    /// An accepted speaker confirmed or declined the talk.
+    Confirmation {
+        /// The proposal.
+        proposal_id: i64,
+        /// The acceptance (decision version) answered.
+        version: i64,
+        /// Their answer.
+        answer: crate::model::Confirmation,
+        /// The receipt, echoing the new state.
+        reply: Reply,
+    },
     /// Through an assignment token: the review-reply rules decide.
     ReviewReply {
         /// The assignment token.
@@ -320,6 +336,10 @@ impl Decision {
             Decision::NewProposal(p) => p.state(),
             Decision::Update(_) => MessageState::Updated,
             Decision::Withdraw { .. } => MessageState::Withdrawn,
+            Decision::Confirmation { answer, .. } => match answer {
+                crate::model::Confirmation::Confirmed => MessageState::Confirmed,
+                crate::model::Confirmation::Declined => MessageState::Declined,
+            },
             // Not terminal: the review-reply rules decide further.
             Decision::ReviewReply { .. } => MessageState::Received,
             Decision::Released { .. } => MessageState::Released,
@@ -348,6 +368,7 @@ impl Decision {
             }),
             Decision::Update(_)
             | Decision::Withdraw { .. }
+            | Decision::Confirmation { .. }
             | Decision::ReviewReply { .. }
             | Decision::ReviewRecorded { .. } => None,
         }
@@ -373,6 +394,9 @@ impl Decision {
             Decision::NotAProposal { .. } => Some("no labelled proposal fields found".into()),
             Decision::NewProposal(p) => p.detail(),
             Decision::Update(u) => Some(format!("version {}", u.version)),
+            Decision::Confirmation { version, .. } => {
+                Some(format!("answer to the acceptance (decision version {version})"))
+            }
             Decision::Released { detail, .. } | Decision::ReviewRecorded { detail, .. } => {
                 Some(detail.clone())
             }
@@ -401,6 +425,7 @@ impl Decision {
             }
             Decision::Update(u) => Some(u.proposal_id),
             Decision::Withdraw { proposal_id, .. }
+            | Decision::Confirmation { proposal_id, .. }
             | Decision::Released { proposal_id, .. }
             | Decision::ReviewRecorded { proposal_id, .. } => Some(*proposal_id),
             _ => None,
@@ -422,6 +447,7 @@ impl Decision {
             Decision::Help { reply, .. }
             | Decision::NotAProposal { reply }
             | Decision::Withdraw { reply, .. }
+            | Decision::Confirmation { reply, .. }
             | Decision::Released { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(&u.reply),
@@ -436,6 +462,7 @@ impl Decision {
             Decision::Help { reply, .. }
             | Decision::NotAProposal { reply }
             | Decision::Withdraw { reply, .. }
+            | Decision::Confirmation { reply, .. }
             | Decision::Released { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(u.reply),
@@ -485,7 +512,15 @@ pub fn authorized(i: &Inbound, f: &Facts<'_>, from: &Mailbox) -> Decision {
             id,
             bound,
             proposal,
-        }) => follow_up(i, f, from, *id, bound, proposal.as_deref()),
+            decision,
+        }) => follow_up(
+            i,
+            f,
+            from,
+            (*id, bound),
+            proposal.as_deref(),
+            decision.as_deref(),
+        ),
         None => new_mail(i, f, f.read, f.review_like, from),
     }
 }
@@ -666,9 +701,9 @@ fn follow_up(
     i: &Inbound,
     f: &Facts<'_>,
     from: &Mailbox,
-    pid: i64,
-    bound: &str,
+    (pid, bound): (i64, &str),
     proposal: Option<&ProposalRow>,
+    decision: Option<&DecisionRow>,
 ) -> Decision {
     let cfg = f.cfg;
     let reference = proposal::reference(pid);
@@ -699,6 +734,36 @@ fn follow_up(
             proposal_id: pid,
             reply: replies::withdrawn(cfg, from, &reference, p),
         };
+    }
+    let told_acceptance = decision
+        .filter(|d| d.decision == crate::model::Decision::Accepted && d.notified_at.is_some());
+    if let Some(d) = told_acceptance {
+        if let Some(answer) = crate::decision::confirm::answer(&text) {
+            return Decision::Confirmation {
+                proposal_id: pid,
+                version: d.version,
+                answer,
+                reply: replies::confirmation(cfg, from, &reference, p, answer),
+            };
+        }
+        if proposal::parse(&text, &cfg.proposals).fields.count_given() == 0 {
+            let mut d = reject(
+                cfg,
+                Rejection::ConfirmationUnclear { reference },
+                &i.subject,
+            );
+            if let Decision::Reject {
+                reply: Some(r),
+                proposal_id,
+                ..
+            } = &mut d
+            {
+                // They answer this refusal with the word it asks for.
+                r.token = ReplyToken::FreshProposal;
+                *proposal_id = Some(pid);
+            }
+            return d;
+        }
     }
     if closed(cfg, f.arrived) {
         let deadline = replies::deadline_text(cfg);

@@ -102,7 +102,29 @@ fn proposal_token(id: i64, status: ProposalStatus) -> Option<Authority> {
         id,
         bound: "ada@speaker.example".into(),
         proposal: Some(Box::new(proposal(id, status))),
+        decision: None,
     })
+}
+
+/// A proposal token of proposal 7 whose current decision is `d` (told or not).
+fn decided_token(d: crate::model::Decision, told: bool) -> Option<Authority> {
+    let mut a = proposal_token(7, ProposalStatus::Submitted);
+    if let Some(Authority::Proposal { decision, .. }) = &mut a {
+        *decision = Some(Box::new(DecisionRow {
+            proposal_id: 7,
+            version: 3,
+            decision: d,
+            source: crate::model::DecisionSource::Cli,
+            decided_by: "chair".into(),
+            note: None,
+            decided_at: 0,
+            current: true,
+            notified_at: told.then_some(1),
+            confirmation: None,
+            confirmed_at: None,
+        }));
+    }
+    a
 }
 
 /// The decision's state, stored reason and reply kind.
@@ -568,6 +590,7 @@ fn a_token_for_a_vanished_proposal_makes_new_mail() {
         id: 7,
         bound: "ada@speaker.example".into(),
         proposal: None,
+        decision: None,
     });
     let i = through_token("ada@speaker.example", "Proposal", COMPLETE);
     assert!(matches!(decide(&i, &f), Decision::NewProposal(_)));
@@ -738,4 +761,78 @@ fn a_reply_without_the_token_is_answered_not_stored() {
         decide(&i, &facts(&cfg, &tagger)),
         Decision::NewProposal(_)
     ));
+}
+
+#[test]
+fn a_speaker_confirms_or_declines_a_told_acceptance_by_reply() {
+    use crate::model::{Confirmation, Decision as Chairs};
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    // After the CFP deadline: answers are not proposal updates.
+    f.arrived = after();
+    f.now = after();
+    f.authority = decided_token(Chairs::Accepted, true);
+    let ada = "Ada <ada@speaker.example>";
+    let re = "Re: [DjangoCon US 2024] P-0007 accepted: Fast Django";
+    let d = decide(&through_token(ada, re, "Yes, I'll be there!"), &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Confirmed, None, Some("confirmation"))
+    );
+    match &d {
+        Decision::Confirmation {
+            proposal_id,
+            version,
+            answer,
+            reply,
+        } => {
+            assert_eq!(
+                (*proposal_id, *version, *answer),
+                (7, 3, Confirmation::Confirmed)
+            );
+            assert_eq!(reply.token, ReplyToken::FreshProposal);
+            assert_eq!(
+                reply.subject,
+                "[DjangoCon US 2024] P-0007 confirmed: Fast Django"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let d = decide(&through_token(ada, re, "Sadly I can't make it."), &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Declined, None, Some("confirmation"))
+    );
+    // Neither: asked for one word, through a fresh token; nothing recorded.
+    let d = decide(&through_token(ada, re, "I can't confirm yet."), &f);
+    assert_eq!(rejected(&d, "confirmation_unclear"), Some(7));
+    assert_eq!(
+        d.reply().map(|r| r.token.clone()),
+        Some(ReplyToken::FreshProposal)
+    );
+    // Another sender through Ada's token changes nothing.
+    let d = decide(&through_token("eve@attacker.example", re, "confirm"), &f);
+    rejected(&d, "sender_mismatch");
+}
+
+#[test]
+fn confirm_means_nothing_before_an_acceptance_is_told() {
+    use crate::model::Decision as Chairs;
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.arrived = after();
+    f.now = after();
+    let ada = "Ada <ada@speaker.example>";
+    for (decision, told) in [
+        (Chairs::Accepted, false),
+        (Chairs::Waitlisted, true),
+        (Chairs::Rejected, true),
+    ] {
+        f.authority = decided_token(decision, told);
+        let d = decide(&through_token(ada, "Re: P-0007", "confirm"), &f);
+        rejected(&d, "cfp_closed");
+    }
+    f.authority = proposal_token(7, ProposalStatus::Submitted);
+    let d = decide(&through_token(ada, "Re: P-0007", "confirm"), &f);
+    rejected(&d, "cfp_closed");
 }
