@@ -364,14 +364,22 @@ async fn confirmation_of(w: &World, pid: i64) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn accepted_speakers_confirm_or_decline_by_reply_and_forgeries_change_nothing() {
+async fn accepted_speakers_confirm_or_decline_by_reply_and_only_the_silent_are_reminded() {
     need_servers!();
-    let w = world_with_chair("").await;
+    let w = world_with_chair(
+        "[decisions]\nconfirm_by = \"2099-06-30T23:59:59\"\n\n\
+         [[reminders]]\nname = \"confirm\"\ncron = \"0 0 9 * * *\"\n\
+         audience = \"unconfirmed_speakers\"\nfrom = \"-30d\"\n\n\
+         [[reminders]]\nname = \"digest\"\ncron = \"0 0 8 * * *\"\naudience = \"chairs\"\n\
+         from = \"-100d\"\nuntil = \"+60d\"\n",
+    )
+    .await;
     let speakers = [
         ("Ada <ada@a.example>", "HTMX at scale"),
         ("Bob <bob@b.example>", "Postgres tricks"),
         ("Cy <cy@c.example>", "Async views"),
         ("Dee <dee@d.example>", "Type hints"),
+        ("Flo <flo@f.example>", "Silent talk"),
     ];
     for (i, (from, title)) in speakers.iter().enumerate() {
         w.dovecot
@@ -388,7 +396,7 @@ async fn accepted_speakers_confirm_or_decline_by_reply_and_forgeries_change_noth
             .await;
     }
     w.cfpd(&["run", "--once"]);
-    w.cfpd(&["decide", "accept", "P-0001", "P-0002", "P-0003"]);
+    w.cfpd(&["decide", "accept", "P-0001", "P-0002", "P-0003", "P-0005"]);
     w.cfpd(&["decide", "waitlist", "P-0004"]);
     w.cfpd(&["notify", "--send"]);
     w.cfpd(&["run", "--once"]);
@@ -508,4 +516,61 @@ async fn accepted_speakers_confirm_or_decline_by_reply_and_forgeries_change_noth
     let eve = w.dovecot.fetch_all("eve", "INBOX").await;
     assert_eq!(eve.len(), 1);
     assert!(!body(&eve[0]).contains("Async views"), "{}", body(&eve[0]));
+
+    // Reminders reach only the speaker who has not answered (Flo); the
+    // chairs' digest lists the talk; her answer stops the reminders.
+    let preview = w.cfpd_at(
+        "2099-06-09T00:00:00Z",
+        &["reminders", "--preview", "--until", "2099-06-11T23:00"],
+    );
+    assert!(preview.contains("flo@f.example"), "{preview}");
+    for other in ["ada@", "bob@", "cy@", "dee@"] {
+        assert!(!preview.contains(other), "{other} in {preview}");
+    }
+    w.cfpd_at("2099-06-09T00:00:00Z", &["run", "--once"]);
+    let flo_before = w.dovecot.fetch_all("flo", "INBOX").await.len();
+    w.cfpd_at("2099-06-10T21:00:30Z", &["run", "--once"]);
+    let reminder = receipt("flo", "Please confirm your talk P-0005").await;
+    assert!(
+        body(&reminder).contains("Please tell us by 2099-06-30 23:59 AoE"),
+        "{}",
+        body(&reminder)
+    );
+    assert_eq!(
+        w.dovecot.fetch_all("flo", "INBOX").await.len(),
+        flo_before + 1
+    );
+    for other in ["ada", "bob", "cy", "dee"] {
+        let got = w.dovecot.fetch_all(other, "INBOX").await;
+        assert!(
+            !got.iter()
+                .any(|m| parsed(m).subject().unwrap_or("").contains("Please confirm")),
+            "{other} was reminded"
+        );
+    }
+    let digest = receipt("chair", "Digest").await;
+    let text = body(&digest);
+    assert!(
+        text.contains(
+            "Accepted talks not confirmed yet: 1\n  P-0005  flo@f.example  Silent talk\n"
+        ),
+        "{text}"
+    );
+    w.dovecot
+        .append(
+            "cfp",
+            &gmail(
+                "Flo <flo@f.example>",
+                &orig(&reminder),
+                "f1@mail.gmail.com",
+                "I confirm.",
+            ),
+        )
+        .await;
+    w.cfpd_at("2099-06-10T21:05:00Z", &["run", "--once"]);
+    assert_eq!(confirmation_of(&w, 5).await.as_deref(), Some("confirmed"));
+    let n = w.dovecot.fetch_all("flo", "INBOX").await.len();
+    w.cfpd_at("2099-06-11T21:00:30Z", &["run", "--once"]);
+    let after: Vec<_> = w.dovecot.fetch_all("flo", "INBOX").await;
+    assert_eq!(after.len(), n, "no reminder after she confirmed");
 }

@@ -1,6 +1,13 @@
-//! `[decisions]`: how the chairs' decisions are told to speakers.
+//! `[decisions]`: how the chairs' decisions are told to speakers, and until
+//! when accepted speakers are asked to confirm.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
+
+use super::locate::Locator;
+use super::ConfigError;
+use crate::calendar::zone::parse_local;
+use crate::calendar::Zone;
 
 /// Decision settings (`[decisions]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -9,6 +16,9 @@ pub struct DecisionRules {
     /// without reviewer names (`share_reviews`, default false: what reviewers
     /// wrote for the speaker is shared only when the conference says so).
     pub share_reviews: bool,
+    /// Accepted speakers are asked to confirm by then (a local time in the
+    /// conference zone); `unconfirmed_speakers` reminders count towards it.
+    pub confirm_by: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -16,11 +26,33 @@ pub struct DecisionRules {
 pub(super) struct RawDecisions {
     #[serde(default)]
     pub(super) share_reviews: bool,
+    #[serde(default)]
+    pub(super) confirm_by: Option<String>,
 }
 
-/// Validate `[decisions]`.
-pub(super) fn decisions(raw: &RawDecisions) -> DecisionRules {
-    DecisionRules {
+/// Validate `[decisions]`: `confirm_by` must be a local time that exists in
+/// the conference zone.
+pub(super) fn decisions(
+    loc: &Locator<'_>,
+    raw: &RawDecisions,
+    zone: &Zone,
+) -> Result<DecisionRules, ConfigError> {
+    let confirm_by = match &raw.confirm_by {
+        None => None,
+        Some(v) => Some(
+            parse_local(v)
+                .and_then(|l| zone.local_to_utc(l))
+                .ok_or_else(|| {
+                    loc.err(
+                        "decisions",
+                        "confirm_by",
+                        "expected a local time like 2024-07-01T23:59:59 that exists in conference.time_zone",
+                    )
+                })?,
+        ),
+    };
+    Ok(DecisionRules {
         share_reviews: raw.share_reviews,
-    }
+        confirm_by,
+    })
 }

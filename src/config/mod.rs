@@ -205,18 +205,20 @@ impl Config {
         let limits = proposals::limits(&loc, &raw.limits)?;
         let review = conference::review(&loc, &raw.review)?;
         let announce = conference::announce(&loc, &raw.announce)?;
+        let decisions = decisions::decisions(&loc, &raw.decisions, &conference.zone)?;
         let deadlines = reminders::Deadlines {
             zone: &conference.zone,
             cfp: conference.cfp_deadline,
             review: conference.review_deadline,
             has_chairs: !raw.conference.chairs.is_empty(),
             has_announce: !announce.is_empty(),
+            confirm_by: decisions.confirm_by,
         };
         let reminders = reminders::reminders(&loc, raw.reminders.as_deref(), &deadlines)?;
         let metrics = metrics::metrics_config(&loc, &raw.metrics, &mailbox)?;
         Ok(Config {
             metrics,
-            decisions: decisions::decisions(&raw.decisions),
+            decisions,
             reminders,
             announce,
             review,
@@ -234,6 +236,14 @@ impl Config {
             limits,
             topics_file: raw.topics.file.as_deref().map(resolve),
         })
+    }
+
+    /// `[decisions] confirm_by` as shown in mails (conference zone, then UTC), if set.
+    pub fn confirm_by_text(&self) -> Option<String> {
+        let c = &self.conference;
+        self.decisions
+            .confirm_by
+            .map(|d| format!("{} ({} UTC)", c.zone.format(d), d.format("%Y-%m-%d %H:%M")))
     }
 
     /// The review deadline as shown in mails (conference zone, then UTC), if one is set.

@@ -145,7 +145,7 @@ fn render(
         previous: m.previous.map(decision_phrase),
         comments: comments.map_or(&[][..], Vec::as_slice),
         contact: &contact,
-        confirm_by: None,
+        confirm_by: cfg.confirm_by_text().as_deref(),
     }
     .render(m.decision)?;
     let subject = format!(

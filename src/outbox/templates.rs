@@ -270,6 +270,21 @@ pub struct DraftItemView {
     pub address: String,
 }
 
+/// The reminder to an accepted speaker who has not answered: one mail
+/// listing every such talk, each with its own reply address.
+#[derive(Template)]
+#[template(path = "remind_confirm.txt")]
+pub struct ConfirmReminderMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub name: Option<&'a str>,
+    /// `[decisions] confirm_by` (zone and UTC).
+    pub deadline: &'a str,
+    /// The talks (reference, title, reply address).
+    pub talks: &'a [ReviewItemView],
+}
+
 /// The reminder to a speaker with drafts: one mail listing all of them.
 #[derive(Template)]
 #[template(path = "remind_drafts.txt")]
@@ -353,6 +368,8 @@ pub struct DigestMail<'a> {
     pub undeliverable: &'a [String],
     /// Mails that may not have arrived: `mail ID  <message-id>  to ADDRESS  subject`.
     pub uncertain: &'a [String],
+    /// Accepted talks whose speaker has not answered: `P-0042  speaker  title`.
+    pub unconfirmed: &'a [String],
 }
 
 /// "Last call for proposals", to an announcement address.

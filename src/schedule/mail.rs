@@ -13,7 +13,9 @@
 
 use askama::Template;
 
-use super::audience::{Content, Digest, DraftItem, Planned, ReviewItem, DIGEST_STATUSES};
+use super::audience::{
+    Content, Digest, DraftItem, Planned, ReviewItem, UnconfirmedItem, DIGEST_STATUSES,
+};
 use super::ScheduleError;
 use crate::calendar::rules::Rule;
 use crate::config::Config;
@@ -126,6 +128,7 @@ pub fn render(
         Content::Reviews { items, overdue } => reviews(&c, items, *overdue, &mut tokens)?,
         Content::Digest(d) => digest(&c, d)?,
         Content::LastCall => last_call(&c, &mut tokens)?,
+        Content::Unconfirmed(items) => unconfirmed(&c, items, &mut tokens)?,
     };
     let draft = Draft {
         kind: b.kind,
@@ -367,6 +370,18 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
             )
         })
         .collect();
+    let unconfirmed: Vec<String> = d
+        .unconfirmed
+        .iter()
+        .map(|u| {
+            format!(
+                "{}  {}  {}",
+                crate::proposal::reference(u.proposal_id),
+                u.speaker,
+                u.title
+            )
+        })
+        .collect();
     let body = templates::DigestMail {
         conference: c.conference(),
         date: &date,
@@ -383,6 +398,7 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
         declines: &declines,
         undeliverable: &undeliverable,
         uncertain: &uncertain,
+        unconfirmed: &unconfirmed,
     }
     .render()
     .map_err(|e| ScheduleError::Render("digest.txt", e))?;
@@ -401,6 +417,54 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
         subject: subject(c.cfg, &what),
         text: body,
         reply_token: None,
+        unsubscribe: None,
+    })
+}
+
+/// An accepted speaker's unanswered talks, each with a fresh reply address
+/// (a proposal token bound to the speaker, as the acceptance carried).
+fn unconfirmed(
+    c: &Ctx<'_>,
+    items: &[UnconfirmedItem],
+    tokens: &mut Vec<TokenWrite>,
+) -> Result<Body, ScheduleError> {
+    let (views, reply_token) = with_tokens(
+        c,
+        items,
+        tokens,
+        |u, address| templates::ReviewItemView {
+            reference: crate::proposal::reference(u.proposal_id),
+            title: u.title.clone(),
+            address,
+        },
+        |u, hash| {
+            TokenWrite::Proposal(NewTokenRow {
+                hash,
+                kind: TokenKind::Proposal,
+                proposal_id: Some(u.proposal_id),
+                bound_address: c.p.recipient.clone(),
+            })
+        },
+    );
+    let deadline = c.deadline();
+    let body = templates::ConfirmReminderMail {
+        conference: c.conference(),
+        name: c.p.name.as_deref(),
+        deadline: &deadline,
+        talks: &views,
+    }
+    .render()
+    .map_err(|e| ScheduleError::Render("remind_confirm.txt", e))?;
+    let what = if views.len() == 1 {
+        format!("Please confirm your talk {}", views[0].reference)
+    } else {
+        format!("Please confirm your {} talks", views.len())
+    };
+    Ok(Body {
+        kind: MailKind::Reminder,
+        subject: subject(c.cfg, &what),
+        text: body,
+        reply_token,
         unsubscribe: None,
     })
 }
