@@ -512,6 +512,39 @@ async fn accepted_speakers_confirm_or_decline_by_reply_and_only_the_silent_are_r
     assert_eq!(confirmation_of(&w, 2).await.as_deref(), Some("confirmed"));
     let history = w.cfpd(&["decide", "--history"]);
     assert!(history.contains("speaker confirmed"), "{history}");
+
+    // The program lists exactly the confirmed talks (Flo has not answered).
+    let program: serde_json::Value =
+        serde_json::from_str(&w.cfpd(&["program", "--format", "json"])).unwrap();
+    let refs: Vec<&str> = program["talks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs, ["P-0001", "P-0002", "P-0003"], "{program}");
+    let ada_talk = &program["talks"][0];
+    assert_eq!(ada_talk["title"], "HTMX at scale");
+    assert_eq!(ada_talk["duration_minutes"], 25);
+    assert_eq!(ada_talk["speakers"][0]["name"], "Ada");
+    assert!(ada_talk["speakers"][0].get("email").is_none());
+    let csv = w.cfpd(&["program", "--format", "csv", "--accepted"]);
+    assert!(csv.starts_with("reference,status,title,"), "{csv}");
+    assert!(
+        csv.contains("\nP-0005,accepted,Silent talk,talk-25,25,"),
+        "{csv}"
+    );
+    let report = w.cfpd(&["report"]);
+    assert!(
+        report.contains("Decisions: 4 accepted, 1 waitlisted, 0 rejected, 0 undecided (80 % of decided proposals accepted)"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "Confirmations: 3 confirmed, 0 declined, 1 waiting, of 4 accepted talks told"
+        ),
+        "{report}"
+    );
     // Eve got a refusal that names nothing of Cy's proposal; nothing else.
     let eve = w.dovecot.fetch_all("eve", "INBOX").await;
     assert_eq!(eve.len(), 1);

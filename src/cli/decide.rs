@@ -323,3 +323,44 @@ fn preview(p: &notify::Prepared, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `cfpd program`'s output formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ProgramFormat {
+    /// The documented JSON (README, "The program").
+    Json,
+    /// One talk per row.
+    Csv,
+}
+
+/// Run `cfpd program`: the confirmed talks (with `accepted`, every accepted
+/// talk not declined), as JSON or CSV on stdout.
+pub async fn program_cmd(
+    config: &Path,
+    format: ProgramFormat,
+    accepted: bool,
+    emails: bool,
+) -> anyhow::Result<()> {
+    let cfg = load_config(config)?;
+    let store = open_store(&cfg).await?;
+    let mut c = store.pool.acquire().await?;
+    let ps = pstore::list(&mut c).await?;
+    let ds = decisions::current_all(&mut c).await?;
+    let p = decision::program::program(&cfg.conference.name, &ps, &ds, accepted, emails);
+    let mut out = std::io::stdout().lock();
+    match format {
+        ProgramFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &p)?;
+            writeln!(out)?;
+        }
+        ProgramFormat::Csv => {
+            let mut w = ::csv::Writer::from_writer(out);
+            crate::report::safe::csv_record(&mut w, decision::program::CSV_HEADER)?;
+            for row in decision::program::csv_rows(&p) {
+                crate::report::safe::csv_record(&mut w, row)?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(())
+}

@@ -170,6 +170,20 @@ pub enum Command {
         #[arg(long)]
         send: bool,
     },
+    /// The program for the website: confirmed talks (reference, title,
+    /// abstract, format and duration, audience, topics, speakers with names
+    /// and bios) as JSON (schema in the README) or CSV.
+    Program {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: decide::ProgramFormat,
+        /// Also list accepted talks whose speaker has not confirmed yet.
+        #[arg(long)]
+        accepted: bool,
+        /// Include the speakers' addresses (leave out of anything published).
+        #[arg(long)]
+        emails: bool,
+    },
     /// OAuth2 for Gmail / Google Workspace and Microsoft 365: sign in once
     /// to get the refresh token cfpd logs in with.
     Oauth2 {
@@ -228,6 +242,11 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Status { json } => status::run(&cli.config, json).await,
         Command::Decide(args) => decide::decide(&cli.config, args).await,
         Command::Notify { preview: _, send } => decide::notify_cmd(&cli.config, send).await,
+        Command::Program {
+            format,
+            accepted,
+            emails,
+        } => decide::program_cmd(&cli.config, format, accepted, emails).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
         Command::Oauth2 { action } => oauth2::run(&cli.config, action).await,
         Command::Report { format, html } => match html {

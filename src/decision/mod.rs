@@ -1,6 +1,7 @@
 //! The chairs' decisions, pure: which decisions may be made
 //! ([`check`]), the bulk file a chair writes (`csv.rs`), who is told what
-//! (`plan.rs`), and an accepted speaker's answer (`confirm.rs`). No I/O here but `notify.rs`, the one edge that renders,
+//! (`plan.rs`), an accepted speaker's answer (`confirm.rs`), and the
+//! program export and decision view (`program.rs`). No I/O here but `notify.rs`, the one edge that renders,
 //! composes and queues the decision mails (as `assign/commit.rs` is for
 //! assignments).
 //!
@@ -12,6 +13,7 @@ pub mod confirm;
 pub mod csv;
 pub mod notify;
 pub mod plan;
+pub mod program;
 
 use crate::model::{Decision, DecisionRow, ProposalRow, ProposalStatus};
 
