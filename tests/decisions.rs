@@ -607,3 +607,141 @@ async fn accepted_speakers_confirm_or_decline_by_reply_and_only_the_silent_are_r
     let after: Vec<_> = w.dovecot.fetch_all("flo", "INBOX").await;
     assert_eq!(after.len(), n, "no reminder after she confirmed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_acceptance_proposes_or_promotes_the_waitlisted_talk_once() {
+    need_servers!();
+    let w = world_with_chair("[decisions]\npromote = \"ask\"\n").await;
+    let talks = [
+        ("Ada <ada@a.example>", "HTMX at scale", "talk-25"),
+        ("Bob <bob@b.example>", "Postgres tricks", "talk-25"),
+        ("Cy <cy@c.example>", "Async views", "talk-25"),
+        ("Dee <dee@d.example>", "Long tutorial", "talk-45"),
+    ];
+    for (i, (from, title, format)) in talks.iter().enumerate() {
+        let body = proposal_with(title, "frontend").replace("talk-25", format);
+        w.dovecot
+            .append(
+                "cfp",
+                &mail(from, CFP, &format!("p{i}@x"), "Proposal", &body),
+            )
+            .await;
+    }
+    w.cfpd(&["run", "--once"]);
+    w.cfpd(&["decide", "accept", "P-0001"]);
+    w.cfpd(&["decide", "waitlist", "P-0002", "P-0003", "P-0004"]);
+    w.cfpd(&["notify", "--send"]);
+    w.cfpd(&["run", "--once"]);
+
+    // "ask": Ada declines; the chairs are asked about P-0002; nothing changes.
+    let ada = acceptance(&w, "ada").await;
+    w.dovecot
+        .append(
+            "cfp",
+            &gmail(
+                "Ada <ada@a.example>",
+                &orig(&ada),
+                "a1@x",
+                "Sorry, I can't make it.",
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let chair = w.dovecot.fetch_all("chair", "INBOX").await;
+    let ask: Vec<_> = chair
+        .iter()
+        .filter(|m| parsed(m).subject().unwrap_or("").contains("dropped out"))
+        .collect();
+    assert_eq!(ask.len(), 1);
+    assert_eq!(
+        parsed(ask[0]).subject().unwrap(),
+        "[TestConf] P-0001 dropped out; waitlist: P-0002?"
+    );
+    let text = body(ask[0]);
+    assert!(text.contains("its speaker declined it."), "{text}");
+    assert!(
+        text.contains("  P-0002 \"Postgres tricks\" (not reviewed)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cfpd decide accept P-0002\n  cfpd notify --send"),
+        "{text}"
+    );
+    assert!(w
+        .cfpd(&["notify", "--preview"])
+        .contains("no decision mail to send"));
+    assert_eq!(
+        decision_mails(&w, "bob").await.len(),
+        1,
+        "still only the waitlist mail"
+    );
+
+    // The chair accepts it; then, with "auto", Bob withdraws and Cy (the
+    // same format; Dee's tutorial is not) is promoted and told, once.
+    w.cfpd(&["decide", "accept", "P-0002"]);
+    w.cfpd(&["notify", "--send"]);
+    w.cfpd(&["run", "--once"]);
+    let cfg = std::fs::read_to_string(&w.config).unwrap();
+    std::fs::write(
+        &w.config,
+        cfg.replace("promote = \"ask\"", "promote = \"auto\""),
+    )
+    .unwrap();
+    let bob = acceptance(&w, "bob").await;
+    w.dovecot
+        .append(
+            "cfp",
+            &reply("Bob <bob@b.example>", &bob, "b1@x", "withdraw"),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    w.cfpd(&["run", "--once"]);
+    let cy = decision_mails(&w, "cy").await;
+    assert_eq!(cy.len(), 2, "waitlisted, then accepted");
+    let text = body(&cy[1]);
+    assert!(
+        text.contains("which said it was\nput on the waiting list."),
+        "{text}"
+    );
+    assert!(text.contains("has been\naccepted for TestConf"), "{text}");
+    assert!(
+        parsed(&cy[1]).reply_to().is_some(),
+        "Cy can confirm by reply"
+    );
+    assert!(decision_mails(&w, "dee").await.len() == 1, "another format");
+    let chair = w.dovecot.fetch_all("chair", "INBOX").await;
+    assert!(
+        chair
+            .iter()
+            .any(|m| parsed(m).subject() == Some("[TestConf] P-0002 dropped out; promoted P-0003")),
+        "the chairs are told"
+    );
+    let history = w.cfpd(&["decide", "--history"]);
+    let p3: Vec<&str> = history
+        .lines()
+        .filter(|l| l.starts_with("P-0003"))
+        .collect();
+    assert_eq!(p3.len(), 2, "{history}");
+    assert!(
+        p3[1].contains("accepted")
+            && p3[1].contains("promotion by waiting list, in place of P-0002"),
+        "{history}"
+    );
+    assert!(w
+        .cfpd(&["notify", "--preview"])
+        .contains("no decision mail to send"));
+    // Cy confirms through the promoted acceptance.
+    w.dovecot
+        .append(
+            "cfp",
+            &outlook(
+                "Cy <cy@c.example>",
+                &orig(&cy[1]),
+                "c1@x",
+                "Yes, I'll be there.",
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    assert_eq!(confirmation_of(&w, 3).await.as_deref(), Some("confirmed"));
+}

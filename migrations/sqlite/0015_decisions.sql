@@ -7,11 +7,14 @@
 -- `confirmation` is the accepted speaker's answer by reply (and when, and
 -- which message said it).
 --
--- The outbox gets the mail kinds `decision` and `confirmation`, messages the
--- states `confirmed` and `declined` and the reason `confirmation_unclear`:
--- SQLite cannot change a CHECK in place, so both tables are rebuilt as in 0011 (foreign keys off outside a
--- transaction, then an explicit BEGIN/COMMIT so the rebuild is all or
--- nothing; the AUTOINCREMENT high-water mark is carried over).
+-- The outbox gets the mail kinds `decision`, `confirmation` and
+-- `promotion`; messages get the states `confirmed` and `declined` and the
+-- reason `confirmation_unclear`.
+--
+-- SQLite cannot change a CHECK in place, so both tables are rebuilt as in
+-- 0011: foreign keys off outside a transaction, then an explicit
+-- BEGIN/COMMIT so the rebuild is all or nothing; the AUTOINCREMENT
+-- high-water marks are carried over, so no id is ever handed out twice.
 PRAGMA foreign_keys = OFF;
 BEGIN;
 
@@ -32,7 +35,8 @@ CREATE TABLE decisions (
     UNIQUE (proposal_id, version),
     CONSTRAINT decisions_decision_check CHECK (
         decision = 'accepted' OR decision = 'waitlisted' OR decision = 'rejected'),
-    CONSTRAINT decisions_source_check CHECK (source = 'cli' OR source = 'mail'),
+    CONSTRAINT decisions_source_check CHECK (
+        source = 'cli' OR source = 'mail' OR source = 'promotion'),
     CONSTRAINT decisions_confirmation_check CHECK (
         confirmation = 'confirmed' OR confirmation = 'declined')
 );
@@ -70,7 +74,8 @@ CREATE TABLE outbox_0015 (
         OR kind = 'receipt' OR kind = 'released' OR kind = 'review_help'
         OR kind = 'assignment' OR kind = 'announcement' OR kind = 'reminder'
         OR kind = 'digest' OR kind = 'too_large_alert' OR kind = 'breaker_alert'
-        OR kind = 'bounce_alert' OR kind = 'decision' OR kind = 'confirmation'),
+        OR kind = 'bounce_alert' OR kind = 'decision' OR kind = 'confirmation'
+        OR kind = 'promotion'),
     CONSTRAINT outbox_hold_check CHECK (hold = 'address_cap')
 );
 INSERT INTO outbox_0015 (id, dedup_key, kind, created_at, envelope_from, recipient, message_id,

@@ -19,6 +19,23 @@ pub struct DecisionRules {
     /// Accepted speakers are asked to confirm by then (a local time in the
     /// conference zone); `unconfirmed_speakers` reminders count towards it.
     pub confirm_by: Option<DateTime<Utc>>,
+    /// What happens when an accepted talk drops out (declined or withdrawn).
+    pub promote: Promote,
+}
+
+/// `[decisions] promote`: what to do with the waiting list when an accepted
+/// talk drops out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Promote {
+    /// Propose the best-ranked waitlisted talk of the same format to the
+    /// chairs, who decide (the default: a person decides the program).
+    #[default]
+    Ask,
+    /// Accept it at once and send its acceptance mail; the chairs are told.
+    Auto,
+    /// Do nothing.
+    Off,
 }
 
 #[derive(Deserialize, Default)]
@@ -28,6 +45,8 @@ pub(super) struct RawDecisions {
     pub(super) share_reviews: bool,
     #[serde(default)]
     pub(super) confirm_by: Option<String>,
+    #[serde(default)]
+    pub(super) promote: Promote,
 }
 
 /// Validate `[decisions]`: `confirm_by` must be a local time that exists in
@@ -54,5 +73,6 @@ pub(super) fn decisions(
     Ok(DecisionRules {
         share_reviews: raw.share_reviews,
         confirm_by,
+        promote: raw.promote,
     })
 }

@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 pub use conference::{Conference, ReviewRules};
-pub use decisions::DecisionRules;
+pub use decisions::{DecisionRules, Promote};
 pub use login::{AuthMethod, Secret, SecretError, TlsMode};
 pub use mailbox::{ImapConfig, MailboxConfig};
 pub use metrics::MetricsConfig;

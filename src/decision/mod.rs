@@ -1,7 +1,8 @@
 //! The chairs' decisions, pure: which decisions may be made
 //! ([`check`]), the bulk file a chair writes (`csv.rs`), who is told what
-//! (`plan.rs`), an accepted speaker's answer (`confirm.rs`), and the
-//! program export and decision view (`program.rs`). No I/O here but `notify.rs`, the one edge that renders,
+//! (`plan.rs`), an accepted speaker's answer (`confirm.rs`), the program
+//! export and decision view (`program.rs`), and which waitlisted talk takes
+//! a free place (`promote.rs`). No I/O here but `notify.rs`, the one edge that renders,
 //! composes and queues the decision mails (as `assign/commit.rs` is for
 //! assignments).
 //!
@@ -14,6 +15,7 @@ pub mod csv;
 pub mod notify;
 pub mod plan;
 pub mod program;
+pub mod promote;
 
 use crate::model::{Decision, DecisionRow, ProposalRow, ProposalStatus};
 
@@ -40,7 +42,8 @@ pub enum Refusal {
     )]
     Late(String),
     /// Its current decision was already mailed; changing it needs `--force`
-    /// (and the new mail explains the change).
+    /// (and the new mail explains the change), except accepting a waitlisted
+    /// talk.
     #[error(
         "{reference} is already {told} and the speakers were told: \
          use --force to change it to {new} (they get a mail explaining the change)"
@@ -98,7 +101,10 @@ pub fn check(
         Some(c) if c.decision == new => Ok(Change::Same),
         Some(c) => {
             let told = c.notified_at.is_some();
-            if told && !force {
+            // Accepting from the waiting list is what the list is for: no
+            // --force (the new mail says it replaces the waitlist mail).
+            let from_waitlist = c.decision == Decision::Waitlisted && new == Decision::Accepted;
+            if told && !force && !from_waitlist {
                 Err(Refusal::AlreadyTold {
                     reference: r,
                     told: c.decision,

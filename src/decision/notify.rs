@@ -17,6 +17,8 @@ use super::plan::{plan, Plan, Planned, Role};
 use crate::config::Config;
 use crate::model::{Decision, MailKind, ProposalRow, TokenKind};
 use crate::outbox::templates::{decision_phrase, wrap, DecisionMail};
+use askama::Template;
+
 use crate::outbox::{AutoSubmitted, Composer, Draft};
 use crate::store::{
     self, decisions, outbox, proposals, review, reviews, AnyConnection, StoreError,
@@ -221,6 +223,186 @@ pub async fn send(
         out.queued += outbox::queue_many(conn, &batch, now_ms).await?;
     }
     proposals::insert_tokens(conn, &tokens, now_ms).await?;
+    Ok(out)
+}
+
+/// What happened to the waiting list when an accepted talk dropped out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Promotion {
+    /// `promote = "off"`, or the talk was not an accepted one.
+    Nothing,
+    /// No waitlisted talk of its format (the chairs were told).
+    NoCandidate,
+    /// The chairs were asked to accept this one.
+    Proposed(i64),
+    /// This one was accepted and its acceptance queued.
+    Promoted(i64),
+}
+
+impl Promotion {
+    /// For the message log.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Promotion::Nothing => None,
+            Promotion::NoCandidate => Some("no waitlisted talk of its format".into()),
+            Promotion::Proposed(id) => Some(format!(
+                "{} proposed to the chairs in its place",
+                crate::proposal::reference(*id)
+            )),
+            Promotion::Promoted(id) => Some(format!(
+                "{} promoted from the waiting list in its place",
+                crate::proposal::reference(*id)
+            )),
+        }
+    }
+}
+
+/// An accepted talk (`dropped`, its current decision accepted) dropped out
+/// for `why`: per `[decisions] promote`, propose the best waitlisted talk of
+/// its format to the chairs, or accept it and queue its acceptance, in the
+/// caller's transaction. Once per dropped decision version (dedup keys).
+pub async fn after_drop_out(
+    conn: &mut AnyConnection,
+    cfg: &Config,
+    composer: &Composer,
+    dropped: i64,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<Promotion, NotifyError> {
+    use crate::config::Promote;
+    if cfg.decisions.promote == Promote::Off {
+        return Ok(Promotion::Nothing);
+    }
+    let Some(d) = decisions::current(conn, dropped).await? else {
+        return Ok(Promotion::Nothing);
+    };
+    if d.decision != Decision::Accepted || d.notified_at.is_none() {
+        return Ok(Promotion::Nothing);
+    }
+    let ps = proposals::list(conn).await?;
+    let Some(p) = ps.iter().find(|p| p.id == dropped) else {
+        return Ok(Promotion::Nothing);
+    };
+    let current = decisions::current_all(conn).await?;
+    let scores = review_scores(conn).await?;
+    let cand = super::promote::candidate(p, &ps, &current, &scores);
+    let auto = cfg.decisions.promote == Promote::Auto;
+    let outcome = match (&cand, auto) {
+        (None, _) => Promotion::NoCandidate,
+        (Some(c), false) => Promotion::Proposed(c.proposal_id),
+        (Some(c), true) => {
+            promote(conn, cfg, composer, c.proposal_id, &p.reference(), now).await?;
+            Promotion::Promoted(c.proposal_id)
+        }
+    };
+    let title = |p: &ProposalRow| p.fields.title.clone().unwrap_or_else(|| "untitled".into());
+    let line = cand.as_ref().and_then(|c| {
+        let cp = ps.iter().find(|x| x.id == c.proposal_id)?;
+        Some(format!(
+            "{} \"{}\" ({})",
+            cp.reference(),
+            title(cp),
+            c.mean
+                .map_or("not reviewed".into(), |m| format!("mean score {m:.1}"))
+        ))
+    });
+    let cand_ref = cand
+        .as_ref()
+        .map(|c| crate::proposal::reference(c.proposal_id))
+        .unwrap_or_default();
+    let body = crate::outbox::templates::PromotionMail {
+        conference: &cfg.conference.name,
+        dropped: &p.reference(),
+        dropped_title: &title(p),
+        why,
+        candidate: line.as_deref(),
+        candidate_ref: &cand_ref,
+        promoted: matches!(outcome, Promotion::Promoted(_)),
+    }
+    .render()?;
+    let what = match &outcome {
+        Promotion::Promoted(id) => format!("promoted {}", crate::proposal::reference(*id)),
+        Promotion::Proposed(id) => format!("waitlist: {}?", crate::proposal::reference(*id)),
+        _ => "nobody on the waiting list".into(),
+    };
+    let subject = format!(
+        "[{}] {} dropped out; {what}",
+        cfg.conference.name,
+        p.reference()
+    );
+    let mut mails = Vec::new();
+    for chair in &cfg.chairs {
+        let draft = Draft {
+            kind: MailKind::Promotion,
+            dedup_key: format!(
+                "promotion:{}:{}:{}",
+                p.id,
+                d.version,
+                crate::model::mailbox_key(chair)
+            ),
+            to: chair,
+            to_name: None,
+            subject: subject.clone(),
+            body: body.clone(),
+            in_reply_to: None,
+            references: &[],
+            reply_token: None,
+            auto: AutoSubmitted::AutoGenerated,
+            cause_message: None,
+        };
+        if let Ok(m) = composer.compose(&draft) {
+            mails.push(m);
+        }
+    }
+    outbox::queue_many(conn, &mails, store::ms(now)).await?;
+    Ok(outcome)
+}
+
+/// Accept `id` from the waiting list (a decision with history, source
+/// `promotion`) and queue its acceptance mails now, exactly as `notify
+/// --send` would for it alone (other untold decisions wait for the chairs).
+async fn promote(
+    conn: &mut AnyConnection,
+    cfg: &Config,
+    composer: &Composer,
+    id: i64,
+    dropped: &str,
+    now: DateTime<Utc>,
+) -> Result<(), NotifyError> {
+    let by = format!("waiting list, in place of {dropped}");
+    decisions::record(
+        conn,
+        &decisions::NewDecision {
+            proposal_id: id,
+            decision: Decision::Accepted,
+            source: crate::model::DecisionSource::Promotion,
+            decided_by: &by,
+            note: None,
+        },
+        store::ms(now),
+    )
+    .await?;
+    let mut prepared = prepare(conn, cfg).await?;
+    prepared.plan.settled.retain(|(pid, _)| *pid == id);
+    prepared.plan.mails.retain(|m| m.proposal_id == id);
+    prepared.mails.retain(|m| m.planned.proposal_id == id);
+    send(conn, composer, &prepared, now).await?;
+    Ok(())
+}
+
+/// Each proposal's current review scores.
+async fn review_scores(conn: &mut AnyConnection) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
+    let proposal_of: HashMap<i64, i64> = review::assignments(conn)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.proposal_id))
+        .collect();
+    let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+    for r in reviews::current_all(conn).await? {
+        if let Some(p) = proposal_of.get(&r.assignment_id) {
+            out.entry(*p).or_default().push(r.score);
+        }
+    }
     Ok(out)
 }
 

@@ -86,19 +86,36 @@ fn a_decision_changes_freely_until_told_then_only_with_force() {
         })
     );
     let told = current(Decision::Waitlisted, true);
-    let e = check("P-0001", Some(&p), Some(&told), Decision::Accepted, false).unwrap_err();
+    let e = check("P-0001", Some(&p), Some(&told), Decision::Rejected, false).unwrap_err();
     assert_eq!(
         e.to_string(),
         "P-0001 is already waitlisted and the speakers were told: use --force to change \
-         it to accepted (they get a mail explaining the change)"
+         it to rejected (they get a mail explaining the change)"
     );
     assert_eq!(
-        check("P-0001", Some(&p), Some(&told), Decision::Accepted, true),
+        check("P-0001", Some(&p), Some(&told), Decision::Rejected, true),
         Ok(Change::Changed {
             from: Decision::Waitlisted,
             told: true
         })
     );
+    // Accepting from the waiting list is what it is for: no --force.
+    assert_eq!(
+        check("P-0001", Some(&p), Some(&told), Decision::Accepted, false),
+        Ok(Change::Changed {
+            from: Decision::Waitlisted,
+            told: true
+        })
+    );
+    let accepted = current(Decision::Accepted, true);
+    assert!(check(
+        "P-0001",
+        Some(&p),
+        Some(&accepted),
+        Decision::Waitlisted,
+        false
+    )
+    .is_err());
     // Deciding what was told again is no change, with or without --force.
     assert_eq!(
         check("P-0001", Some(&p), Some(&told), Decision::Waitlisted, false),

@@ -174,7 +174,10 @@ impl Intake {
             }
             Decision::Withdraw { proposal_id, .. } => {
                 pstore::set_status(tx, proposal_id, ProposalStatus::Withdrawn, now_ms).await?;
-                Ok(d.into())
+                let why = "its speaker withdrew it";
+                let mut h = Handled::from(d);
+                self.drop_out(tx, &mut h, proposal_id, why, now).await?;
+                Ok(h)
             }
             Decision::Confirmation {
                 proposal_id,
@@ -184,7 +187,12 @@ impl Intake {
             } => {
                 decisions::record_confirmation(tx, proposal_id, version, answer, m.id, now_ms)
                     .await?;
-                Ok(with_fresh_token(b, d, proposal_id, i))
+                let mut h = with_fresh_token(b, d, proposal_id, i);
+                if answer == crate::model::Confirmation::Declined {
+                    let why = "its speaker declined it";
+                    self.drop_out(tx, &mut h, proposal_id, why, now).await?;
+                }
+                Ok(h)
             }
             Decision::Reject {
                 proposal_id: Some(pid),
@@ -202,6 +210,28 @@ impl Intake {
             | Decision::Released { .. }
             | Decision::ReviewRecorded { .. } => Ok(d.into()),
         }
+    }
+
+    /// An accepted talk dropped out: the waiting list per `[decisions]
+    /// promote`, noted in the message's detail.
+    async fn drop_out(
+        &self,
+        tx: &mut AnyConnection,
+        h: &mut Handled,
+        pid: i64,
+        why: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), IntakeError> {
+        let p =
+            crate::decision::notify::after_drop_out(tx, &self.cfg, &self.composer, pid, why, now)
+                .await?;
+        if let Some(note) = p.detail() {
+            h.finish.detail = Some(match h.finish.detail.take() {
+                Some(d) => format!("{d}; {note}"),
+                None => note,
+            });
+        }
+        Ok(())
     }
 
     /// Record a new proposal: an id (reserved for the batch), its speaker, its first

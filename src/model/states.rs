@@ -247,6 +247,9 @@ stored_enum! {
         Decision,
         /// A speaker's confirmation or decline of an accepted talk was recorded.
         Confirmation,
+        /// Chairs: an accepted talk dropped out; the best waitlisted one is
+        /// proposed (or was promoted).
+        Promotion,
     }
 }
 
@@ -332,6 +335,9 @@ stored_enum! {
         Cli,
         /// A chair's confirmed reply by mail.
         Mail,
+        /// Promoted from the waiting list when an accepted talk dropped out
+        /// (`[decisions] promote = "auto"`).
+        Promotion,
     }
 }
 

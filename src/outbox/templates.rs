@@ -523,3 +523,24 @@ impl ConfirmationReceipt<'_> {
         Declined { m: self }.render()
     }
 }
+
+/// To the chairs: an accepted talk dropped out, and the waitlisted talk
+/// proposed (or promoted) in its place.
+#[derive(Template)]
+#[template(path = "promotion.txt")]
+pub struct PromotionMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// The talk that dropped out (`P-0042`).
+    pub dropped: &'a str,
+    /// Its title.
+    pub dropped_title: &'a str,
+    /// Why (declined by its speaker, withdrawn).
+    pub why: &'a str,
+    /// The candidate, `P-0043 "Title" (mean score 4.5)`, if any.
+    pub candidate: Option<&'a str>,
+    /// The candidate's reference, for the command to type.
+    pub candidate_ref: &'a str,
+    /// It was accepted already (`promote = "auto"`).
+    pub promoted: bool,
+}

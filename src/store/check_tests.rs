@@ -135,7 +135,7 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
     later(
         "outbox_kind_check",
         spellings::<MailKind>(),
-        &["confirmation", "decision"],
+        &["confirmation", "decision", "promotion"],
     );
     later(
         "messages_state_check",
