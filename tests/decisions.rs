@@ -745,3 +745,160 @@ async fn a_dropped_acceptance_proposes_or_promotes_the_waitlisted_talk_once() {
     w.cfpd(&["run", "--once"]);
     assert_eq!(confirmation_of(&w, 3).await.as_deref(), Some("confirmed"));
 }
+
+/// The last mail in `user`'s inbox whose subject contains `needle`.
+async fn last_with(w: &World, user: &str, needle: &str) -> Vec<u8> {
+    w.dovecot
+        .fetch_all(user, "INBOX")
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| parsed(m).subject().unwrap_or("").contains(needle))
+        .unwrap_or_else(|| panic!("no {needle:?} for {user}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chairs_decide_by_mail_in_two_steps_and_forgeries_and_replays_change_nothing() {
+    need_servers!();
+    let w = world_with_chair("").await;
+    for (i, (from, title)) in [
+        ("Ada <ada@a.example>", "HTMX at scale"),
+        ("Bob <bob@b.example>", "Postgres tricks"),
+        ("Cy <cy@c.example>", "Async views"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        w.dovecot
+            .append(
+                "cfp",
+                &mail(
+                    from,
+                    CFP,
+                    &format!("p{i}@x"),
+                    "Proposal",
+                    &proposal_with(title, "frontend"),
+                ),
+            )
+            .await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let out = w.cfpd(&["decide", "--request"]);
+    assert!(
+        out.contains("queued a mail to decide by mail to 1 chair(s)"),
+        "{out}"
+    );
+    w.cfpd(&["run", "--once"]);
+    let request = last_with(&w, "chair", "Decide by mail").await;
+    assert!(
+        body(&request).contains("Not decided yet:\n  P-0001 \"HTMX at scale\""),
+        "{}",
+        body(&request)
+    );
+    let before = w.messages().await.len();
+
+    // Step one, with forgeries around it.
+    let ack = w.dovecot.wait_for("ada", 1, T).await.remove(0);
+    let mails = [
+        gmail(
+            "Eve <eve@e.example>",
+            &orig(&request),
+            "e1@x",
+            "accept P-0001",
+        ),
+        gmail(
+            "Chair <chair@conf.example>",
+            &orig(&request),
+            "c1@x",
+            "accept P-0001 P-0002\nwaitlist P-0003\nreject P-0099",
+        ),
+        reply("Ada <ada@a.example>", &ack, "a1@x", "accept P-0001"),
+        mail(
+            "Chair <chair@conf.example>",
+            CFP,
+            "c2@x",
+            "decisions",
+            "accept P-0002",
+        ),
+    ];
+    for m in &mails {
+        w.dovecot.append("cfp", m).await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let s = |a: &str, b: Option<&str>| (a.to_string(), b.map(str::to_string));
+    assert_eq!(
+        states_after(&w, before).await,
+        vec![
+            s("rejected", Some("chair_mismatch")),
+            s("decision_requested", None),
+            s("rejected", Some("chair_without_token")),
+            s("rejected", Some("chair_without_token")),
+        ]
+    );
+    assert!(
+        w.cfpd(&["decide", "--history"])
+            .contains("0 decision version(s)"),
+        "nothing decided yet"
+    );
+    let answer = last_with(&w, "chair", "reply \"yes\" to apply them").await;
+    let text = body(&answer);
+    assert!(
+        text.contains("  accept P-0001 \"HTMX at scale\"\n  accept P-0002 \"Postgres tricks\"\n  waitlist P-0003 \"Async views\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("  P-0099: no such proposal"), "{text}");
+    let eve = w.dovecot.fetch_all("eve", "INBOX").await;
+    assert_eq!(eve.len(), 1);
+    assert!(
+        !body(&eve[0]).contains("P-0001"),
+        "a refusal names nothing: {}",
+        body(&eve[0])
+    );
+
+    // Step two: Eve's "yes" through the confirmation token, then the chair's,
+    // then the chair's again (a replay).
+    let before = w.messages().await.len();
+    w.dovecot
+        .append(
+            "cfp",
+            &thunderbird("Eve <eve@e.example>", &orig(&answer), "e2@x", "yes"),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    w.dovecot
+        .append(
+            "cfp",
+            &thunderbird("Chair <chair@conf.example>", &orig(&answer), "c3@x", "yes"),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    w.dovecot
+        .append(
+            "cfp",
+            &apple_mail("Chair <chair@conf.example>", &orig(&answer), "c4@x", "Yes"),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    assert_eq!(
+        states_after(&w, before).await,
+        vec![
+            s("rejected", Some("chair_mismatch")),
+            s("decided", None),
+            s("rejected", Some("chair_confirmation_used")),
+        ]
+    );
+    let history = w.cfpd(&["decide", "--history"]);
+    assert!(history.contains("3 decision version(s)"), "{history}");
+    assert!(history.contains("P-0001   v1  accepted"), "{history}");
+    assert!(history.contains("mail by chair@conf.example"), "{history}");
+    assert!(history.contains("P-0003   v1  waitlisted"), "{history}");
+    let recorded = last_with(&w, "chair", "3 decision(s) recorded").await;
+    assert!(
+        body(&recorded).contains("cfpd notify --send"),
+        "{}",
+        body(&recorded)
+    );
+    assert!(w
+        .cfpd(&["notify", "--preview"])
+        .contains("3 decision mail(s) for 3 decision(s)"));
+}

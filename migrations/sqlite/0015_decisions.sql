@@ -42,6 +42,27 @@ CREATE TABLE decisions (
 );
 CREATE UNIQUE INDEX decisions_current ON decisions (proposal_id) WHERE is_current = 1;
 
+-- Chairs decide by mail in two steps: a mail of commands through a chair
+-- token is answered with what was understood (a request) and a confirmation
+-- token; "yes" through that token applies the request, once.
+CREATE TABLE decision_requests (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    chair           TEXT NOT NULL,
+    commands        TEXT NOT NULL,
+    message_id      INTEGER REFERENCES messages (id),
+    created_at      INTEGER NOT NULL,
+    applied_at      INTEGER,
+    applied_message INTEGER REFERENCES messages (id)
+);
+CREATE TABLE chair_tokens (
+    hash          TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    bound_address TEXT NOT NULL,
+    request_id    INTEGER REFERENCES decision_requests (id),
+    created_at    INTEGER NOT NULL,
+    CONSTRAINT chair_tokens_kind_check CHECK (kind = 'command' OR kind = 'confirm')
+);
+
 CREATE TABLE _seq_0015 AS SELECT name, seq FROM sqlite_sequence
     WHERE name IN ('outbox', 'messages');
 
@@ -75,7 +96,7 @@ CREATE TABLE outbox_0015 (
         OR kind = 'assignment' OR kind = 'announcement' OR kind = 'reminder'
         OR kind = 'digest' OR kind = 'too_large_alert' OR kind = 'breaker_alert'
         OR kind = 'bounce_alert' OR kind = 'decision' OR kind = 'confirmation'
-        OR kind = 'promotion'),
+        OR kind = 'promotion' OR kind = 'chair_request' OR kind = 'chair_answer'),
     CONSTRAINT outbox_hold_check CHECK (hold = 'address_cap')
 );
 INSERT INTO outbox_0015 (id, dedup_key, kind, created_at, envelope_from, recipient, message_id,
@@ -121,7 +142,8 @@ CREATE TABLE messages_0015 (
         OR state = 'help' OR state = 'duplicate' OR state = 'auto_generated'
         OR state = 'bounce' OR state = 'rejected' OR state = 'quarantined'
         OR state = 'unsubscribed' OR state = 'needs_review'
-        OR state = 'confirmed' OR state = 'declined'),
+        OR state = 'confirmed' OR state = 'declined' OR state = 'decision_requested'
+        OR state = 'decided'),
     CONSTRAINT messages_reason_check CHECK (
         reason = 'sender_mismatch' OR reason = 'update_not_understood'
         OR reason = 'proposal_withdrawn' OR reason = 'withdraw_without_token'
@@ -138,7 +160,9 @@ CREATE TABLE messages_0015 (
         OR reason = 'missing_fields' OR reason = 'conflict' OR reason = 'decline'
         OR reason = 'unsubscribe' OR reason = 'unknown_unsubscribe_token'
         OR reason = 'released_by_chair' OR reason = 'panic'
-        OR reason = 'confirmation_unclear')
+        OR reason = 'confirmation_unclear' OR reason = 'chair_mismatch'
+        OR reason = 'chair_confirmation_used' OR reason = 'chair_command_unclear'
+        OR reason = 'chair_without_token')
 );
 INSERT INTO messages_0015 (id, source_key, received_at, size, sha256, message_id, from_addr,
                            subject, state, reason, detail, proposal_id, duplicate_of,

@@ -10,6 +10,7 @@
 //! speaker's side (submitted, draft, late, withdrawn), the decision the
 //! chairs' (accepted, waitlisted, rejected), with a history of versions.
 
+pub mod command;
 pub mod confirm;
 pub mod csv;
 pub mod notify;

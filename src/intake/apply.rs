@@ -9,7 +9,7 @@ use super::{bounce, unsubscribe, Intake, IntakeError};
 use crate::model::ProposalStatus;
 use crate::store::messages::{Finish, PendingMessage};
 use crate::store::proposals::{self as pstore, NewVersion, TokenKind};
-use crate::store::{self, decisions, AnyConnection};
+use crate::store::{self, chair, decisions, AnyConnection};
 use crate::token;
 
 /// When `m` reached the mailbox, as its source recorded it, never after `now`: the
@@ -97,7 +97,11 @@ impl Intake {
             else {
                 continue;
             };
-            let Some(t) = pstore::lookup_token(tx, &token::hash(&secret)).await? else {
+            let hash = token::hash(&secret);
+            let Some(t) = pstore::lookup_token(tx, &hash).await? else {
+                if let Some(ct) = chair::lookup_token(tx, &hash).await? {
+                    return Ok(Some(self.chair_authority(tx, ct).await?));
+                }
                 continue;
             };
             match decide::authorize(&t, store::ms(now)) {
@@ -116,6 +120,25 @@ impl Intake {
             }
         }
         Ok(None)
+    }
+
+    /// What a chair token selects: its request (for a confirm token), and
+    /// every proposal and current decision (commands may name any).
+    async fn chair_authority(
+        &self,
+        tx: &mut AnyConnection,
+        token: crate::model::ChairTokenRow,
+    ) -> Result<Authority, IntakeError> {
+        let request = match token.request_id {
+            Some(id) => chair::request(tx, id).await?,
+            None => None,
+        };
+        Ok(Authority::Chair(Box::new(decide::ChairAuthority {
+            token,
+            request,
+            proposals: pstore::list(tx).await?,
+            current: decisions::current_all(tx).await?,
+        })))
     }
 
     /// Carry out a decision: its writes, and the terminal state and reply it leads to.
@@ -199,6 +222,41 @@ impl Intake {
                 reply: Some(ref r),
                 ..
             } if r.token == ReplyToken::FreshProposal => Ok(with_fresh_token(b, d, pid, i)),
+            Decision::ChairRequest {
+                ref chair,
+                ref commands,
+                ..
+            } => {
+                let id = chair::insert_request(tx, chair, commands, m.id, now_ms).await?;
+                let tok = token::generate();
+                let kind = crate::model::ChairTokenKind::Confirm;
+                chair::insert_token(tx, &tok.hash, kind, chair, Some(id), now_ms).await?;
+                let mut h = Handled::from(d);
+                if let Some(reply) = h.reply.as_mut() {
+                    reply.token = ReplyToken::Secret(tok.secret);
+                }
+                Ok(h)
+            }
+            Decision::ChairDecided {
+                request_id,
+                ref chair,
+                ref commands,
+                ..
+            } => {
+                if chair::claim_request(tx, request_id, m.id, now_ms).await? {
+                    for (pid, decision) in commands {
+                        let new = decisions::NewDecision {
+                            proposal_id: *pid,
+                            decision: *decision,
+                            source: crate::model::DecisionSource::Mail,
+                            decided_by: chair,
+                            note: None,
+                        };
+                        decisions::record(tx, &new, now_ms).await?;
+                    }
+                }
+                Ok(d.into())
+            }
             Decision::Quarantine(Unreadable::Panicked(_))
             | Decision::Quarantine(Unreadable::Unparseable(_))
             | Decision::ReturnPath

@@ -126,6 +126,23 @@ pub enum Rejection {
         /// The proposal.
         reference: String,
     },
+    /// A chair token used from another address than its chair's. The reply
+    /// (to the From address) names no proposal and no chair.
+    ChairMismatch {
+        /// The From address that tried.
+        from: String,
+    },
+    /// A chair's confirmation token used a second time (replayed).
+    ChairConfirmationUsed,
+    /// Through a chair token, but no decision could be read (or a
+    /// confirmation that is not "yes"): what could not be read.
+    ChairCommandUnclear {
+        /// Lines that could not be read, or why.
+        problems: Vec<String>,
+    },
+    /// Decision commands without a chair token (from the right address or
+    /// through a speaker's or reviewer's token): a From header decides nothing.
+    ChairWithoutToken,
 }
 
 impl Rejection {
@@ -138,6 +155,10 @@ impl Rejection {
             Rejection::WithdrawWithoutToken => Reason::WithdrawWithoutToken,
             Rejection::ReplyWithoutToken { .. } => Reason::UpdateNotUnderstood,
             Rejection::ConfirmationUnclear { .. } => Reason::ConfirmationUnclear,
+            Rejection::ChairMismatch { .. } => Reason::ChairMismatch,
+            Rejection::ChairConfirmationUsed => Reason::ChairConfirmationUsed,
+            Rejection::ChairCommandUnclear { .. } => Reason::ChairCommandUnclear,
+            Rejection::ChairWithoutToken => Reason::ChairWithoutToken,
             Rejection::TooLarge { .. } => Reason::TooLarge,
             Rejection::Attachments { .. } => Reason::Attachments,
             Rejection::NoSender => Reason::NoSender,
@@ -171,6 +192,18 @@ impl Rejection {
             }
             Rejection::ConfirmationUnclear { reference } => {
                 format!("reply to the acceptance of {reference}: neither confirm nor decline")
+            }
+            Rejection::ChairMismatch { from } => {
+                format!("chair token used by {from}, not its chair; nothing decided")
+            }
+            Rejection::ChairConfirmationUsed => {
+                "a chair's confirmation used again; nothing decided".into()
+            }
+            Rejection::ChairCommandUnclear { problems } => {
+                format!("no decision read: {}", problems.join("; "))
+            }
+            Rejection::ChairWithoutToken => {
+                "decision commands without a chair token; nothing decided".into()
             }
             Rejection::TooLarge { size, limit } => {
                 format!("{size} bytes exceeds the limit of {limit} bytes")
@@ -334,10 +367,44 @@ impl Rejection {
                 reference,
             }
             .render(),
+            Rejection::ChairMismatch { from } => ChairMismatch { conference, from }.render(),
+            Rejection::ChairConfirmationUsed => ChairConfirmationUsed { conference }.render(),
+            Rejection::ChairCommandUnclear { problems } => ChairCommandUnclear {
+                conference,
+                problems,
+            }
+            .render(),
+            Rejection::ChairWithoutToken => ChairWithoutToken { conference }.render(),
             Rejection::NoSender => return None,
         };
         Some(r.unwrap_or_else(|e| format!("(template error: {e})")))
     }
+}
+
+#[derive(Template)]
+#[template(path = "reject/chair_mismatch.txt")]
+struct ChairMismatch<'a> {
+    conference: &'a str,
+    from: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/chair_confirmation_used.txt")]
+struct ChairConfirmationUsed<'a> {
+    conference: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/chair_command_unclear.txt")]
+struct ChairCommandUnclear<'a> {
+    conference: &'a str,
+    problems: &'a [String],
+}
+
+#[derive(Template)]
+#[template(path = "reject/chair_without_token.txt")]
+struct ChairWithoutToken<'a> {
+    conference: &'a str,
 }
 
 #[derive(Template)]
@@ -556,6 +623,14 @@ mod tests {
             Rejection::ConfirmationUnclear {
                 reference: "P-0001".into(),
             },
+            Rejection::ChairMismatch {
+                from: "eve@evil.example".into(),
+            },
+            Rejection::ChairConfirmationUsed,
+            Rejection::ChairCommandUnclear {
+                problems: vec!["accept the HTMX talk".into()],
+            },
+            Rejection::ChairWithoutToken,
         ];
         let mut seen = std::collections::HashSet::new();
         for r in reasons {

@@ -2,7 +2,9 @@
 //! reminders) work on. Defined here, not in `store`, so those modules need
 //! nothing from the database layer.
 
-use super::{AssignmentState, Confirmation, Decision, DecisionSource, ProposalStatus};
+use super::{
+    AssignmentState, ChairTokenKind, Confirmation, Decision, DecisionSource, ProposalStatus,
+};
 use crate::proposal::{Fields, FiledTopic, TagOverrides};
 
 /// A proposal with its current version.
@@ -115,4 +117,28 @@ pub struct DecisionRow {
     pub confirmation: Option<Confirmation>,
     /// When they answered (ms).
     pub confirmed_at: Option<i64>,
+}
+
+/// A chair token, as stored (only its hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChairTokenRow {
+    /// Command (step one) or confirm (step two).
+    pub kind: ChairTokenKind,
+    /// The chair's address: the only one allowed to use it.
+    pub bound_address: String,
+    /// For a confirm token: the request it confirms.
+    pub request_id: Option<i64>,
+}
+
+/// Decisions a chair sent by mail, waiting for their "yes".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRequest {
+    /// Row id.
+    pub id: i64,
+    /// The chair who sent them.
+    pub chair: String,
+    /// (proposal id, decision), as understood.
+    pub commands: Vec<(i64, Decision)>,
+    /// When the chair's "yes" applied them; `None`: not yet.
+    pub applied_at: Option<i64>,
 }

@@ -62,6 +62,11 @@ stored_enum! {
         Confirmed,
         /// An accepted speaker declined the talk, by reply to the acceptance.
         Declined,
+        /// A chair's decisions by mail were read and answered with a
+        /// confirmation token; nothing is decided until they reply "yes".
+        DecisionRequested,
+        /// A chair confirmed decisions by mail: they were recorded.
+        Decided,
     }
 }
 
@@ -166,6 +171,15 @@ stored_enum! {
         Panic,
         /// An accepted speaker's reply that says neither confirm nor decline.
         ConfirmationUnclear,
+        /// A chair token used from another address than its chair's.
+        ChairMismatch,
+        /// A chair's confirmation token used again (replayed).
+        ChairConfirmationUsed,
+        /// A chair's mail through a chair token with no decision in it, or a
+        /// confirmation that is not "yes".
+        ChairCommandUnclear,
+        /// Decision commands without a chair token (or through another kind).
+        ChairWithoutToken,
     }
 }
 
@@ -250,6 +264,11 @@ stored_enum! {
         /// Chairs: an accepted talk dropped out; the best waitlisted one is
         /// proposed (or was promoted).
         Promotion,
+        /// Chairs: `cfpd decide --request`, the address to decide by mail.
+        ChairRequest,
+        /// Chairs: what cfpd understood of their decisions by mail, or what
+        /// it recorded.
+        ChairAnswer,
     }
 }
 
@@ -328,6 +347,17 @@ stored_enum! {
 }
 
 stored_enum! {
+    "chair token kind",
+    /// What a chair token grants (`chair_tokens.kind`).
+    pub enum ChairTokenKind {
+        /// Send decision commands (step one): answered, never applied.
+        Command,
+        /// Confirm one decision request (step two), once.
+        Confirm,
+    }
+}
+
+stored_enum! {
     "decision source",
     /// How a decision was made (`decisions.source`), for its history.
     pub enum DecisionSource {
@@ -375,6 +405,7 @@ mod tests {
         round_trips::<Decision>();
         round_trips::<DecisionSource>();
         round_trips::<Confirmation>();
+        round_trips::<ChairTokenKind>();
     }
 
     #[test]

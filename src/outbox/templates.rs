@@ -544,3 +544,59 @@ pub struct PromotionMail<'a> {
     /// It was accepted already (`promote = "auto"`).
     pub promoted: bool,
 }
+
+/// Step one of a chair's decisions by mail: what was understood.
+#[derive(Template)]
+#[template(path = "chair_understood.txt")]
+pub struct ChairUnderstood<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// `accept P-0001 "Title"`, one per decision that may be made.
+    pub understood: &'a [String],
+    /// Refusals, each naming its proposal.
+    pub refused: &'a [String],
+    /// Lines that could not be read.
+    pub unreadable: &'a [String],
+}
+
+/// Step two: what was recorded.
+#[derive(Template)]
+#[template(path = "chair_decided.txt")]
+pub struct ChairDecided<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// `accept P-0001 "Title"`, one per decision recorded.
+    pub recorded: &'a [String],
+    /// What could no longer be decided.
+    pub refused: &'a [String],
+}
+
+impl ChairUnderstood<'_> {
+    /// The text (a template error is shown in the mail rather than lost).
+    pub fn render_text(&self) -> String {
+        self.render()
+            .unwrap_or_else(|e| format!("(template error: {e})"))
+    }
+}
+
+impl ChairDecided<'_> {
+    /// The text (a template error is shown in the mail rather than lost).
+    pub fn render_text(&self) -> String {
+        self.render()
+            .unwrap_or_else(|e| format!("(template error: {e})"))
+    }
+}
+
+/// `cfpd decide --request`: the address a chair decides by mail through.
+#[derive(Template)]
+#[template(path = "chair_request.txt")]
+pub struct ChairRequestMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// The chair it is for (the only sender it accepts).
+    pub chair: &'a str,
+    /// `P-0001 "Title"`, submitted proposals without a decision.
+    pub undecided: &'a [String],
+    /// `P-0003 "Title"`, waitlisted proposals.
+    pub waitlisted: &'a [String],
+}

@@ -43,6 +43,8 @@ pub enum TokenWrite {
     },
     /// A List-Unsubscribe token: (hash, the address it unsubscribes).
     Unsubscribe(String, String),
+    /// A chair's command token (the digest's Reply-To): (hash, the chair).
+    Chair(String, String),
 }
 
 /// A reminder ready to queue.
@@ -126,7 +128,7 @@ pub fn render(
     let b = match &p.content {
         Content::Drafts(items) => drafts(&c, items, &mut tokens)?,
         Content::Reviews { items, overdue } => reviews(&c, items, *overdue, &mut tokens)?,
-        Content::Digest(d) => digest(&c, d)?,
+        Content::Digest(d) => digest(&c, d, &mut tokens)?,
         Content::LastCall => last_call(&c, &mut tokens)?,
         Content::Unconfirmed(items) => unconfirmed(&c, items, &mut tokens)?,
     };
@@ -278,8 +280,11 @@ fn reviews(
     })
 }
 
-/// The chairs' digest: counts, topics, overdue reviewers, bounces, declines.
-fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
+/// The chairs' digest: counts, topics, overdue reviewers, bounces, declines;
+/// its Reply-To carries a chair's command token (decisions by mail).
+fn digest(c: &Ctx<'_>, d: &Digest, tokens: &mut Vec<TokenWrite>) -> Result<Body, ScheduleError> {
+    let t = token::generate();
+    tokens.push(TokenWrite::Chair(t.hash, c.p.recipient.clone()));
     let date = crate::calendar::zone::to_local(c.zone(), c.p.occurrence)
         .format("%Y-%m-%d")
         .to_string();
@@ -416,7 +421,7 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
         kind: MailKind::Digest,
         subject: subject(c.cfg, &what),
         text: body,
-        reply_token: None,
+        reply_token: Some(t.secret),
         unsubscribe: None,
     })
 }

@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    AssignmentState, Confirmation, Decision, DecisionSource, HoldReason, MailKind, MessageState,
-    OutboxState, ProposalStatus, Reason, Spelled, TokenKind,
+    AssignmentState, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
+    MessageState, OutboxState, ProposalStatus, Reason, Spelled, TokenKind,
 };
 
 const SQLITE: &str = include_str!("../../migrations/sqlite/0011_check_states.sql");
@@ -91,6 +91,7 @@ fn the_latest_definition_of_every_check_lists_exactly_its_enums_spellings() {
         ("decisions_decision_check", spellings::<Decision>()),
         ("decisions_source_check", spellings::<DecisionSource>()),
         ("decisions_confirmation_check", spellings::<Confirmation>()),
+        ("chair_tokens_kind_check", spellings::<ChairTokenKind>()),
     ];
     let names: BTreeSet<&str> = expected.iter().map(|(n, _)| *n).collect();
     let constraint = regex::Regex::new(r"CONSTRAINT (\w+) CHECK").unwrap();
@@ -135,17 +136,29 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
     later(
         "outbox_kind_check",
         spellings::<MailKind>(),
-        &["confirmation", "decision", "promotion"],
+        &[
+            "chair_answer",
+            "chair_request",
+            "confirmation",
+            "decision",
+            "promotion",
+        ],
     );
     later(
         "messages_state_check",
         spellings::<MessageState>(),
-        &["confirmed", "declined"],
+        &["confirmed", "decided", "decision_requested", "declined"],
     );
     later(
         "messages_reason_check",
         spellings::<Reason>(),
-        &["confirmation_unclear"],
+        &[
+            "chair_command_unclear",
+            "chair_confirmation_used",
+            "chair_mismatch",
+            "chair_without_token",
+            "confirmation_unclear",
+        ],
     );
     for sql in [SQLITE, POSTGRES] {
         for (name, want) in &expected {

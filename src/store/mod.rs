@@ -11,6 +11,7 @@
 //! `&mut AnyConnection`; pass `&mut *tx` from [`Store::begin`].
 
 pub mod bounces;
+pub mod chair;
 pub mod decisions;
 pub mod lease;
 pub mod messages;

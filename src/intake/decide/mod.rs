@@ -13,6 +13,7 @@
 //! [`authorize`] is the one rule for reply tokens: which token, found in a recipient
 //! address, selects a proposal or an assignment at all.
 
+pub mod chair;
 mod replies;
 pub mod review;
 mod stray;
@@ -34,6 +35,7 @@ use crate::proposal::{self, FiledTopic, TagOverrides};
 use crate::store::messages::Finish;
 use crate::store::proposals::TokenRow;
 use crate::topics::{TagInput, Tagger};
+pub use chair::ChairAuthority;
 pub use replies::{help_reply, subject, Body, Reply, ReplyToken};
 pub use stray::reply_about_proposal;
 
@@ -130,6 +132,8 @@ pub enum Authority {
         /// acceptance may confirm or decline the talk.
         decision: Option<Box<DecisionRow>>,
     },
+    /// A chair token: decisions by mail (see [`chair`]).
+    Chair(Box<ChairAuthority>),
 }
 
 /// Whether a token selects anything at `now_ms`. An assignment token always does: its
@@ -278,6 +282,27 @@ pub enum Decision {
         /// The confirmation.
         reply: Reply,
     },
+    /// A chair's decisions by mail, understood: stored as a request and
+    /// answered with a confirmation token; nothing is decided yet.
+    ChairRequest {
+        /// The chair (the token's bound address).
+        chair: String,
+        /// (proposal id, decision) that may be made.
+        commands: Vec<(i64, crate::model::Decision)>,
+        /// What was understood; its token is issued when applied.
+        reply: Reply,
+    },
+    /// A chair's "yes": the request's decisions are recorded.
+    ChairDecided {
+        /// The request confirmed.
+        request_id: i64,
+        /// The chair.
+        chair: String,
+        /// (proposal id, decision) still possible now.
+        commands: Vec<(i64, crate::model::Decision)>,
+        /// What was recorded.
+        reply: Reply,
+    },
     /// An accepted speaker confirmed or declined the talk.
     Confirmation {
         /// The proposal.
@@ -336,6 +361,8 @@ impl Decision {
             Decision::NewProposal(p) => p.state(),
             Decision::Update(_) => MessageState::Updated,
             Decision::Withdraw { .. } => MessageState::Withdrawn,
+            Decision::ChairRequest { .. } => MessageState::DecisionRequested,
+            Decision::ChairDecided { .. } => MessageState::Decided,
             Decision::Confirmation { answer, .. } => match answer {
                 crate::model::Confirmation::Confirmed => MessageState::Confirmed,
                 crate::model::Confirmation::Declined => MessageState::Declined,
@@ -369,6 +396,8 @@ impl Decision {
             Decision::Update(_)
             | Decision::Withdraw { .. }
             | Decision::Confirmation { .. }
+            | Decision::ChairRequest { .. }
+            | Decision::ChairDecided { .. }
             | Decision::ReviewReply { .. }
             | Decision::ReviewRecorded { .. } => None,
         }
@@ -397,6 +426,21 @@ impl Decision {
             Decision::Confirmation { version, .. } => {
                 Some(format!("answer to the acceptance (decision version {version})"))
             }
+            Decision::ChairRequest {
+                chair, commands, ..
+            } => Some(format!(
+                "{chair} asks for {} decision(s); waiting for their \"yes\"",
+                commands.len()
+            )),
+            Decision::ChairDecided {
+                chair,
+                commands,
+                request_id,
+                ..
+            } => Some(format!(
+                "{chair} confirmed request {request_id}: {} decision(s) recorded",
+                commands.len()
+            )),
             Decision::Released { detail, .. } | Decision::ReviewRecorded { detail, .. } => {
                 Some(detail.clone())
             }
@@ -448,6 +492,8 @@ impl Decision {
             | Decision::NotAProposal { reply }
             | Decision::Withdraw { reply, .. }
             | Decision::Confirmation { reply, .. }
+            | Decision::ChairRequest { reply, .. }
+            | Decision::ChairDecided { reply, .. }
             | Decision::Released { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(&u.reply),
@@ -463,6 +509,8 @@ impl Decision {
             | Decision::NotAProposal { reply }
             | Decision::Withdraw { reply, .. }
             | Decision::Confirmation { reply, .. }
+            | Decision::ChairRequest { reply, .. }
+            | Decision::ChairDecided { reply, .. }
             | Decision::Released { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(u.reply),
@@ -521,6 +569,7 @@ pub fn authorized(i: &Inbound, f: &Facts<'_>, from: &Mailbox) -> Decision {
             proposal.as_deref(),
             decision.as_deref(),
         ),
+        Some(Authority::Chair(a)) => chair::chair_mail(i, f, from, a),
         None => new_mail(i, f, f.read, f.review_like, from),
     }
 }
@@ -624,6 +673,13 @@ fn new_mail(
     };
     if cmd == Some(Command::Withdraw) {
         return reject(cfg, Rejection::WithdrawWithoutToken, &i.subject);
+    }
+    let is_chair = cfg
+        .chairs
+        .iter()
+        .any(|c| super::inbound::same_address(c, &from.address));
+    if is_chair && read.is_none() && !crate::decision::command::parse(&text).commands.is_empty() {
+        return reject(cfg, Rejection::ChairWithoutToken, &i.subject);
     }
     if review_like {
         // A From header alone never selects an assignment.
@@ -734,6 +790,11 @@ fn follow_up(
             proposal_id: pid,
             reply: replies::withdrawn(cfg, from, &reference, p),
         };
+    }
+    let fields_given = proposal::parse(&text, &cfg.proposals).fields.count_given();
+    if fields_given == 0 && !crate::decision::command::parse(&text).commands.is_empty() {
+        // A speaker's token decides nothing about the program.
+        return reject(cfg, Rejection::ChairWithoutToken, &i.subject);
     }
     let told_acceptance = decision
         .filter(|d| d.decision == crate::model::Decision::Accepted && d.notified_at.is_some());

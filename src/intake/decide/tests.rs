@@ -836,3 +836,145 @@ fn confirm_means_nothing_before_an_acceptance_is_told() {
     let d = decide(&through_token(ada, "Re: P-0007", "confirm"), &f);
     rejected(&d, "cfp_closed");
 }
+
+fn chair_authority(kind: crate::model::ChairTokenKind, applied: bool) -> Option<Authority> {
+    use crate::model::{DecisionRequest, DecisionSource};
+    let waitlisted = DecisionRow {
+        proposal_id: 8,
+        version: 1,
+        decision: crate::model::Decision::Waitlisted,
+        source: DecisionSource::Cli,
+        decided_by: "chair".into(),
+        note: None,
+        decided_at: 0,
+        current: true,
+        notified_at: Some(1),
+        confirmation: None,
+        confirmed_at: None,
+    };
+    Some(Authority::Chair(Box::new(ChairAuthority {
+        token: crate::model::ChairTokenRow {
+            kind,
+            bound_address: "chair@djangocon.example".into(),
+            request_id: Some(3),
+        },
+        request: Some(DecisionRequest {
+            id: 3,
+            chair: "chair@djangocon.example".into(),
+            commands: vec![(7, crate::model::Decision::Accepted)],
+            applied_at: applied.then_some(9),
+        }),
+        proposals: vec![
+            proposal(7, ProposalStatus::Submitted),
+            proposal(8, ProposalStatus::Submitted),
+            proposal(9, ProposalStatus::Draft),
+        ],
+        current: vec![waitlisted],
+    })))
+}
+
+#[test]
+fn a_chairs_commands_are_answered_never_applied_in_one_step() {
+    use crate::model::ChairTokenKind::Command;
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = chair_authority(Command, false);
+    let chair = "Chair <chair@djangocon.example>";
+    let d = decide(
+        &through_token(
+            chair,
+            "Re: Decide",
+            "accept P-0007 P-0008\nreject P-0009 P-0042",
+        ),
+        &f,
+    );
+    assert_eq!(
+        outcome(&d),
+        (MessageState::DecisionRequested, None, Some("chair_answer"))
+    );
+    let Decision::ChairRequest {
+        commands, reply, ..
+    } = &d
+    else {
+        panic!("{d:?}")
+    };
+    use crate::model::Decision as Chairs;
+    assert_eq!(commands, &[(7, Chairs::Accepted), (8, Chairs::Accepted)]);
+    let Body::Ready(text) = &reply.body else {
+        panic!()
+    };
+    assert!(
+        text.contains("  accept P-0008 \"Fast Django\" (was waitlisted)\n"),
+        "{text}"
+    );
+    assert!(text.contains("P-0009 is a draft"), "{text}");
+    assert!(text.contains("P-0042: no such proposal"), "{text}");
+    // Nothing readable, or nothing decidable: a refusal saying how to write.
+    let d = decide(&through_token(chair, "Re: Decide", "Thanks!"), &f);
+    rejected(&d, "chair_command_unclear");
+    let d = decide(&through_token(chair, "Re: Decide", "reject P-0009"), &f);
+    rejected(&d, "chair_command_unclear");
+    // Another sender through the chair's token: refused, naming nothing.
+    let d = decide(
+        &through_token("eve@attacker.example", "Re: Decide", "accept P-0007"),
+        &f,
+    );
+    rejected(&d, "chair_mismatch");
+    let body = d.reply().map(|r| match &r.body {
+        Body::Ready(t) => t.clone(),
+        Body::Later(_) => String::new(),
+    });
+    assert!(!body.unwrap().contains("P-0007"));
+}
+
+#[test]
+fn a_chairs_yes_applies_once_and_only_from_the_chair() {
+    use crate::model::ChairTokenKind::Confirm;
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = chair_authority(Confirm, false);
+    let chair = "Chair <chair@djangocon.example>";
+    let d = decide(&through_token(chair, "Re: Decisions", "Yes"), &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Decided, None, Some("chair_answer"))
+    );
+    assert!(
+        matches!(&d, Decision::ChairDecided { request_id: 3, commands, .. } if commands.len() == 1)
+    );
+    rejected(
+        &decide(&through_token(chair, "Re: Decisions", "no, wait"), &f),
+        "chair_command_unclear",
+    );
+    rejected(
+        &decide(
+            &through_token("eve@attacker.example", "Re: Decisions", "yes"),
+            &f,
+        ),
+        "chair_mismatch",
+    );
+    f.authority = chair_authority(Confirm, true);
+    rejected(
+        &decide(&through_token(chair, "Re: Decisions", "yes"), &f),
+        "chair_confirmation_used",
+    );
+}
+
+#[test]
+fn decisions_without_a_chair_token_decide_nothing() {
+    // The example config's chair is chair@djangocon.example.
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    let i = mail(
+        &format!("From: Chair <chair@djangocon.example>\r\nTo: {CFP}\r\nSubject: decisions\r\n"),
+        "accept P-0007",
+    );
+    rejected(&decide(&i, &f), "chair_without_token");
+    // A speaker's token is not a chair's.
+    f.authority = proposal_token(7, ProposalStatus::Submitted);
+    let d = decide(
+        &through_token("Ada <ada@speaker.example>", "Re: P-0007", "accept P-0007"),
+        &f,
+    );
+    rejected(&d, "chair_without_token");
+}
