@@ -902,3 +902,233 @@ async fn chairs_decide_by_mail_in_two_steps_and_forgeries_and_replays_change_not
         .cfpd(&["notify", "--preview"])
         .contains("3 decision mail(s) for 3 decision(s)"));
 }
+
+/// The whole cycle by mail and command line: proposals, reviews by reply,
+/// decisions by the CLI and by a chair's two-step mail, the preview, one
+/// decision mail per speaker and co-speaker, answers from several mail
+/// clients, a decline that asks the chairs and one that promotes, reminders
+/// to the silent only, and the program.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_whole_cycle_from_proposals_to_the_program() {
+    need_servers!();
+    let w = world_with_chair(
+        "[review]\nreviewers_per_proposal = 1\n\n[decisions]\nshare_reviews = true\n\
+         promote = \"ask\"\nconfirm_by = \"2099-06-30T23:59:59\"\n\n\
+         [[reminders]]\nname = \"confirm\"\ncron = \"0 0 9 * * *\"\n\
+         audience = \"unconfirmed_speakers\"\nfrom = \"-30d\"\n",
+    )
+    .await;
+    let speakers = [
+        ("Ada <ada@a.example>", "HTMX at scale", 5),
+        ("Bob <bob@b.example>", "Postgres tricks", 4),
+        ("Cy <cy@c.example>", "Async views", 2),
+        ("Dee <dee@d.example>", "Type hints", 3),
+        ("Flo <flo@f.example>", "Signals", 4),
+    ];
+    for (i, (from, title, _)) in speakers.iter().enumerate() {
+        let mut body = proposal_with(title, "frontend");
+        if i == 0 {
+            body.push_str("Co-speakers: eve@e.example\n");
+        }
+        w.dovecot
+            .append(
+                "cfp",
+                &mail(from, CFP, &format!("p{i}@x"), "Proposal", &body),
+            )
+            .await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let roster = w.dir.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "email,name,topics,max_load\nrita@cs.uni.edu,Rita,frontend,10\n",
+    )
+    .unwrap();
+    w.cfpd(&["reviewers", "import", roster.to_str().unwrap()]);
+    w.cfpd(&["assign", "--commit"]);
+    w.cfpd(&["run", "--once"]);
+    let assigned = w.dovecot.wait_for("rita", 5, T).await;
+    for (i, (_, _, score)) in speakers.iter().enumerate() {
+        let r = cfpd::proposal::reference(i as i64 + 1);
+        let a = assigned
+            .iter()
+            .find(|m| {
+                parsed(m)
+                    .subject()
+                    .unwrap_or("")
+                    .contains(&format!("Review {r}:"))
+            })
+            .unwrap();
+        let answer = format!("Score: {score}\nComments for the speaker:\nNote for {r}.");
+        w.dovecot
+            .append(
+                "cfp",
+                &gmail(
+                    "Rita <rita@cs.uni.edu>",
+                    &orig(a),
+                    &format!("rv{i}@x"),
+                    &answer,
+                ),
+            )
+            .await;
+    }
+    w.cfpd(&["run", "--once"]);
+
+    // Decisions: two on the command line, three by the chair's mail.
+    w.cfpd(&["decide", "accept", "P-0001"]);
+    w.cfpd(&["decide", "reject", "P-0003"]);
+    w.cfpd(&["decide", "--request"]);
+    w.cfpd(&["run", "--once"]);
+    let request = last_with(&w, "chair", "Decide by mail").await;
+    w.dovecot
+        .append(
+            "cfp",
+            &gmail(
+                "Chair <chair@conf.example>",
+                &orig(&request),
+                "ch1@x",
+                "accept P-0002 P-0005\nwaitlist P-0004",
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let answer = last_with(&w, "chair", "reply \"yes\"").await;
+    w.dovecot
+        .append(
+            "cfp",
+            &outlook("Chair <chair@conf.example>", &orig(&answer), "ch2@x", "yes"),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    assert!(w
+        .cfpd(&["decide", "--history"])
+        .contains("5 decision version(s)"));
+
+    // Preview, send: what arrives is what was previewed, once per person.
+    let preview = w.cfpd(&["notify", "--preview"]);
+    assert!(
+        preview.contains("6 decision mail(s) for 5 decision(s)"),
+        "{preview}"
+    );
+    w.cfpd(&["notify", "--send"]);
+    w.cfpd(&["run", "--once"]);
+    for user in ["ada", "eve", "bob", "cy", "dee", "flo"] {
+        assert_eq!(decision_mails(&w, user).await.len(), 1, "{user}");
+    }
+    let ada = acceptance(&w, "ada").await;
+    assert_eq!(
+        body(&ada).trim_end(),
+        preview_block(&preview, "accepted").trim_end()
+    );
+    assert!(
+        body(&ada).contains("Reviewer 1:\n  Note for P-0001."),
+        "{}",
+        body(&ada)
+    );
+    let cy = decision_mails(&w, "cy").await;
+    assert_eq!(
+        body(&cy[0]).trim_end(),
+        preview_block(&preview, "rejected").trim_end()
+    );
+    let dee = decision_mails(&w, "dee").await;
+    assert_eq!(
+        body(&dee[0]).trim_end(),
+        preview_block(&preview, "waitlisted").trim_end()
+    );
+
+    // Answers from several clients; Bob's decline asks the chairs.
+    let (bob, flo) = (acceptance(&w, "bob").await, acceptance(&w, "flo").await);
+    w.dovecot
+        .append(
+            "cfp",
+            &outlook(
+                "Ada <ada@a.example>",
+                &orig(&ada),
+                "a1@x",
+                "I confirm, thank you!",
+            ),
+        )
+        .await;
+    w.dovecot
+        .append(
+            "cfp",
+            &apple_mail(
+                "Bob <bob@b.example>",
+                &orig(&bob),
+                "b1@x",
+                "Sorry, I can't make it.",
+            ),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let ask = last_with(&w, "chair", "P-0002 dropped out").await;
+    assert!(
+        body(&ask).contains("P-0004 \"Type hints\" (mean score 3.0)"),
+        "{}",
+        body(&ask)
+    );
+    assert_eq!(
+        decision_mails(&w, "dee").await.len(),
+        1,
+        "ask changes nothing"
+    );
+
+    // With "auto", Flo's decline promotes Dee, who is told once.
+    let cfg = std::fs::read_to_string(&w.config).unwrap();
+    std::fs::write(
+        &w.config,
+        cfg.replace("promote = \"ask\"", "promote = \"auto\""),
+    )
+    .unwrap();
+    w.dovecot
+        .append(
+            "cfp",
+            &thunderbird("Flo <flo@f.example>", &orig(&flo), "f1@x", "decline"),
+        )
+        .await;
+    w.cfpd(&["run", "--once"]);
+    w.cfpd(&["run", "--once"]);
+    let dee = decision_mails(&w, "dee").await;
+    assert_eq!(dee.len(), 2, "waitlisted, then accepted");
+    assert!(
+        body(&dee[1]).contains("has been\naccepted for TestConf"),
+        "{}",
+        body(&dee[1])
+    );
+
+    // Reminders reach only the silent (Dee); the program lists the confirmed.
+    w.cfpd_at("2099-06-09T00:00:00Z", &["run", "--once"]);
+    w.cfpd_at("2099-06-10T21:00:30Z", &["run", "--once"]);
+    for user in ["ada", "bob", "cy", "flo", "eve"] {
+        let got = w.dovecot.fetch_all(user, "INBOX").await;
+        assert!(
+            !got.iter()
+                .any(|m| parsed(m).subject().unwrap_or("").contains("Please confirm")),
+            "{user} was reminded"
+        );
+    }
+    let reminder = last_with(&w, "dee", "Please confirm your talk P-0004").await;
+    let program = |w: &World| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(&w.cfpd(&["program"])).unwrap();
+        v["talks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["reference"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(program(&w), ["P-0001"]);
+    w.dovecot
+        .append(
+            "cfp",
+            &html_only(
+                "Dee <dee@d.example>",
+                &orig(&reminder),
+                "d1@x",
+                "Yes, I'll be there.",
+            ),
+        )
+        .await;
+    w.cfpd_at("2099-06-10T21:05:00Z", &["run", "--once"]);
+    assert_eq!(program(&w), ["P-0001", "P-0004"]);
+}

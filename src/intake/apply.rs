@@ -243,7 +243,13 @@ impl Intake {
                 ref commands,
                 ..
             } => {
-                if chair::claim_request(tx, request_id, m.id, now_ms).await? {
+                if !chair::claim_request(tx, request_id, m.id, now_ms).await? {
+                    // Applied meanwhile by another "yes": this one is a replay.
+                    let subject = decide::subject(&self.cfg, "Nothing was decided again");
+                    let r = crate::intake::reject::Rejection::ChairConfirmationUsed;
+                    return Ok(Decision::review_refusal(&self.cfg, r, subject, true, None).into());
+                }
+                {
                     for (pid, decision) in commands {
                         let new = decisions::NewDecision {
                             proposal_id: *pid,
