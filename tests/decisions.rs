@@ -1131,4 +1131,11 @@ async fn the_whole_cycle_from_proposals_to_the_program() {
         .await;
     w.cfpd_at("2099-06-10T21:05:00Z", &["run", "--once"]);
     assert_eq!(program(&w), ["P-0001", "P-0004"]);
+    let page = w.dir.path().join("report.html");
+    w.cfpd(&["report", "--html", page.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("4 accepted, 0 waitlisted, 1 rejected, 0 undecided (80 % of decided proposals accepted). Accepted talks told: 2 confirmed, 2 declined, 0 waiting"),
+        "{html}"
+    );
 }
