@@ -183,6 +183,9 @@ pub fn page(i: &Inputs<'_>) -> Page {
     }
 }
 
+/// One row of a decision table: (name, [accepted, waitlisted, rejected, undecided]).
+pub type DecisionCounts = (String, [usize; 4]);
+
 /// The decision view of the page: what `cfpd report` ends with, as tables.
 #[derive(Debug, Clone)]
 pub struct DecisionSection {
@@ -194,7 +197,7 @@ pub struct DecisionSection {
     pub confirmations: (usize, usize, usize),
     /// ("primary topic" or "format", rows of (name, [accepted, waitlisted,
     /// rejected, undecided])).
-    pub tables: Vec<(&'static str, Vec<(String, [usize; 4])>)>,
+    pub tables: Vec<(&'static str, Vec<DecisionCounts>)>,
 }
 
 fn decision_section(i: &Inputs<'_>) -> Option<DecisionSection> {
