@@ -930,10 +930,36 @@ async fn a_database_at_0014_keeps_held_mail_and_outbox_ids_through_0015() {
         .await;
     }
     exec(&old, "DELETE FROM outbox WHERE dedup_key = 'gone'", vec![]).await;
+    // A message waiting for intake, delivered before it was fetched: 0015
+    // rebuilds messages, and its arrival time decides deadlines.
+    exec(
+        &old,
+        "INSERT INTO messages (source_key, received_at, size, sha256, state, arrived_at)
+         VALUES ('imap:INBOX:1:1', $1, 3, 'h', 'received', $2)",
+        vec![I(T), I(T - 5_000)],
+    )
+    .await;
+    exec(
+        &old,
+        "INSERT INTO message_raw (id, raw) SELECT id, $1 FROM messages",
+        vec![B(raw(1))],
+    )
+    .await;
     old.close().await;
 
     let store = Store::connect(&url).await.unwrap();
     let mut c = store.conn().await.unwrap();
+    let pending = store::messages::pending(&mut c, 0, 10, 1 << 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| (p.raw.clone(), p.arrived_at))
+            .collect::<Vec<_>>(),
+        vec![(raw(1), T - 5_000)],
+        "the arrival time survives the rebuild"
+    );
     let held = store::outbox::held(&mut c).await.unwrap();
     assert_eq!(held.iter().map(|h| h.0).collect::<Vec<_>>(), vec![1]);
     assert_eq!(
