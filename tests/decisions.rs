@@ -322,6 +322,13 @@ async fn every_speaker_and_co_speaker_gets_exactly_one_decision_mail_as_previewe
         "{history}"
     );
     assert!(history.contains("note: good, keep warm"), "{history}");
+    let show = w.cfpd(&["proposals", "show", "P-0002"]);
+    assert!(show.contains("decision v1: accepted (cli by "), "{show}");
+    assert!(
+        show.contains(" — replaced\ndecision v2: rejected (cli by "),
+        "{show}"
+    );
+    assert!(show.contains(" — told\n"), "{show}");
     let kinds: Vec<_> = w
         .outbox()
         .await
