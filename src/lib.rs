@@ -19,6 +19,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod decision;
 pub mod intake;
 pub mod lease;
 pub mod mailtext;

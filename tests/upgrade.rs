@@ -87,6 +87,11 @@ async fn counts(pool: &AnyPool) -> BTreeMap<&'static str, i64> {
 /// sqlx's migrator from the files in the repository (so `_sqlx_migrations`
 /// holds the same versions and checksums).
 async fn old_database(url: &str) -> AnyPool {
+    old_database_at(url, 10).await
+}
+
+/// A database as the migrations up to `version` create it.
+async fn old_database_at(url: &str, version: i64) -> AnyPool {
     sqlx::any::install_default_drivers();
     let url = if url.starts_with("sqlite://") {
         format!("{url}?mode=rwc")
@@ -102,7 +107,7 @@ async fn old_database(url: &str) -> AnyPool {
         .join("migrations")
         .join(support::backend());
     let migrator = sqlx::migrate::Migrator::new(dir).await.unwrap();
-    migrator.run_to(10, &pool).await.unwrap();
+    migrator.run_to(version, &pool).await.unwrap();
     if support::backend() == "sqlite" {
         // As cfpd's own connections have it.
         sqlx::query("PRAGMA foreign_keys = ON")
@@ -896,4 +901,120 @@ async fn tokens_in_mails_already_sent_are_erased_by_the_upgrade() {
     let again = Store::connect(&url).await.unwrap();
     let mut c = again.conn().await.unwrap();
     assert_eq!(store::outbox::redact_backlog(&mut c).await.unwrap(), 0);
+}
+
+/// Issue 15: migration 0015 adds decisions and the `decision` mail kind (on
+/// SQLite by rebuilding the outbox). A database of main as of 0014 keeps its
+/// held mail, its mailbox keys and its outbox ids: a new mail never reuses the
+/// id of one ever queued.
+#[tokio::test]
+async fn a_database_at_0014_keeps_held_mail_and_outbox_ids_through_0015() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::database_url(dir.path()).await;
+    let old = old_database_at(&url, 14).await;
+    // Ids as the database hands them out (1, 2, 3); the last is then deleted.
+    for (n, key, hold) in [
+        (1, "reply:msg:1", S("address_cap")),
+        (2, "reply:msg:2", NS),
+        (3, "gone", NS),
+    ] {
+        exec(
+            &old,
+            "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient,
+                                 message_id, subject, raw, state, next_attempt_at, mailbox, hold,
+                                 cause_message)
+             VALUES ($1, 'ack', $2, 'b@x', 'Ada+cfp@Example.org', $3, 's', $4, 'queued', $2,
+                     'ada@example.org', $5, $6)",
+            vec![S(key), I(T), S("m@x"), B(raw(n)), hold, I(n)],
+        )
+        .await;
+    }
+    exec(&old, "DELETE FROM outbox WHERE dedup_key = 'gone'", vec![]).await;
+    // A message waiting for intake, delivered before it was fetched: 0015
+    // rebuilds messages, and its arrival time decides deadlines.
+    exec(
+        &old,
+        "INSERT INTO messages (source_key, received_at, size, sha256, state, arrived_at)
+         VALUES ('imap:INBOX:1:1', $1, 3, 'h', 'received', $2)",
+        vec![I(T), I(T - 5_000)],
+    )
+    .await;
+    exec(
+        &old,
+        "INSERT INTO message_raw (id, raw) SELECT id, $1 FROM messages",
+        vec![B(raw(1))],
+    )
+    .await;
+    old.close().await;
+
+    let store = Store::connect(&url).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    let pending = store::messages::pending(&mut c, 0, 10, 1 << 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| (p.raw.clone(), p.arrived_at))
+            .collect::<Vec<_>>(),
+        vec![(raw(1), T - 5_000)],
+        "the arrival time survives the rebuild"
+    );
+    let held = store::outbox::held(&mut c).await.unwrap();
+    assert_eq!(held.iter().map(|h| h.0).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(
+        store::outbox::kind_count(&mut c, "ada@example.org", MailKind::Ack, 0)
+            .await
+            .unwrap(),
+        1,
+        "the held mail counts towards no cap; the other is counted by its mailbox"
+    );
+    let queued = store::outbox::queue(
+        &mut c,
+        &store::outbox::NewMail {
+            dedup_key: "decision:1:1:ada@example.org".into(),
+            kind: MailKind::Decision,
+            envelope_from: "b@x".into(),
+            recipient: "ada@example.org".into(),
+            message_id: "d@x".into(),
+            subject: "decided".into(),
+            raw: raw(9),
+            cause_message: None,
+            bounce_hash: None,
+            thread_key: None,
+        },
+        T,
+    )
+    .await
+    .unwrap();
+    assert!(queued);
+    let ids: Vec<(i64, MailKind)> = store::outbox::list(&mut c)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.id, o.kind))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            (1, MailKind::Ack),
+            (2, MailKind::Ack),
+            (4, MailKind::Decision)
+        ],
+        "id 3 was used once and is never handed out again"
+    );
+    let err = sqlx::query("UPDATE outbox SET hold = 'whenever' WHERE id = 1")
+        .execute(&mut *c)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("check"), "{err}");
+    let err = sqlx::query(
+        "INSERT INTO decisions (proposal_id, version, decision, source, decided_by,
+                                decided_at, is_current)
+         VALUES (1, 1, 'maybe', 'cli', 'x', 0, 1)",
+    )
+    .execute(&mut *c)
+    .await
+    .unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("check"), "{err}");
 }

@@ -44,15 +44,20 @@ pub enum Audience {
     /// The `[announce] addresses` (e.g. the conference announcement list):
     /// "last call for proposals", with `List-Unsubscribe`.
     Announce,
+    /// Speakers told of an acceptance who have neither confirmed nor
+    /// declined, one mail per speaker listing those talks. Until
+    /// `[decisions] confirm_by`.
+    UnconfirmedSpeakers,
 }
 
 impl Audience {
     /// Every audience, in the order the docs list them.
-    pub const ALL: [Audience; 4] = [
+    pub const ALL: [Audience; 5] = [
         Audience::DraftSpeakers,
         Audience::PendingReviewers,
         Audience::Chairs,
         Audience::Announce,
+        Audience::UnconfirmedSpeakers,
     ];
 
     /// The config spelling.
@@ -62,6 +67,7 @@ impl Audience {
             Audience::PendingReviewers => "pending_reviewers",
             Audience::Chairs => "chairs",
             Audience::Announce => "announce",
+            Audience::UnconfirmedSpeakers => "unconfirmed_speakers",
         }
     }
 
@@ -77,6 +83,7 @@ impl Audience {
             Audience::PendingReviewers => TemplateName::ReviewReminder,
             Audience::Chairs => TemplateName::ChairDigest,
             Audience::Announce => TemplateName::LastCall,
+            Audience::UnconfirmedSpeakers => TemplateName::ConfirmReminder,
         }
     }
 
@@ -90,6 +97,7 @@ impl Audience {
             }
             Audience::Chairs => &[TemplateName::ChairDigest],
             Audience::Announce => &[TemplateName::LastCall],
+            Audience::UnconfirmedSpeakers => &[TemplateName::ConfirmReminder],
         }
     }
 }
@@ -107,16 +115,19 @@ pub enum TemplateName {
     ChairDigest,
     /// "Last call for proposals" (`last_call.txt`).
     LastCall,
+    /// "Please confirm or decline your accepted talk" (`remind_confirm.txt`).
+    ConfirmReminder,
 }
 
 impl TemplateName {
     /// Every template.
-    pub const ALL: [TemplateName; 5] = [
+    pub const ALL: [TemplateName; 6] = [
         TemplateName::DraftReminder,
         TemplateName::ReviewReminder,
         TemplateName::ReviewOverdue,
         TemplateName::ChairDigest,
         TemplateName::LastCall,
+        TemplateName::ConfirmReminder,
     ];
 
     /// The config spelling.
@@ -127,6 +138,7 @@ impl TemplateName {
             TemplateName::ReviewOverdue => "review_overdue",
             TemplateName::ChairDigest => "chair_digest",
             TemplateName::LastCall => "last_call",
+            TemplateName::ConfirmReminder => "confirm_reminder",
         }
     }
 

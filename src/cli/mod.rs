@@ -1,6 +1,7 @@
 //! The `cfpd` command line: what a chair types.
 
 mod assign;
+mod decide;
 mod oauth2;
 mod proposals;
 mod reminders;
@@ -154,6 +155,35 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Decide proposals: `cfpd decide accept P-0001 P-0004`, `reject`,
+    /// `waitlist`, or many at once with --file. Every decision is kept with
+    /// its history; nothing is mailed until `cfpd notify --send`.
+    Decide(decide::DecideArgs),
+    /// The decision mails: --preview (the default) prints every mail that
+    /// would go out and the text of one per decision; --send queues them,
+    /// each exactly once.
+    Notify {
+        /// Show what would be sent (the default).
+        #[arg(long, conflicts_with = "send")]
+        preview: bool,
+        /// Queue the decision mails (the outbox sends them, once).
+        #[arg(long)]
+        send: bool,
+    },
+    /// The program for the website: confirmed talks (reference, title,
+    /// abstract, format and duration, audience, topics, speakers with names
+    /// and bios) as JSON (schema in the README) or CSV.
+    Program {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: decide::ProgramFormat,
+        /// Also list accepted talks whose speaker has not confirmed yet.
+        #[arg(long)]
+        accepted: bool,
+        /// Include the speakers' addresses (leave out of anything published).
+        #[arg(long)]
+        emails: bool,
+    },
     /// OAuth2 for Gmail / Google Workspace and Microsoft 365: sign in once
     /// to get the refresh token cfpd logs in with.
     Oauth2 {
@@ -210,6 +240,13 @@ pub async fn main() -> anyhow::Result<()> {
             outbox(&cli.config, act, uncertain).await
         }
         Command::Status { json } => status::run(&cli.config, json).await,
+        Command::Decide(args) => decide::decide(&cli.config, args).await,
+        Command::Notify { preview: _, send } => decide::notify_cmd(&cli.config, send).await,
+        Command::Program {
+            format,
+            accepted,
+            emails,
+        } => decide::program_cmd(&cli.config, format, accepted, emails).await,
         Command::Tag { input, topics } => tag(&input, topics.as_deref()),
         Command::Oauth2 { action } => oauth2::run(&cli.config, action).await,
         Command::Report { format, html } => match html {

@@ -149,6 +149,23 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
             .unwrap_or_default(),
         format_args!("<{}>", terminal(&p.speaker_email))
     )?;
+    for d in crate::store::decisions::history(c, p.id).await? {
+        writeln!(
+            out,
+            "decision v{}: {} ({} by {}, {}){}",
+            d.version,
+            d.decision,
+            d.source,
+            terminal(&d.decided_by),
+            crate::store::from_ms(d.decided_at).format("%Y-%m-%d %H:%M UTC"),
+            match (d.current, d.notified_at, d.confirmation) {
+                (false, ..) => " — replaced".to_string(),
+                (true, None, _) => " — not told yet".to_string(),
+                (true, Some(_), None) => " — told".to_string(),
+                (true, Some(_), Some(c)) => format!(" — told; speaker {c}"),
+            }
+        )?;
+    }
     if !p.overrides.add.is_empty() || !p.overrides.remove.is_empty() {
         writeln!(
             out,

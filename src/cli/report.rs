@@ -62,8 +62,16 @@ pub async fn report(config: &Path, format: Format) -> anyhow::Result<()> {
     let store = open_store(&cfg).await?;
     let mut c = store.conn().await?;
     let g = gather(&cfg, &tagger, &mut c).await?;
+    let decided = crate::store::decisions::current_all(&mut c).await?;
     drop(c);
     let mut out = std::io::stdout().lock();
     render(&g.report, format, &mut out)?;
+    if matches!(format, Format::Text) && !decided.is_empty() {
+        let v = crate::decision::program::view(&g.proposals, &decided);
+        std::io::Write::write_all(
+            &mut out,
+            crate::decision::program::render_view(&v).as_bytes(),
+        )?;
+    }
     Ok(())
 }

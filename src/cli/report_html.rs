@@ -21,6 +21,7 @@ pub async fn write(config: &Path, path: &Path) -> anyhow::Result<()> {
     let mut c = store.conn().await?;
     let data = report::gather(&cfg, &tagger, &mut c).await?;
     let stamps = crate::store::proposals::version_stamps(&mut c).await?;
+    let decisions = crate::store::decisions::current_all(&mut c).await?;
     drop(c);
     let p = page(&Inputs {
         cfg: &cfg,
@@ -29,6 +30,7 @@ pub async fn write(config: &Path, path: &Path) -> anyhow::Result<()> {
         assignments: &data.assignments,
         report: &data.report,
         topic_order: &data.topic_order,
+        decisions: &decisions,
         now: clock.now(),
     });
     let html = p.render().context("rendering the HTML report")?;

@@ -13,6 +13,7 @@
 
 mod conference;
 mod database;
+mod decisions;
 mod locate;
 mod login;
 mod mailbox;
@@ -30,6 +31,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 pub use conference::{Conference, ReviewRules};
+pub use decisions::{DecisionRules, Promote};
 pub use login::{AuthMethod, Secret, SecretError, TlsMode};
 pub use mailbox::{ImapConfig, MailboxConfig};
 pub use metrics::MetricsConfig;
@@ -114,6 +116,8 @@ pub struct Config {
     /// `[metrics]`: the HTTP endpoint and the thresholds `/healthz` and
     /// `cfpd status` judge by.
     pub metrics: MetricsConfig,
+    /// `[decisions]`: how decisions are told.
+    pub decisions: DecisionRules,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +143,8 @@ struct RawConfig {
     announce: conference::RawAnnounce,
     #[serde(default)]
     metrics: metrics::RawMetrics,
+    #[serde(default)]
+    decisions: decisions::RawDecisions,
     oauth2: Option<oauth2::RawOAuth2>,
 }
 
@@ -199,17 +205,20 @@ impl Config {
         let limits = proposals::limits(&loc, &raw.limits)?;
         let review = conference::review(&loc, &raw.review)?;
         let announce = conference::announce(&loc, &raw.announce)?;
+        let decisions = decisions::decisions(&loc, &raw.decisions, &conference.zone)?;
         let deadlines = reminders::Deadlines {
             zone: &conference.zone,
             cfp: conference.cfp_deadline,
             review: conference.review_deadline,
             has_chairs: !raw.conference.chairs.is_empty(),
             has_announce: !announce.is_empty(),
+            confirm_by: decisions.confirm_by,
         };
         let reminders = reminders::reminders(&loc, raw.reminders.as_deref(), &deadlines)?;
         let metrics = metrics::metrics_config(&loc, &raw.metrics, &mailbox)?;
         Ok(Config {
             metrics,
+            decisions,
             reminders,
             announce,
             review,
@@ -238,6 +247,14 @@ impl Config {
             confidence_min: r.confidence_min,
             confidence_max: r.confidence_max,
         }
+    }
+
+    /// `[decisions] confirm_by` as shown in mails (conference zone, then UTC), if set.
+    pub fn confirm_by_text(&self) -> Option<String> {
+        let c = &self.conference;
+        self.decisions
+            .confirm_by
+            .map(|d| format!("{} ({} UTC)", c.zone.format(d), d.format("%Y-%m-%d %H:%M")))
     }
 
     /// The review deadline as shown in mails (conference zone, then UTC), if one is set.

@@ -36,6 +36,8 @@ pub(super) struct Deadlines<'z> {
     pub(super) has_chairs: bool,
     /// Whether `[announce] addresses` is non-empty.
     pub(super) has_announce: bool,
+    /// `[decisions] confirm_by`, if set.
+    pub(super) confirm_by: Option<DateTime<Utc>>,
 }
 
 /// The reminder rules: the defaults generated from the deadlines when the
@@ -229,6 +231,16 @@ fn deadline_of(
             d.review.unwrap_or(d.cfp),
             chrono::Duration::days(rules::DEFAULT_DIGEST_TAIL_DAYS),
         ),
+        Audience::UnconfirmedSpeakers => match d.confirm_by {
+            Some(c) => (c, chrono::Duration::zero()),
+            None => {
+                return Err(loc.err_at(
+                    at,
+                    &key(i, "audience"),
+                    "unconfirmed_speakers reminders count towards the confirmation deadline: set [decisions] confirm_by",
+                ))
+            }
+        },
     };
     if audience == Audience::Chairs && !d.has_chairs {
         return Err(loc.err_at(

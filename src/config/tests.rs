@@ -594,3 +594,34 @@ fn init_writes_deadlines_weeks_after_today() {
     assert!(c.past_deadlines(now).is_empty());
     assert!(c.conference.cfp_deadline > now + chrono::Duration::weeks(7));
 }
+
+#[test]
+fn decisions_share_reviews_and_confirm_by_in_the_conference_zone() {
+    let c = Config::from_str(&minimal(), Path::new("/etc/cfpd/cfpd.toml")).unwrap();
+    assert_eq!(c.decisions, DecisionRules::default());
+    let src = minimal()
+        + "\n[decisions]\nshare_reviews = true\nconfirm_by = \"2024-07-01T23:59:59\"\n\n\
+           [[reminders]]\nname = \"confirm\"\ncron = \"0 0 9 * * *\"\naudience = \"unconfirmed_speakers\"\n";
+    let c = Config::from_str(&src, Path::new("c.toml")).unwrap();
+    assert!(c.decisions.share_reviews);
+    assert_eq!(
+        c.decisions.confirm_by.unwrap().to_rfc3339(),
+        "2024-07-02T11:59:59+00:00",
+        "AoE is UTC-12"
+    );
+    assert_eq!(c.reminders[0].deadline, c.decisions.confirm_by);
+    let bad = minimal() + "\n[decisions]\nconfirm_by = \"July 1st\"\n";
+    let e = Config::from_str(&bad, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("c.toml:17: decisions.confirm_by: expected a local time"),
+        "{e}"
+    );
+    let no_deadline = minimal()
+        + "\n[[reminders]]\nname = \"confirm\"\ncron = \"0 0 9 * * *\"\naudience = \"unconfirmed_speakers\"\n";
+    let e = Config::from_str(&no_deadline, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("set [decisions] confirm_by"), "{e}");
+}

@@ -9,7 +9,7 @@ use super::{bounce, unsubscribe, Intake, IntakeError};
 use crate::model::ProposalStatus;
 use crate::store::messages::{Finish, PendingMessage};
 use crate::store::proposals::{self as pstore, NewVersion, TokenKind};
-use crate::store::{self, AnyConnection};
+use crate::store::{self, chair, decisions, AnyConnection};
 use crate::token;
 
 /// When `m` reached the mailbox, as its source recorded it, never after `now`: the
@@ -19,6 +19,23 @@ pub(super) fn arrived(
     now: chrono::DateTime<chrono::Utc>,
 ) -> chrono::DateTime<chrono::Utc> {
     store::from_ms(m.arrived_at).min(now)
+}
+
+/// `d` handled, its reply carrying a fresh token for proposal `pid` bound to
+/// the sender (whom the rules already checked against the token they used).
+fn with_fresh_token(b: &mut Batch, d: Decision, pid: i64, i: &Inbound) -> Handled {
+    let mut h = Handled::from(d);
+    if let (Some(reply), Some(from)) = (h.reply.as_mut(), i.from.as_ref()) {
+        let tok = token::generate();
+        b.tokens.push(pstore::NewTokenRow {
+            hash: tok.hash,
+            kind: TokenKind::Proposal,
+            proposal_id: Some(pid),
+            bound_address: from.address.clone(),
+        });
+        reply.token = ReplyToken::Secret(tok.secret);
+    }
+    h
 }
 
 impl Intake {
@@ -84,7 +101,11 @@ impl Intake {
             else {
                 continue;
             };
-            let Some(t) = pstore::lookup_token(tx, &token::hash(&secret)).await? else {
+            let hash = token::hash(&secret);
+            let Some(t) = pstore::lookup_token(tx, &hash).await? else {
+                if let Some(ct) = chair::lookup_token(tx, &hash).await? {
+                    return Ok(Some(self.chair_authority(tx, ct).await?));
+                }
                 continue;
             };
             let days = self.cfg.proposals.reply_token_days;
@@ -92,10 +113,12 @@ impl Intake {
                 Some(Grant::Assignment) => return Ok(Some(Authority::Assignment(t))),
                 Some(Grant::Proposal(id)) => {
                     let proposal = pstore::get(tx, id).await?.map(Box::new);
+                    let decision = decisions::current(tx, id).await?.map(Box::new);
                     return Ok(Some(Authority::Proposal {
                         id,
                         bound: t.bound_address,
                         proposal,
+                        decision,
                     }));
                 }
                 Some(Grant::ProposalExpired(id)) => {
@@ -106,6 +129,25 @@ impl Intake {
             }
         }
         Ok(expired)
+    }
+
+    /// What a chair token selects: its request (for a confirm token), and
+    /// every proposal and current decision (commands may name any).
+    async fn chair_authority(
+        &self,
+        tx: &mut AnyConnection,
+        token: crate::model::ChairTokenRow,
+    ) -> Result<Authority, IntakeError> {
+        let request = match token.request_id {
+            Some(id) => chair::request(tx, id).await?,
+            None => None,
+        };
+        Ok(Authority::Chair(Box::new(decide::ChairAuthority {
+            token,
+            request,
+            proposals: pstore::list(tx).await?,
+            current: decisions::current_all(tx).await?,
+        })))
     }
 
     /// Carry out a decision: its writes, and the terminal state and reply it leads to.
@@ -164,6 +206,70 @@ impl Intake {
             }
             Decision::Withdraw { proposal_id, .. } => {
                 pstore::set_status(tx, proposal_id, ProposalStatus::Withdrawn, now_ms).await?;
+                let why = "its speaker withdrew it";
+                let mut h = Handled::from(d);
+                self.drop_out(tx, &mut h, proposal_id, why, now).await?;
+                Ok(h)
+            }
+            Decision::Confirmation {
+                proposal_id,
+                version,
+                answer,
+                ..
+            } => {
+                decisions::record_confirmation(tx, proposal_id, version, answer, m.id, now_ms)
+                    .await?;
+                let mut h = with_fresh_token(b, d, proposal_id, i);
+                if answer == crate::model::Confirmation::Declined {
+                    let why = "its speaker declined it";
+                    self.drop_out(tx, &mut h, proposal_id, why, now).await?;
+                }
+                Ok(h)
+            }
+            Decision::Reject {
+                proposal_id: Some(pid),
+                reply: Some(ref r),
+                ..
+            } if r.token == ReplyToken::FreshProposal => Ok(with_fresh_token(b, d, pid, i)),
+            Decision::ChairRequest {
+                ref chair,
+                ref commands,
+                ..
+            } => {
+                let id = chair::insert_request(tx, chair, commands, m.id, now_ms).await?;
+                let tok = token::generate();
+                let kind = crate::model::ChairTokenKind::Confirm;
+                chair::insert_token(tx, &tok.hash, kind, chair, Some(id), now_ms).await?;
+                let mut h = Handled::from(d);
+                if let Some(reply) = h.reply.as_mut() {
+                    reply.token = ReplyToken::Secret(tok.secret);
+                }
+                Ok(h)
+            }
+            Decision::ChairDecided {
+                request_id,
+                ref chair,
+                ref commands,
+                ..
+            } => {
+                if !chair::claim_request(tx, request_id, m.id, now_ms).await? {
+                    // Applied meanwhile by another "yes": this one is a replay.
+                    let subject = decide::subject(&self.cfg, "Nothing was decided again");
+                    let r = crate::intake::reject::Rejection::ChairConfirmationUsed;
+                    return Ok(Decision::review_refusal(&self.cfg, r, subject, true, None).into());
+                }
+                {
+                    for (pid, decision) in commands {
+                        let new = decisions::NewDecision {
+                            proposal_id: *pid,
+                            decision: *decision,
+                            source: crate::model::DecisionSource::Mail,
+                            decided_by: chair,
+                            note: None,
+                        };
+                        decisions::record(tx, &new, now_ms).await?;
+                    }
+                }
                 Ok(d.into())
             }
             Decision::Quarantine(Unreadable::Panicked(_))
@@ -177,6 +283,28 @@ impl Intake {
             | Decision::Released { .. }
             | Decision::ReviewRecorded { .. } => Ok(d.into()),
         }
+    }
+
+    /// An accepted talk dropped out: the waiting list per `[decisions]
+    /// promote`, noted in the message's detail.
+    async fn drop_out(
+        &self,
+        tx: &mut AnyConnection,
+        h: &mut Handled,
+        pid: i64,
+        why: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), IntakeError> {
+        let p =
+            crate::decision::notify::after_drop_out(tx, &self.cfg, &self.composer, pid, why, now)
+                .await?;
+        if let Some(note) = p.detail() {
+            h.finish.detail = Some(match h.finish.detail.take() {
+                Some(d) => format!("{d}; {note}"),
+                None => note,
+            });
+        }
+        Ok(())
     }
 
     /// Record a new proposal: an id (reserved for the batch), its speaker, its first

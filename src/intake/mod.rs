@@ -54,6 +54,10 @@ pub enum IntakeError {
     /// Preparing a batch panicked; nothing of it was written and it is retried.
     #[error("preparing an intake batch failed: {0}")]
     Panic(String),
+    /// Filling the place of an accepted talk that dropped out failed; the
+    /// batch is rolled back and retried.
+    #[error("waiting-list promotion: {0}")]
+    Promotion(#[from] crate::decision::notify::NotifyError),
 }
 
 /// The intake stage: owns nothing but references to shared services.

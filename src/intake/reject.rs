@@ -127,6 +127,30 @@ pub enum Rejection {
         /// The proposal.
         reference: String,
     },
+    /// An accepted speaker's reply through their token that says neither
+    /// confirm nor decline (and changes no field): nothing is recorded, and
+    /// they are asked for one plain word.
+    ConfirmationUnclear {
+        /// The proposal.
+        reference: String,
+    },
+    /// A chair token used from another address than its chair's. The reply
+    /// (to the From address) names no proposal and no chair.
+    ChairMismatch {
+        /// The From address that tried.
+        from: String,
+    },
+    /// A chair's confirmation token used a second time (replayed).
+    ChairConfirmationUsed,
+    /// Through a chair token, but no decision could be read (or a
+    /// confirmation that is not "yes"): what could not be read.
+    ChairCommandUnclear {
+        /// Lines that could not be read, or why.
+        problems: Vec<String>,
+    },
+    /// Decision commands without a chair token (from the right address or
+    /// through a speaker's or reviewer's token): a From header decides nothing.
+    ChairWithoutToken,
 }
 
 impl Rejection {
@@ -138,6 +162,11 @@ impl Rejection {
             Rejection::ProposalWithdrawn { .. } => Reason::ProposalWithdrawn,
             Rejection::WithdrawWithoutToken => Reason::WithdrawWithoutToken,
             Rejection::ReplyWithoutToken { .. } => Reason::UpdateNotUnderstood,
+            Rejection::ConfirmationUnclear { .. } => Reason::ConfirmationUnclear,
+            Rejection::ChairMismatch { .. } => Reason::ChairMismatch,
+            Rejection::ChairConfirmationUsed => Reason::ChairConfirmationUsed,
+            Rejection::ChairCommandUnclear { .. } => Reason::ChairCommandUnclear,
+            Rejection::ChairWithoutToken => Reason::ChairWithoutToken,
             Rejection::TooLarge { .. } => Reason::TooLarge,
             Rejection::Attachments { .. } => Reason::Attachments,
             Rejection::NoSender => Reason::NoSender,
@@ -170,6 +199,21 @@ impl Rejection {
             Rejection::WithdrawWithoutToken => "withdraw request without a reply token".into(),
             Rejection::ReplyWithoutToken { reference } => {
                 format!("reply about {reference} without a reply token; nothing stored")
+            }
+            Rejection::ConfirmationUnclear { reference } => {
+                format!("reply to the acceptance of {reference}: neither confirm nor decline")
+            }
+            Rejection::ChairMismatch { from } => {
+                format!("chair token used by {from}, not its chair; nothing decided")
+            }
+            Rejection::ChairConfirmationUsed => {
+                "a chair's confirmation used again; nothing decided".into()
+            }
+            Rejection::ChairCommandUnclear { problems } => {
+                format!("no decision read: {}", problems.join("; "))
+            }
+            Rejection::ChairWithoutToken => {
+                "decision commands without a chair token; nothing decided".into()
             }
             Rejection::TooLarge { size, limit } => {
                 format!("{size} bytes exceeds the limit of {limit} bytes")
@@ -334,10 +378,56 @@ impl Rejection {
                 problem,
             }
             .render(),
+            Rejection::ConfirmationUnclear { reference } => ConfirmationUnclear {
+                conference,
+                reference,
+            }
+            .render(),
+            Rejection::ChairMismatch { from } => ChairMismatch { conference, from }.render(),
+            Rejection::ChairConfirmationUsed => ChairConfirmationUsed { conference }.render(),
+            Rejection::ChairCommandUnclear { problems } => ChairCommandUnclear {
+                conference,
+                problems,
+            }
+            .render(),
+            Rejection::ChairWithoutToken => ChairWithoutToken { conference }.render(),
             Rejection::NoSender => return None,
         };
         Some(r.unwrap_or_else(|e| format!("(template error: {e})")))
     }
+}
+
+#[derive(Template)]
+#[template(path = "reject/chair_mismatch.txt")]
+struct ChairMismatch<'a> {
+    conference: &'a str,
+    from: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/chair_confirmation_used.txt")]
+struct ChairConfirmationUsed<'a> {
+    conference: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/chair_command_unclear.txt")]
+struct ChairCommandUnclear<'a> {
+    conference: &'a str,
+    problems: &'a [String],
+}
+
+#[derive(Template)]
+#[template(path = "reject/chair_without_token.txt")]
+struct ChairWithoutToken<'a> {
+    conference: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/confirmation_unclear.txt")]
+struct ConfirmationUnclear<'a> {
+    conference: &'a str,
+    reference: &'a str,
 }
 
 #[derive(Template)]
@@ -555,6 +645,17 @@ mod tests {
             Rejection::ReviewOfWithdrawn {
                 reference: "P-0001".into(),
             },
+            Rejection::ConfirmationUnclear {
+                reference: "P-0001".into(),
+            },
+            Rejection::ChairMismatch {
+                from: "eve@evil.example".into(),
+            },
+            Rejection::ChairConfirmationUsed,
+            Rejection::ChairCommandUnclear {
+                problems: vec!["accept the HTMX talk".into()],
+            },
+            Rejection::ChairWithoutToken,
         ];
         let mut seen = std::collections::HashSet::new();
         for r in reasons {

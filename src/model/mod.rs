@@ -16,10 +16,12 @@ mod states;
 
 pub use mailbox::mailbox_key;
 
-pub use rows::{Assignment, ProposalRow, Reviewer, VersionStamp};
+pub use rows::{
+    Assignment, ChairTokenRow, DecisionRequest, DecisionRow, ProposalRow, Reviewer, VersionStamp,
+};
 pub use states::{
-    AssignmentState, HoldReason, MailKind, MessageState, OutboxState, ProposalStatus, Reason,
-    TokenKind,
+    AssignmentState, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
+    MessageState, OutboxState, ProposalStatus, Reason, TokenKind,
 };
 
 /// A stored value that is none of an enum's spellings.

@@ -2,7 +2,9 @@
 //! reminders) work on. Defined here, not in `store`, so those modules need
 //! nothing from the database layer.
 
-use super::{AssignmentState, ProposalStatus};
+use super::{
+    AssignmentState, ChairTokenKind, Confirmation, Decision, DecisionSource, ProposalStatus,
+};
 use crate::proposal::{Fields, FiledTopic, TagOverrides};
 
 /// A proposal with its current version.
@@ -87,4 +89,56 @@ pub struct VersionStamp {
     pub created_at: i64,
     /// No problems recorded: the version made (or kept) the proposal submitted.
     pub complete: bool,
+}
+
+/// One decision about a proposal, as stored: every change is a new version,
+/// so the history says who decided what, when and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRow {
+    /// The proposal.
+    pub proposal_id: i64,
+    /// 1, 2, … per proposal.
+    pub version: i64,
+    /// What was decided.
+    pub decision: Decision,
+    /// CLI or mail.
+    pub source: DecisionSource,
+    /// Who: the chair's address (mail) or the user who ran `cfpd decide`.
+    pub decided_by: String,
+    /// The chair's note (from `--note` or the CSV), never mailed.
+    pub note: Option<String>,
+    /// When (ms).
+    pub decided_at: i64,
+    /// The version in force (exactly one per decided proposal).
+    pub current: bool,
+    /// When `cfpd notify --send` queued its mails (ms); `None`: not told yet.
+    pub notified_at: Option<i64>,
+    /// The speaker's answer to an acceptance, once they replied.
+    pub confirmation: Option<Confirmation>,
+    /// When they answered (ms).
+    pub confirmed_at: Option<i64>,
+}
+
+/// A chair token, as stored (only its hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChairTokenRow {
+    /// Command (step one) or confirm (step two).
+    pub kind: ChairTokenKind,
+    /// The chair's address: the only one allowed to use it.
+    pub bound_address: String,
+    /// For a confirm token: the request it confirms.
+    pub request_id: Option<i64>,
+}
+
+/// Decisions a chair sent by mail, waiting for their "yes".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRequest {
+    /// Row id.
+    pub id: i64,
+    /// The chair who sent them.
+    pub chair: String,
+    /// (proposal id, decision), as understood.
+    pub commands: Vec<(i64, Decision)>,
+    /// When the chair's "yes" applied them; `None`: not yet.
+    pub applied_at: Option<i64>,
 }

@@ -58,6 +58,15 @@ stored_enum! {
         /// so the From address is likely forged. Nothing was acted on and nothing
         /// answered; `cfpd messages --release ID` processes it normally.
         NeedsReview,
+        /// An accepted speaker confirmed the talk, by reply to the acceptance.
+        Confirmed,
+        /// An accepted speaker declined the talk, by reply to the acceptance.
+        Declined,
+        /// A chair's decisions by mail were read and answered with a
+        /// confirmation token; nothing is decided until they reply "yes".
+        DecisionRequested,
+        /// A chair confirmed decisions by mail: they were recorded.
+        Decided,
     }
 }
 
@@ -160,6 +169,17 @@ stored_enum! {
         ReleasedByChair,
         /// Processing the message panicked; it was set aside.
         Panic,
+        /// An accepted speaker's reply that says neither confirm nor decline.
+        ConfirmationUnclear,
+        /// A chair token used from another address than its chair's.
+        ChairMismatch,
+        /// A chair's confirmation token used again (replayed).
+        ChairConfirmationUsed,
+        /// A chair's mail through a chair token with no decision in it, or a
+        /// confirmation that is not "yes".
+        ChairCommandUnclear,
+        /// Decision commands without a chair token (or through another kind).
+        ChairWithoutToken,
     }
 }
 
@@ -236,6 +256,19 @@ stored_enum! {
         BreakerAlert,
         /// Chairs: an address became undeliverable.
         BounceAlert,
+        /// A chair's decision (accepted, not accepted, waitlisted) told to a
+        /// speaker or co-speaker by `cfpd notify --send`.
+        Decision,
+        /// A speaker's confirmation or decline of an accepted talk was recorded.
+        Confirmation,
+        /// Chairs: an accepted talk dropped out; the best waitlisted one is
+        /// proposed (or was promoted).
+        Promotion,
+        /// Chairs: `cfpd decide --request`, the address to decide by mail.
+        ChairRequest,
+        /// Chairs: what cfpd understood of their decisions by mail, or what
+        /// it recorded.
+        ChairAnswer,
     }
 }
 
@@ -260,6 +293,81 @@ stored_enum! {
         Proposal,
         /// Review replies to one assignment, by its reviewer.
         Assignment,
+    }
+}
+
+stored_enum! {
+    "decision",
+    /// What the chairs decided about a proposal (`decisions.decision`). Kept
+    /// apart from [`ProposalStatus`], which says where the speaker's side of
+    /// the proposal is (submitted, withdrawn, …): a withdrawn proposal keeps
+    /// the decision it had, and intake's rules need not know decisions.
+    ///
+    /// Variant order is the order reports list them.
+    pub enum Decision {
+        /// In the program (once the speaker confirms).
+        Accepted,
+        /// On the waiting list: may be accepted if an accepted talk drops out.
+        Waitlisted,
+        /// Not in the program.
+        Rejected,
+    }
+}
+
+impl Decision {
+    /// The verb a chair types for it (`cfpd decide accept`, CSV `accept`).
+    pub fn verb(self) -> &'static str {
+        match self {
+            Decision::Accepted => "accept",
+            Decision::Waitlisted => "waitlist",
+            Decision::Rejected => "reject",
+        }
+    }
+
+    /// The decision a chair's verb names: `accept`, `reject`, `waitlist`
+    /// (also the stored spellings), any case.
+    pub fn from_verb(word: &str) -> Option<Decision> {
+        let w = word.trim().to_ascii_lowercase();
+        Decision::ALL
+            .iter()
+            .copied()
+            .find(|d| d.verb() == w || d.as_str() == w)
+    }
+}
+
+stored_enum! {
+    "confirmation",
+    /// An accepted speaker's answer (`decisions.confirmation`; NULL: none yet).
+    pub enum Confirmation {
+        /// They will give the talk.
+        Confirmed,
+        /// They cannot give it.
+        Declined,
+    }
+}
+
+stored_enum! {
+    "chair token kind",
+    /// What a chair token grants (`chair_tokens.kind`).
+    pub enum ChairTokenKind {
+        /// Send decision commands (step one): answered, never applied.
+        Command,
+        /// Confirm one decision request (step two), once.
+        Confirm,
+    }
+}
+
+stored_enum! {
+    "decision source",
+    /// How a decision was made (`decisions.source`), for its history.
+    pub enum DecisionSource {
+        /// `cfpd decide` on the command line.
+        Cli,
+        /// A chair's confirmed reply by mail.
+        Mail,
+        /// Promoted from the waiting list when an accepted talk dropped out
+        /// (`[decisions] promote = "auto"`).
+        Promotion,
     }
 }
 
@@ -294,6 +402,22 @@ mod tests {
         round_trips::<HoldReason>();
         round_trips::<AssignmentState>();
         round_trips::<TokenKind>();
+        round_trips::<Decision>();
+        round_trips::<DecisionSource>();
+        round_trips::<Confirmation>();
+        round_trips::<ChairTokenKind>();
+    }
+
+    #[test]
+    fn chairs_verbs_and_stored_spellings_both_name_a_decision() {
+        for d in Decision::ALL {
+            assert_eq!(Decision::from_verb(d.verb()), Some(*d));
+            assert_eq!(Decision::from_verb(d.as_str()), Some(*d));
+        }
+        assert_eq!(Decision::from_verb(" Accept "), Some(Decision::Accepted));
+        assert_eq!(Decision::from_verb("WAITLIST"), Some(Decision::Waitlisted));
+        assert_eq!(Decision::from_verb("maybe"), None);
+        assert_eq!(Decision::from_verb(""), None);
     }
 
     #[test]

@@ -309,6 +309,21 @@ pub struct DraftItemView {
     pub address: String,
 }
 
+/// The reminder to an accepted speaker who has not answered: one mail
+/// listing every such talk, each with its own reply address.
+#[derive(Template)]
+#[template(path = "remind_confirm.txt")]
+pub struct ConfirmReminderMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub name: Option<&'a str>,
+    /// `[decisions] confirm_by` (zone and UTC).
+    pub deadline: &'a str,
+    /// The talks (reference, title, reply address).
+    pub talks: &'a [ReviewItemView],
+}
+
 /// The reminder to a speaker with drafts: one mail listing all of them.
 #[derive(Template)]
 #[template(path = "remind_drafts.txt")]
@@ -386,6 +401,8 @@ pub struct DigestMail<'a> {
     pub undeliverable: &'a [String],
     /// Mails that may not have arrived: `mail ID  <message-id>  to ADDRESS  subject`.
     pub uncertain: &'a [String],
+    /// Accepted talks whose speaker has not answered: `P-0042  speaker  title`.
+    pub unconfirmed: &'a [String],
 }
 
 /// "Last call for proposals", to an announcement address.
@@ -556,4 +573,213 @@ mod tests {
         );
         assert!(ack.lines().all(|l| l.chars().count() <= 78), "{ack}");
     }
+}
+
+/// How a decision reads in a sentence to a speaker ("your proposal was …").
+pub fn decision_phrase(d: crate::model::Decision) -> &'static str {
+    match d {
+        crate::model::Decision::Accepted => "accepted",
+        crate::model::Decision::Waitlisted => "put on the waiting list",
+        crate::model::Decision::Rejected => "not accepted",
+    }
+}
+
+/// Break text at spaces so no line is longer than `width` (a word longer
+/// than that stays whole): titles and address lists in decision mails, so
+/// every line stays readable in any mail client.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out
+}
+
+/// A chair's decision, told to a speaker or co-speaker (`cfpd notify
+/// --send`). One struct for the three decision templates, which differ in
+/// what they say, not in what they need.
+pub struct DecisionMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// The recipient's display name (the speaker's; co-speakers have none).
+    pub name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The proposal's title in quotes, wrapped to fit an indented line.
+    pub title: &'a str,
+    /// For a co-speaker: who submitted it.
+    pub submitted_by: Option<&'a str>,
+    /// The decision told before, in words, when this one replaces it.
+    pub previous: Option<&'static str>,
+    /// The reviewers' comments for the speaker, without names (empty when
+    /// the conference does not share them, or nobody wrote any).
+    pub comments: &'a [String],
+    /// Whom to write to: the chairs' addresses (or the CFP address),
+    /// wrapped to fit an indented line.
+    pub contact: &'a str,
+    /// `[decisions] confirm_by`, as the speaker reads it, if set.
+    pub confirm_by: Option<&'a str>,
+}
+
+/// `decision_accepted.txt`.
+#[derive(Template)]
+#[template(path = "decision_accepted.txt")]
+pub struct DecisionAccepted<'a> {
+    /// What every decision mail says.
+    pub m: &'a DecisionMail<'a>,
+}
+
+/// `decision_waitlisted.txt`.
+#[derive(Template)]
+#[template(path = "decision_waitlisted.txt")]
+pub struct DecisionWaitlisted<'a> {
+    /// What every decision mail says.
+    pub m: &'a DecisionMail<'a>,
+}
+
+/// `decision_rejected.txt`.
+#[derive(Template)]
+#[template(path = "decision_rejected.txt")]
+pub struct DecisionRejected<'a> {
+    /// What every decision mail says.
+    pub m: &'a DecisionMail<'a>,
+}
+
+impl DecisionMail<'_> {
+    /// The text of the mail for `decision`.
+    pub fn render(&self, decision: crate::model::Decision) -> askama::Result<String> {
+        use crate::model::Decision;
+        match decision {
+            Decision::Accepted => DecisionAccepted { m: self }.render(),
+            Decision::Waitlisted => DecisionWaitlisted { m: self }.render(),
+            Decision::Rejected => DecisionRejected { m: self }.render(),
+        }
+    }
+}
+
+/// The receipt of an accepted speaker's confirm or decline.
+pub struct ConfirmationReceipt<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub speaker_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The title in quotes, wrapped to fit an indented line.
+    pub title: &'a str,
+    /// The chairs' addresses (or the CFP address), wrapped.
+    pub contact: &'a str,
+}
+
+/// `confirmed.txt`.
+#[derive(Template)]
+#[template(path = "confirmed.txt")]
+struct Confirmed<'a> {
+    m: &'a ConfirmationReceipt<'a>,
+}
+
+/// `declined.txt`.
+#[derive(Template)]
+#[template(path = "declined.txt")]
+struct Declined<'a> {
+    m: &'a ConfirmationReceipt<'a>,
+}
+
+impl ConfirmationReceipt<'_> {
+    /// The receipt of a confirmation.
+    pub fn confirmed(&self) -> askama::Result<String> {
+        Confirmed { m: self }.render()
+    }
+
+    /// The receipt of a decline.
+    pub fn declined(&self) -> askama::Result<String> {
+        Declined { m: self }.render()
+    }
+}
+
+/// To the chairs: an accepted talk dropped out, and the waitlisted talk
+/// proposed (or promoted) in its place.
+#[derive(Template)]
+#[template(path = "promotion.txt")]
+pub struct PromotionMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// The talk that dropped out (`P-0042`).
+    pub dropped: &'a str,
+    /// Its title.
+    pub dropped_title: &'a str,
+    /// Why (declined by its speaker, withdrawn).
+    pub why: &'a str,
+    /// The candidate, `P-0043 "Title" (mean score 4.5)`, if any.
+    pub candidate: Option<&'a str>,
+    /// The candidate's reference, for the command to type.
+    pub candidate_ref: &'a str,
+    /// It was accepted already (`promote = "auto"`).
+    pub promoted: bool,
+}
+
+/// Step one of a chair's decisions by mail: what was understood.
+#[derive(Template)]
+#[template(path = "chair_understood.txt")]
+pub struct ChairUnderstood<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// `accept P-0001 "Title"`, one per decision that may be made.
+    pub understood: &'a [String],
+    /// Refusals, each naming its proposal.
+    pub refused: &'a [String],
+    /// Lines that could not be read.
+    pub unreadable: &'a [String],
+}
+
+/// Step two: what was recorded.
+#[derive(Template)]
+#[template(path = "chair_decided.txt")]
+pub struct ChairDecided<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// `accept P-0001 "Title"`, one per decision recorded.
+    pub recorded: &'a [String],
+    /// What could no longer be decided.
+    pub refused: &'a [String],
+}
+
+impl ChairUnderstood<'_> {
+    /// The text (a template error is shown in the mail rather than lost).
+    pub fn render_text(&self) -> String {
+        self.render()
+            .unwrap_or_else(|e| format!("(template error: {e})"))
+    }
+}
+
+impl ChairDecided<'_> {
+    /// The text (a template error is shown in the mail rather than lost).
+    pub fn render_text(&self) -> String {
+        self.render()
+            .unwrap_or_else(|e| format!("(template error: {e})"))
+    }
+}
+
+/// `cfpd decide --request`: the address a chair decides by mail through.
+#[derive(Template)]
+#[template(path = "chair_request.txt")]
+pub struct ChairRequestMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// The chair it is for (the only sender it accepts).
+    pub chair: &'a str,
+    /// `P-0001 "Title"`, submitted proposals without a decision.
+    pub undecided: &'a [String],
+    /// `P-0003 "Title"`, waitlisted proposals.
+    pub waitlisted: &'a [String],
 }

@@ -107,6 +107,8 @@ pub struct Page {
     pub reviewer_rows: Vec<ReviewerProgress>,
     /// Rankings per primary topic.
     pub rankings: Vec<RankTable>,
+    /// The decision view, once anything is decided.
+    pub decisions: Option<DecisionSection>,
 }
 
 /// Everything the page is drawn from (rows already read; no database, no clock).
@@ -124,6 +126,8 @@ pub struct Inputs<'a> {
     pub report: &'a Report,
     /// The conference's topics (id, name) in their configured order.
     pub topic_order: &'a [(String, String)],
+    /// Every current decision (the decision view; empty: no such section).
+    pub decisions: &'a [crate::model::DecisionRow],
     /// When the page is generated.
     pub now: DateTime<Utc>,
 }
@@ -175,7 +179,59 @@ pub fn page(i: &Inputs<'_>) -> Page {
         reviewers: reviewer_chart(r),
         reviewer_rows: r.reviewers.clone(),
         rankings: r.topics.iter().map(rank_table).collect(),
+        decisions: decision_section(i),
     }
+}
+
+/// One row of a decision table: (name, [accepted, waitlisted, rejected, undecided]).
+pub type DecisionCounts = (String, [usize; 4]);
+
+/// The decision view of the page: what `cfpd report` ends with, as tables.
+#[derive(Debug, Clone)]
+pub struct DecisionSection {
+    /// "3 accepted, 1 waitlisted, …".
+    pub totals: String,
+    /// The acceptance rate, in words.
+    pub rate: String,
+    /// Confirmations of the accepted talks told: (confirmed, declined, waiting).
+    pub confirmations: (usize, usize, usize),
+    /// ("primary topic" or "format", rows of (name, [accepted, waitlisted,
+    /// rejected, undecided])).
+    pub tables: Vec<(&'static str, Vec<DecisionCounts>)>,
+}
+
+fn decision_section(i: &Inputs<'_>) -> Option<DecisionSection> {
+    if i.decisions.is_empty() {
+        return None;
+    }
+    let v = crate::decision::program::view(i.proposals, i.decisions);
+    let row = |(name, c): (&String, &crate::decision::program::Counts)| {
+        (
+            name.clone(),
+            [c.decided[0], c.decided[1], c.decided[2], c.undecided],
+        )
+    };
+    let t = &v.total;
+    let decided: usize = t.decided.iter().sum();
+    Some(DecisionSection {
+        totals: format!(
+            "{} accepted, {} waitlisted, {} rejected, {} undecided",
+            t.decided[0], t.decided[1], t.decided[2], t.undecided
+        ),
+        rate: if decided == 0 {
+            "nothing decided yet".into()
+        } else {
+            format!(
+                "{:.0} % of decided proposals accepted",
+                100.0 * t.decided[0] as f64 / decided as f64
+            )
+        },
+        confirmations: v.confirmations,
+        tables: vec![
+            ("primary topic", v.by_topic.iter().map(row).collect()),
+            ("format", v.by_format.iter().map(row).collect()),
+        ],
+    })
 }
 
 /// The status-over-time chart (none without proposals) and its data table rows.
@@ -355,6 +411,15 @@ mod tests {
     }
 
     fn render(cfg: &Config, ps: &[ProposalRow], now: DateTime<Utc>) -> String {
+        render_with(cfg, ps, now, &[])
+    }
+
+    fn render_with(
+        cfg: &Config,
+        ps: &[ProposalRow],
+        now: DateTime<Utc>,
+        decisions: &[crate::model::DecisionRow],
+    ) -> String {
         let stamps: Vec<VersionStamp> = ps
             .iter()
             .map(|p| VersionStamp {
@@ -391,6 +456,7 @@ mod tests {
             assignments: &assignments,
             report: &report,
             topic_order: &order,
+            decisions,
             now,
         })
         .render()
@@ -498,5 +564,52 @@ mod tests {
         );
         assert!(html.contains("No submitted proposals yet."));
         assert!(html.contains("No reviewers yet"));
+    }
+
+    #[test]
+    fn the_decision_view_appears_once_anything_is_decided() {
+        use crate::model::{Confirmation, Decision, DecisionRow, DecisionSource};
+        let ps = [
+            proposal(1, "<b>One</b>", "a&b", ProposalStatus::Submitted, 0),
+            proposal(2, "Two", "b", ProposalStatus::Submitted, 0),
+            proposal(3, "Three", "b", ProposalStatus::Submitted, 0),
+        ];
+        let d = |id: i64, decision: Decision, c: Option<Confirmation>| DecisionRow {
+            proposal_id: id,
+            version: 1,
+            decision,
+            source: DecisionSource::Cli,
+            decided_by: "chair".into(),
+            note: None,
+            decided_at: 0,
+            current: true,
+            notified_at: Some(1),
+            confirmation: c,
+            confirmed_at: None,
+        };
+        let now = Utc::now();
+        assert!(!render(&cfg(), &ps, now).contains("id=\"decisions\""));
+        let html = render_with(
+            &cfg(),
+            &ps,
+            now,
+            &[
+                d(1, Decision::Accepted, Some(Confirmation::Confirmed)),
+                d(2, Decision::Rejected, None),
+            ],
+        );
+        assert!(
+            html.contains("<h2 id=\"h-decisions\">Decisions</h2>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("1 accepted, 0 waitlisted, 1 rejected, 1 undecided (50 % of decided proposals accepted). Accepted talks told: 1 confirmed, 0 declined, 0 waiting"),
+            "{html}"
+        );
+        assert!(html.contains("<th>format</th>"), "{html}");
+        assert!(
+            html.contains("<td>Topic a&#38;b</td><td class=\"n\">1</td>"),
+            "{html}"
+        );
     }
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::calendar::rules::{Audience, Rule, TemplateName};
 use crate::config::Config;
-use crate::model::ProposalStatus;
+use crate::model::{Decision, DecisionRow, ProposalStatus};
 use crate::store::proposals::{self as pstore, ProposalRow};
 use crate::store::reminders::{self as rem, BounceRow};
 use crate::store::review::{self as rstore, Assignment, PendingReview, Reviewer};
@@ -31,6 +31,8 @@ pub struct Snapshot {
     pub reviewers: Vec<Reviewer>,
     /// Announcement addresses that unsubscribed.
     pub unsubscribed: HashSet<String>,
+    /// Every proposal's current decision.
+    pub decisions: Vec<DecisionRow>,
 }
 
 impl Snapshot {
@@ -43,6 +45,7 @@ impl Snapshot {
             assignments: rstore::assignments(conn).await?,
             reviewers: rstore::reviewers(conn).await?,
             unsubscribed: rem::unsubscribed(conn).await?,
+            decisions: crate::store::decisions::current_all(conn).await?,
         })
     }
 }
@@ -56,6 +59,36 @@ pub struct DraftItem {
     pub title: String,
     /// What is still missing or wrong.
     pub problems: Vec<String>,
+}
+
+/// An accepted talk its speaker has neither confirmed nor declined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnconfirmedItem {
+    /// The proposal.
+    pub proposal_id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its speaker's address.
+    pub speaker: String,
+}
+
+/// The accepted talks waiting for their speaker's answer: told, not
+/// confirmed or declined, not withdrawn. The one definition, for the
+/// reminders, the digest and `cfpd report`.
+pub fn unconfirmed(snap: &Snapshot) -> Vec<UnconfirmedItem> {
+    let by_id: HashMap<i64, &ProposalRow> = snap.proposals.iter().map(|p| (p.id, p)).collect();
+    snap.decisions
+        .iter()
+        .filter(|d| d.current && d.decision == Decision::Accepted)
+        .filter(|d| d.notified_at.is_some() && d.confirmation.is_none())
+        .filter_map(|d| by_id.get(&d.proposal_id))
+        .filter(|p| p.status != ProposalStatus::Withdrawn)
+        .map(|p| UnconfirmedItem {
+            proposal_id: p.id,
+            title: title_of(p),
+            speaker: p.speaker_email.clone(),
+        })
+        .collect()
 }
 
 /// A pending review in a reviewer's reminder.
@@ -93,6 +126,8 @@ pub struct Digest {
     pub undeliverable: Vec<crate::store::bounces::Undeliverable>,
     /// Mails that may not have arrived (`uncertain`), until a chair resolves each.
     pub uncertain: Vec<crate::store::outbox::UncertainMail>,
+    /// Accepted talks whose speaker has not answered yet.
+    pub unconfirmed: Vec<UnconfirmedItem>,
 }
 
 /// Statuses the digest's topic table has columns for.
@@ -119,6 +154,8 @@ pub enum Content {
     Digest(Box<Digest>),
     /// "Last call for proposals".
     LastCall,
+    /// A speaker's accepted talks still waiting for their answer (at least one).
+    Unconfirmed(Vec<UnconfirmedItem>),
 }
 
 /// One reminder mail to be sent: the unit the ledger records.
@@ -172,6 +209,7 @@ impl Planned {
                     (d.overdue.len(), "overdue reviewer(s)"),
                     (d.bounces.len(), "bounce(s)"),
                     (d.declines.len(), "decline(s)/conflict(s)"),
+                    (d.unconfirmed.len(), "unconfirmed talk(s)"),
                 ] {
                     if n > 0 {
                         line.push_str(&format!(", {n} {what}"));
@@ -180,6 +218,16 @@ impl Planned {
                 vec![line]
             }
             Content::LastCall => vec!["last call for proposals".into()],
+            Content::Unconfirmed(items) => items
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{} \"{}\" (not confirmed yet)",
+                        crate::proposal::reference(u.proposal_id),
+                        u.title
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -270,7 +318,8 @@ pub async fn plan(
             let quiet = d.by_status.is_empty()
                 && d.bounces.is_empty()
                 && d.declines.is_empty()
-                && d.uncertain.is_empty();
+                && d.uncertain.is_empty()
+                && d.unconfirmed.is_empty();
             if quiet {
                 Vec::new()
             } else {
@@ -286,6 +335,23 @@ pub async fn plan(
             .filter(|a| !snap.unsubscribed.contains(*a))
             .map(|a| planned(a, None, Content::LastCall))
             .collect(),
+        Audience::UnconfirmedSpeakers => {
+            let names: HashMap<&str, Option<&str>> = snap
+                .proposals
+                .iter()
+                .map(|p| (p.speaker_email.as_str(), p.speaker_name.as_deref()))
+                .collect();
+            let mut per: BTreeMap<String, Vec<UnconfirmedItem>> = BTreeMap::new();
+            for u in unconfirmed(snap) {
+                per.entry(u.speaker.clone()).or_default().push(u);
+            }
+            per.into_iter()
+                .map(|(to, items)| {
+                    let name = names.get(to.as_str()).copied().flatten();
+                    planned(&to, name, Content::Unconfirmed(items))
+                })
+                .collect()
+        }
     })
 }
 
@@ -358,5 +424,6 @@ fn digest(
         declines,
         undeliverable: Vec::new(),
         uncertain: Vec::new(),
+        unconfirmed: unconfirmed(snap),
     }
 }

@@ -13,7 +13,9 @@
 
 use askama::Template;
 
-use super::audience::{Content, Digest, DraftItem, Planned, ReviewItem, DIGEST_STATUSES};
+use super::audience::{
+    Content, Digest, DraftItem, Planned, ReviewItem, UnconfirmedItem, DIGEST_STATUSES,
+};
 use super::ScheduleError;
 use crate::calendar::rules::Rule;
 use crate::config::Config;
@@ -41,6 +43,8 @@ pub enum TokenWrite {
     },
     /// A List-Unsubscribe token: (hash, the address it unsubscribes).
     Unsubscribe(String, String),
+    /// A chair's command token (the digest's Reply-To): (hash, the chair).
+    Chair(String, String),
 }
 
 /// A reminder ready to queue.
@@ -124,8 +128,9 @@ pub fn render(
     let b = match &p.content {
         Content::Drafts(items) => drafts(&c, items, &mut tokens)?,
         Content::Reviews { items, overdue } => reviews(&c, items, *overdue, &mut tokens)?,
-        Content::Digest(d) => digest(&c, d)?,
+        Content::Digest(d) => digest(&c, d, &mut tokens)?,
         Content::LastCall => last_call(&c, &mut tokens)?,
+        Content::Unconfirmed(items) => unconfirmed(&c, items, &mut tokens)?,
     };
     let draft = Draft {
         kind: b.kind,
@@ -272,8 +277,11 @@ fn reviews(
     })
 }
 
-/// The chairs' digest: counts, topics, overdue reviewers, bounces, declines.
-fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
+/// The chairs' digest: counts, topics, overdue reviewers, bounces, declines;
+/// its Reply-To carries a chair's command token (decisions by mail).
+fn digest(c: &Ctx<'_>, d: &Digest, tokens: &mut Vec<TokenWrite>) -> Result<Body, ScheduleError> {
+    let t = token::generate();
+    tokens.push(TokenWrite::Chair(t.hash, c.p.recipient.clone()));
     let date = crate::calendar::zone::to_local(c.zone(), c.p.occurrence)
         .format("%Y-%m-%d")
         .to_string();
@@ -356,6 +364,18 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
         .iter()
         .map(crate::outbox::uncertain_line)
         .collect();
+    let unconfirmed: Vec<String> = d
+        .unconfirmed
+        .iter()
+        .map(|u| {
+            format!(
+                "{}  {}  {}",
+                crate::proposal::reference(u.proposal_id),
+                u.speaker,
+                u.title
+            )
+        })
+        .collect();
     let body = templates::DigestMail {
         conference: c.conference(),
         date: &date,
@@ -372,6 +392,7 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
         declines: &declines,
         undeliverable: &undeliverable,
         uncertain: &uncertain,
+        unconfirmed: &unconfirmed,
     }
     .render()
     .map_err(|e| ScheduleError::Render("digest.txt", e))?;
@@ -389,7 +410,55 @@ fn digest(c: &Ctx<'_>, d: &Digest) -> Result<Body, ScheduleError> {
         kind: MailKind::Digest,
         subject: subject(c.cfg, &what),
         text: body,
-        reply_token: None,
+        reply_token: Some(t.secret),
+        unsubscribe: None,
+    })
+}
+
+/// An accepted speaker's unanswered talks, each with a fresh reply address
+/// (a proposal token bound to the speaker, as the acceptance carried).
+fn unconfirmed(
+    c: &Ctx<'_>,
+    items: &[UnconfirmedItem],
+    tokens: &mut Vec<TokenWrite>,
+) -> Result<Body, ScheduleError> {
+    let (views, reply_token) = with_tokens(
+        c,
+        items,
+        tokens,
+        |u, address| templates::ReviewItemView {
+            reference: crate::proposal::reference(u.proposal_id),
+            title: u.title.clone(),
+            address,
+        },
+        |u, hash| {
+            TokenWrite::Proposal(NewTokenRow {
+                hash,
+                kind: TokenKind::Proposal,
+                proposal_id: Some(u.proposal_id),
+                bound_address: c.p.recipient.clone(),
+            })
+        },
+    );
+    let deadline = c.deadline();
+    let body = templates::ConfirmReminderMail {
+        conference: c.conference(),
+        name: c.p.name.as_deref(),
+        deadline: &deadline,
+        talks: &views,
+    }
+    .render()
+    .map_err(|e| ScheduleError::Render("remind_confirm.txt", e))?;
+    let what = if views.len() == 1 {
+        format!("Please confirm your talk {}", views[0].reference)
+    } else {
+        format!("Please confirm your {} talks", views.len())
+    };
+    Ok(Body {
+        kind: MailKind::Reminder,
+        subject: subject(c.cfg, &what),
+        text: body,
+        reply_token,
         unsubscribe: None,
     })
 }

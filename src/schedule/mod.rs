@@ -267,6 +267,11 @@ impl Scheduler {
                         .await?;
                     }
                     TokenWrite::Unsubscribe(hash, address) => unsub_tokens.push((hash, address)),
+                    TokenWrite::Chair(hash, address) => {
+                        let kind = crate::model::ChairTokenKind::Command;
+                        crate::store::chair::insert_token(tx, &hash, kind, &address, None, now_ms)
+                            .await?;
+                    }
                 }
             }
             mails.push(r.mail);

@@ -1,12 +1,14 @@
-//! Migration 0011's CHECK constraints against the enums in `model`: every
+//! The migrations' CHECK constraints against the enums in `model`: every
 //! spelling of every enum is allowed, nothing else is, and a value that got
-//! past them anyway (an older cfpd, a hand edit) reads as an error.
+//! past them anyway (an older cfpd, a hand edit) reads as an error. A later
+//! migration may redefine a constraint (0015 adds the `decision` mail kind):
+//! the latest definition is the one that must match.
 
 use std::collections::BTreeSet;
 
 use crate::model::{
-    AssignmentState, HoldReason, MailKind, MessageState, OutboxState, ProposalStatus, Reason,
-    Spelled, TokenKind,
+    AssignmentState, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
+    MessageState, OutboxState, ProposalStatus, Reason, Spelled, TokenKind,
 };
 
 const SQLITE: &str = include_str!("../../migrations/sqlite/0011_check_states.sql");
@@ -20,7 +22,7 @@ const POSTGRES_0014: &str = include_str!("../../migrations/postgres/0014_reply_m
 /// its first `)` outside a quoted value, and no spelling contains one.
 fn allowed(sql: &str, name: &str) -> BTreeSet<String> {
     let start = sql
-        .find(&format!("CONSTRAINT {name} CHECK ("))
+        .rfind(&format!("CONSTRAINT {name} CHECK ("))
         .unwrap_or_else(|| panic!("no constraint {name}"));
     let body = &sql[start + format!("CONSTRAINT {name} CHECK (").len()..];
     let mut values = BTreeSet::new();
@@ -44,8 +46,39 @@ fn spellings<T: Spelled>() -> BTreeSet<String> {
     T::all().iter().map(|v| v.as_str().to_string()).collect()
 }
 
+/// Every migration of a dialect, in the order they are applied.
+fn migrations(dialect: &str) -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dialect);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+/// The values of the latest definition of constraint `name` in a dialect.
+fn latest(dialect: &str, name: &str) -> BTreeSet<String> {
+    let needle = format!("CONSTRAINT {name} CHECK (");
+    let (_, sql) = migrations(dialect)
+        .into_iter()
+        .rev()
+        .find(|(_, sql)| sql.contains(&needle))
+        .unwrap_or_else(|| panic!("no migration defines {name}"));
+    allowed(&sql, name)
+}
+
 #[test]
-fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
+fn the_latest_definition_of_every_check_lists_exactly_its_enums_spellings() {
     let expected = [
         ("messages_state_check", spellings::<MessageState>()),
         ("messages_reason_check", spellings::<Reason>()),
@@ -53,15 +86,87 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
         ("tokens_kind_check", spellings::<TokenKind>()),
         ("outbox_state_check", spellings::<OutboxState>()),
         ("outbox_kind_check", spellings::<MailKind>()),
+        ("outbox_hold_check", spellings::<HoldReason>()),
+        ("assignments_state_check", spellings::<AssignmentState>()),
+        ("decisions_decision_check", spellings::<Decision>()),
+        ("decisions_source_check", spellings::<DecisionSource>()),
+        ("decisions_confirmation_check", spellings::<Confirmation>()),
+        ("chair_tokens_kind_check", spellings::<ChairTokenKind>()),
+    ];
+    let names: BTreeSet<&str> = expected.iter().map(|(n, _)| *n).collect();
+    let constraint = regex::Regex::new(r"CONSTRAINT (\w+) CHECK").unwrap();
+    for dialect in ["sqlite", "postgres"] {
+        for (name, want) in &expected {
+            assert_eq!(&latest(dialect, name), want, "{dialect}: {name}");
+        }
+        for (file, sql) in migrations(dialect) {
+            for c in constraint.captures_iter(&sql) {
+                assert!(
+                    names.contains(&c[1]),
+                    "{dialect}/{file}: {} is held to no enum here",
+                    &c[1]
+                );
+            }
+        }
+    }
+}
+
+/// Migration 0011 as it was written (its text never changes: databases
+/// recorded its checksum).
+#[test]
+fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
+    let expected = [
+        ("proposals_status_check", spellings::<ProposalStatus>()),
+        ("tokens_kind_check", spellings::<TokenKind>()),
+        ("outbox_state_check", spellings::<OutboxState>()),
         ("assignments_state_check", spellings::<AssignmentState>()),
     ];
+    let later = |name: &str, now: BTreeSet<String>, added: &[&str]| {
+        for sql in [SQLITE, POSTGRES] {
+            let then = allowed(sql, name);
+            assert!(
+                then.is_subset(&now),
+                "{name}: 0011's spellings are all still spelled"
+            );
+            let mut diff: Vec<&str> = now.difference(&then).map(String::as_str).collect();
+            diff.sort();
+            assert_eq!(diff, added, "{name}: added by a later migration (0015)");
+        }
+    };
+    later(
+        "outbox_kind_check",
+        spellings::<MailKind>(),
+        &[
+            "chair_answer",
+            "chair_request",
+            "confirmation",
+            "decision",
+            "promotion",
+        ],
+    );
+    later(
+        "messages_state_check",
+        spellings::<MessageState>(),
+        &["confirmed", "decided", "decision_requested", "declined"],
+    );
+    later(
+        "messages_reason_check",
+        spellings::<Reason>(),
+        &[
+            "chair_command_unclear",
+            "chair_confirmation_used",
+            "chair_mismatch",
+            "chair_without_token",
+            "confirmation_unclear",
+        ],
+    );
     for sql in [SQLITE, POSTGRES] {
         for (name, want) in &expected {
             assert_eq!(&allowed(sql, name), want, "{name}");
         }
         assert_eq!(
             sql.matches("CONSTRAINT ").count(),
-            expected.len(),
+            expected.len() + 3,
             "one constraint per stored enum column"
         );
     }

@@ -11,6 +11,8 @@
 //! `&mut AnyConnection`; pass `&mut *tx` from [`Store::begin`].
 
 pub mod bounces;
+pub mod chair;
+pub mod decisions;
 pub mod lease;
 pub mod messages;
 pub mod outbox;

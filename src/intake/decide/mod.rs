@@ -13,6 +13,7 @@
 //! [`authorize`] is the one rule for reply tokens: which token, found in a recipient
 //! address, selects a proposal or an assignment at all.
 
+pub mod chair;
 mod replies;
 pub mod review;
 mod stray;
@@ -27,11 +28,14 @@ use super::reject::Rejection;
 use super::{attachments, bounce, unsubscribe};
 use crate::config::Config;
 use crate::mailtext::command::{self as form, ReplyCommand};
-use crate::model::{MailKind, MessageState, ProposalRow, ProposalStatus, Reason, TokenKind};
+use crate::model::{
+    DecisionRow, MailKind, MessageState, ProposalRow, ProposalStatus, Reason, TokenKind,
+};
 use crate::proposal::{self, FiledTopic, TagOverrides};
 use crate::store::messages::Finish;
 use crate::store::proposals::TokenRow;
 use crate::topics::{TagInput, Tagger};
+pub use chair::ChairAuthority;
 pub use replies::{help_reply, subject, Body, Reply, ReplyToken};
 pub use stray::reply_about_proposal;
 
@@ -127,6 +131,9 @@ pub enum Authority {
         bound: String,
         /// The proposal, `None` when it no longer exists (the mail is then new mail).
         proposal: Option<Box<ProposalRow>>,
+        /// The chairs' current decision about it, if any: a reply to a told
+        /// acceptance may confirm or decline the talk.
+        decision: Option<Box<DecisionRow>>,
     },
     /// An expired proposal token (and no valid token among the recipients).
     ExpiredProposal {
@@ -135,6 +142,8 @@ pub enum Authority {
         /// The only address that may learn it expired.
         bound: String,
     },
+    /// A chair token: decisions by mail (see [`chair`]).
+    Chair(Box<ChairAuthority>),
 }
 
 /// Whether a token selects anything at `now_ms`. An assignment token always does: its
@@ -293,6 +302,38 @@ pub enum Decision {
         /// The confirmation.
         reply: Reply,
     },
+    /// A chair's decisions by mail, understood: stored as a request and
+    /// answered with a confirmation token; nothing is decided yet.
+    ChairRequest {
+        /// The chair (the token's bound address).
+        chair: String,
+        /// (proposal id, decision) that may be made.
+        commands: Vec<(i64, crate::model::Decision)>,
+        /// What was understood; its token is issued when applied.
+        reply: Reply,
+    },
+    /// A chair's "yes": the request's decisions are recorded.
+    ChairDecided {
+        /// The request confirmed.
+        request_id: i64,
+        /// The chair.
+        chair: String,
+        /// (proposal id, decision) still possible now.
+        commands: Vec<(i64, crate::model::Decision)>,
+        /// What was recorded.
+        reply: Reply,
+    },
+    /// An accepted speaker confirmed or declined the talk.
+    Confirmation {
+        /// The proposal.
+        proposal_id: i64,
+        /// The acceptance (decision version) answered.
+        version: i64,
+        /// Their answer.
+        answer: crate::model::Confirmation,
+        /// The receipt, echoing the new state.
+        reply: Reply,
+    },
     /// Through an assignment token: the review-reply rules decide.
     ReviewReply {
         /// The assignment token.
@@ -340,6 +381,12 @@ impl Decision {
             Decision::NewProposal(p) => p.state(),
             Decision::Update(_) => MessageState::Updated,
             Decision::Withdraw { .. } => MessageState::Withdrawn,
+            Decision::ChairRequest { .. } => MessageState::DecisionRequested,
+            Decision::ChairDecided { .. } => MessageState::Decided,
+            Decision::Confirmation { answer, .. } => match answer {
+                crate::model::Confirmation::Confirmed => MessageState::Confirmed,
+                crate::model::Confirmation::Declined => MessageState::Declined,
+            },
             // Not terminal: the review-reply rules decide further.
             Decision::ReviewReply { .. } => MessageState::Received,
             Decision::Released { .. } => MessageState::Released,
@@ -368,6 +415,9 @@ impl Decision {
             }),
             Decision::Update(_)
             | Decision::Withdraw { .. }
+            | Decision::Confirmation { .. }
+            | Decision::ChairRequest { .. }
+            | Decision::ChairDecided { .. }
             | Decision::ReviewReply { .. }
             | Decision::ReviewRecorded { .. } => None,
         }
@@ -393,6 +443,24 @@ impl Decision {
             Decision::NotAProposal { .. } => Some("no labelled proposal fields found".into()),
             Decision::NewProposal(p) => p.detail(),
             Decision::Update(u) => Some(format!("version {}", u.version)),
+            Decision::Confirmation { version, .. } => {
+                Some(format!("answer to the acceptance (decision version {version})"))
+            }
+            Decision::ChairRequest {
+                chair, commands, ..
+            } => Some(format!(
+                "{chair} asks for {} decision(s); waiting for their \"yes\"",
+                commands.len()
+            )),
+            Decision::ChairDecided {
+                chair,
+                commands,
+                request_id,
+                ..
+            } => Some(format!(
+                "{chair} confirmed request {request_id}: {} decision(s) recorded",
+                commands.len()
+            )),
             Decision::Released { detail, .. } | Decision::ReviewRecorded { detail, .. } => {
                 Some(detail.clone())
             }
@@ -421,6 +489,7 @@ impl Decision {
             }
             Decision::Update(u) => Some(u.proposal_id),
             Decision::Withdraw { proposal_id, .. }
+            | Decision::Confirmation { proposal_id, .. }
             | Decision::Released { proposal_id, .. }
             | Decision::ReviewRecorded { proposal_id, .. } => Some(*proposal_id),
             _ => None,
@@ -442,6 +511,9 @@ impl Decision {
             Decision::Help { reply, .. }
             | Decision::NotAProposal { reply }
             | Decision::Withdraw { reply, .. }
+            | Decision::Confirmation { reply, .. }
+            | Decision::ChairRequest { reply, .. }
+            | Decision::ChairDecided { reply, .. }
             | Decision::Released { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(&u.reply),
@@ -456,6 +528,9 @@ impl Decision {
             Decision::Help { reply, .. }
             | Decision::NotAProposal { reply }
             | Decision::Withdraw { reply, .. }
+            | Decision::Confirmation { reply, .. }
+            | Decision::ChairRequest { reply, .. }
+            | Decision::ChairDecided { reply, .. }
             | Decision::Released { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(u.reply),
@@ -505,7 +580,15 @@ pub fn authorized(i: &Inbound, f: &Facts<'_>, from: &Mailbox) -> Decision {
             id,
             bound,
             proposal,
-        }) => follow_up(i, f, from, *id, bound, proposal.as_deref()),
+            decision,
+        }) => follow_up(
+            i,
+            f,
+            from,
+            (*id, bound),
+            proposal.as_deref(),
+            decision.as_deref(),
+        ),
         Some(Authority::ExpiredProposal { id, bound }) => {
             let reference = proposal::reference(*id);
             let r = if from.address == *bound {
@@ -517,6 +600,7 @@ pub fn authorized(i: &Inbound, f: &Facts<'_>, from: &Mailbox) -> Decision {
             };
             reject(f.cfg, r, &i.subject)
         }
+        Some(Authority::Chair(a)) => chair::chair_mail(i, f, from, a),
         None => new_mail(i, f, f.read, f.review_like, from),
     }
 }
@@ -621,6 +705,13 @@ fn new_mail(
     if cmd == Some(Command::Withdraw) {
         return reject(cfg, Rejection::WithdrawWithoutToken, &i.subject);
     }
+    let is_chair = cfg
+        .chairs
+        .iter()
+        .any(|c| super::inbound::same_address(c, &from.address));
+    if is_chair && read.is_none() && !crate::decision::command::parse(&text).commands.is_empty() {
+        return reject(cfg, Rejection::ChairWithoutToken, &i.subject);
+    }
     if review_like {
         // A From header alone never selects an assignment.
         return Decision::review_refusal(
@@ -697,9 +788,9 @@ fn follow_up(
     i: &Inbound,
     f: &Facts<'_>,
     from: &Mailbox,
-    pid: i64,
-    bound: &str,
+    (pid, bound): (i64, &str),
     proposal: Option<&ProposalRow>,
+    decision: Option<&DecisionRow>,
 ) -> Decision {
     let cfg = f.cfg;
     let reference = proposal::reference(pid);
@@ -730,6 +821,41 @@ fn follow_up(
             proposal_id: pid,
             reply: replies::withdrawn(cfg, from, &reference, p),
         };
+    }
+    let fields_given = proposal::parse(&text, &cfg.proposals).fields.count_given();
+    if fields_given == 0 && !crate::decision::command::parse(&text).commands.is_empty() {
+        // A speaker's token decides nothing about the program.
+        return reject(cfg, Rejection::ChairWithoutToken, &i.subject);
+    }
+    let told_acceptance = decision
+        .filter(|d| d.decision == crate::model::Decision::Accepted && d.notified_at.is_some());
+    if let Some(d) = told_acceptance {
+        if let Some(answer) = crate::decision::confirm::answer(&text) {
+            return Decision::Confirmation {
+                proposal_id: pid,
+                version: d.version,
+                answer,
+                reply: replies::confirmation(cfg, from, &reference, p, answer),
+            };
+        }
+        if proposal::parse(&text, &cfg.proposals).fields.count_given() == 0 {
+            let mut d = reject(
+                cfg,
+                Rejection::ConfirmationUnclear { reference },
+                &i.subject,
+            );
+            if let Decision::Reject {
+                reply: Some(r),
+                proposal_id,
+                ..
+            } = &mut d
+            {
+                // They answer this refusal with the word it asks for.
+                r.token = ReplyToken::FreshProposal;
+                *proposal_id = Some(pid);
+            }
+            return d;
+        }
     }
     if closed(cfg, f.arrived) {
         let deadline = replies::deadline_text(cfg);

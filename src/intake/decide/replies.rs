@@ -203,6 +203,42 @@ pub(super) fn updated(
     }
 }
 
+/// The receipt of an accepted speaker's answer, echoing what is now recorded;
+/// it carries a fresh token, so they can change their answer by replying.
+pub fn confirmation(
+    cfg: &Config,
+    from: &Mailbox,
+    reference: &str,
+    p: &ProposalRow,
+    answer: crate::model::Confirmation,
+) -> Reply {
+    let title = p.fields.title.clone().unwrap_or_else(|| "untitled".into());
+    let contact = if cfg.chairs.is_empty() {
+        cfg.conference.cfp_address.clone()
+    } else {
+        cfg.chairs.join(", ")
+    };
+    let quoted = templates::wrap(&format!("\"{title}\""), 74);
+    let contact = templates::wrap(&contact, 74);
+    let m = templates::ConfirmationReceipt {
+        conference: &cfg.conference.name,
+        speaker_name: from.name.as_deref(),
+        reference,
+        title: &quoted,
+        contact: &contact,
+    };
+    let (what, body) = match answer {
+        crate::model::Confirmation::Confirmed => ("confirmed", m.confirmed()),
+        crate::model::Confirmation::Declined => ("declined", m.declined()),
+    };
+    Reply {
+        kind: MailKind::Confirmation,
+        subject: subject(cfg, &format!("{reference} {what}: {title}")),
+        body: Body::Ready(body.unwrap_or_default()),
+        token: ReplyToken::FreshProposal,
+    }
+}
+
 impl NewProposal {
     /// The outbox kind of its reply: `closed` (late), `ack` (complete) or `draft`.
     pub fn reply_kind(&self) -> MailKind {

@@ -102,7 +102,29 @@ fn proposal_token(id: i64, status: ProposalStatus) -> Option<Authority> {
         id,
         bound: "ada@speaker.example".into(),
         proposal: Some(Box::new(proposal(id, status))),
+        decision: None,
     })
+}
+
+/// A proposal token of proposal 7 whose current decision is `d` (told or not).
+fn decided_token(d: crate::model::Decision, told: bool) -> Option<Authority> {
+    let mut a = proposal_token(7, ProposalStatus::Submitted);
+    if let Some(Authority::Proposal { decision, .. }) = &mut a {
+        *decision = Some(Box::new(DecisionRow {
+            proposal_id: 7,
+            version: 3,
+            decision: d,
+            source: crate::model::DecisionSource::Cli,
+            decided_by: "chair".into(),
+            note: None,
+            decided_at: 0,
+            current: true,
+            notified_at: told.then_some(1),
+            confirmation: None,
+            confirmed_at: None,
+        }));
+    }
+    a
 }
 
 /// The decision's state, stored reason and reply kind.
@@ -611,6 +633,7 @@ fn a_token_for_a_vanished_proposal_makes_new_mail() {
         id: 7,
         bound: "ada@speaker.example".into(),
         proposal: None,
+        decision: None,
     });
     let i = through_token("ada@speaker.example", "Proposal", COMPLETE);
     assert!(matches!(decide(&i, &f), Decision::NewProposal(_)));
@@ -806,4 +829,220 @@ fn answers_never_stack_re_and_the_conference_tag() {
         replies::reply_subject(&c, "Réponse: Re-thinking forms"),
         format!("[{name}] Re: Réponse: Re-thinking forms")
     );
+}
+
+#[test]
+fn a_speaker_confirms_or_declines_a_told_acceptance_by_reply() {
+    use crate::model::{Confirmation, Decision as Chairs};
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    // After the CFP deadline: answers are not proposal updates.
+    f.arrived = after();
+    f.now = after();
+    f.authority = decided_token(Chairs::Accepted, true);
+    let ada = "Ada <ada@speaker.example>";
+    let re = "Re: [DjangoCon US 2024] P-0007 accepted: Fast Django";
+    let d = decide(&through_token(ada, re, "Yes, I'll be there!"), &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Confirmed, None, Some("confirmation"))
+    );
+    match &d {
+        Decision::Confirmation {
+            proposal_id,
+            version,
+            answer,
+            reply,
+        } => {
+            assert_eq!(
+                (*proposal_id, *version, *answer),
+                (7, 3, Confirmation::Confirmed)
+            );
+            assert_eq!(reply.token, ReplyToken::FreshProposal);
+            assert_eq!(
+                reply.subject,
+                "[DjangoCon US 2024] P-0007 confirmed: Fast Django"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let d = decide(&through_token(ada, re, "Sadly I can't make it."), &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Declined, None, Some("confirmation"))
+    );
+    // Neither: asked for one word, through a fresh token; nothing recorded.
+    let d = decide(&through_token(ada, re, "I can't confirm yet."), &f);
+    assert_eq!(rejected(&d, "confirmation_unclear"), Some(7));
+    assert_eq!(
+        d.reply().map(|r| r.token.clone()),
+        Some(ReplyToken::FreshProposal)
+    );
+    // Another sender through Ada's token changes nothing.
+    let d = decide(&through_token("eve@attacker.example", re, "confirm"), &f);
+    rejected(&d, "sender_mismatch");
+}
+
+#[test]
+fn confirm_means_nothing_before_an_acceptance_is_told() {
+    use crate::model::Decision as Chairs;
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.arrived = after();
+    f.now = after();
+    let ada = "Ada <ada@speaker.example>";
+    for (decision, told) in [
+        (Chairs::Accepted, false),
+        (Chairs::Waitlisted, true),
+        (Chairs::Rejected, true),
+    ] {
+        f.authority = decided_token(decision, told);
+        let d = decide(&through_token(ada, "Re: P-0007", "confirm"), &f);
+        rejected(&d, "cfp_closed");
+    }
+    f.authority = proposal_token(7, ProposalStatus::Submitted);
+    let d = decide(&through_token(ada, "Re: P-0007", "confirm"), &f);
+    rejected(&d, "cfp_closed");
+}
+
+fn chair_authority(kind: crate::model::ChairTokenKind, applied: bool) -> Option<Authority> {
+    use crate::model::{DecisionRequest, DecisionSource};
+    let waitlisted = DecisionRow {
+        proposal_id: 8,
+        version: 1,
+        decision: crate::model::Decision::Waitlisted,
+        source: DecisionSource::Cli,
+        decided_by: "chair".into(),
+        note: None,
+        decided_at: 0,
+        current: true,
+        notified_at: Some(1),
+        confirmation: None,
+        confirmed_at: None,
+    };
+    Some(Authority::Chair(Box::new(ChairAuthority {
+        token: crate::model::ChairTokenRow {
+            kind,
+            bound_address: "chair@djangocon.example".into(),
+            request_id: Some(3),
+        },
+        request: Some(DecisionRequest {
+            id: 3,
+            chair: "chair@djangocon.example".into(),
+            commands: vec![(7, crate::model::Decision::Accepted)],
+            applied_at: applied.then_some(9),
+        }),
+        proposals: vec![
+            proposal(7, ProposalStatus::Submitted),
+            proposal(8, ProposalStatus::Submitted),
+            proposal(9, ProposalStatus::Draft),
+        ],
+        current: vec![waitlisted],
+    })))
+}
+
+#[test]
+fn a_chairs_commands_are_answered_never_applied_in_one_step() {
+    use crate::model::ChairTokenKind::Command;
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = chair_authority(Command, false);
+    let chair = "Chair <chair@djangocon.example>";
+    let d = decide(
+        &through_token(
+            chair,
+            "Re: Decide",
+            "accept P-0007 P-0008\nreject P-0009 P-0042",
+        ),
+        &f,
+    );
+    assert_eq!(
+        outcome(&d),
+        (MessageState::DecisionRequested, None, Some("chair_answer"))
+    );
+    let Decision::ChairRequest {
+        commands, reply, ..
+    } = &d
+    else {
+        panic!("{d:?}")
+    };
+    use crate::model::Decision as Chairs;
+    assert_eq!(commands, &[(7, Chairs::Accepted), (8, Chairs::Accepted)]);
+    let Body::Ready(text) = &reply.body else {
+        panic!()
+    };
+    assert!(
+        text.contains("  accept P-0008 \"Fast Django\" (was waitlisted)\n"),
+        "{text}"
+    );
+    assert!(text.contains("P-0009 is a draft"), "{text}");
+    assert!(text.contains("P-0042: no such proposal"), "{text}");
+    // Nothing readable, or nothing decidable: a refusal saying how to write.
+    let d = decide(&through_token(chair, "Re: Decide", "Thanks!"), &f);
+    rejected(&d, "chair_command_unclear");
+    let d = decide(&through_token(chair, "Re: Decide", "reject P-0009"), &f);
+    rejected(&d, "chair_command_unclear");
+    // Another sender through the chair's token: refused, naming nothing.
+    let d = decide(
+        &through_token("eve@attacker.example", "Re: Decide", "accept P-0007"),
+        &f,
+    );
+    rejected(&d, "chair_mismatch");
+    let body = d.reply().map(|r| match &r.body {
+        Body::Ready(t) => t.clone(),
+        Body::Later(_) => String::new(),
+    });
+    assert!(!body.unwrap().contains("P-0007"));
+}
+
+#[test]
+fn a_chairs_yes_applies_once_and_only_from_the_chair() {
+    use crate::model::ChairTokenKind::Confirm;
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = chair_authority(Confirm, false);
+    let chair = "Chair <chair@djangocon.example>";
+    let d = decide(&through_token(chair, "Re: Decisions", "Yes"), &f);
+    assert_eq!(
+        outcome(&d),
+        (MessageState::Decided, None, Some("chair_answer"))
+    );
+    assert!(
+        matches!(&d, Decision::ChairDecided { request_id: 3, commands, .. } if commands.len() == 1)
+    );
+    rejected(
+        &decide(&through_token(chair, "Re: Decisions", "no, wait"), &f),
+        "chair_command_unclear",
+    );
+    rejected(
+        &decide(
+            &through_token("eve@attacker.example", "Re: Decisions", "yes"),
+            &f,
+        ),
+        "chair_mismatch",
+    );
+    f.authority = chair_authority(Confirm, true);
+    rejected(
+        &decide(&through_token(chair, "Re: Decisions", "yes"), &f),
+        "chair_confirmation_used",
+    );
+}
+
+#[test]
+fn decisions_without_a_chair_token_decide_nothing() {
+    // The example config's chair is chair@djangocon.example.
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    let i = mail(
+        &format!("From: Chair <chair@djangocon.example>\r\nTo: {CFP}\r\nSubject: decisions\r\n"),
+        "accept P-0007",
+    );
+    rejected(&decide(&i, &f), "chair_without_token");
+    // A speaker's token is not a chair's.
+    f.authority = proposal_token(7, ProposalStatus::Submitted);
+    let d = decide(
+        &through_token("Ada <ada@speaker.example>", "Re: P-0007", "accept P-0007"),
+        &f,
+    );
+    rejected(&d, "chair_without_token");
 }
