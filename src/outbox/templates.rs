@@ -422,6 +422,18 @@ pub fn wrap(text: &str, width: usize) -> String {
     out
 }
 
+/// A title on one line, at most `max` characters (cut with "…"), for list
+/// lines in mails to the chairs that must stay within 78 characters.
+pub fn short_title(title: &str, max: usize) -> String {
+    let t = super::one_line(title);
+    if t.chars().count() <= max {
+        t
+    } else {
+        let cut: String = t.chars().take(max.saturating_sub(1)).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
 /// A chair's decision, told to a speaker or co-speaker (`cfpd notify
 /// --send`). One struct for the three decision templates, which differ in
 /// what they say, not in what they need.
@@ -599,4 +611,19 @@ pub struct ChairRequestMail<'a> {
     pub undecided: &'a [String],
     /// `P-0003 "Title"`, waitlisted proposals.
     pub waitlisted: &'a [String],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_titles_fit_and_say_they_were_cut() {
+        assert_eq!(short_title("Fast\nDjango", 40), "Fast Django");
+        let long = "A very long title about everything Django can do for you";
+        let s = short_title(long, 20);
+        assert_eq!(s, "A very long title a…");
+        assert_eq!(s.chars().count(), 20);
+        assert_eq!(wrap("a bb ccc", 4), "a bb\nccc");
+    }
 }
