@@ -1,6 +1,6 @@
 //! Decision mails under kill -9 (issue 15): `cfpd notify --send` killed at
-//! random points, then the daemon killed again and again while it sends
-//! them. Afterwards every decision was queued exactly once, every decision
+//! random points, then two of them at once, then the daemon killed again
+//! and again while it sends them. Afterwards every decision was queued exactly once, every decision
 //! mail is in its speaker's mailbox once or is `uncertain` (listed by `cfpd
 //! status`, exit 2), and none is in any mailbox twice. Seeded:
 //! `CFPD_FAULT_SEED` replays a run. SQLite, or PostgreSQL with
@@ -100,7 +100,38 @@ async fn kill_9_during_notify_send_and_while_sending_loses_and_doubles_no_decisi
         partial == 0 || partial == N,
         "{partial} of {N} queued after the kills"
     );
-    let out = w.cfpd(&["notify", "--send"]);
+    // Two at once: each decision is claimed by one of them.
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .arg("--config")
+            .arg(&w.config)
+            .args(["notify", "--send"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let mut queued_by_both = 0;
+    let mut out = String::new();
+    for child in [a, b] {
+        let o = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let n: usize = text
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{text}"));
+        queued_by_both += n;
+        out.push_str(&text);
+    }
+    assert_eq!(queued_by_both, N - partial, "{out}");
     let again = w.cfpd(&["notify", "--send"]);
     assert!(again.contains("0 decision mail(s) queued"), "{again}");
     let decision_rows = |rows: Vec<OutboxRow>| -> Vec<OutboxRow> {

@@ -571,6 +571,12 @@ async fn accepted_speakers_confirm_or_decline_by_reply_and_only_the_silent_are_r
     let flo_before = w.dovecot.fetch_all("flo", "INBOX").await.len();
     w.cfpd_at("2099-06-10T21:00:30Z", &["run", "--once"]);
     let reminder = receipt("flo", "Please confirm your talk P-0005").await;
+    let text = body(&reminder);
+    assert!(text.lines().all(|l| l.chars().count() <= 78), "{text}");
+    assert!(
+        text.contains("send \"confirm\" or \"decline\" to\n  cfp+"),
+        "{text}"
+    );
     assert!(
         body(&reminder).contains("Please tell us by\n2099-06-30 23:59 AoE"),
         "{}",

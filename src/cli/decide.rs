@@ -92,6 +92,7 @@ pub async fn decide(config: &Path, args: DecideArgs) -> anyhow::Result<()> {
         .now();
     let by = decided_by();
     let mut tx = store.begin().await?;
+    decisions::lock_for_writing(&mut tx).await?;
     let changes = check_all(&mut tx, &requests, args.force).await?;
     let mut recorded = 0;
     for (req, id, change) in &changes {
@@ -228,6 +229,7 @@ async fn request_mails(cfg: &crate::config::Config, store: &store::Store) -> any
         .now();
     let now_ms = store::ms(now);
     let mut tx = store.begin().await?;
+    decisions::lock_for_writing(&mut tx).await?;
     let ps = pstore::list(&mut tx).await?;
     let current = decisions::current_all(&mut tx).await?;
     let decision_of = |id: i64| {
@@ -348,6 +350,7 @@ pub async fn notify_cmd(config: &Path, send: bool) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!(e))?
         .now();
     let mut tx = store.begin().await?;
+    decisions::lock_for_writing(&mut tx).await?;
     let prepared = notify::prepare(&mut tx, &cfg).await?;
     let sent = notify::send(&mut tx, &composer, &prepared, now).await?;
     tx.commit().await.context("committing the decision mails")?;

@@ -301,7 +301,7 @@ pub async fn after_drop_out(
         Some(format!(
             "{} \"{}\" ({})",
             cp.reference(),
-            title(cp),
+            crate::outbox::templates::short_title(&title(cp), 40),
             c.mean
                 .map_or("not reviewed".into(), |m| format!("mean score {m:.1}"))
         ))
@@ -313,7 +313,7 @@ pub async fn after_drop_out(
     let body = crate::outbox::templates::PromotionMail {
         conference: &cfg.conference.name,
         dropped: &p.reference(),
-        dropped_title: &title(p),
+        dropped_title: &crate::outbox::templates::short_title(&title(p), 40),
         why,
         candidate: line.as_deref(),
         candidate_ref: &cand_ref,

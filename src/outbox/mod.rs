@@ -157,7 +157,7 @@ const NAME_CHARS: usize = 80;
 /// the whole mail ("500 Line too long"). Bounding the speaker's text keeps
 /// every header line short; the `…` makes lettre encode the subject, which
 /// it then folds at 78 characters.
-fn clamp(s: &str, max: usize) -> String {
+pub(crate) fn clamp(s: &str, max: usize) -> String {
     match s.char_indices().nth(max.saturating_sub(1)) {
         Some((cut, _)) if s[cut..].chars().nth(1).is_some() => format!("{}…", &s[..cut]),
         _ => s.to_string(),

@@ -429,6 +429,16 @@ pub struct LastCallMail<'a> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn short_titles_fit_and_say_they_were_cut() {
+        assert_eq!(short_title("Fast\nDjango", 40), "Fast Django");
+        let long = "A very long title about everything Django can do for you";
+        let s = short_title(long, 20);
+        assert_eq!(s, "A very long title a…");
+        assert_eq!(s.chars().count(), 20);
+        assert_eq!(wrap("a bb ccc", 4), "a bb\nccc");
+    }
+
     fn topic(name: &str, evidence: &[&str]) -> FiledTopic {
         FiledTopic {
             id: name.to_lowercase(),
@@ -588,21 +598,14 @@ pub fn decision_phrase(d: crate::model::Decision) -> &'static str {
 /// than that stays whole): titles and address lists in decision mails, so
 /// every line stays readable in any mail client.
 pub fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = 0;
-    for word in text.split_whitespace() {
-        let n = word.chars().count();
-        if line > 0 && line + 1 + n > width {
-            out.push('\n');
-            line = 0;
-        } else if line > 0 {
-            out.push(' ');
-            line += 1;
-        }
-        out.push_str(word);
-        line += n;
-    }
-    out
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    textwrap::fill(&words, textwrap::Options::new(width).break_words(false))
+}
+
+/// A title on one line, at most `max` characters (cut with "…"), for list
+/// lines in mails to the chairs that must stay within 78 characters.
+pub fn short_title(title: &str, max: usize) -> String {
+    super::clamp(&super::one_line(title), max)
 }
 
 /// A chair's decision, told to a speaker or co-speaker (`cfpd notify

@@ -428,7 +428,7 @@ fn unconfirmed(
         tokens,
         |u, address| templates::ReviewItemView {
             reference: crate::proposal::reference(u.proposal_id),
-            title: u.title.clone(),
+            title: templates::short_title(&u.title, 60),
             address,
         },
         |u, hash| {

@@ -174,3 +174,17 @@ pub async fn record_confirmation(
     .ctx("recording a confirmation")?;
     Ok(())
 }
+
+/// Take SQLite's write lock first, before a transaction reads what it will
+/// decide on (see `reminders::lock_for_writing`): otherwise a second `cfpd
+/// notify --send` or `cfpd decide`, or the daemon, writing in between makes
+/// this transaction fail with "database is locked" instead of waiting.
+/// Matches no row; harmless on PostgreSQL, where row locks and the claims
+/// order concurrent writers.
+pub async fn lock_for_writing(conn: &mut AnyConnection) -> Result<()> {
+    sqlx::query("UPDATE decisions SET is_current = is_current WHERE id = -1")
+        .execute(&mut *conn)
+        .await
+        .ctx("taking the write lock for decisions")?;
+    Ok(())
+}

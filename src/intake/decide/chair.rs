@@ -64,7 +64,7 @@ fn checked(
                     "{} {} \"{}\"{was}",
                     d.verb(),
                     crate::proposal::reference(id),
-                    crate::outbox::one_line(&title)
+                    templates::short_title(&title, 40)
                 );
                 if !ok.iter().any(|(i, ..)| *i == id) {
                     ok.push((id, *d, line));
