@@ -228,7 +228,7 @@ async fn review_deadline_closes_and_tokens_expire() {
     let closed = mail_with_subject(&w, "rita", "the review period is closed", 3).await;
     let text = body(&closed);
     assert!(
-        text.contains("ended\n2024-05-20 23:59 AoE")
+        text.contains("ended\n2024-05-20 23:59 AoE (2024-05-21 11:59 UTC),\n")
             && text.contains("the review you sent before the deadline stands"),
         "{text}"
     );
