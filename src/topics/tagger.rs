@@ -373,7 +373,9 @@ impl Tagger {
     /// The topics a proposal is filed under, best first, from its
     /// [`Tagger::rank`] output:
     ///
-    /// * every declared topic (evidence starting with `declared: `);
+    /// * every declared topic (evidence starting with `declared: `), first:
+    ///   what the speaker named is the primary topic, whatever the text's
+    ///   words score (the per-topic rankings are by primary topic);
     /// * then, up to the set's `max_topics`, each other topic scoring at least
     ///   `min_score` and at least `relative_score` × the best such score;
     /// * if that leaves nothing, the fallback topic (`something-else`), or,
@@ -399,11 +401,9 @@ impl Tagger {
         let cutoff = filing.min_score.max(best * filing.relative_score);
         let declared = ranked.iter().filter(|t| is_declared(t)).count();
         let mut room = filing.max_topics.saturating_sub(declared);
-        let mut out: Vec<TopicScore> = Vec::new();
+        let mut out: Vec<TopicScore> = ranked.iter().filter(|t| is_declared(t)).cloned().collect();
         for t in ranked {
-            if is_declared(t) {
-                out.push(t.clone());
-            } else if room > 0 && candidate(t) && t.score >= cutoff {
+            if room > 0 && candidate(t) && t.score >= cutoff {
                 room -= 1;
                 out.push(t.clone());
             }
@@ -638,6 +638,27 @@ mod tests {
         assert!(!ranked
             .iter()
             .any(|s| s.evidence.iter().any(|e| e.contains("bananas"))));
+    }
+
+    #[test]
+    fn a_declared_topic_is_primary_however_strong_the_text_is_elsewhere() {
+        let t = tagger();
+        // The text is all about the frontend; the speaker names architecture.
+        let declared = vec!["architecture".to_string()];
+        let filed = t.file(&t.rank(&input(
+            "HTMX, Alpine.js and Tailwind: a frontend without a SPA",
+            "htmx partials, hx-swap, Alpine.js state, Tailwind CSS, templates.",
+            &declared,
+        )));
+        let filed_ids = ids(&filed);
+        assert_eq!(
+            filed[0].evidence[0], "declared: architecture",
+            "{filed_ids:?}"
+        );
+        assert!(
+            filed_ids.contains(&"frontend"),
+            "the suggestion follows: {filed_ids:?}"
+        );
     }
 
     #[test]
