@@ -110,9 +110,20 @@ async fn hostile_text_is_printed_visibly_and_csv_cells_never_start_a_formula() {
 
     let report_csv = w.cfpd(&["report", "--format", "csv"]);
     let assign_csv = std::fs::read_to_string(&csv_path).unwrap();
+    let list_csv = w.cfpd(&["proposals", "list", "--output", "csv"]);
+    // JSON keeps the speakers' text exactly (a program reads it, not a terminal).
+    let json: serde_json::Value =
+        serde_json::from_str(&w.cfpd(&["proposals", "list", "--output", "json"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), TITLES.len());
+    assert!(json
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["title"].as_str().unwrap().contains('\u{1b}')));
     for (what, text) in [
         ("report --format csv", &report_csv),
         ("assign --csv", &assign_csv),
+        ("proposals list --output csv", &list_csv),
     ] {
         assert_clean(what, text);
         let mut cells = 0;

@@ -1,6 +1,6 @@
 //! `cfpd proposals list|show|tag`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use crate::store::AnyConnection;
@@ -17,8 +17,26 @@ use crate::topics::TopicSet;
 /// What to do with proposals.
 #[derive(Debug, Subcommand)]
 pub enum ProposalsCmd {
-    /// One line per proposal.
-    List,
+    /// One line per proposal (full titles when not printing to a terminal),
+    /// or every field as CSV or JSON (`--output`).
+    List {
+        /// Only this proposal status (submitted, draft, late, withdrawn) or
+        /// current decision (accepted, rejected, waitlisted).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only proposals filed under this topic id.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Only this talk format (e.g. talk-25).
+        #[arg(long)]
+        format: Option<String>,
+        /// Only proposals whose texts, speaker name or address contain every word.
+        #[arg(long)]
+        search: Option<String>,
+        /// `table` (default), `csv` (safe to open in a spreadsheet) or `json`.
+        #[arg(long, default_value = "table")]
+        output: ListOutput,
+    },
     /// Everything about one proposal, all versions.
     Show {
         /// Reference, e.g. P-0042.
@@ -48,6 +66,17 @@ pub enum ProposalsCmd {
     },
 }
 
+/// How `proposals list` prints.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ListOutput {
+    /// Aligned columns for reading.
+    Table,
+    /// One row per proposal, every field.
+    Csv,
+    /// An array of objects, every field.
+    Json,
+}
+
 /// Run a proposals subcommand.
 pub async fn run(config: &Path, cmd: ProposalsCmd) -> anyhow::Result<()> {
     let cfg = load_config(config)?;
@@ -55,7 +84,21 @@ pub async fn run(config: &Path, cmd: ProposalsCmd) -> anyhow::Result<()> {
     let mut c = store.pool.acquire().await?;
     let mut out = std::io::stdout().lock();
     match cmd {
-        ProposalsCmd::List => list(&mut c, &mut out).await,
+        ProposalsCmd::List {
+            status,
+            topic,
+            format,
+            search,
+            output,
+        } => {
+            let filter = crate::report::listing::Filter {
+                status,
+                topic,
+                format,
+                search,
+            };
+            list(&mut c, &mut out, &filter, output).await
+        }
         ProposalsCmd::Show { reference } => show(&mut c, &mut out, &reference).await,
         ProposalsCmd::AcceptLate { reference } => accept_late(&mut c, &mut out, &reference).await,
         ProposalsCmd::Reviewers { reference, count } => {
@@ -105,34 +148,62 @@ async fn existing(c: &mut AnyConnection, reference: &str) -> anyhow::Result<psto
 }
 
 /// `cfpd proposals list`: one line per proposal.
-async fn list(c: &mut AnyConnection, out: &mut dyn Write) -> anyhow::Result<()> {
-    let rows = pstore::list(c).await?;
-    writeln!(
-        out,
-        "{:<8} {:<10} {:>3}  {:<28} {:<40} topics",
-        "ref", "status", "ver", "speaker", "title"
-    )?;
-    for p in &rows {
-        let title: String = terminal(p.fields.title.as_deref().unwrap_or("(untitled)"))
-            .chars()
-            .take(40)
-            .collect();
-        writeln!(
-            out,
-            "{:<8} {:<10} {:>3}  {:<28} {:<40} {}",
-            p.reference(),
-            p.status.as_str(),
-            p.version,
-            terminal(&p.speaker_email),
-            title,
-            p.topics
-                .iter()
-                .map(|t| t.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )?;
+async fn list(
+    c: &mut AnyConnection,
+    out: &mut dyn Write,
+    filter: &crate::report::listing::Filter,
+    output: ListOutput,
+) -> anyhow::Result<()> {
+    use crate::report::listing;
+    let rows = listing::list(
+        &pstore::list(c).await?,
+        &crate::store::review::assignments(c).await?,
+        &crate::store::reviews::current_all(c).await?,
+        &crate::store::decisions::current_all(c).await?,
+        filter,
+    );
+    match output {
+        ListOutput::Json => {
+            serde_json::to_writer_pretty(&mut *out, &rows)?;
+            writeln!(out)?;
+        }
+        ListOutput::Csv => {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            crate::report::safe::csv_record(&mut w, listing::CSV_HEADER)?;
+            for r in &rows {
+                crate::report::safe::csv_record(&mut w, r.cells())?;
+            }
+            w.flush()?;
+        }
+        ListOutput::Table => {
+            // Cut titles only for a person at a terminal; a pipe or file gets them whole.
+            let width = std::io::stdout().is_terminal().then_some(40);
+            writeln!(
+                out,
+                "{:<8} {:<10} {:<10} {:>3}  {:<28} {:<40} topics",
+                "ref", "status", "decision", "ver", "speaker", "title"
+            )?;
+            for r in &rows {
+                let title = terminal(r.title.as_deref().unwrap_or("(untitled)")).to_string();
+                let title: String = match width {
+                    Some(w) => title.chars().take(w).collect(),
+                    None => title,
+                };
+                writeln!(
+                    out,
+                    "{:<8} {:<10} {:<10} {:>3}  {:<28} {:<40} {}",
+                    r.reference,
+                    r.status,
+                    r.decision.as_deref().unwrap_or("-"),
+                    r.version,
+                    terminal(&r.speaker_email),
+                    title,
+                    r.topics.join(", ")
+                )?;
+            }
+            writeln!(out, "{} proposal(s)", rows.len())?;
+        }
     }
-    writeln!(out, "{} proposal(s)", rows.len())?;
     Ok(())
 }
 

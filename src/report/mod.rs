@@ -15,6 +15,7 @@
 pub mod charts;
 #[cfg(test)]
 pub mod fixtures;
+pub mod listing;
 pub mod page;
 pub mod ranking;
 pub mod safe;
