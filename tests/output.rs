@@ -95,7 +95,17 @@ async fn hostile_text_is_printed_visibly_and_csv_cells_never_start_a_formula() {
     for i in 1..=TITLES.len() {
         let r = format!("P-{i:04}");
         outputs.push(("proposals show", w.cfpd(&["proposals", "show", &r])));
+        let shown = w.cfpd(&["messages", "show", &i.to_string()]);
+        assert!(
+            shown.starts_with(&format!("message {i}  accepted")) && shown.contains("\nFrom: "),
+            "{shown}"
+        );
+        assert!(shown.contains("Title: "), "the text is shown: {shown}");
+        outputs.push(("messages show", shown));
     }
+    let missing = w.cfpd_raw(&["messages", "show", "999"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("there is no message 999"));
     let csv_path = w.dir.path().join("assign.csv");
     outputs.push((
         "assign",

@@ -75,6 +75,9 @@ pub enum Command {
     },
     /// The message log: every inbound message and its terminal state.
     Messages {
+        /// `show ID`: one message, its headers and text.
+        #[command(subcommand)]
+        cmd: Option<MessagesCmd>,
         /// Release a message held in `needs_review` (dmarc=fail): the next
         /// `cfpd run` processes it as usual.
         #[arg(long)]
@@ -224,7 +227,11 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Check { config_only: false } => check(&cli.config).await,
         Command::Run { once } => run(&cli.config, once).await,
         Command::Proposals { action } => proposals::run(&cli.config, action).await,
-        Command::Messages { release } => messages(&cli.config, release).await,
+        Command::Messages {
+            cmd: Some(MessagesCmd::Show { id }),
+            ..
+        } => show_message(&cli.config, id).await,
+        Command::Messages { cmd: None, release } => messages(&cli.config, release).await,
         Command::Outbox {
             retry,
             uncertain,
@@ -685,6 +692,46 @@ async fn wait_for_signal() {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// `cfpd messages show ID`.
+#[derive(Debug, clap::Subcommand)]
+pub enum MessagesCmd {
+    /// One message: its state, its header lines and its text, control
+    /// characters made visible.
+    Show {
+        /// The message's id (first column of `cfpd messages`).
+        id: i64,
+    },
+}
+
+async fn show_message(path: &Path, id: i64) -> anyhow::Result<()> {
+    let cfg = load_config(path)?;
+    let store = open_store(&cfg).await?;
+    let mut c = store.pool.acquire().await?;
+    let rows = crate::store::messages::list(&mut c).await?;
+    let Some(m) = rows.into_iter().find(|r| r.id == id) else {
+        bail!("there is no message {id} (see `cfpd messages`)");
+    };
+    let raw = crate::store::messages::raw(&mut c, id)
+        .await?
+        .unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "message {id}  {}{}{}",
+        m.state,
+        m.reason.map(|r| format!(" ({r})")).unwrap_or_default(),
+        m.proposal_id
+            .map(|p| format!("  {}", crate::proposal::reference(p)))
+            .unwrap_or_default()
+    )?;
+    if let Some(d) = &m.detail {
+        writeln!(out, "detail: {}", terminal(d))?;
+    }
+    writeln!(out)?;
+    out.write_all(crate::report::message::show(&raw).as_bytes())?;
+    Ok(())
 }
 
 async fn messages(path: &Path, release: Option<i64>) -> anyhow::Result<()> {

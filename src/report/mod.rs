@@ -16,6 +16,7 @@ pub mod charts;
 #[cfg(test)]
 pub mod fixtures;
 pub mod listing;
+pub mod message;
 pub mod page;
 pub mod ranking;
 pub mod safe;

@@ -426,6 +426,19 @@ pub struct MessageSummary {
     pub detail: Option<String>,
 }
 
+/// The stored bytes of message `id` (`None` for no such message; tokens
+/// in mail that came through a token address are already erased).
+pub async fn raw(conn: &mut AnyConnection, id: i64) -> Result<Option<Vec<u8>>> {
+    let row = sqlx::query("SELECT raw FROM message_raw WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .ctx("reading a stored message")?;
+    row.map(|r| r.try_get::<Vec<u8>, _>("raw"))
+        .transpose()
+        .ctx("reading a stored message")
+}
+
 /// All messages, oldest first.
 pub async fn list(conn: &mut AnyConnection) -> Result<Vec<MessageSummary>> {
     let rows = sqlx::query(
