@@ -283,6 +283,23 @@ async fn a_whole_review_cycle_by_mail_alone() {
         report.contains("P-0001") && report.contains(" 2.00 "),
         "{report}"
     );
+    // Chairs read the current review, both comments, where they work.
+    let listed = w.cfpd(&["reviews", "list", "--proposal", "P-0001"]);
+    assert!(
+        listed.contains("P-0001  rita@cs.uni.edu  score 2  (version 2)\n")
+            && listed.contains("  for the speaker:\n    On second thought, the outline is thin.\n"),
+        "{listed}"
+    );
+    let by_rita = w.cfpd(&["reviews", "list", "--reviewer", "rita@cs.uni.edu"]);
+    assert!(by_rita.contains("score 2"), "{by_rita}");
+    assert!(w
+        .cfpd(&["reviews", "list", "--reviewer", "nobody@x.example"])
+        .contains("0 assignment(s)"));
+    let shown = w.cfpd(&["proposals", "show", "P-0001"]);
+    assert!(
+        shown.contains("reviews:\n  P-0001  rita@cs.uni.edu  score 2  (version 2)"),
+        "{shown}"
+    );
     // A third reply, to the original assignment mail, still works (its token is valid).
     w.dovecot
         .append(

@@ -100,6 +100,12 @@ pub enum Command {
         #[arg(long, conflicts_with = "retry")]
         mark_sent: Option<i64>,
     },
+    /// Reviews as recorded: `cfpd reviews list [--proposal P-…] [--reviewer ADDR]`.
+    Reviews {
+        /// What to do.
+        #[command(subcommand)]
+        action: ReviewsCmd,
+    },
     /// Import or list the reviewer roster.
     Reviewers {
         /// What to do with reviewers.
@@ -205,6 +211,49 @@ pub enum Command {
     },
 }
 
+/// Review subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReviewsCmd {
+    /// Every assignment with its score and both comments (or pending,
+    /// declined, conflict).
+    List {
+        /// Only this proposal (P-0042).
+        #[arg(long)]
+        proposal: Option<String>,
+        /// Only this reviewer's address.
+        #[arg(long)]
+        reviewer: Option<String>,
+    },
+}
+
+async fn reviews_list(
+    path: &Path,
+    proposal: Option<String>,
+    reviewer: Option<String>,
+) -> anyhow::Result<()> {
+    let proposal = match proposal {
+        Some(r) => Some(
+            crate::proposal::parse_reference(&r)
+                .with_context(|| format!("{r:?} is not a reference like P-0042"))?,
+        ),
+        None => None,
+    };
+    let cfg = load_config(path)?;
+    let store = open_store(&cfg).await?;
+    let mut c = store.pool.acquire().await?;
+    let text = crate::report::reviews::render(
+        &crate::store::review::assignments(&mut c).await?,
+        &crate::store::review::reviewers(&mut c).await?,
+        &crate::store::reviews::current_all(&mut c).await?,
+        &crate::report::reviews::Which {
+            proposal,
+            reviewer: reviewer.as_deref(),
+        },
+    );
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
 /// Roster subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ReviewersCmd {
@@ -265,6 +314,9 @@ pub async fn main() -> anyhow::Result<()> {
             from,
             until,
         } => reminders::run(&cli.config, preview, from.as_deref(), until.as_deref()).await,
+        Command::Reviews {
+            action: ReviewsCmd::List { proposal, reviewer },
+        } => reviews_list(&cli.config, proposal, reviewer).await,
         Command::Reviewers { action } => match action {
             ReviewersCmd::Import { file } => assign::import(&cli.config, &file).await,
             ReviewersCmd::List => assign::list(&cli.config).await,

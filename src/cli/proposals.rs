@@ -275,6 +275,19 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
             writeln!(out, "problem: {}", terminal(&pr.to_string()))?;
         }
     }
+    writeln!(out, "reviews:")?;
+    let reviews = crate::report::reviews::render(
+        &crate::store::review::assignments(c).await?,
+        &crate::store::review::reviewers(c).await?,
+        &crate::store::reviews::current_all(c).await?,
+        &crate::report::reviews::Which {
+            proposal: Some(p.id),
+            reviewer: None,
+        },
+    );
+    for line in reviews.lines() {
+        writeln!(out, "  {line}")?;
+    }
     Ok(())
 }
 

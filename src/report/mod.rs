@@ -19,6 +19,7 @@ pub mod listing;
 pub mod message;
 pub mod page;
 pub mod ranking;
+pub mod reviews;
 pub mod safe;
 pub mod svg;
 pub mod timeline;
