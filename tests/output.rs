@@ -158,6 +158,21 @@ async fn hostile_text_is_printed_visibly_and_csv_cells_never_start_a_formula() {
         assert!(text.contains("'=HYPERLINK"), "{what}: {text}");
         assert!(text.contains("'-2+3"), "{what}: {text}");
     }
+    // Reviewer progress is a file of its own; the roster's names are outside text too.
+    let reviewers = w.cfpd(&["report", "--format", "reviewers-csv"]);
+    assert_clean("report --format reviewers-csv", &reviewers);
+    let mut r = csv::Reader::from_reader(reviewers.as_bytes());
+    for rec in r.records() {
+        for cell in rec.unwrap().iter() {
+            assert!(
+                !cell
+                    .trim_start()
+                    .starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "cell {cell:?} starts a formula:\n{reviewers}"
+            );
+        }
+    }
+    assert!(reviewers.contains("'@SUM(1+1)"), "{reviewers}");
 
     // JSON stays exact: the title comes back as the speaker wrote it.
     let json = w.cfpd(&["report", "--format", "json"]);

@@ -1,4 +1,4 @@
-//! `cfpd report [--format text|csv|json]`: reads the rows, has
+//! `cfpd report [--format text|csv|reviewers-csv|json]`: reads the rows, has
 //! [`crate::report::ranking`] build the rankings per topic and reviewer progress, and
 //! prints them.
 

@@ -44,8 +44,10 @@ pub enum RenderError {
 pub enum Format {
     /// Aligned tables for a terminal.
     Text,
-    /// Two CSV tables (rankings, then reviewer progress) separated by one empty line.
+    /// The rankings as one CSV table (a spreadsheet opens one table a file).
     Csv,
+    /// Reviewer progress as one CSV table.
+    ReviewersCsv,
     /// One JSON document.
     Json,
 }
@@ -292,81 +294,84 @@ pub fn render(r: &Report, format: Format, out: &mut dyn Write) -> Result<(), Ren
             serde_json::to_writer_pretty(&mut *out, r)?;
             writeln!(out)?;
         }
-        Format::Csv => render_csv(r, out)?,
+        Format::Csv => rankings_csv(r, out)?,
+        Format::ReviewersCsv => reviewers_csv(r, out)?,
         Format::Text => render_text(r, out)?,
     }
     Ok(())
 }
 
-/// Two CSV tables (rankings, then reviewer progress) separated by one empty line.
-fn render_csv(r: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
-    {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        super::safe::csv_record(
-            &mut w,
-            [
-                "topic",
-                "topic_name",
-                "rank",
-                "proposal",
-                "title",
-                "mean",
-                "median",
-                "spread",
-                "reviews",
-                "pending",
-            ],
-        )?;
-        for t in &r.topics {
-            for p in &t.proposals {
-                super::safe::csv_record(
-                    &mut w,
-                    [
-                        t.id.clone(),
-                        t.name.clone(),
-                        p.rank.to_string(),
-                        p.reference.clone(),
-                        p.title.clone(),
-                        num(p.mean, 2),
-                        num(p.median, 1),
-                        p.spread.map(|s| s.to_string()).unwrap_or_default(),
-                        p.reviews.to_string(),
-                        p.pending.to_string(),
-                    ],
-                )?;
-            }
-        }
-        out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
-        writeln!(out)?;
-        let mut w = csv::Writer::from_writer(Vec::new());
-        super::safe::csv_record(
-            &mut w,
-            [
-                "reviewer",
-                "name",
-                "assigned",
-                "done",
-                "pending",
-                "declined",
-                "conflicts",
-            ],
-        )?;
-        for v in &r.reviewers {
+/// The rankings, one CSV table.
+fn rankings_csv(r: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
+    let mut w = csv::Writer::from_writer(out);
+    super::safe::csv_record(
+        &mut w,
+        [
+            "topic",
+            "topic_name",
+            "rank",
+            "proposal",
+            "title",
+            "mean",
+            "median",
+            "spread",
+            "reviews",
+            "pending",
+        ],
+    )?;
+    for t in &r.topics {
+        for p in &t.proposals {
             super::safe::csv_record(
                 &mut w,
                 [
-                    v.email.clone(),
-                    v.name.clone().unwrap_or_default(),
-                    v.assigned.to_string(),
-                    v.done.to_string(),
-                    v.pending.to_string(),
-                    v.declined.to_string(),
-                    v.conflicts.to_string(),
+                    t.id.clone(),
+                    t.name.clone(),
+                    p.rank.to_string(),
+                    p.reference.clone(),
+                    p.title.clone(),
+                    num(p.mean, 2),
+                    num(p.median, 1),
+                    p.spread.map(|s| s.to_string()).unwrap_or_default(),
+                    p.reviews.to_string(),
+                    p.pending.to_string(),
                 ],
             )?;
         }
-        out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
     }
+    w.flush()?;
+    Ok(())
+}
+
+/// Reviewer progress, one CSV table.
+fn reviewers_csv(r: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
+    let mut w = csv::Writer::from_writer(out);
+    super::safe::csv_record(
+        &mut w,
+        [
+            "reviewer",
+            "name",
+            "assigned",
+            "done",
+            "pending",
+            "declined",
+            "conflicts",
+        ],
+    )?;
+    for v in &r.reviewers {
+        super::safe::csv_record(
+            &mut w,
+            [
+                v.email.clone(),
+                v.name.clone().unwrap_or_default(),
+                v.assigned.to_string(),
+                v.done.to_string(),
+                v.pending.to_string(),
+                v.declined.to_string(),
+                v.conflicts.to_string(),
+            ],
+        )?;
+    }
+    w.flush()?;
     Ok(())
 }
 
@@ -519,7 +524,14 @@ mod tests {
             csv.contains("web,WEB,2,P-0001,Talk 1,3.00,3.0,2,2,0\n"),
             "{csv}"
         );
-        assert!(csv.contains("\n\nreviewer,name,assigned"), "{csv}");
+        assert!(!csv.contains("reviewer,name"), "one table: {csv}");
+        let mut reviewers = Vec::new();
+        render(&r, Format::ReviewersCsv, &mut reviewers).unwrap();
+        let reviewers = String::from_utf8(reviewers).unwrap();
+        assert!(
+            reviewers.starts_with("reviewer,name,assigned"),
+            "{reviewers}"
+        );
         let mut json = Vec::new();
         render(&r, Format::Json, &mut json).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
