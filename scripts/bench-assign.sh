@@ -8,7 +8,8 @@
 # Environment:
 #   CFPD_BIN     cfpd binary (default: scripts/build-release.sh, the build the container ships)
 #   CFPD_SHARED  shared/ directory (default: ../shared next to this repository)
-#   SIZES        "P:R ..." (default "300:60 3000:600 20000:8000"), K is 3
+#   SIZES        "P:R[:K] ..." (default "300:60 3000:600 20000:8000 50000:20000:4"), K 3 unless given
+#   RUNS         cfpd runs per size; the median wall, solve time and RSS are printed (default 3)
 #   AFFINITY     jaccard | overlap (default jaccard)
 #   PEER         1 = run the peer (default 1); needs `pip install ortools numpy scipy`
 #   PEER_LARGE   1 = also run the peer at P >= 20000 (default 0: 183 s, 12.6 GiB peak RSS;
@@ -21,7 +22,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 shared="${CFPD_SHARED:-$here/../shared}"
 bench="$shared/bench/assignment"
 out="${OUT:-/tmp/cfpd-bench}"
-sizes="${SIZES:-300:60 3000:600 20000:8000}"
+sizes="${SIZES:-300:60 3000:600 20000:8000 50000:20000:4}"
+runs="${RUNS:-3}"
 affinity="${AFFINITY:-jaccard}"
 peer="${PEER:-1}"
 peer_large="${PEER_LARGE:-0}"
@@ -67,28 +69,39 @@ check() { # check INSTANCE OUTPUT P -> "ok" / "FAIL", with optimality when P <= 
 
 printf '%-16s %-6s %8s %8s %9s %12s %s\n' "P/R/K" "solver" "wall_s" "solve_s" "rss_MiB" "objective" "check"
 for size in $sizes; do
-    P="${size%%:*}"; R="${size##*:}"
-    inst="$out/p$P-r$R-k3.json"
-    [[ -f "$inst" ]] || python3 "$bench/gen_instance.py" -P "$P" -R "$R" -K 3 --seed 1 -o "$inst"
+    IFS=: read -r P R K <<<"$size"; K="${K:-3}"
+    inst="$out/p$P-r$R-k$K.json"
+    [[ -f "$inst" ]] || python3 "$bench/gen_instance.py" -P "$P" -R "$R" -K "$K" --seed 1 -o "$inst"
 
-    res="$out/cfpd-$P-$affinity.json"
-    /usr/bin/time -v "$CFPD_BIN" assign --instance "$inst" --affinity "$affinity" --out "$res" \
-        >"$res.log" 2>"$res.time" || { echo "cfpd failed at P=$P, see $res.log / $res.time" >&2; exit 1; }
-    read -r wall rss < <(time_fields "$res.time")
-    solve="$(json_field "$res" '["stats"]["solve_seconds"]')"
-    printf '%-16s %-6s %8s %8.2f %9s %12s %s\n' "$P/$R/3" cfpd "$wall" "$solve" "$rss" \
+    res="$out/cfpd-$P-$K-$affinity.json"
+    samples=()
+    for ((i = 0; i < runs; i++)); do
+        /usr/bin/time -v "$CFPD_BIN" assign --instance "$inst" --affinity "$affinity" --out "$res" \
+            >"$res.log" 2>"$res.time" || { echo "cfpd failed at P=$P, see $res.log / $res.time" >&2; exit 1; }
+        read -r wall rss < <(time_fields "$res.time")
+        samples+=("$wall $(json_field "$res" '["stats"]["solve_seconds"]') $rss")
+    done
+    # Median of each column over the runs.
+    read -r wall solve rss < <(printf '%s\n' "${samples[@]}" | python3 -c '
+import statistics, sys
+cols = list(zip(*(map(float, l.split()) for l in sys.stdin)))
+print(" ".join(f"{statistics.median(c):.2f}" for c in cols))')
+    printf '%-16s %-6s %8s %8.2f %9s %12s %s\n' "$P/$R/$K" "cfpd" "$wall" "$solve" "$rss" \
         "$(json_field "$res" '["objective_int"]')" "$(check "$inst" "$res" "$P")"
 
     if [[ "$peer" == 1 ]] && { (( P < 20000 )) || [[ "$peer_large" == 1 ]]; }; then
-        pres="$out/peer-$P-$affinity.json"
+        pres="$out/peer-$P-$K-$affinity.json"
         /usr/bin/time -v python3 "$bench/peer_assign.py" "$inst" -o "$pres" --affinity "$affinity" \
             --stats "$pres.stats" >"$pres.log" 2>"$pres.time" || true
         read -r wall rss < <(time_fields "$pres.time")
-        printf '%-16s %-6s %8s %8.2f %9s %12s %s\n' "$P/$R/3" peer "$wall" \
+        printf '%-16s %-6s %8s %8.2f %9s %12s %s\n' "$P/$R/$K" peer "$wall" \
             "$(json_field "$pres.stats" '["solve_seconds"]')" "$rss" \
             "$(json_field "$pres" '["objective_int"]')" "$(check "$inst" "$pres" "$P")"
-    elif [[ "$peer" == 1 ]]; then
-        printf '%-16s %-6s %8s %8s %9s %12s %s\n' "$P/$R/3" peer "-" "183" "12902" \
+    elif [[ "$peer" == 1 && "$P/$R/$K" == 20000/8000/3 ]]; then
+        printf '%-16s %-6s %8s %8s %9s %12s %s\n' "$P/$R/$K" peer "-" "183" "12902" \
             "40458802" "(README numbers, jaccard; set PEER_LARGE=1 to run)"
+    elif [[ "$peer" == 1 ]]; then
+        printf '%-16s %-6s %8s %8s %9s %12s %s\n' "$P/$R/$K" peer "-" "-" "-" "-" \
+            "(not run: over 12 GiB at P=20000 already; set PEER_LARGE=1 to run)"
     fi
 done

@@ -4,6 +4,7 @@
 
 use super::diagnose::witness;
 use super::network::Net;
+use super::prep::Prep;
 use super::simplex::Simplex;
 use super::SolveError;
 use crate::assign::problem::Problem;
@@ -11,7 +12,11 @@ use crate::assign::problem::Problem;
 /// Decompose group flows into per-proposal reviewers: lay each group's reviewer units out in
 /// reviewer order and deal them round-robin to its members. A reviewer sends a group at
 /// most |members| units, so its units land on distinct members; every member gets `need`.
-pub(super) fn decompose(net: &Net<'_>, sx: &Simplex) -> Vec<Vec<u32>> {
+/// A member dealt a reviewer it may not take is then repaired by a swap with another
+/// member (see [`repair`]). Returns the reviewers per proposal and the proposals no swap
+/// could repair (empty when the decomposition is an assignment); those still hold their
+/// blocked reviewer.
+pub(super) fn decompose(net: &Net<'_>, sx: &Simplex) -> (Vec<Vec<u32>>, Vec<u32>) {
     let (ng, n, rv) = (net.ng, net.n, net.rv);
     let m = sx.src.len();
     let mut per_group: Vec<Vec<(u32, i64)>> = vec![Vec::new(); ng];
@@ -22,9 +27,11 @@ pub(super) fn decompose(net: &Net<'_>, sx: &Simplex) -> Vec<Vec<u32>> {
         }
     }
     let mut assigned: Vec<Vec<u32>> = vec![Vec::new(); net.prep.np];
+    let mut failed: Vec<u32> = Vec::new();
     for (g, flows) in per_group.iter_mut().enumerate() {
         flows.sort_unstable();
-        let mem = &net.groups[g].members;
+        let grp = &net.groups[g];
+        let mem = &grp.members;
         let mut j = 0usize;
         for &(r, f) in flows.iter() {
             for _ in 0..f {
@@ -32,8 +39,56 @@ pub(super) fn decompose(net: &Net<'_>, sx: &Simplex) -> Vec<Vec<u32>> {
                 j += 1;
             }
         }
+        if !grp.blocked.is_empty() {
+            repair(net.prep, mem, &mut assigned, &mut failed);
+        }
     }
-    assigned
+    failed.sort_unstable();
+    failed.dedup();
+    (assigned, failed)
+}
+
+/// Swap away every blocked reviewer a member of one group was dealt: member `p` holding
+/// blocked `r` trades it for a reviewer `r2` of another member `q` when `q` may take `r`
+/// and does not hold it, and `p` may take `r2` and does not hold it. Each swap removes one
+/// blocked pair and creates none, and keeps every reviewer's unit count, so the group's
+/// flow (and the cost) is unchanged. Members no swap repairs are pushed to `failed`.
+fn repair(prep: &Prep, mem: &[u32], assigned: &mut [Vec<u32>], failed: &mut Vec<u32>) {
+    for &p in mem {
+        let p = p as usize;
+        let mut k = 0;
+        while k < assigned[p].len() {
+            let r = assigned[p][k];
+            if !prep.is_blocked(p, r) {
+                k += 1;
+                continue;
+            }
+            let mut swap: Option<(usize, usize)> = None;
+            'search: for &q in mem {
+                let q = q as usize;
+                if q == p || prep.is_blocked(q, r) || assigned[q].contains(&r) {
+                    continue;
+                }
+                for (k2, &r2) in assigned[q].iter().enumerate() {
+                    if !prep.is_blocked(p, r2) && !assigned[p].contains(&r2) {
+                        swap = Some((q, k2));
+                        break 'search;
+                    }
+                }
+            }
+            match swap {
+                Some((q, k2)) => {
+                    let r2 = assigned[q][k2];
+                    assigned[q][k2] = r;
+                    assigned[p][k] = r2;
+                }
+                None => {
+                    failed.push(p as u32);
+                }
+            }
+            k += 1;
+        }
+    }
 }
 
 /// Why the problem is infeasible, once artificial flow remains in the optimum: the

@@ -21,8 +21,8 @@ fn mix(a: u64, b: u64) -> u64 {
     x ^ (x >> 29)
 }
 
-/// A node on the proposal side of the network: either all "clean" proposals (no blocked
-/// reviewer at all) of one affinity class and one need, or a single proposal.
+/// A node on the proposal side of the network: all proposals of one affinity class and one
+/// need, except those split off as singles (see [`group_proposals`]).
 pub(super) struct Group {
     /// Affinity class shared by all members.
     pub(super) class: u32,
@@ -30,8 +30,9 @@ pub(super) struct Group {
     pub(super) need: u32,
     /// Member proposals, ascending.
     pub(super) members: Vec<u32>,
-    /// True for a single proposal with blocked reviewers (check `Prep::is_blocked`).
-    pub(super) single: bool,
+    /// Reviewers some members may not take, each with how many members it is blocked
+    /// for, sorted by reviewer: the arc `g → r` carries at most `members − blocked` units.
+    pub(super) blocked: Vec<(u32, u32)>,
 }
 
 /// The network's layout and costs, shared (read-only) by the pricing threads.
@@ -66,9 +67,10 @@ pub(super) struct Net<'a> {
     pub(super) demand: i64,
 }
 
-/// Aggregate interchangeable proposals (exact, see the module docs): clean proposals of one
-/// class and need share a group, a proposal with any blocked reviewer stays alone.
-fn group_proposals(prep: &Prep, table: &AffinityTable) -> Vec<Group> {
+/// Aggregate proposals of one class and need into one group, whatever their blocked
+/// reviewers (a relaxation, made exact by the decomposition; see the module docs), except
+/// the proposals in `split`, which stay alone.
+fn group_proposals(prep: &Prep, table: &AffinityTable, split: &[bool]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     let mut group_of: HashMap<(u32, u32), usize> = HashMap::new();
     for i in 0..prep.np {
@@ -77,24 +79,33 @@ fn group_proposals(prep: &Prep, table: &AffinityTable) -> Vec<Group> {
             continue;
         }
         let class = table.proposal_class[i];
-        if prep.blocked(i).is_empty() {
-            let g = *group_of.entry((class, need)).or_insert_with(|| {
-                groups.push(Group {
-                    class,
-                    need,
-                    members: Vec::new(),
-                    single: false,
-                });
-                groups.len() - 1
-            });
-            groups[g].members.push(i as u32);
-        } else {
+        let fresh = |groups: &mut Vec<Group>| {
             groups.push(Group {
                 class,
                 need,
-                members: vec![i as u32],
-                single: true,
+                members: Vec::new(),
+                blocked: Vec::new(),
             });
+            groups.len() - 1
+        };
+        let g = if split.get(i).copied().unwrap_or(false) {
+            fresh(&mut groups)
+        } else {
+            *group_of
+                .entry((class, need))
+                .or_insert_with(|| fresh(&mut groups))
+        };
+        groups[g].members.push(i as u32);
+    }
+    let mut rs: Vec<u32> = Vec::new();
+    for grp in &mut groups {
+        rs.clear();
+        for &i in &grp.members {
+            rs.extend(prep.blocked(i as usize).iter().map(|x| x.0));
+        }
+        rs.sort_unstable();
+        for chunk in rs.chunk_by(|a, b| a == b) {
+            grp.blocked.push((chunk[0], chunk.len() as u32));
         }
     }
     groups
@@ -196,10 +207,11 @@ impl<'a> Net<'a> {
     pub(super) fn build(
         p: &'a Problem,
         prep: &'a Prep,
+        split: &[bool],
     ) -> Result<(Net<'a>, Simplex), InvalidProblem> {
         let nr = prep.nr;
         let table = &p.affinity;
-        let groups = group_proposals(prep, table);
+        let groups = group_proposals(prep, table, split);
         let ng = groups.len();
         let rv = ng; // first reviewer node
         let sink = ng + nr;
@@ -259,10 +271,21 @@ impl<'a> Net<'a> {
         Ok((net, sx))
     }
 
-    /// True when reviewer `r` may not take group `g` (only single groups have blocked pairs).
+    /// Units group `g` may send reviewer `r`: one per member not blocked for `r`.
+    #[inline]
+    pub(super) fn arc_cap(&self, g: usize, r: u32) -> i64 {
+        let grp = &self.groups[g];
+        let blocked = match grp.blocked.binary_search_by_key(&r, |x| x.0) {
+            Ok(k) => grp.blocked[k].1,
+            Err(_) => 0,
+        };
+        (grp.members.len() as u32 - blocked) as i64
+    }
+
+    /// True when no member of group `g` may take reviewer `r`.
     #[inline]
     pub(super) fn blocked(&self, g: usize, r: u32) -> bool {
-        self.groups[g].single && self.prep.is_blocked(self.groups[g].members[0] as usize, r)
+        self.arc_cap(g, r) == 0
     }
 
     /// Cost of arc `g → r`: minus the scaled affinity.
@@ -272,10 +295,10 @@ impl<'a> Net<'a> {
         -(self.scale * t.values[self.groups[g].class as usize * t.n_rc + self.rclass[r]] as i64)
     }
 
-    /// Add arc `g → r` (capacity: one unit per member) to the simplex.
+    /// Add arc `g → r` (capacity: one unit per member not blocked for `r`) to the simplex.
     #[inline]
     pub(super) fn add_arc(&self, sx: &mut Simplex, g: usize, r: u32) {
-        let cap = self.groups[g].members.len() as i64;
+        let cap = self.arc_cap(g, r);
         sx.add_arc(g, self.rv + r as usize, self.cost(g, r as usize), cap);
     }
 
@@ -382,7 +405,7 @@ impl<'a> Net<'a> {
                 order[c] = o;
             }
             let o = &order[c];
-            for _ in &grp.members {
+            for &member in &grp.members {
                 while cursor[c] < o.len() && {
                     let r = o[cursor[c]] as usize;
                     load[r] >= prep.cap_left[r]
@@ -395,9 +418,7 @@ impl<'a> Net<'a> {
                         break;
                     }
                     let ru = r as usize;
-                    if load[ru] < prep.cap_left[ru]
-                        && !(grp.single && prep.is_blocked(grp.members[0] as usize, r))
-                    {
+                    if load[ru] < prep.cap_left[ru] && !prep.is_blocked(member as usize, r) {
                         load[ru] += 1;
                         got += 1;
                         if mark[ru] != g {

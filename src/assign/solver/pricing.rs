@@ -10,7 +10,7 @@ use super::simplex::Simplex;
 use super::{SolveObserver, SolveStats};
 
 /// Most violating omitted arcs added per proposal per pricing round.
-const ADD_PER_ROUND: usize = 32;
+const ADD_PER_ROUND: usize = 128;
 /// Most threads used for pricing.
 const MAX_THREADS: usize = 4;
 /// Pricing rounds during which arcs with positive reduced cost are dropped from the

@@ -356,6 +356,65 @@ fn matches_brute_force_lexicographically() {
     assert!(solved > 100 && infeasible > 20, "{solved} {infeasible}");
 }
 
+/// Every proposal in one affinity class (so all share one network node) and dense
+/// conflicts: the group's flow must be dealt out around blocked reviewers by swaps, and
+/// where no swap works the proposal is split off and the problem solved again. Both paths
+/// must still give the brute-force optimum.
+#[test]
+fn aggregated_groups_with_dense_conflicts_match_brute_force() {
+    let (mut solved, mut split) = (0, 0);
+    for seed in 0..300u64 {
+        let mut g = Rng(seed * 31 + 5);
+        let np = 3 + (seed as usize % 3);
+        let nr = 3 + (seed as usize / 3 % 3);
+        let nrc = 1 + g.below(2) as usize;
+        let rc: Vec<u32> = (0..nr).map(|_| g.below(nrc as u64) as u32).collect();
+        let vals: Vec<i32> = (0..nrc).map(|_| g.below(4) as i32 * 100).collect();
+        let table = AffinityTable::new(vec![0; np], rc, 1, nrc, vals).unwrap();
+        let proposals = (0..np)
+            .map(|i| ProposalNeed {
+                id: format!("P{i}"),
+                k: 2,
+            })
+            .collect();
+        let reviewers = (0..nr)
+            .map(|r| ReviewerCap {
+                id: format!("R{r}"),
+                min_load: 0,
+                max_load: 1 + g.below(3) as u32,
+            })
+            .collect();
+        let mut p = Problem::new(proposals, reviewers, table);
+        for i in 0..np {
+            for r in 0..nr {
+                if g.below(100) < 30 {
+                    p.conflicts.push(ConflictPair {
+                        proposal: i,
+                        reviewer: r,
+                        reason: ConflictReason::Declared,
+                    });
+                }
+            }
+        }
+        match (solve(&p), brute(&p)) {
+            (Ok(s), Some((w, sq))) => {
+                check_solution(&p, &s);
+                assert_eq!(s.objective, w, "seed {seed}");
+                assert_eq!(s.load_square_sum, sq, "seed {seed}");
+                solved += 1;
+                split += (s.stats.split > 0) as u32;
+            }
+            (Err(SolveError::Infeasible(d)), None) => assert!(!d.is_empty()),
+            (r, b) => panic!("seed {seed}: solver {r:?} vs brute {b:?}"),
+        }
+    }
+    assert!(solved > 50, "{solved}");
+    assert!(
+        split > 0,
+        "no instance needed a split: the fallback is untested"
+    );
+}
+
 #[test]
 fn matches_independent_ssp_on_medium_instances() {
     for seed in 0..60 {
