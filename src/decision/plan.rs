@@ -118,26 +118,11 @@ pub fn plan(proposals: &[ProposalRow], history: &[DecisionRow]) -> Plan {
 mod tests {
     use super::*;
     use crate::model::DecisionSource;
-    use crate::proposal::{Fields, TagOverrides};
 
     fn proposal(id: i64, status: ProposalStatus, co: &[&str]) -> ProposalRow {
-        ProposalRow {
-            id,
-            speaker_email: format!("s{id}@x.org"),
-            speaker_name: None,
-            status,
-            version: 1,
-            created_at: 0,
-            updated_at: 0,
-            fields: Fields {
-                co_speakers: (!co.is_empty()).then(|| co.iter().map(|c| c.to_string()).collect()),
-                ..Fields::default()
-            },
-            problems: vec![],
-            topics: vec![],
-            overrides: TagOverrides::default(),
-            reviewers_needed: None,
-        }
+        let mut p = crate::model::fixtures::proposal(id, status);
+        p.fields.co_speakers = (!co.is_empty()).then(|| co.iter().map(|c| c.to_string()).collect());
+        p
     }
 
     fn decision(p: i64, v: i64, d: Decision, current: bool, told: bool) -> DecisionRow {

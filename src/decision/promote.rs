@@ -57,43 +57,15 @@ pub fn candidate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::DecisionSource;
-    use crate::proposal::{Fields, TagOverrides};
 
     fn p(id: i64, format: &str, status: ProposalStatus) -> ProposalRow {
-        ProposalRow {
-            id,
-            speaker_email: format!("s{id}@x.org"),
-            speaker_name: None,
-            status,
-            version: 1,
-            created_at: 0,
-            updated_at: 0,
-            fields: Fields {
-                format: Some(format.into()),
-                ..Fields::default()
-            },
-            problems: vec![],
-            topics: vec![],
-            overrides: TagOverrides::default(),
-            reviewers_needed: None,
-        }
+        let mut p = crate::model::fixtures::proposal(id, status);
+        p.fields.format = Some(format.into());
+        p
     }
 
     fn d(id: i64, decision: Decision) -> DecisionRow {
-        DecisionRow {
-            proposal_id: id,
-            version: 1,
-            decision,
-            source: DecisionSource::Cli,
-            decided_by: "chair".into(),
-            note: None,
-            decided_at: 0,
-            current: true,
-            notified_at: Some(1),
-            confirmation: None,
-            confirmed_at: None,
-        }
+        crate::model::fixtures::decision(id, decision)
     }
 
     #[test]

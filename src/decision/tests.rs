@@ -2,39 +2,13 @@
 //! `--force`.
 
 use super::*;
-use crate::model::DecisionSource;
-use crate::proposal::{Fields, TagOverrides};
 
-fn proposal(id: i64, status: ProposalStatus) -> ProposalRow {
-    ProposalRow {
-        id,
-        speaker_email: format!("s{id}@x.org"),
-        speaker_name: None,
-        status,
-        version: 1,
-        created_at: 0,
-        updated_at: 0,
-        fields: Fields::default(),
-        problems: vec![],
-        topics: vec![],
-        overrides: TagOverrides::default(),
-        reviewers_needed: None,
-    }
-}
+use crate::model::fixtures::proposal;
 
 fn current(d: Decision, told: bool) -> DecisionRow {
     DecisionRow {
-        proposal_id: 1,
-        version: 1,
-        decision: d,
-        source: DecisionSource::Cli,
-        decided_by: "chair".into(),
-        note: None,
-        decided_at: 0,
-        current: true,
         notified_at: told.then_some(5),
-        confirmation: None,
-        confirmed_at: None,
+        ..crate::model::fixtures::decision(1, d)
     }
 }
 

@@ -10,6 +10,8 @@
 //!
 //! No I/O here: no sqlx, tokio or lettre.
 
+#[cfg(test)]
+pub mod fixtures;
 mod mailbox;
 mod rows;
 mod states;

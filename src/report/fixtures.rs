@@ -2,30 +2,12 @@
 //! to make a [`ProposalRow`], a reviewer, an assignment and a review, so a new field
 //! is added once and the tests say only what matters to them.
 
-use crate::model::ProposalStatus;
-use crate::proposal::{Fields, FiledTopic, TagOverrides};
+use crate::proposal::FiledTopic;
 use crate::store::proposals::ProposalRow;
 use crate::store::review::{Assignment, AssignmentState, Reviewer};
 use crate::store::reviews::StoredReview;
 
-/// Proposal `id` in `status`: speaker `s{id}@x.org`, version 1, untitled, no topic,
-/// created and changed at 0.
-pub fn proposal(id: i64, status: ProposalStatus) -> ProposalRow {
-    ProposalRow {
-        id,
-        speaker_email: format!("s{id}@x.org"),
-        speaker_name: None,
-        status,
-        version: 1,
-        created_at: 0,
-        updated_at: 0,
-        fields: Fields::default(),
-        problems: vec![],
-        topics: vec![],
-        overrides: TagOverrides::default(),
-        reviewers_needed: None,
-    }
-}
+pub use crate::model::fixtures::proposal;
 
 /// `p` with a title.
 pub fn titled(mut p: ProposalRow, title: &str) -> ProposalRow {

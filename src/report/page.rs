@@ -568,24 +568,15 @@ mod tests {
 
     #[test]
     fn the_decision_view_appears_once_anything_is_decided() {
-        use crate::model::{Confirmation, Decision, DecisionRow, DecisionSource};
+        use crate::model::{Confirmation, Decision, DecisionRow};
         let ps = [
             proposal(1, "<b>One</b>", "a&b", ProposalStatus::Submitted, 0),
             proposal(2, "Two", "b", ProposalStatus::Submitted, 0),
             proposal(3, "Three", "b", ProposalStatus::Submitted, 0),
         ];
         let d = |id: i64, decision: Decision, c: Option<Confirmation>| DecisionRow {
-            proposal_id: id,
-            version: 1,
-            decision,
-            source: DecisionSource::Cli,
-            decided_by: "chair".into(),
-            note: None,
-            decided_at: 0,
-            current: true,
-            notified_at: Some(1),
             confirmation: c,
-            confirmed_at: None,
+            ..crate::model::fixtures::decision(id, decision)
         };
         let now = Utc::now();
         assert!(!render(&cfg(), &ps, now).contains("id=\"decisions\""));

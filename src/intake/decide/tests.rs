@@ -906,20 +906,8 @@ fn confirm_means_nothing_before_an_acceptance_is_told() {
 }
 
 fn chair_authority(kind: crate::model::ChairTokenKind, applied: bool) -> Option<Authority> {
-    use crate::model::{DecisionRequest, DecisionSource};
-    let waitlisted = DecisionRow {
-        proposal_id: 8,
-        version: 1,
-        decision: crate::model::Decision::Waitlisted,
-        source: DecisionSource::Cli,
-        decided_by: "chair".into(),
-        note: None,
-        decided_at: 0,
-        current: true,
-        notified_at: Some(1),
-        confirmation: None,
-        confirmed_at: None,
-    };
+    use crate::model::DecisionRequest;
+    let waitlisted = crate::model::fixtures::decision(8, crate::model::Decision::Waitlisted);
     Some(Authority::Chair(Box::new(ChairAuthority {
         token: crate::model::ChairTokenRow {
             kind,
