@@ -10,6 +10,34 @@ use crate::calendar::zone::parse_local;
 use crate::calendar::Zone;
 use crate::proposal::looks_like_address;
 
+/// A local time of the conference zone (`2024-04-24T23:59:59`) as an
+/// instant, or `None` when the key is absent; an error naming `table.key`
+/// and showing `example` when it is not such a time or does not exist in the
+/// zone (a DST gap).
+pub(super) fn local_instant(
+    loc: &Locator<'_>,
+    zone: &Zone,
+    (table, key): (&str, &str),
+    value: Option<&str>,
+    example: &str,
+) -> Result<Option<DateTime<Utc>>, ConfigError> {
+    let Some(v) = value else {
+        return Ok(None);
+    };
+    parse_local(v)
+        .and_then(|l| zone.local_to_utc(l))
+        .map(Some)
+        .ok_or_else(|| {
+            loc.err(
+                table,
+                key,
+                &format!(
+                    "expected a local time like {example} that exists in conference.time_zone"
+                ),
+            )
+        })
+}
+
 /// Conference identity and time.
 #[derive(Debug, Clone)]
 pub struct Conference {
@@ -124,29 +152,21 @@ pub(super) fn conference(loc: &Locator<'_>, c: &RawConference) -> Result<Confere
             ),
         )
     })?;
-    let cfp_deadline = parse_local(&c.cfp_deadline)
-        .and_then(|l| zone.local_to_utc(l))
-        .ok_or_else(|| {
-            loc.err(
-                "conference",
-                "cfp_deadline",
-                "expected a local time like 2024-04-24T23:59:59 that exists in time_zone",
-            )
-        })?;
-    let review_deadline = match &c.review_deadline {
-        None => None,
-        Some(v) => Some(
-            parse_local(v)
-                .and_then(|l| zone.local_to_utc(l))
-                .ok_or_else(|| {
-                    loc.err(
-                        "conference",
-                        "review_deadline",
-                        "expected a local time like 2024-05-20T23:59:59 that exists in time_zone",
-                    )
-                })?,
-        ),
-    };
+    let cfp_deadline = local_instant(
+        loc,
+        &zone,
+        ("conference", "cfp_deadline"),
+        Some(&c.cfp_deadline),
+        "2024-04-24T23:59:59",
+    )?
+    .expect("a value was given");
+    let review_deadline = local_instant(
+        loc,
+        &zone,
+        ("conference", "review_deadline"),
+        c.review_deadline.as_deref(),
+        "2024-05-20T23:59:59",
+    )?;
     if review_deadline.is_some_and(|r| r <= cfp_deadline) {
         return Err(loc.err(
             "conference",

@@ -6,7 +6,6 @@ use serde::Deserialize;
 
 use super::locate::Locator;
 use super::ConfigError;
-use crate::calendar::zone::parse_local;
 use crate::calendar::Zone;
 
 /// Decision settings (`[decisions]`).
@@ -56,20 +55,13 @@ pub(super) fn decisions(
     raw: &RawDecisions,
     zone: &Zone,
 ) -> Result<DecisionRules, ConfigError> {
-    let confirm_by = match &raw.confirm_by {
-        None => None,
-        Some(v) => Some(
-            parse_local(v)
-                .and_then(|l| zone.local_to_utc(l))
-                .ok_or_else(|| {
-                    loc.err(
-                        "decisions",
-                        "confirm_by",
-                        "expected a local time like 2024-07-01T23:59:59 that exists in conference.time_zone",
-                    )
-                })?,
-        ),
-    };
+    let confirm_by = super::conference::local_instant(
+        loc,
+        zone,
+        ("decisions", "confirm_by"),
+        raw.confirm_by.as_deref(),
+        "2024-07-01T23:59:59",
+    )?;
     Ok(DecisionRules {
         share_reviews: raw.share_reviews,
         confirm_by,
