@@ -571,6 +571,7 @@ mod tests {
         .render()
         .unwrap();
         assert!(ack.contains("Hello Ada Lovelace,\n\nThank you"), "{ack}");
+        assert!(ack.contains("What happens next:"), "{ack}");
         assert!(ack.contains("  - Database (you named it)\n"), "{ack}");
         assert!(
             ack.contains("  - Performance (suggested by: caching)\n"),
