@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use support::*;
 
 const N: usize = 240;
@@ -60,12 +60,7 @@ async fn kill_9_during_notify_send_and_while_sending_loses_and_doubles_no_decisi
     args.extend(refs.iter().map(String::as_str));
     w.cfpd(&args);
 
-    let seed: u64 = std::env::var("CFPD_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
-    eprintln!("fault seed: {seed} (rerun with CFPD_FAULT_SEED={seed})");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (_, mut rng) = fault_rng();
 
     // notify --send, killed at random points of its run: within the time a
     // preview (the same reading and rendering, no writes) takes.

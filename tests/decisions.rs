@@ -14,23 +14,6 @@ use support::*;
 
 const T: Duration = Duration::from_secs(20);
 
-/// A world with a chair (`chair@conf.example`) and `extra` config.
-async fn world_with_chair(extra: &str) -> World {
-    let w = World::start(extra).await;
-    let cfg = std::fs::read_to_string(&w.config).unwrap();
-    std::fs::write(
-        &w.config,
-        cfg.replacen(
-            "time_zone = \"AoE\"",
-            "time_zone = \"AoE\"\nchairs = [\"chair@conf.example\"]",
-            1,
-        ),
-    )
-    .unwrap();
-    w.dovecot.ensure_user("chair");
-    w
-}
-
 /// The decision mails in `user`'s inbox (by their subject), oldest first.
 async fn decision_mails(w: &World, user: &str) -> Vec<Vec<u8>> {
     let re =

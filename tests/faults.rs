@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use sha2::Digest;
 use sqlx::Row;
 use support::metrics::{num, scrape, scrape_until};
@@ -257,12 +257,7 @@ async fn kill_loop(n: usize, speakers: usize, kills: usize) -> KillReport {
     w.dovecot.deliver_maildir("cfp", first);
     let mut slices = rest.chunks(rest.len().div_ceil(kills.max(1)).max(1));
     let store = w.store().await;
-    let seed: u64 = std::env::var("CFPD_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
-    eprintln!("fault seed: {seed} (rerun with CFPD_FAULT_SEED={seed})");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (seed, mut rng) = fault_rng();
     let started = Instant::now();
     let mut busy_kills = 0;
     for _ in 0..kills {

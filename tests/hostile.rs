@@ -15,23 +15,6 @@ use support::*;
 
 const T: Duration = Duration::from_secs(20);
 
-/// A world whose conference has a chair (`chair@conf.example`, Dovecot user `chair`).
-async fn world_with_chair(extra: &str) -> World {
-    let w = World::start(extra).await;
-    let cfg = std::fs::read_to_string(&w.config).unwrap();
-    std::fs::write(
-        &w.config,
-        cfg.replacen(
-            "time_zone = \"AoE\"",
-            "time_zone = \"AoE\"\nchairs = [\"chair@conf.example\"]",
-            1,
-        ),
-    )
-    .unwrap();
-    w.dovecot.ensure_user("chair");
-    w
-}
-
 /// An RFC 3464 delivery-status notification for `rcpt`, sent to `return_path`.
 fn dsn(return_path: &str, rcpt: &str, status: &str, mid: &str, original_mid: &str) -> Vec<u8> {
     let action = if status.starts_with('5') {

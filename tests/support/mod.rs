@@ -36,6 +36,18 @@ macro_rules! need_servers {
 }
 
 /// Path of the shared folder (`../shared`), if present.
+/// The random source of a fault test: seeded from `CFPD_FAULT_SEED` when set,
+/// else at random; the seed is printed so a failing run can be replayed.
+pub fn fault_rng() -> (u64, rand::rngs::StdRng) {
+    use rand::SeedableRng;
+    let seed: u64 = std::env::var("CFPD_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!("fault seed: {seed} (rerun with CFPD_FAULT_SEED={seed})");
+    (seed, rand::rngs::StdRng::seed_from_u64(seed))
+}
+
 pub fn shared_dir() -> Option<PathBuf> {
     let p = std::env::var("CFPD_SHARED")
         .map(PathBuf::from)

@@ -57,6 +57,24 @@ pub struct World {
     pub oauth2: Option<OAuthProvider>,
 }
 
+/// A world whose conference has a chair (`chair@conf.example`, Dovecot user
+/// `chair`), with `extra` config.
+pub async fn world_with_chair(extra: &str) -> World {
+    let w = World::start(extra).await;
+    let cfg = std::fs::read_to_string(&w.config).unwrap();
+    std::fs::write(
+        &w.config,
+        cfg.replacen(
+            "time_zone = \"AoE\"",
+            "time_zone = \"AoE\"\nchairs = [\"chair@conf.example\"]",
+            1,
+        ),
+    )
+    .unwrap();
+    w.dovecot.ensure_user("chair");
+    w
+}
+
 /// The CFP address of every test world.
 pub const CFP: &str = "cfp@conf.example";
 
