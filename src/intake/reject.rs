@@ -8,6 +8,7 @@
 use askama::Template;
 
 use crate::model::Reason;
+use crate::outbox::templates::wrap;
 use crate::review::form::FormSpec;
 
 /// Why a message was refused.
@@ -490,25 +491,6 @@ struct CfpClosed<'a> {
     conference: &'a str,
     reference: &'a str,
     deadline: &'a str,
-}
-
-/// Break a long line at spaces so no line exceeds `width` (words longer than that stay whole).
-fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = 0;
-    for word in text.split_whitespace() {
-        let n = word.chars().count();
-        if line > 0 && line + 1 + n > width {
-            out.push('\n');
-            line = 0;
-        } else if line > 0 {
-            out.push(' ');
-            line += 1;
-        }
-        out.push_str(word);
-        line += n;
-    }
-    out
 }
 
 #[derive(Template)]
