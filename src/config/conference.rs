@@ -54,6 +54,11 @@ pub struct Conference {
     /// The review deadline as an instant: review replies after it get "review is
     /// closed", and reviewer reminders count towards it. `None` until the chair sets it.
     pub review_deadline: Option<DateTime<Utc>>,
+    /// `[conference] contact`: where a person answers. Mail cfpd cannot act
+    /// on but a person wrote is forwarded here, and mails name it so nobody
+    /// is left with only a robot to write to. Defaults to the chairs; empty
+    /// when there are none.
+    pub contact: Vec<String>,
 }
 
 /// How review works.
@@ -86,6 +91,17 @@ pub(super) struct RawConference {
     pub(super) grace_minutes: u32,
     #[serde(default)]
     pub(super) chairs: Vec<String>,
+    /// One address or a list; absent means the chairs.
+    #[serde(default)]
+    pub(super) contact: Option<OneOrMany>,
+}
+
+/// A key that takes one address or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
@@ -183,7 +199,22 @@ pub(super) fn conference(loc: &Locator<'_>, c: &RawConference) -> Result<Confere
             ));
         }
     }
+    let contact = match &c.contact {
+        None => c.chairs.clone(),
+        Some(OneOrMany::One(a)) => vec![a.clone()],
+        Some(OneOrMany::Many(v)) => v.clone(),
+    };
+    for a in &contact {
+        if !looks_like_address(a) {
+            return Err(loc.err(
+                "conference",
+                "contact",
+                &format!("{a:?} is not a mail address"),
+            ));
+        }
+    }
     Ok(Conference {
+        contact: contact.iter().map(|a| a.to_ascii_lowercase()).collect(),
         name: c.name.clone(),
         cfp_address: c.cfp_address.to_ascii_lowercase(),
         zone,

@@ -57,6 +57,31 @@ fn review_deadline_is_local_and_after_the_cfp_deadline() {
 }
 
 #[test]
+fn contact_defaults_to_the_chairs_and_takes_one_address_or_a_list() {
+    let with = |extra: &str| {
+        minimal().replace(
+            "cfp_deadline = \"2024-04-24T23:59:59\"",
+            &format!("cfp_deadline = \"2024-04-24T23:59:59\"\n{extra}"),
+        )
+    };
+    let p = Path::new("/x/cfpd.toml");
+    let none = Config::from_str(&minimal(), p).unwrap();
+    assert!(none.conference.contact.is_empty());
+    let chairs = Config::from_str(&with("chairs = [\"a@x.example\", \"b@x.example\"]"), p).unwrap();
+    assert_eq!(chairs.conference.contact, ["a@x.example", "b@x.example"]);
+    let one = Config::from_str(
+        &with("chairs = [\"a@x.example\"]\ncontact = \"Program@X.example\""),
+        p,
+    )
+    .unwrap();
+    assert_eq!(one.conference.contact, ["program@x.example"]);
+    let many = Config::from_str(&with("contact = [\"p@x.example\", \"q@x.example\"]"), p).unwrap();
+    assert_eq!(many.conference.contact, ["p@x.example", "q@x.example"]);
+    let bad = Config::from_str(&with("contact = \"nobody\""), p).unwrap_err();
+    assert!(bad.to_string().contains("conference.contact"), "{bad}");
+}
+
+#[test]
 fn clear_password_is_refused_with_line() {
     let src = r#"
 [conference]
