@@ -224,10 +224,27 @@ fn is_apostrophe(c: char) -> bool {
 /// other character separates words, so "Alpine.js" is `alpine` `js` and
 /// "CI/CD" is `ci` `cd`. Vocabulary phrases are tokenised the same way, which
 /// is what makes "alpine.js" match both "Alpine.js" and "alpine js".
+///
+/// Dotted initialisms are one word: "A.I." is `ai` and "U.S." is `us`, as
+/// the writer meant, not two stray letters.
 pub(crate) fn tokenize_into(text: &str, stems: &Stems, out: &mut Vec<Token>) {
     let mut start: Option<usize> = None;
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
+        if start.is_none() {
+            if let Some(end) = dotted_initialism(text, i) {
+                let word: String = text[i..end]
+                    .chars()
+                    .filter(|c| c.is_alphabetic())
+                    .flat_map(char::to_lowercase)
+                    .collect();
+                push_word(text, i, end, word, stems, out);
+                while chars.peek().is_some_and(|&(j, _)| j < end) {
+                    chars.next();
+                }
+                continue;
+            }
+        }
         let inner_apostrophe = is_apostrophe(c)
             && start.is_some()
             && chars.peek().is_some_and(|&(_, n)| n.is_alphanumeric());
@@ -242,6 +259,35 @@ pub(crate) fn tokenize_into(text: &str, stems: &Stems, out: &mut Vec<Token>) {
     if let Some(s) = start {
         push_token(text, s, text.len(), stems, out);
     }
+}
+
+/// The end (past the last dot) of a dotted initialism such as "A.I." or
+/// "U.S.A." starting at byte `at`: single letters each followed by a dot,
+/// at least two of them, not inside a longer word.
+fn dotted_initialism(text: &str, at: usize) -> Option<usize> {
+    if text[..at].chars().next_back().is_some_and(is_word_char) {
+        return None;
+    }
+    let mut letters = 0;
+    let mut chars = text[at..].char_indices().peekable();
+    let mut end = at;
+    while let Some((_, c)) = chars.next() {
+        if !c.is_alphabetic() {
+            break;
+        }
+        match chars.next() {
+            Some((j, '.')) => {
+                letters += 1;
+                end = at + j + 1;
+            }
+            _ => break,
+        }
+        if !chars.peek().is_some_and(|&(_, n)| n.is_alphabetic()) {
+            break;
+        }
+    }
+    let followed_by_word = text[end..].chars().next().is_some_and(is_word_char);
+    (letters >= 2 && !followed_by_word).then_some(end)
 }
 
 /// Whether the characters between two words break a phrase.
@@ -271,10 +317,6 @@ fn breaks_phrase(gap: &str) -> bool {
 
 fn push_token(text: &str, start: usize, end: usize, stems: &Stems, out: &mut Vec<Token>) {
     let raw = &text[start..end];
-    let joined = out
-        .last()
-        .and_then(|prev| text.get(prev.end..start))
-        .is_some_and(|gap| !breaks_phrase(gap));
     let word = if raw.is_ascii() {
         raw.to_ascii_lowercase()
     } else {
@@ -288,6 +330,21 @@ fn push_token(text: &str, start: usize, end: usize, stems: &Stems, out: &mut Vec
         }
         word
     };
+    push_word(text, start, end, word, stems, out);
+}
+
+fn push_word(
+    text: &str,
+    start: usize,
+    end: usize,
+    word: String,
+    stems: &Stems,
+    out: &mut Vec<Token>,
+) {
+    let joined = out
+        .last()
+        .and_then(|prev| text.get(prev.end..start))
+        .is_some_and(|gap| !breaks_phrase(gap));
     let stem = stems.stem(&word);
     out.push(Token {
         word,
@@ -362,6 +419,8 @@ mod tests {
         assert_eq!(words("'quoted' PEP-703"), ["quoted", "pep", "703"]);
         assert_eq!(words("qs.select_related()"), ["qs", "select_related"]);
         assert!(words("").is_empty());
+        assert_eq!(words("Don't buy the \"A.I.\" hype"), ["don't", "buy", "the", "ai", "hype"]);
+        assert_eq!(words("U.S.A. e.g. a.b.c2 x.y"), ["usa", "eg", "a", "b", "c2", "x", "y"]);
     }
 
     #[test]
