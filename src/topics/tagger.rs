@@ -14,11 +14,18 @@
 //!   number of occurrences (abstract 1, description [`DESCRIPTION_WEIGHT`])
 //!   and `sat(n) = n (k+1) / (n+k)` saturates repetition (BM25's tf curve,
 //!   `k` = [`SATURATION_K`]). A term in the title adds `weight ×`
-//!   [`TITLE_BONUS`] on top: titles say what a talk is about.
+//!   [`TITLE_BONUS`] on top: titles say what a talk is about, while an
+//!   abstract also lists the tools it happens to use.
+//! * A topic sums its terms strongest first, each counting
+//!   [`BREADTH_DECAY`] times the one before: a topic named a few times
+//!   strongly beats one whose long tail of incidental words ("AWS",
+//!   "Docker", "cloud", "production" in a talk about predicting lightning)
+//!   adds up.
 //! * Declared topics get [`DECLARED_BOOST`] and `declared: …` evidence.
 //! * The fallback topic scores the set's `min_score` (or its own vocabulary
-//!   score if higher), so it ranks first exactly when no topic reaches the
-//!   filing threshold.
+//!   score if higher: subjects the set leaves out on purpose, such as a
+//!   CMS or the admin in the default set), so it ranks first when no topic
+//!   reaches the filing threshold or when its own words are the strongest.
 //!
 //! Rankings are deterministic: scores are rounded to 1e-6 and ties keep the
 //! set's order.
@@ -32,7 +39,11 @@ use super::set::TopicSet;
 use super::text::{self, Stems, Token};
 
 /// Score added once, per term weight, when a term appears in the title.
-pub const TITLE_BONUS: f64 = 1.5;
+pub const TITLE_BONUS: f64 = 3.0;
+/// Each further term of a topic, strongest first, counts this fraction of
+/// the one before (a geometric series: many weak mentions cannot outweigh a
+/// few strong ones).
+pub const BREADTH_DECAY: f64 = 0.7;
 /// How much an occurrence in the description counts next to one in the abstract.
 pub const DESCRIPTION_WEIGHT: f64 = 0.6;
 /// Saturation constant of the per-term occurrence curve.
@@ -293,18 +304,29 @@ impl Tagger {
             }
         }
 
-        let mut scores = vec![0.0f64; topics.len()];
         let mut evidence: Vec<Vec<Evidence<'_>>> = vec![Vec::new(); topics.len()];
         for (&ti, h) in &hits {
             let term = &self.terms[ti];
             let sat = h.body * (SATURATION_K + 1.0) / (h.body + SATURATION_K);
             let contribution = term.weight * (sat + if h.in_title { TITLE_BONUS } else { 0.0 });
-            scores[term.topic] += contribution;
             evidence[term.topic].push(Evidence {
                 contribution,
                 first_seen: h.first_seen,
                 surface: &h.surface,
             });
+        }
+        let mut scores = vec![0.0f64; topics.len()];
+        for (score, ev) in scores.iter_mut().zip(evidence.iter_mut()) {
+            ev.sort_by(|a, b| {
+                b.contribution
+                    .total_cmp(&a.contribution)
+                    .then(a.first_seen.cmp(&b.first_seen))
+            });
+            let mut factor = 1.0;
+            for e in ev.iter() {
+                *score += e.contribution * factor;
+                factor *= BREADTH_DECAY;
+            }
         }
 
         let mut declared_as: Vec<Option<&str>> = vec![None; topics.len()];
@@ -323,12 +345,7 @@ impl Tagger {
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let mut ev = std::mem::take(&mut evidence[i]);
-                ev.sort_by(|a, b| {
-                    b.contribution
-                        .total_cmp(&a.contribution)
-                        .then(a.first_seen.cmp(&b.first_seen))
-                });
+                let ev = std::mem::take(&mut evidence[i]);
                 let mut words: Vec<String> = Vec::with_capacity(ev.len() + 1);
                 let mut score = scores[i];
                 if let Some(d) = declared_as[i] {
@@ -377,7 +394,9 @@ impl Tagger {
     ///   what the speaker named is the primary topic, whatever the text's
     ///   words score (the per-topic rankings are by primary topic);
     /// * then, up to the set's `max_topics`, each other topic scoring at least
-    ///   `min_score` and at least `relative_score` × the best such score;
+    ///   `min_score` and at least `relative_score` × the best such score —
+    ///   the fallback too when its own vocabulary scored it (a CMS talk is
+    ///   "something else" in the default set because of what it names);
     /// * if that leaves nothing, the fallback topic (`something-else`), or,
     ///   in a set without one, the best-ranked topic.
     ///
@@ -391,8 +410,18 @@ impl Tagger {
                 .first()
                 .is_some_and(|e| e.starts_with(DECLARED_PREFIX))
         };
-        let candidate =
-            |t: &TopicScore| !is_declared(t) && !is_fallback(t) && !t.evidence.is_empty();
+        // The fallback competes only on its own words: the floor score it
+        // gets when nothing else fits is no evidence for it.
+        let fallback_on_its_words = |t: &TopicScore| {
+            !t.evidence
+                .iter()
+                .any(|e| e == NOTHING_MATCHED || e == NOTHING_STRONG)
+        };
+        let candidate = |t: &TopicScore| {
+            !is_declared(t)
+                && !t.evidence.is_empty()
+                && (!is_fallback(t) || fallback_on_its_words(t))
+        };
         let best = ranked
             .iter()
             .filter(|t| candidate(t))
