@@ -268,7 +268,7 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
                 "filed under {} ({:.2}): {}",
                 t.id,
                 t.score,
-                terminal(&t.evidence.join(", "))
+                terminal(&crate::topics::explain(&t.evidence))
             )?;
         }
         for pr in &v.problems {

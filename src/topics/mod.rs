@@ -10,6 +10,9 @@
 //!   words or phrases behind it ([`Tagger::rank`]), and chooses the topics it
 //!   is filed under ([`Tagger::file`]): declared topics, the best topics
 //!   above the set's threshold, or the fallback (`something-else`).
+//! * [`explain`] — a topic's evidence in plain words for chairs ("the
+//!   speaker chose \"database\"; mentions select_related, ORM"); speakers see
+//!   `outbox::templates::speaker_topic`.
 //! * [`tag_jsonl`] — batch tagging of JSON lines (`cfpd tag`).
 //!
 //! Everything is deterministic and offline; vocabulary is compiled once in
@@ -39,4 +42,4 @@ mod text;
 
 pub use jsonl::{tag_jsonl, TagJsonlError};
 pub use set::{FilingSettings, Term, Topic, TopicSet, TopicSetError};
-pub use tagger::{TagInput, Tagger, TopicScore};
+pub use tagger::{explain, TagInput, Tagger, TopicScore};

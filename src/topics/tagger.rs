@@ -58,6 +58,8 @@ pub const NOTHING_MATCHED: &str = "no topic vocabulary matched";
 pub const NOTHING_STRONG: &str = "no topic matched strongly enough to be filed";
 /// Evidence of a topic a chair added by hand.
 pub const CHAIR_ADDED: &str = "added by the program chair";
+/// How many words of evidence [`explain`] lists before "and N more".
+pub const EXPLAINED_WORDS: usize = 6;
 
 /// The text of one proposal, as the tagger sees it.
 #[derive(Debug, Clone, Copy)]
@@ -141,6 +143,57 @@ struct TermHits {
     surface: String,
     /// Order of first appearance (field, token) for stable evidence order.
     first_seen: (usize, usize),
+}
+
+/// A quoted word without its possessive ending: evidence reads "Admin", not
+/// "Admin’s" (the stem matched either way).
+fn without_possessive(surface: &str) -> &str {
+    ["'s", "\u{2019}s", "'S", "\u{2019}S"]
+        .iter()
+        .find_map(|p| surface.strip_suffix(p))
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(surface)
+}
+
+/// A topic's evidence as a chair reads it: what the speaker named, the
+/// words of the proposal that suggested it, or why it is the fallback — in
+/// plain words, never the tagger's markers. For example `declared:
+/// database`, `select_related`, `ORM` reads `the speaker chose "database";
+/// mentions select_related, ORM`. At most [`EXPLAINED_WORDS`] words are
+/// listed, then how many more there are.
+pub fn explain(evidence: &[String]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut words: Vec<&str> = Vec::new();
+    for e in evidence {
+        if let Some(d) = e.strip_prefix(DECLARED_PREFIX) {
+            parts.push(format!("the speaker chose \"{d}\""));
+        } else if e == CHAIR_ADDED {
+            parts.push(CHAIR_ADDED.to_string());
+        } else if e == NOTHING_MATCHED {
+            parts.push("no topic's words appear in it".to_string());
+        } else if e == NOTHING_STRONG {
+            parts.push("no topic's words appear often enough to file it elsewhere".to_string());
+        } else {
+            words.push(e);
+        }
+    }
+    if !words.is_empty() {
+        let more = words.len().saturating_sub(EXPLAINED_WORDS);
+        let mut listed = words[..words.len() - more].join(", ");
+        if more > 0 {
+            listed.push_str(&format!(" and {more} more"));
+        }
+        // The words come before the fallback's reason, after a choice.
+        let at = parts
+            .iter()
+            .position(|p| !p.starts_with("the speaker") && p != CHAIR_ADDED)
+            .unwrap_or(parts.len());
+        parts.insert(at, format!("mentions {listed}"));
+    }
+    if parts.is_empty() {
+        return "no reason recorded".to_string();
+    }
+    parts.join("; ")
 }
 
 impl Tagger {
@@ -289,7 +342,8 @@ impl Tagger {
                 else {
                     continue;
                 };
-                let surface = field.get(first.start..last.end).unwrap_or_default();
+                let surface =
+                    without_possessive(field.get(first.start..last.end).unwrap_or_default());
                 let h = hits.entry(m.term).or_insert_with(|| TermHits {
                     in_title: false,
                     body: 0.0,
@@ -754,6 +808,76 @@ mod tests {
         let filed = t.file(&[]);
         assert_eq!(ids(&filed), ["something-else"]);
         assert_eq!(filed[0].evidence, [NOTHING_MATCHED]);
+    }
+
+    #[test]
+    fn evidence_reads_as_plain_words_for_chairs() {
+        let ev = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            explain(&ev(&["declared: database", "select_related", "ORM"])),
+            "the speaker chose \"database\"; mentions select_related, ORM"
+        );
+        assert_eq!(
+            explain(&ev(&["a", "b", "c", "d", "e", "f", "g", "h"])),
+            "mentions a, b, c, d, e, f and 2 more"
+        );
+        assert_eq!(
+            explain(&ev(&[NOTHING_MATCHED])),
+            "no topic's words appear in it"
+        );
+        assert_eq!(
+            explain(&ev(&["admin", NOTHING_STRONG])),
+            "mentions admin; no topic's words appear often enough to file it elsewhere"
+        );
+        assert_eq!(explain(&ev(&[CHAIR_ADDED])), "added by the program chair");
+        // Whatever the tagger found, no marker of its own shows.
+        let t = tagger();
+        let declared = vec!["databse".to_string()];
+        for s in t.file(&t.rank(&input(
+            "The Django Admin’s hidden gems",
+            "select_related and the ORM’s prefetch_related, on PostgreSQL.",
+            &declared,
+        ))) {
+            let text = explain(&s.evidence);
+            assert!(!text.contains("declared:"), "{text}");
+            assert!(!text.contains('’'), "possessive kept: {text}");
+        }
+    }
+
+    #[test]
+    fn a_subject_the_set_leaves_out_files_under_the_fallback_on_its_own_words() {
+        let t = tagger();
+        let filed = t.file(&t.rank(&input(
+            "Multilingual sites with Wagtail",
+            "Translations, i18n and the Wagtail CMS editing experience.",
+            &[],
+        )));
+        assert_eq!(filed[0].id, "something-else", "{:?}", ids(&filed));
+        assert!(
+            filed[0].evidence.iter().any(|e| e == "Wagtail"),
+            "{:?}",
+            filed[0].evidence
+        );
+        // A real topic named strongly still wins over the fallback's words.
+        let filed = t.file(&t.rank(&input(
+            "Making a Wagtail site accessible",
+            "Accessibility for screen readers, WCAG and keyboard navigation in the CMS.",
+            &[],
+        )));
+        assert_eq!(filed[0].id, "ethics", "{:?}", ids(&filed));
+    }
+
+    #[test]
+    fn many_incidental_words_do_not_outweigh_what_the_title_names() {
+        let t = tagger();
+        let ranked = t.rank(&input(
+            "Forecasting wildfires for rural fire crews",
+            "We deploy on AWS with Docker, Terraform, GitHub Actions, nginx and \
+             gunicorn, and monitor the servers in production.",
+            &[],
+        ));
+        assert_eq!(ranked[0].id, "unexpected-use-cases", "{:?}", ids(&ranked));
+        assert_eq!(ranked[1].id, "deployment", "{:?}", ids(&ranked));
     }
 
     #[test]

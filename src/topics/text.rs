@@ -419,8 +419,14 @@ mod tests {
         assert_eq!(words("'quoted' PEP-703"), ["quoted", "pep", "703"]);
         assert_eq!(words("qs.select_related()"), ["qs", "select_related"]);
         assert!(words("").is_empty());
-        assert_eq!(words("Don't buy the \"A.I.\" hype"), ["don't", "buy", "the", "ai", "hype"]);
-        assert_eq!(words("U.S.A. e.g. a.b.c2 x.y"), ["usa", "eg", "a", "b", "c2", "x", "y"]);
+        assert_eq!(
+            words("Don't buy the \"A.I.\" hype"),
+            ["don't", "buy", "the", "ai", "hype"]
+        );
+        assert_eq!(
+            words("U.S.A. e.g. a.b.c2 x.y"),
+            ["usa", "eg", "a", "b", "c2", "x", "y"]
+        );
     }
 
     #[test]
