@@ -449,8 +449,9 @@ impl Tagger {
     ///   words score (the per-topic rankings are by primary topic);
     /// * then, up to the set's `max_topics`, each other topic scoring at least
     ///   `min_score` and at least `relative_score` × the best such score —
-    ///   the fallback too when its own vocabulary scored it (a CMS talk is
-    ///   "something else" in the default set because of what it names);
+    ///   the fallback too when its own vocabulary scored it and it comes
+    ///   first (nothing declared, nothing stronger): a CMS talk is
+    ///   "something else" in the default set because of what it names;
     /// * if that leaves nothing, the fallback topic (`something-else`), or,
     ///   in a set without one, the best-ranked topic.
     ///
@@ -486,7 +487,9 @@ impl Tagger {
         let mut room = filing.max_topics.saturating_sub(declared);
         let mut out: Vec<TopicScore> = ranked.iter().filter(|t| is_declared(t)).cloned().collect();
         for t in ranked {
-            if room > 0 && candidate(t) && t.score >= cutoff {
+            // "Something else" beside a topic that fits would contradict it.
+            let fallback_first = !is_fallback(t) || out.is_empty();
+            if room > 0 && candidate(t) && t.score >= cutoff && fallback_first {
                 room -= 1;
                 out.push(t.clone());
             }
@@ -865,6 +868,19 @@ mod tests {
             &[],
         )));
         assert_eq!(filed[0].id, "ethics", "{:?}", ids(&filed));
+        assert!(
+            !ids(&filed).contains(&"something-else"),
+            "{:?}",
+            ids(&filed)
+        );
+        // Nor beside what the speaker named.
+        let declared = vec!["frontend".to_string()];
+        let filed = t.file(&t.rank(&input(
+            "Multilingual sites with Wagtail",
+            "Translations, i18n and the Wagtail CMS editing experience.",
+            &declared,
+        )));
+        assert_eq!(ids(&filed), ["frontend"]);
     }
 
     #[test]
