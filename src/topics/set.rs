@@ -27,11 +27,14 @@
 //! id = "something-else"
 //! name = "Something else entirely"
 //! description = "Proposals that fit none of the topics above."
-//! fallback = true                 # filed when nothing else fits; may have no terms
+//! fallback = true                 # filed when nothing else fits; terms optional
 //! ```
 //!
 //! **Fallback.** The topic marked `fallback = true` (at most one) is filed
-//! when no other topic reaches the filing threshold. Without such a mark a
+//! when no other topic reaches the filing threshold. It may have `terms` of
+//! its own, for subjects the set leaves out on purpose (the default set: a
+//! CMS, the admin, translation); then it is also filed when those words
+//! outscore every other topic. Without such a mark a
 //! topic with id `something-else` is the fallback. A set without either is
 //! valid: a proposal that matches nothing is then filed under its best-ranked
 //! topic, with evidence saying that nothing matched.
