@@ -814,6 +814,26 @@ mod tests {
     }
 
     #[test]
+    fn each_default_topic_description_ranks_its_own_topic_first() {
+        // The chair's own words for a topic, with or without its name as
+        // the title, must find that topic: a check of the vocabulary that
+        // uses no labelled talk.
+        let t = tagger();
+        for topic in t.set().topics() {
+            for title in [topic.name.as_str(), ""] {
+                let ranked = t.rank(&input(title, &topic.description, &[]));
+                assert_eq!(
+                    ranked[0].id,
+                    topic.id,
+                    "{title:?} / {:?}: {:?}",
+                    topic.description,
+                    &ids(&ranked)[..3]
+                );
+            }
+        }
+    }
+
+    #[test]
     fn evidence_reads_as_plain_words_for_chairs() {
         let ev = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
