@@ -55,7 +55,8 @@ fn conflicts_of(
 }
 
 /// Apply one stored assignment to the problem: active pairs are fixed, declared conflicts
-/// forbidden as conflicts, declined pairs excluded (never offered again).
+/// forbidden as conflicts, declined pairs and pairs a chair removed excluded (never
+/// offered again).
 fn apply_existing(problem: &mut Problem, pi: usize, ri: usize, state: AssignmentState) {
     match state {
         AssignmentState::Active => problem.fixed.push((pi, ri)),
@@ -64,7 +65,7 @@ fn apply_existing(problem: &mut Problem, pi: usize, ri: usize, state: Assignment
             reviewer: ri,
             reason: ConflictReason::Declared,
         }),
-        AssignmentState::Declined => problem.excluded.push((pi, ri)),
+        AssignmentState::Declined | AssignmentState::Removed => problem.excluded.push((pi, ri)),
     }
 }
 
