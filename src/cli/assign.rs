@@ -190,7 +190,7 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         .into_iter()
         .filter(|p| p.status == ProposalStatus::Submitted)
         .collect();
-    let revs = rstore::reviewers(&mut c).await?;
+    let revs = rstore::roster(&mut c).await?;
     let existing = rstore::assignments(&mut c).await?;
     drop(c);
     if props.is_empty() {
