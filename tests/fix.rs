@@ -179,6 +179,25 @@ async fn a_manual_assignment_follows_the_conflict_rules_unless_overridden_and_is
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // Her reply address no longer records a review, and she is told why.
+    let a = orig(&inbox[0]);
+    let late = raw_reply(
+        "rita@cs.uni.edu",
+        &a.reply_to,
+        &format!("Re: {}", a.subject),
+        "late1@x",
+        Some(&a.message_id),
+        "Score: 4",
+    );
+    w.dovecot.append("cfp", &late).await;
+    w.cfpd(&["run", "--once"]);
+    let inbox = w.dovecot.wait_for("rita", 2, T).await;
+    let answer = body(&inbox[1]);
+    assert!(
+        answer.contains("The program committee took P-0001 off your list of reviews"),
+        "{answer}"
+    );
+    assert_eq!(review_count(&w).await, 0);
     let show = w.cfpd(&["proposals", "show", "P-0001"]);
     assert!(show.contains("changes by the chairs:"), "{show}");
     assert!(
@@ -248,6 +267,9 @@ async fn removing_a_reviewer_refills_their_open_assignments_and_keeps_finished_r
         show.contains("Grace remove_reviewer: rita@cs.uni.edu removed from the roster; reassigned to tom@tom.example"),
         "{show}"
     );
+    let list = w.cfpd(&["reviewers", "list"]);
+    let rita = list.lines().find(|l| l.starts_with("rita@")).unwrap();
+    assert!(rita.ends_with("(removed: gets no new work)"), "{list}");
     let o = w.cfpd_raw(&["reviewers", "remove", "rita@cs.uni.edu"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("was already removed"));
 }
