@@ -40,7 +40,13 @@ async fn a_held_mail_is_not_sent_a_released_one_is_sent_once_and_a_cancelled_one
     .iter()
     .enumerate()
     {
-        let m = mail(from, CFP, &format!("h{i}@x"), "Proposal", &proposal_body(title));
+        let m = mail(
+            from,
+            CFP,
+            &format!("h{i}@x"),
+            "Proposal",
+            &proposal_body(title),
+        );
         w.dovecot.append("cfp", &m).await;
     }
     w.cfpd(&["run", "--once"]);
@@ -66,14 +72,23 @@ async fn a_held_mail_is_not_sent_a_released_one_is_sent_once_and_a_cancelled_one
         .all(|(_, s, h)| s == "queued" && h.as_deref() == Some("chair")));
     let (first, second, third) = (held[0].0, held[1].0, held[2].0);
     let out = w.cfpd(&["outbox", "--cancel", &first.to_string()]);
-    assert!(out.contains(&format!("mail {first} cancelled by ")), "{out}");
+    assert!(
+        out.contains(&format!("mail {first} cancelled by ")),
+        "{out}"
+    );
 
     // A run sends nothing that is held or cancelled.
     w.cfpd(&["run", "--once"]);
     let rows = of_kind(&w, "assignment").await;
     assert_eq!(rows[0].1, "cancelled");
-    assert_eq!((rows[1].1.as_str(), rows[1].2.as_deref()), ("queued", Some("chair")));
-    assert_eq!((rows[2].1.as_str(), rows[2].2.as_deref()), ("queued", Some("chair")));
+    assert_eq!(
+        (rows[1].1.as_str(), rows[1].2.as_deref()),
+        ("queued", Some("chair"))
+    );
+    assert_eq!(
+        (rows[2].1.as_str(), rows[2].2.as_deref()),
+        ("queued", Some("chair"))
+    );
     let listing = w.cfpd(&["outbox"]);
     assert!(listing.contains("held:chair"), "{listing}");
     assert!(listing.contains("cancelled"), "{listing}");
@@ -85,7 +100,10 @@ async fn a_held_mail_is_not_sent_a_released_one_is_sent_once_and_a_cancelled_one
     let inbox = w.dovecot.wait_for("rita", 1, T).await;
     assert_eq!(inbox.len(), 1, "{:?}", subjects(&inbox));
     let out = w.cfpd(&["outbox", "--release", "--kind", "assignment"]);
-    assert!(out.starts_with("1 queued assignment mail(s) released by "), "{out}");
+    assert!(
+        out.starts_with("1 queued assignment mail(s) released by "),
+        "{out}"
+    );
     w.cfpd(&["run", "--once"]);
     w.cfpd(&["run", "--once"]);
     let inbox = w.dovecot.wait_for("rita", 2, T).await;
@@ -102,7 +120,11 @@ async fn a_held_mail_is_not_sent_a_released_one_is_sent_once_and_a_cancelled_one
     for (flag, id, why) in [
         ("--cancel", second, "it was already sent"),
         ("--hold", third, "it was already sent"),
-        ("--release", first, "it is cancelled and will not be sent anyway"),
+        (
+            "--release",
+            first,
+            "it is cancelled and will not be sent anyway",
+        ),
     ] {
         let o = w.cfpd_raw(&["outbox", flag, &id.to_string()]);
         assert!(!o.status.success());
@@ -165,15 +187,43 @@ async fn a_manual_assignment_follows_the_conflict_rules_unless_overridden_and_is
     w.cfpd(&["run", "--once"]);
     let inbox = w.dovecot.wait_for("rita", 1, T).await;
     assert_eq!(subjects(&inbox).len(), 1);
-    assert!(subjects(&inbox)[0].contains("Review P-0001:"), "{:?}", subjects(&inbox));
+    assert!(
+        subjects(&inbox)[0].contains("Review P-0001:"),
+        "{:?}",
+        subjects(&inbox)
+    );
     // Assigning the same pair again is refused: the mail is never sent twice.
-    let o = w.cfpd_raw(&["assign", "add", "P-0001", "rita@cs.uni.edu", "--override", "x"]);
+    let o = w.cfpd_raw(&[
+        "assign",
+        "add",
+        "P-0001",
+        "rita@cs.uni.edu",
+        "--override",
+        "x",
+    ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("already assigned"));
 
     // Taken off by hand; the pair is never offered again.
-    let out = w.cfpd(&["assign", "remove", "P-0001", "rita@cs.uni.edu", "--by", "Grace"]);
-    assert!(out.starts_with("P-0001: rita@cs.uni.edu removed by Grace"), "{out}");
-    let o = w.cfpd_raw(&["assign", "add", "P-0001", "rita@cs.uni.edu", "--override", "x"]);
+    let out = w.cfpd(&[
+        "assign",
+        "remove",
+        "P-0001",
+        "rita@cs.uni.edu",
+        "--by",
+        "Grace",
+    ]);
+    assert!(
+        out.starts_with("P-0001: rita@cs.uni.edu removed by Grace"),
+        "{out}"
+    );
+    let o = w.cfpd_raw(&[
+        "assign",
+        "add",
+        "P-0001",
+        "rita@cs.uni.edu",
+        "--override",
+        "x",
+    ]);
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("a chair took the reviewer off it earlier"),
         "{}",
@@ -204,7 +254,10 @@ async fn a_manual_assignment_follows_the_conflict_rules_unless_overridden_and_is
         show.contains("Grace assign: assigned rita@cs.uni.edu despite a conflict: the reviewer and a speaker are both at uni.edu (override: the only HTMX expert)"),
         "{show}"
     );
-    assert!(show.contains("Grace unassign: took rita@cs.uni.edu off"), "{show}");
+    assert!(
+        show.contains("Grace unassign: took rita@cs.uni.edu off"),
+        "{show}"
+    );
     assert!(show.contains("P-0001  rita@cs.uni.edu  removed"), "{show}");
 }
 
@@ -254,11 +307,24 @@ async fn removing_a_reviewer_refills_their_open_assignments_and_keeps_finished_r
     w.cfpd(&["run", "--once"]);
     let inbox = w.dovecot.wait_for("tom", 1, T).await;
     assert_eq!(subjects(&inbox).len(), 1);
-    assert!(subjects(&inbox)[0].contains("Review P-0002:"), "{:?}", subjects(&inbox));
+    assert!(
+        subjects(&inbox)[0].contains("Review P-0002:"),
+        "{:?}",
+        subjects(&inbox)
+    );
     let reviews = w.cfpd(&["reviews", "list"]);
-    assert!(reviews.contains("P-0001  rita@cs.uni.edu  score 4"), "{reviews}");
-    assert!(reviews.contains("P-0002  rita@cs.uni.edu  removed"), "{reviews}");
-    assert!(reviews.contains("P-0002  tom@tom.example  pending"), "{reviews}");
+    assert!(
+        reviews.contains("P-0001  rita@cs.uni.edu  score 4"),
+        "{reviews}"
+    );
+    assert!(
+        reviews.contains("P-0002  rita@cs.uni.edu  removed"),
+        "{reviews}"
+    );
+    assert!(
+        reviews.contains("P-0002  tom@tom.example  pending"),
+        "{reviews}"
+    );
     // The kept review still counts, and nobody else is added to P-0001.
     let out = w.cfpd(&["assign"]);
     assert!(out.contains("0 new pair(s)"), "{out}");
@@ -328,21 +394,36 @@ async fn a_chair_edit_is_a_marked_version_and_the_speaker_is_told_once_unless_qu
     // A file in the speaker's format; a bad value is refused with its line.
     let file = w.dir.path().join("edit.txt");
     std::fs::write(&file, "Title: Fine\nFormat: a lightning thing\n").unwrap();
-    let o = w.cfpd_raw(&["proposals", "edit", "P-0001", "--file", file.to_str().unwrap()]);
+    let o = w.cfpd_raw(&[
+        "proposals",
+        "edit",
+        "P-0001",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains(&format!("{}: line 2: Format \"a lightning thing\"", file.display())),
+        err.contains(&format!(
+            "{}: line 2: Format \"a lightning thing\"",
+            file.display()
+        )),
         "{err}"
     );
     assert!(err.contains("Nothing was changed."), "{err}");
 
     let show = w.cfpd(&["proposals", "show", "P-0001"]);
     assert!(show.contains("--- version 1 ("), "{show}");
-    assert!(show.contains(", edited by the chair Grace) ---\nTitle: A clearer title"), "{show}");
+    assert!(
+        show.contains(", edited by the chair Grace) ---\nTitle: A clearer title"),
+        "{show}"
+    );
     assert!(show.contains("--- version 3 ("), "{show}");
     assert!(show.contains("Abstract: A shorter abstract."), "{show}");
-    assert!(show.contains("Grace edit: version 2: changed Title"), "{show}");
+    assert!(
+        show.contains("Grace edit: version 2: changed Title"),
+        "{show}"
+    );
     assert!(!show.contains("--- version 4"), "{show}");
 }
 
@@ -357,7 +438,9 @@ async fn a_withdrawal_is_undone_and_the_speaker_told() {
         .append("cfp", &reply("ada@example.org", &ack, "u2@x", "withdraw"))
         .await;
     w.cfpd(&["run", "--once"]);
-    assert!(w.cfpd(&["proposals", "show", "P-0001"]).starts_with("P-0001  (withdrawn)"));
+    assert!(w
+        .cfpd(&["proposals", "show", "P-0001"])
+        .starts_with("P-0001  (withdrawn)"));
     w.dovecot.wait_for("ada", 2, T).await;
 
     let out = w.cfpd(&["proposals", "restore", "P-0001", "--by", "Grace"]);
@@ -365,17 +448,24 @@ async fn a_withdrawal_is_undone_and_the_speaker_told() {
         out,
         "P-0001 restored as submitted, by Grace; the speaker is told by mail\n"
     );
-    assert!(w.cfpd(&["proposals", "show", "P-0001"]).starts_with("P-0001  (submitted)"));
+    assert!(w
+        .cfpd(&["proposals", "show", "P-0001"])
+        .starts_with("P-0001  (submitted)"));
     w.cfpd(&["run", "--once"]);
     let inbox = w.dovecot.wait_for("ada", 3, T).await;
     assert_eq!(inbox.len(), 3, "{:?}", subjects(&inbox));
     let told = body(&inbox[2]);
-    assert!(told.contains("Your proposal P-0001 is no longer withdrawn"), "{told}");
+    assert!(
+        told.contains("Your proposal P-0001 is no longer withdrawn"),
+        "{told}"
+    );
     assert!(told.contains("It is back in the running"), "{told}");
     let o = w.cfpd_raw(&["proposals", "restore", "P-0001"]);
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("P-0001 cannot be restored: it is submitted, not withdrawn")
-    );
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("P-0001 cannot be restored: it is submitted, not withdrawn"));
     let show = w.cfpd(&["proposals", "show", "P-0001"]);
-    assert!(show.contains("Grace restore: withdrawal undone: submitted again"), "{show}");
+    assert!(
+        show.contains("Grace restore: withdrawal undone: submitted again"),
+        "{show}"
+    );
 }

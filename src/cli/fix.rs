@@ -148,7 +148,9 @@ pub async fn edit_proposal(config: &Path, a: EditArgs, out: &mut dyn Write) -> a
     let status = edit::edited_status(p.status, problems.is_empty());
     let version = p.version + 1;
     let chair = a.by.name();
-    let now = crate::clock::from_env().map_err(|e| anyhow::anyhow!(e))?.now();
+    let now = crate::clock::from_env()
+        .map_err(|e| anyhow::anyhow!(e))?
+        .now();
     let labels: Vec<&str> = changed.iter().map(|f| crate::proposal::label(f)).collect();
     let detail = format!("version {version}: changed {}", labels.join(", "));
     drop(c);
@@ -239,7 +241,9 @@ pub async fn restore(
         .map_err(|e| anyhow::anyhow!("{} cannot be restored: {e}", p.reference()))?;
     drop(c);
     let chair = by.name();
-    let now = crate::clock::from_env().map_err(|e| anyhow::anyhow!(e))?.now();
+    let now = crate::clock::from_env()
+        .map_err(|e| anyhow::anyhow!(e))?
+        .now();
     let mut tx = store.begin().await?;
     if !fixes::restore(&mut tx, p.id, status, store::ms(now)).await? {
         bail!("{} is no longer withdrawn; nothing changed", p.reference());
@@ -351,7 +355,9 @@ pub async fn assign(config: &Path, cmd: AssignCmd, out: &mut dyn Write) -> anyho
     let cfg = load_config(config)?;
     let store = open_store(&cfg).await?;
     let mut c = store.pool.acquire().await?;
-    let now = crate::clock::from_env().map_err(|e| anyhow::anyhow!(e))?.now();
+    let now = crate::clock::from_env()
+        .map_err(|e| anyhow::anyhow!(e))?
+        .now();
     match cmd {
         AssignCmd::Add {
             reference,
@@ -365,9 +371,8 @@ pub async fn assign(config: &Path, cmd: AssignCmd, out: &mut dyn Write) -> anyho
             let own = rstore::assignments_of_proposal(&mut c, p.id).await?;
             let existing = own.iter().find(|a| a.reviewer_id == r.id).map(|a| a.state);
             let overridden = override_reason.is_some();
-            let conflict = fix::manual_assign(&p, &r, removed, existing, overridden).map_err(
-                |e| anyhow::anyhow!("{} cannot review {}: {e}", r.email, p.reference()),
-            )?;
+            let conflict = fix::manual_assign(&p, &r, removed, existing, overridden)
+                .map_err(|e| anyhow::anyhow!("{} cannot review {}: {e}", r.email, p.reference()))?;
             drop(c);
             let chair = by.name();
             let affinity = affinity(&p, &r);
@@ -378,8 +383,7 @@ pub async fn assign(config: &Path, cmd: AssignCmd, out: &mut dyn Write) -> anyho
                 reviewer: &r,
                 affinity,
             };
-            let stored =
-                assignment::store_pairs(&mut tx, &cfg, &composer, &[pair], now).await?;
+            let stored = assignment::store_pairs(&mut tx, &cfg, &composer, &[pair], now).await?;
             if let Some((to, why)) = stored.failed.first() {
                 bail!("nothing stored: the assignment mail to {to} could not be built: {why}");
             }
@@ -465,7 +469,8 @@ pub async fn assign(config: &Path, cmd: AssignCmd, out: &mut dyn Write) -> anyho
 fn affinity(p: &ProposalRow, r: &rstore::Reviewer) -> i64 {
     use crate::assign::problem::{Affinity, AffinityTable};
     let pt = vec![p.topics.iter().map(|t| t.id.clone()).collect::<Vec<_>>()];
-    let table = AffinityTable::from_topics(&pt, &[r.topics.clone()], &Affinity::Jaccard);
+    let table =
+        AffinityTable::from_topics(&pt, std::slice::from_ref(&r.topics), &Affinity::Jaccard);
     i64::from(table.get(0, 0))
 }
 
@@ -484,7 +489,9 @@ pub async fn remove_reviewer(
     let mine = fixes::assignments_of_reviewer(&mut c, r.id).await?;
     drop(c);
     let chair = by.name();
-    let now = crate::clock::from_env().map_err(|e| anyhow::anyhow!(e))?.now();
+    let now = crate::clock::from_env()
+        .map_err(|e| anyhow::anyhow!(e))?
+        .now();
     let composer = Composer::new(&cfg)?;
     let mut tx = store.begin().await?;
     if !fixes::remove_reviewer(&mut tx, r.id, store::ms(now)).await? {
@@ -569,7 +576,11 @@ pub async fn outbox_change(
     let cfg = load_config(config)?;
     let store = open_store(&cfg).await?;
     let chair = by.name();
-    let now = store::ms(crate::clock::from_env().map_err(|e| anyhow::anyhow!(e))?.now());
+    let now = store::ms(
+        crate::clock::from_env()
+            .map_err(|e| anyhow::anyhow!(e))?
+            .now(),
+    );
     let mut tx = store.begin().await?;
     let mails = match &target {
         Target::Id(id) => match fixes::mail(&mut tx, *id).await? {

@@ -331,8 +331,8 @@ pub async fn main() -> anyhow::Result<()> {
             };
             let target = match (id, kind) {
                 (Some(id), None) => fix::Target::Id(id),
-                (None, Some(k)) => fix::Target::Kind(
-                    crate::model::MailKind::parse(&k).map_err(|_| {
+                (None, Some(k)) => {
+                    fix::Target::Kind(crate::model::MailKind::parse(&k).map_err(|_| {
                         anyhow::anyhow!(
                             "--kind {k:?}: one of {}",
                             crate::model::MailKind::ALL
@@ -341,8 +341,8 @@ pub async fn main() -> anyhow::Result<()> {
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         )
-                    })?,
-                ),
+                    })?)
+                }
                 _ => bail!("give a mail id or --kind KIND (not both)"),
             };
             fix::outbox_change(&cli.config, action, target, &by, &mut std::io::stdout()).await

@@ -70,11 +70,11 @@ pub fn from_field(name: &str, value: &str, rules: &ProposalRules) -> Result<Fiel
     Ok(parsed.fields)
 }
 
+/// Where each field's label is in a file: (1-based line, field name).
+pub type LabelLines = Vec<(usize, &'static str)>;
+
 /// The fields a `--file` gives, with each label's line for errors.
-pub fn from_text(
-    text: &str,
-    rules: &ProposalRules,
-) -> Result<(Fields, Vec<(usize, &'static str)>), EditError> {
+pub fn from_text(text: &str, rules: &ProposalRules) -> Result<(Fields, LabelLines), EditError> {
     let lines = proposal::parse::label_lines(text);
     let parsed = proposal::parse(text, rules);
     if parsed.fields.count_given() == 0 {

@@ -10,7 +10,9 @@
 pub mod edit;
 
 use crate::assign::conflict::{proposal_conflict, ConflictReason};
-use crate::model::{AssignmentState, HoldReason, OutboxState, ProposalRow, ProposalStatus, Reviewer};
+use crate::model::{
+    AssignmentState, HoldReason, OutboxState, ProposalRow, ProposalStatus, Reviewer,
+};
 
 /// What a chair does to a queued mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

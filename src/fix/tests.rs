@@ -87,7 +87,10 @@ fn a_manual_assignment_follows_the_solvers_conflict_rules_unless_overridden() {
     assert!(matches!(e, AssignRefusal::Conflict(_)), "{e:?}");
     assert!(e.to_string().contains("--override"), "{e}");
     let c = manual_assign(&p, &colleague, false, None, true).unwrap();
-    assert!(c.is_some(), "the overridden conflict is returned to be recorded");
+    assert!(
+        c.is_some(),
+        "the overridden conflict is returned to be recorded"
+    );
     // A co-speaker, and a listed conflict.
     let co = reviewer("bob@else.org", &[]);
     assert_eq!(
@@ -168,7 +171,10 @@ fn a_restored_proposal_gets_back_the_status_its_withdrawal_left() {
     use ProposalStatus::*;
     assert_eq!(restored_status(Withdrawn, Some(Late), true), Ok(Late));
     assert_eq!(restored_status(Withdrawn, Some(Draft), true), Ok(Draft));
-    assert_eq!(restored_status(Withdrawn, Some(Submitted), false), Ok(Submitted));
+    assert_eq!(
+        restored_status(Withdrawn, Some(Submitted), false),
+        Ok(Submitted)
+    );
     // Withdrawn before the status was kept: what the record makes it.
     assert_eq!(restored_status(Withdrawn, None, true), Ok(Submitted));
     assert_eq!(restored_status(Withdrawn, None, false), Ok(Draft));
@@ -196,7 +202,10 @@ fn a_field_is_named_by_its_name_or_any_label_a_speaker_may_write() {
     assert_eq!(field_name("Notes for reviewers"), Ok("notes"));
     assert_eq!(field_name("summary"), Ok("abstract"));
     let e = field_name("pronouns").unwrap_err().to_string();
-    assert!(e.starts_with("there is no field \"pronouns\"; fields are: title,"), "{e}");
+    assert!(
+        e.starts_with("there is no field \"pronouns\"; fields are: title,"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -204,7 +213,10 @@ fn an_edit_is_read_like_a_speakers_mail() {
     let f = from_field("format", "45 minute talk", &rules()).unwrap();
     assert_eq!(f.format.as_deref(), Some("talk-45"));
     let f = from_field("abstract", "First line.\nSecond line.", &rules()).unwrap();
-    assert_eq!(f.abstract_text.as_deref(), Some("First line.\nSecond line."));
+    assert_eq!(
+        f.abstract_text.as_deref(),
+        Some("First line.\nSecond line.")
+    );
     assert_eq!(f.title, None, "only the named field is given");
     let e = from_field("title", "  ", &rules()).unwrap_err().to_string();
     assert!(e.contains("changed, not erased"), "{e}");

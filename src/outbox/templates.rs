@@ -654,7 +654,10 @@ mod tests {
         }
         .render()
         .unwrap();
-        assert!(edit.contains("These are the parts that changed:\n\nTitle:\n  A very"), "{edit}");
+        assert!(
+            edit.contains("These are the parts that changed:\n\nTitle:\n  A very"),
+            "{edit}"
+        );
         assert!(edit.contains("now version 3"), "{edit}");
         assert!(edit.contains("  program-chair-with-a-long-name@"), "{edit}");
         assert!(edit.lines().all(|l| l.chars().count() <= 78), "{edit}");

@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    AssignmentState, ChairAction, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
-    MessageState, OutboxState, ProposalStatus, Reason, Spelled, TokenKind,
+    AssignmentState, ChairAction, ChairTokenKind, Confirmation, Decision, DecisionSource,
+    HoldReason, MailKind, MessageState, OutboxState, ProposalStatus, Reason, Spelled, TokenKind,
 };
 
 const SQLITE: &str = include_str!("../../migrations/sqlite/0011_check_states.sql");
@@ -93,7 +93,10 @@ fn the_latest_definition_of_every_check_lists_exactly_its_enums_spellings() {
         ("decisions_confirmation_check", spellings::<Confirmation>()),
         ("chair_tokens_kind_check", spellings::<ChairTokenKind>()),
         ("chair_actions_action_check", spellings::<ChairAction>()),
-        ("proposals_withdrawn_from_check", spellings::<ProposalStatus>()),
+        (
+            "proposals_withdrawn_from_check",
+            spellings::<ProposalStatus>(),
+        ),
     ];
     let names: BTreeSet<&str> = expected.iter().map(|(n, _)| *n).collect();
     let constraint = regex::Regex::new(r"CONSTRAINT (\w+) CHECK").unwrap();
@@ -130,10 +133,17 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
             );
             let mut diff: Vec<&str> = now.difference(&then).map(String::as_str).collect();
             diff.sort();
-            assert_eq!(diff, added, "{name}: added by a later migration (0015-0017)");
+            assert_eq!(
+                diff, added,
+                "{name}: added by a later migration (0015-0017)"
+            );
         }
     };
-    later("outbox_state_check", spellings::<OutboxState>(), &["cancelled"]);
+    later(
+        "outbox_state_check",
+        spellings::<OutboxState>(),
+        &["cancelled"],
+    );
     later(
         "assignments_state_check",
         spellings::<AssignmentState>(),

@@ -302,13 +302,14 @@ pub async fn reviewer_removed(conn: &mut AnyConnection, reviewer_id: i64) -> Res
 
 /// Take a reviewer off the roster. False when already removed.
 pub async fn remove_reviewer(conn: &mut AnyConnection, reviewer_id: i64, now: i64) -> Result<bool> {
-    let n = sqlx::query("UPDATE reviewers SET removed_at = $2 WHERE id = $1 AND removed_at IS NULL")
-        .bind(reviewer_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .ctx("removing a reviewer")?
-        .rows_affected();
+    let n =
+        sqlx::query("UPDATE reviewers SET removed_at = $2 WHERE id = $1 AND removed_at IS NULL")
+            .bind(reviewer_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .ctx("removing a reviewer")?
+            .rows_affected();
     Ok(n == 1)
 }
 
