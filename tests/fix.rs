@@ -62,7 +62,7 @@ async fn a_held_mail_is_not_sent_a_released_one_is_sent_once_and_a_cancelled_one
     let out = w.cfpd(&["outbox", "--hold", "--kind", "assignment", "--by", "Grace"]);
     assert_eq!(
         out,
-        "3 queued assignment mail(s) held by Grace; it is not sent until released \
+        "3 queued assignment mail(s) held by Grace; not sent until released \
          (--release) or cancelled\n"
     );
     let held = of_kind(&w, "assignment").await;

@@ -636,7 +636,7 @@ pub async fn outbox_change(
         "{what} {verb} by {}{}",
         terminal(&chair),
         match action {
-            OutboxAction::Hold => "; it is not sent until released (--release) or cancelled",
+            OutboxAction::Hold => "; not sent until released (--release) or cancelled",
             OutboxAction::Release => "; sent once by the running daemon or the next `cfpd run`",
             OutboxAction::Cancel => "; never sent",
         }
