@@ -248,6 +248,15 @@ async fn a_manual_assignment_follows_the_conflict_rules_unless_overridden_and_is
         "{answer}"
     );
     assert_eq!(review_count(&w).await, 0);
+    // Sam is assigned and taken off again before the next run: his mail,
+    // not sent yet, is cancelled with the assignment.
+    w.cfpd(&["assign", "add", "P-0001", "sam@other.org"]);
+    let out = w.cfpd(&["assign", "remove", "P-0001", "sam@other.org"]);
+    assert!(out.contains("not sent yet, is cancelled"), "{out}");
+    w.cfpd(&["run", "--once"]);
+    let sam = of_kind(&w, "assignment").await;
+    assert_eq!(sam.last().map(|r| r.1.as_str()), Some("cancelled"));
+    assert!(w.dovecot.fetch_all("sam", "INBOX").await.is_empty());
     let show = w.cfpd(&["proposals", "show", "P-0001"]);
     assert!(show.contains("changes by the chairs:"), "{show}");
     assert!(

@@ -439,7 +439,11 @@ pub async fn assign(config: &Path, cmd: AssignCmd, out: &mut dyn Write) -> anyho
             if !fixes::unassign(&mut tx, aid, store::ms(now)).await? {
                 bail!("the assignment changed meanwhile; nothing was removed");
             }
-            let detail = format!("took {} off", r.email);
+            let unsent = fixes::cancel_assignment_mail(&mut tx, aid, &chair).await?;
+            let detail = match unsent {
+                Some(id) => format!("took {} off (their unsent mail {id} cancelled)", r.email),
+                None => format!("took {} off", r.email),
+            };
             let action = NewAction {
                 chair: &chair,
                 action: ChairAction::Unassign,
@@ -453,11 +457,14 @@ pub async fn assign(config: &Path, cmd: AssignCmd, out: &mut dyn Write) -> anyho
             tx.commit().await?;
             writeln!(
                 out,
-                "{}: {} removed by {}; nobody was added in their place \
+                "{}: {} removed by {}{}; nobody was added in their place \
                  (`cfpd assign add` or `cfpd assign --commit`)",
                 p.reference(),
                 terminal(&r.email),
-                terminal(&chair)
+                terminal(&chair),
+                unsent
+                    .map(|id| format!(" (their assignment mail {id}, not sent yet, is cancelled)"))
+                    .unwrap_or_default()
             )?;
         }
     }
@@ -508,6 +515,7 @@ pub async fn remove_reviewer(
             continue;
         }
         fixes::unassign(&mut tx, aid, store::ms(now)).await?;
+        fixes::cancel_assignment_mail(&mut tx, aid, &chair).await?;
         let Some(p) = pstore::get(&mut tx, pid).await? else {
             continue;
         };

@@ -284,6 +284,28 @@ pub async fn unassign(conn: &mut AnyConnection, assignment_id: i64, now: i64) ->
     super::review::release(conn, assignment_id, AssignmentState::Removed, None, now).await
 }
 
+/// Cancel an assignment's mail if it is still queued (held or not): a
+/// reviewer taken off a proposal is not asked to review it. Returns the
+/// cancelled mail's id.
+pub async fn cancel_assignment_mail(
+    conn: &mut AnyConnection,
+    assignment_id: i64,
+    chair: &str,
+) -> Result<Option<i64>> {
+    let key = format!("{}{assignment_id}", super::review::ASSIGNMENT_MAIL_KEY);
+    let row = sqlx::query("SELECT id FROM outbox WHERE dedup_key = $1 AND state = $2")
+        .bind(&key)
+        .bind(OutboxState::Queued.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .ctx("finding an assignment's mail")?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get("id").ctx("finding an assignment's mail")?;
+    Ok(cancel(conn, id, chair).await?.then_some(id))
+}
+
 /// Whether a reviewer was removed from the roster.
 pub async fn reviewer_removed(conn: &mut AnyConnection, reviewer_id: i64) -> Result<bool> {
     let row = sqlx::query("SELECT removed_at FROM reviewers WHERE id = $1")
