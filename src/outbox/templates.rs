@@ -636,6 +636,11 @@ mod tests {
                  invalidation strategies for large deployments.\n\nSecond one."
                     .into(),
             ),
+            // Too long for the label's line, short enough to be one line.
+            description: Some(
+                "What a year of htmx in production taught us about partials and caching."
+                    .into(),
+            ),
             ..Default::default()
         };
         let changes: Vec<_> = record(&new).into_iter().collect();
@@ -659,6 +664,10 @@ mod tests {
             "{edit}"
         );
         assert!(edit.contains("now version 3"), "{edit}");
+        assert!(
+            edit.contains("Description:\n  What a year of htmx in production"),
+            "{edit}"
+        );
         assert!(edit.contains("  program-chair-with-a-long-name@"), "{edit}");
         assert!(edit.lines().all(|l| l.chars().count() <= 78), "{edit}");
         let title = wrap(&format!("\"{long}\""), 74);
