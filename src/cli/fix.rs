@@ -616,6 +616,9 @@ pub async fn outbox_change(
             OutboxAction::Cancel => fixes::cancel(&mut tx, m.id, &chair).await?,
         };
         if !changed {
+            if matches!(target, Target::Kind(_)) {
+                continue; // the sender took it meanwhile: past changing
+            }
             bail!(
                 "mail {} changed meanwhile (the sender took it?); nothing was {verb}",
                 m.id

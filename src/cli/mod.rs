@@ -347,6 +347,9 @@ pub async fn main() -> anyhow::Result<()> {
             };
             fix::outbox_change(&cli.config, action, target, &by, &mut std::io::stdout()).await
         }
+        Command::Outbox { kind: Some(_), .. } => {
+            bail!("--kind goes with --hold, --release or --cancel")
+        }
         Command::Outbox {
             retry,
             uncertain,

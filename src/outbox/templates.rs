@@ -638,8 +638,7 @@ mod tests {
             ),
             // Too long for the label's line, short enough to be one line.
             description: Some(
-                "What a year of htmx in production taught us about partials and caching."
-                    .into(),
+                "What a year of htmx in production taught us about partials and caching.".into(),
             ),
             ..Default::default()
         };
