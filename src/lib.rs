@@ -20,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod decision;
+pub mod fix;
 pub mod intake;
 pub mod lease;
 pub mod mailtext;

@@ -24,6 +24,7 @@ const PURE: &[&str] = &[
     "src/mailtext/",
     "src/proposal/",
     "src/decision/",
+    "src/fix/",
 ];
 
 /// Files inside a pure room that are its I/O edge, named here so that the

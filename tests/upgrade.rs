@@ -1018,3 +1018,122 @@ async fn a_database_at_0014_keeps_held_mail_and_outbox_ids_through_0015() {
     .unwrap_err();
     assert!(err.to_string().to_lowercase().contains("check"), "{err}");
 }
+
+/// Issue 16: 0016 widens the outbox's CHECKs (chair holds, cancelled mail)
+/// and 0017 the assignments' (removed), both by rebuilding on SQLite, and
+/// adds `chair_actions` and three columns. A database at 0015 keeps its
+/// assignments and their ids, its held mail (still released by intake, not
+/// mistaken for a chair's hold) and its withdrawn proposals, which restore
+/// to what their record makes them.
+#[tokio::test]
+async fn a_database_at_0015_keeps_assignments_held_mail_and_ids_through_0017() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::database_url(dir.path()).await;
+    let old = old_database_at(&url, 15).await;
+    exec(
+        &old,
+        "INSERT INTO speakers (email, name, created_at) VALUES ('ada@example.org', 'Ada', $1)",
+        vec![I(T)],
+    )
+    .await;
+    exec(
+        &old,
+        "INSERT INTO proposals (speaker_id, status, current_version, created_at, updated_at)
+         VALUES (1, 'withdrawn', 1, $1, $1)",
+        vec![I(T)],
+    )
+    .await;
+    exec(
+        &old,
+        "INSERT INTO proposal_versions (proposal_id, version, created_at, fields, problems, topics)
+         VALUES (1, 1, $1, $2, '[]', '[]')",
+        vec![I(T), S(r#"{"title":"Gone"}"#)],
+    )
+    .await;
+    for email in ["r1@example.org", "r2@example.org", "r3@example.org"] {
+        exec(
+            &old,
+            "INSERT INTO reviewers (email, topics, min_load, max_load, conflicts, created_at,
+                                    updated_at)
+             VALUES ($1, '[]', 0, 3, '[]', $2, $2)",
+            vec![S(email), I(T)],
+        )
+        .await;
+    }
+    for (r, state) in [(1, "active"), (2, "declined"), (3, "active")] {
+        exec(
+            &old,
+            "INSERT INTO assignments (proposal_id, reviewer_id, affinity, state, created_at)
+             VALUES (1, $1, 0, $2, $3)",
+            vec![I(r), S(state), I(T)],
+        )
+        .await;
+    }
+    exec(&old, "DELETE FROM assignments WHERE id = 3", vec![]).await;
+    exec(
+        &old,
+        "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id,
+                             subject, raw, state, next_attempt_at, mailbox, hold, cause_message)
+         VALUES ('reply:msg:1', 'ack', $1, 'b@x', 'ada@example.org', 'm@x', 's', $2, 'queued',
+                 $1, 'ada@example.org', 'address_cap', 1)",
+        vec![I(T), B(raw(1))],
+    )
+    .await;
+    old.close().await;
+
+    let store = Store::connect(&url).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    let states: Vec<(i64, AssignmentState)> = store::review::assignments(&mut c)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.id, a.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![(1, AssignmentState::Active), (2, AssignmentState::Declined)]
+    );
+    let new = store::review::insert_assignment(&mut c, 1, 3, 0, T)
+        .await
+        .unwrap();
+    assert_eq!(
+        new,
+        Some(4),
+        "id 3 was used once and is never handed out again"
+    );
+    assert!(store::fixes::unassign(&mut c, 4, T).await.unwrap());
+    assert_eq!(
+        store::review::assignment(&mut c, 4)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        AssignmentState::Removed
+    );
+    // Withdrawn before 0017: no earlier status kept; the rule falls back.
+    assert_eq!(store::fixes::withdrawn_from(&mut c, 1).await.unwrap(), None);
+    assert_eq!(
+        store::proposals::versions(&mut c, 1).await.unwrap()[0].edited_by,
+        None
+    );
+    // The held ack is still intake's to release; once a chair holds it, it is not.
+    let held = store::outbox::held(&mut c).await.unwrap();
+    assert_eq!(held.iter().map(|h| h.0).collect::<Vec<_>>(), vec![1]);
+    assert!(store::fixes::hold(&mut c, 1).await.unwrap());
+    assert!(store::outbox::held(&mut c).await.unwrap().is_empty());
+    assert_eq!(store::outbox::release(&mut c, &[1], T).await.unwrap(), 0);
+    assert!(store::fixes::cancel(&mut c, 1, "Grace").await.unwrap());
+    let row = &store::outbox::list(&mut c).await.unwrap()[0];
+    assert_eq!((row.state, row.hold), (OutboxState::Cancelled, None));
+    for bad in [
+        "UPDATE assignments SET state = 'gone' WHERE id = 1",
+        "UPDATE outbox SET state = 'gone' WHERE id = 1",
+        "UPDATE proposals SET withdrawn_from = 'gone' WHERE id = 1",
+    ] {
+        let err = sqlx::query(bad).execute(&mut *c).await.unwrap_err();
+        assert!(
+            err.to_string().to_lowercase().contains("check"),
+            "{bad}: {err}"
+        );
+    }
+}

@@ -12,8 +12,9 @@
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 
+use super::{plan, solver};
 use crate::config::Config;
-use crate::model::{ProposalRow, Reviewer};
+use crate::model::{ProposalRow, ProposalStatus, Reviewer};
 use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
 use crate::store::review::{self as rstore, ASSIGNMENT_MAIL_KEY};
 use crate::store::{self, outbox, AnyConnection, StoreError};
@@ -146,5 +147,87 @@ pub async fn store_pairs(
         out.queued += outbox::queue_many(conn, std::slice::from_ref(&mail), now_ms).await?;
         out.ids.push((i, aid));
     }
+    Ok(out)
+}
+
+/// What [`refill`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refilled {
+    /// The first new assignment, if any.
+    pub first: Option<i64>,
+    /// The reviewers who got it, in order.
+    pub added: Vec<String>,
+    /// One line for the message log or the chair: who took over, or why
+    /// nobody did.
+    pub note: String,
+}
+
+/// Give a proposal the reviewers it is missing after a release (a decline,
+/// a conflict, a chair taking a reviewer off the roster): the next-best
+/// eligible reviewers by the same rules as `cfpd assign` (conflicts, earlier
+/// releases, loads; [`plan::refill`]) among the reviewers still on the
+/// roster, each with an assignment mail, in the caller's transaction. Only a
+/// database error is an error; "nobody is left" is a note.
+pub async fn refill(
+    tx: &mut AnyConnection,
+    cfg: &Config,
+    composer: &Composer,
+    p: &ProposalRow,
+    now: DateTime<Utc>,
+) -> Result<Refilled, StoreError> {
+    let mut out = Refilled::default();
+    if p.status != ProposalStatus::Submitted {
+        out.note = format!("not reassigned: the proposal is {}", p.status.as_str());
+        return Ok(out);
+    }
+    let reviewers = rstore::roster(tx).await?;
+    let own = rstore::assignments_of_proposal(tx, p.id).await?;
+    let loads = rstore::active_loads(tx).await?;
+    let plan = plan::refill(
+        p,
+        &reviewers,
+        &own,
+        &loads,
+        cfg.review.reviewers_per_proposal,
+    );
+    let sol = match solver::solve(&plan.problem) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(proposal = %p.reference(), error = %e, "no reviewer to reassign to");
+            out.note = format!("not reassigned: no eligible reviewer is left ({e})");
+            return Ok(out);
+        }
+    };
+    let pairs: Vec<NewPair<'_>> = sol
+        .added
+        .iter()
+        .map(|&(_, r, affinity)| NewPair {
+            proposal: p,
+            reviewer: &reviewers[r],
+            affinity,
+        })
+        .collect();
+    let stored = match store_pairs(tx, cfg, composer, &pairs, now).await {
+        Ok(s) => s,
+        Err(AssignmentError::Store(e)) => return Err(e),
+        Err(e) => {
+            out.note = format!("not reassigned: {e}");
+            return Ok(out);
+        }
+    };
+    out.added = stored
+        .ids
+        .iter()
+        .map(|&(i, _)| pairs[i].reviewer.email.clone())
+        .collect();
+    out.note = if out.added.is_empty() {
+        "not reassigned: the proposal has all its reviewers".to_string()
+    } else {
+        format!("reassigned to {}", out.added.join(", "))
+    };
+    for (to, why) in &stored.failed {
+        out.note.push_str(&format!("; could not mail {to}: {why}"));
+    }
+    out.first = stored.ids.first().map(|&(_, id)| id);
     Ok(out)
 }

@@ -55,7 +55,8 @@ fn conflicts_of(
 }
 
 /// Apply one stored assignment to the problem: active pairs are fixed, declared conflicts
-/// forbidden as conflicts, declined pairs excluded (never offered again).
+/// forbidden as conflicts, declined pairs and pairs a chair removed excluded (never
+/// offered again).
 fn apply_existing(problem: &mut Problem, pi: usize, ri: usize, state: AssignmentState) {
     match state {
         AssignmentState::Active => problem.fixed.push((pi, ri)),
@@ -64,7 +65,17 @@ fn apply_existing(problem: &mut Problem, pi: usize, ri: usize, state: Assignment
             reviewer: ri,
             reason: ConflictReason::Declared,
         }),
-        AssignmentState::Declined => problem.excluded.push((pi, ri)),
+        AssignmentState::Declined | AssignmentState::Removed => problem.excluded.push((pi, ri)),
+    }
+}
+
+/// An active assignment of a reviewer no longer on the roster (a chair
+/// removed them; their finished review is kept): it counts towards the
+/// proposal's reviewers, so nobody is added in its place.
+fn kept_off_roster(problem: &mut Problem, pi: usize, state: AssignmentState) {
+    if state == AssignmentState::Active {
+        let k = &mut problem.proposals[pi].k;
+        *k = k.saturating_sub(1);
     }
 }
 
@@ -114,8 +125,10 @@ pub fn full(
         conflicts_of(pi, p, reviewers, &mut problem, &mut blocked);
     }
     for a in existing {
-        if let (Some(&pi), Some(&ri)) = (pidx.get(&a.proposal_id), ridx.get(&a.reviewer_id)) {
-            apply_existing(&mut problem, pi, ri, a.state);
+        match (pidx.get(&a.proposal_id), ridx.get(&a.reviewer_id)) {
+            (Some(&pi), Some(&ri)) => apply_existing(&mut problem, pi, ri, a.state),
+            (Some(&pi), None) => kept_off_roster(&mut problem, pi, a.state),
+            _ => {}
         }
     }
     Plan { problem, blocked }
@@ -172,6 +185,8 @@ pub fn refill(
                 external[ri] = external[ri].saturating_sub(1);
             }
             apply_existing(&mut problem, 0, ri, a.state);
+        } else {
+            kept_off_roster(&mut problem, 0, a.state);
         }
     }
     problem.external_load = external;
@@ -285,5 +300,30 @@ mod tests {
         ));
         // P-0002 has nobody left: the solver says so instead of reusing a released pair.
         assert!(solve(&plan.problem).is_err());
+    }
+
+    #[test]
+    fn a_removed_reviewers_kept_review_counts_and_removed_pairs_are_never_offered_again() {
+        let p = proposal(1, "ada@a.org", &["frontend"]);
+        // Reviewer 9 left the roster with a finished (still active) review;
+        // reviewer 1 was taken off by a chair; 2 and 3 remain.
+        let revs = vec![
+            reviewer(1, "rita@x.org", &["frontend"], 5),
+            reviewer(2, "sam@y.org", &["frontend"], 5),
+            reviewer(3, "tom@z.org", &["frontend"], 5),
+        ];
+        let own = vec![
+            assignment(1, 1, 9, AssignmentState::Active),
+            assignment(2, 1, 1, AssignmentState::Removed),
+        ];
+        let plan = refill(&p, &revs, &own, &HashMap::new(), 2);
+        assert_eq!(plan.problem.proposals[0].k, 1, "the kept review counts");
+        assert_eq!(plan.problem.excluded, vec![(0, 0)]);
+        let s = solve(&plan.problem).unwrap();
+        assert_eq!(s.added.len(), 1);
+        assert_ne!(revs[s.added[0].1].email, "rita@x.org");
+        let full_plan = full(std::slice::from_ref(&p), &revs, &own, 2);
+        assert_eq!(full_plan.problem.proposals[0].k, 1);
+        assert_eq!(full_plan.problem.excluded, vec![(0, 0)]);
     }
 }

@@ -154,6 +154,8 @@ pub async fn list(config: &Path) -> anyhow::Result<()> {
     let store = open_store(&cfg).await?;
     let mut c = store.pool.acquire().await?;
     let rs = rstore::reviewers(&mut c).await?;
+    let on_roster: std::collections::HashSet<i64> =
+        rstore::roster(&mut c).await?.iter().map(|r| r.id).collect();
     let load = rstore::assignments(&mut c).await?;
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -168,12 +170,17 @@ pub async fn list(config: &Path) -> anyhow::Result<()> {
             .count();
         writeln!(
             out,
-            "{:<32} {:<20} {:>5} {:>8}  {}",
+            "{:<32} {:<20} {:>5} {:>8}  {}{}",
             terminal(&r.email),
             terminal(r.name.as_deref().unwrap_or_default()),
             n,
             format!("{}-{}", r.min_load, r.max_load),
-            terminal(&r.topics.join(", "))
+            terminal(&r.topics.join(", ")),
+            if on_roster.contains(&r.id) {
+                ""
+            } else {
+                "  (removed: gets no new work)"
+            }
         )?;
     }
     writeln!(out, "{} reviewer(s)", rs.len())?;
@@ -190,7 +197,7 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         .into_iter()
         .filter(|p| p.status == ProposalStatus::Submitted)
         .collect();
-    let revs = rstore::reviewers(&mut c).await?;
+    let revs = rstore::roster(&mut c).await?;
     let existing = rstore::assignments(&mut c).await?;
     drop(c);
     if props.is_empty() {

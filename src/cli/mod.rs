@@ -2,6 +2,7 @@
 
 mod assign;
 mod decide;
+mod fix;
 mod oauth2;
 mod proposals;
 mod reminders;
@@ -99,6 +100,27 @@ pub enum Command {
         /// An uncertain mail did arrive: record it as sent; it is never sent again.
         #[arg(long, conflicts_with = "retry")]
         mark_sent: Option<i64>,
+        /// Hold a queued mail (by id, or every queued mail of --kind): it is
+        /// not sent until released or cancelled.
+        #[arg(long, value_name = "ID", num_args = 0..=1,
+              conflicts_with_all = ["retry", "resend", "mark_sent", "release", "cancel"])]
+        hold: Option<Option<i64>>,
+        /// Release mail a chair held (by id, or of --kind): it is sent once.
+        #[arg(long, value_name = "ID", num_args = 0..=1,
+              conflicts_with_all = ["retry", "resend", "mark_sent", "cancel"])]
+        release: Option<Option<i64>>,
+        /// Cancel a queued or held mail (by id, or of --kind): it is never
+        /// sent. Mail already sending or sent cannot be cancelled.
+        #[arg(long, value_name = "ID", num_args = 0..=1,
+              conflicts_with_all = ["retry", "resend", "mark_sent"])]
+        cancel: Option<Option<i64>>,
+        /// With --hold, --release or --cancel and no id: every queued mail of
+        /// this kind (e.g. assignment, reminder, decision).
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// Who makes the change (--hold, --release, --cancel).
+        #[command(flatten)]
+        by: fix::By,
     },
     /// Reviews as recorded: `cfpd reviews list [--proposal P-…] [--reviewer ADDR]`.
     Reviews {
@@ -115,6 +137,9 @@ pub enum Command {
     /// Assign reviewers to submitted proposals (optimal, conflict-free, balanced);
     /// or, with --instance, solve a benchmark instance without a database.
     Assign {
+        /// `add P-… REVIEWER` or `remove P-… REVIEWER`: one pair by hand.
+        #[command(subcommand)]
+        cmd: Option<fix::AssignCmd>,
         /// Show the assignment without storing it (the default).
         #[arg(long, conflicts_with = "commit")]
         preview: bool,
@@ -264,6 +289,16 @@ pub enum ReviewersCmd {
     },
     /// List reviewers with their loads.
     List,
+    /// Take a reviewer off the roster: their open assignments are released
+    /// and given to the next-best reviewers (each gets the assignment mail);
+    /// finished reviews are kept.
+    Remove {
+        /// The reviewer's address.
+        address: String,
+        /// Who makes the change.
+        #[command(flatten)]
+        by: fix::By,
+    },
 }
 
 /// Run the command line; returns the process exit code.
@@ -282,10 +317,45 @@ pub async fn main() -> anyhow::Result<()> {
         } => show_message(&cli.config, id).await,
         Command::Messages { cmd: None, release } => messages(&cli.config, release).await,
         Command::Outbox {
+            hold,
+            release,
+            cancel,
+            kind,
+            by,
+            ..
+        } if hold.is_some() || release.is_some() || cancel.is_some() => {
+            let (action, id) = match (hold, release, cancel) {
+                (Some(id), _, _) => (crate::fix::OutboxAction::Hold, id),
+                (_, Some(id), _) => (crate::fix::OutboxAction::Release, id),
+                (_, _, id) => (crate::fix::OutboxAction::Cancel, id.flatten()),
+            };
+            let target = match (id, kind) {
+                (Some(id), None) => fix::Target::Id(id),
+                (None, Some(k)) => {
+                    fix::Target::Kind(crate::model::MailKind::parse(&k).map_err(|_| {
+                        anyhow::anyhow!(
+                            "--kind {k:?}: one of {}",
+                            crate::model::MailKind::ALL
+                                .iter()
+                                .map(|k| k.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })?)
+                }
+                _ => bail!("give a mail id or --kind KIND (not both)"),
+            };
+            fix::outbox_change(&cli.config, action, target, &by, &mut std::io::stdout()).await
+        }
+        Command::Outbox { kind: Some(_), .. } => {
+            bail!("--kind goes with --hold, --release or --cancel")
+        }
+        Command::Outbox {
             retry,
             uncertain,
             resend,
             mark_sent,
+            ..
         } => {
             let act = match (retry, resend, mark_sent) {
                 (Some(id), _, _) => Some(OutboxAct::Retry(id)),
@@ -320,8 +390,15 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Reviewers { action } => match action {
             ReviewersCmd::Import { file } => assign::import(&cli.config, &file).await,
             ReviewersCmd::List => assign::list(&cli.config).await,
+            ReviewersCmd::Remove { address, by } => {
+                fix::remove_reviewer(&cli.config, &address, &by, &mut std::io::stdout()).await
+            }
         },
+        Command::Assign { cmd: Some(cmd), .. } => {
+            fix::assign(&cli.config, cmd, &mut std::io::stdout()).await
+        }
         Command::Assign {
+            cmd: None,
             preview: _,
             commit,
             csv,

@@ -42,6 +42,21 @@ pub enum ProposalsCmd {
         /// Reference, e.g. P-0042.
         reference: String,
     },
+    /// Change a proposal's fields as the program committee: a new version
+    /// marked as yours; the speaker is told what changed unless --quiet.
+    Edit(super::fix::EditArgs),
+    /// Undo a withdrawal: the proposal returns to the status it had; the
+    /// speaker is told unless --quiet.
+    Restore {
+        /// Reference, e.g. P-0042.
+        reference: String,
+        /// Do not tell the speaker.
+        #[arg(long)]
+        quiet: bool,
+        /// Who makes the change.
+        #[command(flatten)]
+        by: super::fix::By,
+    },
     /// Accept a late entry (a proposal that arrived after the deadline) into review.
     AcceptLate {
         /// Reference, e.g. P-0042.
@@ -100,6 +115,12 @@ pub async fn run(config: &Path, cmd: ProposalsCmd) -> anyhow::Result<()> {
             list(&mut c, &mut out, &filter, output).await
         }
         ProposalsCmd::Show { reference } => show(&mut c, &mut out, &reference).await,
+        ProposalsCmd::Edit(args) => super::fix::edit_proposal(config, args, &mut out).await,
+        ProposalsCmd::Restore {
+            reference,
+            quiet,
+            by,
+        } => super::fix::restore(config, &reference, quiet, &by, &mut out).await,
         ProposalsCmd::AcceptLate { reference } => accept_late(&mut c, &mut out, &reference).await,
         ProposalsCmd::Reviewers { reference, count } => {
             let id = existing(&mut c, &reference).await?.id;
@@ -248,9 +269,13 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
     for v in pstore::versions(c, p.id).await? {
         writeln!(
             out,
-            "\n--- version {} ({}) ---",
+            "\n--- version {} ({}{}) ---",
             v.version,
-            crate::store::from_ms(v.created_at).format("%Y-%m-%d %H:%M UTC")
+            crate::store::from_ms(v.created_at).format("%Y-%m-%d %H:%M UTC"),
+            v.edited_by
+                .as_deref()
+                .map(|c| format!(", edited by the chair {}", terminal(c)))
+                .unwrap_or_default()
         )?;
         for (label, value) in crate::outbox::templates::record(&v.fields) {
             if value.contains('\n') {
@@ -273,6 +298,23 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
         }
         for pr in &v.problems {
             writeln!(out, "problem: {}", terminal(&pr.to_string()))?;
+        }
+    }
+    let changes = crate::store::fixes::of_proposal(c, p.id).await?;
+    if !changes.is_empty() {
+        writeln!(out, "\nchanges by the chairs:")?;
+        for a in changes {
+            writeln!(
+                out,
+                "  {} {} {}: {}{}",
+                crate::store::from_ms(a.at).format("%Y-%m-%d %H:%M UTC"),
+                terminal(&a.chair),
+                a.action,
+                terminal(&a.detail),
+                a.override_reason
+                    .map(|r| format!(" (override: {})", terminal(&r)))
+                    .unwrap_or_default()
+            )?;
         }
     }
     writeln!(out, "reviews:")?;

@@ -6,7 +6,6 @@ use super::decide::{self, Authority, Decision, Facts, Grant, ReplyToken, Unreada
 use super::inbound::Inbound;
 use super::pipeline::{Batch, Handled, Prepared};
 use super::{bounce, unsubscribe, Intake, IntakeError};
-use crate::model::ProposalStatus;
 use crate::store::messages::{Finish, PendingMessage};
 use crate::store::proposals::{self as pstore, NewVersion, TokenKind};
 use crate::store::{self, chair, decisions, AnyConnection};
@@ -205,7 +204,7 @@ impl Intake {
                 Ok(h)
             }
             Decision::Withdraw { proposal_id, .. } => {
-                pstore::set_status(tx, proposal_id, ProposalStatus::Withdrawn, now_ms).await?;
+                pstore::withdraw(tx, proposal_id, now_ms).await?;
                 let why = "its speaker withdrew it";
                 let mut h = Handled::from(d);
                 self.drop_out(tx, &mut h, proposal_id, why, now).await?;

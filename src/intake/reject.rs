@@ -7,7 +7,7 @@
 
 use askama::Template;
 
-use crate::model::Reason;
+use crate::model::{AssignmentState, Reason};
 use crate::outbox::templates::wrap;
 use crate::review::form::FormSpec;
 
@@ -98,12 +98,13 @@ pub enum Rejection {
         /// Which header: `subject`, `In-Reply-To header` or `References header`.
         via: &'static str,
     },
-    /// A reply to an assignment the reviewer declined or declared a conflict with.
+    /// A reply to an assignment the reviewer declined or declared a conflict
+    /// with, or a chair took them off.
     AssignmentReleased {
         /// The proposal.
         reference: String,
-        /// True for a declared conflict, false for a decline.
-        conflict: bool,
+        /// How it was released: declined, conflict or removed.
+        state: AssignmentState,
     },
     /// A review reply after the review deadline.
     ReviewClosed {
@@ -239,15 +240,12 @@ impl Rejection {
                 other,
                 via,
             } => format!("token is for {reference} but the {via} names {other}"),
-            Rejection::AssignmentReleased {
-                reference,
-                conflict,
-            } => format!(
-                "reply to {reference} after the reviewer {}",
-                if *conflict {
-                    "declared a conflict"
-                } else {
-                    "declined"
+            Rejection::AssignmentReleased { reference, state } => format!(
+                "reply to {reference} after {}",
+                match state {
+                    AssignmentState::Conflict => "the reviewer declared a conflict",
+                    AssignmentState::Removed => "a chair took the reviewer off it",
+                    _ => "the reviewer declined",
                 }
             ),
             Rejection::ReviewClosed { reference, .. } => {
@@ -337,13 +335,11 @@ impl Rejection {
                 via,
             }
             .render(),
-            Rejection::AssignmentReleased {
-                reference,
-                conflict,
-            } => AssignmentReleased {
+            Rejection::AssignmentReleased { reference, state } => AssignmentReleased {
                 conference,
                 reference,
-                conflict: *conflict,
+                conflict: *state == AssignmentState::Conflict,
+                removed: *state == AssignmentState::Removed,
             }
             .render(),
             Rejection::ReviewClosed {
@@ -537,6 +533,7 @@ struct AssignmentReleased<'a> {
     conference: &'a str,
     reference: &'a str,
     conflict: bool,
+    removed: bool,
 }
 
 #[derive(Template)]
@@ -612,7 +609,11 @@ mod tests {
             },
             Rejection::AssignmentReleased {
                 reference: "P-0001".into(),
-                conflict: true,
+                state: AssignmentState::Conflict,
+            },
+            Rejection::AssignmentReleased {
+                reference: "P-0001".into(),
+                state: AssignmentState::Removed,
             },
             Rejection::ReviewClosed {
                 reference: "P-0001".into(),

@@ -8,7 +8,7 @@
 //!   with a receipt echoing what was recorded; the receipt carries a fresh token so the
 //!   reviewer can revise by replying to it.
 //! * `decline` / `conflict` release the assignment (a conflict is remembered as one) and
-//!   refill the proposal with the next-best eligible reviewer ([`plan::refill`]),
+//!   refill the proposal with the next-best eligible reviewer ([`assignment::refill`]),
 //!   who gets an assignment mail; the release is kept for the chair's digest
 //!   ([`rstore::released_since`]).
 //! * A form that cannot be read gets one reply naming every problem, at most
@@ -21,15 +21,13 @@ use super::decide::{Body, Decision, Reply, ReplyToken};
 use super::inbound::{self, Inbound};
 use super::pipeline::{Batch, Handled};
 use super::{Intake, IntakeError};
-use crate::assign::commit::{self as assignment, NewPair};
-use crate::assign::{plan, solver};
+use crate::assign::commit as assignment;
 use crate::model::MailKind;
-use crate::model::ProposalStatus;
 use crate::outbox::templates;
 use crate::review::form::{FormProblem, FormSpec, ReviewAnswer};
 use crate::store::messages::PendingMessage;
 use crate::store::proposals::{self as pstore, ProposalRow, TokenRow};
-use crate::store::review::{self as rstore, AssignmentState, Reviewer};
+use crate::store::review::{self as rstore, AssignmentState};
 use crate::store::reviews::{self, NewReview};
 use crate::store::{self, outbox, AnyConnection};
 use crate::token;
@@ -359,74 +357,17 @@ impl Intake {
         Ok(h)
     }
 
-    /// Give a proposal the reviewers it is missing after a release: the next-best eligible
-    /// reviewers by the same rules as `cfpd assign` (conflicts, earlier declines, loads),
-    /// each with an assignment mail. Returns the first new assignment (if any) and a note
-    /// for the message log.
+    /// Give a proposal the reviewers it is missing after a release
+    /// ([`assignment::refill`], shared with the chair's `cfpd reviewers
+    /// remove`). Returns the first new assignment (if any) and a note for the
+    /// message log.
     async fn refill(
         &self,
         tx: &mut AnyConnection,
         p: &ProposalRow,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(Option<i64>, String), IntakeError> {
-        if p.status != ProposalStatus::Submitted {
-            return Ok((
-                None,
-                format!("not reassigned: the proposal is {}", p.status.as_str()),
-            ));
-        }
-        let reviewers = rstore::reviewers(tx).await?;
-        let own = rstore::assignments_of_proposal(tx, p.id).await?;
-        let loads = rstore::active_loads(tx).await?;
-        let plan = plan::refill(
-            p,
-            &reviewers,
-            &own,
-            &loads,
-            self.cfg.review.reviewers_per_proposal,
-        );
-        let sol = match solver::solve(&plan.problem) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(proposal = %p.reference(), error = %e, "no reviewer to reassign to");
-                return Ok((
-                    None,
-                    format!("not reassigned: no eligible reviewer is left ({e})"),
-                ));
-            }
-        };
-        let chosen: Vec<&Reviewer> = sol.added.iter().map(|&(_, r, _)| &reviewers[r]).collect();
-        let pairs: Vec<NewPair<'_>> = sol
-            .added
-            .iter()
-            .map(|&(_, r, affinity)| NewPair {
-                proposal: p,
-                reviewer: &reviewers[r],
-                affinity,
-            })
-            .collect();
-        let stored = match assignment::store_pairs(tx, &self.cfg, &self.composer, &pairs, now).await
-        {
-            Ok(s) => s,
-            Err(assignment::AssignmentError::Store(e)) => return Err(e.into()),
-            Err(e) => return Ok((None, format!("not reassigned: {e}"))),
-        };
-        let mut note = if stored.ids.is_empty() {
-            "not reassigned: the proposal has all its reviewers".to_string()
-        } else {
-            format!(
-                "reassigned to {}",
-                stored
-                    .ids
-                    .iter()
-                    .map(|&(i, _)| chosen[i].email.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        for (to, why) in &stored.failed {
-            note.push_str(&format!("; could not mail {to}: {why}"));
-        }
-        Ok((stored.ids.first().map(|&(_, id)| id), note))
+        let r = assignment::refill(tx, &self.cfg, &self.composer, p, now).await?;
+        Ok((r.first, r.note))
     }
 }

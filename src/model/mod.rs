@@ -22,8 +22,8 @@ pub use rows::{
     Assignment, ChairTokenRow, DecisionRequest, DecisionRow, ProposalRow, Reviewer, VersionStamp,
 };
 pub use states::{
-    AssignmentState, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
-    MessageState, OutboxState, ProposalStatus, Reason, TokenKind,
+    AssignmentState, ChairAction, ChairTokenKind, Confirmation, Decision, DecisionSource,
+    HoldReason, MailKind, MessageState, OutboxState, ProposalStatus, Reason, TokenKind,
 };
 
 /// A stored value that is none of an enum's spellings.

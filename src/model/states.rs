@@ -202,6 +202,8 @@ stored_enum! {
         Uncertain,
         /// Never sent: the address is undeliverable.
         Suppressed,
+        /// Never sent: a chair cancelled it (`cfpd outbox --cancel`).
+        Cancelled,
     }
 }
 
@@ -214,6 +216,9 @@ stored_enum! {
         /// newly stored proposal) over the recipient's daily reply budget: it is
         /// released when their 24-hour window has room again.
         AddressCap,
+        /// A chair held it (`cfpd outbox --hold`): it waits, whatever else
+        /// happens, until a chair releases (`--release`) or cancels it.
+        Chair,
     }
 }
 
@@ -269,6 +274,12 @@ stored_enum! {
         /// Chairs: what cfpd understood of their decisions by mail, or what
         /// it recorded.
         ChairAnswer,
+        /// A speaker told what a chair changed in their proposal
+        /// (`cfpd proposals edit`).
+        ChairEdit,
+        /// A speaker told their withdrawn proposal is back in the running
+        /// (`cfpd proposals restore`).
+        Restored,
     }
 }
 
@@ -282,6 +293,10 @@ stored_enum! {
         Declined,
         /// The reviewer declared a conflict of interest by mail; remembered as a conflict.
         Conflict,
+        /// A chair took the reviewer off the proposal (`cfpd assign remove`,
+        /// `cfpd reviewers remove`); like a decline, never offered again by
+        /// the solver. A finished review stays on an active assignment.
+        Removed,
     }
 }
 
@@ -371,6 +386,30 @@ stored_enum! {
     }
 }
 
+stored_enum! {
+    "chair action",
+    /// What a chair changed by hand (`chair_actions.action`), kept with who
+    /// and when and shown by `cfpd proposals show`.
+    pub enum ChairAction {
+        /// A proposal's fields, as a new version marked as the chair's.
+        Edit,
+        /// A withdrawn proposal put back to the status it had.
+        Restore,
+        /// A reviewer assigned by hand.
+        Assign,
+        /// A reviewer taken off one proposal by hand.
+        Unassign,
+        /// A reviewer taken off the roster; their open assignments refilled.
+        RemoveReviewer,
+        /// A queued mail held.
+        Hold,
+        /// A held mail released (sent once).
+        Release,
+        /// A queued or held mail cancelled (never sent).
+        Cancel,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +445,7 @@ mod tests {
         round_trips::<DecisionSource>();
         round_trips::<Confirmation>();
         round_trips::<ChairTokenKind>();
+        round_trips::<ChairAction>();
     }
 
     #[test]

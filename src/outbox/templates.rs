@@ -98,6 +98,45 @@ pub struct Updated<'a> {
     pub deadline: &'a str,
 }
 
+/// A speaker told what a chair changed in their proposal
+/// (`cfpd proposals edit`).
+#[derive(Template)]
+#[template(path = "chair_edit.txt")]
+pub struct ChairEdit<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub speaker_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The new version number.
+    pub version: i64,
+    /// The changed fields as they read now ([`record`] of the new version,
+    /// only the fields that changed).
+    pub changes: Vec<(&'static str, String)>,
+    /// Whom to write to (`[conference] contact`), wrapped.
+    pub contact: &'a str,
+}
+
+/// A speaker told their withdrawn proposal is back (`cfpd proposals
+/// restore`).
+#[derive(Template)]
+#[template(path = "restored.txt")]
+pub struct Restored<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Speaker's display name.
+    pub speaker_name: Option<&'a str>,
+    /// `P-0042`.
+    pub reference: &'a str,
+    /// The title in quotes, wrapped to fit an indented line.
+    pub title: &'a str,
+    /// Where the proposal is now, in a sentence or two, wrapped.
+    pub where_now: &'a str,
+    /// Whom to write to (`[conference] contact`), wrapped.
+    pub contact: &'a str,
+}
+
 /// Reply to a proposal that arrived after the deadline (kept as a late entry).
 #[derive(Template)]
 #[template(path = "closed.txt")]
@@ -583,6 +622,87 @@ mod tests {
             "{ack}"
         );
         assert!(ack.lines().all(|l| l.chars().count() <= 78), "{ack}");
+    }
+
+    #[test]
+    fn chair_edit_and_restored_mails_name_the_change_and_a_person_within_78_characters() {
+        let long = "A very long title about the Django ORM, its query planner, \
+                    select_related, prefetch_related and the many ways to make \
+                    them slower than they need to be";
+        let new = Fields {
+            title: Some(long.into()),
+            abstract_text: Some(
+                "First paragraph that goes on and on about caching layers and \
+                 invalidation strategies for large deployments.\n\nSecond one."
+                    .into(),
+            ),
+            // Too long for the label's line, short enough to be one line.
+            description: Some(
+                "What a year of htmx in production taught us about partials and caching.".into(),
+            ),
+            ..Default::default()
+        };
+        let changes: Vec<_> = record(&new).into_iter().collect();
+        let contact = wrap(
+            "program-chair-with-a-long-name@conference.example.org, \
+             second.chair.with.another.long.name@university.example.edu",
+            74,
+        );
+        let edit = ChairEdit {
+            conference: "DjangoCon US 2099 With A Long Conference Name",
+            speaker_name: Some("Ada Augusta King, Countess of Lovelace"),
+            reference: "P-0042",
+            version: 3,
+            changes,
+            contact: &contact,
+        }
+        .render()
+        .unwrap();
+        assert!(
+            edit.contains("These are the parts that changed:\n\nTitle:\n  A very"),
+            "{edit}"
+        );
+        assert!(edit.contains("now version 3"), "{edit}");
+        assert!(
+            edit.contains("Description:\n  What a year of htmx in production"),
+            "{edit}"
+        );
+        assert!(edit.contains("  program-chair-with-a-long-name@"), "{edit}");
+        assert!(edit.lines().all(|l| l.chars().count() <= 78), "{edit}");
+        let title = wrap(&format!("\"{long}\""), 74);
+        let back = Restored {
+            conference: "DjangoCon",
+            speaker_name: None,
+            reference: "P-0042",
+            title: &title,
+            where_now: &wrap(restored_where(crate::model::ProposalStatus::Late), 76),
+            contact: &contact,
+        }
+        .render()
+        .unwrap();
+        assert!(back.starts_with("Hello,\n\nYour proposal P-0042 is no longer withdrawn"));
+        assert!(back.contains("late entry"), "{back}");
+        assert!(back.contains("second.chair"), "{back}");
+        assert!(back.lines().all(|l| l.chars().count() <= 78), "{back}");
+    }
+}
+
+/// Where a restored proposal is now, as its speaker reads it (`restored.txt`).
+pub fn restored_where(status: crate::model::ProposalStatus) -> &'static str {
+    use crate::model::ProposalStatus::*;
+    match status {
+        Submitted | Withdrawn => {
+            "It is back in the running: it will be reviewed with the other \
+             proposals, and you will hear from us when the program is decided."
+        }
+        Draft => {
+            "It is back as a draft, as it was: some of the details we need are \
+             still missing, as our earlier mail explained."
+        }
+        Late => {
+            "It is back as a late entry, as it was: it arrived after the \
+             deadline, and the program committee decides whether it is reviewed."
+        }
     }
 }
 

@@ -108,34 +108,59 @@ fn field_of(label: &str) -> &'static str {
 }
 
 /// Parse a proposal body. `rules` supplies the allowed formats and audiences.
+/// The field a line labels and the value on the label's line, when the line
+/// is a label: the one reading of a label, shared by [`parse`] and
+/// [`label_lines`].
+fn label_of(line: &str) -> Option<(&'static str, String)> {
+    let c = label_regex().captures(line)?;
+    let field = field_of(c.get(1).map_or("", |m| m.as_str()));
+    let first = c.get(2).map_or("", |m| m.as_str()).trim();
+    // "Type" and "Level" are common words: only treat them as labels with a value.
+    let weak = matches!(
+        c.get(1).map(|m| m.as_str().to_lowercase()).as_deref(),
+        Some("type" | "level" | "length" | "details" | "summary" | "track")
+    );
+    if weak && first.is_empty() && !line.trim_start().starts_with('#') {
+        return None;
+    }
+    Some((field, strip_emphasis(first)))
+}
+
+/// Where each field's label is in `text`: (1-based line number, field
+/// name), in order, up to a signature delimiter. For errors that name the
+/// line of a file a chair wrote (`cfpd proposals edit --file`).
+pub fn label_lines(text: &str) -> Vec<(usize, &'static str)> {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line == "-- " || line == "--" {
+            break;
+        }
+        if let Some((field, _)) = label_of(line) {
+            out.push((i + 1, field));
+        }
+    }
+    out
+}
+
+/// Parse a proposal body. `rules` supplies the allowed formats and audiences.
 pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut sections: Vec<(&'static str, Vec<String>)> = Vec::new();
-    let re = label_regex();
     for line in text.lines() {
         if line == "-- " || line == "--" {
             break; // signature
         }
-        if let Some(c) = re.captures(line) {
-            let field = field_of(c.get(1).map_or("", |m| m.as_str()));
-            let first = c.get(2).map_or("", |m| m.as_str()).trim();
-            // "Type" and "Level" are common words: only treat them as labels with a value.
-            let weak = matches!(
-                c.get(1).map(|m| m.as_str().to_lowercase()).as_deref(),
-                Some("type" | "level" | "length" | "details" | "summary" | "track")
-            );
-            if !(weak && first.is_empty() && !line.trim_start().starts_with('#')) {
-                let first = strip_emphasis(first);
-                sections.push((
-                    field,
-                    if first.is_empty() {
-                        vec![]
-                    } else {
-                        vec![first]
-                    },
-                ));
-                continue;
-            }
+        if let Some((field, first)) = label_of(line) {
+            sections.push((
+                field,
+                if first.is_empty() {
+                    vec![]
+                } else {
+                    vec![first]
+                },
+            ));
+            continue;
         }
         if let Some((_, lines)) = sections.last_mut() {
             lines.push(line.to_string());

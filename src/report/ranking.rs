@@ -237,6 +237,8 @@ fn tally(
                 }
                 AssignmentState::Declined => rp.declined += 1,
                 AssignmentState::Conflict => rp.conflicts += 1,
+                // Taken off by a chair: not theirs to review any more.
+                AssignmentState::Removed => {}
             }
         }
         if a.state != AssignmentState::Active {

@@ -13,6 +13,7 @@
 pub mod bounces;
 pub mod chair;
 pub mod decisions;
+pub mod fixes;
 pub mod lease;
 pub mod messages;
 pub mod outbox;

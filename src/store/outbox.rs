@@ -679,9 +679,12 @@ pub async fn conversation_replies_since(conn: &mut AnyConnection, since: i64) ->
     row.try_get("n").ctx("counting recent replies")
 }
 
-/// Held mail (id and mailbox), oldest first: what [`release`] may let go.
+/// Mail held over its recipient's reply budget (id and mailbox), oldest
+/// first: what [`release`] may let go. A chair's hold is not among them:
+/// only a chair releases it (`store::fixes`).
 pub async fn held(conn: &mut AnyConnection) -> Result<Vec<(i64, String)>> {
-    let rows = sqlx::query("SELECT id, mailbox FROM outbox WHERE hold IS NOT NULL ORDER BY id")
+    let rows = sqlx::query("SELECT id, mailbox FROM outbox WHERE hold = $1 ORDER BY id")
+        .bind(HoldReason::AddressCap.as_str())
         .fetch_all(&mut *conn)
         .await
         .ctx("listing held mail")?;
@@ -692,18 +695,21 @@ pub async fn held(conn: &mut AnyConnection) -> Result<Vec<(i64, String)>> {
     )
 }
 
-/// Release held mail: it is queued from `now` (its `created_at`, so it counts
-/// towards its recipient's window from now on) and sent like any other, once.
-/// Returns how many rows were released.
+/// Release mail held over its recipient's reply budget: it is queued from
+/// `now` (its `created_at`, so it counts towards its recipient's window from
+/// now on) and sent like any other, once. A chair's hold stays. Returns how
+/// many rows were released.
 pub async fn release(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<u64> {
     let mut released = 0;
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "UPDATE outbox SET hold = NULL, created_at = $1, next_attempt_at = $1
-             WHERE hold IS NOT NULL AND id IN ({})",
-            in_list(2, chunk.len())
+             WHERE hold = $2 AND id IN ({})",
+            in_list(3, chunk.len())
         );
-        let mut q = sqlx::query(super::generated(conn, sql)).bind(now);
+        let mut q = sqlx::query(super::generated(conn, sql))
+            .bind(now)
+            .bind(HoldReason::AddressCap.as_str());
         for id in chunk {
             q = q.bind(id);
         }

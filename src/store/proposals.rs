@@ -80,6 +80,22 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Withdraw a proposal, keeping the status it had (`withdrawn_from`) so a
+/// chair can restore it (`cfpd proposals restore`).
+pub async fn withdraw(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE proposals SET withdrawn_from = status, status = $2, updated_at = $3
+         WHERE id = $1 AND status <> $2",
+    )
+    .bind(id)
+    .bind(ProposalStatus::Withdrawn.as_str())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("withdrawing a proposal")?;
+    Ok(())
+}
+
 /// Replace the topics of the current version (after a chair's override).
 pub async fn set_current_topics(
     conn: &mut AnyConnection,
@@ -179,12 +195,14 @@ pub struct VersionRow {
     pub problems: Vec<String>,
     /// Topics at that version.
     pub topics: Vec<FiledTopic>,
+    /// The chair who wrote it (`cfpd proposals edit`); `None`: the speaker.
+    pub edited_by: Option<String>,
 }
 
 /// Every version of a proposal, oldest first.
 pub async fn versions(conn: &mut AnyConnection, id: i64) -> Result<Vec<VersionRow>> {
     let rows = sqlx::query(
-        "SELECT version, created_at, fields, problems, topics FROM proposal_versions
+        "SELECT version, created_at, fields, problems, topics, edited_by FROM proposal_versions
          WHERE proposal_id = $1 ORDER BY version",
     )
     .bind(id)
@@ -200,6 +218,7 @@ pub async fn versions(conn: &mut AnyConnection, id: i64) -> Result<Vec<VersionRo
                 fields: json_col(r, "fields")?,
                 problems: json_col(r, "problems")?,
                 topics: json_col(r, "topics")?,
+                edited_by: r.try_get("edited_by")?,
             })
         },
         "reading proposal versions",

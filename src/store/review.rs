@@ -38,7 +38,7 @@ pub async fn upsert_reviewer(conn: &mut AnyConnection, r: &Reviewer, now: i64) -
     Ok(!existed)
 }
 
-/// The roster, by address.
+/// Every reviewer ever imported, removed ones included, by address.
 pub async fn reviewers(conn: &mut AnyConnection) -> Result<Vec<Reviewer>> {
     let rows = sqlx::query(
         "SELECT id, email, name, topics, min_load, max_load, conflicts FROM reviewers ORDER BY email",
@@ -47,6 +47,20 @@ pub async fn reviewers(conn: &mut AnyConnection) -> Result<Vec<Reviewer>> {
     .await
     .ctx("listing reviewers")?;
     decode_all(rows, reviewer_from_row, "reading reviewers")
+}
+
+/// The reviewers who may be given work: the roster without those a chair
+/// removed (`cfpd reviewers remove`). The solver and every refill use this;
+/// listings use [`reviewers`], which keeps the removed for their history.
+pub async fn roster(conn: &mut AnyConnection) -> Result<Vec<Reviewer>> {
+    let rows = sqlx::query(
+        "SELECT id, email, name, topics, min_load, max_load, conflicts FROM reviewers
+         WHERE removed_at IS NULL ORDER BY email",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("listing the roster")?;
+    decode_all(rows, reviewer_from_row, "reading the roster")
 }
 
 fn reviewer_from_row(r: &AnyRow) -> std::result::Result<Reviewer, sqlx::Error> {

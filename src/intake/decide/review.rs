@@ -159,10 +159,9 @@ pub fn review(
     }
     if a.state != AssignmentState::Active {
         let subject = review_subject(cfg, &reference, "no longer assigned to you");
-        let conflict = a.state == AssignmentState::Conflict;
         let r = Rejection::AssignmentReleased {
             reference,
-            conflict,
+            state: a.state,
         };
         return refuse(r, subject, true, Some(pid));
     }
@@ -597,7 +596,11 @@ mod rule_tests {
     fn a_released_assignment_takes_no_reply() {
         let c = cfg(false);
         let (i, from) = mail(RITA, "Re: x", "", "Score: 4\r\n");
-        for state in [AssignmentState::Declined, AssignmentState::Conflict] {
+        for state in [
+            AssignmentState::Declined,
+            AssignmentState::Conflict,
+            AssignmentState::Removed,
+        ] {
             let rf = facts(state, ProposalStatus::Submitted);
             let Err(d) = review(&i, &from, &c, now(), &rf) else {
                 panic!("allowed")
