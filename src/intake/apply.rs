@@ -272,6 +272,28 @@ impl Intake {
                 }
                 Ok(d.into())
             }
+            Decision::ForPerson(ref p) => {
+                let arrived_ms = store::ms(arrived(m, now));
+                let (cfg, composer) = (&self.cfg, &self.composer);
+                let now_forwarded =
+                    super::person::keep_and_forward(tx, cfg, composer, m.id, p, arrived_ms, now_ms)
+                        .await?;
+                let mut h = Handled::from(d);
+                let note = if now_forwarded {
+                    format!("forwarded to {}", self.cfg.conference.contact.join(", "))
+                } else {
+                    // Its sender was told today already; the next forward of
+                    // the thread carries it (see `intake::person`).
+                    h.reply = None;
+                    "kept: this thread was forwarded less than a day ago; \
+                     it goes with the next forward"
+                        .to_string()
+                };
+                if let Some(detail) = h.finish.detail.as_mut() {
+                    detail.push_str(&format!("; {note}"));
+                }
+                Ok(h)
+            }
             Decision::Quarantine(Unreadable::Panicked(_))
             | Decision::Quarantine(Unreadable::Unparseable(_))
             | Decision::ReturnPath

@@ -16,6 +16,7 @@ pub mod decisions;
 pub mod lease;
 pub mod messages;
 pub mod outbox;
+pub mod person;
 pub mod proposals;
 pub mod reminders;
 pub mod review;
