@@ -452,6 +452,7 @@ fn check_config_only(path: &Path) -> anyhow::Result<()> {
     let cfg = load_config(path)?;
     println!("config    ok   {}", path.display());
     check_deadlines(&cfg)?;
+    check_contact(&cfg);
     check_topics(&cfg)?;
     println!(
         "database  {} (not opened: --config-only)",
@@ -484,6 +485,7 @@ async fn check(path: &Path) -> anyhow::Result<()> {
     let cfg = load_config(path)?;
     println!("config    ok   {}", path.display());
     check_deadlines(&cfg)?;
+    check_contact(&cfg);
     check_topics(&cfg)?;
     let mut failed = 0;
     match open_store(&cfg).await {
@@ -621,6 +623,17 @@ fn check_deadlines(cfg: &Config) -> anyhow::Result<()> {
         println!("WARNING   {w}");
     }
     Ok(())
+}
+
+/// `cfpd check`'s warning when nobody is `[conference] contact` (no
+/// `contact` and no chairs): mail a person wrote that cfpd cannot act on
+/// then gets cfpd's own answer and reaches no person.
+fn check_contact(cfg: &Config) {
+    if cfg.conference.contact.is_empty() {
+        println!("WARNING   [conference] contact is empty (and there are no chairs):");
+        println!("          questions and mail cfpd cannot act on reach no person;");
+        println!("          set contact = \"you@example.org\" under [conference]");
+    }
 }
 
 /// `cfpd check`'s topics line: the topic file must load (the error names the
