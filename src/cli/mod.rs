@@ -2,6 +2,7 @@
 
 mod assign;
 mod decide;
+mod mail;
 mod oauth2;
 mod proposals;
 mod reminders;
@@ -179,6 +180,25 @@ pub enum Command {
         #[arg(long)]
         send: bool,
     },
+    /// Mail a group in your own words: `--to speakers:accepted` (any status
+    /// or decision), `speakers:P-0003,P-0007`, `reviewers:pending`,
+    /// `reviewers:all` or `chairs`; `--template FILE` starts with a
+    /// `Subject:` line and uses {{ placeholders }} (see the README). Each
+    /// recipient gets a template's mail once, however often you --send.
+    Mail {
+        /// Who: speakers:STATUS|DECISION|P-…,P-…|all, reviewers:pending|all, chairs.
+        #[arg(long)]
+        to: String,
+        /// The template file.
+        #[arg(long)]
+        template: PathBuf,
+        /// Show the number of recipients and the first mail (the default).
+        #[arg(long, conflicts_with = "send")]
+        preview: bool,
+        /// Queue one mail per recipient (the outbox sends them, once).
+        #[arg(long)]
+        send: bool,
+    },
     /// The program for the website: confirmed talks (reference, title,
     /// abstract, format and duration, audience, topics, speakers with names
     /// and bios) as JSON (schema in the README) or CSV.
@@ -298,6 +318,12 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Status { json } => status::run(&cli.config, json).await,
         Command::Decide(args) => decide::decide(&cli.config, args).await,
         Command::Notify { preview: _, send } => decide::notify_cmd(&cli.config, send).await,
+        Command::Mail {
+            to,
+            template,
+            preview: _,
+            send,
+        } => mail::run(&cli.config, &to, &template, send).await,
         Command::Program {
             format,
             accepted,

@@ -5,6 +5,7 @@
 //! [`crate::store::outbox::queue`] inside their own transaction. The
 //! [`sender`] task is the only code that opens SMTP connections.
 
+pub mod group;
 pub mod sender;
 pub mod templates;
 
