@@ -17,7 +17,7 @@ Hello{% if name %} {{ name }}{% endif %},\n\
 \n\
 the schedule is out. Your talk\n\
 \n\
-  {{ reference }} \"{{ title }}\"\n\
+\x20 {{ reference }} \"{{ title }}\"\n\
 \n\
 is on day one. Questions: {{ contact }}\n";
 
@@ -47,7 +47,7 @@ async fn a_group_gets_one_mail_each_however_often_it_is_sent() {
     // Preview: the count and the first mail, nothing queued.
     let out = w.cfpd(&["mail", "--to", "speakers:submitted", "--template", file, "--preview"]);
     assert!(out.starts_with("2 recipient(s) in speakers:submitted\n"), "{out}");
-    assert!(out.contains("To: ada@example.org\nSubject: TestConf: the schedule for P-0001\n"), "{out}");
+    assert!(out.contains("first mail:\nTo: ada@example.org\nSubject: TestConf: the schedule for P-0001\n\n"), "{out}");
     assert!(out.contains("Hello Ada Lovelace,\n"), "{out}");
     assert!(out.contains("  P-0001 \"Forms without tears\"\n"), "{out}");
     assert!(out.contains("Questions: chair@conf.example\n"), "{out}");
