@@ -289,7 +289,7 @@ impl Intake {
     /// Mail for a person: kept, and its thread forwarded to the contact
     /// when due; when not, the sender was told today already, so the reply
     /// is dropped and the next forward of the thread carries the message.
-    async fn for_person(
+    pub(super) async fn for_person(
         &self,
         tx: &mut AnyConnection,
         m: &PendingMessage,

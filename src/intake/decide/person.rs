@@ -34,6 +34,9 @@ pub enum Why {
     NothingToChange,
     /// A known speaker's reply after the CFP closed.
     AfterDeadline,
+    /// A reviewer's reply through their assignment's token with nothing of
+    /// the review form in it.
+    ReviewerQuestion,
 }
 
 impl Why {
@@ -43,6 +46,7 @@ impl Why {
             Why::NotAProposal => Reason::NotAProposal,
             Why::NothingToChange => Reason::UpdateNotUnderstood,
             Why::AfterDeadline => Reason::CfpClosed,
+            Why::ReviewerQuestion => Reason::ReviewForm,
         }
     }
 
@@ -52,6 +56,7 @@ impl Why {
             Why::NotAProposal => "not a proposal",
             Why::NothingToChange => "a reply with nothing to change",
             Why::AfterDeadline => "a reply after the CFP closed",
+            Why::ReviewerQuestion => "a reviewer's reply without a review",
         }
     }
 }
@@ -75,13 +80,14 @@ pub struct ForPerson {
     pub reply: Reply,
 }
 
-/// The thread a forward is counted in: the proposal the mail is about,
-/// else the sender's mailbox (`model::mailbox_key`). Not the References
+/// The thread a forward is counted in: the sender's mailbox
+/// (`model::mailbox_key`) and the proposal the mail is about, if any (a
+/// speaker and a reviewer of one proposal are two threads). Not the References
 /// chain: a sender writes that as they please, and a new chain per mail
 /// would lift the once-a-day bound.
 pub fn thread(proposal_id: Option<i64>, sender: &str) -> String {
     match proposal_id {
-        Some(id) => format!("proposal:{id}"),
+        Some(id) => format!("proposal:{id}:{}", mailbox_key(sender)),
         None => format!("from:{}", mailbox_key(sender)),
     }
 }
@@ -166,6 +172,10 @@ fn speaker_why(cfg: &Config, why: Why) -> String {
         Why::NothingToChange => "It has no labelled fields (such as \"Title:\") to change in your\n\
                                  proposal, so nothing was changed, and the program that keeps\n\
                                  the proposals cannot answer it by itself."
+            .into(),
+        Why::ReviewerQuestion => "It holds no review (no \"Score:\" line), so nothing was recorded,\n\
+                                  and the program that collects the reviews cannot answer it by\n\
+                                  itself."
             .into(),
         Why::AfterDeadline => format!(
             "The call for proposals closed on\n\n  {}\n\nso nothing in your proposal was changed by it.",
@@ -323,7 +333,8 @@ mod tests {
 
     #[test]
     fn the_thread_is_the_proposal_else_the_senders_mailbox() {
-        assert_eq!(thread(Some(3), "ada@example.org"), "proposal:3");
+        assert_eq!(thread(Some(3), "ada@example.org"), "proposal:3:ada@example.org");
+        assert_ne!(thread(Some(3), "ada@example.org"), thread(Some(3), "rita@example.org"));
         assert_eq!(
             thread(None, "Ada+cfp@Example.org"),
             thread(None, "ada@example.org"),
@@ -388,7 +399,12 @@ mod tests {
         let i = inbound("ada@example.org", "Remote talks?");
         let from = i.from.clone().unwrap();
         let text = i.body_text();
-        for why in [Why::NotAProposal, Why::NothingToChange, Why::AfterDeadline] {
+        for why in [
+            Why::NotAProposal,
+            Why::NothingToChange,
+            Why::AfterDeadline,
+            Why::ReviewerQuestion,
+        ] {
             let d = for_person(&cfg, &i, &from, why, None, text.clone()).expect("for a person");
             assert_eq!(d.state(), crate::model::MessageState::ForPerson);
             assert_eq!(d.reason(), Some(why.reason()));

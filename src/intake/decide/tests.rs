@@ -696,7 +696,7 @@ fn follow_up_commands() {
     let Decision::ForPerson(p) = &d else {
         panic!("for a person")
     };
-    assert_eq!(p.thread, "proposal:7");
+    assert_eq!(p.thread, "proposal:7:ada@speaker.example");
     assert_eq!(p.text, q);
     // Without a contact, cfpd answers by itself as before.
     let c2 = without_contact(c.clone());
