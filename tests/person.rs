@@ -183,3 +183,35 @@ async fn bounces_auto_replies_forged_senders_and_our_own_forwards_never_reach_th
     assert_eq!(forwards(&w).await.len(), 1, "a forward is never forwarded");
     assert_eq!(w.cfpd(&["proposals", "list"]).lines().filter(|l| l.contains("P-0")).count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reviewers_question_reaches_the_contact_and_records_no_review() {
+    need_servers!();
+    let w = world_with_chair("[review]\nreviewers_per_proposal = 1\n").await;
+    support::review::setup(
+        &w,
+        &[("Ada <ada@a.example>", "HTMX at scale", "frontend")],
+        "email,name,topics,max_load\nrita@cs.uni.edu,Rita,frontend,5\n",
+        None,
+    )
+    .await;
+    let assignment = support::review::mail_with_subject(&w, "rita", "Review P-0001:", 1).await;
+    let q = "Hello, I worked with the speaker last year. Is that a conflict of interest?\nRita";
+    w.dovecot
+        .append("cfp", &reply("Rita <rita@cs.uni.edu>", &assignment, "rq@cs.uni.edu", q))
+        .await;
+    w.cfpd(&["run", "--once"]);
+    let fw = forwards(&w).await;
+    assert_eq!(fw.len(), 1);
+    assert_eq!(reply_to(&fw[0]), "rita@cs.uni.edu");
+    let text = body(&fw[0]);
+    assert!(text.contains("> Hello, I worked with the speaker last year."), "{text}");
+    assert!(text.contains("About:    P-0001 \"HTMX at scale\""), "{text}");
+    let rita = w.dovecot.wait_for("rita", 2, WAIT).await;
+    let told = body(rita.last().unwrap());
+    assert!(told.contains("It holds no review"), "{told}");
+    assert!(told.contains("\n  chair@conf.example\n"), "{told}");
+    assert_eq!(support::review::review_count(&w).await, 0);
+    let last = w.messages().await.pop().unwrap();
+    assert_eq!((last.state.as_str(), last.reason.as_deref()), ("for_person", Some("review_form")));
+}
