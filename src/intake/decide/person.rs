@@ -14,7 +14,7 @@
 
 use askama::Template;
 
-use super::replies::{self, Reply};
+use super::replies::{self, Reply, ReplyToken};
 use super::Decision;
 use crate::config::Config;
 use crate::intake::classify;
@@ -131,11 +131,13 @@ pub fn for_person(
     }
     .render()
     .unwrap_or_default();
-    let reply = Reply::ready(
+    let mut reply = Reply::ready(
         MailKind::PersonWillAnswer,
         replies::reply_subject(cfg, &i.subject),
         body,
     );
+    // Answering it reaches the person, not cfpd again.
+    reply.token = ReplyToken::Person(contact[0].clone());
     let proposal_id = proposal.map(|p| p.id);
     Some(Decision::ForPerson(Box::new(ForPerson {
         why,
@@ -410,6 +412,10 @@ mod tests {
             assert_eq!(d.reason(), Some(why.reason()));
             let Decision::ForPerson(p) = d else { unreachable!() };
             assert_eq!(p.thread, "from:ada@example.org");
+            assert_eq!(
+                p.reply.token,
+                ReplyToken::Person("program-chairs-of-the-conference@very-long-domain.example.org".into())
+            );
             let Reply { kind, subject, body, .. } = p.reply;
             assert_eq!(kind, MailKind::PersonWillAnswer);
             assert!(subject.contains("Re: Remote talks?"), "{subject}");

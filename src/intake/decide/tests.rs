@@ -416,7 +416,7 @@ fn help_and_not_a_proposal_get_the_template() {
     let super::Body::Ready(text) = &p.reply.body else {
         panic!("rendered")
     };
-    assert!(text.contains("reply with the word \"help\""), "{text}");
+    assert!(text.contains("\"help\" as the subject"), "{text}");
     let c = without_contact(c);
     let d = decide(&from_ada("Hi", "How do I submit a talk?"), &facts(&c, &t));
     assert_eq!(
