@@ -37,17 +37,38 @@ fn group_mails(w: &World, all: &[Vec<u8>]) -> Vec<String> {
 async fn a_group_gets_one_mail_each_however_often_it_is_sent() {
     need_servers!();
     let w = world_with_chair("").await;
-    w.submit("ada", "Ada Lovelace <ada@example.org>", "p1@example.org", "Forms without tears")
+    w.submit(
+        "ada",
+        "Ada Lovelace <ada@example.org>",
+        "p1@example.org",
+        "Forms without tears",
+    )
+    .await;
+    w.submit("bob", "bob@example.org", "p2@example.org", "Async views")
         .await;
-    w.submit("bob", "bob@example.org", "p2@example.org", "Async views").await;
     let file = w.dir.path().join("schedule.txt");
     std::fs::write(&file, TEMPLATE).unwrap();
     let file = file.to_str().unwrap();
 
     // Preview: the count and the first mail, nothing queued.
-    let out = w.cfpd(&["mail", "--to", "speakers:submitted", "--template", file, "--preview"]);
-    assert!(out.starts_with("2 recipient(s) in speakers:submitted\n"), "{out}");
-    assert!(out.contains("first mail:\nTo: ada@example.org\nSubject: TestConf: the schedule for P-0001\n\n"), "{out}");
+    let out = w.cfpd(&[
+        "mail",
+        "--to",
+        "speakers:submitted",
+        "--template",
+        file,
+        "--preview",
+    ]);
+    assert!(
+        out.starts_with("2 recipient(s) in speakers:submitted\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "first mail:\nTo: ada@example.org\nSubject: TestConf: the schedule for P-0001\n\n"
+        ),
+        "{out}"
+    );
     assert!(out.contains("Hello Ada Lovelace,\n"), "{out}");
     assert!(out.contains("  P-0001 \"Forms without tears\"\n"), "{out}");
     assert!(out.contains("Questions: chair@conf.example\n"), "{out}");
@@ -55,22 +76,46 @@ async fn a_group_gets_one_mail_each_however_often_it_is_sent() {
     assert!(!w.outbox().await.iter().any(|m| m.kind == "group_mail"));
 
     // Send: each speaker once, their own proposal in it, answers to the chair.
-    let out = w.cfpd(&["mail", "--to", "speakers:submitted", "--template", file, "--send"]);
-    assert!(out.starts_with("queued 2 mail(s) to speakers:submitted"), "{out}");
+    let out = w.cfpd(&[
+        "mail",
+        "--to",
+        "speakers:submitted",
+        "--template",
+        file,
+        "--send",
+    ]);
+    assert!(
+        out.starts_with("queued 2 mail(s) to speakers:submitted"),
+        "{out}"
+    );
     w.cfpd(&["run", "--once"]);
     let ada = w.dovecot.wait_for("ada", 2, Duration::from_secs(20)).await;
     let bob = w.dovecot.wait_for("bob", 2, Duration::from_secs(20)).await;
     let (ada_m, bob_m) = (group_mails(&w, &ada), group_mails(&w, &bob));
     assert_eq!((ada_m.len(), bob_m.len()), (1, 1));
-    assert!(ada_m[0].contains("P-0001 \"Forms without tears\""), "{}", ada_m[0]);
+    assert!(
+        ada_m[0].contains("P-0001 \"Forms without tears\""),
+        "{}",
+        ada_m[0]
+    );
     assert!(bob_m[0].starts_with("Hello,\n"), "{}", bob_m[0]);
     assert!(bob_m[0].contains("P-0002 \"Async views\""), "{}", bob_m[0]);
     assert_eq!(reply_to(&ada[1]), "chair@conf.example");
 
     // Twice: nothing new.
-    let out = w.cfpd(&["mail", "--to", "speakers:submitted", "--template", file, "--send"]);
+    let out = w.cfpd(&[
+        "mail",
+        "--to",
+        "speakers:submitted",
+        "--template",
+        file,
+        "--send",
+    ]);
     assert!(out.starts_with("queued 0 mail(s)"), "{out}");
-    assert!(out.contains("2 recipient(s) already had this template queued"), "{out}");
+    assert!(
+        out.contains("2 recipient(s) already had this template queued"),
+        "{out}"
+    );
     w.cfpd(&["run", "--once"]);
     w.settled().await;
     assert_eq!(w.dovecot.fetch_all("ada", "INBOX").await.len(), 2);
@@ -81,19 +126,30 @@ async fn a_group_gets_one_mail_each_however_often_it_is_sent() {
     // The chairs' group has no proposal: `reference` is unknown there.
     let (ok, out) = {
         let o = w.cfpd_raw(&["mail", "--to", "chairs", "--template", file]);
-        (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     };
     assert!(!ok);
-    assert!(out.contains(&format!("{file}:1: unknown placeholder \"reference\"")), "{out}");
+    assert!(
+        out.contains(&format!("{file}:1: unknown placeholder \"reference\"")),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_template_typo_is_reported_at_file_and_line_and_nothing_is_queued() {
     need_servers!();
     let w = world_with_chair("").await;
-    w.submit("ada", "Ada <ada@example.org>", "p1@example.org", "Forms").await;
+    w.submit("ada", "Ada <ada@example.org>", "p1@example.org", "Forms")
+        .await;
     let file = w.dir.path().join("typo.txt");
-    std::fs::write(&file, "Subject: News\n\nHello {{ name }},\n\nyour talk {{ titel }} is in.\n").unwrap();
+    std::fs::write(
+        &file,
+        "Subject: News\n\nHello {{ name }},\n\nyour talk {{ titel }} is in.\n",
+    )
+    .unwrap();
     let file = file.to_str().unwrap();
     for mode in ["--preview", "--send"] {
         let o = w.cfpd_raw(&["mail", "--to", "speakers:all", "--template", file, mode]);
@@ -109,8 +165,15 @@ async fn a_template_typo_is_reported_at_file_and_line_and_nothing_is_queued() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown group \"speakers:everyone\""));
     // A chair checks the chairs' group: one recipient, and the mail.
-    std::fs::write(&file, "Subject: Hi\n\nHello {{ email }}, see {{ cfp_address }}.\n").unwrap();
+    std::fs::write(
+        file,
+        "Subject: Hi\n\nHello {{ email }}, see {{ cfp_address }}.\n",
+    )
+    .unwrap();
     let out = w.cfpd(&["mail", "--to", "chairs", "--template", file]);
     assert!(out.starts_with("1 recipient(s) in chairs\n"), "{out}");
-    assert!(out.contains("Hello chair@conf.example, see cfp@conf.example.\n"), "{out}");
+    assert!(
+        out.contains("Hello chair@conf.example, see cfp@conf.example.\n"),
+        "{out}"
+    );
 }

@@ -108,7 +108,11 @@ async fn forward_thread(
     outbox::queue_many(tx, &mails, now_ms).await?;
     let ids: Vec<i64> = waiting.iter().map(|w| w.message_id).collect();
     pstore::mark_forwarded(tx, &ids, now_ms).await?;
-    tracing::info!(thread, messages = ids.len(), "mail for a person forwarded to the contact");
+    tracing::info!(
+        thread,
+        messages = ids.len(),
+        "mail for a person forwarded to the contact"
+    );
     Ok(true)
 }
 
@@ -135,7 +139,10 @@ async fn quoted(
     Ok(Quoted {
         from,
         subject: w.subject.clone(),
-        received: cfg.conference.zone.format_with_utc(store::from_ms(w.arrived_at)),
+        received: cfg
+            .conference
+            .zone
+            .format_with_utc(store::from_ms(w.arrived_at)),
         about,
         text: w.body.clone(),
     })

@@ -555,9 +555,9 @@ impl Intake {
                         },
                         reply_token: match reply.token {
                             ReplyToken::Secret(s) => Some(s),
-                            ReplyToken::None | ReplyToken::FreshProposal | ReplyToken::Person(_) => {
-                                None
-                            }
+                            ReplyToken::None
+                            | ReplyToken::FreshProposal
+                            | ReplyToken::Person(_) => None,
                         },
                         cause_message: m.id,
                         thread_key: thread,

@@ -361,15 +361,21 @@ impl GroupTemplate {
                 format!("unknown placeholder {n:?} (this group has: {list})"),
             ));
         }
-        let text = t
-            .render(Value::from_serialize(vars))
-            .map_err(|e| err(e.line().unwrap_or(1), e.detail().unwrap_or("cannot render").to_string()))?;
+        let text = t.render(Value::from_serialize(vars)).map_err(|e| {
+            err(
+                e.line().unwrap_or(1),
+                e.detail().unwrap_or("cannot render").to_string(),
+            )
+        })?;
         let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
         let subject = first["subject:".len()..].trim().to_string();
         if subject.is_empty() {
             return Err(err(1, "the subject is empty".into()));
         }
-        let body = rest.strip_prefix('\n').or_else(|| rest.strip_prefix("\r\n")).unwrap_or(rest);
+        let body = rest
+            .strip_prefix('\n')
+            .or_else(|| rest.strip_prefix("\r\n"))
+            .unwrap_or(rest);
         Ok(Rendered {
             subject,
             body: body.trim_end().to_string() + "\n",
@@ -409,7 +415,10 @@ mod tests {
             Ok(Group::Speakers(Speakers::Proposals(vec![3, 7])))
         );
         let e = g("speakers:accpeted").unwrap_err().to_string();
-        assert!(e.contains("\"speakers:accpeted\"") && e.contains("reviewers:pending"), "{e}");
+        assert!(
+            e.contains("\"speakers:accpeted\"") && e.contains("reviewers:pending"),
+            "{e}"
+        );
         assert!(g("everyone").is_err());
     }
 
@@ -456,7 +465,10 @@ mod tests {
             ("rita@example.org".to_string(), Some("Rita".to_string())),
             ("sam@example.org".to_string(), None),
         ];
-        let pending = vec![("rita@example.org".to_string(), 1), ("rita@example.org".to_string(), 3)];
+        let pending = vec![
+            ("rita@example.org".to_string(), 1),
+            ("rita@example.org".to_string(), 3),
+        ];
         let rows = Rows {
             proposals: &p,
             decisions: &d,
@@ -493,19 +505,41 @@ mod tests {
         let g = Group::Speakers(Speakers::All);
         let r = t.render(&variables(&g, &common(), &m)).unwrap();
         assert_eq!(r.subject, "P-0001 at DjangoCon");
-        assert!(r.body.starts_with("Hello Ada <&>,\n\n- P-0001 Forms & more (submitted)\n"), "{:?}", r.body);
-        assert!(r.body.ends_with("Write to chair@conf.example.\n"), "{:?}", r.body);
+        assert!(
+            r.body
+                .starts_with("Hello Ada <&>,\n\n- P-0001 Forms & more (submitted)\n"),
+            "{:?}",
+            r.body
+        );
+        assert!(
+            r.body.ends_with("Write to chair@conf.example.\n"),
+            "{:?}",
+            r.body
+        );
         // A placeholder the chairs' group does not have, on line 3.
-        let e = t.render(&variables(&Group::Chairs, &common(), &m)).unwrap_err();
+        let e = t
+            .render(&variables(&Group::Chairs, &common(), &m))
+            .unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("news.txt", 1), "{e}");
         let typo = GroupTemplate::new("news.txt", "Subject: hi\n\nHello {{ nmae }},\n").unwrap();
-        let e = typo.render(&variables(&g, &common(), &m)).unwrap_err().to_string();
-        assert!(e.starts_with("news.txt:3: unknown placeholder \"nmae\""), "{e}");
-        let e = GroupTemplate::new("bad.txt", "Subject: x\n\n{% if name %}\nno end\n").err().unwrap();
+        let e = typo
+            .render(&variables(&g, &common(), &m))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("news.txt:3: unknown placeholder \"nmae\""),
+            "{e}"
+        );
+        let e = GroupTemplate::new("bad.txt", "Subject: x\n\n{% if name %}\nno end\n")
+            .err()
+            .unwrap();
         assert_eq!(e.file, "bad.txt");
         assert!(e.line >= 3, "{e}");
         let e = GroupTemplate::new("nosubj.txt", "Hello\n").err().unwrap();
-        assert_eq!(e.to_string(), "nosubj.txt:1: the first line must be \"Subject: …\"");
+        assert_eq!(
+            e.to_string(),
+            "nosubj.txt:1: the first line must be \"Subject: …\""
+        );
     }
 
     #[test]
@@ -513,9 +547,18 @@ mod tests {
         let a = GroupTemplate::new("a.txt", "Subject: a\n\nx\n").unwrap();
         let a2 = GroupTemplate::new("elsewhere.txt", "Subject: a\n\nx\n").unwrap();
         let b = GroupTemplate::new("a.txt", "Subject: a\n\ny\n").unwrap();
-        assert_eq!(a.dedup_key("Ada@Example.org"), a2.dedup_key("ada@example.org"));
-        assert_ne!(a.dedup_key("ada@example.org"), b.dedup_key("ada@example.org"));
-        assert_ne!(a.dedup_key("ada@example.org"), a.dedup_key("bob@example.org"));
+        assert_eq!(
+            a.dedup_key("Ada@Example.org"),
+            a2.dedup_key("ada@example.org")
+        );
+        assert_ne!(
+            a.dedup_key("ada@example.org"),
+            b.dedup_key("ada@example.org")
+        );
+        assert_ne!(
+            a.dedup_key("ada@example.org"),
+            a.dedup_key("bob@example.org")
+        );
         assert!(a.dedup_key("ada@example.org").starts_with("group:"));
     }
 }

@@ -237,7 +237,10 @@ impl Composer {
         name: Option<&str>,
         address: &str,
     ) -> Result<NewMail, ComposeError> {
-        let to = mailbox(name.map(|n| clamp(&one_line(n), NAME_CHARS)).as_deref(), address)?;
+        let to = mailbox(
+            name.map(|n| clamp(&one_line(n), NAME_CHARS)).as_deref(),
+            address,
+        )?;
         self.compose_with(d, None, Some(to))
     }
 

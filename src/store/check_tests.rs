@@ -130,7 +130,10 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
             );
             let mut diff: Vec<&str> = now.difference(&then).map(String::as_str).collect();
             diff.sort();
-            assert_eq!(diff, added, "{name}: added by a later migration (0015, 0018)");
+            assert_eq!(
+                diff, added,
+                "{name}: added by a later migration (0015, 0018)"
+            );
         }
     };
     later(

@@ -111,13 +111,14 @@ pub fn for_person(
     text: String,
 ) -> Option<Decision> {
     let contact = &cfg.conference.contact;
-    if contact.is_empty() || contact
+    if contact.is_empty()
+        || contact
             .iter()
-            .any(|c| mailbox_key(c) == mailbox_key(&from.address)) {
+            .any(|c| mailbox_key(c) == mailbox_key(&from.address))
+    {
         return None;
     }
-    if only_thanks(&text) || classify::not_written_by_person(Some(&from.address), &text).is_some()
-    {
+    if only_thanks(&text) || classify::not_written_by_person(Some(&from.address), &text).is_some() {
         return None;
     }
     let reference = proposal.map(|p| crate::proposal::reference(p.id));
@@ -160,9 +161,7 @@ fn only_thanks(text: &str) -> bool {
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect();
-    !text.contains('?')
-        && words.len() <= 8
-        && words.iter().any(|w| THANKS.contains(&w.as_str()))
+    !text.contains('?') && words.len() <= 8 && words.iter().any(|w| THANKS.contains(&w.as_str()))
 }
 
 /// Why their mail was not acted on, in words for the sender.
@@ -252,7 +251,11 @@ fn quote(text: &str) -> String {
             .break_words(false)
             .initial_indent("> ")
             .subsequent_indent("> ");
-        out.extend(textwrap::wrap(line, opts).into_iter().map(|l| l.into_owned()));
+        out.extend(
+            textwrap::wrap(line, opts)
+                .into_iter()
+                .map(|l| l.into_owned()),
+        );
     }
     if out.is_empty() {
         out.push("> (no text)".into());
@@ -316,12 +319,20 @@ mod tests {
         assert!(!due(Some(t0), t0), "just forwarded");
         assert!(!due(Some(t0), t0 + DAY_MS - 1), "the same day");
         assert!(due(Some(t0), t0 + DAY_MS), "a day later");
-        assert!(!due(Some(t0 + 5), t0), "a clock that went back forwards nothing");
+        assert!(
+            !due(Some(t0 + 5), t0),
+            "a clock that went back forwards nothing"
+        );
     }
 
     #[test]
     fn short_thanks_are_not_for_a_person_but_questions_are() {
-        for t in ["Thanks!", "Great, thank you.\n\nAda", "Cheers", "Merci beaucoup !"] {
+        for t in [
+            "Thanks!",
+            "Great, thank you.\n\nAda",
+            "Cheers",
+            "Merci beaucoup !",
+        ] {
             assert!(only_thanks(t), "{t}");
         }
         for t in [
@@ -335,14 +346,23 @@ mod tests {
 
     #[test]
     fn the_thread_is_the_proposal_else_the_senders_mailbox() {
-        assert_eq!(thread(Some(3), "ada@example.org"), "proposal:3:ada@example.org");
-        assert_ne!(thread(Some(3), "ada@example.org"), thread(Some(3), "rita@example.org"));
+        assert_eq!(
+            thread(Some(3), "ada@example.org"),
+            "proposal:3:ada@example.org"
+        );
+        assert_ne!(
+            thread(Some(3), "ada@example.org"),
+            thread(Some(3), "rita@example.org")
+        );
         assert_eq!(
             thread(None, "Ada+cfp@Example.org"),
             thread(None, "ada@example.org"),
             "one person, one thread, however they spell their address"
         );
-        assert_ne!(thread(None, "ada@example.org"), thread(None, "bob@example.org"));
+        assert_ne!(
+            thread(None, "ada@example.org"),
+            thread(None, "bob@example.org")
+        );
     }
 
     #[test]
@@ -366,7 +386,10 @@ mod tests {
             },
         ];
         let (subject, body) = forward_text(&cfg, &items);
-        assert!(subject.ends_with("To answer: ada@example.org about P-0003"), "{subject}");
+        assert!(
+            subject.ends_with("To answer: ada@example.org about P-0003"),
+            "{subject}"
+        );
         assert!(body.contains("2 messages from one person"), "{body}");
         assert!(body.contains("---- 1 of 2 ----") && body.contains("---- 2 of 2 ----"));
         assert!(body.contains("> Thanks, Ada"), "{body}");
@@ -374,7 +397,11 @@ mod tests {
         assert!(body.contains("Reply-To"), "{body}");
         for l in body.lines() {
             let url = l.contains(&"x".repeat(90));
-            assert!(url || l.chars().count() <= 78, "{} columns: {l}", l.chars().count());
+            assert!(
+                url || l.chars().count() <= 78,
+                "{} columns: {l}",
+                l.chars().count()
+            );
         }
         // Every word of the text is there.
         let words = body
@@ -389,14 +416,20 @@ mod tests {
             "From: Ada Lovelace <{from}>\r\nTo: cfp@djangocon.example\r\nSubject: {subject}\r\n\
              Message-ID: <q1@example.org>\r\n\r\nHello, can I present remotely? Thanks, Ada\r\n"
         );
-        crate::intake::inbound::parse(raw.as_bytes(), &crate::intake::classify::OwnIdentity::default())
-            .unwrap()
+        crate::intake::inbound::parse(
+            raw.as_bytes(),
+            &crate::intake::classify::OwnIdentity::default(),
+        )
+        .unwrap()
     }
 
     #[test]
     fn a_persons_question_goes_to_the_contact_and_the_sender_is_told_who_answers() {
         let mut cfg = cfg();
-        cfg.conference.contact = vec![format!("program-chairs-of-the-conference@{}", "very-long-domain.example.org")];
+        cfg.conference.contact = vec![format!(
+            "program-chairs-of-the-conference@{}",
+            "very-long-domain.example.org"
+        )];
         cfg.conference.name = "DjangoCon Europe and Friends 2099".into();
         let i = inbound("ada@example.org", "Remote talks?");
         let from = i.from.clone().unwrap();
@@ -410,22 +443,45 @@ mod tests {
             let d = for_person(&cfg, &i, &from, why, None, text.clone()).expect("for a person");
             assert_eq!(d.state(), crate::model::MessageState::ForPerson);
             assert_eq!(d.reason(), Some(why.reason()));
-            let Decision::ForPerson(p) = d else { unreachable!() };
+            let Decision::ForPerson(p) = d else {
+                unreachable!()
+            };
             assert_eq!(p.thread, "from:ada@example.org");
             assert_eq!(
                 p.reply.token,
-                ReplyToken::Person("program-chairs-of-the-conference@very-long-domain.example.org".into())
+                ReplyToken::Person(
+                    "program-chairs-of-the-conference@very-long-domain.example.org".into()
+                )
             );
-            let Reply { kind, subject, body, .. } = p.reply;
+            let Reply {
+                kind,
+                subject,
+                body,
+                ..
+            } = p.reply;
             assert_eq!(kind, MailKind::PersonWillAnswer);
             assert!(subject.contains("Re: Remote talks?"), "{subject}");
             let body = body.text();
-            assert!(body.starts_with("Hello Ada Lovelace,\n\nThank you"), "{body}");
-            assert!(body.contains("  program-chairs-of-the-conference@very-long-domain.example.org\n"), "{body}");
+            assert!(
+                body.starts_with("Hello Ada Lovelace,\n\nThank you"),
+                "{body}"
+            );
+            assert!(
+                body.contains("  program-chairs-of-the-conference@very-long-domain.example.org\n"),
+                "{body}"
+            );
             assert!(body.contains("A person\nwill answer you"), "{body}");
-            assert_eq!(body.contains("\"help\""), why == Why::NotAProposal, "{body}");
+            assert_eq!(
+                body.contains("\"help\""),
+                why == Why::NotAProposal,
+                "{body}"
+            );
             for l in body.lines() {
-                assert!(l.chars().count() <= 78, "{} columns: {l}", l.chars().count());
+                assert!(
+                    l.chars().count() <= 78,
+                    "{} columns: {l}",
+                    l.chars().count()
+                );
             }
         }
     }
@@ -440,13 +496,47 @@ mod tests {
         assert!(for_person(&cfg, &i, &from, Why::NotAProposal, None, bounce).is_none());
         let system = inbound("mailer-daemon@example.org", "Question");
         let sys_from = system.from.clone().unwrap();
-        assert!(for_person(&cfg, &system, &sys_from, Why::NotAProposal, None, "Hello, I have a question".into()).is_none());
+        assert!(for_person(
+            &cfg,
+            &system,
+            &sys_from,
+            Why::NotAProposal,
+            None,
+            "Hello, I have a question".into()
+        )
+        .is_none());
         let chair = inbound("Chair@DjangoCon.example", "Re: To answer");
         let chair_from = chair.from.clone().unwrap();
-        assert!(for_person(&cfg, &chair, &chair_from, Why::NotAProposal, None, "Hello, I answered".into()).is_none(),
-            "a contact's own mail never goes back to the contact");
-        assert!(for_person(&cfg, &i, &from, Why::NotAProposal, None, "Hello, a question".into()).is_some());
+        assert!(
+            for_person(
+                &cfg,
+                &chair,
+                &chair_from,
+                Why::NotAProposal,
+                None,
+                "Hello, I answered".into()
+            )
+            .is_none(),
+            "a contact's own mail never goes back to the contact"
+        );
+        assert!(for_person(
+            &cfg,
+            &i,
+            &from,
+            Why::NotAProposal,
+            None,
+            "Hello, a question".into()
+        )
+        .is_some());
         cfg.conference.contact.clear();
-        assert!(for_person(&cfg, &i, &from, Why::NotAProposal, None, "Hello, a question".into()).is_none());
+        assert!(for_person(
+            &cfg,
+            &i,
+            &from,
+            Why::NotAProposal,
+            None,
+            "Hello, a question".into()
+        )
+        .is_none());
     }
 }

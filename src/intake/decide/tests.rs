@@ -142,7 +142,11 @@ fn outcome(d: &Decision) -> (MessageState, Option<&'static str>, Option<&'static
 fn for_person(d: &Decision, code: &str) {
     assert_eq!(
         outcome(d),
-        (MessageState::ForPerson, Some(code), Some("person_will_answer")),
+        (
+            MessageState::ForPerson,
+            Some(code),
+            Some("person_will_answer")
+        ),
         "{d:?}"
     );
 }
