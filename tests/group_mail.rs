@@ -177,3 +177,57 @@ async fn a_template_typo_is_reported_at_file_and_line_and_nothing_is_queued() {
         "{out}"
     );
 }
+
+/// A hard bounce of the mail `raw` (to `rcpt`), as a receiving server writes it.
+fn hard_bounce(raw: &[u8], rcpt: &str) -> Vec<u8> {
+    format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\n\
+         To: {}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <dsn-gm@mx.example.org>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+         Final-Recipient: rfc822; {rcpt}\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\n\
+         From: TestConf CFP <cfp@conf.example>\r\nTo: {rcpt}\r\nMessage-ID: <{}>\r\n\r\n--B--\r\n",
+        return_path(raw),
+        message_id(raw)
+    )
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_address_that_bounced_is_skipped_and_named() {
+    need_servers!();
+    let w = world_with_chair("").await;
+    w.submit("ada", "Ada <ada@example.org>", "p1@example.org", "Forms")
+        .await;
+    let bob_ack = w
+        .submit("bob", "bob@example.org", "p2@example.org", "Async")
+        .await;
+    w.dovecot
+        .append("cfp", &hard_bounce(&bob_ack, "bob@example.org"))
+        .await;
+    w.cfpd(&["run", "--once"]);
+    w.settled().await;
+    let file = w.dir.path().join("news.txt");
+    std::fs::write(&file, "Subject: News\n\nHello {{ email }}.\n").unwrap();
+    let file = file.to_str().unwrap();
+    let out = w.cfpd(&["mail", "--to", "speakers:all", "--template", file]);
+    assert!(out.starts_with("1 recipient(s) in speakers:all\n"), "{out}");
+    assert!(
+        out.contains("skipped bob@example.org: undeliverable (it bounced)\n"),
+        "{out}"
+    );
+    let out = w.cfpd(&["mail", "--to", "speakers:all", "--template", file, "--send"]);
+    assert!(out.starts_with("queued 1 mail(s)"), "{out}");
+    let queued: Vec<_> = w
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m.kind == "group_mail")
+        .map(|m| m.recipient)
+        .collect();
+    assert_eq!(queued, vec!["ada@example.org".to_string()]);
+}
