@@ -66,6 +66,10 @@ async fn a_question_reaches_the_contact_once_a_day_and_nothing_is_lost() {
         text.contains("From:     Ada Lovelace <ada@example.org>"),
         "{text}"
     );
+    assert!(
+        text.contains("\nWhy:      a reply with nothing to change\n"),
+        "{text}"
+    );
     assert!(text.lines().all(|l| l.chars().count() <= 78), "{text}");
     let subject = parsed(&fw[0]).subject().unwrap().to_string();
     assert_eq!(
@@ -128,6 +132,10 @@ async fn a_question_reaches_the_contact_once_a_day_and_nothing_is_lost() {
         !text.contains("can I present remotely"),
         "sent once: {text}"
     );
+    assert!(
+        text.contains("\nWhy:      a reply with nothing to change\n"),
+        "the kept message's reason, read back: {text}"
+    );
     assert_eq!(reply_to(&fw[1]), "ada@example.org");
     w.cfpd_at(&later, &["run", "--once"]);
     assert_eq!(forwards(&w).await.len(), 2, "nothing forwarded twice");
@@ -157,7 +165,8 @@ async fn mail_after_the_deadline_from_a_known_speaker_reaches_the_contact() {
     assert_eq!(fw.len(), 1);
     assert_eq!(reply_to(&fw[0]), "ada@example.org");
     assert!(
-        body(&fw[0]).contains("> Hi, my co-speaker changed"),
+        body(&fw[0]).contains("> Hi, my co-speaker changed")
+            && body(&fw[0]).contains("\nWhy:      a reply after the CFP closed\n"),
         "{}",
         body(&fw[0])
     );

@@ -5,7 +5,7 @@
 //! waited a whole day without new mail are forwarded by [`forward_due`],
 //! run after every intake cycle, so nothing kept is ever lost.
 
-use super::decide::person::{due, forward_text, ForPerson, Quoted};
+use super::decide::person::{due, forward_text, ForPerson, Quoted, Why};
 use crate::config::Config;
 use crate::model::MailKind;
 use crate::outbox::{AutoSubmitted, Composer, Draft};
@@ -33,13 +33,15 @@ pub(super) async fn keep_and_forward(
         body,
         proposal_id: p.proposal_id,
         arrived_at: arrived_ms,
+        reason: None,
     };
     pstore::insert(tx, &kept).await?;
     let last = pstore::last_forward(tx, &p.thread).await?;
     if !due(last, now_ms) {
         return Ok(false);
     }
-    forward_thread(tx, cfg, composer, &p.thread, now_ms).await
+    let current = Some((message_id, p.why));
+    forward_thread(tx, cfg, composer, &p.thread, now_ms, current).await
 }
 
 /// Forward every thread whose waiting mail may go now. Returns how many
@@ -55,7 +57,7 @@ pub async fn forward_due(
     }
     let mut n = 0;
     for (thread, last) in pstore::waiting_threads(tx).await? {
-        if due(last, now_ms) && forward_thread(tx, cfg, composer, &thread, now_ms).await? {
+        if due(last, now_ms) && forward_thread(tx, cfg, composer, &thread, now_ms, None).await? {
             n += 1;
         }
     }
@@ -63,13 +65,15 @@ pub async fn forward_due(
 }
 
 /// One forward of `thread`'s waiting mail to each contact, queued, and the
-/// mail marked forwarded, in the caller's transaction.
+/// mail marked forwarded, in the caller's transaction. `current` is the
+/// message being handled and why (its reason is not written yet).
 async fn forward_thread(
     tx: &mut AnyConnection,
     cfg: &Config,
     composer: &Composer,
     thread: &str,
     now_ms: i64,
+    current: Option<(i64, Why)>,
 ) -> Result<bool, StoreError> {
     let waiting = pstore::waiting_in(tx, thread).await?;
     let (Some(first), Some(last)) = (waiting.first(), waiting.last()) else {
@@ -77,7 +81,11 @@ async fn forward_thread(
     };
     let mut items = Vec::new();
     for w in &waiting {
-        items.push(quoted(tx, cfg, w).await?);
+        let why = match current {
+            Some((id, why)) if id == w.message_id => Some(why),
+            _ => w.reason.and_then(Why::from_reason),
+        };
+        items.push(quoted(tx, cfg, w, why).await?);
     }
     let (subject, body) = forward_text(cfg, &items);
     let mut mails = Vec::new();
@@ -121,6 +129,7 @@ async fn quoted(
     tx: &mut AnyConnection,
     cfg: &Config,
     w: &PersonMail,
+    why: Option<Why>,
 ) -> Result<Quoted, StoreError> {
     let about = match w.proposal_id {
         Some(id) => {
@@ -144,6 +153,7 @@ async fn quoted(
             .zone
             .format_with_utc(store::from_ms(w.arrived_at)),
         about,
+        why: why.map(Why::phrase),
         text: w.body.clone(),
     })
 }

@@ -5,7 +5,8 @@
 
 use sqlx::Row;
 
-use super::{decode_all, AnyConnection, Ctx, Result};
+use super::{decode_all, spelled_opt, AnyConnection, Ctx, Result};
+use crate::model::Reason;
 
 /// One message kept for a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub struct PersonMail {
     pub proposal_id: Option<i64>,
     /// When it reached the mailbox (ms).
     pub arrived_at: i64,
+    /// Why cfpd could not act on it (`messages.reason`), once its message's
+    /// terminal state is written; never written here.
+    pub reason: Option<Reason>,
 }
 
 /// Keep one message for a person (a second insert of the same message is a no-op).
@@ -72,14 +76,17 @@ fn decode(r: &sqlx::any::AnyRow) -> std::result::Result<PersonMail, sqlx::Error>
         body: r.try_get("body")?,
         proposal_id: r.try_get("proposal_id")?,
         arrived_at: r.try_get("arrived_at")?,
+        reason: spelled_opt(r, "reason")?,
     })
 }
 
 /// Every message of `thread` not forwarded yet, oldest first.
 pub async fn waiting_in(conn: &mut AnyConnection, thread: &str) -> Result<Vec<PersonMail>> {
     let rows = sqlx::query(
-        "SELECT message_id, thread, sender, sender_name, subject, body, proposal_id, arrived_at
-         FROM person_mail WHERE thread = $1 AND forwarded_at IS NULL ORDER BY message_id",
+        "SELECT p.message_id, p.thread, p.sender, p.sender_name, p.subject, p.body,
+                p.proposal_id, p.arrived_at, m.reason
+         FROM person_mail p JOIN messages m ON m.id = p.message_id
+         WHERE p.thread = $1 AND p.forwarded_at IS NULL ORDER BY p.message_id",
     )
     .bind(thread)
     .fetch_all(&mut *conn)

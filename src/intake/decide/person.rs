@@ -50,6 +50,18 @@ impl Why {
         }
     }
 
+    /// The why of a stored reason (see [`Why::reason`]).
+    pub fn from_reason(r: Reason) -> Option<Why> {
+        [
+            Why::NotAProposal,
+            Why::NothingToChange,
+            Why::AfterDeadline,
+            Why::ReviewerQuestion,
+        ]
+        .into_iter()
+        .find(|w| w.reason() == r)
+    }
+
     /// For the chairs (message log, forward).
     pub fn phrase(self) -> &'static str {
         match self {
@@ -208,6 +220,8 @@ pub struct Quoted {
     pub received: String,
     /// `P-0003 "Title"`, when known.
     pub about: Option<String>,
+    /// Why cfpd could not act on it ([`Why::phrase`]), when known.
+    pub why: Option<&'static str>,
     /// Their text.
     pub text: String,
 }
@@ -275,6 +289,9 @@ pub fn forward_text(cfg: &Config, items: &[Quoted]) -> (String, String) {
             ];
             if let Some(a) = &q.about {
                 head.push(labelled("About:", a));
+            }
+            if let Some(w) = q.why {
+                head.push(labelled("Why:", w));
             }
             Item {
                 head: head.join("\n"),
@@ -375,6 +392,7 @@ mod tests {
                 subject: format!("Can I present remotely? {long}"),
                 received: "2099-04-24 23:59 AoE (2099-04-25 11:59 UTC)".into(),
                 about: Some(format!("P-0003 \"{long}\"")),
+                why: Some(Why::AfterDeadline.phrase()),
                 text: format!("Hello,\n\n{long}\n\nhttps://example.org/{}\nThanks, Ada", "x".repeat(90)),
             },
             Quoted {
@@ -382,6 +400,7 @@ mod tests {
                 subject: "Also".into(),
                 received: "2099-04-25".into(),
                 about: None,
+                why: None,
                 text: String::new(),
             },
         ];
@@ -394,6 +413,19 @@ mod tests {
         assert!(body.contains("---- 1 of 2 ----") && body.contains("---- 2 of 2 ----"));
         assert!(body.contains("> Thanks, Ada"), "{body}");
         assert!(body.contains("> (no text)"), "{body}");
+        assert!(
+            body.contains("\nWhy:      a reply after the CFP closed\n"),
+            "{body}"
+        );
+        for w in [
+            Why::NotAProposal,
+            Why::NothingToChange,
+            Why::AfterDeadline,
+            Why::ReviewerQuestion,
+        ] {
+            assert_eq!(Why::from_reason(w.reason()), Some(w));
+        }
+        assert_eq!(Why::from_reason(Reason::Help), None);
         assert!(body.contains("Reply-To"), "{body}");
         for l in body.lines() {
             let url = l.contains(&"x".repeat(90));
