@@ -231,3 +231,40 @@ async fn an_address_that_bounced_is_skipped_and_named() {
         .collect();
     assert_eq!(queued, vec!["ada@example.org".to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reviewers_with_open_reviews_get_their_list_and_nothing_about_speakers() {
+    need_servers!();
+    let w = world_with_chair("[review]\nreviewers_per_proposal = 1\n").await;
+    support::review::setup(
+        &w,
+        &[("Ada <ada@a.example>", "HTMX at scale", "frontend")],
+        "email,name,topics,max_load\nrita@cs.uni.edu,Rita,frontend,5\nsam@cs.uni.edu,Sam,database,5\n",
+        None,
+    )
+    .await;
+    let file = w.dir.path().join("nudge.txt");
+    std::fs::write(
+        &file,
+        "Subject: {{ pending }} review(s) to go\n\nHello {{ name }},\n\n\
+         {% for r in reviews %}- {{ r.reference }} {{ r.title }}\n{% endfor %}",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let out = w.cfpd(&["mail", "--to", "reviewers:pending", "--template", file]);
+    assert!(
+        out.starts_with("1 recipient(s) in reviewers:pending\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("To: rita@cs.uni.edu\nSubject: 1 review(s) to go\n"),
+        "{out}"
+    );
+    assert!(out.contains("- P-0001 HTMX at scale\n"), "{out}");
+    assert!(!out.contains("ada@a.example"), "{out}");
+    let out = w.cfpd(&["mail", "--to", "reviewers:all", "--template", file]);
+    assert!(
+        out.starts_with("2 recipient(s) in reviewers:all\n"),
+        "{out}"
+    );
+}
