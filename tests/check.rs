@@ -33,7 +33,8 @@ fn config(dir: &Path, extra: &str) -> PathBuf {
         &p,
         format!(
             "[conference]\nname = \"TestConf\"\ncfp_address = \"cfp@conf.example\"\n\
-             time_zone = \"AoE\"\ncfp_deadline = \"2024-04-24T23:59:59\"\n\n\
+             time_zone = \"AoE\"\ncfp_deadline = \"2024-04-24T23:59:59\"\n\
+             chairs = [\"chair@conf.example\"]\n\n\
              [mailbox]\nkind = \"maildir\"\npath = \"inbox\"\n\n\
              [outgoing]\nkind = \"folder\"\npath = \"sent\"\n{extra}"
         ),
@@ -62,6 +63,26 @@ fn a_past_deadline_is_a_warning_in_check_and_run() {
     let (o, e) = text(&out);
     assert!(out.status.success(), "{o}{e}");
     assert!(e.contains(warning), "run logs no warning: {e}");
+}
+
+/// Issue 16, item 4: with no `[conference] contact` (and no chairs) mail a
+/// person wrote reaches nobody, so `cfpd check` says so.
+#[test]
+fn an_empty_contact_is_a_warning_in_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "");
+    let now = Some("2024-04-01T00:00:00Z");
+    let (o, _) = text(&cfpd(&cfg, &["check", "--config-only"], now));
+    assert!(!o.contains("WARNING"), "the chairs are the contact: {o}");
+    let src = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, src.replace("chairs = [\"chair@conf.example\"]\n", "")).unwrap();
+    let out = cfpd(&cfg, &["check", "--config-only"], now);
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{o}{e}");
+    assert!(
+        o.contains("WARNING   [conference] contact is empty (and there are no chairs):\n"),
+        "{o}"
+    );
 }
 
 #[test]

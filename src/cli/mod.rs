@@ -3,6 +3,7 @@
 mod assign;
 mod decide;
 mod fix;
+mod mail;
 mod oauth2;
 mod proposals;
 mod reminders;
@@ -204,6 +205,25 @@ pub enum Command {
         #[arg(long)]
         send: bool,
     },
+    /// Mail a group in your own words: `--to speakers:accepted` (any status
+    /// or decision), `speakers:P-0003,P-0007`, `reviewers:pending`,
+    /// `reviewers:all` or `chairs`; `--template FILE` starts with a
+    /// `Subject:` line and uses {{ placeholders }} (see the README). Each
+    /// recipient gets a template's mail once, however often you --send.
+    Mail {
+        /// Who: speakers:STATUS|DECISION|P-…,P-…|all, reviewers:pending|all, chairs.
+        #[arg(long)]
+        to: String,
+        /// The template file.
+        #[arg(long)]
+        template: PathBuf,
+        /// Show the number of recipients and the first mail (the default).
+        #[arg(long, conflicts_with = "send")]
+        preview: bool,
+        /// Queue one mail per recipient (the outbox sends them, once).
+        #[arg(long)]
+        send: bool,
+    },
     /// The program for the website: confirmed talks (reference, title,
     /// abstract, format and duration, audience, topics, speakers with names
     /// and bios) as JSON (schema in the README) or CSV.
@@ -368,6 +388,12 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Status { json } => status::run(&cli.config, json).await,
         Command::Decide(args) => decide::decide(&cli.config, args).await,
         Command::Notify { preview: _, send } => decide::notify_cmd(&cli.config, send).await,
+        Command::Mail {
+            to,
+            template,
+            preview: _,
+            send,
+        } => mail::run(&cli.config, &to, &template, send).await,
         Command::Program {
             format,
             accepted,
@@ -529,6 +555,7 @@ fn check_config_only(path: &Path) -> anyhow::Result<()> {
     let cfg = load_config(path)?;
     println!("config    ok   {}", path.display());
     check_deadlines(&cfg)?;
+    check_contact(&cfg);
     check_topics(&cfg)?;
     println!(
         "database  {} (not opened: --config-only)",
@@ -561,6 +588,7 @@ async fn check(path: &Path) -> anyhow::Result<()> {
     let cfg = load_config(path)?;
     println!("config    ok   {}", path.display());
     check_deadlines(&cfg)?;
+    check_contact(&cfg);
     check_topics(&cfg)?;
     let mut failed = 0;
     match open_store(&cfg).await {
@@ -698,6 +726,17 @@ fn check_deadlines(cfg: &Config) -> anyhow::Result<()> {
         println!("WARNING   {w}");
     }
     Ok(())
+}
+
+/// `cfpd check`'s warning when nobody is `[conference] contact` (no
+/// `contact` and no chairs): mail a person wrote that cfpd cannot act on
+/// then gets cfpd's own answer and reaches no person.
+fn check_contact(cfg: &Config) {
+    if cfg.conference.contact.is_empty() {
+        println!("WARNING   [conference] contact is empty (and there are no chairs):");
+        println!("          questions and mail cfpd cannot act on reach no person;");
+        println!("          set contact = \"you@example.org\" under [conference]");
+    }
 }
 
 /// `cfpd check`'s topics line: the topic file must load (the error names the

@@ -271,6 +271,7 @@ impl Intake {
                 }
                 Ok(d.into())
             }
+            Decision::ForPerson(_) => self.for_person(tx, m, d, now).await,
             Decision::Quarantine(Unreadable::Panicked(_))
             | Decision::Quarantine(Unreadable::Unparseable(_))
             | Decision::ReturnPath
@@ -282,6 +283,39 @@ impl Intake {
             | Decision::Released { .. }
             | Decision::ReviewRecorded { .. } => Ok(d.into()),
         }
+    }
+
+    /// Mail for a person: kept, and its thread forwarded to the contact
+    /// when due; when not, the sender was told today already, so the reply
+    /// is dropped and the next forward of the thread carries the message.
+    pub(super) async fn for_person(
+        &self,
+        tx: &mut AnyConnection,
+        m: &PendingMessage,
+        d: Decision,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Handled, IntakeError> {
+        let Decision::ForPerson(p) = &d else {
+            return Ok(d.into());
+        };
+        let arrived_ms = store::ms(arrived(m, now));
+        let (cfg, composer) = (&self.cfg, &self.composer);
+        let now_ms = store::ms(now);
+        let forwarded =
+            super::person::keep_and_forward(tx, cfg, composer, m.id, p, arrived_ms, now_ms).await?;
+        let mut h = Handled::from(d);
+        let note = if forwarded {
+            format!("forwarded to {}", self.cfg.conference.contact.join(", "))
+        } else {
+            h.reply = None;
+            "kept: this thread was forwarded less than a day ago; \
+             it goes with the next forward"
+                .to_string()
+        };
+        if let Some(detail) = h.finish.detail.as_mut() {
+            detail.push_str(&format!("; {note}"));
+        }
+        Ok(h)
     }
 
     /// An accepted talk dropped out: the waiting list per `[decisions]

@@ -26,6 +26,7 @@ pub mod classify;
 pub mod decide;
 pub mod inbound;
 mod notice;
+pub mod person;
 mod pipeline;
 pub mod reject;
 pub mod review_reply;
@@ -160,6 +161,10 @@ impl Intake {
         let mut tx = self.store.begin().await?;
         let now = store::ms(self.clock.now());
         notice::report_too_large(&mut tx, &self.cfg, &self.composer, now).await?;
+        let forwarded = person::forward_due(&mut tx, &self.cfg, &self.composer, now).await?;
+        if forwarded > 0 {
+            tracing::info!(forwarded, "threads waiting for a person forwarded");
+        }
         let released = caps::release_held(&mut tx, &self.cfg, now).await?;
         if released > 0 {
             tracing::info!(released, "held acknowledgments released");

@@ -134,6 +134,8 @@ pub(super) struct PendingReply {
     references: Vec<String>,
     /// Reply token for the Reply-To address.
     reply_token: Option<String>,
+    /// Else a person's address for Reply-To (see [`ReplyToken::Person`]).
+    reply_to: Option<String>,
     /// The inbound message answered (row id).
     cause_message: i64,
     /// Conversation key for the per-thread cap.
@@ -158,7 +160,11 @@ impl PendingReply {
             auto: AutoSubmitted::AutoReplied,
             cause_message: Some(self.cause_message),
         };
-        match isolated(|| composer.compose(&draft)) {
+        let composed = isolated(|| match &self.reply_to {
+            Some(person) => composer.compose_forward(&draft, None, person),
+            None => composer.compose(&draft),
+        });
+        match composed {
             Ok(Ok(mut mail)) => {
                 mail.thread_key = self.thread_key;
                 Ok(mail)
@@ -543,9 +549,15 @@ impl Intake {
                         body: reply.body,
                         in_reply_to: i.message_id.clone(),
                         references: i.references.clone(),
+                        reply_to: match &reply.token {
+                            ReplyToken::Person(a) => Some(a.clone()),
+                            _ => None,
+                        },
                         reply_token: match reply.token {
                             ReplyToken::Secret(s) => Some(s),
-                            ReplyToken::None | ReplyToken::FreshProposal => None,
+                            ReplyToken::None
+                            | ReplyToken::FreshProposal
+                            | ReplyToken::Person(_) => None,
                         },
                         cause_message: m.id,
                         thread_key: thread,

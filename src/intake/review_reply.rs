@@ -149,6 +149,9 @@ impl Intake {
             action,
         } = match rules::review(i, from, &self.cfg, now, &rf) {
             Ok(allowed) => allowed,
+            Err(d) if matches!(*d, Decision::ForPerson(_)) => {
+                return self.for_person(tx, m, *d, now).await
+            }
             Err(refusal) => return Ok((*refusal).into()),
         };
         let reviewer = rstore::reviewer(tx, a.reviewer_id).await?;

@@ -67,6 +67,11 @@ stored_enum! {
         DecisionRequested,
         /// A chair confirmed decisions by mail: they were recorded.
         Decided,
+        /// A person wrote something cfpd cannot act on (a question, a
+        /// follow-up without fields, mail after the deadline): it is
+        /// forwarded to `[conference] contact`, at most once per thread per
+        /// day (`store::person`); `reason` says why it could not be acted on.
+        ForPerson,
     }
 }
 
@@ -280,6 +285,13 @@ stored_enum! {
         /// A speaker told their withdrawn proposal is back in the running
         /// (`cfpd proposals restore`).
         Restored,
+        /// Contact: mail a person wrote that cfpd cannot act on, forwarded
+        /// with Reply-To the sender (`intake::person`).
+        Forward,
+        /// The sender of such mail: a person will answer, from the contact.
+        PersonWillAnswer,
+        /// `cfpd mail --send`: a chair's own mail to a group.
+        GroupMail,
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`crate::store::outbox::queue`] inside their own transaction. The
 //! [`sender`] task is the only code that opens SMTP connections.
 
+pub mod group;
 pub mod sender;
 pub mod templates;
 
@@ -224,7 +225,23 @@ impl Composer {
 
     /// Render a draft into a queueable mail.
     pub fn compose(&self, d: &Draft<'_>) -> Result<NewMail, ComposeError> {
-        self.compose_with(d, None)
+        self.compose_with(d, None, None)
+    }
+
+    /// Render a forward of a person's mail to `[conference] contact`: like
+    /// [`Composer::compose`], with `Reply-To:` the person (`name`,
+    /// `address`), so the contact's answer goes to them, not back to cfpd.
+    pub fn compose_forward(
+        &self,
+        d: &Draft<'_>,
+        name: Option<&str>,
+        address: &str,
+    ) -> Result<NewMail, ComposeError> {
+        let to = mailbox(
+            name.map(|n| clamp(&one_line(n), NAME_CHARS)).as_deref(),
+            address,
+        )?;
+        self.compose_with(d, None, Some(to))
     }
 
     /// Render an announcement: like [`Composer::compose`], plus
@@ -236,13 +253,14 @@ impl Composer {
         d: &Draft<'_>,
         unsubscribe_address: &str,
     ) -> Result<NewMail, ComposeError> {
-        self.compose_with(d, Some(unsubscribe_address))
+        self.compose_with(d, Some(unsubscribe_address), None)
     }
 
     fn compose_with(
         &self,
         d: &Draft<'_>,
         unsubscribe: Option<&str>,
+        reply_to: Option<Mailbox>,
     ) -> Result<NewMail, ComposeError> {
         let message_id = self.new_message_id();
         let subject = clamp(&one_line(&d.subject), SUBJECT_CHARS);
@@ -268,6 +286,8 @@ impl Composer {
                 Some(&self.from.name.clone().unwrap_or_default()),
                 &token::reply_address(&self.local, &self.domain, t),
             )?);
+        } else if let Some(r) = reply_to {
+            b = b.reply_to(r);
         }
         if let Some(u) = unsubscribe {
             // Validate it as an address, so nothing but an address reaches the

@@ -135,7 +135,7 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
             diff.sort();
             assert_eq!(
                 diff, added,
-                "{name}: added by a later migration (0015-0017)"
+                "{name}: added by a later migration (0015-0018)"
             );
         }
     };
@@ -158,6 +158,9 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
             "chair_request",
             "confirmation",
             "decision",
+            "forward",
+            "group_mail",
+            "person_will_answer",
             "promotion",
             "restored",
         ],
@@ -165,7 +168,13 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
     later(
         "messages_state_check",
         spellings::<MessageState>(),
-        &["confirmed", "decided", "decision_requested", "declined"],
+        &[
+            "confirmed",
+            "decided",
+            "decision_requested",
+            "declined",
+            "for_person",
+        ],
     );
     later(
         "messages_reason_check",

@@ -17,6 +17,7 @@ pub mod fixes;
 pub mod lease;
 pub mod messages;
 pub mod outbox;
+pub mod person;
 pub mod proposals;
 pub mod reminders;
 pub mod review;

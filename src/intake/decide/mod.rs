@@ -14,6 +14,7 @@
 //! address, selects a proposal or an assignment at all.
 
 pub mod chair;
+pub mod person;
 mod replies;
 pub mod review;
 mod stray;
@@ -361,6 +362,9 @@ pub enum Decision {
         /// The receipt.
         reply: Reply,
     },
+    /// A person wrote something cfpd cannot act on: kept and forwarded to
+    /// `[conference] contact` (see [`person`]).
+    ForPerson(Box<person::ForPerson>),
 }
 
 impl Decision {
@@ -391,6 +395,7 @@ impl Decision {
             Decision::ReviewReply { .. } => MessageState::Received,
             Decision::Released { .. } => MessageState::Released,
             Decision::ReviewRecorded { .. } => MessageState::ReviewRecorded,
+            Decision::ForPerson(_) => MessageState::ForPerson,
         }
     }
 
@@ -408,6 +413,7 @@ impl Decision {
             Decision::Help { .. } => Some(Reason::Help),
             Decision::NotAProposal { .. } => Some(Reason::NotAProposal),
             Decision::NewProposal(p) => p.reason(),
+            Decision::ForPerson(p) => Some(p.why.reason()),
             Decision::Released { conflict, .. } => Some(if *conflict {
                 Reason::Conflict
             } else {
@@ -443,6 +449,10 @@ impl Decision {
             Decision::NotAProposal { .. } => Some("no labelled proposal fields found".into()),
             Decision::NewProposal(p) => p.detail(),
             Decision::Update(u) => Some(format!("version {}", u.version)),
+            Decision::ForPerson(p) => Some(format!(
+                "{}: for [conference] contact to answer",
+                p.why.phrase()
+            )),
             Decision::Confirmation { version, .. } => {
                 Some(format!("answer to the acceptance (decision version {version})"))
             }
@@ -488,6 +498,7 @@ impl Decision {
                 *proposal_id
             }
             Decision::Update(u) => Some(u.proposal_id),
+            Decision::ForPerson(p) => p.proposal_id,
             Decision::Withdraw { proposal_id, .. }
             | Decision::Confirmation { proposal_id, .. }
             | Decision::Released { proposal_id, .. }
@@ -517,6 +528,7 @@ impl Decision {
             | Decision::Released { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(&u.reply),
+            Decision::ForPerson(p) => Some(&p.reply),
             _ => None,
         }
     }
@@ -534,6 +546,7 @@ impl Decision {
             | Decision::Released { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(u.reply),
+            Decision::ForPerson(p) => Some(p.reply),
             _ => None,
         }
     }
@@ -754,6 +767,10 @@ fn new_mail(
                 reply: help_reply(cfg, f.tagger, None),
             };
         }
+        let why = person::Why::NotAProposal;
+        if let Some(d) = person::for_person(cfg, i, from, why, None, text.clone()) {
+            return d;
+        }
         return Decision::NotAProposal {
             reply: help_reply(cfg, f.tagger, Some(
                 "We could not find a proposal in your message: it has none of the\nlabelled fields below (\"Title:\", \"Abstract:\", …). Nothing was recorded.",
@@ -858,6 +875,10 @@ fn follow_up(
         }
     }
     if closed(cfg, f.arrived) {
+        let why = person::Why::AfterDeadline;
+        if let Some(d) = person::for_person(cfg, i, from, why, Some(p), text.clone()) {
+            return d;
+        }
         let deadline = replies::deadline_text(cfg);
         let r = Rejection::CfpClosed {
             reference,
@@ -867,6 +888,10 @@ fn follow_up(
     }
     let parsed = proposal::parse(&text, &cfg.proposals);
     if parsed.fields.count_given() == 0 {
+        let why = person::Why::NothingToChange;
+        if let Some(d) = person::for_person(cfg, i, from, why, Some(p), text.clone()) {
+            return d;
+        }
         return reject(
             cfg,
             Rejection::UpdateNotUnderstood { reference },

@@ -50,6 +50,9 @@ pub enum ReplyToken {
     FreshProposal,
     /// This secret (an assignment token issued while applying a review reply).
     Secret(String),
+    /// No token: Reply-To is this person's address (`[conference] contact`),
+    /// so an answer to "a person will answer" reaches the person.
+    Person(String),
 }
 
 /// A reply to the sender of a message.

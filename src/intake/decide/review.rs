@@ -189,6 +189,13 @@ pub fn review(
         return refuse(r, subject, true, Some(pid));
     }
     let reading = read_reply(i, &form_spec(cfg));
+    if reading.command.is_none() {
+        if let Err(problems) = &reading.answer {
+            if let Some(d) = reviewer_question(cfg, i, from, p, problems) {
+                return Err(Box::new(d));
+            }
+        }
+    }
     let action = match (reading.command, reading.answer) {
         (Some(c @ (ReplyCommand::Decline | ReplyCommand::Conflict)), _) => ReviewAction::Release {
             conflict: c == ReplyCommand::Conflict,
@@ -202,6 +209,38 @@ pub fn review(
         proposal: p.clone(),
         action,
     })
+}
+
+/// A reviewer's reply with nothing of the form in it (no score, no line
+/// starting with a form label): a question for a person (see
+/// [`super::person`]), when a person wrote it and there is a contact; a
+/// reply that tried the form still gets the form's problems.
+fn reviewer_question(
+    cfg: &Config,
+    i: &Inbound,
+    from: &Mailbox,
+    p: &ProposalRow,
+    problems: &[FormProblem],
+) -> Option<Decision> {
+    let nothing_found = matches!(
+        problems,
+        [FormProblem::MissingScore {
+            quoted_line: None,
+            ..
+        }]
+    );
+    let text = i.reply_text();
+    let labelled = text.lines().any(|l| {
+        let l = l.trim_start().to_ascii_lowercase();
+        ["score", "confidence", "comment", "rating", "expertise"]
+            .iter()
+            .any(|w| l.starts_with(w) && l.contains(':'))
+    });
+    if !nothing_found || labelled {
+        return None;
+    }
+    let why = super::person::Why::ReviewerQuestion;
+    super::person::for_person(cfg, i, from, why, Some(p), text)
 }
 
 /// The refusal of a form that could not be read: every problem, with the form again.
@@ -659,5 +698,30 @@ mod rule_tests {
         assert_eq!(d.reason().map(|r| r.as_str()), Some("review_form"));
         assert_eq!(d.reply_kind().map(|k| k.as_str()), Some("rejection"));
         assert_eq!(d.proposal_id(), Some(7));
+        // A form without its score still gets the form's problems.
+        assert!(matches!(
+            ask("Comments for the speaker: good\r\n"),
+            ReviewAction::Problems(_)
+        ));
+    }
+
+    /// Issue 16, item 4: a reviewer's question (nothing of the form in it)
+    /// goes to a person, not back as "your form could not be read".
+    #[test]
+    fn a_reviewers_question_is_for_a_person() {
+        let mut c = cfg(false);
+        let q = "Hello, I know the speaker a little. Is that a conflict?\r\nRita\r\n";
+        let (i, from) = mail(RITA, "Re: Review P-0007", "", q);
+        let Err(d) = review(&i, &from, &c, now(), &active()) else {
+            panic!("allowed")
+        };
+        assert_eq!(d.state(), crate::model::MessageState::ForPerson);
+        assert_eq!(d.reason().map(|r| r.as_str()), Some("review_form"));
+        assert_eq!(d.reply_kind(), Some(MailKind::PersonWillAnswer));
+        assert_eq!(d.proposal_id(), Some(7));
+        // Without a contact: the form's problems, as before.
+        c.conference.contact.clear();
+        let (i, from) = mail(RITA, "Re: Review P-0007", "", q);
+        assert!(review(&i, &from, &c, now(), &active()).is_ok());
     }
 }

@@ -136,6 +136,27 @@ fn outcome(d: &Decision) -> (MessageState, Option<&'static str>, Option<&'static
     )
 }
 
+/// Mail for a person (issue 16, item 4): kept and forwarded to the
+/// contact, the sender told a person will answer; `code` is why.
+#[track_caller]
+fn for_person(d: &Decision, code: &str) {
+    assert_eq!(
+        outcome(d),
+        (
+            MessageState::ForPerson,
+            Some(code),
+            Some("person_will_answer")
+        ),
+        "{d:?}"
+    );
+}
+
+/// The config without a contact: cfpd answers by itself, as before.
+fn without_contact(mut c: crate::config::Config) -> crate::config::Config {
+    c.conference.contact.clear();
+    c
+}
+
 #[track_caller]
 fn rejected(d: &Decision, code: &str) -> Option<i64> {
     match d {
@@ -392,6 +413,16 @@ fn help_and_not_a_proposal_get_the_template() {
     );
     assert_eq!(d.proposal_id(), None);
     let d = decide(&from_ada("Hi", "How do I submit a talk?"), &facts(&c, &t));
+    for_person(&d, "not_a_proposal");
+    let Decision::ForPerson(p) = &d else {
+        panic!("for a person")
+    };
+    let super::Body::Ready(text) = &p.reply.body else {
+        panic!("rendered")
+    };
+    assert!(text.contains("\"help\" as the subject"), "{text}");
+    let c = without_contact(c);
+    let d = decide(&from_ada("Hi", "How do I submit a talk?"), &facts(&c, &t));
     assert_eq!(
         outcome(&d),
         (MessageState::Help, Some("not_a_proposal"), Some("help"))
@@ -444,7 +475,7 @@ fn unreadable_mail_gets_help_only_when_a_person_wrote_it() {
         ),
         &facts(&c, &t),
     );
-    assert!(matches!(d, Decision::NotAProposal { .. }), "{d:?}");
+    for_person(&d, "not_a_proposal");
 }
 
 #[test]
@@ -657,9 +688,25 @@ fn follow_up_commands() {
         (MessageState::Withdrawn, None, Some("withdrawn"))
     );
     assert_eq!(d.proposal_id(), Some(7));
+    // Only thanks: nothing for a person to answer.
     let d = decide(&through_token(ada, "Re: P-0007", "Thanks!"), &f);
     rejected(&d, "update_not_understood");
     assert_eq!(d.reply_kind().map(|k| k.as_str()), Some("rejection"));
+    // A question is for a person; the proposal is named and is its thread.
+    let q = "Hello, can I present remotely? I cannot travel in May.";
+    let d = decide(&through_token(ada, "Re: P-0007", q), &f);
+    for_person(&d, "update_not_understood");
+    assert_eq!(d.proposal_id(), Some(7));
+    let Decision::ForPerson(p) = &d else {
+        panic!("for a person")
+    };
+    assert_eq!(p.thread, "proposal:7:ada@speaker.example");
+    assert_eq!(p.text, q);
+    // Without a contact, cfpd answers by itself as before.
+    let c2 = without_contact(c.clone());
+    f.cfg = &c2;
+    let d = decide(&through_token(ada, "Re: P-0007", q), &f);
+    rejected(&d, "update_not_understood");
 }
 
 #[test]
@@ -681,6 +728,14 @@ fn updates_after_the_deadline_are_refused() {
     f.authority = proposal_token(7, ProposalStatus::Submitted);
     f.now = after();
     f.arrived = after();
+    let d = decide(
+        &through_token("ada@speaker.example", "Re: P-0007", "Title: New\r\n"),
+        &f,
+    );
+    // Nothing changes; a person hears of it (issue 16, item 4).
+    for_person(&d, "cfp_closed");
+    let c2 = without_contact(c.clone());
+    f.cfg = &c2;
     let d = decide(
         &through_token("ada@speaker.example", "Re: P-0007", "Title: New\r\n"),
         &f,
@@ -898,11 +953,11 @@ fn confirm_means_nothing_before_an_acceptance_is_told() {
     ] {
         f.authority = decided_token(decision, told);
         let d = decide(&through_token(ada, "Re: P-0007", "confirm"), &f);
-        rejected(&d, "cfp_closed");
+        for_person(&d, "cfp_closed");
     }
     f.authority = proposal_token(7, ProposalStatus::Submitted);
     let d = decide(&through_token(ada, "Re: P-0007", "confirm"), &f);
-    rejected(&d, "cfp_closed");
+    for_person(&d, "cfp_closed");
 }
 
 fn chair_authority(kind: crate::model::ChairTokenKind, applied: bool) -> Option<Authority> {
