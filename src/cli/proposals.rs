@@ -252,7 +252,9 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
             v.version,
             crate::store::from_ms(v.created_at).format("%Y-%m-%d %H:%M UTC")
         )?;
-        for (label, value) in crate::outbox::templates::record(&v.fields) {
+        for crate::outbox::templates::RecordLine { label, value, .. } in
+            crate::outbox::templates::record(&v.fields)
+        {
             if value.contains('\n') {
                 writeln!(out, "{label}:")?;
                 for l in value.lines() {

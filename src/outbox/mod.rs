@@ -6,6 +6,8 @@
 //! [`sender`] task is the only code that opens SMTP connections.
 
 pub mod sender;
+pub mod custom;
+pub mod samples;
 pub mod templates;
 
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
