@@ -680,6 +680,9 @@ impl Rejection {
     /// One example of every reason that gets a reply (see [`Rejection::samples`]).
     pub fn examples() -> Vec<Rejection> {
         vec![
+            Rejection::Attachments {
+                problem: "\"setup.exe\" is a .exe file; cfpd takes no programs".into(),
+            },
         Rejection::SenderMismatch {
             reference: "P-0001".into(),
             from: "eve@evil.example".into(),
@@ -797,6 +800,30 @@ mod tests {
             assert!(seen.insert(body), "{:?} shares its text", r.code());
         }
         assert_eq!(Rejection::NoSender.reply(&ctx("C", "a@b"), "s"), None);
+    }
+
+    /// Every refusal with long data renders alike in askama and minijinja
+    /// (so an exported copy changes nothing), and every refusal template
+    /// has an example.
+    #[test]
+    fn every_refusal_renders_alike_in_both_engines_and_has_an_example() {
+        let c = ctx(
+            "DjangoCon US 2099 Conference",
+            "call-for-proposals@djangocon-us-2099.example.org",
+        );
+        let samples = Rejection::samples(&c);
+        for s in &samples {
+            let runtime = crate::outbox::custom::render_runtime(s.name, &s.ctx, &NONE).unwrap();
+            assert_eq!(runtime, s.builtin, "{} differs between the engines", s.name);
+        }
+        for (name, _) in crate::outbox::custom::BUILTIN {
+            if name.starts_with("reject/") {
+                assert!(samples.iter().any(|s| s.name == *name), "{name} has no example");
+            }
+        }
+        let no_contact = ReplyCtx { contact: &[], ..c };
+        let body = Rejection::WithdrawWithoutToken.reply(&no_contact, "s").unwrap();
+        assert!(body.contains("Questions? Reply to this mail; a person"), "{body}");
     }
 
     #[test]
