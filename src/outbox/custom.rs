@@ -242,6 +242,40 @@ pub fn sample<M: Mail>(m: &M) -> Sample {
     }
 }
 
+/// An "undefined value" error says which placeholder of its line this
+/// mail does not have, and which ones it has (minijinja names neither).
+fn name_the_unknown(e: &mut OverrideError, set: &Overrides, ctx: &minijinja::Value) {
+    if !e.message.starts_with("undefined value") {
+        return;
+    }
+    let Some(line) = set
+        .files
+        .values()
+        .find(|f| f.path == e.path)
+        .and_then(|f| f.source.lines().nth(e.line.saturating_sub(1)))
+    else {
+        return;
+    };
+    let known: Vec<String> = ctx
+        .try_iter()
+        .map(|keys| keys.map(|k| k.to_string()).collect())
+        .unwrap_or_default();
+    let words = regex::Regex::new(r"\{[{%]-?\s*(?:if\s+|elif\s+|for\s+\w+\s+in\s+)?([A-Za-z_]\w*)")
+        .expect("a valid pattern");
+    let unknown: Vec<&str> = words
+        .captures_iter(line)
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .filter(|w| !known.iter().any(|k| k == w))
+        .filter(|w| !matches!(*w, "loop" | "endif" | "endfor" | "else" | "include" | "set" | "not"))
+        .collect();
+    if let Some(u) = unknown.first() {
+        e.message = format!(
+            "unknown placeholder `{u}`: this mail has {}",
+            known.join(", ")
+        );
+    }
+}
+
 /// What `cfpd check` says about an override folder.
 #[derive(Debug, Default)]
 pub struct Findings {
@@ -279,7 +313,8 @@ pub fn check(set: &Overrides, samples: &[Sample]) -> Findings {
     let mut long_seen = std::collections::BTreeSet::new();
     for s in samples {
         match render_runtime(s.name, &s.ctx, set) {
-            Err(e) => {
+            Err(mut e) => {
+                name_the_unknown(&mut e, set, &s.ctx);
                 if !out.errors.contains(&e) {
                     out.errors.push(e);
                 }
