@@ -56,12 +56,34 @@ fn a_past_deadline_is_a_warning_in_check_and_run() {
         let out = cfpd(&cfg, args, Some("2024-04-01T00:00:00Z"));
         let (o, e) = text(&out);
         assert!(out.status.success(), "{o}{e}");
-        assert!(!o.contains("WARNING"), "{args:?}: {o}");
+        assert!(!o.contains("WARNING   conference.cfp_deadline"), "{args:?}: {o}");
     }
     let out = cfpd(&cfg, &["run", "--once"], Some("2024-06-01T00:00:00Z"));
     let (o, e) = text(&out);
     assert!(out.status.success(), "{o}{e}");
     assert!(e.contains(warning), "run logs no warning: {e}");
+}
+
+#[test]
+fn a_conference_without_a_contact_is_a_warning_and_one_with_chairs_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "");
+    let warning = "WARNING   conference.contact is empty (and there are no chairs)";
+    let out = cfpd(&cfg, &["check", "--config-only"], Some("2024-04-01T00:00:00Z"));
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{o}{e}");
+    assert!(o.contains(warning), "{o}");
+    let src = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        src.replace(
+            "time_zone = \"AoE\"",
+            "time_zone = \"AoE\"\nchairs = [\"chair@conf.example\"]",
+        ),
+    )
+    .unwrap();
+    let (o, _) = text(&cfpd(&cfg, &["check", "--config-only"], Some("2024-04-01T00:00:00Z")));
+    assert!(!o.contains("WARNING"), "{o}");
 }
 
 #[test]
