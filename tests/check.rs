@@ -56,7 +56,10 @@ fn a_past_deadline_is_a_warning_in_check_and_run() {
         let out = cfpd(&cfg, args, Some("2024-04-01T00:00:00Z"));
         let (o, e) = text(&out);
         assert!(out.status.success(), "{o}{e}");
-        assert!(!o.contains("WARNING   conference.cfp_deadline"), "{args:?}: {o}");
+        assert!(
+            !o.contains("WARNING   conference.cfp_deadline"),
+            "{args:?}: {o}"
+        );
     }
     let out = cfpd(&cfg, &["run", "--once"], Some("2024-06-01T00:00:00Z"));
     let (o, e) = text(&out);
@@ -69,7 +72,11 @@ fn a_conference_without_a_contact_is_a_warning_and_one_with_chairs_is_not() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), "");
     let warning = "WARNING   conference.contact is empty (and there are no chairs)";
-    let out = cfpd(&cfg, &["check", "--config-only"], Some("2024-04-01T00:00:00Z"));
+    let out = cfpd(
+        &cfg,
+        &["check", "--config-only"],
+        Some("2024-04-01T00:00:00Z"),
+    );
     let (o, e) = text(&out);
     assert!(out.status.success(), "{o}{e}");
     assert!(o.contains(warning), "{o}");
@@ -82,7 +89,11 @@ fn a_conference_without_a_contact_is_a_warning_and_one_with_chairs_is_not() {
         ),
     )
     .unwrap();
-    let (o, _) = text(&cfpd(&cfg, &["check", "--config-only"], Some("2024-04-01T00:00:00Z")));
+    let (o, _) = text(&cfpd(
+        &cfg,
+        &["check", "--config-only"],
+        Some("2024-04-01T00:00:00Z"),
+    ));
     assert!(!o.contains("WARNING"), "{o}");
 }
 

@@ -120,11 +120,18 @@ async fn the_speaker_gets_the_override_in_the_conference_language() {
     assert!(out.contains("(1 of "), "{out}");
     assert!(out.contains("language de"), "{out}");
     let ack = w
-        .submit("ada", "Ada Lovelace <ada@example.org>", "p1@example.org", "Forms")
+        .submit(
+            "ada",
+            "Ada Lovelace <ada@example.org>",
+            "p1@example.org",
+            "Forms",
+        )
         .await;
     let text = body(&ack);
     assert!(
-        text.starts_with("Hallo Ada Lovelace,\n\nvielen Dank für P-0001 an TestConf.\n\nTitle: Forms\n"),
+        text.starts_with(
+            "Hallo Ada Lovelace,\n\nvielen Dank für P-0001 an TestConf.\n\nTitle: Forms\n"
+        ),
         "{text}"
     );
     assert!(
@@ -165,13 +172,24 @@ async fn exported_templates_pass_check_unchanged_and_export_never_overwrites() {
         String::from_utf8_lossy(&again.stderr).contains("use --force to overwrite"),
         "{again:?}"
     );
-    assert_eq!(std::fs::read_to_string(dir.join("ack.txt")).unwrap(), "mine\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("ack.txt")).unwrap(),
+        "mine\n"
+    );
     w.cfpd(&["templates", "export", "--force", dir.to_str().unwrap()]);
-    assert_ne!(std::fs::read_to_string(dir.join("ack.txt")).unwrap(), "mine\n");
+    assert_ne!(
+        std::fs::read_to_string(dir.join("ack.txt")).unwrap(),
+        "mine\n"
+    );
     // The mail sent with the exported files reads as the built-in one.
     w.dovecot.ensure_user("ada");
     let ack = w
-        .submit("ada", "Ada Lovelace <ada@example.org>", "p1@example.org", "Forms")
+        .submit(
+            "ada",
+            "Ada Lovelace <ada@example.org>",
+            "p1@example.org",
+            "Forms",
+        )
         .await;
     let text = body(&ack);
     assert!(
@@ -207,7 +225,10 @@ fn normalise(line: &str) -> String {
         (r"(sqlite|postgres)://\S+", "DATABASE"),
         (r"IMAP \S+:\d+ \(\w+\)", "IMAP ACCOUNT (TLS)"),
         (r"SMTP \S+:\d+ \(\w+\)", "SMTP HOST (TLS)"),
-        (r"access token from \S+ \(used for \d+ more min\)", "access token from URL (used for N more min)"),
+        (
+            r"access token from \S+ \(used for \d+ more min\)",
+            "access token from URL (used for N more min)",
+        ),
     ];
     let mut l = line.to_string();
     for (pat, with) in rules {
@@ -223,10 +244,11 @@ fn normalise(line: &str) -> String {
 async fn check_prints_what_the_readme_shows() {
     need_servers!();
     let w = world_with_chair("").await;
-    let readme: Vec<String> = readme_block("Check the config and the connections before going live")
-        .iter()
-        .map(|l| normalise(l))
-        .collect();
+    let readme: Vec<String> =
+        readme_block("Check the config and the connections before going live")
+            .iter()
+            .map(|l| normalise(l))
+            .collect();
     // A first run creates the mailbox's folders, as on a live system.
     w.cfpd(&["run", "--once"]);
     let (ok, out) = check(&w);

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use super::plan::{plan, Plan, Planned, Role};
 use crate::config::Config;
 use crate::model::{Decision, MailKind, ProposalRow, TokenKind};
-use crate::outbox::templates::{decision_phrase, wrap, DecisionMail};
 use crate::outbox::custom::Mail;
+use crate::outbox::templates::{decision_phrase, wrap, DecisionMail};
 
 use crate::outbox::{AutoSubmitted, Composer, Draft};
 use crate::store::{
@@ -470,13 +470,8 @@ mod tests {
                 (Some(Decision::Waitlisted), Role::CoSpeaker, &comments[..]),
             ] {
                 let prev = prev.filter(|p| *p != d);
-                let o = render(
-                    &cfg,
-                    &p,
-                    &planned(d, prev, role),
-                    Some(&comments.to_vec()),
-                )
-                .unwrap();
+                let o =
+                    render(&cfg, &p, &planned(d, prev, role), Some(&comments.to_vec())).unwrap();
                 let b = &o.body;
                 assert!(b.contains(says), "{b}");
                 assert!(b.contains("P-0007"), "{b}");

@@ -294,31 +294,40 @@ impl Rejection {
         } = *ctx;
         let r = match self {
             Rejection::SenderMismatch { reference, from } => SenderMismatch {
-                conference, contact,
+                conference,
+                contact,
                 reference,
                 from,
             }
             .boxed(),
             Rejection::UpdateNotUnderstood { reference } => UpdateNotUnderstood {
-                conference, contact,
+                conference,
+                contact,
                 reference,
             }
             .boxed(),
             Rejection::ProposalWithdrawn { reference } => ProposalWithdrawn {
-                conference, contact,
+                conference,
+                contact,
                 reference,
                 cfp_address,
             }
             .boxed(),
-            Rejection::WithdrawWithoutToken => WithdrawWithoutToken { conference, contact }.boxed(),
+            Rejection::WithdrawWithoutToken => WithdrawWithoutToken {
+                conference,
+                contact,
+            }
+            .boxed(),
             Rejection::ReplyWithoutToken { reference } => ReplyWithoutToken {
-                conference, contact,
+                conference,
+                contact,
                 reference,
                 cfp_address,
             }
             .boxed(),
             Rejection::TooLarge { size, limit } => TooLarge {
-                conference, contact,
+                conference,
+                contact,
                 subject,
                 size_kib: size.div_ceil(1024),
                 limit_kib: limit / 1024,
@@ -328,27 +337,34 @@ impl Rejection {
                 reference,
                 deadline,
             } => CfpClosed {
-                conference, contact,
+                conference,
+                contact,
                 reference,
                 deadline,
             }
             .boxed(),
-            Rejection::ReviewerMismatch { from, .. } => {
-                ReviewerMismatch { conference, contact, from }.boxed()
+            Rejection::ReviewerMismatch { from, .. } => ReviewerMismatch {
+                conference,
+                contact,
+                from,
             }
+            .boxed(),
             Rejection::ReviewTokenExpired { reference } => ReviewTokenExpired {
-                conference, contact,
+                conference,
+                contact,
                 reference,
             }
             .boxed(),
             Rejection::ProposalTokenExpired { reference, days } => ProposalTokenExpired {
-                conference, contact,
+                conference,
+                contact,
                 reference,
                 days: *days,
             }
             .boxed(),
             Rejection::ReviewWithoutToken => ReviewWithoutToken {
-                conference, contact,
+                conference,
+                contact,
                 cfp_address,
             }
             .boxed(),
@@ -357,7 +373,8 @@ impl Rejection {
                 other,
                 via,
             } => AssignmentMismatch {
-                conference, contact,
+                conference,
+                contact,
                 reference,
                 other,
                 via,
@@ -367,7 +384,8 @@ impl Rejection {
                 reference,
                 conflict,
             } => AssignmentReleased {
-                conference, contact,
+                conference,
+                contact,
                 reference,
                 conflict: *conflict,
             }
@@ -377,7 +395,8 @@ impl Rejection {
                 deadline,
                 has_review,
             } => ReviewClosed {
-                conference, contact,
+                conference,
+                contact,
                 reference,
                 deadline,
                 has_review: *has_review,
@@ -388,36 +407,54 @@ impl Rejection {
                 problems,
                 scale,
             } => ReviewForm {
-                conference, contact,
+                conference,
+                contact,
                 reference,
                 problems: problems.iter().map(|p| wrap(p, 70)).collect(),
                 scale: *scale,
             }
             .boxed(),
             Rejection::ReviewOfWithdrawn { reference } => ReviewOfWithdrawn {
-                conference, contact,
+                conference,
+                contact,
                 reference,
             }
             .boxed(),
             Rejection::Attachments { problem } => Attachments {
-                conference, contact,
+                conference,
+                contact,
                 subject,
                 problem,
             }
             .boxed(),
             Rejection::ConfirmationUnclear { reference } => ConfirmationUnclear {
-                conference, contact,
+                conference,
+                contact,
                 reference,
             }
             .boxed(),
-            Rejection::ChairMismatch { from } => ChairMismatch { conference, contact, from }.boxed(),
-            Rejection::ChairConfirmationUsed => ChairConfirmationUsed { conference, contact }.boxed(),
+            Rejection::ChairMismatch { from } => ChairMismatch {
+                conference,
+                contact,
+                from,
+            }
+            .boxed(),
+            Rejection::ChairConfirmationUsed => ChairConfirmationUsed {
+                conference,
+                contact,
+            }
+            .boxed(),
             Rejection::ChairCommandUnclear { problems } => ChairCommandUnclear {
-                conference, contact,
+                conference,
+                contact,
                 problems,
             }
             .boxed(),
-            Rejection::ChairWithoutToken => ChairWithoutToken { conference, contact }.boxed(),
+            Rejection::ChairWithoutToken => ChairWithoutToken {
+                conference,
+                contact,
+            }
+            .boxed(),
             Rejection::NoSender => return None,
         };
         Some(r)
@@ -671,8 +708,11 @@ impl Rejection {
         examples
             .iter()
             .filter_map(|r| {
-                r.mail(ctx, "Re: [DjangoCon US 2099] P-0042 received: Forms without tears")
-                    .map(|m| m.sample())
+                r.mail(
+                    ctx,
+                    "Re: [DjangoCon US 2099] P-0042 received: Forms without tears",
+                )
+                .map(|m| m.sample())
             })
             .collect()
     }
@@ -683,74 +723,74 @@ impl Rejection {
             Rejection::Attachments {
                 problem: "\"setup.exe\" is a .exe file; cfpd takes no programs".into(),
             },
-        Rejection::SenderMismatch {
-            reference: "P-0001".into(),
-            from: "eve@evil.example".into(),
-        },
-        Rejection::UpdateNotUnderstood {
-            reference: "P-0001".into(),
-        },
-        Rejection::ProposalWithdrawn {
-            reference: "P-0001".into(),
-        },
-        Rejection::WithdrawWithoutToken,
-        Rejection::ReplyWithoutToken {
-            reference: "P-0001".into(),
-        },
-        Rejection::TooLarge {
-            size: 5_000_000,
-            limit: 2_097_152,
-        },
-        Rejection::CfpClosed {
-            reference: "P-0001".into(),
-            deadline: "2024-04-24 23:59 AoE".into(),
-        },
-        Rejection::ReviewerMismatch {
-            reference: "P-0001".into(),
-            from: "eve@evil.example".into(),
-        },
-        Rejection::ReviewTokenExpired {
-            reference: "P-0001".into(),
-        },
-        Rejection::ProposalTokenExpired {
-            reference: "P-0001".into(),
-            days: 365,
-        },
-        Rejection::ReviewWithoutToken,
-        Rejection::AssignmentMismatch {
-            reference: "P-0001".into(),
-            other: "P-0002".into(),
-            via: "subject",
-        },
-        Rejection::AssignmentReleased {
-            reference: "P-0001".into(),
-            conflict: true,
-        },
-        Rejection::ReviewClosed {
-            reference: "P-0001".into(),
-            deadline: "2024-05-20 23:59 AoE".into(),
-            has_review: true,
-        },
-        Rejection::ReviewForm {
-            reference: "P-0001".into(),
-            problems: vec!["No score found in your reply.".into()],
-            scale: FormSpec::default(),
-        },
-        Rejection::ReviewOfWithdrawn {
-            reference: "P-0001".into(),
-        },
-        Rejection::ConfirmationUnclear {
-            reference: "P-0001".into(),
-        },
-        Rejection::ChairMismatch {
-            from: "eve@evil.example".into(),
-        },
-        Rejection::ChairConfirmationUsed,
-        Rejection::ChairCommandUnclear {
-            problems: vec!["accept the HTMX talk".into()],
-        },
-        Rejection::ChairWithoutToken,
-    ]
+            Rejection::SenderMismatch {
+                reference: "P-0001".into(),
+                from: "eve@evil.example".into(),
+            },
+            Rejection::UpdateNotUnderstood {
+                reference: "P-0001".into(),
+            },
+            Rejection::ProposalWithdrawn {
+                reference: "P-0001".into(),
+            },
+            Rejection::WithdrawWithoutToken,
+            Rejection::ReplyWithoutToken {
+                reference: "P-0001".into(),
+            },
+            Rejection::TooLarge {
+                size: 5_000_000,
+                limit: 2_097_152,
+            },
+            Rejection::CfpClosed {
+                reference: "P-0001".into(),
+                deadline: "2024-04-24 23:59 AoE".into(),
+            },
+            Rejection::ReviewerMismatch {
+                reference: "P-0001".into(),
+                from: "eve@evil.example".into(),
+            },
+            Rejection::ReviewTokenExpired {
+                reference: "P-0001".into(),
+            },
+            Rejection::ProposalTokenExpired {
+                reference: "P-0001".into(),
+                days: 365,
+            },
+            Rejection::ReviewWithoutToken,
+            Rejection::AssignmentMismatch {
+                reference: "P-0001".into(),
+                other: "P-0002".into(),
+                via: "subject",
+            },
+            Rejection::AssignmentReleased {
+                reference: "P-0001".into(),
+                conflict: true,
+            },
+            Rejection::ReviewClosed {
+                reference: "P-0001".into(),
+                deadline: "2024-05-20 23:59 AoE".into(),
+                has_review: true,
+            },
+            Rejection::ReviewForm {
+                reference: "P-0001".into(),
+                problems: vec!["No score found in your reply.".into()],
+                scale: FormSpec::default(),
+            },
+            Rejection::ReviewOfWithdrawn {
+                reference: "P-0001".into(),
+            },
+            Rejection::ConfirmationUnclear {
+                reference: "P-0001".into(),
+            },
+            Rejection::ChairMismatch {
+                from: "eve@evil.example".into(),
+            },
+            Rejection::ChairConfirmationUsed,
+            Rejection::ChairCommandUnclear {
+                problems: vec!["accept the HTMX talk".into()],
+            },
+            Rejection::ChairWithoutToken,
+        ]
     }
 }
 
@@ -818,12 +858,20 @@ mod tests {
         }
         for (name, _) in crate::outbox::custom::BUILTIN {
             if name.starts_with("reject/") {
-                assert!(samples.iter().any(|s| s.name == *name), "{name} has no example");
+                assert!(
+                    samples.iter().any(|s| s.name == *name),
+                    "{name} has no example"
+                );
             }
         }
         let no_contact = ReplyCtx { contact: &[], ..c };
-        let body = Rejection::WithdrawWithoutToken.reply(&no_contact, "s").unwrap();
-        assert!(body.contains("Questions? Reply to this mail; a person"), "{body}");
+        let body = Rejection::WithdrawWithoutToken
+            .reply(&no_contact, "s")
+            .unwrap();
+        assert!(
+            body.contains("Questions? Reply to this mail; a person"),
+            "{body}"
+        );
     }
 
     #[test]

@@ -19,59 +19,182 @@ use crate::config::Overrides;
 /// its source.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("_contact.txt", include_str!("../../templates/_contact.txt")),
-    ("_decision_foot.txt", include_str!("../../templates/_decision_foot.txt")),
-    ("_decision_head.txt", include_str!("../../templates/_decision_head.txt")),
+    (
+        "_decision_foot.txt",
+        include_str!("../../templates/_decision_foot.txt"),
+    ),
+    (
+        "_decision_head.txt",
+        include_str!("../../templates/_decision_head.txt"),
+    ),
     ("_howto.txt", include_str!("../../templates/_howto.txt")),
     ("_record.txt", include_str!("../../templates/_record.txt")),
-    ("_review_form.txt", include_str!("../../templates/_review_form.txt")),
-    ("_review_scale.txt", include_str!("../../templates/_review_scale.txt")),
+    (
+        "_review_form.txt",
+        include_str!("../../templates/_review_form.txt"),
+    ),
+    (
+        "_review_scale.txt",
+        include_str!("../../templates/_review_scale.txt"),
+    ),
     ("_topics.txt", include_str!("../../templates/_topics.txt")),
     ("ack.txt", include_str!("../../templates/ack.txt")),
-    ("assignment.txt", include_str!("../../templates/assignment.txt")),
-    ("chair_decided.txt", include_str!("../../templates/chair_decided.txt")),
-    ("chair_request.txt", include_str!("../../templates/chair_request.txt")),
-    ("chair_understood.txt", include_str!("../../templates/chair_understood.txt")),
+    (
+        "assignment.txt",
+        include_str!("../../templates/assignment.txt"),
+    ),
+    (
+        "chair_decided.txt",
+        include_str!("../../templates/chair_decided.txt"),
+    ),
+    (
+        "chair_request.txt",
+        include_str!("../../templates/chair_request.txt"),
+    ),
+    (
+        "chair_understood.txt",
+        include_str!("../../templates/chair_understood.txt"),
+    ),
     ("closed.txt", include_str!("../../templates/closed.txt")),
-    ("confirmed.txt", include_str!("../../templates/confirmed.txt")),
-    ("decision_accepted.txt", include_str!("../../templates/decision_accepted.txt")),
-    ("decision_rejected.txt", include_str!("../../templates/decision_rejected.txt")),
-    ("decision_waitlisted.txt", include_str!("../../templates/decision_waitlisted.txt")),
+    (
+        "confirmed.txt",
+        include_str!("../../templates/confirmed.txt"),
+    ),
+    (
+        "decision_accepted.txt",
+        include_str!("../../templates/decision_accepted.txt"),
+    ),
+    (
+        "decision_rejected.txt",
+        include_str!("../../templates/decision_rejected.txt"),
+    ),
+    (
+        "decision_waitlisted.txt",
+        include_str!("../../templates/decision_waitlisted.txt"),
+    ),
     ("declined.txt", include_str!("../../templates/declined.txt")),
     ("digest.txt", include_str!("../../templates/digest.txt")),
     ("draft.txt", include_str!("../../templates/draft.txt")),
     ("help.txt", include_str!("../../templates/help.txt")),
-    ("last_call.txt", include_str!("../../templates/last_call.txt")),
-    ("promotion.txt", include_str!("../../templates/promotion.txt")),
+    (
+        "last_call.txt",
+        include_str!("../../templates/last_call.txt"),
+    ),
+    (
+        "promotion.txt",
+        include_str!("../../templates/promotion.txt"),
+    ),
     ("receipt.txt", include_str!("../../templates/receipt.txt")),
-    ("reject/assignment_mismatch.txt", include_str!("../../templates/reject/assignment_mismatch.txt")),
-    ("reject/assignment_released.txt", include_str!("../../templates/reject/assignment_released.txt")),
-    ("reject/attachments.txt", include_str!("../../templates/reject/attachments.txt")),
-    ("reject/cfp_closed.txt", include_str!("../../templates/reject/cfp_closed.txt")),
-    ("reject/chair_command_unclear.txt", include_str!("../../templates/reject/chair_command_unclear.txt")),
-    ("reject/chair_confirmation_used.txt", include_str!("../../templates/reject/chair_confirmation_used.txt")),
-    ("reject/chair_mismatch.txt", include_str!("../../templates/reject/chair_mismatch.txt")),
-    ("reject/chair_without_token.txt", include_str!("../../templates/reject/chair_without_token.txt")),
-    ("reject/confirmation_unclear.txt", include_str!("../../templates/reject/confirmation_unclear.txt")),
-    ("reject/proposal_token_expired.txt", include_str!("../../templates/reject/proposal_token_expired.txt")),
-    ("reject/proposal_withdrawn.txt", include_str!("../../templates/reject/proposal_withdrawn.txt")),
-    ("reject/reply_without_token.txt", include_str!("../../templates/reject/reply_without_token.txt")),
-    ("reject/review_closed.txt", include_str!("../../templates/reject/review_closed.txt")),
-    ("reject/review_form.txt", include_str!("../../templates/reject/review_form.txt")),
-    ("reject/review_of_withdrawn.txt", include_str!("../../templates/reject/review_of_withdrawn.txt")),
-    ("reject/review_without_token.txt", include_str!("../../templates/reject/review_without_token.txt")),
-    ("reject/reviewer_mismatch.txt", include_str!("../../templates/reject/reviewer_mismatch.txt")),
-    ("reject/sender_mismatch.txt", include_str!("../../templates/reject/sender_mismatch.txt")),
-    ("reject/token_expired.txt", include_str!("../../templates/reject/token_expired.txt")),
-    ("reject/too_large.txt", include_str!("../../templates/reject/too_large.txt")),
-    ("reject/update_not_understood.txt", include_str!("../../templates/reject/update_not_understood.txt")),
-    ("reject/withdraw_without_token.txt", include_str!("../../templates/reject/withdraw_without_token.txt")),
+    (
+        "reject/assignment_mismatch.txt",
+        include_str!("../../templates/reject/assignment_mismatch.txt"),
+    ),
+    (
+        "reject/assignment_released.txt",
+        include_str!("../../templates/reject/assignment_released.txt"),
+    ),
+    (
+        "reject/attachments.txt",
+        include_str!("../../templates/reject/attachments.txt"),
+    ),
+    (
+        "reject/cfp_closed.txt",
+        include_str!("../../templates/reject/cfp_closed.txt"),
+    ),
+    (
+        "reject/chair_command_unclear.txt",
+        include_str!("../../templates/reject/chair_command_unclear.txt"),
+    ),
+    (
+        "reject/chair_confirmation_used.txt",
+        include_str!("../../templates/reject/chair_confirmation_used.txt"),
+    ),
+    (
+        "reject/chair_mismatch.txt",
+        include_str!("../../templates/reject/chair_mismatch.txt"),
+    ),
+    (
+        "reject/chair_without_token.txt",
+        include_str!("../../templates/reject/chair_without_token.txt"),
+    ),
+    (
+        "reject/confirmation_unclear.txt",
+        include_str!("../../templates/reject/confirmation_unclear.txt"),
+    ),
+    (
+        "reject/proposal_token_expired.txt",
+        include_str!("../../templates/reject/proposal_token_expired.txt"),
+    ),
+    (
+        "reject/proposal_withdrawn.txt",
+        include_str!("../../templates/reject/proposal_withdrawn.txt"),
+    ),
+    (
+        "reject/reply_without_token.txt",
+        include_str!("../../templates/reject/reply_without_token.txt"),
+    ),
+    (
+        "reject/review_closed.txt",
+        include_str!("../../templates/reject/review_closed.txt"),
+    ),
+    (
+        "reject/review_form.txt",
+        include_str!("../../templates/reject/review_form.txt"),
+    ),
+    (
+        "reject/review_of_withdrawn.txt",
+        include_str!("../../templates/reject/review_of_withdrawn.txt"),
+    ),
+    (
+        "reject/review_without_token.txt",
+        include_str!("../../templates/reject/review_without_token.txt"),
+    ),
+    (
+        "reject/reviewer_mismatch.txt",
+        include_str!("../../templates/reject/reviewer_mismatch.txt"),
+    ),
+    (
+        "reject/sender_mismatch.txt",
+        include_str!("../../templates/reject/sender_mismatch.txt"),
+    ),
+    (
+        "reject/token_expired.txt",
+        include_str!("../../templates/reject/token_expired.txt"),
+    ),
+    (
+        "reject/too_large.txt",
+        include_str!("../../templates/reject/too_large.txt"),
+    ),
+    (
+        "reject/update_not_understood.txt",
+        include_str!("../../templates/reject/update_not_understood.txt"),
+    ),
+    (
+        "reject/withdraw_without_token.txt",
+        include_str!("../../templates/reject/withdraw_without_token.txt"),
+    ),
     ("released.txt", include_str!("../../templates/released.txt")),
-    ("remind_confirm.txt", include_str!("../../templates/remind_confirm.txt")),
-    ("remind_drafts.txt", include_str!("../../templates/remind_drafts.txt")),
-    ("remind_reviews.txt", include_str!("../../templates/remind_reviews.txt")),
-    ("review_help.txt", include_str!("../../templates/review_help.txt")),
+    (
+        "remind_confirm.txt",
+        include_str!("../../templates/remind_confirm.txt"),
+    ),
+    (
+        "remind_drafts.txt",
+        include_str!("../../templates/remind_drafts.txt"),
+    ),
+    (
+        "remind_reviews.txt",
+        include_str!("../../templates/remind_reviews.txt"),
+    ),
+    (
+        "review_help.txt",
+        include_str!("../../templates/review_help.txt"),
+    ),
     ("updated.txt", include_str!("../../templates/updated.txt")),
-    ("withdrawn.txt", include_str!("../../templates/withdrawn.txt")),
+    (
+        "withdrawn.txt",
+        include_str!("../../templates/withdrawn.txt"),
+    ),
 ];
 
 /// The built-in source of `name`.
@@ -201,8 +324,8 @@ fn engine(set: &Overrides) -> &Environment<'static> {
 fn located(e: &minijinja::Error, set: &Overrides) -> OverrideError {
     // The innermost error names the template it happened in (an include).
     let mut inner: &minijinja::Error = e;
-    while let Some(src) = std::error::Error::source(inner)
-        .and_then(|s| s.downcast_ref::<minijinja::Error>())
+    while let Some(src) =
+        std::error::Error::source(inner).and_then(|s| s.downcast_ref::<minijinja::Error>())
     {
         inner = src;
     }
@@ -237,7 +360,9 @@ pub struct Sample {
 pub fn sample<M: Mail>(m: &M) -> Sample {
     Sample {
         name: M::NAME,
-        builtin: m.render().unwrap_or_else(|e| format!("(template error: {e})")),
+        builtin: m
+            .render()
+            .unwrap_or_else(|e| format!("(template error: {e})")),
         ctx: minijinja::Value::from_serialize(m),
     }
 }
@@ -266,7 +391,12 @@ fn name_the_unknown(e: &mut OverrideError, set: &Overrides, ctx: &minijinja::Val
         .captures_iter(line)
         .filter_map(|c| c.get(1).map(|m| m.as_str()))
         .filter(|w| !known.iter().any(|k| k == w))
-        .filter(|w| !matches!(*w, "loop" | "endif" | "endfor" | "else" | "include" | "set" | "not"))
+        .filter(|w| {
+            !matches!(
+                *w,
+                "loop" | "endif" | "endfor" | "else" | "include" | "set" | "not"
+            )
+        })
         .collect();
     if let Some(u) = unknown.first() {
         e.message = format!(
@@ -304,7 +434,9 @@ pub fn check(set: &Overrides, samples: &[Sample]) -> Findings {
         out.warnings.push(format!(
             "{}: not used ([conference] language is {})",
             p.display(),
-            set.language.as_deref().map_or("not set".to_string(), |l| format!("{l:?}"))
+            set.language
+                .as_deref()
+                .map_or("not set".to_string(), |l| format!("{l:?}"))
         ));
     }
     if set.files.is_empty() {

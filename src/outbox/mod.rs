@@ -5,9 +5,9 @@
 //! [`crate::store::outbox::queue`] inside their own transaction. The
 //! [`sender`] task is the only code that opens SMTP connections.
 
-pub mod sender;
 pub mod custom;
 pub mod samples;
+pub mod sender;
 pub mod templates;
 
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};

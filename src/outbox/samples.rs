@@ -427,7 +427,11 @@ fn chair_samples(c: &SampleConference<'_>) -> Vec<Sample> {
             contact: c.contact,
         }));
     }
-    for (candidate, promoted) in [("P-0043 \"Second best\" (mean score 4.5)", true), ("P-0043 \"Second best\" (mean score 4.5)", false), ("", false)] {
+    for (candidate, promoted) in [
+        ("P-0043 \"Second best\" (mean score 4.5)", true),
+        ("P-0043 \"Second best\" (mean score 4.5)", false),
+        ("", false),
+    ] {
         out.push(sample(&PromotionMail {
             conference: c.name,
             dropped: "P-0042",

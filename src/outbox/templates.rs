@@ -574,7 +574,13 @@ mod tests {
             ..Fields::default()
         };
         let r = record(&fields);
-        let get = |l: &str| r.iter().find(|k| k.label.starts_with(l)).unwrap().value.clone();
+        let get = |l: &str| {
+            r.iter()
+                .find(|k| k.label.starts_with(l))
+                .unwrap()
+                .value
+                .clone()
+        };
         assert_eq!(get("Title"), "Forms without tears");
         let a = get("Abstract");
         assert!(
@@ -705,7 +711,9 @@ mod tests {
         assert!(ack.lines().all(|l| l.chars().count() <= 78), "{ack}");
         // No contact configured: the mail says a person reads replies.
         assert!(
-            ack.contains("Questions? Reply to this mail; a person on the program committee\nreads it."),
+            ack.contains(
+                "Questions? Reply to this mail; a person on the program committee\nreads it."
+            ),
             "{ack}"
         );
     }
@@ -739,7 +747,12 @@ mod tests {
         let none = crate::config::Overrides::default();
         let mut long = Vec::new();
         for s in &samples {
-            assert!(!s.builtin.contains("template error"), "{}: {}", s.name, s.builtin);
+            assert!(
+                !s.builtin.contains("template error"),
+                "{}: {}",
+                s.name,
+                s.builtin
+            );
             for l in s.builtin.lines() {
                 let n = l.chars().count();
                 if n > 78 {
@@ -784,15 +797,24 @@ mod tests {
         };
         set.files.insert(
             "withdrawn.txt".into(),
-            file("/t/withdrawn.txt", "Dear {{ speaker_name }},\n\n{{ title }} is gone.\n{% include \"_contact.txt\" %}"),
+            file(
+                "/t/withdrawn.txt",
+                "Dear {{ speaker_name }},\n\n{{ title }} is gone.\n{% include \"_contact.txt\" %}",
+            ),
         );
         set.files.insert(
             "ack.txt".into(),
-            file("/t/ack.txt", "Hi,\n\nthanks for {{ reference }}.\nSee you {{ speker_name }}\n"),
+            file(
+                "/t/ack.txt",
+                "Hi,\n\nthanks for {{ reference }}.\nSee you {{ speker_name }}\n",
+            ),
         );
         set.files.insert(
             "_topics.txt".into(),
-            file("/t/_topics.txt", "Topics:\n{% for t in topics %}\n  {{ t }\n{% endfor %}"),
+            file(
+                "/t/_topics.txt",
+                "Topics:\n{% for t in topics %}\n  {{ t }\n{% endfor %}",
+            ),
         );
         let w = Withdrawn {
             conference: "Conf",
@@ -808,11 +830,14 @@ mod tests {
         let f = check(&set, &samples);
         let shown: Vec<String> = f.errors.iter().map(|e| e.to_string()).collect();
         assert!(
-            shown.iter().any(|e| e.starts_with("/t/ack.txt:4: unknown placeholder `speker_name`: this mail has ")),
+            shown.iter().any(|e| e
+                .starts_with("/t/ack.txt:4: unknown placeholder `speker_name`: this mail has ")),
             "{shown:?}"
         );
         assert!(
-            shown.iter().any(|e| e.starts_with("/t/_topics.txt:3: syntax error")),
+            shown
+                .iter()
+                .any(|e| e.starts_with("/t/_topics.txt:3: syntax error")),
             "{shown:?}"
         );
         // An override that fails at run time sends the built-in instead.
