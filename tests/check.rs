@@ -210,8 +210,8 @@ fn dotted_keys_are_reported_on_their_own_line() {
 
 /// The fenced block of README.md after `marker`, without its command line.
 fn readme_block(marker: &str) -> Vec<String> {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let rest = &readme[readme.find(marker).expect("README marker")..];
     let rest = &rest[rest.find("```").unwrap()..];
     let body = &rest[rest.find('\n').unwrap() + 1..];
@@ -268,6 +268,9 @@ fn check_of_an_override_prints_what_the_readme_shows() {
     edit("Thank you for proposing a talk to {{ conference }}, {{ speaker_name }}!");
     let (o, _) = text(&run(&["check", "--config-only"]));
     for l in readme_block("ask people to reply, and name nobody") {
-        assert!(o.lines().any(|x| x == l), "README shows {l:?}; check printed:\n{o}");
+        assert!(
+            o.lines().any(|x| x == l),
+            "README shows {l:?}; check printed:\n{o}"
+        );
     }
 }

@@ -343,6 +343,70 @@ impl Rejection {
                 deadline,
             }
             .boxed(),
+            Rejection::ReviewerMismatch { .. }
+            | Rejection::ReviewTokenExpired { .. }
+            | Rejection::ReviewWithoutToken
+            | Rejection::AssignmentMismatch { .. }
+            | Rejection::AssignmentReleased { .. }
+            | Rejection::ReviewClosed { .. }
+            | Rejection::ReviewForm { .. }
+            | Rejection::ReviewOfWithdrawn { .. } => return self.reviewer_mail(ctx),
+            Rejection::ProposalTokenExpired { reference, days } => ProposalTokenExpired {
+                conference,
+                contact,
+                reference,
+                days: *days,
+            }
+            .boxed(),
+            Rejection::Attachments { problem } => Attachments {
+                conference,
+                contact,
+                subject,
+                problem,
+            }
+            .boxed(),
+            Rejection::ConfirmationUnclear { reference } => ConfirmationUnclear {
+                conference,
+                contact,
+                reference,
+            }
+            .boxed(),
+            Rejection::ChairMismatch { from } => ChairMismatch {
+                conference,
+                contact,
+                from,
+            }
+            .boxed(),
+            Rejection::ChairConfirmationUsed => ChairConfirmationUsed {
+                conference,
+                contact,
+            }
+            .boxed(),
+            Rejection::ChairCommandUnclear { problems } => ChairCommandUnclear {
+                conference,
+                contact,
+                problems,
+            }
+            .boxed(),
+            Rejection::ChairWithoutToken => ChairWithoutToken {
+                conference,
+                contact,
+            }
+            .boxed(),
+            Rejection::NoSender => return None,
+        };
+        Some(r)
+    }
+
+    /// [`Rejection::mail`] for the reasons about a review reply.
+    fn reviewer_mail<'a>(&'a self, ctx: &ReplyCtx<'a>) -> Option<Box<dyn AnyMail + 'a>> {
+        let ReplyCtx {
+            conference,
+            cfp_address,
+            contact,
+            ..
+        } = *ctx;
+        let r = match self {
             Rejection::ReviewerMismatch { from, .. } => ReviewerMismatch {
                 conference,
                 contact,
@@ -353,13 +417,6 @@ impl Rejection {
                 conference,
                 contact,
                 reference,
-            }
-            .boxed(),
-            Rejection::ProposalTokenExpired { reference, days } => ProposalTokenExpired {
-                conference,
-                contact,
-                reference,
-                days: *days,
             }
             .boxed(),
             Rejection::ReviewWithoutToken => ReviewWithoutToken {
@@ -420,42 +477,7 @@ impl Rejection {
                 reference,
             }
             .boxed(),
-            Rejection::Attachments { problem } => Attachments {
-                conference,
-                contact,
-                subject,
-                problem,
-            }
-            .boxed(),
-            Rejection::ConfirmationUnclear { reference } => ConfirmationUnclear {
-                conference,
-                contact,
-                reference,
-            }
-            .boxed(),
-            Rejection::ChairMismatch { from } => ChairMismatch {
-                conference,
-                contact,
-                from,
-            }
-            .boxed(),
-            Rejection::ChairConfirmationUsed => ChairConfirmationUsed {
-                conference,
-                contact,
-            }
-            .boxed(),
-            Rejection::ChairCommandUnclear { problems } => ChairCommandUnclear {
-                conference,
-                contact,
-                problems,
-            }
-            .boxed(),
-            Rejection::ChairWithoutToken => ChairWithoutToken {
-                conference,
-                contact,
-            }
-            .boxed(),
-            Rejection::NoSender => return None,
+            _ => return None,
         };
         Some(r)
     }
