@@ -57,7 +57,10 @@ fn a_past_deadline_is_a_warning_in_check_and_run() {
         let out = cfpd(&cfg, args, Some("2024-04-01T00:00:00Z"));
         let (o, e) = text(&out);
         assert!(out.status.success(), "{o}{e}");
-        assert!(!o.contains("WARNING"), "{args:?}: {o}");
+        assert!(
+            !o.contains("WARNING   conference.cfp_deadline"),
+            "{args:?}: {o}"
+        );
     }
     let out = cfpd(&cfg, &["run", "--once"], Some("2024-06-01T00:00:00Z"));
     let (o, e) = text(&out);
@@ -83,6 +86,36 @@ fn an_empty_contact_is_a_warning_in_check() {
         o.contains("WARNING   [conference] contact is empty (and there are no chairs):\n"),
         "{o}"
     );
+}
+
+#[test]
+fn a_conference_without_a_contact_is_a_warning_and_one_with_chairs_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "");
+    let warning = "WARNING   conference.contact is empty (and there are no chairs)";
+    let out = cfpd(
+        &cfg,
+        &["check", "--config-only"],
+        Some("2024-04-01T00:00:00Z"),
+    );
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{o}{e}");
+    assert!(o.contains(warning), "{o}");
+    let src = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        src.replace(
+            "time_zone = \"AoE\"",
+            "time_zone = \"AoE\"\nchairs = [\"chair@conf.example\"]",
+        ),
+    )
+    .unwrap();
+    let (o, _) = text(&cfpd(
+        &cfg,
+        &["check", "--config-only"],
+        Some("2024-04-01T00:00:00Z"),
+    ));
+    assert!(!o.contains("WARNING"), "{o}");
 }
 
 #[test]
@@ -194,4 +227,71 @@ fn dotted_keys_are_reported_on_their_own_line() {
         e.contains(&format!("{}:{line}:", cfg.display())),
         "expected line {line}: {e}"
     );
+}
+
+/// The fenced block of README.md after `marker`, without its command line.
+fn readme_block(marker: &str) -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let rest = &readme[readme.find(marker).expect("README marker")..];
+    let rest = &rest[rest.find("```").unwrap()..];
+    let body = &rest[rest.find('\n').unwrap() + 1..];
+    body[..body.find("```").unwrap()]
+        .lines()
+        .filter(|l| !l.starts_with("cfpd --config"))
+        .map(String::from)
+        .collect()
+}
+
+/// README's "Writing the mails in your own words" shows `cfpd check` on the
+/// demo config with an exported acknowledgment given a typo, then with the
+/// typo fixed: the same steps print exactly those lines.
+#[test]
+fn check_of_an_override_prints_what_the_readme_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/cfpd.toml");
+    let cfg = format!(
+        "{}\n[templates]\ndir = \"mails\"\n",
+        std::fs::read_to_string(demo).unwrap()
+    );
+    std::fs::write(dir.path().join("cfpd.toml"), cfg).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cfpd"))
+            .current_dir(dir.path())
+            .args(["--config", "cfpd.toml"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env_remove("CFPD_FAKE_NOW")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["templates", "export", "mails"]);
+    let (o, _) = text(&out);
+    assert_eq!(
+        o.lines().collect::<Vec<_>>(),
+        readme_block("Start from a copy of\nthe built-ins")
+    );
+    let ack = dir.path().join("mails/ack.txt");
+    let edit = |with: &str| {
+        let src = std::fs::read_to_string(&ack).unwrap();
+        let line = src.lines().nth(2).unwrap().to_string();
+        std::fs::write(&ack, src.replacen(&line, with, 1)).unwrap();
+    };
+    edit("Thank you for proposing a talk to {{ conference }}, {{ speakr_name }}!");
+    let out = run(&["check", "--config-only"]);
+    assert!(!out.status.success());
+    let (o, e) = text(&out);
+    let printed: Vec<&str> = o.lines().chain(e.lines()).collect();
+    assert_eq!(
+        printed,
+        readme_block("so a typo fails the check instead of a\nspeaker's mail")
+    );
+    edit("Thank you for proposing a talk to {{ conference }}, {{ speaker_name }}!");
+    let (o, _) = text(&run(&["check", "--config-only"]));
+    for l in readme_block("ask people to reply, and name nobody") {
+        assert!(
+            o.lines().any(|x| x == l),
+            "README shows {l:?}; check printed:\n{o}"
+        );
+    }
 }

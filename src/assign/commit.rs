@@ -9,7 +9,7 @@
 //! renders mail): kept apart so that the solver, the plan, the conflict rules and the
 //! benchmark format stay pure and testable without a database.
 
-use askama::Template;
+use crate::outbox::custom::Mail;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{plan, solver};
@@ -92,18 +92,19 @@ pub async fn store_pairs(
         let reference = p.reference();
         let body = templates::AssignmentMail {
             conference: &cfg.conference.name,
-            reviewer_name: r.name.as_deref(),
+            contact: &cfg.conference.contact,
+            reviewer_name: r.name.as_deref().unwrap_or(""),
             reference: &reference,
             record: templates::reviewer_record(
                 &p.fields,
                 cfg.review.blind,
                 (&p.speaker_email, p.speaker_name.as_deref()),
             ),
-            topics: &p.topics,
+            topics: templates::speaker_topics(&p.topics),
             scale: cfg.form_spec(),
-            review_deadline: cfg.review_deadline_text(),
+            review_deadline: cfg.review_deadline_text().unwrap_or_default(),
         }
-        .render()?;
+        .text(&cfg.templates)?;
         let mail = composer.compose(&Draft {
             kind: crate::model::MailKind::Assignment,
             // Replaced by `assign:<id>` once the assignment has its id.

@@ -216,7 +216,7 @@ fn read_file(path: &Path) -> anyhow::Result<Vec<Request>> {
 /// `cfpd decide --request`: one mail per chair, its Reply-To a command
 /// token bound to that chair, listing what is undecided and waitlisted.
 async fn request_mails(cfg: &crate::config::Config, store: &store::Store) -> anyhow::Result<usize> {
-    use askama::Template;
+    use crate::outbox::custom::Mail;
     if cfg.chairs.is_empty() {
         bail!(
             "{}: conference.chairs is empty: list the chairs' addresses to decide by mail",
@@ -264,11 +264,12 @@ async fn request_mails(cfg: &crate::config::Config, store: &store::Store) -> any
         store::chair::insert_token(&mut tx, &tok.hash, kind, chair, None, now_ms).await?;
         let body = crate::outbox::templates::ChairRequestMail {
             conference: &cfg.conference.name,
+            contact: &cfg.conference.contact,
             chair,
             undecided: &undecided,
             waitlisted: &waitlisted,
         }
-        .render()?;
+        .text(&cfg.templates)?;
         mails.push(composer.compose(&crate::outbox::Draft {
             kind: crate::model::MailKind::ChairRequest,
             dedup_key: format!(

@@ -9,8 +9,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::outbox::custom::Mail;
 use anyhow::{bail, Context};
-use askama::Template;
 use chrono::{DateTime, Utc};
 
 use super::{load_config, open_store, tagger_for};
@@ -66,15 +66,6 @@ pub struct EditArgs {
 
 /// The contact line of a chair's mail to a speaker: `[conference] contact`,
 /// else the CFP address, wrapped for an indented line.
-fn contact(cfg: &Config) -> String {
-    let c = if cfg.conference.contact.is_empty() {
-        cfg.conference.cfp_address.clone()
-    } else {
-        cfg.conference.contact.join(", ")
-    };
-    templates::wrap(&c, 74)
-}
-
 async fn proposal(c: &mut AnyConnection, reference: &str) -> anyhow::Result<ProposalRow> {
     let id = crate::proposal::parse_reference(reference)
         .with_context(|| format!("{reference:?} is not a reference like P-0042"))?;
@@ -179,19 +170,20 @@ pub async fn edit_proposal(config: &Path, a: EditArgs, out: &mut dyn Write) -> a
         0
     } else {
         let reference = p.reference();
-        let changes = templates::record(&fields)
+        let changes: Vec<_> = templates::record(&fields)
             .into_iter()
-            .filter(|(l, _)| labels.contains(l))
+            .filter(|r| labels.contains(&r.label))
             .collect();
         let body = templates::ChairEdit {
             conference: &cfg.conference.name,
-            speaker_name: p.speaker_name.as_deref(),
+            speaker_name: p.speaker_name.as_deref().unwrap_or(""),
             reference: &reference,
             version,
-            changes,
-            contact: &contact(&cfg),
+            changed_count: changes.len(),
+            record: changes,
+            contact: &cfg.conference.contact,
         }
-        .render()?;
+        .text(&cfg.templates)?;
         let subject = format!(
             "[{}] {reference} was changed by the program committee",
             cfg.conference.name
@@ -269,13 +261,13 @@ pub async fn restore(
         );
         let body = templates::Restored {
             conference: &cfg.conference.name,
-            speaker_name: p.speaker_name.as_deref(),
+            speaker_name: p.speaker_name.as_deref().unwrap_or(""),
             reference: &reference,
             title: &title,
             where_now: &templates::wrap(templates::restored_where(status), 76),
-            contact: &contact(&cfg),
+            contact: &cfg.conference.contact,
         }
-        .render()?;
+        .text(&cfg.templates)?;
         let subject = format!(
             "[{}] {reference} is no longer withdrawn",
             cfg.conference.name

@@ -10,6 +10,7 @@ mod reminders;
 pub mod report;
 pub mod report_html;
 pub mod status;
+mod templates;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -245,6 +246,12 @@ pub enum Command {
         #[command(subcommand)]
         action: oauth2::Oauth2Cmd,
     },
+    /// The mail templates: `export DIR` writes the built-ins to start your own.
+    Templates {
+        /// What to do.
+        #[command(subcommand)]
+        action: templates::TemplatesCmd,
+    },
     /// Tag proposals from a JSON-lines file (no database or config needed).
     Tag {
         /// Input: JSON lines with id, title, abstract[, description, topics_declared].
@@ -327,6 +334,7 @@ pub async fn main() -> anyhow::Result<()> {
     init_logging(cli.log_json);
     match cli.command {
         Command::Init { path, force } => init(path.as_deref().unwrap_or(&cli.config), force),
+        Command::Templates { action } => templates::run(action),
         Command::Check { config_only: true } => check_config_only(&cli.config),
         Command::Check { config_only: false } => check(&cli.config).await,
         Command::Run { once } => run(&cli.config, once).await,
@@ -557,6 +565,7 @@ fn check_config_only(path: &Path) -> anyhow::Result<()> {
     check_deadlines(&cfg)?;
     check_contact(&cfg);
     check_topics(&cfg)?;
+    let templates_failed = templates::check(&cfg);
     println!(
         "database  {} (not opened: --config-only)",
         redact_url(&cfg.database_url)
@@ -581,6 +590,9 @@ fn check_config_only(path: &Path) -> anyhow::Result<()> {
             }
         ),
     }
+    if templates_failed > 0 {
+        bail!("the mail templates have errors (above)");
+    }
     Ok(())
 }
 
@@ -590,7 +602,7 @@ async fn check(path: &Path) -> anyhow::Result<()> {
     check_deadlines(&cfg)?;
     check_contact(&cfg);
     check_topics(&cfg)?;
-    let mut failed = 0;
+    let mut failed = templates::check(&cfg);
     match open_store(&cfg).await {
         Ok(s) => {
             println!(

@@ -277,7 +277,9 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
                 .map(|c| format!(", edited by the chair {}", terminal(c)))
                 .unwrap_or_default()
         )?;
-        for (label, value) in crate::outbox::templates::record(&v.fields) {
+        for crate::outbox::templates::RecordLine { label, value, .. } in
+            crate::outbox::templates::record(&v.fields)
+        {
             if value.contains('\n') {
                 writeln!(out, "{label}:")?;
                 for l in value.lines() {

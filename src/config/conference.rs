@@ -94,6 +94,9 @@ pub(super) struct RawConference {
     /// One address or a list; absent means the chairs.
     #[serde(default)]
     pub(super) contact: Option<OneOrMany>,
+    /// `de`: mails use `NAME.de.txt` override files where present.
+    #[serde(default)]
+    pub(super) language: Option<String>,
 }
 
 /// A key that takes one address or a list of them.

@@ -22,6 +22,7 @@ mod oauth2;
 mod outgoing;
 mod proposals;
 mod reminders;
+mod templates;
 #[cfg(test)]
 mod tests;
 
@@ -38,6 +39,7 @@ pub use metrics::MetricsConfig;
 pub use oauth2::{OAuth2Config, OAuth2Provider};
 pub use outgoing::{OutgoingConfig, SmtpConfig};
 pub use proposals::{AttachmentLimits, Limits};
+pub use templates::{OverrideFile, Overrides};
 
 use crate::calendar::rules::Rule;
 use crate::proposal::ProposalRules;
@@ -118,6 +120,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// `[decisions]`: how decisions are told.
     pub decisions: DecisionRules,
+    /// `[templates] dir` (read at load) and `[conference] language`: the
+    /// chair's own wording of the mails; empty when there is none.
+    pub templates: std::sync::Arc<Overrides>,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +151,8 @@ struct RawConfig {
     #[serde(default)]
     decisions: decisions::RawDecisions,
     oauth2: Option<oauth2::RawOAuth2>,
+    #[serde(default)]
+    templates: templates::RawTemplates,
 }
 
 #[derive(Deserialize, Default)]
@@ -216,7 +223,14 @@ impl Config {
         };
         let reminders = reminders::reminders(&loc, raw.reminders.as_deref(), &deadlines)?;
         let metrics = metrics::metrics_config(&loc, &raw.metrics, &mailbox)?;
+        let templates = templates::overrides(
+            &loc,
+            &raw.templates,
+            raw.conference.language.as_deref(),
+            &resolve,
+        )?;
         Ok(Config {
+            templates,
             metrics,
             decisions,
             reminders,

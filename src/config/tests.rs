@@ -650,3 +650,47 @@ fn decisions_share_reviews_and_confirm_by_in_the_conference_zone() {
         .to_string();
     assert!(e.contains("set [decisions] confirm_by"), "{e}");
 }
+
+#[test]
+fn template_overrides_are_read_once_with_the_language_file_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mails = dir.path().join("mails");
+    std::fs::create_dir_all(mails.join("reject")).unwrap();
+    for (f, text) in [
+        ("ack.txt", "en"),
+        ("ack.de.txt", "de"),
+        ("draft.fr.txt", "fr"),
+        ("help.txt", "help"),
+        ("reject/too_large.de.txt", "zu groß"),
+        ("notes.md", "not a template"),
+    ] {
+        std::fs::write(mails.join(f), text).unwrap();
+    }
+    let cfg = |language: &str, dir: &str| {
+        minimal().replace(
+            "time_zone = \"AoE\"",
+            &format!("time_zone = \"AoE\"\n{language}"),
+        ) + &format!("\n[templates]\ndir = \"{dir}\"\n")
+    };
+    let p = dir.path().join("cfpd.toml");
+    let c = Config::from_str(&cfg("language = \"de\"", "mails"), &p).unwrap();
+    let t = &c.templates;
+    let names: Vec<&str> = t.files.keys().map(String::as_str).collect();
+    assert_eq!(names, ["ack.txt", "help.txt", "reject/too_large.txt"]);
+    assert_eq!(t.get("ack.txt").unwrap().source, "de");
+    assert_eq!(t.get("ack.txt").unwrap().path, mails.join("ack.de.txt"));
+    assert_eq!(t.other_languages, [mails.join("draft.fr.txt")]);
+    // Without a language the plain files count and no language file does.
+    let c = Config::from_str(&cfg("", "mails"), &p).unwrap();
+    assert_eq!(c.templates.get("ack.txt").unwrap().source, "en");
+    assert!(c.templates.get("reject/too_large.txt").is_none());
+    // A missing folder and a strange language name each name their key.
+    let e = Config::from_str(&cfg("", "nowhere"), &p).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("templates.dir: cannot read the folder"),
+        "{e}"
+    );
+    let e = Config::from_str(&cfg("language = \"../de\"", "mails"), &p).unwrap_err();
+    assert!(e.to_string().contains("conference.language"), "{e}");
+}

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use super::plan::{plan, Plan, Planned, Role};
 use crate::config::Config;
 use crate::model::{Decision, MailKind, ProposalRow, TokenKind};
+use crate::outbox::custom::Mail;
 use crate::outbox::templates::{decision_phrase, wrap, DecisionMail};
-use askama::Template;
 
 use crate::outbox::{AutoSubmitted, Composer, Draft};
 use crate::store::{
@@ -83,15 +83,10 @@ pub async fn prepare(conn: &mut AnyConnection, cfg: &Config) -> Result<Prepared,
         HashMap::new()
     };
     let by_id: HashMap<i64, &ProposalRow> = ps.iter().map(|p| (p.id, p)).collect();
-    let contact = if cfg.chairs.is_empty() {
-        cfg.conference.cfp_address.clone()
-    } else {
-        cfg.chairs.join(", ")
-    };
     let mut mails = Vec::with_capacity(plan.mails.len());
     for m in &plan.mails {
         let p = by_id[&m.proposal_id];
-        mails.push(render(cfg, p, m, &contact, comments.get(&p.id))?);
+        mails.push(render(cfg, p, m, comments.get(&p.id))?);
     }
     Ok(Prepared { plan, mails })
 }
@@ -120,13 +115,11 @@ fn render(
     cfg: &Config,
     p: &ProposalRow,
     m: &Planned,
-    contact: &str,
     comments: Option<&Vec<String>>,
 ) -> Result<Outgoing, askama::Error> {
     let reference = p.reference();
     let title = p.fields.title.as_deref().unwrap_or("(untitled)");
     let quoted = wrap(&format!("\"{title}\""), 74);
-    let contact = wrap(contact, 74);
     let to_name = match m.role {
         Role::Speaker => p.speaker_name.clone(),
         Role::CoSpeaker => None,
@@ -140,16 +133,20 @@ fn render(
     };
     let body = DecisionMail {
         conference: &cfg.conference.name,
-        name: to_name.as_deref(),
+        name: to_name.as_deref().unwrap_or(""),
         reference: &reference,
         title: &quoted,
-        submitted_by: submitted_by.as_deref(),
-        previous: m.previous.map(decision_phrase),
-        comments: comments.map_or(&[][..], Vec::as_slice),
-        contact: &contact,
-        confirm_by: cfg.confirm_by_text().as_deref(),
+        submitted_by: submitted_by.as_deref().unwrap_or(""),
+        previous: m.previous.map(decision_phrase).unwrap_or(""),
+        comments: &comments
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|c| crate::outbox::templates::comment_block(c))
+            .collect::<Vec<_>>(),
+        contact: &cfg.conference.contact,
+        confirm_by: cfg.confirm_by_text().as_deref().unwrap_or(""),
     }
-    .render(m.decision)?;
+    .render(m.decision, &cfg.templates)?;
     let subject = format!(
         "[{}] {reference} {}: {title}",
         cfg.conference.name,
@@ -312,14 +309,15 @@ pub async fn after_drop_out(
         .unwrap_or_default();
     let body = crate::outbox::templates::PromotionMail {
         conference: &cfg.conference.name,
+        contact: &cfg.conference.contact,
         dropped: &p.reference(),
         dropped_title: &crate::outbox::templates::short_title(&title(p), 40),
         why,
-        candidate: line.as_deref(),
+        candidate: line.as_deref().unwrap_or(""),
         candidate_ref: &cand_ref,
         promoted: matches!(outcome, Promotion::Promoted(_)),
     }
-    .render()?;
+    .text(&cfg.templates)?;
     let what = match &outcome {
         Promotion::Promoted(id) => format!("promoted {}", crate::proposal::reference(*id)),
         Promotion::Proposed(id) => format!("waitlist: {}?", crate::proposal::reference(*id)),
@@ -413,11 +411,13 @@ mod tests {
     use crate::proposal::{Fields, TagOverrides};
 
     fn cfg() -> Config {
-        Config::from_str(
+        let mut c = Config::from_str(
             crate::config::EXAMPLE_CONFIG,
             std::path::Path::new("c.toml"),
         )
-        .unwrap()
+        .unwrap();
+        c.conference.contact = vec!["chairs@conf.example".into()];
+        c
     }
 
     fn proposal() -> ProposalRow {
@@ -470,14 +470,8 @@ mod tests {
                 (Some(Decision::Waitlisted), Role::CoSpeaker, &comments[..]),
             ] {
                 let prev = prev.filter(|p| *p != d);
-                let o = render(
-                    &cfg,
-                    &p,
-                    &planned(d, prev, role),
-                    "chairs@conf.example",
-                    Some(&comments.to_vec()),
-                )
-                .unwrap();
+                let o =
+                    render(&cfg, &p, &planned(d, prev, role), Some(&comments.to_vec())).unwrap();
                 let b = &o.body;
                 assert!(b.contains(says), "{b}");
                 assert!(b.contains("P-0007"), "{b}");
@@ -523,13 +517,18 @@ mod tests {
         }
         let mut long = p.clone();
         long.fields.title = Some("A very long title ".repeat(8));
-        let many = "first.chair@conference.example, second.chair@conference.example, \
-                    third.chair@conference.example";
+        let mut cfg = cfg;
+        cfg.conference.contact = [
+            "first.chair@conference.example",
+            "second.chair@conference.example",
+            "third.chair@conference.example",
+        ]
+        .map(String::from)
+        .to_vec();
         let o = render(
             &cfg,
             &long,
             &planned(Decision::Accepted, None, Role::Speaker),
-            many,
             None,
         )
         .unwrap();
@@ -548,7 +547,6 @@ mod tests {
             &cfg,
             &p,
             &planned(Decision::Rejected, None, Role::Speaker),
-            "c@x",
             None,
         )
         .unwrap();

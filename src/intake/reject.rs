@@ -6,6 +6,11 @@
 //! backscatter), everything a person sent does (rate-limited per address).
 
 use askama::Template;
+use serde::Serialize;
+
+use crate::config::Overrides;
+use crate::mail;
+use crate::outbox::custom::{AnyMail, Mail};
 
 use crate::model::{AssignmentState, Reason};
 use crate::outbox::templates::wrap;
@@ -263,311 +268,480 @@ impl Rejection {
     }
 
     /// The reply body, or `None` when the reason gets no reply.
-    pub fn reply(&self, conference: &str, cfp_address: &str, subject: &str) -> Option<String> {
+    pub fn reply(&self, ctx: &ReplyCtx<'_>, subject: &str) -> Option<String> {
+        let m = self.mail(ctx, subject)?;
+        Some(
+            m.text_in(ctx.set)
+                .unwrap_or_else(|e| format!("(template error: {e})")),
+        )
+    }
+
+    /// The reply as a template with its data (what [`Rejection::reply`]
+    /// renders and `cfpd check` samples), or `None` when the reason gets no
+    /// reply.
+    pub fn mail<'a>(
+        &'a self,
+        ctx: &ReplyCtx<'a>,
+        subject: &'a str,
+    ) -> Option<Box<dyn AnyMail + 'a>> {
+        let ReplyCtx {
+            conference,
+            cfp_address,
+            contact,
+            ..
+        } = *ctx;
         let r = match self {
             Rejection::SenderMismatch { reference, from } => SenderMismatch {
                 conference,
+                contact,
                 reference,
                 from,
             }
-            .render(),
+            .boxed(),
             Rejection::UpdateNotUnderstood { reference } => UpdateNotUnderstood {
                 conference,
+                contact,
                 reference,
             }
-            .render(),
+            .boxed(),
             Rejection::ProposalWithdrawn { reference } => ProposalWithdrawn {
                 conference,
+                contact,
                 reference,
                 cfp_address,
             }
-            .render(),
-            Rejection::WithdrawWithoutToken => WithdrawWithoutToken { conference }.render(),
+            .boxed(),
+            Rejection::WithdrawWithoutToken => WithdrawWithoutToken {
+                conference,
+                contact,
+            }
+            .boxed(),
             Rejection::ReplyWithoutToken { reference } => ReplyWithoutToken {
                 conference,
+                contact,
                 reference,
                 cfp_address,
             }
-            .render(),
+            .boxed(),
             Rejection::TooLarge { size, limit } => TooLarge {
                 conference,
+                contact,
                 subject,
                 size_kib: size.div_ceil(1024),
                 limit_kib: limit / 1024,
             }
-            .render(),
+            .boxed(),
             Rejection::CfpClosed {
                 reference,
                 deadline,
             } => CfpClosed {
                 conference,
+                contact,
                 reference,
                 deadline,
             }
-            .render(),
-            Rejection::ReviewerMismatch { from, .. } => {
-                ReviewerMismatch { conference, from }.render()
-            }
-            Rejection::ReviewTokenExpired { reference } => ReviewTokenExpired {
-                conference,
-                reference,
-            }
-            .render(),
+            .boxed(),
+            Rejection::ReviewerMismatch { .. }
+            | Rejection::ReviewTokenExpired { .. }
+            | Rejection::ReviewWithoutToken
+            | Rejection::AssignmentMismatch { .. }
+            | Rejection::AssignmentReleased { .. }
+            | Rejection::ReviewClosed { .. }
+            | Rejection::ReviewForm { .. }
+            | Rejection::ReviewOfWithdrawn { .. } => return self.reviewer_mail(ctx),
             Rejection::ProposalTokenExpired { reference, days } => ProposalTokenExpired {
                 conference,
+                contact,
                 reference,
                 days: *days,
             }
-            .render(),
+            .boxed(),
+            Rejection::Attachments { problem } => Attachments {
+                conference,
+                contact,
+                subject,
+                problem,
+            }
+            .boxed(),
+            Rejection::ConfirmationUnclear { reference } => ConfirmationUnclear {
+                conference,
+                contact,
+                reference,
+            }
+            .boxed(),
+            Rejection::ChairMismatch { from } => ChairMismatch {
+                conference,
+                contact,
+                from,
+            }
+            .boxed(),
+            Rejection::ChairConfirmationUsed => ChairConfirmationUsed {
+                conference,
+                contact,
+            }
+            .boxed(),
+            Rejection::ChairCommandUnclear { problems } => ChairCommandUnclear {
+                conference,
+                contact,
+                problems,
+            }
+            .boxed(),
+            Rejection::ChairWithoutToken => ChairWithoutToken {
+                conference,
+                contact,
+            }
+            .boxed(),
+            Rejection::NoSender => return None,
+        };
+        Some(r)
+    }
+
+    /// [`Rejection::mail`] for the reasons about a review reply.
+    fn reviewer_mail<'a>(&'a self, ctx: &ReplyCtx<'a>) -> Option<Box<dyn AnyMail + 'a>> {
+        let ReplyCtx {
+            conference,
+            cfp_address,
+            contact,
+            ..
+        } = *ctx;
+        let r = match self {
+            Rejection::ReviewerMismatch { from, .. } => ReviewerMismatch {
+                conference,
+                contact,
+                from,
+            }
+            .boxed(),
+            Rejection::ReviewTokenExpired { reference } => ReviewTokenExpired {
+                conference,
+                contact,
+                reference,
+            }
+            .boxed(),
             Rejection::ReviewWithoutToken => ReviewWithoutToken {
                 conference,
+                contact,
                 cfp_address,
             }
-            .render(),
+            .boxed(),
             Rejection::AssignmentMismatch {
                 reference,
                 other,
                 via,
             } => AssignmentMismatch {
                 conference,
+                contact,
                 reference,
                 other,
                 via,
             }
-            .render(),
+            .boxed(),
             Rejection::AssignmentReleased { reference, state } => AssignmentReleased {
                 conference,
+                contact,
                 reference,
                 conflict: *state == AssignmentState::Conflict,
                 removed: *state == AssignmentState::Removed,
             }
-            .render(),
+            .boxed(),
             Rejection::ReviewClosed {
                 reference,
                 deadline,
                 has_review,
             } => ReviewClosed {
                 conference,
+                contact,
                 reference,
                 deadline,
                 has_review: *has_review,
             }
-            .render(),
+            .boxed(),
             Rejection::ReviewForm {
                 reference,
                 problems,
                 scale,
             } => ReviewForm {
                 conference,
+                contact,
                 reference,
                 problems: problems.iter().map(|p| wrap(p, 70)).collect(),
                 scale: *scale,
             }
-            .render(),
+            .boxed(),
             Rejection::ReviewOfWithdrawn { reference } => ReviewOfWithdrawn {
                 conference,
+                contact,
                 reference,
             }
-            .render(),
-            Rejection::Attachments { problem } => Attachments {
-                conference,
-                subject,
-                problem,
-            }
-            .render(),
-            Rejection::ConfirmationUnclear { reference } => ConfirmationUnclear {
-                conference,
-                reference,
-            }
-            .render(),
-            Rejection::ChairMismatch { from } => ChairMismatch { conference, from }.render(),
-            Rejection::ChairConfirmationUsed => ChairConfirmationUsed { conference }.render(),
-            Rejection::ChairCommandUnclear { problems } => ChairCommandUnclear {
-                conference,
-                problems,
-            }
-            .render(),
-            Rejection::ChairWithoutToken => ChairWithoutToken { conference }.render(),
-            Rejection::NoSender => return None,
+            .boxed(),
+            _ => return None,
         };
-        Some(r.unwrap_or_else(|e| format!("(template error: {e})")))
+        Some(r)
     }
 }
 
-#[derive(Template)]
+/// What every refusal mail needs besides its own facts.
+#[derive(Clone, Copy)]
+pub struct ReplyCtx<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Where proposals go.
+    pub cfp_address: &'a str,
+    /// Where a person answers (`[conference] contact`).
+    pub contact: &'a [String],
+    /// The chair's own wording of the mails.
+    pub set: &'a Overrides,
+}
+
+impl<'a> ReplyCtx<'a> {
+    /// From the configuration.
+    pub fn of(cfg: &'a crate::config::Config) -> ReplyCtx<'a> {
+        ReplyCtx {
+            conference: &cfg.conference.name,
+            cfp_address: &cfg.conference.cfp_address,
+            contact: &cfg.conference.contact,
+            set: &cfg.templates,
+        }
+    }
+}
+
+mail!(
+    ChairMismatch => "reject/chair_mismatch.txt",
+    ChairConfirmationUsed => "reject/chair_confirmation_used.txt",
+    ChairCommandUnclear => "reject/chair_command_unclear.txt",
+    ChairWithoutToken => "reject/chair_without_token.txt",
+    ConfirmationUnclear => "reject/confirmation_unclear.txt",
+    SenderMismatch => "reject/sender_mismatch.txt",
+    ReplyWithoutToken => "reject/reply_without_token.txt",
+    UpdateNotUnderstood => "reject/update_not_understood.txt",
+    ProposalWithdrawn => "reject/proposal_withdrawn.txt",
+    WithdrawWithoutToken => "reject/withdraw_without_token.txt",
+    Attachments => "reject/attachments.txt",
+    TooLarge => "reject/too_large.txt",
+    CfpClosed => "reject/cfp_closed.txt",
+    ReviewerMismatch => "reject/reviewer_mismatch.txt",
+    ProposalTokenExpired => "reject/proposal_token_expired.txt",
+    ReviewTokenExpired => "reject/token_expired.txt",
+    ReviewWithoutToken => "reject/review_without_token.txt",
+    AssignmentMismatch => "reject/assignment_mismatch.txt",
+    AssignmentReleased => "reject/assignment_released.txt",
+    ReviewClosed => "reject/review_closed.txt",
+    ReviewForm => "reject/review_form.txt",
+    ReviewOfWithdrawn => "reject/review_of_withdrawn.txt",
+);
+
+#[derive(Template, Serialize)]
 #[template(path = "reject/chair_mismatch.txt")]
 struct ChairMismatch<'a> {
     conference: &'a str,
+    contact: &'a [String],
     from: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/chair_confirmation_used.txt")]
 struct ChairConfirmationUsed<'a> {
     conference: &'a str,
+    contact: &'a [String],
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/chair_command_unclear.txt")]
 struct ChairCommandUnclear<'a> {
     conference: &'a str,
+    contact: &'a [String],
     problems: &'a [String],
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/chair_without_token.txt")]
 struct ChairWithoutToken<'a> {
     conference: &'a str,
+    contact: &'a [String],
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/confirmation_unclear.txt")]
 struct ConfirmationUnclear<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/sender_mismatch.txt")]
 struct SenderMismatch<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
     from: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/reply_without_token.txt")]
 struct ReplyWithoutToken<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
     cfp_address: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/update_not_understood.txt")]
 struct UpdateNotUnderstood<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/proposal_withdrawn.txt")]
 struct ProposalWithdrawn<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
     cfp_address: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/withdraw_without_token.txt")]
 struct WithdrawWithoutToken<'a> {
     conference: &'a str,
+    contact: &'a [String],
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/attachments.txt")]
 struct Attachments<'a> {
     conference: &'a str,
+    contact: &'a [String],
     subject: &'a str,
     problem: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/too_large.txt")]
 struct TooLarge<'a> {
     conference: &'a str,
+    contact: &'a [String],
     subject: &'a str,
     size_kib: usize,
     limit_kib: usize,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/cfp_closed.txt")]
 struct CfpClosed<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
     deadline: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/reviewer_mismatch.txt")]
 struct ReviewerMismatch<'a> {
     conference: &'a str,
+    contact: &'a [String],
     from: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/proposal_token_expired.txt")]
 struct ProposalTokenExpired<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
     days: u32,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/token_expired.txt")]
 struct ReviewTokenExpired<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/review_without_token.txt")]
 struct ReviewWithoutToken<'a> {
     conference: &'a str,
+    contact: &'a [String],
     cfp_address: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/assignment_mismatch.txt")]
 struct AssignmentMismatch<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
     other: &'a str,
     via: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/assignment_released.txt")]
 struct AssignmentReleased<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
     conflict: bool,
     removed: bool,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/review_closed.txt")]
 struct ReviewClosed<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
     deadline: &'a str,
     has_review: bool,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/review_form.txt")]
 struct ReviewForm<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
     problems: Vec<String>,
     scale: FormSpec,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "reject/review_of_withdrawn.txt")]
 struct ReviewOfWithdrawn<'a> {
     conference: &'a str,
+    contact: &'a [String],
     reference: &'a str,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Rejection {
+    /// One example of every reason that gets a reply, with realistic data:
+    /// the unit tests render them all, and `cfpd check` renders a chair's
+    /// override of each with them.
+    pub fn samples(ctx: &ReplyCtx<'_>) -> Vec<crate::outbox::custom::Sample> {
+        let examples = Rejection::examples();
+        examples
+            .iter()
+            .filter_map(|r| {
+                r.mail(
+                    ctx,
+                    "Re: [DjangoCon US 2099] P-0042 received: Forms without tears",
+                )
+                .map(|m| m.sample())
+            })
+            .collect()
+    }
 
-    #[test]
-    fn every_person_facing_reason_renders_its_own_text() {
-        let reasons = [
+    /// One example of every reason that gets a reply (see [`Rejection::samples`]).
+    pub fn examples() -> Vec<Rejection> {
+        vec![
+            Rejection::Attachments {
+                problem: "\"setup.exe\" is a .exe file; cfpd takes no programs".into(),
+            },
             Rejection::SenderMismatch {
                 reference: "P-0001".into(),
                 from: "eve@evil.example".into(),
@@ -639,26 +813,88 @@ mod tests {
                 problems: vec!["accept the HTMX talk".into()],
             },
             Rejection::ChairWithoutToken,
-        ];
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static CONTACT: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec!["program-committee@djangocon-us-2099.example.org".into()]);
+    static NONE: std::sync::LazyLock<Overrides> = std::sync::LazyLock::new(Overrides::default);
+
+    fn ctx<'a>(conference: &'a str, cfp_address: &'a str) -> ReplyCtx<'a> {
+        ReplyCtx {
+            conference,
+            cfp_address,
+            contact: &CONTACT,
+            set: &NONE,
+        }
+    }
+
+    #[test]
+    fn every_person_facing_reason_renders_its_own_text() {
+        let reasons = Rejection::examples();
         let mut seen = std::collections::HashSet::new();
         for r in reasons {
-            let body = r.reply("ConfX", "cfp@x.example", "Subj").unwrap();
+            let body = r.reply(&ctx("ConfX", "cfp@x.example"), "Subj").unwrap();
             assert!(body.contains("ConfX"), "{body}");
             assert!(!body.contains("template error"), "{body}");
             // With a realistic long conference name, address and subject.
             let long = r
                 .reply(
-                    "DjangoCon US 2099 Conference",
-                    "call-for-proposals@djangocon-us-2099.example.org",
+                    &ctx(
+                        "DjangoCon US 2099 Conference",
+                        "call-for-proposals@djangocon-us-2099.example.org",
+                    ),
                     "Re: [DjangoCon US 2099] P-0042 received: Forms",
                 )
                 .unwrap();
             for l in long.lines() {
                 assert!(l.chars().count() <= 78, "{:?}: {l}", r.code());
             }
+            assert!(
+                long.contains("  program-committee@djangocon-us-2099.example.org\n"),
+                "{:?} names no contact: {long}",
+                r.code()
+            );
             assert!(seen.insert(body), "{:?} shares its text", r.code());
         }
-        assert_eq!(Rejection::NoSender.reply("C", "a@b", "s"), None);
+        assert_eq!(Rejection::NoSender.reply(&ctx("C", "a@b"), "s"), None);
+    }
+
+    /// Every refusal with long data renders alike in askama and minijinja
+    /// (so an exported copy changes nothing), and every refusal template
+    /// has an example.
+    #[test]
+    fn every_refusal_renders_alike_in_both_engines_and_has_an_example() {
+        let c = ctx(
+            "DjangoCon US 2099 Conference",
+            "call-for-proposals@djangocon-us-2099.example.org",
+        );
+        let samples = Rejection::samples(&c);
+        for s in &samples {
+            let runtime = crate::outbox::custom::render_runtime(s.name, &s.ctx, &NONE).unwrap();
+            assert_eq!(runtime, s.builtin, "{} differs between the engines", s.name);
+        }
+        for (name, _) in crate::outbox::custom::BUILTIN {
+            if name.starts_with("reject/") {
+                assert!(
+                    samples.iter().any(|s| s.name == *name),
+                    "{name} has no example"
+                );
+            }
+        }
+        let no_contact = ReplyCtx { contact: &[], ..c };
+        let body = Rejection::WithdrawWithoutToken
+            .reply(&no_contact, "s")
+            .unwrap();
+        assert!(
+            body.contains("Questions? Reply to this mail; a person"),
+            "{body}"
+        );
     }
 
     #[test]
@@ -668,8 +904,7 @@ mod tests {
             from: "eve@evil.example".into(),
         }
         .reply(
-            "ConfX",
-            "cfp@x.example",
+            &ctx("ConfX", "cfp@x.example"),
             "Re: [ConfX] Review P-0042: Secret title",
         )
         .unwrap();
@@ -688,7 +923,7 @@ mod tests {
             problems: vec![long.into()],
             scale: FormSpec::default(),
         }
-        .reply("ConfX", "cfp@x.example", "s")
+        .reply(&ctx("ConfX", "cfp@x.example"), "s")
         .unwrap();
         assert!(body.lines().all(|l| l.chars().count() <= 78), "{body}");
         assert!(

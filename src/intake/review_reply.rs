@@ -14,7 +14,7 @@
 //! * A form that cannot be read gets one reply naming every problem, at most
 //!   `limits.review_help_per_day` per reviewer and day.
 
-use askama::Template;
+use crate::outbox::custom::Mail;
 
 use super::decide::review::{self as rules, Allowed, ReviewAction, ReviewFacts};
 use super::decide::{Body, Decision, Reply, ReplyToken};
@@ -199,13 +199,14 @@ impl Intake {
         let reference = &about.reference;
         let body = templates::ReleasedReply {
             conference: &self.cfg.conference.name,
-            reviewer_name: about.reviewer_name.as_deref(),
+            contact: &self.cfg.conference.contact,
+            reviewer_name: about.reviewer_name.as_deref().unwrap_or(""),
             reference,
-            title: &about.title,
+            title: &templates::quoted(&about.title),
             conflict,
             reassigned: replacement.is_some(),
         }
-        .render()
+        .text(&self.cfg.templates)
         .unwrap_or_default();
         let subject = self.review_subject(
             reference,
@@ -234,13 +235,14 @@ impl Intake {
         let spec = self.form_spec();
         let body = templates::ReviewHelp {
             conference: &self.cfg.conference.name,
-            reviewer_name: about.reviewer_name.as_deref(),
+            contact: &self.cfg.conference.contact,
+            reviewer_name: about.reviewer_name.as_deref().unwrap_or(""),
             reference: &about.reference,
-            title: &about.title,
+            title: &templates::quoted(&about.title),
             scale: spec,
-            review_deadline: self.cfg.review_deadline_text(),
+            review_deadline: self.cfg.review_deadline_text().unwrap_or_default(),
         }
-        .render()
+        .text(&self.cfg.templates)
         .unwrap_or_default();
         let secret = self.assignment_token(tx, about, now).await?;
         Ok(Decision::Help {
@@ -283,19 +285,21 @@ impl Intake {
         let reference = &about.reference;
         let body = templates::ReviewReceipt {
             conference: &self.cfg.conference.name,
-            reviewer_name: about.reviewer_name.as_deref(),
+            contact: &self.cfg.conference.contact,
+            reviewer_name: about.reviewer_name.as_deref().unwrap_or(""),
             reference,
-            title: &about.title,
+            title: &templates::quoted(&about.title),
             version,
-            replaced,
+            replaced_version: replaced.map_or(0, |(v, _)| v),
+            replaced_score: replaced.map_or(0, |(_, s)| s),
             score: answer.score,
-            confidence: answer.confidence,
+            confidence: answer.confidence.map(|c| c.to_string()).unwrap_or_default(),
             comments_speaker: &answer.comments_speaker,
             comments_committee: &answer.comments_committee,
             scale: spec,
-            review_deadline: self.cfg.review_deadline_text(),
+            review_deadline: self.cfg.review_deadline_text().unwrap_or_default(),
         }
-        .render()
+        .text(&self.cfg.templates)
         .unwrap_or_default();
         let detail = match replaced {
             Some((v, s)) => format!(

@@ -5,7 +5,9 @@
 //! [`crate::store::outbox::queue`] inside their own transaction. The
 //! [`sender`] task is the only code that opens SMTP connections.
 
+pub mod custom;
 pub mod group;
+pub mod samples;
 pub mod sender;
 pub mod templates;
 

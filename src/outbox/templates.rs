@@ -5,17 +5,61 @@
 //! here, so nothing in a template can inject a header.
 
 use askama::Template;
+use serde::Serialize;
 
+use crate::mail;
 use crate::proposal::{label, Fields, FiledTopic};
 use crate::review::form::FormSpec;
 
-/// The echo of a proposal: (label, value) pairs for the fields that are given.
-pub fn record(fields: &Fields) -> Vec<(&'static str, String)> {
+/// One field of a proposal as a mail echoes it (`_record.txt`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordLine {
+    /// `Title`, `Abstract`, ….
+    pub label: &'static str,
+    /// The value, wrapped to fit (see [`fit`]).
+    pub value: String,
+    /// The value has several lines, so it goes below its label, indented.
+    pub multiline: bool,
+}
+
+impl RecordLine {
+    /// A line of the record.
+    pub fn new(label: &'static str, value: String) -> RecordLine {
+        // Below the label when it has several lines or when it would not
+        // fit beside it: a one-line value of up to 76 characters fits the
+        // indented line but not always the label's.
+        let multiline =
+            value.contains('\n') || label.chars().count() + 2 + value.chars().count() > 78;
+        RecordLine {
+            label,
+            multiline,
+            value,
+        }
+    }
+}
+
+/// The echo of a proposal: the fields that are given, each fitted to 78
+/// characters.
+pub fn record(fields: &Fields) -> Vec<RecordLine> {
     crate::proposal::PROPOSAL_FIELDS
         .iter()
         .filter_map(|f| fields.get(f).map(|v| (label(f), v)))
-        .map(|(l, v)| (l, fit(l, &v)))
+        .map(|(l, v)| RecordLine::new(l, fit(l, &v)))
         .collect()
+}
+
+/// The filed topics as speakers and reviewers read them ([`speaker_topic`]).
+pub fn speaker_topics(topics: &[FiledTopic]) -> Vec<String> {
+    topics.iter().map(speaker_topic).collect()
+}
+
+/// One topic of the list in the help mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicLine {
+    /// Its id (`database`).
+    pub id: String,
+    /// Its name (`Databases and the ORM`).
+    pub name: String,
 }
 
 /// A field's value as the mail shows it: on the label's line when it fits in
@@ -37,31 +81,33 @@ fn fit(label: &str, value: &str) -> String {
 }
 
 /// Acknowledgment of a complete new proposal.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "ack.txt")]
 pub struct Ack<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Speaker's display name.
-    pub speaker_name: Option<&'a str>,
+    pub speaker_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// What was understood.
-    pub record: Vec<(&'static str, String)>,
+    pub record: Vec<RecordLine>,
     /// Filed-under topics.
-    pub topics: &'a [FiledTopic],
+    pub topics: Vec<String>,
     /// The deadline, formatted in the conference zone and UTC.
     pub deadline: &'a str,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// Reply to an incomplete proposal, kept as a draft.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "draft.txt")]
 pub struct DraftReply<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Speaker's display name.
-    pub speaker_name: Option<&'a str>,
+    pub speaker_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// What is missing or wrong.
@@ -69,21 +115,23 @@ pub struct DraftReply<'a> {
     /// Labels of the missing required fields, for the example.
     pub missing_labels: Vec<&'static str>,
     /// What was understood.
-    pub record: Vec<(&'static str, String)>,
+    pub record: Vec<RecordLine>,
     /// Filed-under topics.
-    pub topics: &'a [FiledTopic],
+    pub topics: Vec<String>,
     /// The deadline.
     pub deadline: &'a str,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// Confirmation of a speaker's update.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "updated.txt")]
 pub struct Updated<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Speaker's display name.
-    pub speaker_name: Option<&'a str>,
+    pub speaker_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// New version number.
@@ -91,90 +139,143 @@ pub struct Updated<'a> {
     /// Remaining problems (empty when complete).
     pub problems: &'a [String],
     /// The proposal as it stands.
-    pub record: Vec<(&'static str, String)>,
+    pub record: Vec<RecordLine>,
     /// Filed-under topics.
-    pub topics: &'a [FiledTopic],
+    pub topics: Vec<String>,
     /// The deadline.
     pub deadline: &'a str,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// A speaker told what a chair changed in their proposal
 /// (`cfpd proposals edit`).
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "chair_edit.txt")]
 pub struct ChairEdit<'a> {
     /// Conference name.
     pub conference: &'a str,
-    /// Speaker's display name.
-    pub speaker_name: Option<&'a str>,
+    /// Speaker's display name, `""` when unknown.
+    pub speaker_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// The new version number.
     pub version: i64,
     /// The changed fields as they read now ([`record`] of the new version,
     /// only the fields that changed).
-    pub changes: Vec<(&'static str, String)>,
-    /// Whom to write to (`[conference] contact`), wrapped.
-    pub contact: &'a str,
+    pub record: Vec<RecordLine>,
+    /// How many fields changed (`record.len()`: the template engines share no
+    /// length filter).
+    pub changed_count: usize,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// A speaker told their withdrawn proposal is back (`cfpd proposals
 /// restore`).
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "restored.txt")]
 pub struct Restored<'a> {
     /// Conference name.
     pub conference: &'a str,
-    /// Speaker's display name.
-    pub speaker_name: Option<&'a str>,
+    /// Speaker's display name, `""` when unknown.
+    pub speaker_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// The title in quotes, wrapped to fit an indented line.
     pub title: &'a str,
     /// Where the proposal is now, in a sentence or two, wrapped.
     pub where_now: &'a str,
-    /// Whom to write to (`[conference] contact`), wrapped.
-    pub contact: &'a str,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
+}
+
+/// The sender of mail cfpd cannot act on but a person wrote: it went to
+/// the contact, and a person will answer (`intake::decide::person`).
+#[derive(Template, Serialize)]
+#[template(path = "person_will_answer.txt")]
+pub struct PersonWillAnswer<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// The sender's display name, `""` when unknown.
+    pub name: &'a str,
+    /// `P-0042` when the mail is about a proposal, else `""`.
+    pub reference: &'a str,
+    /// Why cfpd could not act on it, in a sentence for the sender.
+    pub why: &'a str,
+    /// A person's question to the CFP address that is not a proposal: say
+    /// how to get the form, in case it was meant as one.
+    pub suggest_help: bool,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
+}
+
+/// One message's block in `forward.txt`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForwardItem {
+    /// `From:`, `Subject:`, `Received:`, `About:`, `Why:` lines.
+    pub head: String,
+    /// Their text, quoted with `> ` within 78 columns.
+    pub quoted: String,
+}
+
+/// The contact's copy of one thread of mail a person wrote and cfpd cannot
+/// act on; its Reply-To is the sender.
+#[derive(Template, Serialize)]
+#[template(path = "forward.txt")]
+pub struct Forward<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// The messages, oldest first.
+    pub items: Vec<ForwardItem>,
+    /// How many (`items.len()`).
+    pub count: usize,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// Reply to a proposal that arrived after the deadline (kept as a late entry).
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "closed.txt")]
 pub struct Closed<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Speaker's display name.
-    pub speaker_name: Option<&'a str>,
+    pub speaker_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// What was received.
-    pub record: Vec<(&'static str, String)>,
+    pub record: Vec<RecordLine>,
     /// The deadline.
     pub deadline: &'a str,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// Confirmation of a withdrawal.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "withdrawn.txt")]
 pub struct Withdrawn<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Speaker's display name.
-    pub speaker_name: Option<&'a str>,
+    pub speaker_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// The proposal's title.
     pub title: &'a str,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// The template and topic list, with an optional reason for sending it.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "help.txt")]
 pub struct Help<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Why the speaker gets this (e.g. "We could not find a proposal in your message.").
-    pub reason: Option<&'a str>,
+    pub reason: &'a str,
     /// Where to send proposals.
     pub cfp_address: &'a str,
     /// Allowed formats, joined.
@@ -184,29 +285,33 @@ pub struct Help<'a> {
     /// Required field labels, joined.
     pub required: String,
     /// (id, name) of every topic.
-    pub topic_list: Vec<(String, String)>,
+    pub topic_list: Vec<TopicLine>,
     /// The deadline.
     pub deadline: &'a str,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// One review assignment, mailed to its reviewer.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "assignment.txt")]
 pub struct AssignmentMail<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Reviewer's display name.
-    pub reviewer_name: Option<&'a str>,
+    pub reviewer_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// The proposal as shown to reviewers (blind: no speaker identity).
-    pub record: Vec<(&'static str, String)>,
+    pub record: Vec<RecordLine>,
     /// Topics it is filed under.
-    pub topics: &'a [FiledTopic],
+    pub topics: Vec<String>,
     /// The score and confidence scales.
     pub scale: FormSpec,
     /// The review deadline (zone and UTC), when the chair has set one.
-    pub review_deadline: Option<String>,
+    pub review_deadline: String,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// One filed topic as a speaker (or reviewer) reads it: its name and, in
@@ -252,43 +357,45 @@ pub fn reviewer_record(
     fields: &Fields,
     blind: bool,
     speaker: (&str, Option<&str>),
-) -> Vec<(&'static str, String)> {
+) -> Vec<RecordLine> {
     let mut out = Vec::new();
     if !blind {
         let who = match speaker.1 {
             Some(n) => format!("{n} <{}>", speaker.0),
             None => speaker.0.to_string(),
         };
-        out.push(("Speaker", who));
+        out.push(RecordLine::new("Speaker", fit("Speaker", &who)));
     }
     out.extend(
         record(fields)
             .into_iter()
-            .filter(|(l, _)| !blind || (*l != "Bio" && *l != "Co-speakers")),
+            .filter(|r| !blind || (r.label != "Bio" && r.label != "Co-speakers")),
     );
     out
 }
 
 /// The receipt of a recorded review: echoes exactly what was stored.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "receipt.txt")]
 pub struct ReviewReceipt<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Reviewer's display name (from the roster).
-    pub reviewer_name: Option<&'a str>,
+    pub reviewer_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// The proposal's title, so the reviewer sees which one was recorded.
     pub title: &'a str,
     /// The version just recorded (1 for the first reply).
     pub version: i64,
-    /// The version it replaced and that version's score, for a revision.
-    pub replaced: Option<(i64, i64)>,
+    /// The version it replaced, for a revision (0 for a first review).
+    pub replaced_version: i64,
+    /// That version's score (0 for a first review).
+    pub replaced_score: i64,
     /// The recorded score.
     pub score: i64,
-    /// The recorded confidence, if given.
-    pub confidence: Option<i64>,
+    /// The recorded confidence, empty when not given.
+    pub confidence: String,
     /// The recorded comments for the speaker.
     pub comments_speaker: &'a str,
     /// The recorded comments for the committee.
@@ -296,17 +403,19 @@ pub struct ReviewReceipt<'a> {
     /// The score and confidence scales.
     pub scale: FormSpec,
     /// Until when a revision counts (zone and UTC), if a review deadline is set.
-    pub review_deadline: Option<String>,
+    pub review_deadline: String,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// Confirmation of a decline or a declared conflict.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "released.txt")]
 pub struct ReleasedReply<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Reviewer's display name.
-    pub reviewer_name: Option<&'a str>,
+    pub reviewer_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// The proposal's title.
@@ -315,16 +424,18 @@ pub struct ReleasedReply<'a> {
     pub conflict: bool,
     /// Whether another reviewer took it over (who is never said).
     pub reassigned: bool,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// The review form and how to answer, on a reviewer's `help`.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "review_help.txt")]
 pub struct ReviewHelp<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Reviewer's display name.
-    pub reviewer_name: Option<&'a str>,
+    pub reviewer_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// The proposal's title.
@@ -332,11 +443,13 @@ pub struct ReviewHelp<'a> {
     /// The score and confidence scales.
     pub scale: FormSpec,
     /// The review deadline (zone and UTC), if set.
-    pub review_deadline: Option<String>,
+    pub review_deadline: String,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// One draft in a speaker's reminder.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DraftItemView {
     /// `P-0042`.
     pub reference: String,
@@ -350,35 +463,43 @@ pub struct DraftItemView {
 
 /// The reminder to an accepted speaker who has not answered: one mail
 /// listing every such talk, each with its own reply address.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "remind_confirm.txt")]
 pub struct ConfirmReminderMail<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Speaker's display name.
-    pub name: Option<&'a str>,
+    pub name: &'a str,
     /// `[decisions] confirm_by` (zone and UTC).
     pub deadline: &'a str,
     /// The talks (reference, title, reply address).
     pub talks: &'a [ReviewItemView],
+    /// How many talks.
+    pub count: usize,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// The reminder to a speaker with drafts: one mail listing all of them.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "remind_drafts.txt")]
 pub struct DraftReminderMail<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Speaker's display name.
-    pub name: Option<&'a str>,
+    pub name: &'a str,
     /// The CFP deadline, in the conference zone and UTC.
     pub deadline: &'a str,
     /// The drafts.
     pub drafts: &'a [DraftItemView],
+    /// How many drafts.
+    pub count: usize,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// One pending review in a reviewer's reminder.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ReviewItemView {
     /// `P-0042`.
     pub reference: String,
@@ -389,25 +510,29 @@ pub struct ReviewItemView {
 }
 
 /// The reminder to a reviewer with pending reviews: one mail listing all of them.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "remind_reviews.txt")]
 pub struct ReviewReminderMail<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Reviewer's display name.
-    pub name: Option<&'a str>,
+    pub name: &'a str,
     /// The review deadline, in the conference zone and UTC.
     pub deadline: &'a str,
     /// Worded for after the deadline.
     pub overdue: bool,
     /// The pending reviews.
     pub reviews: &'a [ReviewItemView],
+    /// How many reviews.
+    pub count: usize,
     /// The score and confidence scales.
     pub scale: FormSpec,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// The chairs' digest.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "digest.txt")]
 pub struct DigestMail<'a> {
     /// Conference name.
@@ -417,7 +542,7 @@ pub struct DigestMail<'a> {
     /// The CFP deadline, zone and UTC.
     pub cfp_deadline: &'a str,
     /// The review deadline, zone and UTC, when set.
-    pub review_deadline: Option<&'a str>,
+    pub review_deadline: &'a str,
     /// Proposals in total.
     pub total: usize,
     /// `8 submitted, 3 draft, …`.
@@ -434,18 +559,30 @@ pub struct DigestMail<'a> {
     pub since: &'a str,
     /// One line per bounce.
     pub bounces: &'a [String],
+    /// How many (`bounces`).
+    pub bounces_count: usize,
     /// One line per declined or conflicting assignment.
     pub declines: &'a [String],
+    /// How many (`declines`).
+    pub declines_count: usize,
     /// `address  since  reason`: every address cfpd no longer mails.
     pub undeliverable: &'a [String],
+    /// How many (`undeliverable`).
+    pub undeliverable_count: usize,
     /// Mails that may not have arrived: `mail ID  <message-id>  to ADDRESS  subject`.
     pub uncertain: &'a [String],
+    /// How many (`uncertain`).
+    pub uncertain_count: usize,
     /// Accepted talks whose speaker has not answered: `P-0042  speaker  title`.
     pub unconfirmed: &'a [String],
+    /// How many (`unconfirmed`).
+    pub unconfirmed_count: usize,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// "Last call for proposals", to an announcement address.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "last_call.txt")]
 pub struct LastCallMail<'a> {
     /// Conference name.
@@ -462,7 +599,40 @@ pub struct LastCallMail<'a> {
     pub recipient: &'a str,
     /// Its List-Unsubscribe address.
     pub unsubscribe: &'a str,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
+
+mail!(
+    Ack => "ack.txt",
+    DraftReply => "draft.txt",
+    Updated => "updated.txt",
+    Closed => "closed.txt",
+    Withdrawn => "withdrawn.txt",
+    Help => "help.txt",
+    AssignmentMail => "assignment.txt",
+    ReviewReceipt => "receipt.txt",
+    ReleasedReply => "released.txt",
+    ReviewHelp => "review_help.txt",
+    ConfirmReminderMail => "remind_confirm.txt",
+    DraftReminderMail => "remind_drafts.txt",
+    ReviewReminderMail => "remind_reviews.txt",
+    DigestMail => "digest.txt",
+    LastCallMail => "last_call.txt",
+    DecisionAccepted => "decision_accepted.txt",
+    DecisionWaitlisted => "decision_waitlisted.txt",
+    DecisionRejected => "decision_rejected.txt",
+    Confirmed => "confirmed.txt",
+    Declined => "declined.txt",
+    PromotionMail => "promotion.txt",
+    ChairUnderstood => "chair_understood.txt",
+    ChairDecided => "chair_decided.txt",
+    ChairRequestMail => "chair_request.txt",
+    ChairEdit => "chair_edit.txt",
+    Restored => "restored.txt",
+    PersonWillAnswer => "person_will_answer.txt",
+    Forward => "forward.txt",
+);
 
 #[cfg(test)]
 mod tests {
@@ -499,7 +669,13 @@ mod tests {
             ..Fields::default()
         };
         let r = record(&fields);
-        let get = |l: &str| r.iter().find(|(k, _)| k.starts_with(l)).unwrap().1.clone();
+        let get = |l: &str| {
+            r.iter()
+                .find(|k| k.label.starts_with(l))
+                .unwrap()
+                .value
+                .clone()
+        };
         assert_eq!(get("Title"), "Forms without tears");
         let a = get("Abstract");
         assert!(
@@ -527,26 +703,29 @@ mod tests {
             abstract_text: Some("word ".repeat(120)),
             ..Fields::default()
         };
-        let deadline = Some("2099-05-20 23:59 AoE (2099-05-21 11:59 UTC)".to_string());
+        let deadline = "2099-05-20 23:59 AoE (2099-05-21 11:59 UTC)".to_string();
         let topics = [topic("Database", &["declared: database"])];
+        let contact = vec!["chairs@djangocon.example".to_string()];
         let assignment = AssignmentMail {
             conference: "DjangoCon US 2099",
-            reviewer_name: Some("Rita Reviewer-Longname"),
+            reviewer_name: "Rita Reviewer-Longname",
             reference: "P-0042",
             record: record(&fields),
-            topics: &topics,
+            topics: speaker_topics(&topics),
             scale,
             review_deadline: deadline.clone(),
+            contact: &contact,
         }
         .render()
         .unwrap();
         let help = ReviewHelp {
             conference: "DjangoCon US 2099",
-            reviewer_name: Some("Rita"),
+            reviewer_name: "Rita",
             reference: "P-0042",
             title: "Forms",
             scale,
             review_deadline: deadline,
+            contact: &contact,
         }
         .render()
         .unwrap();
@@ -557,11 +736,13 @@ mod tests {
         }];
         let reminder = ReviewReminderMail {
             conference: "DjangoCon US 2099",
-            name: Some("Rita"),
+            name: "Rita",
             deadline: "2099-05-20 23:59 AoE (2099-05-21 11:59 UTC)",
             overdue: true,
             reviews: &items,
+            count: items.len(),
             scale,
+            contact: &contact,
         }
         .render()
         .unwrap();
@@ -601,11 +782,12 @@ mod tests {
         ];
         let ack = Ack {
             conference: "DjangoCon",
-            speaker_name: Some("Ada Lovelace"),
+            speaker_name: "Ada Lovelace",
             reference: "P-0001",
-            record: vec![("Title", "Forms".into())],
-            topics: &topics,
+            record: vec![RecordLine::new("Title", "Forms".into())],
+            topics: speaker_topics(&topics),
             deadline: "2099-04-24 23:59 AoE",
+            contact: &[],
         }
         .render()
         .unwrap();
@@ -622,6 +804,148 @@ mod tests {
             "{ack}"
         );
         assert!(ack.lines().all(|l| l.chars().count() <= 78), "{ack}");
+        // No contact configured: the mail says a person reads replies.
+        assert!(
+            ack.contains(
+                "Questions? Reply to this mail; a person on the program committee\nreads it."
+            ),
+            "{ack}"
+        );
+    }
+
+    fn long_conference(contact: &[String]) -> crate::outbox::samples::SampleConference<'_> {
+        crate::outbox::samples::SampleConference {
+            name: "DjangoCon US 2099 Conference",
+            cfp_address: "call-for-proposals@djangocon-us-2099.example.org",
+            contact,
+            scale: FormSpec {
+                score_min: 1,
+                score_max: 10,
+                confidence_min: 1,
+                confidence_max: 3,
+            },
+        }
+    }
+
+    /// Every mail of this module, with long realistic data: within 78
+    /// characters a line, naming every contact address, and rendered by
+    /// minijinja from the same sources exactly as askama renders them (so
+    /// `cfpd templates export` writes files that change nothing).
+    #[test]
+    fn every_mail_fits_names_the_contact_and_renders_alike_in_both_engines() {
+        use crate::outbox::custom::{render_runtime, BUILTIN};
+        let contact = vec![
+            "program-committee@djangocon-us-2099.example.org".to_string(),
+            "ada.lovelace.chair@analytical-engine.example.org".to_string(),
+        ];
+        let samples = crate::outbox::samples::all(&long_conference(&contact));
+        let none = crate::config::Overrides::default();
+        let mut long = Vec::new();
+        for s in &samples {
+            assert!(
+                !s.builtin.contains("template error"),
+                "{}: {}",
+                s.name,
+                s.builtin
+            );
+            for l in s.builtin.lines() {
+                let n = l.chars().count();
+                if n > 78 {
+                    long.push(format!("{}: {n} characters: {l}", s.name));
+                }
+            }
+            for c in &contact {
+                assert!(
+                    s.builtin.contains(&format!("\n  {c}\n")),
+                    "{} does not name {c}:\n{}",
+                    s.name,
+                    s.builtin
+                );
+            }
+            assert!(!s.builtin.contains("declared:"), "{}", s.name);
+            let runtime = render_runtime(s.name, &s.ctx, &none).unwrap();
+            assert_eq!(runtime, s.builtin, "{} differs between the engines", s.name);
+        }
+        assert!(long.is_empty(), "{}", long.join("\n"));
+        // Every mail template of templates/ (not a part, not a refusal,
+        // which `intake::reject` covers) has a sample.
+        for (name, _) in BUILTIN {
+            if name.starts_with('_') || name.starts_with("reject/") {
+                continue;
+            }
+            assert!(
+                samples.iter().any(|s| s.name == *name),
+                "{name} has no sample"
+            );
+        }
+    }
+
+    #[test]
+    fn an_override_replaces_its_mail_and_its_typo_is_found_at_its_line() {
+        use crate::outbox::custom::{check, Mail};
+        let contact = vec!["chairs@conf.example".to_string()];
+        let samples = crate::outbox::samples::all(&long_conference(&contact));
+        let mut set = crate::config::Overrides::default();
+        let file = |path: &str, source: &str| crate::config::OverrideFile {
+            path: std::path::PathBuf::from(path),
+            source: source.into(),
+        };
+        set.files.insert(
+            "withdrawn.txt".into(),
+            file(
+                "/t/withdrawn.txt",
+                "Dear {{ speaker_name }},\n\n{{ title }} is gone.\n{% include \"_contact.txt\" %}",
+            ),
+        );
+        set.files.insert(
+            "ack.txt".into(),
+            file(
+                "/t/ack.txt",
+                "Hi,\n\nthanks for {{ reference }}.\nSee you {{ speker_name }}\n",
+            ),
+        );
+        set.files.insert(
+            "_topics.txt".into(),
+            file(
+                "/t/_topics.txt",
+                "Topics:\n{% for t in topics %}\n  {{ t }\n{% endfor %}",
+            ),
+        );
+        let w = Withdrawn {
+            conference: "Conf",
+            speaker_name: "Ada",
+            reference: "P-0001",
+            title: "Forms",
+            contact: &contact,
+        };
+        assert_eq!(
+            w.text(&set).unwrap(),
+            "Dear Ada,\n\nForms is gone.\nQuestions? Write to the program committee; a person reads it:\n  chairs@conf.example\n"
+        );
+        let f = check(&set, &samples);
+        let shown: Vec<String> = f.errors.iter().map(|e| e.to_string()).collect();
+        assert!(
+            shown.iter().any(|e| e
+                .starts_with("/t/ack.txt:4: unknown placeholder `speker_name`: this mail has ")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|e| e.starts_with("/t/_topics.txt:3: syntax error")),
+            "{shown:?}"
+        );
+        // An override that fails at run time sends the built-in instead.
+        let ack = Ack {
+            conference: "Conf",
+            speaker_name: "Ada",
+            reference: "P-0001",
+            record: vec![],
+            topics: vec![],
+            deadline: "soon",
+            contact: &contact,
+        };
+        assert_eq!(ack.text(&set).unwrap(), ack.render().unwrap());
     }
 
     #[test]
@@ -643,17 +967,17 @@ mod tests {
             ..Default::default()
         };
         let changes: Vec<_> = record(&new).into_iter().collect();
-        let contact = wrap(
-            "program-chair-with-a-long-name@conference.example.org, \
-             second.chair.with.another.long.name@university.example.edu",
-            74,
-        );
+        let contact = [
+            "program-chair-with-a-long-name@conference.example.org".to_string(),
+            "second.chair.with.another.long.name@university.example.edu".to_string(),
+        ];
         let edit = ChairEdit {
             conference: "DjangoCon US 2099 With A Long Conference Name",
-            speaker_name: Some("Ada Augusta King, Countess of Lovelace"),
+            speaker_name: "Ada Augusta King, Countess of Lovelace",
             reference: "P-0042",
             version: 3,
-            changes,
+            changed_count: changes.len(),
+            record: changes,
             contact: &contact,
         }
         .render()
@@ -672,7 +996,7 @@ mod tests {
         let title = wrap(&format!("\"{long}\""), 74);
         let back = Restored {
             conference: "DjangoCon",
-            speaker_name: None,
+            speaker_name: "",
             reference: "P-0042",
             title: &title,
             where_now: &wrap(restored_where(crate::model::ProposalStatus::Late), 76),
@@ -715,6 +1039,18 @@ pub fn decision_phrase(d: crate::model::Decision) -> &'static str {
     }
 }
 
+/// A title in quotes, wrapped to 76 characters (a mail line with a
+/// comma or full stop after it), for mails that show it on lines of its own.
+pub fn quoted(title: &str) -> String {
+    wrap(&format!("\"{title}\""), 76)
+}
+
+/// A reviewer's comment for a speaker, each paragraph wrapped to 76
+/// characters (the decision mails indent it by two).
+pub fn comment_block(text: &str) -> String {
+    fit("", text)
+}
+
 /// Break text at spaces so no line is longer than `width` (a word longer
 /// than that stays whole): titles and address lists in decision mails, so
 /// every line stays readable in any mail client.
@@ -732,108 +1068,162 @@ pub fn short_title(title: &str, max: usize) -> String {
 /// A chair's decision, told to a speaker or co-speaker (`cfpd notify
 /// --send`). One struct for the three decision templates, which differ in
 /// what they say, not in what they need.
+#[derive(Serialize)]
 pub struct DecisionMail<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// The recipient's display name (the speaker's; co-speakers have none).
-    pub name: Option<&'a str>,
+    pub name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// The proposal's title in quotes, wrapped to fit an indented line.
     pub title: &'a str,
     /// For a co-speaker: who submitted it.
-    pub submitted_by: Option<&'a str>,
+    pub submitted_by: &'a str,
     /// The decision told before, in words, when this one replaces it.
-    pub previous: Option<&'static str>,
+    pub previous: &'static str,
     /// The reviewers' comments for the speaker, without names (empty when
     /// the conference does not share them, or nobody wrote any).
     pub comments: &'a [String],
-    /// Whom to write to: the chairs' addresses (or the CFP address),
-    /// wrapped to fit an indented line.
-    pub contact: &'a str,
+    /// Where a person answers (`[conference] contact`).
+    pub contact: &'a [String],
     /// `[decisions] confirm_by`, as the speaker reads it, if set.
-    pub confirm_by: Option<&'a str>,
+    pub confirm_by: &'a str,
 }
 
 /// `decision_accepted.txt`.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "decision_accepted.txt")]
 pub struct DecisionAccepted<'a> {
     /// What every decision mail says.
     pub m: &'a DecisionMail<'a>,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// `decision_waitlisted.txt`.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "decision_waitlisted.txt")]
 pub struct DecisionWaitlisted<'a> {
     /// What every decision mail says.
     pub m: &'a DecisionMail<'a>,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// `decision_rejected.txt`.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "decision_rejected.txt")]
 pub struct DecisionRejected<'a> {
     /// What every decision mail says.
     pub m: &'a DecisionMail<'a>,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 impl DecisionMail<'_> {
     /// The text of the mail for `decision`.
-    pub fn render(&self, decision: crate::model::Decision) -> askama::Result<String> {
+    pub fn render(
+        &self,
+        decision: crate::model::Decision,
+        set: &crate::config::Overrides,
+    ) -> askama::Result<String> {
+        use super::custom::Mail;
         use crate::model::Decision;
         match decision {
-            Decision::Accepted => DecisionAccepted { m: self }.render(),
-            Decision::Waitlisted => DecisionWaitlisted { m: self }.render(),
-            Decision::Rejected => DecisionRejected { m: self }.render(),
+            Decision::Accepted => DecisionAccepted {
+                m: self,
+                contact: self.contact,
+            }
+            .text(set),
+            Decision::Waitlisted => DecisionWaitlisted {
+                m: self,
+                contact: self.contact,
+            }
+            .text(set),
+            Decision::Rejected => DecisionRejected {
+                m: self,
+                contact: self.contact,
+            }
+            .text(set),
         }
     }
 }
 
 /// The receipt of an accepted speaker's confirm or decline.
+#[derive(Serialize)]
 pub struct ConfirmationReceipt<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// Speaker's display name.
-    pub speaker_name: Option<&'a str>,
+    pub speaker_name: &'a str,
     /// `P-0042`.
     pub reference: &'a str,
     /// The title in quotes, wrapped to fit an indented line.
     pub title: &'a str,
-    /// The chairs' addresses (or the CFP address), wrapped.
-    pub contact: &'a str,
+    /// Where a person answers (`[conference] contact`).
+    pub contact: &'a [String],
 }
 
 /// `confirmed.txt`.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "confirmed.txt")]
 struct Confirmed<'a> {
     m: &'a ConfirmationReceipt<'a>,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    contact: &'a [String],
 }
 
 /// `declined.txt`.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "declined.txt")]
 struct Declined<'a> {
     m: &'a ConfirmationReceipt<'a>,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    contact: &'a [String],
 }
 
 impl ConfirmationReceipt<'_> {
     /// The receipt of a confirmation.
-    pub fn confirmed(&self) -> askama::Result<String> {
-        Confirmed { m: self }.render()
+    pub fn confirmed(&self, set: &crate::config::Overrides) -> askama::Result<String> {
+        use super::custom::Mail;
+        Confirmed {
+            m: self,
+            contact: self.contact,
+        }
+        .text(set)
+    }
+
+    /// The confirmation's sample for `cfpd check`.
+    pub fn sample_confirmed(&self) -> super::custom::Sample {
+        super::custom::sample(&Confirmed {
+            m: self,
+            contact: self.contact,
+        })
+    }
+
+    /// The decline's sample for `cfpd check`.
+    pub fn sample_declined(&self) -> super::custom::Sample {
+        super::custom::sample(&Declined {
+            m: self,
+            contact: self.contact,
+        })
     }
 
     /// The receipt of a decline.
-    pub fn declined(&self) -> askama::Result<String> {
-        Declined { m: self }.render()
+    pub fn declined(&self, set: &crate::config::Overrides) -> askama::Result<String> {
+        use super::custom::Mail;
+        Declined {
+            m: self,
+            contact: self.contact,
+        }
+        .text(set)
     }
 }
 
 /// To the chairs: an accepted talk dropped out, and the waitlisted talk
 /// proposed (or promoted) in its place.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "promotion.txt")]
 pub struct PromotionMail<'a> {
     /// Conference name.
@@ -845,15 +1235,17 @@ pub struct PromotionMail<'a> {
     /// Why (declined by its speaker, withdrawn).
     pub why: &'a str,
     /// The candidate, `P-0043 "Title" (mean score 4.5)`, if any.
-    pub candidate: Option<&'a str>,
+    pub candidate: &'a str,
     /// The candidate's reference, for the command to type.
     pub candidate_ref: &'a str,
     /// It was accepted already (`promote = "auto"`).
     pub promoted: bool,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// Step one of a chair's decisions by mail: what was understood.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "chair_understood.txt")]
 pub struct ChairUnderstood<'a> {
     /// Conference name.
@@ -864,38 +1256,46 @@ pub struct ChairUnderstood<'a> {
     pub refused: &'a [String],
     /// Lines that could not be read.
     pub unreadable: &'a [String],
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 /// Step two: what was recorded.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "chair_decided.txt")]
 pub struct ChairDecided<'a> {
     /// Conference name.
     pub conference: &'a str,
     /// `accept P-0001 "Title"`, one per decision recorded.
     pub recorded: &'a [String],
+    /// How many were recorded.
+    pub recorded_count: usize,
     /// What could no longer be decided.
     pub refused: &'a [String],
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }
 
 impl ChairUnderstood<'_> {
     /// The text (a template error is shown in the mail rather than lost).
-    pub fn render_text(&self) -> String {
-        self.render()
+    pub fn render_text(&self, set: &crate::config::Overrides) -> String {
+        use super::custom::Mail;
+        self.text(set)
             .unwrap_or_else(|e| format!("(template error: {e})"))
     }
 }
 
 impl ChairDecided<'_> {
     /// The text (a template error is shown in the mail rather than lost).
-    pub fn render_text(&self) -> String {
-        self.render()
+    pub fn render_text(&self, set: &crate::config::Overrides) -> String {
+        use super::custom::Mail;
+        self.text(set)
             .unwrap_or_else(|e| format!("(template error: {e})"))
     }
 }
 
 /// `cfpd decide --request`: the address a chair decides by mail through.
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "chair_request.txt")]
 pub struct ChairRequestMail<'a> {
     /// Conference name.
@@ -906,4 +1306,6 @@ pub struct ChairRequestMail<'a> {
     pub undecided: &'a [String],
     /// `P-0003 "Title"`, waitlisted proposals.
     pub waitlisted: &'a [String],
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
 }

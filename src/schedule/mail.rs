@@ -11,7 +11,7 @@
 //! single item its Reply-To carries that item's token; with several items
 //! each is listed with its own reply address.
 
-use askama::Template;
+use crate::outbox::custom::Mail;
 
 use super::audience::{
     Content, Digest, DraftItem, Planned, ReviewItem, UnconfirmedItem, DIGEST_STATUSES,
@@ -168,7 +168,7 @@ fn drafts(
         tokens,
         |d, address| templates::DraftItemView {
             reference: crate::proposal::reference(d.proposal_id),
-            title: d.title.clone(),
+            title: templates::short_title(&d.title, 60),
             problems: d.problems.clone(),
             address,
         },
@@ -184,11 +184,13 @@ fn drafts(
     let deadline = c.deadline();
     let body = templates::DraftReminderMail {
         conference: c.conference(),
-        name: c.p.name.as_deref(),
+        contact: &c.cfg.conference.contact,
+        name: c.p.name.as_deref().unwrap_or(""),
         deadline: &deadline,
         drafts: &views,
+        count: views.len(),
     }
-    .render()
+    .text(&c.cfg.templates)
     .map_err(|e| ScheduleError::Render("remind_drafts.txt", e))?;
     let what = if views.len() == 1 {
         format!("Reminder: {} is still a draft", views[0].reference)
@@ -253,13 +255,15 @@ fn reviews(
     let deadline = c.deadline();
     let body = templates::ReviewReminderMail {
         conference: c.conference(),
-        name: c.p.name.as_deref(),
+        contact: &c.cfg.conference.contact,
+        name: c.p.name.as_deref().unwrap_or(""),
         deadline: &deadline,
         overdue,
         reviews: &views,
+        count: views.len(),
         scale: c.cfg.form_spec(),
     }
-    .render()
+    .text(&c.cfg.templates)
     .map_err(|e| ScheduleError::Render("remind_reviews.txt", e))?;
     let n = views.len();
     let what = match (overdue, n) {
@@ -378,9 +382,10 @@ fn digest(c: &Ctx<'_>, d: &Digest, tokens: &mut Vec<TokenWrite>) -> Result<Body,
         .collect();
     let body = templates::DigestMail {
         conference: c.conference(),
+        contact: &c.cfg.conference.contact,
         date: &date,
         cfp_deadline: &cfp_deadline,
-        review_deadline: review_deadline.as_deref(),
+        review_deadline: review_deadline.as_deref().unwrap_or(""),
         total,
         by_status: &by_status,
         topic_lines: &topic_lines,
@@ -389,12 +394,17 @@ fn digest(c: &Ctx<'_>, d: &Digest, tokens: &mut Vec<TokenWrite>) -> Result<Body,
         overdue: &overdue,
         since: &since,
         bounces: &bounces,
+        bounces_count: bounces.len(),
         declines: &declines,
+        declines_count: declines.len(),
         undeliverable: &undeliverable,
+        undeliverable_count: undeliverable.len(),
         uncertain: &uncertain,
+        uncertain_count: uncertain.len(),
         unconfirmed: &unconfirmed,
+        unconfirmed_count: unconfirmed.len(),
     }
-    .render()
+    .text(&c.cfg.templates)
     .map_err(|e| ScheduleError::Render("digest.txt", e))?;
     let mut what = format!("Digest {date}: {total} proposal(s)");
     if !d.bounces.is_empty() {
@@ -443,11 +453,13 @@ fn unconfirmed(
     let deadline = c.deadline();
     let body = templates::ConfirmReminderMail {
         conference: c.conference(),
-        name: c.p.name.as_deref(),
+        contact: &c.cfg.conference.contact,
+        name: c.p.name.as_deref().unwrap_or(""),
         deadline: &deadline,
         talks: &views,
+        count: views.len(),
     }
-    .render()
+    .text(&c.cfg.templates)
     .map_err(|e| ScheduleError::Render("remind_confirm.txt", e))?;
     let what = if views.len() == 1 {
         format!("Please confirm your talk {}", views[0].reference)
@@ -471,6 +483,7 @@ fn last_call(c: &Ctx<'_>, tokens: &mut Vec<TokenWrite>) -> Result<Body, Schedule
     let deadline = c.deadline();
     let body = templates::LastCallMail {
         conference: c.conference(),
+        contact: &c.cfg.conference.contact,
         deadline: &deadline,
         cfp_address: &c.cfg.conference.cfp_address,
         formats: &c.cfg.proposals.formats.join(" | "),
@@ -478,7 +491,7 @@ fn last_call(c: &Ctx<'_>, tokens: &mut Vec<TokenWrite>) -> Result<Body, Schedule
         recipient: &c.p.recipient,
         unsubscribe: &address,
     }
-    .render()
+    .text(&c.cfg.templates)
     .map_err(|e| ScheduleError::Render("last_call.txt", e))?;
     let what = format!(
         "Last call for proposals: the CFP closes {}",

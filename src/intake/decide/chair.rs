@@ -103,11 +103,12 @@ pub fn chair_mail(i: &Inbound, f: &Facts<'_>, from: &Mailbox, a: &ChairAuthority
             let lines: Vec<String> = ok.iter().map(|(.., l)| l.clone()).collect();
             let body = templates::ChairUnderstood {
                 conference: &cfg.conference.name,
+                contact: &cfg.conference.contact,
                 understood: &lines,
                 refused: &refused,
                 unreadable: &c.unreadable,
             }
-            .render_text();
+            .render_text(&cfg.templates);
             Decision::ChairRequest {
                 chair: a.token.bound_address.clone(),
                 commands: ok.iter().map(|(id, d, _)| (*id, *d)).collect(),
@@ -143,10 +144,12 @@ pub fn chair_mail(i: &Inbound, f: &Facts<'_>, from: &Mailbox, a: &ChairAuthority
             let lines: Vec<String> = ok.iter().map(|(.., l)| l.clone()).collect();
             let body = templates::ChairDecided {
                 conference: &cfg.conference.name,
+                contact: &cfg.conference.contact,
                 recorded: &lines,
+                recorded_count: lines.len(),
                 refused: &refused,
             }
-            .render_text();
+            .render_text(&cfg.templates);
             Decision::ChairDecided {
                 request_id: req.id,
                 chair: req.chair.clone(),

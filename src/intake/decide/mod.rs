@@ -561,7 +561,7 @@ impl Decision {
         proposal_id: Option<i64>,
     ) -> Decision {
         let reply = answer
-            .then(|| rejection.reply(&cfg.conference.name, &cfg.conference.cfp_address, &subject))
+            .then(|| rejection.reply(&crate::intake::reject::ReplyCtx::of(cfg), &subject))
             .flatten()
             .map(|body| Reply::ready(MailKind::Rejection, subject, body));
         Decision::Reject {
@@ -668,11 +668,7 @@ pub fn screen<'i>(i: &'i Inbound, f: &Facts<'_>) -> Result<&'i Mailbox, Box<Deci
 /// A refusal answered (when the reason gets an answer) under `Re: <their subject>`.
 fn reject(cfg: &Config, r: Rejection, their_subject: &str) -> Decision {
     let reply = r
-        .reply(
-            &cfg.conference.name,
-            &cfg.conference.cfp_address,
-            their_subject,
-        )
+        .reply(&crate::intake::reject::ReplyCtx::of(cfg), their_subject)
         .map(|body| {
             Reply::ready(
                 MailKind::Rejection,

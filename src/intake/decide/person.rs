@@ -12,7 +12,8 @@
 //! and forwards its thread at most once a day ([`due`]); the forward's text
 //! is rendered here ([`forward_text`]).
 
-use askama::Template;
+use crate::outbox::custom::Mail;
+use crate::outbox::templates::{Forward, ForwardItem, PersonWillAnswer};
 
 use super::replies::{self, Reply, ReplyToken};
 use super::Decision;
@@ -20,7 +21,6 @@ use crate::config::Config;
 use crate::intake::classify;
 use crate::intake::inbound::{Inbound, Mailbox};
 use crate::model::{mailbox_key, MailKind, ProposalRow, Reason};
-use crate::outbox::templates::wrap;
 
 /// A day, in milliseconds: a thread is forwarded at most once per this.
 pub const DAY_MS: i64 = 86_400_000;
@@ -136,13 +136,13 @@ pub fn for_person(
     let reference = proposal.map(|p| crate::proposal::reference(p.id));
     let body = PersonWillAnswer {
         conference: &cfg.conference.name,
-        name: from.name.as_deref(),
-        reference: reference.as_deref(),
+        name: from.name.as_deref().unwrap_or(""),
+        reference: reference.as_deref().unwrap_or(""),
         why: &speaker_why(cfg, why),
-        contact: &wrap(&contact.join(", "), 74),
         suggest_help: why == Why::NotAProposal,
+        contact,
     }
-    .render()
+    .text(&cfg.templates)
     .unwrap_or_default();
     let mut reply = Reply::ready(
         MailKind::PersonWillAnswer,
@@ -197,18 +197,6 @@ fn speaker_why(cfg: &Config, why: Why) -> String {
     }
 }
 
-/// `person_will_answer.txt`.
-#[derive(Template)]
-#[template(path = "person_will_answer.txt")]
-struct PersonWillAnswer<'a> {
-    conference: &'a str,
-    name: Option<&'a str>,
-    reference: Option<&'a str>,
-    why: &'a str,
-    contact: &'a str,
-    suggest_help: bool,
-}
-
 /// One message in a forward.
 #[derive(Debug, Clone)]
 pub struct Quoted {
@@ -224,20 +212,6 @@ pub struct Quoted {
     pub why: Option<&'static str>,
     /// Their text.
     pub text: String,
-}
-
-/// One message's block in `forward.txt`.
-struct Item {
-    head: String,
-    quoted: String,
-}
-
-/// `forward.txt`.
-#[derive(Template)]
-#[template(path = "forward.txt")]
-struct Forward<'a> {
-    conference: &'a str,
-    items: Vec<Item>,
 }
 
 /// `Label:    value`, wrapped under the label within 78 columns.
@@ -293,17 +267,19 @@ pub fn forward_text(cfg: &Config, items: &[Quoted]) -> (String, String) {
             if let Some(w) = q.why {
                 head.push(labelled("Why:", w));
             }
-            Item {
+            ForwardItem {
                 head: head.join("\n"),
                 quoted: quote(&q.text),
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
     let body = Forward {
         conference: &cfg.conference.name,
+        count: rows.len(),
         items: rows,
+        contact: &cfg.conference.contact,
     }
-    .render()
+    .text(&cfg.templates)
     .unwrap_or_default();
     let who = items.last().map(|q| q.from.as_str()).unwrap_or("");
     let about = items

@@ -1,6 +1,6 @@
 //! The replies decisions send: rendered from templates here (pure), queued by the pipeline.
 
-use askama::Template;
+use crate::outbox::custom::Mail;
 
 use super::NewProposal;
 use crate::config::Config;
@@ -129,7 +129,8 @@ pub fn help_reply(cfg: &Config, tagger: &Tagger, reason: Option<&str>) -> Reply 
     let deadline = deadline_text(cfg);
     let body = templates::Help {
         conference: &cfg.conference.name,
-        reason,
+        contact: &cfg.conference.contact,
+        reason: reason.unwrap_or(""),
         cfp_address: &cfg.conference.cfp_address,
         formats: p.formats.join(" | "),
         audiences: p.audiences.join(" | "),
@@ -143,11 +144,14 @@ pub fn help_reply(cfg: &Config, tagger: &Tagger, reason: Option<&str>) -> Reply 
             .set()
             .topics()
             .iter()
-            .map(|t| (t.id.clone(), t.name.clone()))
+            .map(|t| templates::TopicLine {
+                id: t.id.clone(),
+                name: t.name.clone(),
+            })
             .collect(),
         deadline: &deadline,
     }
-    .render()
+    .text(&cfg.templates)
     .unwrap_or_default();
     Reply::ready(
         MailKind::Help,
@@ -161,11 +165,12 @@ pub(super) fn withdrawn(cfg: &Config, from: &Mailbox, reference: &str, p: &Propo
     let title = p.fields.title.clone().unwrap_or_else(|| "untitled".into());
     let body = templates::Withdrawn {
         conference: &cfg.conference.name,
-        speaker_name: from.name.as_deref(),
+        contact: &cfg.conference.contact,
+        speaker_name: from.name.as_deref().unwrap_or(""),
         reference,
-        title: &title,
+        title: &templates::quoted(&title),
     }
-    .render()
+    .text(&cfg.templates)
     .unwrap_or_default();
     Reply::ready(
         MailKind::Withdrawn,
@@ -188,15 +193,16 @@ pub(super) fn updated(
     let title = fields.title.clone().unwrap_or_else(|| "untitled".into());
     let body = templates::Updated {
         conference: &cfg.conference.name,
-        speaker_name: from.name.as_deref(),
+        contact: &cfg.conference.contact,
+        speaker_name: from.name.as_deref().unwrap_or(""),
         reference,
         version,
         problems,
         record: templates::record(fields),
-        topics,
+        topics: templates::speaker_topics(topics),
         deadline: &deadline,
     }
-    .render()
+    .text(&cfg.templates)
     .unwrap_or_default();
     Reply {
         kind: MailKind::Updated,
@@ -216,23 +222,17 @@ pub fn confirmation(
     answer: crate::model::Confirmation,
 ) -> Reply {
     let title = p.fields.title.clone().unwrap_or_else(|| "untitled".into());
-    let contact = if cfg.chairs.is_empty() {
-        cfg.conference.cfp_address.clone()
-    } else {
-        cfg.chairs.join(", ")
-    };
     let quoted = templates::wrap(&format!("\"{title}\""), 74);
-    let contact = templates::wrap(&contact, 74);
     let m = templates::ConfirmationReceipt {
         conference: &cfg.conference.name,
-        speaker_name: from.name.as_deref(),
+        speaker_name: from.name.as_deref().unwrap_or(""),
         reference,
         title: &quoted,
-        contact: &contact,
+        contact: &cfg.conference.contact,
     };
     let (what, body) = match answer {
-        crate::model::Confirmation::Confirmed => ("confirmed", m.confirmed()),
-        crate::model::Confirmation::Declined => ("declined", m.declined()),
+        crate::model::Confirmation::Confirmed => ("confirmed", m.confirmed(&cfg.templates)),
+        crate::model::Confirmation::Declined => ("declined", m.declined(&cfg.templates)),
     };
     Reply {
         kind: MailKind::Confirmation,
@@ -262,19 +262,22 @@ impl NewProposal {
         let record = templates::record(fields);
         let title = fields.title.clone().unwrap_or_else(|| "untitled".into());
         let conference = cfg.conference.name.clone();
-        let speaker_name = self.speaker.name.clone();
-        let topics = self.topics.clone();
+        let speaker_name = self.speaker.name.clone().unwrap_or_default();
+        let topics = templates::speaker_topics(&self.topics);
+        let contact = cfg.conference.contact.clone();
+        let set = cfg.templates.clone();
         let kind = self.reply_kind();
         let (subject, body) = match kind {
             MailKind::Closed => {
                 let body = templates::Closed {
                     conference: &conference,
-                    speaker_name: speaker_name.as_deref(),
+                    contact: &contact,
+                    speaker_name: &speaker_name,
                     reference: &reference,
                     record,
                     deadline: &deadline,
                 }
-                .render();
+                .text(&set);
                 (
                     subject(
                         cfg,
@@ -288,13 +291,14 @@ impl NewProposal {
                 let body = Body::Later(Box::new(move || {
                     templates::Ack {
                         conference: &conference,
-                        speaker_name: speaker_name.as_deref(),
+                        contact: &contact,
+                        speaker_name: &speaker_name,
                         reference: &reference,
                         record,
-                        topics: &topics,
+                        topics,
                         deadline: &deadline,
                     }
-                    .render()
+                    .text(&set)
                     .unwrap_or_default()
                 }));
                 (subject, body)
@@ -312,15 +316,16 @@ impl NewProposal {
                 let body = Body::Later(Box::new(move || {
                     templates::DraftReply {
                         conference: &conference,
-                        speaker_name: speaker_name.as_deref(),
+                        contact: &contact,
+                        speaker_name: &speaker_name,
                         reference: &reference,
                         problems: &problems,
                         missing_labels,
                         record,
-                        topics: &topics,
+                        topics,
                         deadline: &deadline,
                     }
-                    .render()
+                    .text(&set)
                     .unwrap_or_default()
                 }));
                 (subject, body)
