@@ -20,6 +20,7 @@ mod mailbox;
 mod metrics;
 mod oauth2;
 mod outgoing;
+mod fields;
 mod proposals;
 mod reminders;
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub use mailbox::{ImapConfig, MailboxConfig};
 pub use metrics::MetricsConfig;
 pub use oauth2::{OAuth2Config, OAuth2Provider};
 pub use outgoing::{OutgoingConfig, SmtpConfig};
+pub use fields::blind_warnings;
 pub use proposals::{AttachmentLimits, Limits};
 
 use crate::calendar::rules::Rule;
@@ -201,7 +203,7 @@ impl Config {
         let oauth2 = oauth2::oauth2(&loc, raw.oauth2.as_ref(), &mailbox, &outgoing, &resolve)?;
         let authserv_id = mailbox::authserv_id(&loc, &raw.mailbox)?;
         let (database_url, lease) = database::database(&loc, &raw.database, &base)?;
-        let (proposals, attachments) = proposals::proposals(&loc, &raw.proposals)?;
+        let (proposals, attachments) = proposals::proposals(&loc, &raw.proposals, raw.review.blind)?;
         let limits = proposals::limits(&loc, &raw.limits)?;
         let review = conference::review(&loc, &raw.review)?;
         let announce = conference::announce(&loc, &raw.announce)?;

@@ -6,15 +6,20 @@
 
 use askama::Template;
 
-use crate::proposal::{label, Fields, FiledTopic};
+use crate::proposal::{custom, label, CustomField, Fields, FiledTopic};
 use crate::review::form::FormSpec;
 
-/// The echo of a proposal: (label, value) pairs for the fields that are given.
-pub fn record(fields: &Fields) -> Vec<(&'static str, String)> {
+/// The echo of a proposal: (label, value) pairs for the fields that are
+/// given, the built-in ones first, then the conference's own (`custom`).
+pub fn record(fields: &Fields, custom: &[CustomField]) -> Vec<(String, String)> {
     crate::proposal::PROPOSAL_FIELDS
         .iter()
-        .filter_map(|f| fields.get(f).map(|v| (label(f), v)))
-        .map(|(l, v)| (l, fit(l, &v)))
+        .filter_map(|f| fields.get(f).map(|v| (label(f).to_string(), v)))
+        .chain(custom::answers(fields, custom))
+        .map(|(l, v)| {
+            let v = fit(&l, &v);
+            (l, v)
+        })
         .collect()
 }
 
@@ -47,7 +52,7 @@ pub struct Ack<'a> {
     /// `P-0042`.
     pub reference: &'a str,
     /// What was understood.
-    pub record: Vec<(&'static str, String)>,
+    pub record: Vec<(String, String)>,
     /// Filed-under topics.
     pub topics: &'a [FiledTopic],
     /// The deadline, formatted in the conference zone and UTC.
@@ -67,9 +72,9 @@ pub struct DraftReply<'a> {
     /// What is missing or wrong.
     pub problems: &'a [String],
     /// Labels of the missing required fields, for the example.
-    pub missing_labels: Vec<&'static str>,
+    pub missing_labels: Vec<String>,
     /// What was understood.
-    pub record: Vec<(&'static str, String)>,
+    pub record: Vec<(String, String)>,
     /// Filed-under topics.
     pub topics: &'a [FiledTopic],
     /// The deadline.
@@ -91,7 +96,7 @@ pub struct Updated<'a> {
     /// Remaining problems (empty when complete).
     pub problems: &'a [String],
     /// The proposal as it stands.
-    pub record: Vec<(&'static str, String)>,
+    pub record: Vec<(String, String)>,
     /// Filed-under topics.
     pub topics: &'a [FiledTopic],
     /// The deadline.
@@ -109,7 +114,7 @@ pub struct Closed<'a> {
     /// `P-0042`.
     pub reference: &'a str,
     /// What was received.
-    pub record: Vec<(&'static str, String)>,
+    pub record: Vec<(String, String)>,
     /// The deadline.
     pub deadline: &'a str,
 }
@@ -161,7 +166,7 @@ pub struct AssignmentMail<'a> {
     /// `P-0042`.
     pub reference: &'a str,
     /// The proposal as shown to reviewers (blind: no speaker identity).
-    pub record: Vec<(&'static str, String)>,
+    pub record: Vec<(String, String)>,
     /// Topics it is filed under.
     pub topics: &'a [FiledTopic],
     /// The score and confidence scales.
@@ -208,24 +213,30 @@ pub fn speaker_topic(t: &FiledTopic) -> String {
 }
 
 /// The record a reviewer sees: without bio and co-speakers when `blind`, with
-/// the speaker's name and address first otherwise.
+/// the speaker's name and address first otherwise; of the conference's own
+/// fields only those configured for reviewers (`reviewers`, which under
+/// blind review only the chair's explicit `true` sets).
 pub fn reviewer_record(
     fields: &Fields,
     blind: bool,
     speaker: (&str, Option<&str>),
-) -> Vec<(&'static str, String)> {
+    custom: &[CustomField],
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if !blind {
         let who = match speaker.1 {
             Some(n) => format!("{n} <{}>", speaker.0),
             None => speaker.0.to_string(),
         };
-        out.push(("Speaker", who));
+        out.push(("Speaker".to_string(), who));
     }
+    let shown: Vec<CustomField> = custom.iter().filter(|c| c.reviewers).cloned().collect();
+    let mut visible = fields.clone();
+    visible.custom.retain(|k, _| shown.iter().any(|c| &c.name == k));
     out.extend(
-        record(fields)
+        record(&visible, &shown)
             .into_iter()
-            .filter(|(l, _)| !blind || (*l != "Bio" && *l != "Co-speakers")),
+            .filter(|(l, _)| !blind || (l != "Bio" && l != "Co-speakers")),
     );
     out
 }
@@ -459,7 +470,7 @@ mod tests {
             notes: Some(format!("See https://example.org/{}", "x".repeat(90))),
             ..Fields::default()
         };
-        let r = record(&fields);
+        let r = record(&fields, &[]);
         let get = |l: &str| r.iter().find(|(k, _)| k.starts_with(l)).unwrap().1.clone();
         assert_eq!(get("Title"), "Forms without tears");
         let a = get("Abstract");
@@ -494,7 +505,7 @@ mod tests {
             conference: "DjangoCon US 2099",
             reviewer_name: Some("Rita Reviewer-Longname"),
             reference: "P-0042",
-            record: record(&fields),
+            record: record(&fields, &[]),
             topics: &topics,
             scale,
             review_deadline: deadline.clone(),
@@ -564,7 +575,7 @@ mod tests {
             conference: "DjangoCon",
             speaker_name: Some("Ada Lovelace"),
             reference: "P-0001",
-            record: vec![("Title", "Forms".into())],
+            record: vec![("Title".into(), "Forms".into())],
             topics: &topics,
             deadline: "2099-04-24 23:59 AoE",
         }
@@ -583,6 +594,46 @@ mod tests {
             "{ack}"
         );
         assert!(ack.lines().all(|l| l.chars().count() <= 78), "{ack}");
+    }
+
+    #[test]
+    fn own_fields_are_echoed_to_speakers_and_shown_to_reviewers_only_when_set() {
+        let mut custom = crate::proposal::custom::tests::sample();
+        custom[0].label = "Pronouns, and how you would like to be introduced".into();
+        let mut fields = Fields {
+            title: Some("Forms".into()),
+            bio: Some("I am Ada.".into()),
+            ..Fields::default()
+        };
+        fields
+            .custom
+            .insert("pronouns".into(), format!("she/her; {}", "word ".repeat(30)));
+        fields.custom.insert("in_person".into(), "yes".into());
+        let topics = [topic("Forms", &[])];
+        let ack = Ack {
+            conference: "DjangoCon US 2099",
+            speaker_name: Some("Ada Lovelace"),
+            reference: "P-0001",
+            record: record(&fields, &custom),
+            topics: &topics,
+            deadline: "2099-04-24 23:59 AoE",
+        }
+        .render()
+        .unwrap();
+        assert!(
+            ack.contains("Pronouns, and how you would like to be introduced:\n  she/her;"),
+            "{ack}"
+        );
+        assert!(ack.contains("Can you attend in person?: yes\n"), "{ack}");
+        assert!(ack.lines().all(|l| l.chars().count() <= 78), "{ack}");
+        // pronouns: reviewers = false; in_person: reviewers = true.
+        let speaker = ("ada@example.org", Some("Ada"));
+        let blind = reviewer_record(&fields, true, speaker, &custom);
+        let labels: Vec<&str> = blind.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["Title", "Can you attend in person?"]);
+        let open = reviewer_record(&fields, false, speaker, &custom);
+        let labels: Vec<&str> = open.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["Speaker", "Title", "Bio", "Can you attend in person?"]);
     }
 }
 

@@ -22,6 +22,7 @@ pub mod ranking;
 pub mod reviews;
 pub mod safe;
 pub mod svg;
+pub mod thread;
 pub mod timeline;
 
 use crate::model::ProposalStatus;

@@ -189,7 +189,7 @@ pub(super) fn updated(
         reference,
         version,
         problems,
-        record: templates::record(fields),
+        record: templates::record(fields, &cfg.proposals.custom),
         topics,
         deadline: &deadline,
     }
@@ -256,7 +256,7 @@ impl NewProposal {
         let fields = &self.fields;
         let reference = proposal::reference(pid);
         let deadline = deadline_text(cfg);
-        let record = templates::record(fields);
+        let record = templates::record(fields, &cfg.proposals.custom);
         let title = fields.title.clone().unwrap_or_else(|| "untitled".into());
         let conference = cfg.conference.name.clone();
         let speaker_name = self.speaker.name.clone();
@@ -297,13 +297,7 @@ impl NewProposal {
                 (subject, body)
             }
             _ => {
-                let missing_labels = cfg
-                    .proposals
-                    .required
-                    .iter()
-                    .filter(|f| fields.get(f).is_none())
-                    .map(|f| proposal::label(f))
-                    .collect();
+                let missing_labels = proposal::missing_labels(fields, &cfg.proposals);
                 let subject = subject(cfg, &format!("{reference} saved as a draft: {title}"));
                 let problems = self.problems.clone();
                 let body = Body::Later(Box::new(move || {
