@@ -453,6 +453,7 @@ fn check_config_only(path: &Path) -> anyhow::Result<()> {
     println!("config    ok   {}", path.display());
     check_deadlines(&cfg)?;
     check_topics(&cfg)?;
+    check_fields(&cfg);
     println!(
         "database  {} (not opened: --config-only)",
         redact_url(&cfg.database_url)
@@ -485,6 +486,7 @@ async fn check(path: &Path) -> anyhow::Result<()> {
     println!("config    ok   {}", path.display());
     check_deadlines(&cfg)?;
     check_topics(&cfg)?;
+    check_fields(&cfg);
     let mut failed = 0;
     match open_store(&cfg).await {
         Ok(s) => {
@@ -621,6 +623,26 @@ fn check_deadlines(cfg: &Config) -> anyhow::Result<()> {
         println!("WARNING   {w}");
     }
     Ok(())
+}
+
+/// `cfpd check`'s line for the conference's own fields (none when there are
+/// none) and a warning for each that blind reviewers see.
+fn check_fields(cfg: &Config) {
+    let custom = &cfg.proposals.custom;
+    if custom.is_empty() {
+        return;
+    }
+    println!(
+        "fields    ok   {}",
+        custom
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for w in crate::config::blind_warnings(custom, cfg.review.blind) {
+        println!("WARNING   {w}");
+    }
 }
 
 /// `cfpd check`'s topics line: the topic file must load (the error names the

@@ -159,3 +159,121 @@ pub fn blind_warnings(custom: &[CustomField], blind: bool) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::Config;
+    use super::*;
+
+    const BASE: &str = r#"
+[conference]
+name = "DjangoCon US 2024"
+cfp_address = "cfp@djangocon.example"
+time_zone = "AoE"
+cfp_deadline = "2024-04-24T23:59:59"
+
+[mailbox]
+kind = "maildir"
+path = "inbox"
+
+[outgoing]
+kind = "folder"
+path = "sent"
+"#;
+
+    fn load(extra: &str) -> Result<Config, String> {
+        Config::from_str(&format!("{BASE}{extra}"), Path::new("/x/cfpd.toml"))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn fields_load_with_kinds_and_blind_defaults() {
+        let c = load(
+            r#"
+[[proposals.fields]]
+name = "pronouns"
+label = "Pronouns:"
+
+[[proposals.fields]]
+name = "in_person"
+label = "Can you attend in person?"
+kind = "yes/no"
+required = true
+reviewers = true
+
+[[proposals.fields]]
+name = "travel"
+label = "Travel support"
+kind = "one-of"
+choices = ["None", "Partial", "Full"]
+"#,
+        )
+        .unwrap();
+        let f = &c.proposals.custom;
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[0].label, "Pronouns");
+        assert_eq!((f[0].kind.clone(), f[0].required, f[0].reviewers), (FieldKind::Text, false, false));
+        assert_eq!((f[1].kind.clone(), f[1].required, f[1].reviewers), (FieldKind::YesNo, true, true));
+        assert_eq!(
+            f[2].kind,
+            FieldKind::OneOf(vec!["none".into(), "partial".into(), "full".into()])
+        );
+        // Blind review (the default): only the explicit `reviewers = true` shows.
+        assert_eq!(
+            blind_warnings(f, c.review.blind),
+            vec!["field \"in_person\" (Can you attend in person?) is shown to reviewers under blind review: make sure its answers cannot identify the speaker".to_string()]
+        );
+        // Open review: reviewers see fields unless told otherwise.
+        let open = load("[review]\nblind = false\n[[proposals.fields]]\nname = \"pronouns\"\nlabel = \"Pronouns\"\n").unwrap();
+        assert!(open.proposals.custom[0].reviewers);
+        assert!(blind_warnings(&open.proposals.custom, false).is_empty());
+    }
+
+    #[test]
+    fn mistakes_name_line_and_key() {
+        let cases = [
+            (
+                "[[proposals.fields]]\nname = \"Pro nouns\"\nlabel = \"Pronouns\"\n",
+                "/x/cfpd.toml:17: proposals.fields.name: write a short name",
+            ),
+            (
+                "[[proposals.fields]]\nname = \"title\"\nlabel = \"Talk name\"\n",
+                "/x/cfpd.toml:17: proposals.fields.name: \"title\" is a built-in field",
+            ),
+            (
+                "[[proposals.fields]]\nname = \"kind\"\nlabel = \"Abstract\"\n",
+                "/x/cfpd.toml:18: proposals.fields.label: \"Abstract\" is already a built-in label",
+            ),
+            (
+                "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\n[[proposals.fields]]\nname = \"a\"\nlabel = \"B\"\n",
+                "/x/cfpd.toml:20: proposals.fields.name: \"a\" is defined twice",
+            ),
+            (
+                "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\nkind = \"number\"\n",
+                "/x/cfpd.toml:19: proposals.fields.kind: unknown kind \"number\"; kinds are: text, yes/no, one-of",
+            ),
+            (
+                "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\nkind = \"one-of\"\n",
+                "/x/cfpd.toml:19: proposals.fields.choices: a one-of field needs choices",
+            ),
+            (
+                "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\nchoices = [\"x\", \"y\"]\n",
+                "/x/cfpd.toml:19: proposals.fields.choices: choices are only for kind = \"one-of\"",
+            ),
+            (
+                "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\nkind = \"one-of\"\nchoices = [\"x\"]\n",
+                "/x/cfpd.toml:20: proposals.fields.choices: list at least two choices",
+            ),
+            (
+                "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\ncolour = 1\n",
+                "/x/cfpd.toml:19: proposals.fields",
+            ),
+        ];
+        for (extra, want) in cases {
+            let e = load(&format!("\n{extra}")).unwrap_err();
+            assert!(e.starts_with(want), "{extra:?}\ngot:  {e}\nwant: {want}");
+        }
+    }
+}

@@ -13,7 +13,8 @@ use crate::model::{HoldReason, MailKind, MessageState, OutboxState, Reason};
 pub struct Inbound {
     /// Message row id (what `cfpd messages show` takes).
     pub id: i64,
-    /// When it reached the mailbox (ms).
+    /// When cfpd fetched it (ms): before anything it caused, to the
+    /// millisecond (the mailbox's own arrival time has whole seconds only).
     pub at: i64,
     /// Sender as written.
     pub from_addr: Option<String>,
@@ -49,8 +50,8 @@ pub struct Outbound {
 /// Inbound messages of proposal `id`, oldest first.
 pub async fn inbound(conn: &mut AnyConnection, id: i64) -> Result<Vec<Inbound>> {
     let rows = sqlx::query(
-        "SELECT id, COALESCE(arrived_at, received_at) AS at, from_addr, subject, state, reason
-         FROM messages WHERE proposal_id = $1 ORDER BY at, id",
+        "SELECT id, received_at, from_addr, subject, state, reason
+         FROM messages WHERE proposal_id = $1 ORDER BY received_at, id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -61,7 +62,7 @@ pub async fn inbound(conn: &mut AnyConnection, id: i64) -> Result<Vec<Inbound>> 
         |r| {
             Ok(Inbound {
                 id: r.try_get("id")?,
-                at: r.try_get("at")?,
+                at: r.try_get("received_at")?,
                 from_addr: r.try_get("from_addr")?,
                 subject: r.try_get("subject")?,
                 state: spelled(r, "state")?,
