@@ -382,6 +382,8 @@ pub struct ReviewReminderMail<'a> {
 #[derive(Template)]
 #[template(path = "digest.txt")]
 pub struct DigestMail<'a> {
+    /// What needs a chair (`schedule::mail::needs_chair`), empty when nothing.
+    pub needs: &'a [String],
     /// Conference name.
     pub conference: &'a str,
     /// The occurrence's local date.
