@@ -17,6 +17,7 @@ pub mod charts;
 pub mod fixtures;
 pub mod listing;
 pub mod message;
+pub mod overall;
 pub mod page;
 pub mod ranking;
 pub mod reviews;
