@@ -116,37 +116,51 @@ async fn a_missing_required_field_keeps_a_draft_and_show_tells_the_story() {
     assert!(draft.contains("\nCan you attend in person?: ...\n"), "{draft}");
     assert!(draft.contains("Pronouns: he/him\n"), "{draft}");
 
-    // Bob answers, and retitles the talk while at it.
+    // Bob answers the question alone: that is an update, and completes it.
     let answer = reply(
         "Bob <bob@b.example>",
         &draft_raw,
         "p2@b.example",
-        "Title: Postgres tricks for Django\nCan you attend in person? no",
+        "Can you attend in person? no",
     );
     w.dovecot.append("cfp", &answer).await;
     w.cfpd(&["run", "--once"]);
-    let updated = w.dovecot.wait_for("bob", 2, T).await;
-    let updated = body_of(&updated[1]);
+    let updated_raw = w.dovecot.wait_for("bob", 2, T).await.remove(1);
+    let updated = body_of(&updated_raw);
     assert!(updated.contains("Can you attend in person?: no\n"), "{updated}");
     let list = w.cfpd(&["proposals", "list", "--status", "submitted"]);
     assert!(list.contains("P-0001"), "{list}");
+    // Then he retitles the talk and adds a line to its abstract.
+    let retitle = reply(
+        "Bob <bob@b.example>",
+        &updated_raw,
+        "p3@b.example",
+        "Title: Postgres tricks for Django\nAbstract:\n  A talk about frontend in Django projects.\n  With EXPLAIN ANALYZE.",
+    );
+    w.dovecot.append("cfp", &retitle).await;
+    w.cfpd(&["run", "--once"]);
+    w.dovecot.wait_for("bob", 3, T).await;
 
     let show = w.cfpd(&["proposals", "show", "P-0001"]);
     let v2 = show.split("--- version 2").nth(1).expect(&show);
-    assert!(v2.contains("changed since version 1:\n"), "{show}");
+    let v2 = v2.split("--- version 3").next().unwrap();
     assert!(
-        v2.contains("  Title changed: \"Postgres tricks\" -> \"Postgres tricks for Django\"\n"),
+        v2.contains("changed since version 1:\n  Can you attend in person? added\n\n"),
         "{show}"
     );
-    assert!(v2.contains("  Can you attend in person? added\n"), "{show}");
-    // The thread: Bob's two mails and the two replies, in order.
+    let v3 = show.split("--- version 3").nth(1).expect(&show);
+    assert!(
+        v3.contains("changed since version 2:\n  Title changed: \"Postgres tricks\" -> \"Postgres tricks for Django\"\n  Abstract changed:\n    + With EXPLAIN ANALYZE.\n"),
+        "{show}"
+    );
+    // The thread: Bob's three mails and the three replies, in order.
     let thread: Vec<&str> = show
         .split("mail thread:\n")
         .nth(1)
         .expect(&show)
         .lines()
         .collect();
-    assert_eq!(thread.len(), 4, "{show}");
+    assert_eq!(thread.len(), 6, "{show}");
     assert!(thread[0].contains(" in   message ") && thread[0].contains("\"Proposal\""), "{show}");
     assert!(thread[1].contains(" out  mail ") && thread[1].contains("saved as a draft"), "{show}");
     assert!(thread[1].contains("(draft, sent "), "{show}");

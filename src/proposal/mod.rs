@@ -181,12 +181,14 @@ impl Fields {
         .filter(|v| !v.trim().is_empty())
     }
 
-    /// How many fields are given.
+    /// How many fields are given, the conference's own included (a reply
+    /// that only answers a question a draft asked is an update).
     pub fn count_given(&self) -> usize {
         PROPOSAL_FIELDS
             .iter()
             .filter(|f| self.get(f).is_some())
             .count()
+            + self.custom.values().filter(|v| !v.trim().is_empty()).count()
     }
 }
 
