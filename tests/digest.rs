@@ -42,7 +42,9 @@ async fn the_digest_names_what_needs_a_chair() {
             ),
         )
         .await;
-    let mut forged = b"Authentication-Results: mx.conf.example; dmarc=fail header.from=bank.example\r\n".to_vec();
+    let mut forged =
+        b"Authentication-Results: mx.conf.example; dmarc=fail header.from=bank.example\r\n"
+            .to_vec();
     forged.extend(mail(
         "ceo@bank.example",
         CFP,

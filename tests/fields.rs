@@ -38,7 +38,10 @@ async fn a_custom_field_reaches_the_ack_and_the_export_and_not_the_blind_assignm
     need_servers!();
     let w = World::start(&format!("[review]\nreviewers_per_proposal = 1\n{FIELDS}")).await;
     let check = w.cfpd(&["check", "--config-only"]);
-    assert!(check.contains("fields    ok   pronouns, in_person"), "{check}");
+    assert!(
+        check.contains("fields    ok   pronouns, in_person"),
+        "{check}"
+    );
     assert!(
         check.contains("WARNING   field \"in_person\" (Can you attend in person?) is shown to reviewers under blind review"),
         "{check}"
@@ -50,7 +53,13 @@ async fn a_custom_field_reaches_the_ack_and_the_export_and_not_the_blind_assignm
     w.dovecot
         .append(
             "cfp",
-            &mail("Ada <ada@a.example>", CFP, "p1@a.example", "Proposal", &body),
+            &mail(
+                "Ada <ada@a.example>",
+                CFP,
+                "p1@a.example",
+                "Proposal",
+                &body,
+            ),
         )
         .await;
     w.cfpd(&["run", "--once"]);
@@ -66,9 +75,15 @@ async fn a_custom_field_reaches_the_ack_and_the_export_and_not_the_blind_assignm
     let csv = w.cfpd(&["proposals", "list", "--output", "csv"]);
     let mut lines = csv.lines();
     let header = lines.next().unwrap();
-    assert!(header.ends_with(",median_score,pronouns,in_person"), "{csv}");
+    assert!(
+        header.ends_with(",median_score,pronouns,in_person"),
+        "{csv}"
+    );
     let row = lines.next().unwrap();
-    assert!(row.starts_with("P-0001,") && row.ends_with(",she/her,yes"), "{csv}");
+    assert!(
+        row.starts_with("P-0001,") && row.ends_with(",she/her,yes"),
+        "{csv}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&w.cfpd(&["proposals", "list", "--output", "json"])).unwrap();
     assert_eq!(json[0]["fields"]["pronouns"], "she/her");
@@ -79,15 +94,21 @@ async fn a_custom_field_reaches_the_ack_and_the_export_and_not_the_blind_assignm
     // Blind review: the reviewer sees the question the chair opened to
     // reviewers, and not the pronouns.
     let roster = w.dir.path().join("roster.csv");
-    std::fs::write(&roster, "email,name,topics,max_load\nrita@cs.uni.edu,Rita,frontend,5\n")
-        .unwrap();
+    std::fs::write(
+        &roster,
+        "email,name,topics,max_load\nrita@cs.uni.edu,Rita,frontend,5\n",
+    )
+    .unwrap();
     w.cfpd(&["reviewers", "import", roster.to_str().unwrap()]);
     let out = w.cfpd(&["assign", "--commit"]);
     assert!(out.contains("committed"), "{out}");
     w.cfpd(&["run", "--once"]);
     let assignment = body_of(&mail_with_subject(&w, "rita", "Review P-0001:", 1).await);
     assert!(assignment.contains("Title: HTMX at scale"), "{assignment}");
-    assert!(assignment.contains("Can you attend in person?: yes"), "{assignment}");
+    assert!(
+        assignment.contains("Can you attend in person?: yes"),
+        "{assignment}"
+    );
     assert!(!assignment.contains("Pronouns"), "{assignment}");
     assert!(!assignment.contains("she/her"), "{assignment}");
     assert!(!assignment.contains("ada@a.example"), "{assignment}");
@@ -101,7 +122,13 @@ async fn a_missing_required_field_keeps_a_draft_and_show_tells_the_story() {
     w.dovecot
         .append(
             "cfp",
-            &mail("Bob <bob@b.example>", CFP, "p1@b.example", "Proposal", &body),
+            &mail(
+                "Bob <bob@b.example>",
+                CFP,
+                "p1@b.example",
+                "Proposal",
+                &body,
+            ),
         )
         .await;
     w.cfpd(&["run", "--once"]);
@@ -113,7 +140,10 @@ async fn a_missing_required_field_keeps_a_draft_and_show_tells_the_story() {
         draft.contains("  - Can you attend in person? is missing.\n"),
         "{draft}"
     );
-    assert!(draft.contains("\nCan you attend in person?: ...\n"), "{draft}");
+    assert!(
+        draft.contains("\nCan you attend in person?: ...\n"),
+        "{draft}"
+    );
     assert!(draft.contains("Pronouns: he/him\n"), "{draft}");
 
     // Bob answers the question alone: that is an update, and completes it.
@@ -127,7 +157,10 @@ async fn a_missing_required_field_keeps_a_draft_and_show_tells_the_story() {
     w.cfpd(&["run", "--once"]);
     let updated_raw = w.dovecot.wait_for("bob", 2, T).await.remove(1);
     let updated = body_of(&updated_raw);
-    assert!(updated.contains("Can you attend in person?: no\n"), "{updated}");
+    assert!(
+        updated.contains("Can you attend in person?: no\n"),
+        "{updated}"
+    );
     let list = w.cfpd(&["proposals", "list", "--status", "submitted"]);
     assert!(list.contains("P-0001"), "{list}");
     // Then he retitles the talk and adds a line to its abstract.
@@ -161,11 +194,23 @@ async fn a_missing_required_field_keeps_a_draft_and_show_tells_the_story() {
         .lines()
         .collect();
     assert_eq!(thread.len(), 6, "{show}");
-    assert!(thread[0].contains(" in   message ") && thread[0].contains("\"Proposal\""), "{show}");
-    assert!(thread[1].contains(" out  mail ") && thread[1].contains("saved as a draft"), "{show}");
+    assert!(
+        thread[0].contains(" in   message ") && thread[0].contains("\"Proposal\""),
+        "{show}"
+    );
+    assert!(
+        thread[1].contains(" out  mail ") && thread[1].contains("saved as a draft"),
+        "{show}"
+    );
     assert!(thread[1].contains("(draft, sent "), "{show}");
-    assert!(thread[2].contains(" in   message ") && thread[2].contains("from bob@b.example"), "{show}");
-    assert!(thread[3].contains(" out  mail ") && thread[3].contains("P-0001 updated"), "{show}");
+    assert!(
+        thread[2].contains(" in   message ") && thread[2].contains("from bob@b.example"),
+        "{show}"
+    );
+    assert!(
+        thread[3].contains(" out  mail ") && thread[3].contains("P-0001 updated"),
+        "{show}"
+    );
 }
 
 fn body_of(raw: &[u8]) -> String {

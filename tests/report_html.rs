@@ -509,7 +509,9 @@ async fn the_html_report_renders_every_chart_in_chromium() {
     assert!(dom.contains("<body class=\"compact\">"), "compact layout");
     assert!(dom.contains("<h2 id=\"h-overall\">Overall ranking</h2>"));
     let overall = {
-        let start = dom.find("<table class=\"overall\">").expect("an overall ranking");
+        let start = dom
+            .find("<table class=\"overall\">")
+            .expect("an overall ranking");
         &dom[start..start + dom[start..].find("</table>").unwrap()]
     };
     let rows: Vec<&str> = overall.split("<tr").skip(2).collect();
@@ -518,15 +520,24 @@ async fn the_html_report_renders_every_chart_in_chromium() {
         .map(|r| &r[r.find("P-").unwrap()..][..6])
         .collect();
     assert_eq!(refs, ["P-0001", "P-0002", "P-0004", "P-0003"], "{overall}");
-    assert!(rows[0].contains("<td class=\"n\">4.00</td><td class=\"n\">2 of 2</td>"), "{overall}");
+    assert!(
+        rows[0].contains("<td class=\"n\">4.00</td><td class=\"n\">2 of 2</td>"),
+        "{overall}"
+    );
     assert!(rows[1].starts_with(" class=\"tie\""), "{overall}");
     for (row, mean) in [(rows[2], "3.00"), (rows[3], "2.00")] {
         assert!(
-            row.contains(&format!("<td class=\"n\">{mean}</td><td class=\"n short\">1 of 2<span class=\"flag\"")),
+            row.contains(&format!(
+                "<td class=\"n\">{mean}</td><td class=\"n short\">1 of 2<span class=\"flag\""
+            )),
             "{overall}"
         );
     }
-    assert_eq!(overall.matches("<span class=\"flag\"").count(), 2, "{overall}");
+    assert_eq!(
+        overall.matches("<span class=\"flag\"").count(),
+        2,
+        "{overall}"
+    );
     assert!(overall.contains("<td>talk-25</td>"), "{overall}");
     assert!(!overall.contains("<th>speaker</th>") && !overall.contains("ada@a.example"));
 
@@ -561,7 +572,11 @@ async fn the_html_report_renders_every_chart_in_chromium() {
         assert!(shot.count(c) > 1000, "{name}: {} pixels", shot.count(c));
     }
     // The flagged review counts stand out (their cells' shade).
-    assert!(shot.count(SHORT) > 500, "flagged cells: {} pixels", shot.count(SHORT));
+    assert!(
+        shot.count(SHORT) > 500,
+        "flagged cells: {} pixels",
+        shot.count(SHORT)
+    );
     assert!(
         shot.count(SCORE) > counted_scores * 30,
         "score dots: {} pixels",

@@ -63,7 +63,12 @@ pub(super) fn fields(
         if out.iter().any(|c| c.name == name) {
             return Err(at(&r.name, "name", &format!("{name:?} is defined twice")));
         }
-        let label = r.label.get_ref().split_whitespace().collect::<Vec<_>>().join(" ");
+        let label = r
+            .label
+            .get_ref()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let label = label.trim_end_matches([':', '：']).trim().to_string();
         if label.is_empty() || label.chars().count() > 60 {
             return Err(at(&r.label, "label", "write a label of 1 to 60 characters"));
@@ -80,7 +85,11 @@ pub(super) fn fields(
             crate::proposal::custom::normalise_label(&c.label) == norm
                 || crate::proposal::custom::normalise_label(&c.name) == norm
         }) {
-            return Err(at(&r.label, "label", &format!("{label:?} is used by another field")));
+            return Err(at(
+                &r.label,
+                "label",
+                &format!("{label:?} is used by another field"),
+            ));
         }
         let kind = kind(loc, r)?;
         out.push(CustomField {
@@ -97,7 +106,10 @@ pub(super) fn fields(
 /// A field's kind, with its choices for `one-of`.
 fn kind(loc: &Locator<'_>, r: &RawField) -> Result<FieldKind, ConfigError> {
     let spelled = r.kind.as_ref().map_or("text", |k| k.get_ref().as_str());
-    let offset = r.kind.as_ref().map_or(r.name.span().start, |k| k.span().start);
+    let offset = r
+        .kind
+        .as_ref()
+        .map_or(r.name.span().start, |k| k.span().start);
     let kind = match spelled.trim().to_ascii_lowercase().as_str() {
         "text" => FieldKind::Text,
         "yes/no" | "yes-no" | "yesno" => FieldKind::YesNo,
@@ -214,8 +226,14 @@ choices = ["None", "Partial", "Full"]
         let f = &c.proposals.custom;
         assert_eq!(f.len(), 3);
         assert_eq!(f[0].label, "Pronouns");
-        assert_eq!((f[0].kind.clone(), f[0].required, f[0].reviewers), (FieldKind::Text, false, false));
-        assert_eq!((f[1].kind.clone(), f[1].required, f[1].reviewers), (FieldKind::YesNo, true, true));
+        assert_eq!(
+            (f[0].kind.clone(), f[0].required, f[0].reviewers),
+            (FieldKind::Text, false, false)
+        );
+        assert_eq!(
+            (f[1].kind.clone(), f[1].required, f[1].reviewers),
+            (FieldKind::YesNo, true, true)
+        );
         assert_eq!(
             f[2].kind,
             FieldKind::OneOf(vec!["none".into(), "partial".into(), "full".into()])

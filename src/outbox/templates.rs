@@ -232,7 +232,9 @@ pub fn reviewer_record(
     }
     let shown: Vec<CustomField> = custom.iter().filter(|c| c.reviewers).cloned().collect();
     let mut visible = fields.clone();
-    visible.custom.retain(|k, _| shown.iter().any(|c| &c.name == k));
+    visible
+        .custom
+        .retain(|k, _| shown.iter().any(|c| &c.name == k));
     out.extend(
         record(&visible, &shown)
             .into_iter()
@@ -607,9 +609,10 @@ mod tests {
             bio: Some("I am Ada.".into()),
             ..Fields::default()
         };
-        fields
-            .custom
-            .insert("pronouns".into(), format!("she/her; {}", "word ".repeat(30)));
+        fields.custom.insert(
+            "pronouns".into(),
+            format!("she/her; {}", "word ".repeat(30)),
+        );
         fields.custom.insert("in_person".into(), "yes".into());
         let topics = [topic("Forms", &[])];
         let ack = Ack {
@@ -635,7 +638,10 @@ mod tests {
         assert_eq!(labels, ["Title", "Can you attend in person?"]);
         let open = reviewer_record(&fields, false, speaker, &custom);
         let labels: Vec<&str> = open.iter().map(|(l, _)| l.as_str()).collect();
-        assert_eq!(labels, ["Speaker", "Title", "Bio", "Can you attend in person?"]);
+        assert_eq!(
+            labels,
+            ["Speaker", "Title", "Bio", "Can you attend in person?"]
+        );
     }
 }
 

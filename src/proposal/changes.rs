@@ -79,8 +79,14 @@ pub fn between(old: &Fields, new: &Fields, custom: &[CustomField]) -> Vec<Change
         }
     }
     // Configured fields first in config order; the rest by name.
-    let order = |n: &str| custom.iter().position(|c| c.name == n).unwrap_or(usize::MAX);
-    names[PROPOSAL_FIELDS.len()..].sort_by(|a, b| order(&a.0).cmp(&order(&b.0)).then(a.0.cmp(&b.0)));
+    let order = |n: &str| {
+        custom
+            .iter()
+            .position(|c| c.name == n)
+            .unwrap_or(usize::MAX)
+    };
+    names[PROPOSAL_FIELDS.len()..]
+        .sort_by(|a, b| order(&a.0).cmp(&order(&b.0)).then(a.0.cmp(&b.0)));
     names
         .into_iter()
         .filter_map(|(name, label)| change(old.get(&name), new.get(&name), label))
@@ -94,8 +100,14 @@ fn change(old: Option<String>, new: Option<String>, label: String) -> Option<Cha
         (None, Some(_)) => Some(Change::Added { label }),
         (Some(_), None) => Some(Change::Removed { label }),
         (Some(o), Some(n)) if o == n => None,
-        (Some(o), Some(n)) if !o.contains('\n') && !n.contains('\n') && o.len() + n.len() <= 120 => {
-            Some(Change::Replaced { label, old: o, new: n })
+        (Some(o), Some(n))
+            if !o.contains('\n') && !n.contains('\n') && o.len() + n.len() <= 120 =>
+        {
+            Some(Change::Replaced {
+                label,
+                old: o,
+                new: n,
+            })
         }
         (Some(o), Some(n)) => {
             let all = line_diff(&o, &n);
@@ -173,7 +185,9 @@ mod tests {
                     old: "Fast ORM".into(),
                     new: "Faster ORM".into()
                 },
-                Change::Added { label: "Bio".into() },
+                Change::Added {
+                    label: "Bio".into()
+                },
             ]
         );
         assert_eq!(
@@ -183,7 +197,9 @@ mod tests {
         assert!(between(&new, &new, &[]).is_empty());
         assert_eq!(
             between(&new, &old, &[])[1],
-            Change::Removed { label: "Bio".into() }
+            Change::Removed {
+                label: "Bio".into()
+            }
         );
     }
 
@@ -194,7 +210,10 @@ mod tests {
             ..Default::default()
         };
         let new = Fields {
-            abstract_text: Some("We profile.\nWe fix N+1 queries with select_related.\nWe measure.\nWe ship.".into()),
+            abstract_text: Some(
+                "We profile.\nWe fix N+1 queries with select_related.\nWe measure.\nWe ship."
+                    .into(),
+            ),
             ..Default::default()
         };
         let c = between(&old, &new, &[]);
@@ -212,11 +231,21 @@ mod tests {
     #[test]
     fn long_diffs_are_cut_and_counted() {
         let old = Fields {
-            description: Some((0..20).map(|i| format!("old {i}")).collect::<Vec<_>>().join("\n")),
+            description: Some(
+                (0..20)
+                    .map(|i| format!("old {i}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
             ..Default::default()
         };
         let new = Fields {
-            description: Some((0..20).map(|i| format!("new {i}")).collect::<Vec<_>>().join("\n")),
+            description: Some(
+                (0..20)
+                    .map(|i| format!("new {i}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
             ..Default::default()
         };
         let Change::Text { lines, more, .. } = &between(&old, &new, &[])[0] else {
@@ -241,7 +270,9 @@ mod tests {
         assert_eq!(
             between(&old, &new, &custom),
             vec![
-                Change::Added { label: "Pronouns".into() },
+                Change::Added {
+                    label: "Pronouns".into()
+                },
                 Change::Replaced {
                     label: "Travel support".into(),
                     old: "none".into(),

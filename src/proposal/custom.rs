@@ -136,10 +136,7 @@ pub(super) fn normalise(value: &str, kind: &FieldKind) -> String {
 pub fn problems(fields: &Fields, custom: &[CustomField]) -> Vec<String> {
     let mut out = Vec::new();
     for c in custom {
-        let value = fields
-            .custom
-            .get(&c.name)
-            .filter(|v| !v.trim().is_empty());
+        let value = fields.custom.get(&c.name).filter(|v| !v.trim().is_empty());
         match (value, &c.kind) {
             (None, _) if c.required => out.push(format!("{} is missing.", c.label)),
             (None, _) | (Some(_), FieldKind::Text) => {}
@@ -256,7 +253,10 @@ pub(crate) mod tests {
         assert_eq!(normalise("Full", &k), "full");
         assert_eq!(normalise("partial (flights only)", &k), "partial");
         assert_eq!(normalise("lots", &k), "lots");
-        assert_eq!(normalise("she/her\nthey", &FieldKind::Text), "she/her\nthey");
+        assert_eq!(
+            normalise("she/her\nthey", &FieldKind::Text),
+            "she/her\nthey"
+        );
     }
 
     #[test]

@@ -188,7 +188,11 @@ impl Fields {
             .iter()
             .filter(|f| self.get(f).is_some())
             .count()
-            + self.custom.values().filter(|v| !v.trim().is_empty()).count()
+            + self
+                .custom
+                .values()
+                .filter(|v| !v.trim().is_empty())
+                .count()
     }
 }
 
@@ -268,7 +272,7 @@ pub fn missing_labels(fields: &Fields, rules: &ProposalRules) -> Vec<String> {
     let own = rules
         .custom
         .iter()
-        .filter(|c| c.required && fields.custom.get(&c.name).is_none())
+        .filter(|c| c.required && fields.get(&c.name).is_none())
         .map(|c| c.label.clone());
     builtin.chain(own).collect()
 }

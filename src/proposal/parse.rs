@@ -139,7 +139,9 @@ fn section_of(line: &str, rules: &ProposalRules) -> Option<(Section, String)> {
             let heading = c.get(1).is_some_and(|m| m.as_str().starts_with('#'));
             let colon = c.get(3).is_some();
             if heading || colon || line.trim().len() == c.get(2).map_or(0, |m| m.len()) {
-                if let Some(i) = super::custom::field_named(c.get(2).map_or("", |m| m.as_str()), &rules.custom) {
+                if let Some(i) =
+                    super::custom::field_named(c.get(2).map_or("", |m| m.as_str()), &rules.custom)
+                {
                     let first = strip_emphasis(c.get(3).map_or("", |m| m.as_str()).trim());
                     return Some((Section::Custom(i), first));
                 }
@@ -172,7 +174,11 @@ pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
         if let Some((section, first)) = section_of(line, rules) {
             sections.push((
                 section,
-                if first.is_empty() { vec![] } else { vec![first] },
+                if first.is_empty() {
+                    vec![]
+                } else {
+                    vec![first]
+                },
             ));
             continue;
         }
@@ -195,7 +201,11 @@ pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
             Section::Builtin(field) => ONE_PARAGRAPH.contains(&field),
             Section::Custom(i) => rules.custom[i].kind.one_paragraph(),
         };
-        let lines = if one { first_paragraph(&lines) } else { &lines[..] };
+        let lines = if one {
+            first_paragraph(&lines)
+        } else {
+            &lines[..]
+        };
         let value = clean_block(lines);
         out.labels_found += 1;
         if value.is_empty() {
@@ -589,7 +599,10 @@ mod tests {
         let p = parse(body, &r);
         let f = &p.fields;
         assert_eq!(f.description.as_deref(), Some("Long text."));
-        assert_eq!(f.custom.get("pronouns").map(String::as_str), Some("she/her"));
+        assert_eq!(
+            f.custom.get("pronouns").map(String::as_str),
+            Some("she/her")
+        );
         assert_eq!(f.custom.get("in_person").map(String::as_str), Some("yes"));
         assert_eq!(f.custom.get("travel").map(String::as_str), Some("full"));
         assert_eq!(f.bio.as_deref(), Some("I am Ada."));

@@ -329,7 +329,9 @@ mod tests {
     fn own_fields_get_a_column_each_and_a_json_object() {
         let custom = crate::proposal::custom::tests::sample();
         let mut p = rows();
-        p[0].fields.custom.insert("pronouns".into(), "she/her".into());
+        p[0].fields
+            .custom
+            .insert("pronouns".into(), "she/her".into());
         p[0].fields.custom.insert("travel".into(), "full".into());
         let l = list(&p, &[], &[], &[], &Filter::default());
         let header = csv_header(&custom);

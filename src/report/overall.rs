@@ -92,14 +92,14 @@ pub fn rows(
             let tie = matches!((prev, st), (Some(a), Some(b)) if b.ties(&a));
             prev = st;
             let p = by_id.get(&e.id);
-            let own = p.and_then(|p| p.reviewers_needed).map(|n| n.max(0) as usize);
+            let own = p
+                .and_then(|p| p.reviewers_needed)
+                .map(|n| n.max(0) as usize);
             OverallRow {
                 rank: i + 1,
                 tie,
                 reference: crate::proposal::reference(e.id),
-                title: p
-                    .and_then(|p| p.fields.title.clone())
-                    .unwrap_or_default(),
+                title: p.and_then(|p| p.fields.title.clone()).unwrap_or_default(),
                 topic: topic_of.remove(&e.id).unwrap_or_default(),
                 format: p.and_then(|p| p.fields.format.clone()).unwrap_or_default(),
                 speaker: match p {
@@ -138,7 +138,12 @@ mod tests {
             p.speaker_name = Some(format!("Speaker {id}"));
             p
         };
-        vec![p(1, "One", "a"), p(2, "Two", "b"), p(3, "Three", "a"), p(4, "Four", "b")]
+        vec![
+            p(1, "One", "a"),
+            p(2, "Two", "b"),
+            p(3, "Three", "a"),
+            p(4, "Four", "b"),
+        ]
     }
 
     /// 1: 4, 4 (two reviews of two); 2: 5 and one pending; 3: 4, 4 (ties
@@ -173,14 +178,29 @@ mod tests {
         let refs: Vec<&str> = rows.iter().map(|r| r.reference.as_str()).collect();
         assert_eq!(refs, ["P-0002", "P-0001", "P-0003", "P-0004"]);
         let r = &rows[0];
-        assert_eq!((r.mean.as_str(), r.reviews, r.expected, r.short()), ("5.00", 1, 2, true));
-        assert_eq!((r.topic.as_str(), r.format.as_str(), r.speaker.as_str()), ("Topic b", "talk-25", "Speaker 2"));
-        assert_eq!((rows[1].reviews, rows[1].expected, rows[1].short()), (2, 2, false));
+        assert_eq!(
+            (r.mean.as_str(), r.reviews, r.expected, r.short()),
+            ("5.00", 1, 2, true)
+        );
+        assert_eq!(
+            (r.topic.as_str(), r.format.as_str(), r.speaker.as_str()),
+            ("Topic b", "talk-25", "Speaker 2")
+        );
+        assert_eq!(
+            (rows[1].reviews, rows[1].expected, rows[1].short()),
+            (2, 2, false)
+        );
         assert!(!rows[1].tie && rows[2].tie);
         assert_eq!(rows[2].decision, "accepted");
         // No review and nobody assigned any more: still expected to have two.
-        assert_eq!((rows[3].mean.as_str(), rows[3].reviews, rows[3].expected), ("", 0, 2));
-        assert_eq!(rows.iter().map(|r| r.rank).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(
+            (rows[3].mean.as_str(), rows[3].reviews, rows[3].expected),
+            ("", 0, 2)
+        );
+        assert_eq!(
+            rows.iter().map(|r| r.rank).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
         // Blind review: no speaker.
         let blind = super::rows(&report(&ps), &ps, &[], 2, true);
         assert!(blind.iter().all(|r| r.speaker.is_empty()));

@@ -578,13 +578,20 @@ mod tests {
         assert!(!html.contains("<th>speaker</th>") && !html.contains("Ada &#60;1&#62;"));
         assert!(html.contains("Speakers are not shown: review is blind."));
         // One review each of the two they need: every mean is flagged.
-        assert_eq!(html.matches("<span class=\"flag\" title=").count(), 3, "{html}");
+        assert_eq!(
+            html.matches("<span class=\"flag\" title=").count(),
+            3,
+            "{html}"
+        );
         assert!(html.contains("<td class=\"n short\">1 of 2<span"), "{html}");
         assert!(html.contains("<td>Topic b</td><td>tutorial</td>"), "{html}");
         cfg.review.blind = false;
         let html = render(&cfg, &ps, Utc::now());
         assert!(html.contains("<th>speaker</th>"));
-        assert!(html.contains("<td>tutorial</td><td>Ada &#60;1&#62;</td>"), "{html}");
+        assert!(
+            html.contains("<td>tutorial</td><td>Ada &#60;1&#62;</td>"),
+            "{html}"
+        );
         // A larger CFP: the usual spacing, every topic's ranking open.
         let many: Vec<ProposalRow> = (1..=(crate::report::overall::COMPACT_MAX as i64 + 1))
             .map(|i| proposal(i, "T", "b", ProposalStatus::Submitted, T0))

@@ -51,7 +51,7 @@ pub fn render(inbound: &[Inbound], outbound: &[Outbound]) -> Vec<String> {
             ),
         ));
     }
-    lines.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    lines.sort_by_key(|l| (l.0, l.1, l.2));
     lines.into_iter().map(|l| l.3).collect()
 }
 
@@ -114,9 +114,22 @@ mod tests {
         let lines = render(&inbound, &outbound);
         assert_eq!(lines.len(), 4);
         assert!(lines[0].contains("in   message 7") && lines[0].contains("(accepted)"));
-        assert!(lines[1].contains("out  mail 1") && lines[1].contains("(ack, sent 2026-01-01 12:01 UTC)"), "{}", lines[1]);
-        assert!(lines[2].contains("message 9") && lines[2].contains("\\x1b"), "{}", lines[2]);
-        assert!(lines[3].contains("mail 2") && lines[3].contains("held: "), "{}", lines[3]);
+        assert!(
+            lines[1].contains("out  mail 1")
+                && lines[1].contains("(ack, sent 2026-01-01 12:01 UTC)"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].contains("message 9") && lines[2].contains("\\x1b"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].contains("mail 2") && lines[3].contains("held: "),
+            "{}",
+            lines[3]
+        );
         assert!(lines[0].starts_with("2026-01-01 12:00 UTC"));
     }
 }

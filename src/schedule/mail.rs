@@ -591,7 +591,9 @@ mod tests {
                 state: MessageState::NeedsReview,
                 reason: Some(Reason::DmarcFail),
                 from_addr: Some(format!("{}@forged.example", "x".repeat(50))),
-                subject: Some("Re: [TestConf] P-0001 received: a very long subject line\tindeed".into()),
+                subject: Some(
+                    "Re: [TestConf] P-0001 received: a very long subject line\tindeed".into(),
+                ),
                 proposal_id: None,
                 detail: None,
             }],
@@ -603,15 +605,31 @@ mod tests {
         let d = digest();
         let lines = needs_chair(&d);
         let text = lines.join("\n");
-        assert!(text.contains("1 late proposal(s) wait for a decision"), "{text}");
-        assert!(text.contains("      P-0007  Postgres tricks for Django"), "{text}");
-        assert!(text.contains("1 message(s) held: the sender may be forged"), "{text}");
+        assert!(
+            text.contains("1 late proposal(s) wait for a decision"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      P-0007  Postgres tricks for Django"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 message(s) held: the sender may be forged"),
+            "{text}"
+        );
         assert!(text.contains("      message 12  from xxxx"), "{text}");
-        assert!(text.contains("2 reviewer(s) are late with 5 review(s)"), "{text}");
+        assert!(
+            text.contains("2 reviewer(s) are late with 5 review(s)"),
+            "{text}"
+        );
         assert!(text.contains("1 accepted talk(s) not confirmed"), "{text}");
         assert!(!text.contains('\t'), "{text}");
         for l in &lines {
-            assert!(l.chars().count() <= 78, "{} characters: {l}", l.chars().count());
+            assert!(
+                l.chars().count() <= 78,
+                "{} characters: {l}",
+                l.chars().count()
+            );
         }
         let body = templates::DigestMail {
             needs: &lines,
