@@ -62,11 +62,16 @@ async fn the_digest_names_what_needs_a_chair() {
         .dovecot
         .wait_for("chair", 1, Duration::from_secs(20))
         .await;
-    let digest = chair
+    let raw = chair
         .iter()
-        .map(|m| body(m))
-        .find(|b| b.starts_with("Digest for the TestConf chairs"))
+        .find(|m| body(m).starts_with("Digest for the TestConf chairs"))
         .expect("a digest");
+    let subject = parsed(raw).subject().unwrap().to_string();
+    assert!(
+        subject.ends_with(": 1 proposal(s), 2 waiting for a chair"),
+        "{subject}"
+    );
+    let digest = body(raw);
     assert!(
         digest.contains(
             "\n\nNeeds a chair:\n  - 1 late proposal(s) wait for a decision. Take one into review\n    with `cfpd proposals accept-late P-…`, or decide it:\n      P-0001  Postgres tricks  (bob@b.example)\n"

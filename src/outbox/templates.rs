@@ -23,6 +23,20 @@ pub fn record(fields: &Fields, custom: &[CustomField]) -> Vec<(String, String)> 
         .collect()
 }
 
+/// A problem as a template's bullet ("  - " before it) shows it: wrapped
+/// within 78 characters, its further lines indented under the first word
+/// (a long label of the conference's own fields makes long sentences).
+pub fn bullet(problem: &str) -> String {
+    let opts = textwrap::Options::new(78)
+        .initial_indent("  - ")
+        .subsequent_indent("    ")
+        .break_words(false);
+    let filled = textwrap::fill(problem, opts);
+    filled
+        .strip_prefix("  - ")
+        .map_or(filled.clone(), str::to_string)
+}
+
 /// A field's value as the mail shows it: on the label's line when it fits in
 /// 78 characters, otherwise wrapped at 76 (the template indents it by two)
 /// paragraph by paragraph. A word longer than a line (a URL) stays whole.
@@ -642,6 +656,58 @@ mod tests {
             labels,
             ["Speaker", "Title", "Bio", "Can you attend in person?"]
         );
+        // A draft asks for a missing answer by its label, within 78 columns.
+        // The longest label the config allows (60 characters).
+        custom[1].label = "Will you attend in person, and on which days of the meeting?".into();
+        assert_eq!(custom[1].label.chars().count(), 60);
+        let rules = crate::proposal::ProposalRules {
+            required: vec!["title".into()],
+            formats: vec![],
+            audiences: vec![],
+            word_limits: vec![],
+            max_message_bytes: 1 << 20,
+            reply_token_days: 365,
+            custom: custom.clone(),
+        };
+        let missing = crate::proposal::missing_labels(&Fields::default(), &rules);
+        assert_eq!(missing, ["Title".to_string(), custom[1].label.clone()]);
+        let mut answered = Fields::default();
+        answered
+            .custom
+            .insert("travel".into(), "as much as you can give".into());
+        let problems: Vec<String> = crate::proposal::custom::problems(&answered, &custom)
+            .iter()
+            .map(|p| bullet(p))
+            .collect();
+        let draft = DraftReply {
+            conference: "DjangoCon US 2099",
+            speaker_name: Some("Ada Lovelace"),
+            reference: "P-0001",
+            problems: &problems,
+            missing_labels: missing,
+            record: record(&fields, &custom),
+            topics: &topics,
+            deadline: "2099-04-24 23:59 AoE",
+        }
+        .render()
+        .unwrap();
+        assert!(
+            draft.contains(&format!("\n{}: ...\n", custom[1].label)),
+            "{draft}"
+        );
+        assert!(
+            draft.contains(
+                "  - Travel support \"as much as you can give\" is not one of: none, partial,\n    full.\n"
+            ),
+            "{draft}"
+        );
+        for l in draft.lines() {
+            assert!(
+                l.chars().count() <= 78,
+                "{} characters: {l}",
+                l.chars().count()
+            );
+        }
     }
 }
 

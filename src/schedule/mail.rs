@@ -169,7 +169,7 @@ fn drafts(
         |d, address| templates::DraftItemView {
             reference: crate::proposal::reference(d.proposal_id),
             title: d.title.clone(),
-            problems: d.problems.clone(),
+            problems: d.problems.iter().map(|p| templates::bullet(p)).collect(),
             address,
         },
         |d, hash| {
@@ -399,6 +399,10 @@ fn digest(c: &Ctx<'_>, d: &Digest, tokens: &mut Vec<TokenWrite>) -> Result<Body,
     .render()
     .map_err(|e| ScheduleError::Render("digest.txt", e))?;
     let mut what = format!("Digest {date}: {total} proposal(s)");
+    let waiting = d.late.len() + d.held.len();
+    if waiting > 0 {
+        what.push_str(&format!(", {waiting} waiting for a chair"));
+    }
     if !d.bounces.is_empty() {
         what.push_str(&format!(", {} bounce(s)", d.bounces.len()));
     }

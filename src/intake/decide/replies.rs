@@ -188,7 +188,10 @@ pub(super) fn updated(
         speaker_name: from.name.as_deref(),
         reference,
         version,
-        problems,
+        problems: &problems
+            .iter()
+            .map(|p| templates::bullet(p))
+            .collect::<Vec<_>>(),
         record: templates::record(fields, &cfg.proposals.custom),
         topics,
         deadline: &deadline,
@@ -299,7 +302,8 @@ impl NewProposal {
             _ => {
                 let missing_labels = proposal::missing_labels(fields, &cfg.proposals);
                 let subject = subject(cfg, &format!("{reference} saved as a draft: {title}"));
-                let problems = self.problems.clone();
+                let problems: Vec<String> =
+                    self.problems.iter().map(|p| templates::bullet(p)).collect();
                 let body = Body::Later(Box::new(move || {
                     templates::DraftReply {
                         conference: &conference,
