@@ -399,10 +399,6 @@ fn digest(c: &Ctx<'_>, d: &Digest, tokens: &mut Vec<TokenWrite>) -> Result<Body,
     .render()
     .map_err(|e| ScheduleError::Render("digest.txt", e))?;
     let mut what = format!("Digest {date}: {total} proposal(s)");
-    let waiting = d.late.len() + d.held.len();
-    if waiting > 0 {
-        what.push_str(&format!(", {waiting} waiting for a chair"));
-    }
     if !d.bounces.is_empty() {
         what.push_str(&format!(", {} bounce(s)", d.bounces.len()));
     }
@@ -411,6 +407,10 @@ fn digest(c: &Ctx<'_>, d: &Digest, tokens: &mut Vec<TokenWrite>) -> Result<Body,
     }
     if !d.uncertain.is_empty() {
         what.push_str(&format!(", {} uncertain mail(s)", d.uncertain.len()));
+    }
+    let waiting = d.late.len() + d.held.len();
+    if waiting > 0 {
+        what.push_str(&format!(", {waiting} waiting for a chair"));
     }
     Ok(Body {
         kind: MailKind::Digest,
