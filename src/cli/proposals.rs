@@ -37,7 +37,8 @@ pub enum ProposalsCmd {
         #[arg(long, default_value = "table")]
         output: ListOutput,
     },
-    /// Everything about one proposal, all versions.
+    /// Everything about one proposal: every version with what changed,
+    /// decisions, reviews, and the mail thread with the speaker.
     Show {
         /// Reference, e.g. P-0042.
         reference: String,

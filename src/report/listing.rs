@@ -20,7 +20,8 @@ pub struct Filter {
     /// A talk format (`talk-25`).
     pub format: Option<String>,
     /// Words that must all appear (case-insensitive) in the title, abstract,
-    /// description, notes, bio or the speaker's name or address.
+    /// description, notes, bio, the answers to the conference's own
+    /// questions, or the speaker's name or address.
     pub search: Option<String>,
 }
 
@@ -52,6 +53,7 @@ impl Filter {
             ]
             .into_iter()
             .flatten()
+            .chain(f.custom.values().map(String::as_str))
             .collect::<Vec<_>>()
             .join("\n")
             .to_lowercase();
@@ -342,6 +344,12 @@ mod tests {
         assert_eq!(l[1].cells(&custom)[18..], ["", "", ""]);
         let json = serde_json::to_value(&l[0]).unwrap();
         assert_eq!(json["fields"]["pronouns"], "she/her");
+        // The answers are searched like the other texts.
+        let search = Filter {
+            search: Some("SHE/HER".into()),
+            ..Filter::default()
+        };
+        assert_eq!(list(&p, &[], &[], &[], &search).len(), 1);
     }
 
     #[test]
