@@ -517,9 +517,14 @@ mod tests {
             "Abstract\r\n\r\n\r\nx",
             "# \n## \n**",
             "Co-speakers: <>,,;;",
+            "İİİ Can you attend in person?İ",
+            "## :\n**Pronouns**\n**",
         ];
+        let mut own = rules();
+        own.custom = crate::proposal::custom::tests::sample();
         for s in samples {
             let _ = parse(s, &rules());
+            let _ = parse(s, &own);
         }
         let mut x: u64 = 7;
         for _ in 0..300 {
@@ -532,6 +537,7 @@ mod tests {
                 s.push(if x.is_multiple_of(7) { '\n' } else { c });
             }
             let _ = parse(&s, &rules());
+            let _ = parse(&s, &own);
         }
     }
 
