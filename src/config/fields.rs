@@ -24,7 +24,10 @@ pub(super) struct RawField {
     pub(super) reviewers: Option<bool>,
 }
 
-const KEY: &str = "proposals.fields";
+/// The key `k` of field table `i`, as errors name it: `proposals.fields[0].kind`.
+fn key(i: usize, k: &str) -> String {
+    format!("proposals.fields[{i}].{k}")
+}
 
 /// Validate the fields: a name fit for a CSV column and unused, a label that
 /// is not a built-in one, a known kind, choices exactly for `one-of`.
@@ -35,9 +38,9 @@ pub(super) fn fields(
     blind: bool,
 ) -> Result<Vec<CustomField>, ConfigError> {
     let mut out: Vec<CustomField> = Vec::new();
-    for r in raw {
-        let at = |s: &toml::Spanned<String>, key: &str, msg: &str| {
-            loc.err_at(s.span().start, &format!("{KEY}.{key}"), msg)
+    for (i, r) in raw.iter().enumerate() {
+        let at = |s: &toml::Spanned<String>, k: &str, msg: &str| {
+            loc.err_at(s.span().start, &key(i, k), msg)
         };
         let name = r.name.get_ref().trim().to_string();
         let name_ok = !name.is_empty()
@@ -91,7 +94,7 @@ pub(super) fn fields(
                 &format!("{label:?} is used by another field"),
             ));
         }
-        let kind = kind(loc, r)?;
+        let kind = kind(loc, i, r)?;
         out.push(CustomField {
             name,
             label,
@@ -104,7 +107,7 @@ pub(super) fn fields(
 }
 
 /// A field's kind, with its choices for `one-of`.
-fn kind(loc: &Locator<'_>, r: &RawField) -> Result<FieldKind, ConfigError> {
+fn kind(loc: &Locator<'_>, i: usize, r: &RawField) -> Result<FieldKind, ConfigError> {
     let spelled = r.kind.as_ref().map_or("text", |k| k.get_ref().as_str());
     let offset = r
         .kind
@@ -117,7 +120,7 @@ fn kind(loc: &Locator<'_>, r: &RawField) -> Result<FieldKind, ConfigError> {
             let Some(choices) = &r.choices else {
                 return Err(loc.err_at(
                     offset,
-                    &format!("{KEY}.choices"),
+                    &key(i, "choices"),
                     "a one-of field needs choices = [\"…\", \"…\"]",
                 ));
             };
@@ -130,7 +133,7 @@ fn kind(loc: &Locator<'_>, r: &RawField) -> Result<FieldKind, ConfigError> {
             if list.len() < 2 {
                 return Err(loc.err_at(
                     choices.span().start,
-                    &format!("{KEY}.choices"),
+                    &key(i, "choices"),
                     "list at least two choices",
                 ));
             }
@@ -139,7 +142,7 @@ fn kind(loc: &Locator<'_>, r: &RawField) -> Result<FieldKind, ConfigError> {
         other => {
             return Err(loc.err_at(
                 offset,
-                &format!("{KEY}.kind"),
+                &key(i, "kind"),
                 &format!("unknown kind {other:?}; kinds are: text, yes/no, one-of"),
             ))
         }
@@ -147,7 +150,7 @@ fn kind(loc: &Locator<'_>, r: &RawField) -> Result<FieldKind, ConfigError> {
     if let Some(c) = &r.choices {
         return Err(loc.err_at(
             c.span().start,
-            &format!("{KEY}.choices"),
+            &key(i, "choices"),
             "choices are only for kind = \"one-of\"",
         ));
     }
@@ -254,35 +257,35 @@ choices = ["None", "Partial", "Full"]
         let cases = [
             (
                 "[[proposals.fields]]\nname = \"Pro nouns\"\nlabel = \"Pronouns\"\n",
-                "/x/cfpd.toml:17: proposals.fields.name: write a short name",
+                "/x/cfpd.toml:17: proposals.fields[0].name: write a short name",
             ),
             (
                 "[[proposals.fields]]\nname = \"title\"\nlabel = \"Talk name\"\n",
-                "/x/cfpd.toml:17: proposals.fields.name: \"title\" is a built-in field",
+                "/x/cfpd.toml:17: proposals.fields[0].name: \"title\" is a built-in field",
             ),
             (
                 "[[proposals.fields]]\nname = \"kind\"\nlabel = \"Abstract\"\n",
-                "/x/cfpd.toml:18: proposals.fields.label: \"Abstract\" is already a built-in label",
+                "/x/cfpd.toml:18: proposals.fields[0].label: \"Abstract\" is already a built-in label",
             ),
             (
                 "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\n[[proposals.fields]]\nname = \"a\"\nlabel = \"B\"\n",
-                "/x/cfpd.toml:20: proposals.fields.name: \"a\" is defined twice",
+                "/x/cfpd.toml:20: proposals.fields[1].name: \"a\" is defined twice",
             ),
             (
                 "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\nkind = \"number\"\n",
-                "/x/cfpd.toml:19: proposals.fields.kind: unknown kind \"number\"; kinds are: text, yes/no, one-of",
+                "/x/cfpd.toml:19: proposals.fields[0].kind: unknown kind \"number\"; kinds are: text, yes/no, one-of",
             ),
             (
                 "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\nkind = \"one-of\"\n",
-                "/x/cfpd.toml:19: proposals.fields.choices: a one-of field needs choices",
+                "/x/cfpd.toml:19: proposals.fields[0].choices: a one-of field needs choices",
             ),
             (
                 "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\nchoices = [\"x\", \"y\"]\n",
-                "/x/cfpd.toml:19: proposals.fields.choices: choices are only for kind = \"one-of\"",
+                "/x/cfpd.toml:19: proposals.fields[0].choices: choices are only for kind = \"one-of\"",
             ),
             (
                 "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\nkind = \"one-of\"\nchoices = [\"x\"]\n",
-                "/x/cfpd.toml:20: proposals.fields.choices: list at least two choices",
+                "/x/cfpd.toml:20: proposals.fields[0].choices: list at least two choices",
             ),
             (
                 "[[proposals.fields]]\nname = \"a\"\nlabel = \"A\"\ncolour = 1\n",
