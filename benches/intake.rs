@@ -202,6 +202,7 @@ async fn backlog(n: usize) {
                     word_limits: vec![],
                     max_message_bytes: 1 << 20,
                     reply_token_days: 365,
+                    custom: vec![],
                 },
             );
             let _ = cfpd::intake::file_topics(&tagger, &f.fields, &Default::default());

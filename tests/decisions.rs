@@ -199,6 +199,19 @@ async fn every_speaker_and_co_speaker_gets_exactly_one_decision_mail_as_previewe
     w.cfpd(&["run", "--once"]);
     w.settled().await;
 
+    // The proposal's mail thread has the decision mails to all its speakers.
+    let show = w.cfpd(&["proposals", "show", "P-0001"]);
+    let thread = show.split("mail thread:\n").nth(1).expect(&show);
+    for who in ["ada@a.example", "eve@e.example", "fay@f.example"] {
+        assert!(
+            thread.lines().any(|l| l.contains(" out  mail ")
+                && l.contains(&format!("to {who}"))
+                && l.contains("(decision, sent ")),
+            "{who} in {thread}"
+        );
+    }
+    assert!(!thread.contains("bob@b.example"), "{thread}");
+
     // What arrives is what the preview showed.
     let ada = decision_mails(&w, "ada").await;
     assert_eq!(ada.len(), 1);

@@ -30,6 +30,8 @@ const SCORE: [u8; 3] = [0x2c, 0x7a, 0x7b];
 const DONE: [u8; 3] = [0x2f, 0x85, 0x5a];
 const PENDING: [u8; 3] = [0xdd, 0x6b, 0x20];
 const DECLINED: [u8; 3] = [0x71, 0x80, 0x96];
+/// The shade of a review count flagged as too few.
+const SHORT: [u8; 3] = [0xff, 0xf5, 0xf5];
 
 const HEADINGS: [&str; 6] = [
     "Summary",
@@ -500,6 +502,44 @@ async fn the_html_report_renders_every_chart_in_chromium() {
     for svg in [timeline, topics, scores, reviewers] {
         assert!(svg.contains("role=\"img\"") && svg.contains("<title id=\""));
     }
+    // The overall ranking across topics: each mean beside the reviews it
+    // rests on, flagged when fewer than assigned (P-0003: a decline was
+    // refilled, P-0004: one pending); format, no speaker (blind review).
+    // A small CFP gets the compact page.
+    assert!(dom.contains("<body class=\"compact\">"), "compact layout");
+    assert!(dom.contains("<h2 id=\"h-overall\">Overall ranking</h2>"));
+    let overall = {
+        let start = dom
+            .find("<table class=\"overall\">")
+            .expect("an overall ranking");
+        &dom[start..start + dom[start..].find("</table>").unwrap()]
+    };
+    let rows: Vec<&str> = overall.split("<tr").skip(2).collect();
+    let refs: Vec<&str> = rows
+        .iter()
+        .map(|r| &r[r.find("P-").unwrap()..][..6])
+        .collect();
+    assert_eq!(refs, ["P-0001", "P-0002", "P-0004", "P-0003"], "{overall}");
+    assert!(
+        rows[0].contains("<td class=\"n\">4.00</td><td class=\"n\">2 of 2</td>"),
+        "{overall}"
+    );
+    assert!(rows[1].starts_with(" class=\"tie\""), "{overall}");
+    for (row, mean) in [(rows[2], "3.00"), (rows[3], "2.00")] {
+        assert!(
+            row.contains(&format!(
+                "<td class=\"n\">{mean}</td><td class=\"n short\">1 of 2<span class=\"flag\""
+            )),
+            "{overall}"
+        );
+    }
+    assert_eq!(
+        overall.matches("<span class=\"flag\"").count(),
+        2,
+        "{overall}"
+    );
+    assert!(overall.contains("<td>talk-25</td>"), "{overall}");
+    assert!(!overall.contains("<th>speaker</th>") && !overall.contains("ada@a.example"));
 
     // The screenshot: a real picture with every chart's colours, in section order.
     let png = work.path().join("report.png");
@@ -531,6 +571,12 @@ async fn the_html_report_renders_every_chart_in_chromium() {
         // Legend swatches are 12×12; bars are far larger.
         assert!(shot.count(c) > 1000, "{name}: {} pixels", shot.count(c));
     }
+    // The flagged review counts stand out (their cells' shade).
+    assert!(
+        shot.count(SHORT) > 500,
+        "flagged cells: {} pixels",
+        shot.count(SHORT)
+    );
     assert!(
         shot.count(SCORE) > counted_scores * 30,
         "score dots: {} pixels",

@@ -21,6 +21,24 @@ fn rules() -> ProposalRules {
             .to_vec(),
         word_limits: vec![("abstract".into(), 300), ("title".into(), 20)],
         max_message_bytes: 1 << 20,
+        reply_token_days: 365,
+        // The conference's own questions go through their own label matching.
+        custom: vec![
+            cfpd::proposal::CustomField {
+                name: "pronouns".into(),
+                label: "Pronouns".into(),
+                kind: cfpd::proposal::FieldKind::Text,
+                required: false,
+                reviewers: false,
+            },
+            cfpd::proposal::CustomField {
+                name: "in_person".into(),
+                label: "Can you attend in person?".into(),
+                kind: cfpd::proposal::FieldKind::YesNo,
+                required: true,
+                reviewers: true,
+            },
+        ],
     }
 }
 

@@ -99,6 +99,7 @@ pub async fn store_pairs(
                 &p.fields,
                 cfg.review.blind,
                 (&p.speaker_email, p.speaker_name.as_deref()),
+                &cfg.proposals.custom,
             ),
             topics: templates::speaker_topics(&p.topics),
             scale: cfg.form_spec(),

@@ -170,9 +170,9 @@ pub async fn edit_proposal(config: &Path, a: EditArgs, out: &mut dyn Write) -> a
         0
     } else {
         let reference = p.reference();
-        let changes: Vec<_> = templates::record(&fields)
+        let changes: Vec<_> = templates::record(&fields, &cfg.proposals.custom)
             .into_iter()
-            .filter(|r| labels.contains(&r.label))
+            .filter(|r| labels.contains(&r.label.as_str()))
             .collect();
         let body = templates::ChairEdit {
             conference: &cfg.conference.name,

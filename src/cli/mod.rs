@@ -566,6 +566,7 @@ fn check_config_only(path: &Path) -> anyhow::Result<()> {
     check_contact(&cfg);
     check_topics(&cfg)?;
     let templates_failed = templates::check(&cfg);
+    check_fields(&cfg);
     println!(
         "database  {} (not opened: --config-only)",
         redact_url(&cfg.database_url)
@@ -603,6 +604,7 @@ async fn check(path: &Path) -> anyhow::Result<()> {
     check_contact(&cfg);
     check_topics(&cfg)?;
     let mut failed = templates::check(&cfg);
+    check_fields(&cfg);
     match open_store(&cfg).await {
         Ok(s) => {
             println!(
@@ -748,6 +750,26 @@ fn check_contact(cfg: &Config) {
         println!("WARNING   [conference] contact is empty (and there are no chairs):");
         println!("          questions and mail cfpd cannot act on reach no person;");
         println!("          set contact = \"you@example.org\" under [conference]");
+    }
+}
+
+/// `cfpd check`'s line for the conference's own fields (none when there are
+/// none) and a warning for each that blind reviewers see.
+fn check_fields(cfg: &Config) {
+    let custom = &cfg.proposals.custom;
+    if custom.is_empty() {
+        return;
+    }
+    println!(
+        "fields    ok   {}",
+        custom
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for w in crate::config::blind_warnings(custom, cfg.review.blind) {
+        println!("WARNING   {w}");
     }
 }
 

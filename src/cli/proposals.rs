@@ -37,7 +37,8 @@ pub enum ProposalsCmd {
         #[arg(long, default_value = "table")]
         output: ListOutput,
     },
-    /// Everything about one proposal, all versions.
+    /// Everything about one proposal: every version with what changed,
+    /// decisions, reviews, and the mail thread with the speaker.
     Show {
         /// Reference, e.g. P-0042.
         reference: String,
@@ -112,9 +113,11 @@ pub async fn run(config: &Path, cmd: ProposalsCmd) -> anyhow::Result<()> {
                 format,
                 search,
             };
-            list(&mut c, &mut out, &filter, output).await
+            list(&mut c, &mut out, &filter, output, &cfg.proposals.custom).await
         }
-        ProposalsCmd::Show { reference } => show(&mut c, &mut out, &reference).await,
+        ProposalsCmd::Show { reference } => {
+            show(&mut c, &mut out, &reference, &cfg.proposals.custom).await
+        }
         ProposalsCmd::Edit(args) => super::fix::edit_proposal(config, args, &mut out).await,
         ProposalsCmd::Restore {
             reference,
@@ -174,6 +177,7 @@ async fn list(
     out: &mut dyn Write,
     filter: &crate::report::listing::Filter,
     output: ListOutput,
+    custom: &[proposal::CustomField],
 ) -> anyhow::Result<()> {
     use crate::report::listing;
     let rows = listing::list(
@@ -190,9 +194,9 @@ async fn list(
         }
         ListOutput::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
-            crate::report::safe::csv_record(&mut w, listing::CSV_HEADER)?;
+            crate::report::safe::csv_record(&mut w, listing::csv_header(custom))?;
             for r in &rows {
-                crate::report::safe::csv_record(&mut w, r.cells())?;
+                crate::report::safe::csv_record(&mut w, r.cells(custom))?;
             }
             w.flush()?;
         }
@@ -228,8 +232,14 @@ async fn list(
     Ok(())
 }
 
-/// `cfpd proposals show`: everything about one proposal, all versions.
-async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> anyhow::Result<()> {
+/// `cfpd proposals show`: everything about one proposal, all versions with
+/// what changed from the one before, its reviews, and the mail thread.
+async fn show(
+    c: &mut AnyConnection,
+    out: &mut dyn Write,
+    reference: &str,
+    custom: &[proposal::CustomField],
+) -> anyhow::Result<()> {
     let p = existing(c, reference).await?;
     writeln!(out, "{}  ({})", p.reference(), p.status.as_str())?;
     writeln!(
@@ -266,7 +276,8 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
             p.overrides.remove.join(" -")
         )?;
     }
-    for v in pstore::versions(c, p.id).await? {
+    let versions = pstore::versions(c, p.id).await?;
+    for (k, v) in versions.iter().enumerate() {
         writeln!(
             out,
             "\n--- version {} ({}{}) ---",
@@ -277,8 +288,20 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
                 .map(|c| format!(", edited by the chair {}", terminal(c)))
                 .unwrap_or_default()
         )?;
+        if let Some(before) = k.checked_sub(1).map(|b| &versions[b]) {
+            let changes = proposal::changes::between(&before.fields, &v.fields, custom);
+            if changes.is_empty() {
+                writeln!(out, "no field changed since version {}", before.version)?;
+            } else {
+                writeln!(out, "changed since version {}:", before.version)?;
+                for l in changes.iter().flat_map(|c| c.lines()) {
+                    writeln!(out, "  {}", terminal(&l))?;
+                }
+                writeln!(out)?;
+            }
+        }
         for crate::outbox::templates::RecordLine { label, value, .. } in
-            crate::outbox::templates::record(&v.fields)
+            crate::outbox::templates::record(&v.fields, custom)
         {
             if value.contains('\n') {
                 writeln!(out, "{label}:")?;
@@ -330,6 +353,17 @@ async fn show(c: &mut AnyConnection, out: &mut dyn Write, reference: &str) -> an
         },
     );
     for line in reviews.lines() {
+        writeln!(out, "  {line}")?;
+    }
+    let inbound = crate::store::thread::inbound(c, p.id).await?;
+    let outbound =
+        crate::store::thread::outbound(c, p.id, &p.reference(), &p.speaker_email).await?;
+    writeln!(out, "mail thread:")?;
+    let thread = crate::report::thread::render(&inbound, &outbound);
+    if thread.is_empty() {
+        writeln!(out, "  (none)")?;
+    }
+    for line in thread {
         writeln!(out, "  {line}")?;
     }
     Ok(())

@@ -14,6 +14,7 @@
 mod conference;
 mod database;
 mod decisions;
+mod fields;
 mod locate;
 mod login;
 mod mailbox;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 
 pub use conference::{Conference, ReviewRules};
 pub use decisions::{DecisionRules, Promote};
+pub use fields::blind_warnings;
 pub use login::{AuthMethod, Secret, SecretError, TlsMode};
 pub use mailbox::{ImapConfig, MailboxConfig};
 pub use metrics::MetricsConfig;
@@ -208,7 +210,8 @@ impl Config {
         let oauth2 = oauth2::oauth2(&loc, raw.oauth2.as_ref(), &mailbox, &outgoing, &resolve)?;
         let authserv_id = mailbox::authserv_id(&loc, &raw.mailbox)?;
         let (database_url, lease) = database::database(&loc, &raw.database, &base)?;
-        let (proposals, attachments) = proposals::proposals(&loc, &raw.proposals)?;
+        let (proposals, attachments) =
+            proposals::proposals(&loc, &raw.proposals, raw.review.blind)?;
         let limits = proposals::limits(&loc, &raw.limits)?;
         let review = conference::review(&loc, &raw.review)?;
         let announce = conference::announce(&loc, &raw.announce)?;

@@ -67,6 +67,9 @@ pub(super) struct RawProposals {
     pub(super) blocked_attachment_extensions: Vec<String>,
     #[serde(default = "default_reply_token_days")]
     pub(super) reply_token_days: u32,
+    /// `[[proposals.fields]]`: the conference's own questions.
+    #[serde(default)]
+    pub(super) fields: Vec<super::fields::RawField>,
 }
 
 /// A year: a speaker can withdraw or confirm a talk until the conference is
@@ -105,6 +108,7 @@ impl Default for RawProposals {
             max_attachment_bytes: default_max_attachment_bytes(),
             blocked_attachment_extensions: default_blocked_extensions(),
             reply_token_days: default_reply_token_days(),
+            fields: Vec::new(),
         }
     }
 }
@@ -198,6 +202,7 @@ fn default_reply_cap() -> u32 {
 pub(super) fn proposals(
     loc: &Locator<'_>,
     p: &RawProposals,
+    blind: bool,
 ) -> Result<(ProposalRules, AttachmentLimits), ConfigError> {
     for f in &p.required {
         if !PROPOSAL_FIELDS.contains(&f.as_str()) {
@@ -249,6 +254,7 @@ pub(super) fn proposals(
         word_limits,
         max_message_bytes: p.max_message_bytes,
         reply_token_days: p.reply_token_days,
+        custom: super::fields::fields(loc, &p.fields, blind)?,
     };
     let attachments = AttachmentLimits {
         max_attachments: p.max_attachments,

@@ -11,6 +11,7 @@ fn rules() -> ProposalRules {
         word_limits: vec![],
         max_message_bytes: 1 << 20,
         reply_token_days: 365,
+        custom: vec![],
     }
 }
 

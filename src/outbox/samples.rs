@@ -62,6 +62,7 @@ pub fn sample_fields() -> Fields {
             "charles.babbage@difference-engine.example.org".into(),
             "mary.somerville@royal-society.example.org".into(),
         ]),
+        custom: Default::default(),
     }
 }
 
@@ -114,7 +115,7 @@ fn speaker_samples(c: &SampleConference<'_>) -> Vec<Sample> {
             conference: c.name,
             speaker_name: name,
             reference: "P-0042",
-            record: record(&fields),
+            record: record(&fields, &[]),
             topics: sample_topics(),
             deadline: DEADLINE,
             contact: c.contact,
@@ -124,7 +125,7 @@ fn speaker_samples(c: &SampleConference<'_>) -> Vec<Sample> {
         conference: c.name,
         speaker_name: SPEAKER,
         reference: "P-0042",
-        record: record(&fields),
+        record: record(&fields, &[]),
         topics: vec![],
         deadline: DEADLINE,
         contact: c.contact,
@@ -134,8 +135,8 @@ fn speaker_samples(c: &SampleConference<'_>) -> Vec<Sample> {
         speaker_name: SPEAKER,
         reference: "P-0042",
         problems: &problems,
-        missing_labels: vec!["Abstract", "Format"],
-        record: record(&fields),
+        missing_labels: vec!["Abstract".into(), "Format".into()],
+        record: record(&fields, &[]),
         topics: sample_topics(),
         deadline: DEADLINE,
         contact: c.contact,
@@ -147,7 +148,7 @@ fn speaker_samples(c: &SampleConference<'_>) -> Vec<Sample> {
             reference: "P-0042",
             version: 3,
             problems: p,
-            record: record(&fields),
+            record: record(&fields, &[]),
             topics: sample_topics(),
             deadline: DEADLINE,
             contact: c.contact,
@@ -157,7 +158,7 @@ fn speaker_samples(c: &SampleConference<'_>) -> Vec<Sample> {
         conference: c.name,
         speaker_name: SPEAKER,
         reference: "P-0042",
-        record: record(&fields),
+        record: record(&fields, &[]),
         deadline: DEADLINE,
         contact: c.contact,
     }));
@@ -168,7 +169,7 @@ fn speaker_samples(c: &SampleConference<'_>) -> Vec<Sample> {
         title: &quoted(TITLE),
         contact: c.contact,
     }));
-    let mut changed = record(&sample_fields());
+    let mut changed = record(&sample_fields(), &[]);
     changed.truncate(2);
     out.push(sample(&ChairEdit {
         conference: c.name,
@@ -308,6 +309,7 @@ fn reviewer_samples(c: &SampleConference<'_>) -> Vec<Sample> {
                 &fields,
                 blind,
                 ("ada@analytical-engine.example.org", Some(SPEAKER)),
+                &[],
             ),
             topics: sample_topics(),
             scale: c.scale,
@@ -447,9 +449,18 @@ fn chair_samples(c: &SampleConference<'_>) -> Vec<Sample> {
         "  topic                      proposals  reviewed".to_string(),
         "  Databases and the ORM              12         9".to_string(),
     ];
+    let needs = vec![
+        "  - 2 late proposal(s) wait for a decision. Take one into review".to_string(),
+        "    with `cfpd proposals accept-late P-…`, or decide it:".to_string(),
+        crate::outbox::clamp(
+            &format!("      P-0031  Forms without tears: a field guide to Dj…  ({SPEAKER})"),
+            78,
+        ),
+    ];
     for full in [true, false] {
         let l = if full { &some } else { &none };
         out.push(sample(&DigestMail {
+            needs: if full { &needs } else { &[] },
             conference: c.name,
             date: "2099-04-20",
             cfp_deadline: DEADLINE,

@@ -8,14 +8,15 @@ use askama::Template;
 use serde::Serialize;
 
 use crate::mail;
-use crate::proposal::{label, Fields, FiledTopic};
+use crate::proposal::{custom, label, CustomField, Fields, FiledTopic};
 use crate::review::form::FormSpec;
 
 /// One field of a proposal as a mail echoes it (`_record.txt`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordLine {
-    /// `Title`, `Abstract`, ….
-    pub label: &'static str,
+    /// `Title`, `Abstract`, …, or the label of one of the conference's own
+    /// fields.
+    pub label: String,
     /// The value, wrapped to fit (see [`fit`]).
     pub value: String,
     /// The value has several lines, so it goes below its label, indented.
@@ -24,7 +25,8 @@ pub struct RecordLine {
 
 impl RecordLine {
     /// A line of the record.
-    pub fn new(label: &'static str, value: String) -> RecordLine {
+    pub fn new(label: impl Into<String>, value: String) -> RecordLine {
+        let label = label.into();
         // Below the label when it has several lines or when it would not
         // fit beside it: a one-line value of up to 76 characters fits the
         // indented line but not always the label's.
@@ -38,14 +40,33 @@ impl RecordLine {
     }
 }
 
-/// The echo of a proposal: the fields that are given, each fitted to 78
+/// The echo of a proposal: the fields that are given, the built-in ones
+/// first, then the conference's own (`custom`), each fitted to 78
 /// characters.
-pub fn record(fields: &Fields) -> Vec<RecordLine> {
+pub fn record(fields: &Fields, custom: &[CustomField]) -> Vec<RecordLine> {
     crate::proposal::PROPOSAL_FIELDS
         .iter()
-        .filter_map(|f| fields.get(f).map(|v| (label(f), v)))
-        .map(|(l, v)| RecordLine::new(l, fit(l, &v)))
+        .filter_map(|f| fields.get(f).map(|v| (label(f).to_string(), v)))
+        .chain(custom::answers(fields, custom))
+        .map(|(l, v)| {
+            let v = fit(&l, &v);
+            RecordLine::new(l, v)
+        })
         .collect()
+}
+
+/// A problem as a template's bullet ("  - " before it) shows it: wrapped
+/// within 78 characters, its further lines indented under the first word
+/// (a long label of the conference's own fields makes long sentences).
+pub fn bullet(problem: &str) -> String {
+    let opts = textwrap::Options::new(78)
+        .initial_indent("  - ")
+        .subsequent_indent("    ")
+        .break_words(false);
+    let filled = textwrap::fill(problem, opts);
+    filled
+        .strip_prefix("  - ")
+        .map_or(filled.clone(), str::to_string)
 }
 
 /// The filed topics as speakers and reviewers read them ([`speaker_topic`]).
@@ -113,7 +134,7 @@ pub struct DraftReply<'a> {
     /// What is missing or wrong.
     pub problems: &'a [String],
     /// Labels of the missing required fields, for the example.
-    pub missing_labels: Vec<&'static str>,
+    pub missing_labels: Vec<String>,
     /// What was understood.
     pub record: Vec<RecordLine>,
     /// Filed-under topics.
@@ -352,11 +373,14 @@ pub fn speaker_topic(t: &FiledTopic) -> String {
 }
 
 /// The record a reviewer sees: without bio and co-speakers when `blind`, with
-/// the speaker's name and address first otherwise.
+/// the speaker's name and address first otherwise; of the conference's own
+/// fields only those configured for reviewers (`reviewers`, which under
+/// blind review only the chair's explicit `true` sets).
 pub fn reviewer_record(
     fields: &Fields,
     blind: bool,
     speaker: (&str, Option<&str>),
+    custom: &[CustomField],
 ) -> Vec<RecordLine> {
     let mut out = Vec::new();
     if !blind {
@@ -366,8 +390,13 @@ pub fn reviewer_record(
         };
         out.push(RecordLine::new("Speaker", fit("Speaker", &who)));
     }
+    let shown: Vec<CustomField> = custom.iter().filter(|c| c.reviewers).cloned().collect();
+    let mut visible = fields.clone();
+    visible
+        .custom
+        .retain(|k, _| shown.iter().any(|c| &c.name == k));
     out.extend(
-        record(fields)
+        record(&visible, &shown)
             .into_iter()
             .filter(|r| !blind || (r.label != "Bio" && r.label != "Co-speakers")),
     );
@@ -535,6 +564,8 @@ pub struct ReviewReminderMail<'a> {
 #[derive(Template, Serialize)]
 #[template(path = "digest.txt")]
 pub struct DigestMail<'a> {
+    /// What needs a chair (`schedule::mail::needs_chair`), empty when nothing.
+    pub needs: &'a [String],
     /// Conference name.
     pub conference: &'a str,
     /// The occurrence's local date.
@@ -668,7 +699,7 @@ mod tests {
             notes: Some(format!("See https://example.org/{}", "x".repeat(90))),
             ..Fields::default()
         };
-        let r = record(&fields);
+        let r = record(&fields, &[]);
         let get = |l: &str| {
             r.iter()
                 .find(|k| k.label.starts_with(l))
@@ -710,7 +741,7 @@ mod tests {
             conference: "DjangoCon US 2099",
             reviewer_name: "Rita Reviewer-Longname",
             reference: "P-0042",
-            record: record(&fields),
+            record: record(&fields, &[]),
             topics: speaker_topics(&topics),
             scale,
             review_deadline: deadline.clone(),
@@ -966,7 +997,7 @@ mod tests {
             ),
             ..Default::default()
         };
-        let changes: Vec<_> = record(&new).into_iter().collect();
+        let changes: Vec<_> = record(&new, &[]).into_iter().collect();
         let contact = [
             "program-chair-with-a-long-name@conference.example.org".to_string(),
             "second.chair.with.another.long.name@university.example.edu".to_string(),
@@ -1008,6 +1039,104 @@ mod tests {
         assert!(back.contains("late entry"), "{back}");
         assert!(back.contains("second.chair"), "{back}");
         assert!(back.lines().all(|l| l.chars().count() <= 78), "{back}");
+    }
+
+    #[test]
+    fn own_fields_are_echoed_to_speakers_and_shown_to_reviewers_only_when_set() {
+        let mut custom = crate::proposal::custom::tests::sample();
+        custom[0].label = "Pronouns, and how you would like to be introduced".into();
+        let mut fields = Fields {
+            title: Some("Forms".into()),
+            bio: Some("I am Ada.".into()),
+            ..Fields::default()
+        };
+        fields.custom.insert(
+            "pronouns".into(),
+            format!("she/her; {}", "word ".repeat(30)),
+        );
+        fields.custom.insert("in_person".into(), "yes".into());
+        let topics = [topic("Forms", &[])];
+        let ack = Ack {
+            conference: "DjangoCon US 2099",
+            speaker_name: "Ada Lovelace",
+            reference: "P-0001",
+            record: record(&fields, &custom),
+            topics: speaker_topics(&topics),
+            deadline: "2099-04-24 23:59 AoE",
+            contact: &[],
+        }
+        .render()
+        .unwrap();
+        assert!(
+            ack.contains("Pronouns, and how you would like to be introduced:\n  she/her;"),
+            "{ack}"
+        );
+        assert!(ack.contains("Can you attend in person?: yes\n"), "{ack}");
+        assert!(ack.lines().all(|l| l.chars().count() <= 78), "{ack}");
+        // pronouns: reviewers = false; in_person: reviewers = true.
+        let speaker = ("ada@example.org", Some("Ada"));
+        let blind = reviewer_record(&fields, true, speaker, &custom);
+        let labels: Vec<&str> = blind.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(labels, ["Title", "Can you attend in person?"]);
+        let open = reviewer_record(&fields, false, speaker, &custom);
+        let labels: Vec<&str> = open.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["Speaker", "Title", "Bio", "Can you attend in person?"]
+        );
+        // A draft asks for a missing answer by its label, within 78 columns.
+        // The longest label the config allows (60 characters).
+        custom[1].label = "Will you attend in person, and on which days of the meeting?".into();
+        assert_eq!(custom[1].label.chars().count(), 60);
+        let rules = crate::proposal::ProposalRules {
+            required: vec!["title".into()],
+            formats: vec![],
+            audiences: vec![],
+            word_limits: vec![],
+            max_message_bytes: 1 << 20,
+            reply_token_days: 365,
+            custom: custom.clone(),
+        };
+        let missing = crate::proposal::missing_labels(&Fields::default(), &rules);
+        assert_eq!(missing, ["Title".to_string(), custom[1].label.clone()]);
+        let mut answered = Fields::default();
+        answered
+            .custom
+            .insert("travel".into(), "as much as you can give".into());
+        let problems: Vec<String> = crate::proposal::custom::problems(&answered, &custom)
+            .iter()
+            .map(|p| bullet(p))
+            .collect();
+        let draft = DraftReply {
+            conference: "DjangoCon US 2099",
+            speaker_name: "Ada Lovelace",
+            reference: "P-0001",
+            problems: &problems,
+            missing_labels: missing,
+            record: record(&fields, &custom),
+            topics: speaker_topics(&topics),
+            deadline: "2099-04-24 23:59 AoE",
+            contact: &[],
+        }
+        .render()
+        .unwrap();
+        assert!(
+            draft.contains(&format!("\n{}: ...\n", custom[1].label)),
+            "{draft}"
+        );
+        assert!(
+            draft.contains(
+                "  - Travel support \"as much as you can give\" is not one of: none, partial,\n    full.\n"
+            ),
+            "{draft}"
+        );
+        for l in draft.lines() {
+            assert!(
+                l.chars().count() <= 78,
+                "{} characters: {l}",
+                l.chars().count()
+            );
+        }
     }
 }
 

@@ -7,9 +7,15 @@
 //! The rules come in as plain data ([`ProposalRules`], filled in by `config`
 //! from `[proposals]`), so this room imports no configuration.
 
+pub mod changes;
+pub mod custom;
 pub mod parse;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+pub use custom::{CustomField, FieldKind};
 
 pub use parse::{parse, Parsed};
 
@@ -29,6 +35,8 @@ pub struct ProposalRules {
     /// Days a speaker's reply address (proposal token) works after it was
     /// issued: a mail left in an old mailbox stops being a key to the proposal.
     pub reply_token_days: u32,
+    /// The conference's own questions (`[[proposals.fields]]`), in config order.
+    pub custom: Vec<CustomField>,
 }
 
 /// Field names a proposal may have.
@@ -42,6 +50,32 @@ pub const PROPOSAL_FIELDS: &[&str] = &[
     "notes",
     "bio",
     "co-speakers",
+];
+
+/// Names a conference's own field may not take: the built-in fields and the
+/// other columns of `cfpd proposals list --output csv`, where each own field
+/// is a column under its name.
+pub const RESERVED_NAMES: &[&str] = &[
+    "title",
+    "format",
+    "audience",
+    "topics",
+    "abstract",
+    "description",
+    "notes",
+    "bio",
+    "co-speakers",
+    "co_speakers",
+    "reference",
+    "status",
+    "decision",
+    "version",
+    "speaker_email",
+    "speaker_name",
+    "reviews",
+    "mean_score",
+    "median_score",
+    "fields",
 ];
 
 /// Loose check that a string is a single mail address (`local@domain.tld`).
@@ -92,6 +126,12 @@ pub struct Fields {
     pub bio: Option<String>,
     /// Co-speakers' addresses.
     pub co_speakers: Option<Vec<String>>,
+    /// Answers to the conference's own questions (`[[proposals.fields]]`),
+    /// by field name. Stored inside the version's `fields` JSON, so every
+    /// version keeps the answers it was given; versions written before any
+    /// field was configured read as none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
 }
 
 impl Fields {
@@ -116,6 +156,11 @@ impl Fields {
                 .co_speakers
                 .clone()
                 .or_else(|| self.co_speakers.clone()),
+            custom: {
+                let mut c = self.custom.clone();
+                c.extend(newer.custom.clone());
+                c
+            },
         }
     }
 
@@ -131,17 +176,23 @@ impl Fields {
             "notes" => self.notes.clone(),
             "bio" => self.bio.clone(),
             "co-speakers" => self.co_speakers.as_ref().map(|t| t.join(", ")),
-            _ => None,
+            other => self.custom.get(other).cloned(),
         }
         .filter(|v| !v.trim().is_empty())
     }
 
-    /// How many fields are given.
+    /// How many fields are given, the conference's own included (a reply
+    /// that only answers a question a draft asked is an update).
     pub fn count_given(&self) -> usize {
         PROPOSAL_FIELDS
             .iter()
             .filter(|f| self.get(f).is_some())
             .count()
+            + self
+                .custom
+                .values()
+                .filter(|v| !v.trim().is_empty())
+                .count()
     }
 }
 
@@ -195,6 +246,7 @@ pub fn problems(fields: &Fields, rules: &ProposalRules) -> Vec<String> {
             }
         }
     }
+    out.extend(custom::problems(fields, &rules.custom));
     for (f, limit) in &rules.word_limits {
         if let Some(v) = fields.get(f) {
             let n = v.split_whitespace().count();
@@ -207,6 +259,22 @@ pub fn problems(fields: &Fields, rules: &ProposalRules) -> Vec<String> {
         }
     }
     out
+}
+
+/// The labels of the required fields `fields` lacks (built-in and custom),
+/// for the example a draft's reply gives.
+pub fn missing_labels(fields: &Fields, rules: &ProposalRules) -> Vec<String> {
+    let builtin = rules
+        .required
+        .iter()
+        .filter(|f| fields.get(f).is_none())
+        .map(|f| label(f).to_string());
+    let own = rules
+        .custom
+        .iter()
+        .filter(|c| c.required && fields.get(&c.name).is_none())
+        .map(|c| c.label.clone());
+    builtin.chain(own).collect()
 }
 
 /// A topic a proposal is filed under, with the evidence for it.
@@ -243,6 +311,7 @@ mod tests {
             word_limits: vec![("abstract".into(), 5)],
             max_message_bytes: 1 << 20,
             reply_token_days: 365,
+            custom: vec![],
         }
     }
 

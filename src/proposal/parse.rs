@@ -107,10 +107,53 @@ fn field_of(label: &str) -> &'static str {
     "description"
 }
 
-/// Parse a proposal body. `rules` supplies the allowed formats and audiences.
-/// The field a line labels and the value on the label's line, when the line
-/// is a label: the one reading of a label, shared by [`parse`] and
-/// [`label_lines`].
+/// What a labelled section of the body holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Section {
+    /// A built-in field (`title`, `abstract`, …).
+    Builtin(&'static str),
+    /// The conference's own field at this index of `ProposalRules::custom`.
+    Custom(usize),
+}
+
+/// Any `Label: value` line (or a Markdown heading), for the conference's own
+/// labels, which are matched by name after this finds the line's label.
+fn any_label_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)^[ \t]*(#{1,6}[ \t]*|[-*+][ \t]+)?(?:\*\*|__|\*|_)?[ \t]*([^:：\n]{1,80}?)[ \t]*(?:\*\*|__|\*|_)?[ \t]*(?:(?:[:：])(?:\*\*|__)?[ \t]*(.*?))?[ \t]*$",
+        )
+        .expect("custom label regex")
+    })
+}
+
+/// The section a line opens, with the value on its own line; `None` when
+/// the line continues the section before it.
+fn section_of(line: &str, rules: &ProposalRules) -> Option<(Section, String)> {
+    if !rules.custom.is_empty() {
+        if let Some((i, answer)) = super::custom::question_answered(line, &rules.custom) {
+            return Some((Section::Custom(i), answer));
+        }
+        if let Some(c) = any_label_regex().captures(line) {
+            let heading = c.get(1).is_some_and(|m| m.as_str().starts_with('#'));
+            let colon = c.get(3).is_some();
+            if heading || colon || line.trim().len() == c.get(2).map_or(0, |m| m.len()) {
+                if let Some(i) =
+                    super::custom::field_named(c.get(2).map_or("", |m| m.as_str()), &rules.custom)
+                {
+                    let first = strip_emphasis(c.get(3).map_or("", |m| m.as_str()).trim());
+                    return Some((Section::Custom(i), first));
+                }
+            }
+        }
+    }
+    label_of(line).map(|(field, first)| (Section::Builtin(field), first))
+}
+
+/// The built-in field a line labels and the value on the label's line, when
+/// the line is a label: the one reading of a built-in label, shared by
+/// [`parse`] and [`label_lines`].
 fn label_of(line: &str) -> Option<(&'static str, String)> {
     let c = label_regex().captures(line)?;
     let field = field_of(c.get(1).map_or("", |m| m.as_str()));
@@ -143,17 +186,18 @@ pub fn label_lines(text: &str) -> Vec<(usize, &'static str)> {
     out
 }
 
-/// Parse a proposal body. `rules` supplies the allowed formats and audiences.
+/// Parse a proposal body. `rules` supplies the allowed formats and audiences
+/// and the conference's own fields.
 pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut sections: Vec<(&'static str, Vec<String>)> = Vec::new();
+    let mut sections: Vec<(Section, Vec<String>)> = Vec::new();
     for line in text.lines() {
         if line == "-- " || line == "--" {
             break; // signature
         }
-        if let Some((field, first)) = label_of(line) {
+        if let Some((section, first)) = section_of(line, rules) {
             sections.push((
-                field,
+                section,
                 if first.is_empty() {
                     vec![]
                 } else {
@@ -176,8 +220,12 @@ pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
         }
     }
     let mut out = Parsed::default();
-    for (field, lines) in sections {
-        let lines = if ONE_PARAGRAPH.contains(&field) {
+    for (section, lines) in sections {
+        let one = match section {
+            Section::Builtin(field) => ONE_PARAGRAPH.contains(&field),
+            Section::Custom(i) => rules.custom[i].kind.one_paragraph(),
+        };
+        let lines = if one {
             first_paragraph(&lines)
         } else {
             &lines[..]
@@ -187,42 +235,60 @@ pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
         if value.is_empty() {
             continue;
         }
-        let f = &mut out.fields;
-        match field {
-            "title" => f.title = Some(one_line(&value)),
-            "format" => f.format = Some(choose(&value, &rules.formats)),
-            "audience" => f.audience = Some(choose(&value, &rules.audiences)),
-            "topics" => {
-                f.topics = Some(
-                    value
-                        .split([',', ';', '\n'])
-                        .map(|s| s.trim().trim_start_matches(['-', '*']).trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect(),
-                )
+        match section {
+            Section::Builtin(field) => set_builtin(&mut out.fields, field, value, rules),
+            Section::Custom(i) => {
+                let c = &rules.custom[i];
+                let value = super::custom::normalise(&value, &c.kind);
+                out.fields.custom.insert(c.name.clone(), value);
             }
-            "abstract" => f.abstract_text = Some(value),
-            "description" => f.description = Some(value),
-            "notes" => f.notes = Some(value),
-            "bio" => f.bio = Some(value),
-            "co-speakers" => {
-                let list: Vec<String> = value
-                    .split([',', ';', '\n'])
-                    .map(|s| extract_address(s.trim()))
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                let list: Vec<String> = list
-                    .into_iter()
-                    .filter(|a| !matches!(a.to_lowercase().as_str(), "none" | "n/a" | "-"))
-                    .collect();
-                if !list.is_empty() {
-                    f.co_speakers = Some(list);
-                }
-            }
-            _ => {}
         }
     }
     out
+}
+
+/// Store a built-in field's value, normalised.
+fn set_builtin(f: &mut Fields, field: &str, value: String, rules: &ProposalRules) {
+    match field {
+        "title" => f.title = Some(one_line(&value)),
+        "format" => f.format = Some(choose(&value, &rules.formats)),
+        "audience" => f.audience = Some(choose(&value, &rules.audiences)),
+        "topics" => {
+            f.topics = Some(
+                value
+                    .split([',', ';', '\n'])
+                    .map(|s| s.trim().trim_start_matches(['-', '*']).trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            )
+        }
+        "abstract" => f.abstract_text = Some(value),
+        "description" => f.description = Some(value),
+        "notes" => f.notes = Some(value),
+        "bio" => f.bio = Some(value),
+        "co-speakers" => {
+            let list: Vec<String> = value
+                .split([',', ';', '\n'])
+                .map(|s| extract_address(s.trim()))
+                .filter(|s| !s.is_empty())
+                .filter(|a| !matches!(a.to_lowercase().as_str(), "none" | "n/a" | "-"))
+                .collect();
+            if !list.is_empty() {
+                f.co_speakers = Some(list);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether `label` (as a config would spell it) is one of the built-in
+/// labels, which a conference's own field may not take.
+pub fn is_builtin_label(label: &str) -> bool {
+    let l = super::custom::normalise_label(label);
+    LABELS
+        .iter()
+        .flat_map(|(f, a)| std::iter::once(*f).chain(a.iter().copied()))
+        .any(|b| super::custom::normalise_label(b) == l)
 }
 
 /// Fields whose value is one line or one list: a blank line after their value ends them
@@ -321,7 +387,7 @@ fn tokens(s: &str) -> Vec<String> {
 /// → `talk-25`), then the unique allowed value sharing a word ("workshop" stays
 /// raw, "45" → `talk-45`). An unrecognised or ambiguous value is kept as written
 /// so the reply can quote it.
-fn choose(value: &str, allowed: &[String]) -> String {
+pub(super) fn choose(value: &str, allowed: &[String]) -> String {
     let full = one_line(value).to_lowercase();
     // "talk-25 (25 minutes)": the part before a parenthesis, then the whole text.
     let head = full.split('(').next().unwrap_or(&full).trim().to_string();
@@ -380,6 +446,7 @@ mod tests {
             word_limits: vec![],
             max_message_bytes: 1 << 20,
             reply_token_days: 365,
+            custom: vec![],
         }
     }
 
@@ -474,9 +541,14 @@ mod tests {
             "Abstract\r\n\r\n\r\nx",
             "# \n## \n**",
             "Co-speakers: <>,,;;",
+            "İİİ Can you attend in person?İ",
+            "## :\n**Pronouns**\n**",
         ];
+        let mut own = rules();
+        own.custom = crate::proposal::custom::tests::sample();
         for s in samples {
             let _ = parse(s, &rules());
+            let _ = parse(s, &own);
         }
         let mut x: u64 = 7;
         for _ in 0..300 {
@@ -489,6 +561,7 @@ mod tests {
                 s.push(if x.is_multiple_of(7) { '\n' } else { c });
             }
             let _ = parse(&s, &rules());
+            let _ = parse(&s, &own);
         }
     }
 
@@ -546,5 +619,47 @@ mod tests {
             f.description.as_deref(),
             Some("One.\n\nThanks to X we can.")
         );
+    }
+
+    #[test]
+    fn own_fields_are_read_by_their_labels_not_folded_into_description() {
+        let mut r = rules();
+        r.custom = crate::proposal::custom::tests::sample();
+        let body = "Title: Fast ORM\nDescription:\n  Long text.\nPronouns: she/her\n**Can you attend in person?** Yes!\n## Travel support\nFull (flights and hotel)\n\nBio: I am Ada.\n";
+        let p = parse(body, &r);
+        let f = &p.fields;
+        assert_eq!(f.description.as_deref(), Some("Long text."));
+        assert_eq!(
+            f.custom.get("pronouns").map(String::as_str),
+            Some("she/her")
+        );
+        assert_eq!(f.custom.get("in_person").map(String::as_str), Some("yes"));
+        assert_eq!(f.custom.get("travel").map(String::as_str), Some("full"));
+        assert_eq!(f.bio.as_deref(), Some("I am Ada."));
+        assert_eq!(p.labels_found, 6);
+        // Without the fields configured, the lines stay where they were.
+        let f = parse(body, &rules()).fields;
+        assert!(f.custom.is_empty());
+        assert!(f.description.unwrap().contains("Pronouns: she/her"));
+    }
+
+    #[test]
+    fn own_field_answers_keep_what_is_not_understood() {
+        let mut r = rules();
+        r.custom = crate::proposal::custom::tests::sample();
+        let f = parse("Title: T\nIn person: maybe\nTravel support: lots\n", &r).fields;
+        assert_eq!(f.custom.get("in_person").map(String::as_str), Some("maybe"));
+        assert_eq!(f.custom.get("travel").map(String::as_str), Some("lots"));
+        // Prose mentioning a label is not a label.
+        let f = parse("Title: T\nAbstract: my pronouns are\nimportant to me\n", &r).fields;
+        assert!(f.custom.is_empty());
+    }
+
+    #[test]
+    fn built_in_labels_are_known() {
+        assert!(is_builtin_label("Title"));
+        assert!(is_builtin_label("notes for reviewers"));
+        assert!(is_builtin_label("Co-speakers"));
+        assert!(!is_builtin_label("Pronouns"));
     }
 }

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::model::{Assignment, DecisionRow, ProposalRow};
+use crate::proposal::CustomField;
 use crate::review::rank::ScoreStats;
 use crate::store::reviews::StoredReview;
 
@@ -19,7 +20,8 @@ pub struct Filter {
     /// A talk format (`talk-25`).
     pub format: Option<String>,
     /// Words that must all appear (case-insensitive) in the title, abstract,
-    /// description, notes, bio or the speaker's name or address.
+    /// description, notes, bio, the answers to the conference's own
+    /// questions, or the speaker's name or address.
     pub search: Option<String>,
 }
 
@@ -51,6 +53,7 @@ impl Filter {
             ]
             .into_iter()
             .flatten()
+            .chain(f.custom.values().map(String::as_str))
             .collect::<Vec<_>>()
             .join("\n")
             .to_lowercase();
@@ -101,6 +104,8 @@ pub struct Listed {
     pub mean_score: Option<f64>,
     /// Median of the current scores.
     pub median_score: Option<f64>,
+    /// Answers to the conference's own questions, by field name.
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// The CSV header, in the order of [`Listed::cells`].
@@ -125,9 +130,19 @@ pub const CSV_HEADER: [&str; 18] = [
     "median_score",
 ];
 
+/// The CSV header: [`CSV_HEADER`], then a column per configured own field,
+/// named by the field's name (config keeps them apart from these).
+pub fn csv_header(custom: &[CustomField]) -> Vec<String> {
+    CSV_HEADER
+        .iter()
+        .map(|h| h.to_string())
+        .chain(custom.iter().map(|c| c.name.clone()))
+        .collect()
+}
+
 impl Listed {
-    /// The CSV cells, in the order of [`CSV_HEADER`] (lists joined with `; `).
-    pub fn cells(&self) -> Vec<String> {
+    /// The CSV cells, in the order of [`csv_header`] (lists joined with `; `).
+    pub fn cells(&self, custom: &[CustomField]) -> Vec<String> {
         let o = |s: &Option<String>| s.clone().unwrap_or_default();
         let n = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_default();
         vec![
@@ -150,6 +165,13 @@ impl Listed {
             n(self.mean_score),
             n(self.median_score),
         ]
+        .into_iter()
+        .chain(
+            custom
+                .iter()
+                .map(|c| self.fields.get(&c.name).cloned().unwrap_or_default()),
+        )
+        .collect()
     }
 }
 
@@ -202,6 +224,7 @@ pub fn list(
                 reviews: scores.len(),
                 mean_score: stats.as_ref().map(ScoreStats::mean),
                 median_score: stats.as_ref().map(ScoreStats::median),
+                fields: f.custom.clone(),
             })
         })
         .collect()
@@ -296,11 +319,46 @@ mod tests {
         assert_eq!(l[0].median_score, Some(4.5));
         assert_eq!((l[1].reviews, l[1].mean_score), (0, None));
         for x in &l {
-            assert_eq!(x.cells().len(), CSV_HEADER.len());
+            assert_eq!(x.cells(&[]).len(), CSV_HEADER.len());
         }
-        assert_eq!(l[0].cells()[16], "4.50");
+        assert_eq!(l[0].cells(&[])[16], "4.50");
         let json = serde_json::to_value(&l[0]).unwrap();
         assert_eq!(json["abstract"], "Partials and hx-swap.");
         assert_eq!(json["topics"][0], "frontend");
+    }
+
+    #[test]
+    fn own_fields_get_a_column_each_and_a_json_object() {
+        let custom = crate::proposal::custom::tests::sample();
+        let mut p = rows();
+        p[0].fields
+            .custom
+            .insert("pronouns".into(), "she/her".into());
+        p[0].fields.custom.insert("travel".into(), "full".into());
+        let l = list(&p, &[], &[], &[], &Filter::default());
+        let header = csv_header(&custom);
+        assert_eq!(header[18..], ["pronouns", "in_person", "travel"]);
+        let cells = l[0].cells(&custom);
+        assert_eq!(cells.len(), header.len());
+        assert_eq!(cells[18..], ["she/her", "", "full"]);
+        assert_eq!(l[1].cells(&custom)[18..], ["", "", ""]);
+        let json = serde_json::to_value(&l[0]).unwrap();
+        assert_eq!(json["fields"]["pronouns"], "she/her");
+        // The answers are searched like the other texts.
+        let search = Filter {
+            search: Some("SHE/HER".into()),
+            ..Filter::default()
+        };
+        assert_eq!(list(&p, &[], &[], &[], &search).len(), 1);
+    }
+
+    #[test]
+    fn export_columns_are_names_no_own_field_may_take() {
+        for h in CSV_HEADER {
+            assert!(
+                crate::proposal::RESERVED_NAMES.contains(&h),
+                "{h} is not reserved"
+            );
+        }
     }
 }

@@ -17,11 +17,13 @@ pub mod charts;
 pub mod fixtures;
 pub mod listing;
 pub mod message;
+pub mod overall;
 pub mod page;
 pub mod ranking;
 pub mod reviews;
 pub mod safe;
 pub mod svg;
+pub mod thread;
 pub mod timeline;
 
 use crate::model::ProposalStatus;

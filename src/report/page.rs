@@ -105,6 +105,13 @@ pub struct Page {
     pub reviewers: Option<String>,
     /// The same numbers as a table.
     pub reviewer_rows: Vec<ReviewerProgress>,
+    /// Every proposal in review across topics, best first.
+    pub overall: Vec<super::overall::OverallRow>,
+    /// Whether the overall ranking has a speaker column (not under blind review).
+    pub show_speakers: bool,
+    /// A small CFP (at most [`super::overall::COMPACT_MAX`] proposals in
+    /// review): denser layout, per-topic rankings folded away.
+    pub compact: bool,
     /// Rankings per primary topic.
     pub rankings: Vec<RankTable>,
     /// The decision view, once anything is decided.
@@ -178,6 +185,16 @@ pub fn page(i: &Inputs<'_>) -> Page {
         score_rows,
         reviewers: reviewer_chart(r),
         reviewer_rows: r.reviewers.clone(),
+        overall: super::overall::rows(
+            r,
+            i.proposals,
+            i.decisions,
+            i.cfg.review.reviewers_per_proposal as usize,
+            i.cfg.review.blind,
+        ),
+        show_speakers: !i.cfg.review.blind,
+        compact: r.topics.iter().map(|t| t.proposals.len()).sum::<usize>()
+            <= super::overall::COMPACT_MAX,
         rankings: r.topics.iter().map(rank_table).collect(),
         decisions: decision_section(i),
     }
@@ -541,6 +558,46 @@ mod tests {
         assert_eq!(a.lines().count(), b.lines().count());
         // Equal scores: the second row is marked as a tie.
         assert!(a.contains("<tr class=\"tie\"><td class=\"n\">2 (tie)</td><td>P-0002</td>"));
+    }
+
+    #[test]
+    fn the_overall_ranking_shows_speakers_unless_blind_and_small_cfps_are_compact() {
+        let mut cfg = cfg();
+        let mut ps: Vec<ProposalRow> = (1..=3)
+            .map(|i| proposal(i, &format!("T{i}"), "b", ProposalStatus::Submitted, T0))
+            .collect();
+        for p in &mut ps {
+            p.speaker_name = Some(format!("Ada <{}>", p.id));
+            p.fields.format = Some("tutorial".into());
+        }
+        cfg.review.blind = true;
+        cfg.review.reviewers_per_proposal = 2;
+        let html = render(&cfg, &ps, Utc::now());
+        assert!(html.contains("<body class=\"compact\">"), "{html}");
+        assert!(html.contains("<details><summary>The ranking of each topic</summary>"));
+        assert!(!html.contains("<th>speaker</th>") && !html.contains("Ada &#60;1&#62;"));
+        assert!(html.contains("Speakers are not shown: review is blind."));
+        // One review each of the two they need: every mean is flagged.
+        assert_eq!(
+            html.matches("<span class=\"flag\" title=").count(),
+            3,
+            "{html}"
+        );
+        assert!(html.contains("<td class=\"n short\">1 of 2<span"), "{html}");
+        assert!(html.contains("<td>Topic b</td><td>tutorial</td>"), "{html}");
+        cfg.review.blind = false;
+        let html = render(&cfg, &ps, Utc::now());
+        assert!(html.contains("<th>speaker</th>"));
+        assert!(
+            html.contains("<td>tutorial</td><td>Ada &#60;1&#62;</td>"),
+            "{html}"
+        );
+        // A larger CFP: the usual spacing, every topic's ranking open.
+        let many: Vec<ProposalRow> = (1..=(crate::report::overall::COMPACT_MAX as i64 + 1))
+            .map(|i| proposal(i, "T", "b", ProposalStatus::Submitted, T0))
+            .collect();
+        let html = render(&cfg, &many, Utc::now());
+        assert!(html.contains("<body>") && !html.contains("The ranking of each topic"));
     }
 
     #[test]

@@ -128,6 +128,11 @@ pub struct Digest {
     pub uncertain: Vec<crate::store::outbox::UncertainMail>,
     /// Accepted talks whose speaker has not answered yet.
     pub unconfirmed: Vec<UnconfirmedItem>,
+    /// Late proposals (after the deadline) with no decision and not taken
+    /// into review: a chair accepts them into review or decides them.
+    pub late: Vec<UnconfirmedItem>,
+    /// Inbound mail held for a chair (`needs_review`: the sender may be forged).
+    pub held: Vec<crate::store::messages::MessageSummary>,
 }
 
 /// Statuses the digest's topic table has columns for.
@@ -315,11 +320,13 @@ pub async fn plan(
             let mut d = digest(cfg, occurrence, snap, since, bounces);
             d.undeliverable = crate::store::bounces::list(conn).await?;
             d.uncertain = crate::store::outbox::uncertain(conn, i64::MAX).await?;
+            d.held = crate::store::messages::held_for_review(conn).await?;
             let quiet = d.by_status.is_empty()
                 && d.bounces.is_empty()
                 && d.declines.is_empty()
                 && d.uncertain.is_empty()
-                && d.unconfirmed.is_empty();
+                && d.unconfirmed.is_empty()
+                && d.held.is_empty();
             if quiet {
                 Vec::new()
             } else {
@@ -425,5 +432,27 @@ fn digest(
         undeliverable: Vec::new(),
         uncertain: Vec::new(),
         unconfirmed: unconfirmed(snap),
+        late: late(snap),
+        held: Vec::new(),
     }
+}
+
+/// Late proposals no chair has acted on: still `late` (not accepted into
+/// review) and without a current decision.
+fn late(snap: &Snapshot) -> Vec<UnconfirmedItem> {
+    let decided: HashSet<i64> = snap
+        .decisions
+        .iter()
+        .filter(|d| d.current)
+        .map(|d| d.proposal_id)
+        .collect();
+    snap.proposals
+        .iter()
+        .filter(|p| p.status == ProposalStatus::Late && !decided.contains(&p.id))
+        .map(|p| UnconfirmedItem {
+            proposal_id: p.id,
+            title: title_of(p),
+            speaker: p.speaker_email.clone(),
+        })
+        .collect()
 }

@@ -169,7 +169,7 @@ fn drafts(
         |d, address| templates::DraftItemView {
             reference: crate::proposal::reference(d.proposal_id),
             title: templates::short_title(&d.title, 60),
-            problems: d.problems.clone(),
+            problems: d.problems.iter().map(|p| templates::bullet(p)).collect(),
             address,
         },
         |d, hash| {
@@ -380,7 +380,9 @@ fn digest(c: &Ctx<'_>, d: &Digest, tokens: &mut Vec<TokenWrite>) -> Result<Body,
             )
         })
         .collect();
+    let needs = needs_chair(d);
     let body = templates::DigestMail {
+        needs: &needs,
         conference: c.conference(),
         contact: &c.cfg.conference.contact,
         date: &date,
@@ -416,6 +418,10 @@ fn digest(c: &Ctx<'_>, d: &Digest, tokens: &mut Vec<TokenWrite>) -> Result<Body,
     if !d.uncertain.is_empty() {
         what.push_str(&format!(", {} uncertain mail(s)", d.uncertain.len()));
     }
+    let waiting = d.late.len() + d.held.len();
+    if waiting > 0 {
+        what.push_str(&format!(", {waiting} waiting for a chair"));
+    }
     Ok(Body {
         kind: MailKind::Digest,
         subject: subject(c.cfg, &what),
@@ -423,6 +429,65 @@ fn digest(c: &Ctx<'_>, d: &Digest, tokens: &mut Vec<TokenWrite>) -> Result<Body,
         reply_token: Some(t.secret),
         unsubscribe: None,
     })
+}
+
+/// The digest's opening: what needs a chair, one item per kind with what
+/// to do, and each late proposal and held message on a line of its own.
+/// Every line fits in 78 characters (long titles, addresses and subjects
+/// are cut and marked). Empty when nothing does.
+pub fn needs_chair(d: &Digest) -> Vec<String> {
+    let fit = |s: String| crate::outbox::clamp(&s, 78);
+    let mut out = Vec::new();
+    if !d.late.is_empty() {
+        out.push(format!(
+            "  - {} late proposal(s) wait for a decision. Take one into review",
+            d.late.len()
+        ));
+        out.push("    with `cfpd proposals accept-late P-…`, or decide it:".into());
+        for l in &d.late {
+            out.push(fit(format!(
+                "      {}  {}  ({})",
+                crate::proposal::reference(l.proposal_id),
+                templates::short_title(&l.title, 40),
+                l.speaker
+            )));
+        }
+    }
+    if !d.held.is_empty() {
+        out.push(format!(
+            "  - {} message(s) held: the sender may be forged. Read one with",
+            d.held.len()
+        ));
+        out.push("    `cfpd messages show ID`; `cfpd messages --release ID` processes it:".into());
+        for m in &d.held {
+            out.push(fit(format!(
+                "      message {}  from {}  \"{}\"",
+                m.id,
+                crate::outbox::one_line(m.from_addr.as_deref().unwrap_or("(no sender)")),
+                templates::short_title(m.subject.as_deref().unwrap_or(""), 36)
+            )));
+        }
+    }
+    if !d.uncertain.is_empty() {
+        out.push(format!(
+            "  - {} mail(s) may not have arrived: see ATTENTION below.",
+            d.uncertain.len()
+        ));
+    }
+    if !d.overdue.is_empty() {
+        let reviews: usize = d.overdue.iter().map(|(_, n)| n).sum();
+        out.push(format!(
+            "  - {} reviewer(s) are late with {reviews} review(s): see Overdue below.",
+            d.overdue.len()
+        ));
+    }
+    if !d.unconfirmed.is_empty() {
+        out.push(format!(
+            "  - {} accepted talk(s) not confirmed by their speaker: see below.",
+            d.unconfirmed.len()
+        ));
+    }
+    out
 }
 
 /// An accepted speaker's unanswered talks, each with a fresh reply address
@@ -507,4 +572,122 @@ fn last_call(c: &Ctx<'_>, tokens: &mut Vec<TokenWrite>) -> Result<Body, Schedule
         reply_token: None,
         unsubscribe: Some(address),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MessageState, Reason};
+    use crate::store::messages::MessageSummary;
+    use askama::Template;
+
+    fn digest() -> Digest {
+        Digest {
+            by_status: vec![],
+            topics: vec![],
+            pending_reviews: 5,
+            pending_reviewers: 3,
+            overdue: vec![("rita@cs.uni.edu".into(), 2), ("sam@x.org".into(), 3)],
+            since: None,
+            bounces: vec![],
+            declines: vec![],
+            undeliverable: vec![],
+            uncertain: vec![],
+            unconfirmed: vec![UnconfirmedItem {
+                proposal_id: 3,
+                title: "Forms".into(),
+                speaker: "ada@a.example".into(),
+            }],
+            late: vec![UnconfirmedItem {
+                proposal_id: 7,
+                title: "Postgres tricks for Django: everything the ORM can do and then some".into(),
+                speaker: format!("{}@very-long-institution-name.example.edu", "b".repeat(30)),
+            }],
+            held: vec![MessageSummary {
+                id: 12,
+                source_key: "imap:1:12".into(),
+                state: MessageState::NeedsReview,
+                reason: Some(Reason::DmarcFail),
+                from_addr: Some(format!("{}@forged.example", "x".repeat(50))),
+                subject: Some(
+                    "Re: [TestConf] P-0001 received: a very long subject line\tindeed".into(),
+                ),
+                proposal_id: None,
+                detail: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_digest_names_what_needs_a_chair_within_78_characters() {
+        let d = digest();
+        let lines = needs_chair(&d);
+        let text = lines.join("\n");
+        assert!(
+            text.contains("1 late proposal(s) wait for a decision"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      P-0007  Postgres tricks for Django"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 message(s) held: the sender may be forged"),
+            "{text}"
+        );
+        assert!(text.contains("      message 12  from xxxx"), "{text}");
+        assert!(
+            text.contains("2 reviewer(s) are late with 5 review(s)"),
+            "{text}"
+        );
+        assert!(text.contains("1 accepted talk(s) not confirmed"), "{text}");
+        assert!(!text.contains('\t'), "{text}");
+        for l in &lines {
+            assert!(
+                l.chars().count() <= 78,
+                "{} characters: {l}",
+                l.chars().count()
+            );
+        }
+        let body = templates::DigestMail {
+            needs: &lines,
+            conference: "DjangoCon US 2099",
+            date: "2099-05-01",
+            cfp_deadline: "2099-04-24 23:59 AoE (2099-04-25 11:59 UTC)",
+            review_deadline: "",
+            total: 0,
+            by_status: "",
+            topic_lines: &[],
+            pending_reviews: 5,
+            pending_reviewers: 3,
+            overdue: &[],
+            since: "the start",
+            bounces: &[],
+            bounces_count: 0,
+            declines: &[],
+            declines_count: 0,
+            undeliverable: &[],
+            undeliverable_count: 0,
+            uncertain: &[],
+            uncertain_count: 0,
+            unconfirmed: &[],
+            unconfirmed_count: 0,
+            contact: &[],
+        }
+        .render()
+        .unwrap();
+        assert!(
+            body.starts_with("Digest for the DjangoCon US 2099 chairs, 2099-05-01.\n\nNeeds a chair:\n  - 1 late"),
+            "{body}"
+        );
+        assert!(body.lines().all(|l| l.chars().count() <= 78), "{body}");
+        let empty = Digest {
+            overdue: vec![],
+            unconfirmed: vec![],
+            late: vec![],
+            held: vec![],
+            ..d
+        };
+        assert!(needs_chair(&empty).is_empty());
+    }
 }

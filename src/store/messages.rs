@@ -406,7 +406,7 @@ pub async fn count_by_state(conn: &mut AnyConnection) -> Result<Vec<(MessageStat
 }
 
 /// One row of the message log, for `cfpd messages`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageSummary {
     /// Row id.
     pub id: i64,
@@ -462,6 +462,35 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<MessageSummary>> {
             })
         },
         "reading the message log",
+    )
+}
+
+/// Messages held for a chair (`needs_review`), oldest first: the digest
+/// names each until a chair releases it.
+pub async fn held_for_review(conn: &mut AnyConnection) -> Result<Vec<MessageSummary>> {
+    let rows = sqlx::query(
+        "SELECT id, source_key, state, reason, from_addr, subject, proposal_id, detail
+         FROM messages WHERE state = $1 ORDER BY id",
+    )
+    .bind(MessageState::NeedsReview.as_str())
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("listing held messages")?;
+    decode_all(
+        rows,
+        |r| {
+            Ok(MessageSummary {
+                id: r.try_get("id")?,
+                source_key: r.try_get("source_key")?,
+                state: spelled(r, "state")?,
+                reason: spelled_opt(r, "reason")?,
+                from_addr: r.try_get("from_addr")?,
+                subject: r.try_get("subject")?,
+                proposal_id: r.try_get("proposal_id")?,
+                detail: r.try_get("detail")?,
+            })
+        },
+        "reading held messages",
     )
 }
 

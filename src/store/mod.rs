@@ -23,6 +23,7 @@ pub mod reminders;
 pub mod review;
 pub mod reviews;
 pub mod status;
+pub mod thread;
 
 #[cfg(test)]
 mod check_tests;

@@ -144,6 +144,7 @@ pub(super) fn reads_as_proposal(text: &str) -> bool {
         word_limits: Vec::new(),
         max_message_bytes: usize::MAX,
         reply_token_days: 365,
+        custom: vec![],
     };
     let end = floor_char_boundary(text, text.len().min(MAX_TEXT_SCAN));
     let text = text.get(..end).unwrap_or_default();

@@ -197,8 +197,11 @@ pub(super) fn updated(
         speaker_name: from.name.as_deref().unwrap_or(""),
         reference,
         version,
-        problems,
-        record: templates::record(fields),
+        problems: &problems
+            .iter()
+            .map(|p| templates::bullet(p))
+            .collect::<Vec<_>>(),
+        record: templates::record(fields, &cfg.proposals.custom),
         topics: templates::speaker_topics(topics),
         deadline: &deadline,
     }
@@ -259,7 +262,7 @@ impl NewProposal {
         let fields = &self.fields;
         let reference = proposal::reference(pid);
         let deadline = deadline_text(cfg);
-        let record = templates::record(fields);
+        let record = templates::record(fields, &cfg.proposals.custom);
         let title = fields.title.clone().unwrap_or_else(|| "untitled".into());
         let conference = cfg.conference.name.clone();
         let speaker_name = self.speaker.name.clone().unwrap_or_default();
@@ -304,15 +307,10 @@ impl NewProposal {
                 (subject, body)
             }
             _ => {
-                let missing_labels = cfg
-                    .proposals
-                    .required
-                    .iter()
-                    .filter(|f| fields.get(f).is_none())
-                    .map(|f| proposal::label(f))
-                    .collect();
+                let missing_labels = proposal::missing_labels(fields, &cfg.proposals);
                 let subject = subject(cfg, &format!("{reference} saved as a draft: {title}"));
-                let problems = self.problems.clone();
+                let problems: Vec<String> =
+                    self.problems.iter().map(|p| templates::bullet(p)).collect();
                 let body = Body::Later(Box::new(move || {
                     templates::DraftReply {
                         conference: &conference,
