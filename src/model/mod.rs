@@ -22,7 +22,7 @@ pub use rows::{
     Assignment, ChairTokenRow, DecisionRequest, DecisionRow, ProposalRow, Reviewer, VersionStamp,
 };
 pub use states::{
-    AssignmentState, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
+    AssignmentState, BidKind, Objective, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
     MessageState, OutboxState, ProposalStatus, Reason, TokenKind,
 };
 

@@ -371,6 +371,36 @@ stored_enum! {
     }
 }
 
+stored_enum! {
+    "bid",
+    /// A reviewer's bid on a proposal (`bids.kind`), by reply to the bidding
+    /// mail (`cfpd bids open`). Variant order is the order receipts and the
+    /// assignment preview list them.
+    pub enum BidKind {
+        /// Eager to review it.
+        Yes,
+        /// Willing to review it.
+        Maybe,
+        /// Would rather not review it.
+        No,
+        /// Must not review it: a conflict of interest, never assigned.
+        Conflict,
+    }
+}
+
+stored_enum! {
+    "assignment objective",
+    /// What `cfpd assign` optimises (`[review] objective`): see
+    /// `assign::fair` for the exact definitions. Not stored, but spelled once.
+    pub enum Objective {
+        /// The largest total affinity (then balanced loads).
+        Total,
+        /// First the best-served weakest pair (no proposal left with only
+        /// weak reviewers when a better spread exists), then the total.
+        Fair,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +436,8 @@ mod tests {
         round_trips::<DecisionSource>();
         round_trips::<Confirmation>();
         round_trips::<ChairTokenKind>();
+        round_trips::<BidKind>();
+        round_trips::<Objective>();
     }
 
     #[test]
