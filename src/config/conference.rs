@@ -9,6 +9,7 @@ use super::{default_true, ConfigError};
 use crate::calendar::zone::parse_local;
 use crate::calendar::Zone;
 use crate::proposal::looks_like_address;
+use crate::model::Objective;
 
 /// A local time of the conference zone (`2024-04-24T23:59:59`) as an
 /// instant, or `None` when the key is absent; an error naming `table.key`
@@ -76,6 +77,9 @@ pub struct ReviewRules {
     pub confidence_max: i64,
     /// Hide speaker names, addresses and bios from reviewers.
     pub blind: bool,
+    /// What `cfpd assign` optimises: the total affinity, or first the
+    /// worst-served proposal (see `assign::fair`).
+    pub objective: Objective,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +119,8 @@ pub(super) struct RawReview {
     pub(super) confidence: [i64; 2],
     #[serde(default = "default_true")]
     pub(super) blind: bool,
+    #[serde(default)]
+    pub(super) objective: Option<Objective>,
 }
 
 impl Default for RawReview {
@@ -124,6 +130,7 @@ impl Default for RawReview {
             score: default_score(),
             confidence: default_confidence(),
             blind: true,
+            objective: None,
         }
     }
 }
@@ -247,6 +254,7 @@ pub(super) fn review(loc: &Locator<'_>, rv: &RawReview) -> Result<ReviewRules, C
         confidence_min: rv.confidence[0],
         confidence_max: rv.confidence[1],
         blind: rv.blind,
+        objective: rv.objective.unwrap_or(Objective::Total),
     })
 }
 
