@@ -67,6 +67,9 @@ stored_enum! {
         DecisionRequested,
         /// A chair confirmed decisions by mail: they were recorded.
         Decided,
+        /// A reviewer's bids (reply to the bidding mail) were recorded,
+        /// replacing their earlier ones.
+        BidsRecorded,
     }
 }
 
@@ -106,7 +109,7 @@ stored_enum! {
         NoSender,
         /// A speaker's update after the CFP deadline.
         CfpClosed,
-        /// A review reply from another address than the assigned reviewer.
+        /// A review reply (or bids) from another address than the reviewer's.
         ReviewerMismatch,
         /// A review reply through an expired token.
         TokenExpired,
@@ -180,6 +183,8 @@ stored_enum! {
         ChairCommandUnclear,
         /// Decision commands without a chair token (or through another kind).
         ChairWithoutToken,
+        /// A reply to the bidding mail in which no bid could be read.
+        BidsNotUnderstood,
     }
 }
 
@@ -269,6 +274,11 @@ stored_enum! {
         /// Chairs: what cfpd understood of their decisions by mail, or what
         /// it recorded.
         ChairAnswer,
+        /// A reviewer's bidding mail (`cfpd bids open`): the proposals of
+        /// their topics, to answer yes, maybe, no or conflict.
+        BidInvite,
+        /// What a reviewer's reply to the bidding mail recorded.
+        BidReceipt,
     }
 }
 

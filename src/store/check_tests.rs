@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
+    BidKind,
     AssignmentState, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
     MessageState, OutboxState, ProposalStatus, Reason, Spelled, TokenKind,
 };
@@ -92,6 +93,7 @@ fn the_latest_definition_of_every_check_lists_exactly_its_enums_spellings() {
         ("decisions_source_check", spellings::<DecisionSource>()),
         ("decisions_confirmation_check", spellings::<Confirmation>()),
         ("chair_tokens_kind_check", spellings::<ChairTokenKind>()),
+        ("bids_kind_check", spellings::<BidKind>()),
     ];
     let names: BTreeSet<&str> = expected.iter().map(|(n, _)| *n).collect();
     let constraint = regex::Regex::new(r"CONSTRAINT (\w+) CHECK").unwrap();
@@ -130,13 +132,15 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
             );
             let mut diff: Vec<&str> = now.difference(&then).map(String::as_str).collect();
             diff.sort();
-            assert_eq!(diff, added, "{name}: added by a later migration (0015)");
+            assert_eq!(diff, added, "{name}: added by a later migration (0015, 0023)");
         }
     };
     later(
         "outbox_kind_check",
         spellings::<MailKind>(),
         &[
+            "bid_invite",
+            "bid_receipt",
             "chair_answer",
             "chair_request",
             "confirmation",
@@ -147,12 +151,19 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
     later(
         "messages_state_check",
         spellings::<MessageState>(),
-        &["confirmed", "decided", "decision_requested", "declined"],
+        &[
+            "bids_recorded",
+            "confirmed",
+            "decided",
+            "decision_requested",
+            "declined",
+        ],
     );
     later(
         "messages_reason_check",
         spellings::<Reason>(),
         &[
+            "bids_not_understood",
             "chair_command_unclear",
             "chair_confirmation_used",
             "chair_mismatch",
