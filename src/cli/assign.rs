@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 
 use super::{load_config, open_store, tagger_for};
 use crate::assign::commit::{self as assignment, NewPair};
-use crate::assign::{plan, solver};
+use crate::assign::{fair, plan, solver};
 use crate::model::ProposalStatus;
 use crate::outbox::Composer;
 use crate::progress::Progress;
@@ -192,6 +192,7 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         .collect();
     let revs = rstore::reviewers(&mut c).await?;
     let existing = rstore::assignments(&mut c).await?;
+    let bids = store::bids::all(&mut c).await?;
     drop(c);
     if props.is_empty() {
         bail!("no submitted proposals to assign");
@@ -199,12 +200,13 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
     if revs.is_empty() {
         bail!("no reviewers: import a roster first (cfpd reviewers import FILE.csv)");
     }
-    let plan = plan::full(&props, &revs, &existing, cfg.review.reviewers_per_proposal);
+    let k = cfg.review.reviewers_per_proposal;
+    let plan = plan::full(&props, &revs, &existing, &bids, k);
     let problem = plan.problem;
     let blocked = plan.blocked;
     // Phases and pricing rounds: a spinner on a terminal, log lines otherwise.
     let shown = Progress::start("assign", "pricing rounds", None);
-    let solved = solver::solve_observed(&problem, &shown);
+    let solved = fair::solve(&problem, cfg.review.objective, &shown);
     if let Ok(s) = &solved {
         shown.finish(&format!(
             "objective {} proved optimal, {} new pair(s)",
@@ -228,14 +230,16 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{} proposal(s) × {} reviewer(s), {} per proposal: objective {} (proved optimal), {} new pair(s), {} kept",
+        "{} proposal(s) × {} reviewer(s), {} per proposal: objective {} ({}, proved optimal), {} new pair(s), {} kept",
         props.len(),
         revs.len(),
         cfg.review.reviewers_per_proposal,
         sol.objective,
+        cfg.review.objective.as_str(),
         sol.added.len(),
         problem.fixed.len()
     )?;
+    print_figures(&mut out, &sol, &props, &revs, &bids)?;
     writeln!(out, "\nloads:")?;
     for (ri, r) in revs.iter().enumerate() {
         writeln!(
@@ -317,6 +321,32 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         out,
         "\ncommitted: {} new assignment(s), {queued} mail(s) queued (sent by `cfpd run`)",
         sol.added.len()
+    )?;
+    Ok(())
+}
+
+/// Both objectives' figures, whichever chose the assignment, and the bids behind it.
+fn print_figures(
+    out: &mut impl Write,
+    sol: &solver::Solution,
+    props: &[pstore::ProposalRow],
+    revs: &[rstore::Reviewer],
+    bids: &[crate::model::Bid],
+) -> anyhow::Result<()> {
+    let f = fair::figures(&sol.pairs, props.len());
+    if let Some((p, a)) = f.worst {
+        writeln!(
+            out,
+            "worst-served proposal: {} (weakest reviewer's affinity {a}); total affinity {}",
+            props[p].reference(),
+            f.total
+        )?;
+    }
+    let c = plan::bid_counts(&sol.pairs, props, revs, bids);
+    writeln!(
+        out,
+        "bids behind the pairs: {} yes, {} maybe, {} no, {} without a bid",
+        c.yes, c.maybe, c.no, c.none
     )?;
     Ok(())
 }

@@ -378,11 +378,13 @@ impl Intake {
         let reviewers = rstore::reviewers(tx).await?;
         let own = rstore::assignments_of_proposal(tx, p.id).await?;
         let loads = rstore::active_loads(tx).await?;
+        let bids = crate::store::bids::of_proposal(tx, p.id).await?;
         let plan = plan::refill(
             p,
             &reviewers,
             &own,
             &loads,
+            &bids,
             self.cfg.review.reviewers_per_proposal,
         );
         let sol = match solver::solve(&plan.problem) {

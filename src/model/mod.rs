@@ -19,7 +19,7 @@ mod states;
 pub use mailbox::mailbox_key;
 
 pub use rows::{
-    Assignment, ChairTokenRow, DecisionRequest, DecisionRow, ProposalRow, Reviewer, VersionStamp,
+    Assignment, Bid, ChairTokenRow, DecisionRequest, DecisionRow, ProposalRow, Reviewer, VersionStamp,
 };
 pub use states::{
     AssignmentState, BidKind, Objective, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
