@@ -152,6 +152,17 @@ pub enum Rejection {
     /// Decision commands without a chair token (from the right address or
     /// through a speaker's or reviewer's token): a From header decides nothing.
     ChairWithoutToken,
+    /// A reply through a reviewer's bidding token from another address: stored
+    /// as `reviewer_mismatch`; the answer names no proposal and no reviewer.
+    BidderMismatch {
+        /// The From address that tried.
+        from: String,
+    },
+    /// A reply to the bidding mail in which no bid could be read.
+    BidsNotUnderstood {
+        /// What could not be read, in the reviewer's words.
+        problems: Vec<String>,
+    },
 }
 
 impl Rejection {
@@ -168,6 +179,8 @@ impl Rejection {
             Rejection::ChairConfirmationUsed => Reason::ChairConfirmationUsed,
             Rejection::ChairCommandUnclear { .. } => Reason::ChairCommandUnclear,
             Rejection::ChairWithoutToken => Reason::ChairWithoutToken,
+            Rejection::BidderMismatch { .. } => Reason::ReviewerMismatch,
+            Rejection::BidsNotUnderstood { .. } => Reason::BidsNotUnderstood,
             Rejection::TooLarge { .. } => Reason::TooLarge,
             Rejection::Attachments { .. } => Reason::Attachments,
             Rejection::NoSender => Reason::NoSender,
@@ -215,6 +228,12 @@ impl Rejection {
             }
             Rejection::ChairWithoutToken => {
                 "decision commands without a chair token; nothing decided".into()
+            }
+            Rejection::BidderMismatch { from } => {
+                format!("bids from {from}, not the reviewer the bidding mail was sent to")
+            }
+            Rejection::BidsNotUnderstood { problems } => {
+                format!("no bid read: {}", problems.join("; "))
             }
             Rejection::TooLarge { size, limit } => {
                 format!("{size} bytes exceeds the limit of {limit} bytes")
@@ -392,6 +411,12 @@ impl Rejection {
             }
             .render(),
             Rejection::ChairWithoutToken => ChairWithoutToken { conference }.render(),
+            Rejection::BidderMismatch { from } => BidderMismatch { conference, from }.render(),
+            Rejection::BidsNotUnderstood { problems } => BidsNotUnderstood {
+                conference,
+                problems: &problems.iter().map(|p| wrap(p, 72)).collect::<Vec<_>>(),
+            }
+            .render(),
             Rejection::NoSender => return None,
         };
         Some(r.unwrap_or_else(|e| format!("(template error: {e})")))
@@ -558,6 +583,20 @@ struct ReviewForm<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "reject/bidder_mismatch.txt")]
+struct BidderMismatch<'a> {
+    conference: &'a str,
+    from: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reject/bids_not_understood.txt")]
+struct BidsNotUnderstood<'a> {
+    conference: &'a str,
+    problems: &'a [String],
+}
+
+#[derive(Template)]
 #[template(path = "reject/review_of_withdrawn.txt")]
 struct ReviewOfWithdrawn<'a> {
     conference: &'a str,
@@ -638,6 +677,15 @@ mod tests {
                 problems: vec!["accept the HTMX talk".into()],
             },
             Rejection::ChairWithoutToken,
+            Rejection::BidderMismatch {
+                from: "eve@evil.example".into(),
+            },
+            Rejection::BidsNotUnderstood {
+                problems: vec![format!(
+                    "\"P-0004 please\": start the line with yes, maybe, no or conflict {}",
+                    "and then some more words to wrap".repeat(3)
+                )],
+            },
         ];
         let mut seen = std::collections::HashSet::new();
         for r in reasons {
