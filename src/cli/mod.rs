@@ -1,6 +1,7 @@
 //! The `cfpd` command line: what a chair types.
 
 mod assign;
+mod bids;
 mod decide;
 mod oauth2;
 mod proposals;
@@ -111,6 +112,13 @@ pub enum Command {
         /// What to do with reviewers.
         #[command(subcommand)]
         action: ReviewersCmd,
+    },
+    /// Bidding by mail: `cfpd bids open` asks every reviewer which proposals of
+    /// their topics they would review; `cfpd bids list` shows the answers.
+    Bids {
+        /// What to do.
+        #[command(subcommand)]
+        action: BidsCmd,
     },
     /// Assign reviewers to submitted proposals (optimal, conflict-free, balanced);
     /// or, with --instance, solve a benchmark instance without a database.
@@ -254,6 +262,16 @@ async fn reviews_list(
     Ok(())
 }
 
+/// Bidding subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BidsCmd {
+    /// Queue one bidding mail per reviewer (the proposals of their topics, blind);
+    /// reviewers mailed before are skipped.
+    Open,
+    /// Every reviewer's bids, and who has not answered.
+    List,
+}
+
 /// Roster subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ReviewersCmd {
@@ -320,6 +338,10 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Reviewers { action } => match action {
             ReviewersCmd::Import { file } => assign::import(&cli.config, &file).await,
             ReviewersCmd::List => assign::list(&cli.config).await,
+        },
+        Command::Bids { action } => match action {
+            BidsCmd::Open => bids::open(&cli.config).await,
+            BidsCmd::List => bids::list(&cli.config).await,
         },
         Command::Assign {
             preview: _,

@@ -106,6 +106,17 @@ impl Intake {
                 if let Some(ct) = chair::lookup_token(tx, &hash).await? {
                     return Ok(Some(self.chair_authority(tx, ct).await?));
                 }
+                if let Some(bt) = store::bids::lookup_token(tx, &hash).await? {
+                    let reviewer = store::review::reviewers(tx)
+                        .await?
+                        .into_iter()
+                        .find(|r| r.id == bt.reviewer_id);
+                    return Ok(Some(Authority::Bids(Box::new(decide::BidAuthority {
+                        token: bt,
+                        reviewer,
+                        proposals: pstore::list(tx).await?,
+                    }))));
+                }
                 continue;
             };
             let days = self.cfg.proposals.reply_token_days;
@@ -271,6 +282,23 @@ impl Intake {
                     }
                 }
                 Ok(d.into())
+            }
+            Decision::BidsRecorded {
+                reviewer_id,
+                ref bids,
+                ..
+            } => {
+                store::bids::replace(tx, reviewer_id, bids, m.id, now_ms).await?;
+                // The receipt answers like the bidding mail: replying to it replaces
+                // the bids again. Bound to the address the rules just checked.
+                let mut h = Handled::from(d);
+                if let (Some(reply), Some(from)) = (h.reply.as_mut(), i.from.as_ref()) {
+                    let tok = token::generate();
+                    store::bids::insert_token(tx, &tok.hash, reviewer_id, &from.address, now_ms)
+                        .await?;
+                    reply.token = ReplyToken::Secret(tok.secret);
+                }
+                Ok(h)
             }
             Decision::Quarantine(Unreadable::Panicked(_))
             | Decision::Quarantine(Unreadable::Unparseable(_))

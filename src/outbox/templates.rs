@@ -912,3 +912,13 @@ pub struct ChairRequestMail<'a> {
     /// `P-0003 "Title"`, waitlisted proposals.
     pub waitlisted: &'a [String],
 }
+
+/// Where a person answers (`[conference] contact`, else the CFP address),
+/// wrapped for a two-space indent.
+pub fn contact_text(contact: &[String], cfp_address: &str) -> String {
+    if contact.is_empty() {
+        cfp_address.to_string()
+    } else {
+        wrap(&contact.join(", "), 74)
+    }
+}

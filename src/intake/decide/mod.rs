@@ -13,6 +13,7 @@
 //! [`authorize`] is the one rule for reply tokens: which token, found in a recipient
 //! address, selects a proposal or an assignment at all.
 
+pub mod bids;
 pub mod chair;
 mod replies;
 pub mod review;
@@ -35,6 +36,7 @@ use crate::proposal::{self, FiledTopic, TagOverrides};
 use crate::store::messages::Finish;
 use crate::store::proposals::TokenRow;
 use crate::topics::{TagInput, Tagger};
+pub use bids::BidAuthority;
 pub use chair::ChairAuthority;
 pub use replies::{help_reply, subject, Body, Reply, ReplyToken};
 pub use stray::reply_about_proposal;
@@ -144,6 +146,8 @@ pub enum Authority {
     },
     /// A chair token: decisions by mail (see [`chair`]).
     Chair(Box<ChairAuthority>),
+    /// A reviewer's bidding token: bids by mail (see [`bids`]).
+    Bids(Box<BidAuthority>),
 }
 
 /// Whether a token selects anything at `now_ms`. An assignment token always does: its
@@ -352,6 +356,17 @@ pub enum Decision {
         /// The confirmation.
         reply: Reply,
     },
+    /// A reviewer's bids were read: they replace the reviewer's earlier bids.
+    BidsRecorded {
+        /// The reviewer.
+        reviewer_id: i64,
+        /// (proposal id, bid), one per proposal.
+        bids: Vec<(i64, crate::model::BidKind)>,
+        /// What was recorded, for the message log.
+        detail: String,
+        /// The receipt.
+        reply: Reply,
+    },
     /// A review was recorded.
     ReviewRecorded {
         /// The proposal.
@@ -391,6 +406,7 @@ impl Decision {
             Decision::ReviewReply { .. } => MessageState::Received,
             Decision::Released { .. } => MessageState::Released,
             Decision::ReviewRecorded { .. } => MessageState::ReviewRecorded,
+            Decision::BidsRecorded { .. } => MessageState::BidsRecorded,
         }
     }
 
@@ -419,6 +435,7 @@ impl Decision {
             | Decision::ChairRequest { .. }
             | Decision::ChairDecided { .. }
             | Decision::ReviewReply { .. }
+            | Decision::BidsRecorded { .. }
             | Decision::ReviewRecorded { .. } => None,
         }
     }
@@ -461,9 +478,9 @@ impl Decision {
                 "{chair} confirmed request {request_id}: {} decision(s) recorded",
                 commands.len()
             )),
-            Decision::Released { detail, .. } | Decision::ReviewRecorded { detail, .. } => {
-                Some(detail.clone())
-            }
+            Decision::Released { detail, .. }
+            | Decision::ReviewRecorded { detail, .. }
+            | Decision::BidsRecorded { detail, .. } => Some(detail.clone()),
             Decision::Unsubscribe { .. }
             | Decision::Help { .. }
             | Decision::Withdraw { .. }
@@ -515,6 +532,7 @@ impl Decision {
             | Decision::ChairRequest { reply, .. }
             | Decision::ChairDecided { reply, .. }
             | Decision::Released { reply, .. }
+            | Decision::BidsRecorded { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(&u.reply),
             _ => None,
@@ -601,6 +619,7 @@ pub fn authorized(i: &Inbound, f: &Facts<'_>, from: &Mailbox) -> Decision {
             reject(f.cfg, r, &i.subject)
         }
         Some(Authority::Chair(a)) => chair::chair_mail(i, f, from, a),
+        Some(Authority::Bids(a)) => bids::bid_mail(i, f, from, a),
         None => new_mail(i, f, f.read, f.review_like, from),
     }
 }
