@@ -550,6 +550,7 @@ impl Decision {
             | Decision::ChairRequest { reply, .. }
             | Decision::ChairDecided { reply, .. }
             | Decision::Released { reply, .. }
+            | Decision::BidsRecorded { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(u.reply),
             _ => None,
