@@ -212,3 +212,81 @@ async fn a_bidding_cycle_by_mail_changes_the_assignment() {
     );
     assert!(out.contains("worst-served proposal: P-0001"), "{out}");
 }
+
+/// The `reviewers_without_bids` reminder goes to reviewers asked and silent, lists the
+/// proposals again with a fresh bidding address, and stops for whoever answers (by reply
+/// to the bidding mail or to the reminder itself).
+#[tokio::test(flavor = "multi_thread")]
+async fn reviewers_who_have_not_bid_are_reminded_until_they_answer() {
+    need_servers!();
+    let w = World::start(
+        "[review]\nreviewers_per_proposal = 1\n\n[[reminders]]\nname = \"bids\"\n\
+         cron = \"0 0 9 * * *\"\naudience = \"reviewers_without_bids\"\nfrom = \"-60d\"\n",
+    )
+    .await;
+    w.set_cfp_deadline(
+        "2099-04-24T23:59:59",
+        "\nreview_deadline = \"2099-06-01T23:59:59\"",
+    );
+    for (i, (from, title, topic)) in [
+        ("Ada <ada@a.example>", "HTMX at scale", "frontend"),
+        ("Bob <bob@b.example>", "Postgres tricks", "database"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body = proposal_with(title, topic);
+        let m = mail(from, CFP, &format!("prop{i}@speakers.example"), "Proposal", &body);
+        w.dovecot.append("cfp", &m).await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let roster = w.dir.path().join("roster.csv");
+    std::fs::write(&roster, ROSTER).unwrap();
+    w.cfpd(&["reviewers", "import", roster.to_str().unwrap()]);
+    w.cfpd(&["bids", "open"]);
+    w.cfpd(&["run", "--once"]);
+    let rita = orig(&mail_with_subject(&w, "rita", "Which proposals", 1).await);
+    let answer = gmail("Rita <rita@cs.uni.edu>", &rita, "r1@gmail", "maybe: 1, 2");
+    w.dovecot.append("cfp", &answer).await;
+    w.cfpd(&["run", "--once"]);
+
+    let out = w.cfpd_at("2099-05-02T00:00:00Z", &["run", "--once"]);
+    assert!(out.contains("queued 2 reminder mail(s)"), "{out}");
+    let reminder = mail_with_subject(&w, "tom", "Reminder: which proposals", 2).await;
+    let t = text(&reminder);
+    assert!(t.contains("P-0001") && t.contains("Postgres tricks"), "{t}");
+    assert!(t.lines().all(|l| l.chars().count() <= 78), "{t}");
+    assert!(!t.contains("ada@"), "{t}");
+    let rita_inbox = inbox(&w, "rita").await;
+    assert!(
+        rita_inbox
+            .iter()
+            .all(|m| !parsed(m).subject().unwrap_or("").contains("Reminder")),
+        "Rita answered: no reminder"
+    );
+
+    // Tom answers the reminder itself: that records his bids, and only Sam is left.
+    let r = orig(&reminder);
+    let answer = raw_reply(
+        "Tom <tom@tom.example>",
+        &r.reply_to,
+        &format!("Re: {}", r.subject),
+        "t1@tom",
+        Some(&r.message_id),
+        "no: P-0002\n",
+    );
+    w.dovecot.append("cfp", &answer).await;
+    w.cfpd(&["run", "--once"]);
+    assert_eq!(
+        bids(&w).await.get("tom@tom.example"),
+        Some(&[(2, BidKind::No)].into())
+    );
+    let out = w.cfpd_at("2099-05-03T00:00:00Z", &["run", "--once"]);
+    assert!(out.contains("queued 1 reminder mail(s)"), "{out}");
+    let sam = inbox(&w, "sam").await;
+    let reminders = sam
+        .iter()
+        .filter(|m| parsed(m).subject().unwrap_or("").contains("Reminder"))
+        .count();
+    assert_eq!(reminders, 2, "Sam, still silent, is reminded each day");
+}

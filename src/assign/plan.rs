@@ -21,7 +21,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::conflict::{proposal_conflict, ConflictReason};
 use super::problem::{Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap};
-use crate::model::{Assignment, AssignmentState, Bid, BidKind, ProposalRow, Reviewer};
+use crate::model::{
+    Assignment, AssignmentState, Bid, BidKind, ProposalRow, ProposalStatus, Reviewer,
+};
 
 /// A problem plus what the chair's preview reports about it.
 #[derive(Debug, Clone)]
@@ -181,6 +183,20 @@ pub fn full(
     }
     apply_bids(&mut problem, &mut blocked, bids, &pidx, &ridx);
     Plan { problem, blocked }
+}
+
+/// The proposals a reviewer is asked about: submitted, sharing a topic with the reviewer,
+/// and without a conflict the roster already knows (speaker, institution, listed).
+pub fn proposals_for<'a>(r: &Reviewer, props: &'a [ProposalRow]) -> Vec<&'a ProposalRow> {
+    props
+        .iter()
+        .filter(|p| p.status == ProposalStatus::Submitted)
+        .filter(|p| p.topics.iter().any(|t| r.topics.contains(&t.id)))
+        .filter(|p| {
+            let co = p.fields.co_speakers.as_deref().unwrap_or_default();
+            proposal_conflict(&r.email, &r.conflicts, &p.speaker_email, co).is_none()
+        })
+        .collect()
 }
 
 /// How many of an assignment's pairs were bid yes, maybe, no, or not at all (the preview's

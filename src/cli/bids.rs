@@ -7,28 +7,13 @@ use anyhow::Context;
 use askama::Template;
 
 use super::{load_config, open_store};
-use crate::assign::conflict::proposal_conflict;
-use crate::model::{BidKind, ProposalRow, ProposalStatus, Reviewer};
+use crate::assign::plan::proposals_for;
+use crate::model::BidKind;
 use crate::outbox::{templates, AutoSubmitted, Composer, Draft};
 use crate::report::safe::terminal;
 use crate::store::{self, bids, outbox, proposals as pstore, review as rstore};
 
-/// Lines of each abstract the bidding mail shows.
-const ABSTRACT_LINES: usize = 3;
-
-/// The proposals a reviewer is asked about: submitted, sharing a topic with the reviewer,
-/// and without a conflict the roster already knows (speaker, institution, listed).
-pub fn proposals_for<'a>(r: &Reviewer, props: &'a [ProposalRow]) -> Vec<&'a ProposalRow> {
-    props
-        .iter()
-        .filter(|p| p.status == ProposalStatus::Submitted)
-        .filter(|p| p.topics.iter().any(|t| r.topics.contains(&t.id)))
-        .filter(|p| {
-            let co = p.fields.co_speakers.as_deref().unwrap_or_default();
-            proposal_conflict(&r.email, &r.conflicts, &p.speaker_email, co).is_none()
-        })
-        .collect()
-}
+use crate::schedule::audience::BID_ABSTRACT_LINES as ABSTRACT_LINES;
 
 /// `cfpd bids open`: queue the bidding mail of every reviewer who has not had one (outbox
 /// dedup key `bids:open:<reviewer>`, so running it again only mails reviewers added since),

@@ -426,7 +426,7 @@ pub struct LastCallMail<'a> {
 }
 
 /// One proposal as the bidding mail lists it, blind: no speaker.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BidItemView {
     /// `P-0042`.
     pub reference: String,
@@ -477,6 +477,23 @@ pub struct BidInvite<'a> {
     /// The proposals, by reference.
     pub proposals: &'a [BidItemView],
     /// Where a person answers (`[conference] contact`), wrapped.
+    pub contact: &'a str,
+}
+
+/// The bidding mail again, for a reviewer who has not answered
+/// (`reviewers_without_bids` reminders).
+#[derive(Template)]
+#[template(path = "remind_bids.txt")]
+pub struct BidReminderMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Reviewer's name, if known.
+    pub name: Option<&'a str>,
+    /// The review deadline as mails show it.
+    pub deadline: &'a str,
+    /// The proposals, by reference.
+    pub proposals: &'a [BidItemView],
+    /// Where a person answers, wrapped.
     pub contact: &'a str,
 }
 
