@@ -68,7 +68,13 @@ async fn a_bidding_cycle_by_mail_changes_the_assignment() {
     .enumerate()
     {
         let body = proposal_with(title, topic);
-        let m = mail(from, CFP, &format!("prop{i}@speakers.example"), "Proposal", &body);
+        let m = mail(
+            from,
+            CFP,
+            &format!("prop{i}@speakers.example"),
+            "Proposal",
+            &body,
+        );
         w.dovecot.append("cfp", &m).await;
     }
     w.cfpd(&["run", "--once"]);
@@ -83,7 +89,10 @@ async fn a_bidding_cycle_by_mail_changes_the_assignment() {
 
     // One bidding mail each, never twice.
     let out = w.cfpd(&["bids", "open"]);
-    assert!(out.contains("bidding mail queued for 3 reviewer(s)"), "{out}");
+    assert!(
+        out.contains("bidding mail queued for 3 reviewer(s)"),
+        "{out}"
+    );
     let out = w.cfpd(&["bids", "open"]);
     assert!(out.contains("queued for 0 reviewer(s)"), "{out}");
     assert!(out.contains("3 had theirs already"), "{out}");
@@ -101,19 +110,40 @@ async fn a_bidding_cycle_by_mail_changes_the_assignment() {
     ] {
         assert!(t.contains(want), "{want:?} missing:\n{t}");
     }
-    assert!(!t.contains("ada@") && !t.contains("Ada") && !t.contains("Bob"), "{t}");
+    assert!(
+        !t.contains("ada@") && !t.contains("Ada") && !t.contains("Bob"),
+        "{t}"
+    );
     assert!(t.lines().all(|l| l.chars().count() <= 78), "{t}");
     let out = w.cfpd(&["bids", "list"]);
-    assert!(out.contains("3 reviewer(s) asked and not answered"), "{out}");
+    assert!(
+        out.contains("3 reviewer(s) asked and not answered"),
+        "{out}"
+    );
 
     // Gmail, Outlook (top-posting above the unquoted original), Apple Mail.
     let sam = orig(&mail_with_subject(&w, "sam", "Which proposals", 1).await);
     let tom = orig(&mail_with_subject(&w, "tom", "Which proposals", 1).await);
     let rita = orig(&invite);
     let replies = [
-        gmail("Rita <rita@cs.uni.edu>", &rita, "b1@gmail", "yes: P-0001, P-0002"),
-        outlook("Sam <sam@other.org>", &sam, "b2@outlook", "yes: 2\r\nconflict: P-0001"),
-        apple_mail("Tom <tom@tom.example>", &tom, "b3@apple", "maybe: P2\nno: #1"),
+        gmail(
+            "Rita <rita@cs.uni.edu>",
+            &rita,
+            "b1@gmail",
+            "yes: P-0001, P-0002",
+        ),
+        outlook(
+            "Sam <sam@other.org>",
+            &sam,
+            "b2@outlook",
+            "yes: 2\r\nconflict: P-0001",
+        ),
+        apple_mail(
+            "Tom <tom@tom.example>",
+            &tom,
+            "b3@apple",
+            "maybe: P2\nno: #1",
+        ),
     ];
     for r in &replies {
         w.dovecot.append("cfp", r).await;
@@ -135,7 +165,10 @@ async fn a_bidding_cycle_by_mail_changes_the_assignment() {
     assert_eq!(bids(&w).await, want);
     let receipt = mail_with_subject(&w, "sam", "Your answers were recorded", 2).await;
     let t = text(&receipt);
-    assert!(t.contains("P-0001: conflict") && t.contains("P-0002: yes"), "{t}");
+    assert!(
+        t.contains("P-0001: conflict") && t.contains("P-0002: yes"),
+        "{t}"
+    );
     assert!(t.lines().all(|l| l.chars().count() <= 78), "{t}");
 
     // A forged From through Rita's token, and a reply with nothing readable: neither
@@ -162,14 +195,25 @@ async fn a_bidding_cycle_by_mail_changes_the_assignment() {
     assert_eq!(bids(&w).await, want, "nothing changed");
     let refusal = text(&mail_with_subject(&w, "eve", "Re:", 1).await);
     assert!(refusal.contains("nothing was recorded"), "{refusal}");
-    assert!(!refusal.contains("P-000") && !refusal.contains("HTMX"), "{refusal}");
+    assert!(
+        !refusal.contains("P-000") && !refusal.contains("HTMX"),
+        "{refusal}"
+    );
     let unclear = text(&mail_with_subject(&w, "tom", "Re:", 3).await);
     assert!(unclear.contains("\"P-0001 please, if I may\""), "{unclear}");
-    assert!(unclear.contains("earlier answers, if any, still stand"), "{unclear}");
+    assert!(
+        unclear.contains("earlier answers, if any, still stand"),
+        "{unclear}"
+    );
 
     // Rita changes her mind by answering her receipt: the new answer replaces the old.
     let receipt = orig(&mail_with_subject(&w, "rita", "Your answers were recorded", 2).await);
-    let later = thunderbird("Rita <rita@cs.uni.edu>", &receipt, "b6@tb", "yes: P-0001\nno: P-0002");
+    let later = thunderbird(
+        "Rita <rita@cs.uni.edu>",
+        &receipt,
+        "b6@tb",
+        "yes: P-0001\nno: P-0002",
+    );
     w.dovecot.append("cfp", &later).await;
     w.cfpd(&["run", "--once"]);
     want.insert(
@@ -236,7 +280,13 @@ async fn reviewers_who_have_not_bid_are_reminded_until_they_answer() {
     .enumerate()
     {
         let body = proposal_with(title, topic);
-        let m = mail(from, CFP, &format!("prop{i}@speakers.example"), "Proposal", &body);
+        let m = mail(
+            from,
+            CFP,
+            &format!("prop{i}@speakers.example"),
+            "Proposal",
+            &body,
+        );
         w.dovecot.append("cfp", &m).await;
     }
     w.cfpd(&["run", "--once"]);

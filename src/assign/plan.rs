@@ -434,7 +434,15 @@ mod tests {
         assert_ne!(s.pairs, plain.pairs, "the bids changed the assignment");
         assert_eq!(s.objective, 1000 + 1000 + 1000 + 500);
         let c = bid_counts(&s.pairs, &ps, &revs, &bids);
-        assert_eq!(c, BidCounts { yes: 1, maybe: 1, no: 0, none: 0 });
+        assert_eq!(
+            c,
+            BidCounts {
+                yes: 1,
+                maybe: 1,
+                no: 0,
+                none: 0
+            }
+        );
         // A "no" weighs against a perfect topic match; a conflict is never assigned.
         let bids = vec![bid(1, 1, BidKind::No), bid(2, 2, BidKind::Conflict)];
         let plan = full(&ps, &revs, &[], &bids, 1);

@@ -8,8 +8,8 @@ use super::locate::Locator;
 use super::{default_true, ConfigError};
 use crate::calendar::zone::parse_local;
 use crate::calendar::Zone;
-use crate::proposal::looks_like_address;
 use crate::model::Objective;
+use crate::proposal::looks_like_address;
 
 /// A local time of the conference zone (`2024-04-24T23:59:59`) as an
 /// instant, or `None` when the key is absent; an error naming `table.key`

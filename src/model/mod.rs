@@ -19,11 +19,12 @@ mod states;
 pub use mailbox::mailbox_key;
 
 pub use rows::{
-    Assignment, Bid, ChairTokenRow, DecisionRequest, DecisionRow, ProposalRow, Reviewer, VersionStamp,
+    Assignment, Bid, ChairTokenRow, DecisionRequest, DecisionRow, ProposalRow, Reviewer,
+    VersionStamp,
 };
 pub use states::{
-    AssignmentState, BidKind, Objective, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
-    MessageState, OutboxState, ProposalStatus, Reason, TokenKind,
+    AssignmentState, BidKind, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason,
+    MailKind, MessageState, Objective, OutboxState, ProposalStatus, Reason, TokenKind,
 };
 
 /// A stored value that is none of an enum's spellings.

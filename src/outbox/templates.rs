@@ -459,7 +459,11 @@ impl BidItemView {
         BidItemView {
             reference: p.reference(),
             title: wrap(p.fields.title.as_deref().unwrap_or("(untitled)"), 70),
-            format: p.fields.format.clone().unwrap_or_else(|| "not given".into()),
+            format: p
+                .fields
+                .format
+                .clone()
+                .unwrap_or_else(|| "not given".into()),
             topics: wrap(&topics, 70),
             opening: opening_text,
         }
@@ -647,7 +651,10 @@ mod tests {
         p.fields.format = Some("talk-25".into());
         p.topics = vec![topic("Database", &["declared: database"]); 9];
         let items = vec![BidItemView::new(&p, 3), BidItemView::new(&p, 3)];
-        let contact = wrap(&["chair-with-a-long-name@conference.example.org"; 3].join(", "), 74);
+        let contact = wrap(
+            &["chair-with-a-long-name@conference.example.org"; 3].join(", "),
+            74,
+        );
         let invite = BidInvite {
             conference: "DjangoCon US 2099 Conference",
             reviewer_name: Some("Rita Reviewer-Longname"),
@@ -656,7 +663,11 @@ mod tests {
         }
         .render()
         .unwrap();
-        let recorded = vec![bid_line("P-0042", crate::model::BidKind::Conflict, &"T".repeat(99))];
+        let recorded = vec![bid_line(
+            "P-0042",
+            crate::model::BidKind::Conflict,
+            &"T".repeat(99),
+        )];
         let problems = vec![wrap(&"not a number ".repeat(20), 72)];
         let receipt = BidReceipt {
             conference: "DjangoCon US 2099 Conference",
@@ -667,22 +678,46 @@ mod tests {
         }
         .render()
         .unwrap();
-        for mail in [&invite, &receipt] {
+        let reminder = BidReminderMail {
+            conference: "DjangoCon US 2099 Conference",
+            name: Some("Rita Reviewer-Longname"),
+            deadline: "2099-05-20 23:59 AoE (2099-05-21 11:59 UTC)",
+            proposals: &items,
+            contact: &contact,
+        }
+        .render()
+        .unwrap();
+        assert!(reminder.contains("Reminder") || reminder.contains("not received"));
+        for mail in [&invite, &receipt, &reminder] {
             for l in mail.lines() {
-                assert!(l.chars().count() <= 78, "{} characters: {l}", l.chars().count());
+                assert!(
+                    l.chars().count() <= 78,
+                    "{} characters: {l}",
+                    l.chars().count()
+                );
             }
             assert!(mail.contains("chair-with-a-long-name@"), "{mail}");
+        }
+        for mail in [&invite, &receipt] {
             assert!(mail.contains("What happens next"), "{mail}");
         }
-        assert!(invite.contains("P-0042\n    Forms without tears"), "{invite}");
-        assert!(invite.contains("    Topics: Database, Database"), "{invite}");
+        assert!(
+            invite.contains("P-0042\n    Forms without tears"),
+            "{invite}"
+        );
+        assert!(
+            invite.contains("    Topics: Database, Database"),
+            "{invite}"
+        );
         assert!(invite.contains("word word …\n"), "{invite}");
         assert!(!invite.contains("Secretname") && !invite.contains("secret.example"));
         assert!(!invite.contains("declared:"), "{invite}");
         assert!(receipt.contains("  P-0042: conflict"), "{receipt}");
-        // Nothing of the bidding mail reads as a bid if a client quotes it unmarked.
-        let read = crate::review::bids::parse(&invite);
-        assert!(read.bids.is_empty(), "{read:?}");
+        // Nothing of the bidding mails reads as a bid if a client quotes them unmarked.
+        for mail in [&invite, &receipt, &reminder] {
+            let read = crate::review::bids::parse(mail);
+            assert!(read.bids.is_empty(), "{read:?}");
+        }
     }
 
     #[test]

@@ -365,8 +365,9 @@ pub async fn plan(
                     reviewer_id: r.id,
                     items,
                 };
-                Some(planned(&r.email, r.name.as_deref(), content))
-                    .filter(|p| !matches!(&p.content, Content::Bids { items, .. } if items.is_empty()))
+                Some(planned(&r.email, r.name.as_deref(), content)).filter(
+                    |p| !matches!(&p.content, Content::Bids { items, .. } if items.is_empty()),
+                )
             })
             .collect(),
         Audience::UnconfirmedSpeakers => {

@@ -7,9 +7,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    BidKind,
-    AssignmentState, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason, MailKind,
-    MessageState, OutboxState, ProposalStatus, Reason, Spelled, TokenKind,
+    AssignmentState, BidKind, ChairTokenKind, Confirmation, Decision, DecisionSource, HoldReason,
+    MailKind, MessageState, OutboxState, ProposalStatus, Reason, Spelled, TokenKind,
 };
 
 const SQLITE: &str = include_str!("../../migrations/sqlite/0011_check_states.sql");
@@ -132,7 +131,10 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
             );
             let mut diff: Vec<&str> = now.difference(&then).map(String::as_str).collect();
             diff.sort();
-            assert_eq!(diff, added, "{name}: added by a later migration (0015, 0023)");
+            assert_eq!(
+                diff, added,
+                "{name}: added by a later migration (0015, 0023)"
+            );
         }
     };
     later(

@@ -40,7 +40,9 @@ fn random(seed: u64) -> Problem {
         })
         .collect();
     // Negative values too: a `no` bid makes a pair's affinity negative.
-    let vals = (0..np * nr).map(|_| (g.below(10) as i32 - 2) * 125).collect();
+    let vals = (0..np * nr)
+        .map(|_| (g.below(10) as i32 - 2) * 125)
+        .collect();
     let mut p = Problem::new(
         proposals,
         reviewers,
@@ -90,7 +92,9 @@ fn brute(p: &Problem) -> Best {
         return best;
     }
     let forbidden = |i: usize, r: usize| {
-        p.conflicts.iter().any(|c| (c.proposal, c.reviewer) == (i, r))
+        p.conflicts
+            .iter()
+            .any(|c| (c.proposal, c.reviewer) == (i, r))
             || p.excluded.contains(&(i, r))
             || taken[i][r]
     };
@@ -175,18 +179,26 @@ fn valid(p: &Problem, s: &Solution) {
     for &(i, r, _) in &s.added {
         assert!(!p.excluded.contains(&(i, r)), "excluded pair ({i}, {r})");
         assert!(
-            !p.conflicts.iter().any(|c| (c.proposal, c.reviewer) == (i, r)),
+            !p.conflicts
+                .iter()
+                .any(|c| (c.proposal, c.reviewer) == (i, r)),
             "conflicted pair ({i}, {r})"
         );
     }
     for f in &p.fixed {
-        assert!(s.pairs.iter().any(|&(i, r, _)| (i, r) == *f), "fixed pair dropped");
+        assert!(
+            s.pairs.iter().any(|&(i, r, _)| (i, r) == *f),
+            "fixed pair dropped"
+        );
     }
     for (i, need) in p.proposals.iter().enumerate() {
         assert_eq!(count[i], need.k, "proposal {i} staffed wrongly");
     }
     for (r, rv) in p.reviewers.iter().enumerate() {
-        assert!(load[r] >= rv.min_load && load[r] <= rv.max_load, "load of {r}");
+        assert!(
+            load[r] >= rv.min_load && load[r] <= rv.max_load,
+            "load of {r}"
+        );
     }
 }
 
@@ -202,7 +214,11 @@ fn both_objectives_match_brute_force_on_small_random_instances() {
             (Ok(t), Ok(f), Some((bt, bsq)), Some((bfloor, bft, bfsq))) => {
                 valid(&p, &t);
                 valid(&p, &f);
-                assert_eq!((t.objective, -(t.load_square_sum as i64)), (bt, bsq), "seed {seed}");
+                assert_eq!(
+                    (t.objective, -(t.load_square_sum as i64)),
+                    (bt, bsq),
+                    "seed {seed}"
+                );
                 assert_eq!(
                     (floor(&f), f.objective, -(f.load_square_sum as i64)),
                     (bfloor, bft, bfsq),
@@ -219,7 +235,10 @@ fn both_objectives_match_brute_force_on_small_random_instances() {
     }
     // The sample exercises both outcomes: mostly feasible, and fair often differing.
     assert!(feasible > 500, "only {feasible} feasible instances");
-    assert!(fairer >= 10, "fair raised the floor on only {fairer} instances");
+    assert!(
+        fairer >= 10,
+        "fair raised the floor on only {fairer} instances"
+    );
 }
 
 /// Two talks, two reviewers with one place each. The best total gives the first talk its
@@ -227,7 +246,10 @@ fn both_objectives_match_brute_force_on_small_random_instances() {
 /// talk a reviewer of some use, at a lower total.
 #[test]
 fn fair_raises_the_worst_served_proposal_on_a_built_instance() {
-    let need = |id: &str| ProposalNeed { id: id.into(), k: 1 };
+    let need = |id: &str| ProposalNeed {
+        id: id.into(),
+        k: 1,
+    };
     let cap = |id: &str| ReviewerCap {
         id: id.into(),
         min_load: 0,
@@ -243,8 +265,20 @@ fn fair_raises_the_worst_served_proposal_on_a_built_instance() {
     valid(&p, &t);
     valid(&p, &f);
     let (ft, ff) = (figures(&t.pairs, 2), figures(&f.pairs, 2));
-    assert_eq!(ft, Figures { worst: Some((1, 0)), total: 1000 });
-    assert_eq!(ff, Figures { worst: Some((0, 200)), total: 500 });
+    assert_eq!(
+        ft,
+        Figures {
+            worst: Some((1, 0)),
+            total: 1000
+        }
+    );
+    assert_eq!(
+        ff,
+        Figures {
+            worst: Some((0, 200)),
+            total: 500
+        }
+    );
     assert_eq!(floor(&f), Some(200));
 }
 
@@ -255,8 +289,14 @@ fn fair_keeps_fixed_pairs_and_lifts_the_new_ones() {
     let p = {
         let mut p = Problem::new(
             vec![
-                ProposalNeed { id: "A".into(), k: 2 },
-                ProposalNeed { id: "B".into(), k: 1 },
+                ProposalNeed {
+                    id: "A".into(),
+                    k: 2,
+                },
+                ProposalNeed {
+                    id: "B".into(),
+                    k: 1,
+                },
             ],
             (0..3)
                 .map(|r| ReviewerCap {

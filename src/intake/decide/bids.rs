@@ -64,8 +64,7 @@ pub fn bid_mail(i: &Inbound, f: &Facts<'_>, from: &Mailbox, a: &BidAuthority) ->
         problems: &problems,
         contact: &contact,
     };
-    let body = askama::Template::render(&body)
-        .unwrap_or_else(|e| format!("(template error: {e})"));
+    let body = askama::Template::render(&body).unwrap_or_else(|e| format!("(template error: {e})"));
     let count = |k: BidKind| bids.iter().filter(|(_, b)| *b == k).count();
     Decision::BidsRecorded {
         reviewer_id: reviewer.id,

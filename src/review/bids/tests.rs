@@ -50,7 +50,10 @@ fn apple_mail_with_its_device_signature_and_quoted_attribution() {
 #[test]
 fn html_only_reply_with_a_gmail_quote() {
     let html = "<div dir=\"ltr\">maybe: P-0002<br>no: #7</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On Mon wrote:</div><blockquote class=\"gmail_quote\">yes: P-0001, P-0002</blockquote></div>";
-    assert_eq!(parse(&trim_html_reply(html).kept).bids, vec![(2, Maybe), (7, No)]);
+    assert_eq!(
+        parse(&trim_html_reply(html).kept).bids,
+        vec![(2, Maybe), (7, No)]
+    );
 }
 
 #[test]
@@ -63,7 +66,9 @@ fn plain_reply_with_greeting_bullets_and_signature() {
 
 #[test]
 fn what_is_not_understood_is_said_and_the_rest_is_kept() {
-    let b = parse("yes: P-0001, soon\nmaybe:\nP-0004 please\nyes, I would like to help\nno: P-0001\nmaybe: 6");
+    let b = parse(
+        "yes: P-0001, soon\nmaybe:\nP-0004 please\nyes, I would like to help\nno: P-0001\nmaybe: 6",
+    );
     // P-0001 is both yes and no: neither is recorded.
     assert_eq!(b.bids, vec![(6, Maybe)]);
     assert_eq!(
@@ -72,8 +77,7 @@ fn what_is_not_understood_is_said_and_the_rest_is_kept() {
             "\"soon\" (in \"yes: P-0001, soon\") is not a proposal number".to_string(),
             "\"maybe:\": no proposal number after it".to_string(),
             "\"P-0004 please\": start the line with yes, maybe, no or conflict".to_string(),
-            "P-0001 is named under two different answers: not recorded, write it once"
-                .to_string(),
+            "P-0001 is named under two different answers: not recorded, write it once".to_string(),
         ]
     );
 }
