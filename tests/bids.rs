@@ -340,3 +340,106 @@ async fn reviewers_who_have_not_bid_are_reminded_until_they_answer() {
         .count();
     assert_eq!(reminders, 2, "Sam, still silent, is reminded each day");
 }
+
+/// `[review] objective = "fair"` on the same stored state as `total`: the preview reports
+/// both figures either way, `fair` raises the worst-served proposal's affinity (at a lower
+/// total), and both give every proposal its reviewer within every load.
+#[tokio::test(flavor = "multi_thread")]
+async fn fair_lifts_the_worst_served_proposal_that_total_sacrifices() {
+    need_servers!();
+    let w = World::start("[review]\nreviewers_per_proposal = 1\n").await;
+    for (i, (from, title, topic)) in [
+        ("Ada <ada@a.example>", "Forms without tears", "frontend"),
+        ("Bob <bob@b.example>", "Postgres tricks", "database"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body = proposal_with(title, topic);
+        let m = mail(
+            from,
+            CFP,
+            &format!("prop{i}@speakers.example"),
+            "Proposal",
+            &body,
+        );
+        w.dovecot.append("cfp", &m).await;
+    }
+    w.cfpd(&["run", "--once"]);
+    // Rita knows only the frontend; Sam knows both but would rather not review P-0002.
+    let roster = w.dir.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "email,name,topics,max_load\nrita@cs.uni.edu,Rita,frontend,1\nsam@other.org,Sam,frontend;database,1\n",
+    )
+    .unwrap();
+    w.cfpd(&["reviewers", "import", roster.to_str().unwrap()]);
+    w.cfpd(&["bids", "open"]);
+    w.cfpd(&["run", "--once"]);
+    for (user, from, answer) in [
+        ("rita", "Rita <rita@cs.uni.edu>", "yes: 1"),
+        ("sam", "Sam <sam@other.org>", "no: 2"),
+    ] {
+        let o = orig(&mail_with_subject(&w, user, "Which proposals", 1).await);
+        let mid = format!("{user}@bids");
+        w.dovecot
+            .append("cfp", &gmail(from, &o, &mid, answer))
+            .await;
+    }
+    w.cfpd(&["run", "--once"]);
+    let worst = |out: &str| -> (i64, i64) {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("worst-served proposal:"))
+            .unwrap_or_else(|| panic!("{out}"));
+        let num = |after: &str| -> i64 {
+            let rest = &line[line.find(after).unwrap() + after.len()..];
+            let n: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '-')
+                .collect();
+            n.parse().unwrap()
+        };
+        (num("affinity "), num("total affinity "))
+    };
+    let (total_pairs, total_out) = preview(&w, "total.csv");
+    let cfg = std::fs::read_to_string(&w.config).unwrap();
+    let fair_cfg = cfg.replace(
+        "reviewers_per_proposal = 1\n",
+        "reviewers_per_proposal = 1\nobjective = \"fair\"\n",
+    );
+    assert_ne!(cfg, fair_cfg);
+    std::fs::write(&w.config, fair_cfg).unwrap();
+    let (fair_pairs, fair_out) = preview(&w, "fair.csv");
+    assert!(total_out.contains("(total, proved optimal)"), "{total_out}");
+    assert!(fair_out.contains("(fair, proved optimal)"), "{fair_out}");
+    let (t_worst, t_total) = worst(&total_out);
+    let (f_worst, f_total) = worst(&fair_out);
+    assert!(
+        f_worst > t_worst,
+        "fair lifts the worst:\n{total_out}\n{fair_out}"
+    );
+    assert!(
+        f_total < t_total,
+        "at a lower total:\n{total_out}\n{fair_out}"
+    );
+    for pairs in [&total_pairs, &fair_pairs] {
+        let mut ps: Vec<&str> = pairs.iter().map(|(p, _)| p.as_str()).collect();
+        let mut rs: Vec<&str> = pairs.iter().map(|(_, r)| r.as_str()).collect();
+        ps.sort();
+        rs.sort();
+        assert_eq!(ps, ["P-0001", "P-0002"], "one reviewer each");
+        assert_eq!(
+            rs,
+            ["rita@cs.uni.edu", "sam@other.org"],
+            "one proposal each"
+        );
+    }
+    assert_eq!(
+        fair_pairs,
+        vec![
+            ("P-0001".to_string(), "sam@other.org".to_string()),
+            ("P-0002".to_string(), "rita@cs.uni.edu".to_string()),
+        ]
+    );
+}

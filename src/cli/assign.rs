@@ -250,24 +250,35 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
             r.max_load
         )?;
     }
-    let mut hist = [0usize; 5];
+    // Bids move a pair below 0 (no) or above 1000 (yes, maybe): those buckets are shown
+    // only when used, so a preview without bids reads as before.
+    let mut hist = [0usize; 7];
     let mut per_p = vec![0i64; props.len()];
     for (p, _, a) in &sol.pairs {
         per_p[*p] += a;
         let b = match *a {
-            0 => 0,
-            1..=250 => 1,
-            251..=500 => 2,
-            501..=750 => 3,
-            _ => 4,
+            i64::MIN..=-1 => 0,
+            0 => 1,
+            1..=250 => 2,
+            251..=500 => 3,
+            501..=750 => 4,
+            751..=1000 => 5,
+            _ => 6,
         };
         hist[b] += 1;
     }
-    writeln!(
-        out,
-        "\naffinity (Jaccard of topics, ×1000): 0: {}, 1-250: {}, 251-500: {}, 501-750: {}, 751-1000: {}",
-        hist[0], hist[1], hist[2], hist[3], hist[4]
-    )?;
+    let mut line = String::from("\naffinity (Jaccard of topics ×1000, plus bids): ");
+    if hist[0] > 0 {
+        line.push_str(&format!("below 0: {}, ", hist[0]));
+    }
+    line.push_str(&format!(
+        "0: {}, 1-250: {}, 251-500: {}, 501-750: {}, 751-1000: {}",
+        hist[1], hist[2], hist[3], hist[4], hist[5]
+    ));
+    if hist[6] > 0 {
+        line.push_str(&format!(", above 1000: {}", hist[6]));
+    }
+    writeln!(out, "{line}")?;
     let mut worst: Vec<usize> = (0..props.len()).collect();
     worst.sort_by_key(|&p| (per_p[p], p));
     writeln!(out, "\nworst-served proposals:")?;
