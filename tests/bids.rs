@@ -191,6 +191,16 @@ async fn a_bidding_cycle_by_mail_changes_the_assignment() {
         "P-0001 please, if I may",
     );
     w.dovecot.append("cfp", &unclear).await;
+    // Rita's own address, but to the plain CFP address: no token, no bid.
+    let tokenless = raw_reply(
+        "Rita <rita@cs.uni.edu>",
+        CFP,
+        "my bids",
+        "b7@rita",
+        None,
+        "conflict: 1, 2",
+    );
+    w.dovecot.append("cfp", &tokenless).await;
     w.cfpd(&["run", "--once"]);
     assert_eq!(bids(&w).await, want, "nothing changed");
     let refusal = text(&mail_with_subject(&w, "eve", "Re:", 1).await);
@@ -236,6 +246,7 @@ async fn a_bidding_cycle_by_mail_changes_the_assignment() {
             st("bids_recorded", None),
             st("rejected", Some("reviewer_mismatch")),
             st("rejected", Some("bids_not_understood")),
+            st("rejected", Some("review_without_token")),
             st("bids_recorded", None),
         ]
     );

@@ -54,7 +54,8 @@ pub struct NewPair<'a> {
     pub proposal: &'a ProposalRow,
     /// The reviewer.
     pub reviewer: &'a Reviewer,
-    /// Affinity (0–1000), kept for the chair's listings.
+    /// Affinity (topics ×1000 plus the bid weight, see `plan::bid_weight`), kept for the
+    /// chair's listings.
     pub affinity: i64,
 }
 

@@ -250,35 +250,7 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
             r.max_load
         )?;
     }
-    // Bids move a pair below 0 (no) or above 1000 (yes, maybe): those buckets are shown
-    // only when used, so a preview without bids reads as before.
-    let mut hist = [0usize; 7];
-    let mut per_p = vec![0i64; props.len()];
-    for (p, _, a) in &sol.pairs {
-        per_p[*p] += a;
-        let b = match *a {
-            i64::MIN..=-1 => 0,
-            0 => 1,
-            1..=250 => 2,
-            251..=500 => 3,
-            501..=750 => 4,
-            751..=1000 => 5,
-            _ => 6,
-        };
-        hist[b] += 1;
-    }
-    let mut line = String::from("\naffinity (Jaccard of topics ×1000, plus bids): ");
-    if hist[0] > 0 {
-        line.push_str(&format!("below 0: {}, ", hist[0]));
-    }
-    line.push_str(&format!(
-        "0: {}, 1-250: {}, 251-500: {}, 501-750: {}, 751-1000: {}",
-        hist[1], hist[2], hist[3], hist[4], hist[5]
-    ));
-    if hist[6] > 0 {
-        line.push_str(&format!(", above 1000: {}", hist[6]));
-    }
-    writeln!(out, "{line}")?;
+    let per_p = print_histogram(&mut out, &sol.pairs, props.len())?;
     let mut worst: Vec<usize> = (0..props.len()).collect();
     worst.sort_by_key(|&p| (per_p[p], p));
     writeln!(out, "\nworst-served proposals:")?;
@@ -334,6 +306,44 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         sol.added.len()
     )?;
     Ok(())
+}
+
+/// The affinity distribution of the pairs; returns each proposal's total affinity.
+fn print_histogram(
+    out: &mut impl Write,
+    pairs: &[(usize, usize, i64)],
+    n_proposals: usize,
+) -> anyhow::Result<Vec<i64>> {
+    // Bids move a pair below 0 (no) or above 1000 (yes, maybe): those buckets are shown
+    // only when used, so a preview without bids reads as before.
+    let mut hist = [0usize; 7];
+    let mut per_p = vec![0i64; n_proposals];
+    for (p, _, a) in pairs {
+        per_p[*p] += a;
+        let b = match *a {
+            i64::MIN..=-1 => 0,
+            0 => 1,
+            1..=250 => 2,
+            251..=500 => 3,
+            501..=750 => 4,
+            751..=1000 => 5,
+            _ => 6,
+        };
+        hist[b] += 1;
+    }
+    let mut line = String::from("\naffinity (Jaccard of topics ×1000, plus bids): ");
+    if hist[0] > 0 {
+        line.push_str(&format!("below 0: {}, ", hist[0]));
+    }
+    line.push_str(&format!(
+        "0: {}, 1-250: {}, 251-500: {}, 501-750: {}, 751-1000: {}",
+        hist[1], hist[2], hist[3], hist[4], hist[5]
+    ));
+    if hist[6] > 0 {
+        line.push_str(&format!(", above 1000: {}", hist[6]));
+    }
+    writeln!(out, "{line}")?;
+    Ok(per_p)
 }
 
 /// Both objectives' figures, whichever chose the assignment, and the bids behind it.
