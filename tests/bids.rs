@@ -209,7 +209,14 @@ async fn a_bidding_cycle_by_mail_changes_the_assignment() {
         !refusal.contains("P-000") && !refusal.contains("HTMX"),
         "{refusal}"
     );
-    let unclear = text(&mail_with_subject(&w, "tom", "Re:", 3).await);
+    let unclear_raw = mail_with_subject(&w, "tom", "Re:", 3).await;
+    // Answering the refusal is a bid again: it carries a fresh bidding address.
+    let again = reply_to(&unclear_raw);
+    assert!(
+        again.starts_with("cfp+") && again != tom.reply_to,
+        "{again}"
+    );
+    let unclear = text(&unclear_raw);
     assert!(unclear.contains("\"P-0001 please, if I may\""), "{unclear}");
     assert!(
         unclear.contains("earlier answers, if any, still stand"),

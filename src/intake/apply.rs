@@ -242,6 +242,23 @@ impl Intake {
                 reply: Some(ref r),
                 ..
             } if r.token == ReplyToken::FreshProposal => Ok(with_fresh_token(b, d, pid, i)),
+            Decision::Reject {
+                reply:
+                    Some(decide::Reply {
+                        token: ReplyToken::FreshBid(reviewer_id),
+                        ..
+                    }),
+                ..
+            } => {
+                let mut h = Handled::from(d);
+                if let (Some(reply), Some(from)) = (h.reply.as_mut(), i.from.as_ref()) {
+                    let tok = token::generate();
+                    store::bids::insert_token(tx, &tok.hash, reviewer_id, &from.address, now_ms)
+                        .await?;
+                    reply.token = ReplyToken::Secret(tok.secret);
+                }
+                Ok(h)
+            }
             Decision::ChairRequest {
                 ref chair,
                 ref commands,

@@ -545,7 +545,9 @@ impl Intake {
                         references: i.references.clone(),
                         reply_token: match reply.token {
                             ReplyToken::Secret(s) => Some(s),
-                            ReplyToken::None | ReplyToken::FreshProposal => None,
+                            ReplyToken::None
+                            | ReplyToken::FreshProposal
+                            | ReplyToken::FreshBid(_) => None,
                         },
                         cause_message: m.id,
                         thread_key: thread,

@@ -53,7 +53,12 @@ pub fn bid_mail(i: &Inbound, f: &Facts<'_>, from: &Mailbox, a: &BidAuthority) ->
         }
     }
     if bids.is_empty() {
-        return reject(cfg, Rejection::BidsNotUnderstood { problems }, &i.subject);
+        // Answering the refusal is a bid again, like answering the bidding mail.
+        let mut d = reject(cfg, Rejection::BidsNotUnderstood { problems }, &i.subject);
+        if let Decision::Reject { reply: Some(r), .. } = &mut d {
+            r.token = ReplyToken::FreshBid(reviewer.id);
+        }
+        return d;
     }
     let problems: Vec<String> = problems.iter().map(|p| templates::wrap(p, 72)).collect();
     let contact = templates::contact_text(&cfg.conference.contact, &cfg.conference.cfp_address);

@@ -1101,6 +1101,8 @@ fn bids_through_the_reviewers_token_are_recorded_with_a_receipt() {
     // Nothing readable: refused, saying what was not understood.
     let d = decide(&through_token(rita, "Re: Bidding", "P-0007 please"), &f);
     rejected(&d, "bids_not_understood");
+    // Its answer carries a fresh bidding token for Rita: replying to it is a bid.
+    assert_eq!(d.reply().map(|r| &r.token), Some(&ReplyToken::FreshBid(4)));
 }
 
 #[test]
