@@ -242,23 +242,15 @@ impl Intake {
                 reply: Some(ref r),
                 ..
             } if r.token == ReplyToken::FreshProposal => Ok(with_fresh_token(b, d, pid, i)),
-            Decision::Reject {
+            Decision::BidsRecorded { .. }
+            | Decision::Reject {
                 reply:
                     Some(decide::Reply {
-                        token: ReplyToken::FreshBid(reviewer_id),
+                        token: ReplyToken::FreshBid(_),
                         ..
                     }),
                 ..
-            } => {
-                let mut h = Handled::from(d);
-                if let (Some(reply), Some(from)) = (h.reply.as_mut(), i.from.as_ref()) {
-                    let tok = token::generate();
-                    store::bids::insert_token(tx, &tok.hash, reviewer_id, &from.address, now_ms)
-                        .await?;
-                    reply.token = ReplyToken::Secret(tok.secret);
-                }
-                Ok(h)
-            }
+            } => self.bid_reply(tx, m, i, d, now_ms).await,
             Decision::ChairRequest {
                 ref chair,
                 ref commands,
@@ -300,23 +292,6 @@ impl Intake {
                 }
                 Ok(d.into())
             }
-            Decision::BidsRecorded {
-                reviewer_id,
-                ref bids,
-                ..
-            } => {
-                store::bids::replace(tx, reviewer_id, bids, m.id, now_ms).await?;
-                // The receipt answers like the bidding mail: replying to it replaces
-                // the bids again. Bound to the address the rules just checked.
-                let mut h = Handled::from(d);
-                if let (Some(reply), Some(from)) = (h.reply.as_mut(), i.from.as_ref()) {
-                    let tok = token::generate();
-                    store::bids::insert_token(tx, &tok.hash, reviewer_id, &from.address, now_ms)
-                        .await?;
-                    reply.token = ReplyToken::Secret(tok.secret);
-                }
-                Ok(h)
-            }
             Decision::Quarantine(Unreadable::Panicked(_))
             | Decision::Quarantine(Unreadable::Unparseable(_))
             | Decision::ReturnPath
@@ -328,6 +303,43 @@ impl Intake {
             | Decision::Released { .. }
             | Decision::ReviewRecorded { .. } => Ok(d.into()),
         }
+    }
+
+    /// Bids read from a reply (stored, replacing all of the reviewer's earlier bids), or a
+    /// refusal whose answer is a bid again: either way the answer carries a fresh bidding
+    /// token bound to the sender, whom the rules already checked against the token used.
+    async fn bid_reply(
+        &self,
+        tx: &mut AnyConnection,
+        m: &PendingMessage,
+        i: &Inbound,
+        d: Decision,
+        now_ms: i64,
+    ) -> Result<Handled, IntakeError> {
+        let reviewer_id = match &d {
+            Decision::BidsRecorded {
+                reviewer_id, bids, ..
+            } => {
+                store::bids::replace(tx, *reviewer_id, bids, m.id, now_ms).await?;
+                *reviewer_id
+            }
+            Decision::Reject {
+                reply:
+                    Some(decide::Reply {
+                        token: ReplyToken::FreshBid(id),
+                        ..
+                    }),
+                ..
+            } => *id,
+            _ => return Ok(d.into()),
+        };
+        let mut h = Handled::from(d);
+        if let (Some(reply), Some(from)) = (h.reply.as_mut(), i.from.as_ref()) {
+            let tok = token::generate();
+            store::bids::insert_token(tx, &tok.hash, reviewer_id, &from.address, now_ms).await?;
+            reply.token = ReplyToken::Secret(tok.secret);
+        }
+        Ok(h)
     }
 
     /// An accepted talk dropped out: the waiting list per `[decisions]
