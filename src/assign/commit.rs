@@ -55,7 +55,8 @@ pub struct NewPair<'a> {
     pub proposal: &'a ProposalRow,
     /// The reviewer.
     pub reviewer: &'a Reviewer,
-    /// Affinity (0–1000), kept for the chair's listings.
+    /// Affinity (topics ×1000 plus the bid weight, see `plan::bid_weight`), kept for the
+    /// chair's listings.
     pub affinity: i64,
 }
 
@@ -185,11 +186,14 @@ pub async fn refill(
     let reviewers = rstore::roster(tx).await?;
     let own = rstore::assignments_of_proposal(tx, p.id).await?;
     let loads = rstore::active_loads(tx).await?;
+    // A conflict bid forbids the pair here as in the full plan.
+    let bids = crate::store::bids::of_proposal(tx, p.id).await?;
     let plan = plan::refill(
         p,
         &reviewers,
         &own,
         &loads,
+        &bids,
         cfg.review.reviewers_per_proposal,
     );
     let sol = match solver::solve(&plan.problem) {

@@ -9,6 +9,7 @@
 //! * [`plan`] — stored rows → a solver problem, for the whole roster or to refill one
 //!   proposal.
 //! * [`instance`] — the benchmark JSON format shared with the OR-Tools peer.
+//! * [`fair`] — the `total` and `fair` objectives and the figures the preview shows.
 //! * [`commit`] — storing chosen pairs with their reply tokens and assignment mails.
 //!
 //! Everything here but [`commit`] is pure: no database, no clock, no network, no sqlx,
@@ -17,6 +18,7 @@
 
 pub mod commit;
 pub mod conflict;
+pub mod fair;
 pub mod instance;
 pub mod plan;
 pub mod problem;

@@ -10,13 +10,20 @@
 //!   the next-best eligible reviewer (highest affinity, then the least loaded) without
 //!   touching, or reading the conflicts of, any other proposal.
 //!
+//! Both weigh the reviewers' bids the same way ([`bid_weight`]): the affinity of a pair is
+//! `round(1000 · Jaccard(topics)) + bid weight`, with `yes` = +1000, `maybe` = +500, no bid
+//! = 0 and `no` = −1000, so a `yes` outweighs any topic match and a `no` any topic match the
+//! other way; a `conflict` bid forbids the pair like a declared conflict.
+//!
 //! Pure: no database, no clock.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::conflict::{proposal_conflict, ConflictReason};
 use super::problem::{Affinity, AffinityTable, ConflictPair, Problem, ProposalNeed, ReviewerCap};
-use crate::model::{Assignment, AssignmentState, ProposalRow, Reviewer};
+use crate::model::{
+    Assignment, AssignmentState, Bid, BidKind, ProposalRow, ProposalStatus, Reviewer,
+};
 
 /// A problem plus what the chair's preview reports about it.
 #[derive(Debug, Clone)]
@@ -26,6 +33,61 @@ pub struct Plan {
     pub problem: Problem,
     /// Pairs blocked by a conflict, counted per human-readable reason.
     pub blocked: BTreeMap<String, usize>,
+}
+
+/// What a bid adds to a pair's topic affinity (`None`: the pair is forbidden). The steps
+/// are a whole topic match (1000) apart, so yes > maybe > no bid > no whatever the topics.
+pub fn bid_weight(kind: BidKind) -> Option<i32> {
+    match kind {
+        BidKind::Yes => Some(1000),
+        BidKind::Maybe => Some(500),
+        BidKind::No => Some(-1000),
+        BidKind::Conflict => None,
+    }
+}
+
+/// What the preview says about a pair blocked by a `conflict` bid.
+pub const CONFLICT_BID: &str = "the reviewer bid \"conflict\"";
+
+/// Weigh the bids into the problem: `conflict` bids become declared conflicts, the others
+/// change their pair's affinity (the table becomes dense, one value per pair, when any
+/// bid does). `pidx`/`ridx` map stored ids to problem indices; bids on anything else are
+/// ignored.
+fn apply_bids(
+    problem: &mut Problem,
+    blocked: &mut BTreeMap<String, usize>,
+    bids: &[Bid],
+    pidx: &HashMap<i64, usize>,
+    ridx: &HashMap<i64, usize>,
+) {
+    let (np, nr) = (problem.proposals.len(), problem.reviewers.len());
+    let mut delta: HashMap<(usize, usize), i32> = HashMap::new();
+    for b in bids {
+        let (Some(&pi), Some(&ri)) = (pidx.get(&b.proposal_id), ridx.get(&b.reviewer_id)) else {
+            continue;
+        };
+        match bid_weight(b.kind) {
+            Some(0) => {}
+            Some(w) => {
+                delta.insert((pi, ri), w);
+            }
+            None => {
+                *blocked.entry(CONFLICT_BID.to_string()).or_default() += 1;
+                problem.conflicts.push(ConflictPair {
+                    proposal: pi,
+                    reviewer: ri,
+                    reason: ConflictReason::Declared,
+                });
+            }
+        }
+    }
+    if delta.is_empty() {
+        return;
+    }
+    let topics = &problem.affinity;
+    problem.affinity = AffinityTable::from_fn(np, nr, |p, r| {
+        topics.get(p, r) + delta.get(&(p, r)).copied().unwrap_or(0)
+    });
 }
 
 fn need(p: &ProposalRow, default_k: u32) -> u32 {
@@ -84,6 +146,7 @@ pub fn full(
     proposals: &[ProposalRow],
     reviewers: &[Reviewer],
     existing: &[Assignment],
+    bids: &[Bid],
     default_k: u32,
 ) -> Plan {
     let pidx: HashMap<i64, usize> = proposals
@@ -131,7 +194,59 @@ pub fn full(
             _ => {}
         }
     }
+    apply_bids(&mut problem, &mut blocked, bids, &pidx, &ridx);
     Plan { problem, blocked }
+}
+
+/// The proposals a reviewer is asked about: submitted, sharing a topic with the reviewer,
+/// and without a conflict the roster already knows (speaker, institution, listed).
+pub fn proposals_for<'a>(r: &Reviewer, props: &'a [ProposalRow]) -> Vec<&'a ProposalRow> {
+    props
+        .iter()
+        .filter(|p| p.status == ProposalStatus::Submitted)
+        .filter(|p| p.topics.iter().any(|t| r.topics.contains(&t.id)))
+        .filter(|p| {
+            let co = p.fields.co_speakers.as_deref().unwrap_or_default();
+            proposal_conflict(&r.email, &r.conflicts, &p.speaker_email, co).is_none()
+        })
+        .collect()
+}
+
+/// How many of an assignment's pairs were bid yes, maybe, no, or not at all (the preview's
+/// line; `conflict` pairs are never assigned).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BidCounts {
+    /// Pairs bid `yes`.
+    pub yes: usize,
+    /// Pairs bid `maybe`.
+    pub maybe: usize,
+    /// Pairs bid `no`.
+    pub no: usize,
+    /// Pairs without a bid.
+    pub none: usize,
+}
+
+/// Count the bids behind `pairs` (proposal index, reviewer index, affinity).
+pub fn bid_counts(
+    pairs: &[(usize, usize, i64)],
+    proposals: &[ProposalRow],
+    reviewers: &[Reviewer],
+    bids: &[Bid],
+) -> BidCounts {
+    let by_pair: HashMap<(i64, i64), BidKind> = bids
+        .iter()
+        .map(|b| ((b.proposal_id, b.reviewer_id), b.kind))
+        .collect();
+    let mut c = BidCounts::default();
+    for &(p, r, _) in pairs {
+        match by_pair.get(&(proposals[p].id, reviewers[r].id)) {
+            Some(BidKind::Yes) => c.yes += 1,
+            Some(BidKind::Maybe) => c.maybe += 1,
+            Some(BidKind::No) => c.no += 1,
+            Some(BidKind::Conflict) | None => c.none += 1,
+        }
+    }
+    c
 }
 
 /// One proposal against the whole roster, to refill it after a release.
@@ -143,6 +258,7 @@ pub fn refill(
     reviewers: &[Reviewer],
     own: &[Assignment],
     active_load: &HashMap<i64, u32>,
+    bids: &[Bid],
     default_k: u32,
 ) -> Plan {
     let ridx: HashMap<i64, usize> = reviewers
@@ -190,6 +306,8 @@ pub fn refill(
         }
     }
     problem.external_load = external;
+    let pidx: HashMap<i64, usize> = [(proposal.id, 0)].into_iter().collect();
+    apply_bids(&mut problem, &mut blocked, bids, &pidx, &ridx);
     Plan { problem, blocked }
 }
 
@@ -268,7 +386,7 @@ mod tests {
         let loads: HashMap<i64, u32> = [(4, 2), (5, 3), (6, 1), (8, 4), (1, 0)]
             .into_iter()
             .collect();
-        let plan = refill(&p, &revs, &own, &loads, 2);
+        let plan = refill(&p, &revs, &own, &loads, &[], 2);
         assert_eq!(plan.problem.external_load, vec![0, 0, 0, 2, 3, 1, 0, 3]);
         assert!(plan.problem.reviewers.iter().all(|r| r.min_load == 0));
         let s = solve(&plan.problem).unwrap();
@@ -292,7 +410,7 @@ mod tests {
             assignment(2, 2, 1, AssignmentState::Declined),
             assignment(3, 2, 2, AssignmentState::Conflict),
         ];
-        let plan = full(&ps, &revs, &existing, 1);
+        let plan = full(&ps, &revs, &existing, &[], 1);
         assert_eq!(plan.problem.fixed, vec![(0, 0)]);
         assert_eq!(plan.problem.excluded, vec![(1, 0)]);
         assert!(plan.problem.conflicts.iter().any(
@@ -316,14 +434,67 @@ mod tests {
             assignment(1, 1, 9, AssignmentState::Active),
             assignment(2, 1, 1, AssignmentState::Removed),
         ];
-        let plan = refill(&p, &revs, &own, &HashMap::new(), 2);
+        let plan = refill(&p, &revs, &own, &HashMap::new(), &[], 2);
         assert_eq!(plan.problem.proposals[0].k, 1, "the kept review counts");
         assert_eq!(plan.problem.excluded, vec![(0, 0)]);
         let s = solve(&plan.problem).unwrap();
         assert_eq!(s.added.len(), 1);
         assert_ne!(revs[s.added[0].1].email, "rita@x.org");
-        let full_plan = full(std::slice::from_ref(&p), &revs, &own, 2);
+        let full_plan = full(std::slice::from_ref(&p), &revs, &own, &[], 2);
         assert_eq!(full_plan.problem.proposals[0].k, 1);
         assert_eq!(full_plan.problem.excluded, vec![(0, 0)]);
+    }
+
+    #[test]
+    fn bids_move_the_assignment_and_a_conflict_bid_forbids_the_pair() {
+        let ps = vec![
+            proposal(1, "ada@a.org", &["frontend"]),
+            proposal(2, "bob@b.org", &["frontend"]),
+        ];
+        let revs = vec![
+            reviewer(1, "rita@x.org", &["frontend"], 1),
+            reviewer(2, "sam@y.org", &["frontend"], 1),
+        ];
+        let bid = |r, p, kind| Bid {
+            reviewer_id: r,
+            proposal_id: p,
+            kind,
+        };
+        // Topics alone tie; the solver's tie-break picks one way.
+        let plain = solve(&full(&ps, &revs, &[], &[], 1).problem).unwrap();
+        // Rita bids yes on the talk she did not get, Sam maybe on the other.
+        let (p_r, p_s) = if plain.pairs.contains(&(0, 0, 1000)) {
+            (2, 1)
+        } else {
+            (1, 2)
+        };
+        let bids = vec![bid(1, p_r, BidKind::Yes), bid(2, p_s, BidKind::Maybe)];
+        let plan = full(&ps, &revs, &[], &bids, 1);
+        let s = solve(&plan.problem).unwrap();
+        assert_ne!(s.pairs, plain.pairs, "the bids changed the assignment");
+        assert_eq!(s.objective, 1000 + 1000 + 1000 + 500);
+        let c = bid_counts(&s.pairs, &ps, &revs, &bids);
+        assert_eq!(
+            c,
+            BidCounts {
+                yes: 1,
+                maybe: 1,
+                no: 0,
+                none: 0
+            }
+        );
+        // A "no" weighs against a perfect topic match; a conflict is never assigned.
+        let bids = vec![bid(1, 1, BidKind::No), bid(2, 2, BidKind::Conflict)];
+        let plan = full(&ps, &revs, &[], &bids, 1);
+        assert_eq!(plan.blocked.get(CONFLICT_BID), Some(&1));
+        let s = solve(&plan.problem).unwrap();
+        assert_eq!(s.pairs, vec![(0, 1, 1000), (1, 0, 1000)]);
+        // The refill honours the conflict bid too: only Rita is left for P-0002.
+        let loads: HashMap<i64, u32> = HashMap::new();
+        let plan = refill(&ps[1], &revs, &[], &loads, &bids, 1);
+        let s = solve(&plan.problem).unwrap();
+        assert_eq!(s.added, vec![(0, 0, 1000)]);
+        assert!(bid_weight(BidKind::Yes) > bid_weight(BidKind::Maybe));
+        assert!(bid_weight(BidKind::Maybe).unwrap() > 0 && bid_weight(BidKind::No).unwrap() < 0);
     }
 }

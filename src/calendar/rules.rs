@@ -48,16 +48,21 @@ pub enum Audience {
     /// declined, one mail per speaker listing those talks. Until
     /// `[decisions] confirm_by`.
     UnconfirmedSpeakers,
+    /// Reviewers sent a bidding mail (`cfpd bids open`) who have recorded no
+    /// bid yet, one mail each listing the proposals of their topics again.
+    /// Before the review deadline.
+    ReviewersWithoutBids,
 }
 
 impl Audience {
     /// Every audience, in the order the docs list them.
-    pub const ALL: [Audience; 5] = [
+    pub const ALL: [Audience; 6] = [
         Audience::DraftSpeakers,
         Audience::PendingReviewers,
         Audience::Chairs,
         Audience::Announce,
         Audience::UnconfirmedSpeakers,
+        Audience::ReviewersWithoutBids,
     ];
 
     /// The config spelling.
@@ -68,6 +73,7 @@ impl Audience {
             Audience::Chairs => "chairs",
             Audience::Announce => "announce",
             Audience::UnconfirmedSpeakers => "unconfirmed_speakers",
+            Audience::ReviewersWithoutBids => "reviewers_without_bids",
         }
     }
 
@@ -84,6 +90,7 @@ impl Audience {
             Audience::Chairs => TemplateName::ChairDigest,
             Audience::Announce => TemplateName::LastCall,
             Audience::UnconfirmedSpeakers => TemplateName::ConfirmReminder,
+            Audience::ReviewersWithoutBids => TemplateName::BidReminder,
         }
     }
 
@@ -98,6 +105,7 @@ impl Audience {
             Audience::Chairs => &[TemplateName::ChairDigest],
             Audience::Announce => &[TemplateName::LastCall],
             Audience::UnconfirmedSpeakers => &[TemplateName::ConfirmReminder],
+            Audience::ReviewersWithoutBids => &[TemplateName::BidReminder],
         }
     }
 }
@@ -117,17 +125,20 @@ pub enum TemplateName {
     LastCall,
     /// "Please confirm or decline your accepted talk" (`remind_confirm.txt`).
     ConfirmReminder,
+    /// "Which proposals would you like to review?" again (`remind_bids.txt`).
+    BidReminder,
 }
 
 impl TemplateName {
     /// Every template.
-    pub const ALL: [TemplateName; 6] = [
+    pub const ALL: [TemplateName; 7] = [
         TemplateName::DraftReminder,
         TemplateName::ReviewReminder,
         TemplateName::ReviewOverdue,
         TemplateName::ChairDigest,
         TemplateName::LastCall,
         TemplateName::ConfirmReminder,
+        TemplateName::BidReminder,
     ];
 
     /// The config spelling.
@@ -139,6 +150,7 @@ impl TemplateName {
             TemplateName::ChairDigest => "chair_digest",
             TemplateName::LastCall => "last_call",
             TemplateName::ConfirmReminder => "confirm_reminder",
+            TemplateName::BidReminder => "bid_reminder",
         }
     }
 

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 
 use super::{load_config, open_store, tagger_for};
 use crate::assign::commit::{self as assignment, NewPair};
-use crate::assign::{plan, solver};
+use crate::assign::{fair, plan, solver};
 use crate::model::ProposalStatus;
 use crate::outbox::Composer;
 use crate::progress::Progress;
@@ -199,6 +199,7 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         .collect();
     let revs = rstore::roster(&mut c).await?;
     let existing = rstore::assignments(&mut c).await?;
+    let bids = store::bids::all(&mut c).await?;
     drop(c);
     if props.is_empty() {
         bail!("no submitted proposals to assign");
@@ -206,12 +207,13 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
     if revs.is_empty() {
         bail!("no reviewers: import a roster first (cfpd reviewers import FILE.csv)");
     }
-    let plan = plan::full(&props, &revs, &existing, cfg.review.reviewers_per_proposal);
+    let k = cfg.review.reviewers_per_proposal;
+    let plan = plan::full(&props, &revs, &existing, &bids, k);
     let problem = plan.problem;
     let blocked = plan.blocked;
     // Phases and pricing rounds: a spinner on a terminal, log lines otherwise.
     let shown = Progress::start("assign", "pricing rounds", None);
-    let solved = solver::solve_observed(&problem, &shown);
+    let solved = fair::solve(&problem, cfg.review.objective, &shown);
     if let Ok(s) = &solved {
         shown.finish(&format!(
             "objective {} proved optimal, {} new pair(s)",
@@ -235,14 +237,16 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{} proposal(s) × {} reviewer(s), {} per proposal: objective {} (proved optimal), {} new pair(s), {} kept",
+        "{} proposal(s) × {} reviewer(s), {} per proposal: objective {} ({}, proved optimal), {} new pair(s), {} kept",
         props.len(),
         revs.len(),
         cfg.review.reviewers_per_proposal,
         sol.objective,
+        cfg.review.objective.as_str(),
         sol.added.len(),
         problem.fixed.len()
     )?;
+    print_figures(&mut out, &sol, &props, &revs, &bids)?;
     writeln!(out, "\nloads:")?;
     for (ri, r) in revs.iter().enumerate() {
         writeln!(
@@ -253,24 +257,7 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
             r.max_load
         )?;
     }
-    let mut hist = [0usize; 5];
-    let mut per_p = vec![0i64; props.len()];
-    for (p, _, a) in &sol.pairs {
-        per_p[*p] += a;
-        let b = match *a {
-            0 => 0,
-            1..=250 => 1,
-            251..=500 => 2,
-            501..=750 => 3,
-            _ => 4,
-        };
-        hist[b] += 1;
-    }
-    writeln!(
-        out,
-        "\naffinity (Jaccard of topics, ×1000): 0: {}, 1-250: {}, 251-500: {}, 501-750: {}, 751-1000: {}",
-        hist[0], hist[1], hist[2], hist[3], hist[4]
-    )?;
+    let per_p = print_histogram(&mut out, &sol.pairs, props.len())?;
     let mut worst: Vec<usize> = (0..props.len()).collect();
     worst.sort_by_key(|&p| (per_p[p], p));
     writeln!(out, "\nworst-served proposals:")?;
@@ -324,6 +311,70 @@ pub async fn assign(config: &Path, commit: bool, csv_out: Option<&Path>) -> anyh
         out,
         "\ncommitted: {} new assignment(s), {queued} mail(s) queued (sent by `cfpd run`)",
         sol.added.len()
+    )?;
+    Ok(())
+}
+
+/// The affinity distribution of the pairs; returns each proposal's total affinity.
+fn print_histogram(
+    out: &mut impl Write,
+    pairs: &[(usize, usize, i64)],
+    n_proposals: usize,
+) -> anyhow::Result<Vec<i64>> {
+    // Bids move a pair below 0 (no) or above 1000 (yes, maybe): those buckets are shown
+    // only when used, so a preview without bids reads as before.
+    let mut hist = [0usize; 7];
+    let mut per_p = vec![0i64; n_proposals];
+    for (p, _, a) in pairs {
+        per_p[*p] += a;
+        let b = match *a {
+            i64::MIN..=-1 => 0,
+            0 => 1,
+            1..=250 => 2,
+            251..=500 => 3,
+            501..=750 => 4,
+            751..=1000 => 5,
+            _ => 6,
+        };
+        hist[b] += 1;
+    }
+    let mut line = String::from("\naffinity (Jaccard of topics ×1000, plus bids): ");
+    if hist[0] > 0 {
+        line.push_str(&format!("below 0: {}, ", hist[0]));
+    }
+    line.push_str(&format!(
+        "0: {}, 1-250: {}, 251-500: {}, 501-750: {}, 751-1000: {}",
+        hist[1], hist[2], hist[3], hist[4], hist[5]
+    ));
+    if hist[6] > 0 {
+        line.push_str(&format!(", above 1000: {}", hist[6]));
+    }
+    writeln!(out, "{line}")?;
+    Ok(per_p)
+}
+
+/// Both objectives' figures, whichever chose the assignment, and the bids behind it.
+fn print_figures(
+    out: &mut impl Write,
+    sol: &solver::Solution,
+    props: &[pstore::ProposalRow],
+    revs: &[rstore::Reviewer],
+    bids: &[crate::model::Bid],
+) -> anyhow::Result<()> {
+    let f = fair::figures(&sol.pairs, props.len());
+    if let Some((p, a)) = f.worst {
+        writeln!(
+            out,
+            "worst-served proposal: {} (weakest reviewer's affinity {a}); total affinity {}",
+            props[p].reference(),
+            f.total
+        )?;
+    }
+    let c = plan::bid_counts(&sol.pairs, props, revs, bids);
+    writeln!(
+        out,
+        "bids behind the pairs: {} yes, {} maybe, {} no, {} without a bid",
+        c.yes, c.maybe, c.no, c.none
     )?;
     Ok(())
 }

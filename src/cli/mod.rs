@@ -1,6 +1,7 @@
 //! The `cfpd` command line: what a chair types.
 
 mod assign;
+mod bids;
 mod decide;
 mod fix;
 mod mail;
@@ -135,6 +136,13 @@ pub enum Command {
         /// What to do with reviewers.
         #[command(subcommand)]
         action: ReviewersCmd,
+    },
+    /// Bidding by mail: `cfpd bids open` asks every reviewer which proposals of
+    /// their topics they would review; `cfpd bids list` shows the answers.
+    Bids {
+        /// What to do.
+        #[command(subcommand)]
+        action: BidsCmd,
     },
     /// Assign reviewers to submitted proposals (optimal, conflict-free, balanced);
     /// or, with --instance, solve a benchmark instance without a database.
@@ -306,6 +314,16 @@ async fn reviews_list(
     Ok(())
 }
 
+/// Bidding subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BidsCmd {
+    /// Queue one bidding mail per reviewer (the proposals of their topics, blind);
+    /// reviewers mailed before are skipped.
+    Open,
+    /// Every reviewer's bids, and who has not answered.
+    List,
+}
+
 /// Roster subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ReviewersCmd {
@@ -431,6 +449,10 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Assign { cmd: Some(cmd), .. } => {
             fix::assign(&cli.config, cmd, &mut std::io::stdout()).await
         }
+        Command::Bids { action } => match action {
+            BidsCmd::Open => bids::open(&cli.config).await,
+            BidsCmd::List => bids::list(&cli.config).await,
+        },
         Command::Assign {
             cmd: None,
             preview: _,

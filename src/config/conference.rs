@@ -8,6 +8,7 @@ use super::locate::Locator;
 use super::{default_true, ConfigError};
 use crate::calendar::zone::parse_local;
 use crate::calendar::Zone;
+use crate::model::Objective;
 use crate::proposal::looks_like_address;
 
 /// A local time of the conference zone (`2024-04-24T23:59:59`) as an
@@ -76,6 +77,9 @@ pub struct ReviewRules {
     pub confidence_max: i64,
     /// Hide speaker names, addresses and bios from reviewers.
     pub blind: bool,
+    /// What `cfpd assign` optimises: the total affinity, or first the
+    /// worst-served proposal (see `assign::fair`).
+    pub objective: Objective,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +122,8 @@ pub(super) struct RawReview {
     pub(super) confidence: [i64; 2],
     #[serde(default = "default_true")]
     pub(super) blind: bool,
+    #[serde(default)]
+    pub(super) objective: Option<Objective>,
 }
 
 impl Default for RawReview {
@@ -127,6 +133,7 @@ impl Default for RawReview {
             score: default_score(),
             confidence: default_confidence(),
             blind: true,
+            objective: None,
         }
     }
 }
@@ -250,6 +257,7 @@ pub(super) fn review(loc: &Locator<'_>, rv: &RawReview) -> Result<ReviewRules, C
         confidence_min: rv.confidence[0],
         confidence_max: rv.confidence[1],
         blind: rv.blind,
+        objective: rv.objective.unwrap_or(Objective::Total),
     })
 }
 

@@ -231,6 +231,16 @@ fn deadline_of(
             d.review.unwrap_or(d.cfp),
             chrono::Duration::days(rules::DEFAULT_DIGEST_TAIL_DAYS),
         ),
+        Audience::ReviewersWithoutBids => match d.review {
+            Some(rd) => (rd, chrono::Duration::zero()),
+            None => {
+                return Err(loc.err_at(
+                    at,
+                    &key(i, "audience"),
+                    "reviewers_without_bids reminders count towards the review deadline: set conference.review_deadline",
+                ))
+            }
+        },
         Audience::UnconfirmedSpeakers => match d.confirm_by {
             Some(c) => (c, chrono::Duration::zero()),
             None => {

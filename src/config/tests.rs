@@ -694,3 +694,16 @@ fn template_overrides_are_read_once_with_the_language_file_first() {
     let e = Config::from_str(&cfg("language = \"../de\"", "mails"), &p).unwrap_err();
     assert!(e.to_string().contains("conference.language"), "{e}");
 }
+
+#[test]
+fn review_objective_defaults_to_total_and_names_a_bad_value() {
+    let c = Config::from_str(&minimal(), Path::new("/x/cfpd.toml")).unwrap();
+    assert_eq!(c.review.objective, crate::model::Objective::Total);
+    let fair = format!("{}\n[review]\nobjective = \"fair\"\n", minimal());
+    let c = Config::from_str(&fair, Path::new("/x/cfpd.toml")).unwrap();
+    assert_eq!(c.review.objective, crate::model::Objective::Fair);
+    let bad = format!("{}\n[review]\nobjective = \"kind\"\n", minimal());
+    let e = Config::from_str(&bad, Path::new("/x/cfpd.toml")).unwrap_err();
+    assert!(e.to_string().contains("/x/cfpd.toml"), "{e}");
+    assert!(e.to_string().contains("kind"), "{e}");
+}

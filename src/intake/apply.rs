@@ -105,6 +105,17 @@ impl Intake {
                 if let Some(ct) = chair::lookup_token(tx, &hash).await? {
                     return Ok(Some(self.chair_authority(tx, ct).await?));
                 }
+                if let Some(bt) = store::bids::lookup_token(tx, &hash).await? {
+                    let reviewer = store::review::reviewers(tx)
+                        .await?
+                        .into_iter()
+                        .find(|r| r.id == bt.reviewer_id);
+                    return Ok(Some(Authority::Bids(Box::new(decide::BidAuthority {
+                        token: bt,
+                        reviewer,
+                        proposals: pstore::list(tx).await?,
+                    }))));
+                }
                 continue;
             };
             let days = self.cfg.proposals.reply_token_days;
@@ -230,6 +241,15 @@ impl Intake {
                 reply: Some(ref r),
                 ..
             } if r.token == ReplyToken::FreshProposal => Ok(with_fresh_token(b, d, pid, i)),
+            Decision::BidsRecorded { .. }
+            | Decision::Reject {
+                reply:
+                    Some(decide::Reply {
+                        token: ReplyToken::FreshBid(_),
+                        ..
+                    }),
+                ..
+            } => self.bid_reply(tx, m, i, d, now_ms).await,
             Decision::ChairRequest {
                 ref chair,
                 ref commands,
@@ -314,6 +334,43 @@ impl Intake {
         };
         if let Some(detail) = h.finish.detail.as_mut() {
             detail.push_str(&format!("; {note}"));
+        }
+        Ok(h)
+    }
+
+    /// Bids read from a reply (stored, replacing all of the reviewer's earlier bids), or a
+    /// refusal whose answer is a bid again: either way the answer carries a fresh bidding
+    /// token bound to the sender, whom the rules already checked against the token used.
+    async fn bid_reply(
+        &self,
+        tx: &mut AnyConnection,
+        m: &PendingMessage,
+        i: &Inbound,
+        d: Decision,
+        now_ms: i64,
+    ) -> Result<Handled, IntakeError> {
+        let reviewer_id = match &d {
+            Decision::BidsRecorded {
+                reviewer_id, bids, ..
+            } => {
+                store::bids::replace(tx, *reviewer_id, bids, m.id, now_ms).await?;
+                *reviewer_id
+            }
+            Decision::Reject {
+                reply:
+                    Some(decide::Reply {
+                        token: ReplyToken::FreshBid(id),
+                        ..
+                    }),
+                ..
+            } => *id,
+            _ => return Ok(d.into()),
+        };
+        let mut h = Handled::from(d);
+        if let (Some(reply), Some(from)) = (h.reply.as_mut(), i.from.as_ref()) {
+            let tok = token::generate();
+            store::bids::insert_token(tx, &tok.hash, reviewer_id, &from.address, now_ms).await?;
+            reply.token = ReplyToken::Secret(tok.secret);
         }
         Ok(h)
     }

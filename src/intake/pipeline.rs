@@ -557,7 +557,8 @@ impl Intake {
                             ReplyToken::Secret(s) => Some(s),
                             ReplyToken::None
                             | ReplyToken::FreshProposal
-                            | ReplyToken::Person(_) => None,
+                            | ReplyToken::Person(_)
+                            | ReplyToken::FreshBid(_) => None,
                         },
                         cause_message: m.id,
                         thread_key: thread,

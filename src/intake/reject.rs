@@ -158,6 +158,17 @@ pub enum Rejection {
     /// Decision commands without a chair token (from the right address or
     /// through a speaker's or reviewer's token): a From header decides nothing.
     ChairWithoutToken,
+    /// A reply through a reviewer's bidding token from another address: stored
+    /// as `reviewer_mismatch`; the answer names no proposal and no reviewer.
+    BidderMismatch {
+        /// The From address that tried.
+        from: String,
+    },
+    /// A reply to the bidding mail in which no bid could be read.
+    BidsNotUnderstood {
+        /// What could not be read, in the reviewer's words.
+        problems: Vec<String>,
+    },
 }
 
 impl Rejection {
@@ -174,6 +185,8 @@ impl Rejection {
             Rejection::ChairConfirmationUsed => Reason::ChairConfirmationUsed,
             Rejection::ChairCommandUnclear { .. } => Reason::ChairCommandUnclear,
             Rejection::ChairWithoutToken => Reason::ChairWithoutToken,
+            Rejection::BidderMismatch { .. } => Reason::ReviewerMismatch,
+            Rejection::BidsNotUnderstood { .. } => Reason::BidsNotUnderstood,
             Rejection::TooLarge { .. } => Reason::TooLarge,
             Rejection::Attachments { .. } => Reason::Attachments,
             Rejection::NoSender => Reason::NoSender,
@@ -221,6 +234,12 @@ impl Rejection {
             }
             Rejection::ChairWithoutToken => {
                 "decision commands without a chair token; nothing decided".into()
+            }
+            Rejection::BidderMismatch { from } => {
+                format!("bids from {from}, not the reviewer the bidding mail was sent to")
+            }
+            Rejection::BidsNotUnderstood { problems } => {
+                format!("no bid read: {}", problems.join("; "))
             }
             Rejection::TooLarge { size, limit } => {
                 format!("{size} bytes exceeds the limit of {limit} bytes")
@@ -391,6 +410,18 @@ impl Rejection {
                 contact,
             }
             .boxed(),
+            Rejection::BidderMismatch { from } => BidderMismatch {
+                conference,
+                contact,
+                from,
+            }
+            .boxed(),
+            Rejection::BidsNotUnderstood { problems } => BidsNotUnderstood {
+                conference,
+                contact,
+                problems: problems.iter().map(|p| wrap(p, 72)).collect(),
+            }
+            .boxed(),
             Rejection::NoSender => return None,
         };
         Some(r)
@@ -509,6 +540,8 @@ mail!(
     ChairConfirmationUsed => "reject/chair_confirmation_used.txt",
     ChairCommandUnclear => "reject/chair_command_unclear.txt",
     ChairWithoutToken => "reject/chair_without_token.txt",
+    BidderMismatch => "reject/bidder_mismatch.txt",
+    BidsNotUnderstood => "reject/bids_not_understood.txt",
     ConfirmationUnclear => "reject/confirmation_unclear.txt",
     SenderMismatch => "reject/sender_mismatch.txt",
     ReplyWithoutToken => "reject/reply_without_token.txt",
@@ -711,6 +744,22 @@ struct ReviewForm<'a> {
 }
 
 #[derive(Template, Serialize)]
+#[template(path = "reject/bidder_mismatch.txt")]
+struct BidderMismatch<'a> {
+    conference: &'a str,
+    contact: &'a [String],
+    from: &'a str,
+}
+
+#[derive(Template, Serialize)]
+#[template(path = "reject/bids_not_understood.txt")]
+struct BidsNotUnderstood<'a> {
+    conference: &'a str,
+    contact: &'a [String],
+    problems: Vec<String>,
+}
+
+#[derive(Template, Serialize)]
 #[template(path = "reject/review_of_withdrawn.txt")]
 struct ReviewOfWithdrawn<'a> {
     conference: &'a str,
@@ -813,6 +862,15 @@ impl Rejection {
                 problems: vec!["accept the HTMX talk".into()],
             },
             Rejection::ChairWithoutToken,
+            Rejection::BidderMismatch {
+                from: "eve@evil.example".into(),
+            },
+            Rejection::BidsNotUnderstood {
+                problems: vec![format!(
+                    "\"P-0004 please\": start the line with yes, maybe, no or conflict {}",
+                    "and then some more words to wrap".repeat(3)
+                )],
+            },
         ]
     }
 }

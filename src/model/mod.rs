@@ -19,11 +19,12 @@ mod states;
 pub use mailbox::mailbox_key;
 
 pub use rows::{
-    Assignment, ChairTokenRow, DecisionRequest, DecisionRow, ProposalRow, Reviewer, VersionStamp,
+    Assignment, Bid, ChairTokenRow, DecisionRequest, DecisionRow, ProposalRow, Reviewer,
+    VersionStamp,
 };
 pub use states::{
-    AssignmentState, ChairAction, ChairTokenKind, Confirmation, Decision, DecisionSource,
-    HoldReason, MailKind, MessageState, OutboxState, ProposalStatus, Reason, TokenKind,
+    AssignmentState, BidKind, ChairAction, ChairTokenKind, Confirmation, Decision, DecisionSource,
+    HoldReason, MailKind, MessageState, Objective, OutboxState, ProposalStatus, Reason, TokenKind,
 };
 
 /// A stored value that is none of an enum's spellings.

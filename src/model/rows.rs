@@ -142,3 +142,15 @@ pub struct DecisionRequest {
     /// When the chair's "yes" applied them; `None`: not yet.
     pub applied_at: Option<i64>,
 }
+
+/// A reviewer's current bid on a proposal (`bids`): the assignment weighs it
+/// (`assign::plan::bid_weight`), and a `conflict` bid forbids the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bid {
+    /// The reviewer.
+    pub reviewer_id: i64,
+    /// The proposal.
+    pub proposal_id: i64,
+    /// What they answered.
+    pub kind: super::BidKind,
+}

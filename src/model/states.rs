@@ -72,6 +72,9 @@ stored_enum! {
         /// forwarded to `[conference] contact`, at most once per thread per
         /// day (`store::person`); `reason` says why it could not be acted on.
         ForPerson,
+        /// A reviewer's bids (reply to the bidding mail) were recorded,
+        /// replacing their earlier ones.
+        BidsRecorded,
     }
 }
 
@@ -111,7 +114,7 @@ stored_enum! {
         NoSender,
         /// A speaker's update after the CFP deadline.
         CfpClosed,
-        /// A review reply from another address than the assigned reviewer.
+        /// A review reply (or bids) from another address than the reviewer's.
         ReviewerMismatch,
         /// A review reply through an expired token.
         TokenExpired,
@@ -185,6 +188,8 @@ stored_enum! {
         ChairCommandUnclear,
         /// Decision commands without a chair token (or through another kind).
         ChairWithoutToken,
+        /// A reply to the bidding mail in which no bid could be read.
+        BidsNotUnderstood,
     }
 }
 
@@ -292,6 +297,11 @@ stored_enum! {
         PersonWillAnswer,
         /// `cfpd mail --send`: a chair's own mail to a group.
         GroupMail,
+        /// A reviewer's bidding mail (`cfpd bids open`): the proposals of
+        /// their topics, to answer yes, maybe, no or conflict.
+        BidInvite,
+        /// What a reviewer's reply to the bidding mail recorded.
+        BidReceipt,
     }
 }
 
@@ -422,6 +432,36 @@ stored_enum! {
     }
 }
 
+stored_enum! {
+    "bid",
+    /// A reviewer's bid on a proposal (`bids.kind`), by reply to the bidding
+    /// mail (`cfpd bids open`). Variant order is the order receipts and the
+    /// assignment preview list them.
+    pub enum BidKind {
+        /// Eager to review it.
+        Yes,
+        /// Willing to review it.
+        Maybe,
+        /// Would rather not review it.
+        No,
+        /// Must not review it: a conflict of interest, never assigned.
+        Conflict,
+    }
+}
+
+stored_enum! {
+    "assignment objective",
+    /// What `cfpd assign` optimises (`[review] objective`): see
+    /// `assign::fair` for the exact definitions. Not stored, but spelled once.
+    pub enum Objective {
+        /// The largest total affinity (then balanced loads).
+        Total,
+        /// First the best-served weakest pair (no proposal left with only
+        /// weak reviewers when a better spread exists), then the total.
+        Fair,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,6 +498,8 @@ mod tests {
         round_trips::<Confirmation>();
         round_trips::<ChairTokenKind>();
         round_trips::<ChairAction>();
+        round_trips::<BidKind>();
+        round_trips::<Objective>();
     }
 
     #[test]

@@ -198,6 +198,26 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("restored.txt", include_str!("../../templates/restored.txt")),
     ("forward.txt", include_str!("../../templates/forward.txt")),
     (
+        "bid_invite.txt",
+        include_str!("../../templates/bid_invite.txt"),
+    ),
+    (
+        "bid_receipt.txt",
+        include_str!("../../templates/bid_receipt.txt"),
+    ),
+    (
+        "remind_bids.txt",
+        include_str!("../../templates/remind_bids.txt"),
+    ),
+    (
+        "reject/bidder_mismatch.txt",
+        include_str!("../../templates/reject/bidder_mismatch.txt"),
+    ),
+    (
+        "reject/bids_not_understood.txt",
+        include_str!("../../templates/reject/bids_not_understood.txt"),
+    ),
+    (
         "person_will_answer.txt",
         include_str!("../../templates/person_will_answer.txt"),
     ),

@@ -216,6 +216,51 @@ fn speaker_samples(c: &SampleConference<'_>) -> Vec<Sample> {
         items,
         contact: c.contact,
     }));
+    let bid_items: Vec<BidItemView> = (1..=3)
+        .map(|i| BidItemView {
+            reference: format!("P-00{i}7"),
+            title: wrap(TITLE, 70),
+            format: "talk-25".into(),
+            topics: wrap("Topics: Databases and the ORM, Performance and scaling", 70),
+            opening: "We build interactive pages with htmx and Alpine.js instead of a\n\
+                      single-page application, and show how far server-rendered …"
+                .into(),
+        })
+        .collect();
+    out.push(sample(&BidInvite {
+        conference: c.name,
+        reviewer_name: REVIEWER,
+        proposals: &bid_items,
+        count: bid_items.len(),
+        contact: c.contact,
+    }));
+    out.push(sample(&BidReminderMail {
+        conference: c.name,
+        name: REVIEWER,
+        deadline: DEADLINE,
+        proposals: &bid_items,
+        count: bid_items.len(),
+        contact: c.contact,
+    }));
+    let recorded = vec![
+        bid_line("P-0017", crate::model::BidKind::Yes, TITLE),
+        bid_line("P-0027", crate::model::BidKind::Conflict, TITLE),
+    ];
+    for problems in [
+        vec![],
+        vec![wrap(
+            "\"P-0004 please\": start the line with yes, maybe, no or conflict",
+            72,
+        )],
+    ] {
+        out.push(sample(&BidReceipt {
+            conference: c.name,
+            reviewer_name: REVIEWER,
+            recorded: &recorded,
+            problems: &problems,
+            contact: c.contact,
+        }));
+    }
     for reason in ["We could not find a proposal in your message.", ""] {
         out.push(sample(&Help {
             conference: c.name,

@@ -634,6 +634,108 @@ pub struct LastCallMail<'a> {
     pub contact: &'a [String],
 }
 
+/// One proposal as the bidding mail lists it, blind: no speaker.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BidItemView {
+    /// `P-0042`.
+    pub reference: String,
+    /// The title, wrapped.
+    pub title: String,
+    /// The format, or "not given".
+    pub format: String,
+    /// "Topics: …" in plain words, wrapped.
+    pub topics: String,
+    /// The abstract's first lines, wrapped (cut with "…"), or empty.
+    pub opening: String,
+}
+
+impl BidItemView {
+    /// The view of a proposal: title and topics wrapped to fit the mail's indent, and at
+    /// most `lines` lines of its abstract.
+    pub fn new(p: &crate::model::ProposalRow, lines: usize) -> BidItemView {
+        let names: Vec<&str> = p.topics.iter().map(|t| t.name.as_str()).collect();
+        let topics = if names.is_empty() {
+            "Topics: none found".to_string()
+        } else {
+            format!("Topics: {}", names.join(", "))
+        };
+        let abstract_text = p.fields.abstract_text.as_deref().unwrap_or_default();
+        let wrapped = wrap(abstract_text, 70);
+        let mut opening_text = wrapped.lines().take(lines).collect::<Vec<_>>().join("\n");
+        if wrapped.lines().count() > lines {
+            opening_text.push_str(" …");
+        }
+        BidItemView {
+            reference: p.reference(),
+            title: wrap(p.fields.title.as_deref().unwrap_or("(untitled)"), 70),
+            format: p
+                .fields
+                .format
+                .clone()
+                .unwrap_or_else(|| "not given".into()),
+            topics: wrap(&topics, 70),
+            opening: opening_text,
+        }
+    }
+}
+
+/// The bidding mail (`cfpd bids open`): the proposals of a reviewer's topics.
+#[derive(Template, Serialize)]
+#[template(path = "bid_invite.txt")]
+pub struct BidInvite<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Reviewer's name, `""` when unknown.
+    pub reviewer_name: &'a str,
+    /// The proposals, by reference.
+    pub proposals: &'a [BidItemView],
+    /// How many (`proposals.len()`).
+    pub count: usize,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
+}
+
+/// The bidding mail again, for a reviewer who has not answered
+/// (`reviewers_without_bids` reminders).
+#[derive(Template, Serialize)]
+#[template(path = "remind_bids.txt")]
+pub struct BidReminderMail<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Reviewer's name, `""` when unknown.
+    pub name: &'a str,
+    /// The review deadline as mails show it.
+    pub deadline: &'a str,
+    /// The proposals, by reference.
+    pub proposals: &'a [BidItemView],
+    /// How many (`proposals.len()`).
+    pub count: usize,
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
+}
+
+/// What a reply to the bidding mail recorded.
+#[derive(Template, Serialize)]
+#[template(path = "bid_receipt.txt")]
+pub struct BidReceipt<'a> {
+    /// Conference name.
+    pub conference: &'a str,
+    /// Reviewer's name, `""` when unknown.
+    pub reviewer_name: &'a str,
+    /// One line per recorded bid (`P-0003: yes  Title`), each within the mail's width.
+    pub recorded: &'a [String],
+    /// What was not understood, each wrapped.
+    pub problems: &'a [String],
+    /// Where a person answers (`[conference] contact`), named in every mail.
+    pub contact: &'a [String],
+}
+
+/// A receipt line for one bid: `P-0003: yes — Title` within 76 characters.
+pub fn bid_line(reference: &str, kind: crate::model::BidKind, title: &str) -> String {
+    let head = format!("{reference}: {}", kind.as_str());
+    format!("{head:<18} {}", short_title(title, 76 - 2 - 19))
+}
+
 mail!(
     Ack => "ack.txt",
     DraftReply => "draft.txt",
@@ -663,6 +765,9 @@ mail!(
     Restored => "restored.txt",
     PersonWillAnswer => "person_will_answer.txt",
     Forward => "forward.txt",
+    BidInvite => "bid_invite.txt",
+    BidReminderMail => "remind_bids.txt",
+    BidReceipt => "bid_receipt.txt",
 );
 
 #[cfg(test)]
@@ -791,6 +896,84 @@ mod tests {
                 );
             }
             assert!(!mail.contains("declared:"), "{mail}");
+        }
+    }
+
+    #[test]
+    fn bidding_mails_fit_78_characters_and_stay_blind() {
+        let mut p = crate::model::fixtures::proposal(42, crate::model::ProposalStatus::Submitted);
+        p.speaker_email = "ada@secret.example".into();
+        p.speaker_name = Some("Ada Secretname".into());
+        p.fields.title = Some("Forms without tears: ".repeat(6));
+        p.fields.abstract_text = Some("word ".repeat(200));
+        p.fields.format = Some("talk-25".into());
+        p.topics = vec![topic("Database", &["declared: database"]); 9];
+        let items = vec![BidItemView::new(&p, 3), BidItemView::new(&p, 3)];
+        let contact = vec!["chair-with-a-long-name@conference.example.org".to_string(); 3];
+        let invite = BidInvite {
+            conference: "DjangoCon US 2099 Conference",
+            reviewer_name: "Rita Reviewer-Longname",
+            proposals: &items,
+            count: items.len(),
+            contact: &contact,
+        }
+        .render()
+        .unwrap();
+        let recorded = vec![bid_line(
+            "P-0042",
+            crate::model::BidKind::Conflict,
+            &"T".repeat(99),
+        )];
+        let problems = vec![wrap(&"not a number ".repeat(20), 72)];
+        let receipt = BidReceipt {
+            conference: "DjangoCon US 2099 Conference",
+            reviewer_name: "",
+            recorded: &recorded,
+            problems: &problems,
+            contact: &contact,
+        }
+        .render()
+        .unwrap();
+        let reminder = BidReminderMail {
+            conference: "DjangoCon US 2099 Conference",
+            name: "Rita Reviewer-Longname",
+            deadline: "2099-05-20 23:59 AoE (2099-05-21 11:59 UTC)",
+            proposals: &items,
+            count: items.len(),
+            contact: &contact,
+        }
+        .render()
+        .unwrap();
+        assert!(reminder.contains("Reminder") || reminder.contains("not received"));
+        for mail in [&invite, &receipt, &reminder] {
+            for l in mail.lines() {
+                assert!(
+                    l.chars().count() <= 78,
+                    "{} characters: {l}",
+                    l.chars().count()
+                );
+            }
+            assert!(mail.contains("chair-with-a-long-name@"), "{mail}");
+        }
+        for mail in [&invite, &receipt] {
+            assert!(mail.contains("What happens next"), "{mail}");
+        }
+        assert!(
+            invite.contains("P-0042\n    Forms without tears"),
+            "{invite}"
+        );
+        assert!(
+            invite.contains("    Topics: Database, Database"),
+            "{invite}"
+        );
+        assert!(invite.contains("word word …\n"), "{invite}");
+        assert!(!invite.contains("Secretname") && !invite.contains("secret.example"));
+        assert!(!invite.contains("declared:"), "{invite}");
+        assert!(receipt.contains("  P-0042: conflict"), "{receipt}");
+        // Nothing of the bidding mails reads as a bid if a client quotes them unmarked.
+        for mail in [&invite, &receipt, &reminder] {
+            let read = crate::review::bids::parse(mail);
+            assert!(read.bids.is_empty(), "{read:?}");
         }
     }
 

@@ -2,5 +2,6 @@
 //! is trimmed by [`crate::mailtext`]) and ranking. Reviewer assignment lives
 //! in [`crate::assign`].
 
+pub mod bids;
 pub mod form;
 pub mod rank;

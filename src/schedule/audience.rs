@@ -33,6 +33,8 @@ pub struct Snapshot {
     pub unsubscribed: HashSet<String>,
     /// Every proposal's current decision.
     pub decisions: Vec<DecisionRow>,
+    /// Reviewers sent a bidding mail who have not bid (`store::bids::invited_without_bids`).
+    pub without_bids: Vec<i64>,
 }
 
 impl Snapshot {
@@ -46,6 +48,7 @@ impl Snapshot {
             reviewers: rstore::reviewers(conn).await?,
             unsubscribed: rem::unsubscribed(conn).await?,
             decisions: crate::store::decisions::current_all(conn).await?,
+            without_bids: crate::store::bids::invited_without_bids(conn).await?,
         })
     }
 }
@@ -161,6 +164,13 @@ pub enum Content {
     LastCall,
     /// A speaker's accepted talks still waiting for their answer (at least one).
     Unconfirmed(Vec<UnconfirmedItem>),
+    /// A reviewer who has not bid: the proposals of their topics again (at least one).
+    Bids {
+        /// The reviewer (a fresh bidding token is bound to them).
+        reviewer_id: i64,
+        /// The proposals, as the bidding mail lists them.
+        items: Vec<crate::outbox::templates::BidItemView>,
+    },
 }
 
 /// One reminder mail to be sent: the unit the ledger records.
@@ -223,6 +233,10 @@ impl Planned {
                 vec![line]
             }
             Content::LastCall => vec!["last call for proposals".into()],
+            Content::Bids { items, .. } => items
+                .iter()
+                .map(|b| format!("{} (no bid yet)", b.reference))
+                .collect(),
             Content::Unconfirmed(items) => items
                 .iter()
                 .map(|u| {
@@ -236,6 +250,9 @@ impl Planned {
         }
     }
 }
+
+/// Lines of each abstract the bidding mail and its reminder show.
+pub const BID_ABSTRACT_LINES: usize = 3;
 
 fn title_of(p: &ProposalRow) -> String {
     p.fields
@@ -341,6 +358,24 @@ pub async fn plan(
             .iter()
             .filter(|a| !snap.unsubscribed.contains(*a))
             .map(|a| planned(a, None, Content::LastCall))
+            .collect(),
+        Audience::ReviewersWithoutBids => snap
+            .reviewers
+            .iter()
+            .filter(|r| snap.without_bids.contains(&r.id))
+            .filter_map(|r| {
+                let items: Vec<_> = crate::assign::plan::proposals_for(r, &snap.proposals)
+                    .into_iter()
+                    .map(|p| crate::outbox::templates::BidItemView::new(p, BID_ABSTRACT_LINES))
+                    .collect();
+                let content = Content::Bids {
+                    reviewer_id: r.id,
+                    items,
+                };
+                Some(planned(&r.email, r.name.as_deref(), content)).filter(
+                    |p| !matches!(&p.content, Content::Bids { items, .. } if items.is_empty()),
+                )
+            })
             .collect(),
         Audience::UnconfirmedSpeakers => {
             let names: HashMap<&str, Option<&str>> = snap

@@ -45,6 +45,8 @@ pub enum TokenWrite {
     Unsubscribe(String, String),
     /// A chair's command token (the digest's Reply-To): (hash, the chair).
     Chair(String, String),
+    /// A bidding token (the bid reminder's Reply-To): (hash, reviewer id, address).
+    Bid(String, i64, String),
 }
 
 /// A reminder ready to queue.
@@ -131,6 +133,7 @@ pub fn render(
         Content::Digest(d) => digest(&c, d, &mut tokens)?,
         Content::LastCall => last_call(&c, &mut tokens)?,
         Content::Unconfirmed(items) => unconfirmed(&c, items, &mut tokens)?,
+        Content::Bids { reviewer_id, items } => bids(&c, *reviewer_id, items, &mut tokens)?,
     };
     let draft = Draft {
         kind: b.kind,
@@ -154,6 +157,36 @@ pub fn render(
         source: e,
     })?;
     Ok(Rendered { mail, tokens })
+}
+
+/// A reviewer who has not bid: the proposals again, and a fresh bidding token as the
+/// Reply-To, so answering this mail records bids like answering the first one.
+fn bids(
+    c: &Ctx<'_>,
+    reviewer_id: i64,
+    items: &[templates::BidItemView],
+    tokens: &mut Vec<TokenWrite>,
+) -> Result<Body, ScheduleError> {
+    let t = token::generate();
+    tokens.push(TokenWrite::Bid(t.hash, reviewer_id, c.p.recipient.clone()));
+    let deadline = c.deadline();
+    let body = templates::BidReminderMail {
+        conference: c.conference(),
+        name: c.p.name.as_deref().unwrap_or(""),
+        deadline: &deadline,
+        proposals: items,
+        count: items.len(),
+        contact: &c.cfg.conference.contact,
+    }
+    .text(&c.cfg.templates)
+    .map_err(|e| ScheduleError::Render("remind_bids.txt", e))?;
+    Ok(Body {
+        kind: MailKind::Reminder,
+        subject: subject(c.cfg, "Reminder: which proposals would you like to review?"),
+        text: body,
+        reply_token: Some(t.secret),
+        unsubscribe: None,
+    })
 }
 
 /// A speaker's drafts, each with its own reply address.

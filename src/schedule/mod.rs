@@ -267,6 +267,10 @@ impl Scheduler {
                         .await?;
                     }
                     TokenWrite::Unsubscribe(hash, address) => unsub_tokens.push((hash, address)),
+                    TokenWrite::Bid(hash, reviewer_id, address) => {
+                        crate::store::bids::insert_token(tx, &hash, reviewer_id, &address, now_ms)
+                            .await?;
+                    }
                     TokenWrite::Chair(hash, address) => {
                         let kind = crate::model::ChairTokenKind::Command;
                         crate::store::chair::insert_token(tx, &hash, kind, &address, None, now_ms)

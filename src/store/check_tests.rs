@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    AssignmentState, ChairAction, ChairTokenKind, Confirmation, Decision, DecisionSource,
+    AssignmentState, BidKind, ChairAction, ChairTokenKind, Confirmation, Decision, DecisionSource,
     HoldReason, MailKind, MessageState, OutboxState, ProposalStatus, Reason, Spelled, TokenKind,
 };
 
@@ -97,6 +97,7 @@ fn the_latest_definition_of_every_check_lists_exactly_its_enums_spellings() {
             "proposals_withdrawn_from_check",
             spellings::<ProposalStatus>(),
         ),
+        ("bids_kind_check", spellings::<BidKind>()),
     ];
     let names: BTreeSet<&str> = expected.iter().map(|(n, _)| *n).collect();
     let constraint = regex::Regex::new(r"CONSTRAINT (\w+) CHECK").unwrap();
@@ -135,7 +136,7 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
             diff.sort();
             assert_eq!(
                 diff, added,
-                "{name}: added by a later migration (0015-0018)"
+                "{name}: added by a later migration (0015-0023)"
             );
         }
     };
@@ -153,6 +154,8 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
         "outbox_kind_check",
         spellings::<MailKind>(),
         &[
+            "bid_invite",
+            "bid_receipt",
             "chair_answer",
             "chair_edit",
             "chair_request",
@@ -169,6 +172,7 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
         "messages_state_check",
         spellings::<MessageState>(),
         &[
+            "bids_recorded",
             "confirmed",
             "decided",
             "decision_requested",
@@ -180,6 +184,7 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
         "messages_reason_check",
         spellings::<Reason>(),
         &[
+            "bids_not_understood",
             "chair_command_unclear",
             "chair_confirmation_used",
             "chair_mismatch",

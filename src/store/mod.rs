@@ -10,6 +10,7 @@
 //! Functions that must be part of a caller's transaction take
 //! `&mut AnyConnection`; pass `&mut *tx` from [`Store::begin`].
 
+pub mod bids;
 pub mod bounces;
 pub mod chair;
 pub mod decisions;

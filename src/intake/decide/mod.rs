@@ -13,6 +13,7 @@
 //! [`authorize`] is the one rule for reply tokens: which token, found in a recipient
 //! address, selects a proposal or an assignment at all.
 
+pub mod bids;
 pub mod chair;
 pub mod person;
 mod replies;
@@ -36,6 +37,7 @@ use crate::proposal::{self, FiledTopic, TagOverrides};
 use crate::store::messages::Finish;
 use crate::store::proposals::TokenRow;
 use crate::topics::{TagInput, Tagger};
+pub use bids::BidAuthority;
 pub use chair::ChairAuthority;
 pub use replies::{help_reply, subject, Body, Reply, ReplyToken};
 pub use stray::reply_about_proposal;
@@ -145,6 +147,8 @@ pub enum Authority {
     },
     /// A chair token: decisions by mail (see [`chair`]).
     Chair(Box<ChairAuthority>),
+    /// A reviewer's bidding token: bids by mail (see [`bids`]).
+    Bids(Box<BidAuthority>),
 }
 
 /// Whether a token selects anything at `now_ms`. An assignment token always does: its
@@ -353,6 +357,17 @@ pub enum Decision {
         /// The confirmation.
         reply: Reply,
     },
+    /// A reviewer's bids were read: they replace the reviewer's earlier bids.
+    BidsRecorded {
+        /// The reviewer.
+        reviewer_id: i64,
+        /// (proposal id, bid), one per proposal.
+        bids: Vec<(i64, crate::model::BidKind)>,
+        /// What was recorded, for the message log.
+        detail: String,
+        /// The receipt.
+        reply: Reply,
+    },
     /// A review was recorded.
     ReviewRecorded {
         /// The proposal.
@@ -396,6 +411,7 @@ impl Decision {
             Decision::Released { .. } => MessageState::Released,
             Decision::ReviewRecorded { .. } => MessageState::ReviewRecorded,
             Decision::ForPerson(_) => MessageState::ForPerson,
+            Decision::BidsRecorded { .. } => MessageState::BidsRecorded,
         }
     }
 
@@ -425,6 +441,7 @@ impl Decision {
             | Decision::ChairRequest { .. }
             | Decision::ChairDecided { .. }
             | Decision::ReviewReply { .. }
+            | Decision::BidsRecorded { .. }
             | Decision::ReviewRecorded { .. } => None,
         }
     }
@@ -471,9 +488,9 @@ impl Decision {
                 "{chair} confirmed request {request_id}: {} decision(s) recorded",
                 commands.len()
             )),
-            Decision::Released { detail, .. } | Decision::ReviewRecorded { detail, .. } => {
-                Some(detail.clone())
-            }
+            Decision::Released { detail, .. }
+            | Decision::ReviewRecorded { detail, .. }
+            | Decision::BidsRecorded { detail, .. } => Some(detail.clone()),
             Decision::Unsubscribe { .. }
             | Decision::Help { .. }
             | Decision::Withdraw { .. }
@@ -526,6 +543,7 @@ impl Decision {
             | Decision::ChairRequest { reply, .. }
             | Decision::ChairDecided { reply, .. }
             | Decision::Released { reply, .. }
+            | Decision::BidsRecorded { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(&u.reply),
             Decision::ForPerson(p) => Some(&p.reply),
@@ -544,6 +562,7 @@ impl Decision {
             | Decision::ChairRequest { reply, .. }
             | Decision::ChairDecided { reply, .. }
             | Decision::Released { reply, .. }
+            | Decision::BidsRecorded { reply, .. }
             | Decision::ReviewRecorded { reply, .. } => Some(reply),
             Decision::Update(u) => Some(u.reply),
             Decision::ForPerson(p) => Some(p.reply),
@@ -614,6 +633,7 @@ pub fn authorized(i: &Inbound, f: &Facts<'_>, from: &Mailbox) -> Decision {
             reject(f.cfg, r, &i.subject)
         }
         Some(Authority::Chair(a)) => chair::chair_mail(i, f, from, a),
+        Some(Authority::Bids(a)) => bids::bid_mail(i, f, from, a),
         None => new_mail(i, f, f.read, f.review_like, from),
     }
 }

@@ -48,6 +48,9 @@ pub enum ReplyToken {
     /// A fresh token for the proposal the message is about, generated when the decision
     /// is applied (tokens are random).
     FreshProposal,
+    /// A fresh bidding token for this reviewer (by id), bound to the sender the rules
+    /// checked, generated when the decision is applied: answering the reply is a bid.
+    FreshBid(i64),
     /// This secret (an assignment token issued while applying a review reply).
     Secret(String),
     /// No token: Reply-To is this person's address (`[conference] contact`),

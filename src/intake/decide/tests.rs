@@ -1089,3 +1089,97 @@ fn decisions_without_a_chair_token_decide_nothing() {
     );
     rejected(&d, "chair_without_token");
 }
+
+fn bid_authority() -> Option<Authority> {
+    let rita = crate::model::Reviewer {
+        id: 4,
+        email: "rita@cs.uni.example".into(),
+        name: Some("Rita".into()),
+        topics: vec!["database".into()],
+        min_load: 0,
+        max_load: 3,
+        conflicts: vec![],
+    };
+    Some(Authority::Bids(Box::new(BidAuthority {
+        token: crate::store::bids::BidTokenRow {
+            reviewer_id: 4,
+            bound_address: "rita@cs.uni.example".into(),
+        },
+        reviewer: Some(rita),
+        proposals: vec![
+            proposal(7, ProposalStatus::Submitted),
+            proposal(8, ProposalStatus::Submitted),
+            proposal(9, ProposalStatus::Withdrawn),
+        ],
+    })))
+}
+
+#[test]
+fn bids_through_the_reviewers_token_are_recorded_with_a_receipt() {
+    use crate::model::BidKind;
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = bid_authority();
+    let rita = "Rita <rita@CS.UNI.example>";
+    let d = decide(
+        &through_token(
+            rita,
+            "Re: Bidding",
+            "yes: P-0007\nconflict: 8, 9\nmaybe: soon",
+        ),
+        &f,
+    );
+    assert_eq!(
+        outcome(&d),
+        (MessageState::BidsRecorded, None, Some("bid_receipt"))
+    );
+    let Decision::BidsRecorded {
+        reviewer_id,
+        bids,
+        reply,
+        ..
+    } = &d
+    else {
+        panic!("{d:?}")
+    };
+    assert_eq!(*reviewer_id, 4);
+    assert_eq!(bids, &[(7, BidKind::Yes), (8, BidKind::Conflict)]);
+    let Body::Ready(text) = &reply.body else {
+        panic!()
+    };
+    assert!(text.contains("  P-0007: yes"), "{text}");
+    assert!(
+        text.contains("P-0009 is not a proposal in review"),
+        "{text}"
+    );
+    assert!(text.contains("\"soon\" (in \"maybe: soon\")"), "{text}");
+    // Nothing readable: refused, saying what was not understood.
+    let d = decide(&through_token(rita, "Re: Bidding", "P-0007 please"), &f);
+    rejected(&d, "bids_not_understood");
+    // Its answer carries a fresh bidding token for Rita: replying to it is a bid.
+    assert_eq!(d.reply().map(|r| &r.token), Some(&ReplyToken::FreshBid(4)));
+}
+
+#[test]
+fn a_forged_bid_records_nothing_and_names_nothing() {
+    let (c, t) = (cfg(), tagger());
+    let mut f = facts(&c, &t);
+    f.authority = bid_authority();
+    for from in [
+        "eve@attacker.example",
+        "rita@cs.uni.example.evil.org",
+        "Rita@cs.uni.example",
+    ] {
+        let d = decide(&through_token(from, "Re: Bidding", "conflict: 7, 8"), &f);
+        rejected(&d, "reviewer_mismatch");
+        let body = d.reply().map(|r| match &r.body {
+            Body::Ready(t) => t.clone(),
+            Body::Later(_) => String::new(),
+        });
+        let body = body.unwrap();
+        assert!(
+            !body.contains("P-000") && !body.contains("Fast Django"),
+            "{body}"
+        );
+    }
+}
