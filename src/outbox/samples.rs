@@ -100,6 +100,8 @@ pub fn all(c: &SampleConference<'_>) -> Vec<Sample> {
     out.extend(reviewer_samples(c));
     out.extend(decision_samples(c));
     out.extend(chair_samples(c));
+    out.extend(desk_samples(c));
+    out.extend(bid_samples(c));
     out
 }
 
@@ -169,98 +171,6 @@ fn speaker_samples(c: &SampleConference<'_>) -> Vec<Sample> {
         title: &quoted(TITLE),
         contact: c.contact,
     }));
-    let mut changed = record(&sample_fields(), &[]);
-    changed.truncate(2);
-    out.push(sample(&ChairEdit {
-        conference: c.name,
-        speaker_name: SPEAKER,
-        reference: "P-0042",
-        version: 3,
-        changed_count: changed.len(),
-        record: changed,
-        contact: c.contact,
-    }));
-    out.push(sample(&Restored {
-        conference: c.name,
-        speaker_name: SPEAKER,
-        reference: "P-0042",
-        title: &quoted(TITLE),
-        where_now: &wrap(restored_where(crate::model::ProposalStatus::Late), 76),
-        contact: c.contact,
-    }));
-    for (reference, suggest_help) in [("P-0042", false), ("", true)] {
-        out.push(sample(&PersonWillAnswer {
-            conference: c.name,
-            name: SPEAKER,
-            reference,
-            why: "It has no labelled fields (such as \"Title:\") to change in your\n\
-                  proposal, so nothing was changed, and the program that keeps\n\
-                  the proposals cannot answer it by itself.",
-            suggest_help,
-            contact: c.contact,
-        }));
-    }
-    let items = vec![
-        ForwardItem {
-            head: format!("From:     {SPEAKER}\nSubject:  Re: P-0042 received\nAbout:    P-0042"),
-            quoted: "> Can I present remotely? I cannot travel in April.\n>\n> Ada".into(),
-        },
-        ForwardItem {
-            head: format!("From:     {SPEAKER}\nSubject:  Re: P-0042 received"),
-            quoted: "> And may my co-speaker join by video?".into(),
-        },
-    ];
-    out.push(sample(&Forward {
-        conference: c.name,
-        count: items.len(),
-        items,
-        contact: c.contact,
-    }));
-    let bid_items: Vec<BidItemView> = (1..=3)
-        .map(|i| BidItemView {
-            reference: format!("P-00{i}7"),
-            title: wrap(TITLE, 70),
-            format: "talk-25".into(),
-            topics: wrap("Topics: Databases and the ORM, Performance and scaling", 70),
-            opening: "We build interactive pages with htmx and Alpine.js instead of a\n\
-                      single-page application, and show how far server-rendered …"
-                .into(),
-        })
-        .collect();
-    out.push(sample(&BidInvite {
-        conference: c.name,
-        reviewer_name: REVIEWER,
-        proposals: &bid_items,
-        count: bid_items.len(),
-        contact: c.contact,
-    }));
-    out.push(sample(&BidReminderMail {
-        conference: c.name,
-        name: REVIEWER,
-        deadline: DEADLINE,
-        proposals: &bid_items,
-        count: bid_items.len(),
-        contact: c.contact,
-    }));
-    let recorded = vec![
-        bid_line("P-0017", crate::model::BidKind::Yes, TITLE),
-        bid_line("P-0027", crate::model::BidKind::Conflict, TITLE),
-    ];
-    for problems in [
-        vec![],
-        vec![wrap(
-            "\"P-0004 please\": start the line with yes, maybe, no or conflict",
-            72,
-        )],
-    ] {
-        out.push(sample(&BidReceipt {
-            conference: c.name,
-            reviewer_name: REVIEWER,
-            recorded: &recorded,
-            problems: &problems,
-            contact: c.contact,
-        }));
-    }
     for reason in ["We could not find a proposal in your message.", ""] {
         out.push(sample(&Help {
             conference: c.name,
@@ -569,5 +479,109 @@ fn chair_samples(c: &SampleConference<'_>) -> Vec<Sample> {
         waitlisted: &some,
         contact: c.contact,
     }));
+    out
+}
+
+/// The mails about a chair's change and a person's answer.
+fn desk_samples(c: &SampleConference<'_>) -> Vec<Sample> {
+    let mut out = Vec::new();
+    let mut changed = record(&sample_fields(), &[]);
+    changed.truncate(2);
+    out.push(sample(&ChairEdit {
+        conference: c.name,
+        speaker_name: SPEAKER,
+        reference: "P-0042",
+        version: 3,
+        changed_count: changed.len(),
+        record: changed,
+        contact: c.contact,
+    }));
+    out.push(sample(&Restored {
+        conference: c.name,
+        speaker_name: SPEAKER,
+        reference: "P-0042",
+        title: &quoted(TITLE),
+        where_now: &wrap(restored_where(crate::model::ProposalStatus::Late), 76),
+        contact: c.contact,
+    }));
+    for (reference, suggest_help) in [("P-0042", false), ("", true)] {
+        out.push(sample(&PersonWillAnswer {
+            conference: c.name,
+            name: SPEAKER,
+            reference,
+            why: "It has no labelled fields (such as \"Title:\") to change in your\n\
+                  proposal, so nothing was changed, and the program that keeps\n\
+                  the proposals cannot answer it by itself.",
+            suggest_help,
+            contact: c.contact,
+        }));
+    }
+    let items = vec![
+        ForwardItem {
+            head: format!("From:     {SPEAKER}\nSubject:  Re: P-0042 received\nAbout:    P-0042"),
+            quoted: "> Can I present remotely? I cannot travel in April.\n>\n> Ada".into(),
+        },
+        ForwardItem {
+            head: format!("From:     {SPEAKER}\nSubject:  Re: P-0042 received"),
+            quoted: "> And may my co-speaker join by video?".into(),
+        },
+    ];
+    out.push(sample(&Forward {
+        conference: c.name,
+        count: items.len(),
+        items,
+        contact: c.contact,
+    }));
+    out
+}
+
+/// The bidding mails.
+fn bid_samples(c: &SampleConference<'_>) -> Vec<Sample> {
+    let mut out = Vec::new();
+    let bid_items: Vec<BidItemView> = (1..=3)
+        .map(|i| BidItemView {
+            reference: format!("P-00{i}7"),
+            title: wrap(TITLE, 70),
+            format: "talk-25".into(),
+            topics: wrap("Topics: Databases and the ORM, Performance and scaling", 70),
+            opening: "We build interactive pages with htmx and Alpine.js instead of a\n\
+                      single-page application, and show how far server-rendered …"
+                .into(),
+        })
+        .collect();
+    out.push(sample(&BidInvite {
+        conference: c.name,
+        reviewer_name: REVIEWER,
+        proposals: &bid_items,
+        count: bid_items.len(),
+        contact: c.contact,
+    }));
+    out.push(sample(&BidReminderMail {
+        conference: c.name,
+        name: REVIEWER,
+        deadline: DEADLINE,
+        proposals: &bid_items,
+        count: bid_items.len(),
+        contact: c.contact,
+    }));
+    let recorded = vec![
+        bid_line("P-0017", crate::model::BidKind::Yes, TITLE),
+        bid_line("P-0027", crate::model::BidKind::Conflict, TITLE),
+    ];
+    for problems in [
+        vec![],
+        vec![wrap(
+            "\"P-0004 please\": start the line with yes, maybe, no or conflict",
+            72,
+        )],
+    ] {
+        out.push(sample(&BidReceipt {
+            conference: c.name,
+            reviewer_name: REVIEWER,
+            recorded: &recorded,
+            problems: &problems,
+            contact: c.contact,
+        }));
+    }
     out
 }
