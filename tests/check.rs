@@ -89,36 +89,6 @@ fn an_empty_contact_is_a_warning_in_check() {
 }
 
 #[test]
-fn a_conference_without_a_contact_is_a_warning_and_one_with_chairs_is_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), "");
-    let warning = "WARNING   conference.contact is empty (and there are no chairs)";
-    let out = cfpd(
-        &cfg,
-        &["check", "--config-only"],
-        Some("2024-04-01T00:00:00Z"),
-    );
-    let (o, e) = text(&out);
-    assert!(out.status.success(), "{o}{e}");
-    assert!(o.contains(warning), "{o}");
-    let src = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(
-        &cfg,
-        src.replace(
-            "time_zone = \"AoE\"",
-            "time_zone = \"AoE\"\nchairs = [\"chair@conf.example\"]",
-        ),
-    )
-    .unwrap();
-    let (o, _) = text(&cfpd(
-        &cfg,
-        &["check", "--config-only"],
-        Some("2024-04-01T00:00:00Z"),
-    ));
-    assert!(!o.contains("WARNING"), "{o}");
-}
-
-#[test]
 fn a_missing_or_broken_topic_file_fails_check_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), "\n[topics]\nfile = \"topics.toml\"\n");

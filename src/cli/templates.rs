@@ -79,15 +79,9 @@ fn all_samples(cfg: &Config) -> Vec<Sample> {
 
 /// `cfpd check`'s templates lines: the built-ins, or the overrides rendered
 /// with sample data, each error at file:line (and a failed check), long
-/// lines and unused files as warnings; and a warning when no contact is
-/// configured. Returns the number of failed checks (0 or 1).
+/// lines and unused files as warnings (an empty contact is `check_contact`'s
+/// warning). Returns the number of failed checks (0 or 1).
 pub fn check(cfg: &Config) -> usize {
-    if cfg.conference.contact.is_empty() {
-        println!(
-            "WARNING   conference.contact is empty (and there are no chairs): mails ask \
-             people to reply to them, and no person is named"
-        );
-    }
     let set = &cfg.templates;
     let Some(dir) = &set.dir else {
         println!("templates ok   built-in ([templates] dir to write them in your own words)");
