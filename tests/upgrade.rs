@@ -1019,8 +1019,9 @@ async fn a_database_at_0014_keeps_held_mail_and_outbox_ids_through_0015() {
     assert!(err.to_string().to_lowercase().contains("check"), "{err}");
 }
 
-/// Issue 16: 0016 widens the outbox's CHECKs (chair holds, cancelled mail)
-/// and 0017 the assignments' (removed), both by rebuilding on SQLite, and
+/// Issues 16 and 17: 0016 widens the outbox's and messages' CHECKs (chair
+/// holds, cancelled mail, forwards, bids) and 0017 the assignments'
+/// (removed), both by rebuilding on SQLite, and
 /// adds `chair_actions` and three columns. A database at 0015 keeps its
 /// assignments and their ids, its held mail (still released by intake, not
 /// mistaken for a chair's hold) and its withdrawn proposals, which restore

@@ -136,7 +136,7 @@ fn every_check_lists_exactly_its_enums_spellings_in_both_dialects() {
             diff.sort();
             assert_eq!(
                 diff, added,
-                "{name}: added by a later migration (0015-0023)"
+                "{name}: added by a later migration (0015, 0016)"
             );
         }
     };

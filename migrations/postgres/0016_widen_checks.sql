@@ -1,8 +1,23 @@
--- Bidding by mail (issue 17) widens three CHECKs: the outbox gets the mail
--- kinds `bid_invite` (the bidding mail) and `bid_receipt` (what a reply
--- recorded); messages get the state `bids_recorded` and the reason
--- `bids_not_understood` (a reply with no bid that could be read). A forged
--- bid is refused with the existing reason `reviewer_mismatch`.
+-- Widens the CHECKs of `outbox` and `messages` for the chair's desk
+-- (issue 16) and bidding by mail (issue 17), in one migration:
+--   outbox_state_check    + 'cancelled' (never sent; a chair cancelled it)
+--   outbox_hold_check     + 'chair' (held by a chair until released)
+--   outbox_kind_check     + 'chair_edit', 'restored' (a speaker told of a
+--                           chair's edit, of a withdrawal undone),
+--                           'forward', 'person_will_answer' (mail a person
+--                           wrote, forwarded to [conference] contact, and
+--                           its sender told), 'group_mail' (`cfpd mail`),
+--                           'bid_invite', 'bid_receipt' (`cfpd bids open`
+--                           and what a reply recorded)
+--   messages_state_check  + 'for_person' (forwarded to a person),
+--                           'bids_recorded'
+--   messages_reason_check + 'bids_not_understood'
+-- (A forged bid is refused with the existing reason `reviewer_mismatch`.)
+ALTER TABLE outbox DROP CONSTRAINT outbox_hold_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_hold_check CHECK (hold IN ('address_cap', 'chair'));
+ALTER TABLE outbox DROP CONSTRAINT outbox_state_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_state_check CHECK (state IN (
+        'queued', 'sending', 'sent', 'failed', 'uncertain', 'suppressed', 'cancelled'));
 ALTER TABLE outbox DROP CONSTRAINT outbox_kind_check;
 ALTER TABLE outbox ADD CONSTRAINT outbox_kind_check CHECK (kind IN (
         'ack', 'draft', 'closed', 'help', 'rejection', 'updated', 'withdrawn', 'receipt',

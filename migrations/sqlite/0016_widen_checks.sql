@@ -1,25 +1,31 @@
 -- no-transaction
--- Reach a human; mail a group (issue 16, items 4 and 5). This migration
--- only WIDENS two CHECK constraints (nothing else changes; the outbox's
--- lists keep what 0016 added: state 'cancelled', hold 'chair', kinds
--- 'chair_edit' and 'restored'):
---   outbox.kind      + 'forward', 'person_will_answer', 'group_mail'
---   messages.state   + 'for_person'
--- A mail a person wrote that cfpd cannot act on ends `for_person` and is
--- forwarded to [conference] contact (`forward`); its sender is told a person
--- will answer (`person_will_answer`); `cfpd mail --send` queues `group_mail`.
+-- Widens the CHECKs of `outbox` and `messages` for the chair's desk
+-- (issue 16) and bidding by mail (issue 17), all in one rebuild:
+--   outbox_state_check    + 'cancelled' (never sent; a chair cancelled it)
+--   outbox_hold_check     + 'chair' (held by a chair until released)
+--   outbox_kind_check     + 'chair_edit', 'restored' (a speaker told of a
+--                           chair's edit, of a withdrawal undone),
+--                           'forward', 'person_will_answer' (mail a person
+--                           wrote, forwarded to [conference] contact, and
+--                           its sender told), 'group_mail' (`cfpd mail`),
+--                           'bid_invite', 'bid_receipt' (`cfpd bids open`
+--                           and what a reply recorded)
+--   messages_state_check  + 'for_person' (forwarded to a person),
+--                           'bids_recorded'
+--   messages_reason_check + 'bids_not_understood'
+-- (A forged bid is refused with the existing reason `reviewer_mismatch`.)
 --
 -- SQLite cannot change a CHECK in place, so both tables are rebuilt as in
--- 0011 and 0015 (foreign keys off outside a transaction, an explicit
--- BEGIN/COMMIT, AUTOINCREMENT high-water marks carried over). At merge this
--- rebuild can be folded together with other CHECK widenings.
+-- 0015 (foreign keys off outside a transaction, then an explicit
+-- BEGIN/COMMIT; the AUTOINCREMENT high-water marks are carried over, so no
+-- id is handed out twice).
 PRAGMA foreign_keys = OFF;
 BEGIN;
 
-CREATE TABLE _seq_0018 AS SELECT name, seq FROM sqlite_sequence
+CREATE TABLE _seq_0016 AS SELECT name, seq FROM sqlite_sequence
     WHERE name IN ('outbox', 'messages');
 
-CREATE TABLE outbox_0018 (
+CREATE TABLE outbox_0016 (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     dedup_key       TEXT NOT NULL UNIQUE,
     kind            TEXT NOT NULL,
@@ -51,10 +57,11 @@ CREATE TABLE outbox_0018 (
         OR kind = 'bounce_alert' OR kind = 'decision' OR kind = 'confirmation'
         OR kind = 'promotion' OR kind = 'chair_request' OR kind = 'chair_answer'
         OR kind = 'chair_edit' OR kind = 'restored'
-        OR kind = 'forward' OR kind = 'person_will_answer' OR kind = 'group_mail'),
+        OR kind = 'forward' OR kind = 'person_will_answer' OR kind = 'group_mail'
+        OR kind = 'bid_invite' OR kind = 'bid_receipt'),
     CONSTRAINT outbox_hold_check CHECK (hold = 'address_cap' OR hold = 'chair')
 );
-INSERT INTO outbox_0018 (id, dedup_key, kind, created_at, envelope_from, recipient, message_id,
+INSERT INTO outbox_0016 (id, dedup_key, kind, created_at, envelope_from, recipient, message_id,
                          subject, raw, state, attempts, next_attempt_at, last_error, sent_at,
                          cause_message, bounce_hash, thread_key, mailbox, hold)
     SELECT id, dedup_key, kind, created_at, envelope_from, recipient, message_id,
@@ -62,7 +69,7 @@ INSERT INTO outbox_0018 (id, dedup_key, kind, created_at, envelope_from, recipie
            cause_message, bounce_hash, thread_key, mailbox, hold
     FROM outbox;
 DROP TABLE outbox;
-ALTER TABLE outbox_0018 RENAME TO outbox;
+ALTER TABLE outbox_0016 RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
 CREATE INDEX outbox_message_id ON outbox (message_id);
 CREATE INDEX outbox_bounce_hash ON outbox (bounce_hash);
@@ -74,7 +81,7 @@ CREATE INDEX outbox_conversation_replies ON outbox (created_at, cause_message, t
     WHERE cause_message IS NOT NULL AND thread_key IS NOT NULL;
 CREATE INDEX outbox_held ON outbox (hold) WHERE hold IS NOT NULL;
 
-CREATE TABLE messages_0018 (
+CREATE TABLE messages_0016 (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     source_key   TEXT NOT NULL UNIQUE,
     received_at  INTEGER NOT NULL,
@@ -98,7 +105,7 @@ CREATE TABLE messages_0018 (
         OR state = 'bounce' OR state = 'rejected' OR state = 'quarantined'
         OR state = 'unsubscribed' OR state = 'needs_review'
         OR state = 'confirmed' OR state = 'declined' OR state = 'decision_requested'
-        OR state = 'decided' OR state = 'for_person'),
+        OR state = 'decided' OR state = 'for_person' OR state = 'bids_recorded'),
     CONSTRAINT messages_reason_check CHECK (
         reason = 'sender_mismatch' OR reason = 'update_not_understood'
         OR reason = 'proposal_withdrawn' OR reason = 'withdraw_without_token'
@@ -117,9 +124,9 @@ CREATE TABLE messages_0018 (
         OR reason = 'released_by_chair' OR reason = 'panic'
         OR reason = 'confirmation_unclear' OR reason = 'chair_mismatch'
         OR reason = 'chair_confirmation_used' OR reason = 'chair_command_unclear'
-        OR reason = 'chair_without_token')
+        OR reason = 'chair_without_token' OR reason = 'bids_not_understood')
 );
-INSERT INTO messages_0018 (id, source_key, received_at, size, sha256, message_id, from_addr,
+INSERT INTO messages_0016 (id, source_key, received_at, size, sha256, message_id, from_addr,
                            subject, state, reason, detail, proposal_id, duplicate_of,
                            processed_at, disposed, arrived_at)
     SELECT id, source_key, received_at, size, sha256, message_id, from_addr,
@@ -127,15 +134,15 @@ INSERT INTO messages_0018 (id, source_key, received_at, size, sha256, message_id
            processed_at, disposed, arrived_at
     FROM messages;
 DROP TABLE messages;
-ALTER TABLE messages_0018 RENAME TO messages;
+ALTER TABLE messages_0016 RENAME TO messages;
 CREATE INDEX messages_state ON messages (state);
 CREATE INDEX messages_message_id ON messages (message_id);
 CREATE INDEX messages_undisposed ON messages (disposed) WHERE disposed = 0;
 CREATE INDEX messages_state_reason ON messages (state, reason) WHERE reason IS NOT NULL;
 
 DELETE FROM sqlite_sequence WHERE name IN ('outbox', 'messages');
-INSERT INTO sqlite_sequence (name, seq) SELECT name, seq FROM _seq_0018;
-DROP TABLE _seq_0018;
+INSERT INTO sqlite_sequence (name, seq) SELECT name, seq FROM _seq_0016;
+DROP TABLE _seq_0016;
 
 COMMIT;
 PRAGMA foreign_keys = ON;
