@@ -367,7 +367,8 @@ impl<'a> Net<'a> {
             Ok(k) => grp.blocked[k].1,
             Err(_) => 0,
         };
-        (grp.members.len() as u32 * rs.len() as u32 - blocked) as i64
+        // i64: members × reviewers may exceed u32 on a huge instance.
+        grp.members.len() as i64 * rs.len() as i64 - blocked as i64
     }
 
     /// True when no member of group `g` may take reviewer `r`.
@@ -472,12 +473,12 @@ impl<'a> Net<'a> {
     fn add_greedy(&self, avail: &[u32], cand: &mut [Vec<u32>]) {
         let (table, nr) = (self.table, self.nr);
         // Capacity of each reviewer node: its members' remaining loads together.
-        let cap: Vec<u32> = (0..nr)
-            .map(|q| self.rcap[q] * self.rmembers(q).len() as u32)
+        let cap: Vec<u64> = (0..nr)
+            .map(|q| self.rcap[q] as u64 * self.rmembers(q).len() as u64)
             .collect();
         let mut order: Vec<Vec<u32>> = vec![Vec::new(); table.n_pc];
         let mut cursor = vec![0usize; table.n_pc];
-        let mut load = vec![0u32; nr];
+        let mut load = vec![0u64; nr];
         let mut mark = vec![usize::MAX; nr];
         for (g, list) in cand.iter_mut().enumerate() {
             for &r in list.iter() {
