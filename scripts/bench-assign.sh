@@ -11,7 +11,9 @@
 #   SIZES        "P:R[:K] ..." (default "300:60 3000:600 20000:8000 50000:20000:4"), K 3 unless given
 #   RUNS         cfpd runs per size; the median wall, solve time and RSS are printed (default 3)
 #   AFFINITY     jaccard | overlap (default jaccard)
-#   PEER         1 = run the peer (default 1); needs `pip install ortools numpy scipy`
+#   PYTHON       interpreter for the peer and check_assign.py (default python3); e.g. a venv
+#                made by `python3 -m venv V && V/bin/pip install ortools numpy scipy`
+#   PEER         1 = run the peer (default 1); needs ortools (and numpy, scipy for --lp)
 #   PEER_LARGE   1 = also run the peer at P >= 20000 (default 0: 183 s, 12.6 GiB peak RSS;
 #                the README's numbers are quoted instead)
 #   LP_CHECK_MAX run check_assign.py --lp (HiGHS LP optimum) up to this P (default 3000)
@@ -28,6 +30,7 @@ affinity="${AFFINITY:-jaccard}"
 peer="${PEER:-1}"
 peer_large="${PEER_LARGE:-0}"
 lp_max="${LP_CHECK_MAX:-3000}"
+py="${PYTHON:-python3}"
 mkdir -p "$out"
 
 if [[ ! -f "$bench/gen_instance.py" ]]; then
@@ -60,7 +63,7 @@ json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=ev
 check() { # check INSTANCE OUTPUT P -> "ok" / "FAIL", with optimality when P <= lp_max
     local args=()
     if (( $3 <= lp_max )); then args=(--lp); fi
-    if python3 "$bench/check_assign.py" "$1" "$2" "${args[@]}" >"$2.check" 2>&1; then
+    if "$py" "$bench/check_assign.py" "$1" "$2" "${args[@]}" >"$2.check" 2>&1; then
         if (( $3 <= lp_max )); then echo "ok+lp-optimal"; else echo "ok"; fi
     else
         echo "FAIL($(head -c 200 "$2.check"))"
@@ -91,7 +94,7 @@ print(" ".join(f"{statistics.median(c):.2f}" for c in cols))')
 
     if [[ "$peer" == 1 ]] && { (( P < 20000 )) || [[ "$peer_large" == 1 ]]; }; then
         pres="$out/peer-$P-$K-$affinity.json"
-        /usr/bin/time -v python3 "$bench/peer_assign.py" "$inst" -o "$pres" --affinity "$affinity" \
+        /usr/bin/time -v "$py" "$bench/peer_assign.py" "$inst" -o "$pres" --affinity "$affinity" \
             --stats "$pres.stats" >"$pres.log" 2>"$pres.time" || true
         read -r wall rss < <(time_fields "$pres.time")
         printf '%-16s %-6s %8s %8.2f %9s %12s %s\n' "$P/$R/$K" peer "$wall" \

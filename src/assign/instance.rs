@@ -111,6 +111,8 @@ pub struct InstanceStats {
     pub candidate_arcs: usize,
     /// Network simplex pivots.
     pub pivots: u64,
+    /// Network nodes after aggregation: proposal groups, reviewer nodes.
+    pub nodes: (usize, usize),
     /// Milliseconds in the network simplex / in pricing (canonical duals + full scans).
     pub simplex_pricing_millis: (u64, u64),
     /// Σ load² of the result (secondary objective).
@@ -252,6 +254,7 @@ pub fn solve_parsed(
             stats.rounds = sol.stats.rounds;
             stats.candidate_arcs = sol.stats.candidate_arcs;
             stats.pivots = sol.stats.pivots;
+            stats.nodes = (sol.stats.groups, sol.stats.reviewer_nodes);
             stats.simplex_pricing_millis = (sol.stats.simplex_millis, sol.stats.pricing_millis);
             stats.load_square_sum = sol.load_square_sum;
             stats.load_range = (

@@ -20,12 +20,19 @@ pub(super) fn decompose(net: &Net<'_>, sx: &Simplex) -> (Vec<Vec<u32>>, Vec<u32>
     let (ng, n, rv) = (net.ng, net.n, net.rv);
     let m = sx.src.len();
     let mut per_group: Vec<Vec<(u32, i64)>> = vec![Vec::new(); ng];
+    // Flows into reviewer nodes of several reviewers, by node: (group, units).
+    let mut per_node: Vec<Vec<(u32, i64)>> = vec![Vec::new(); net.nr];
     for e in n..m {
         let s = sx.src[e] as usize;
         if s < ng && sx.flow[e] > 0 {
-            per_group[s].push((sx.tgt[e] - rv as u32, sx.flow[e]));
+            let q = (sx.tgt[e] - rv as u32) as usize;
+            match net.rmembers(q) {
+                &[r] => per_group[s].push((r, sx.flow[e])),
+                _ => per_node[q].push((s as u32, sx.flow[e])),
+            }
         }
     }
+    expand_reviewer_nodes(net, &mut per_node, &mut per_group);
     let mut assigned: Vec<Vec<u32>> = vec![Vec::new(); net.prep.np];
     let mut failed: Vec<u32> = Vec::new();
     for (g, flows) in per_group.iter_mut().enumerate() {
@@ -46,6 +53,37 @@ pub(super) fn decompose(net: &Net<'_>, sx: &Simplex) -> (Vec<Vec<u32>>, Vec<u32>
     failed.sort_unstable();
     failed.dedup();
     (assigned, failed)
+}
+
+/// Deal the units each group sends a reviewer node of `m` reviewers to its members:
+/// the node's units, group after group, go round-robin over the members. A member's load
+/// is then the node's total divided by `m`, rounded up or down (the balanced spread the
+/// node's balance arcs priced), and a group sending `f ≤ |group|·m` units gives one member
+/// at most `⌈f/m⌉ ≤ |group|` of them, so the per-reviewer flow fits the arc capacities and
+/// can be dealt to the group's members as before. Aggregated reviewers have no blocked
+/// pair, so nothing here needs repair.
+fn expand_reviewer_nodes(
+    net: &Net<'_>,
+    per_node: &mut [Vec<(u32, i64)>],
+    per_group: &mut [Vec<(u32, i64)>],
+) {
+    for (q, flows) in per_node.iter_mut().enumerate() {
+        if flows.is_empty() {
+            continue;
+        }
+        flows.sort_unstable();
+        let rs = net.rmembers(q);
+        let m = rs.len() as i64;
+        let mut pos = 0i64;
+        for &(g, f) in flows.iter() {
+            // Positions pos..pos+f; offset t < m gets every m-th of them from pos + t.
+            for t in 0..f.min(m) {
+                let r = rs[((pos + t) % m) as usize];
+                per_group[g as usize].push((r, (f - t + m - 1) / m));
+            }
+            pos += f;
+        }
+    }
 }
 
 /// Swap away every blocked reviewer a member of one group was dealt: member `p` holding
@@ -99,6 +137,8 @@ pub(super) fn shortage(
     sx: &Simplex,
     assigned: Vec<Vec<u32>>,
 ) -> SolveError {
+    // Only called on a network of one reviewer per node (see `solve_observed`).
+    debug_assert_eq!(net.nr, net.prep.nr);
     let (nr, rv, supply) = (net.nr, net.rv, &net.supply);
     let over: Vec<i64> = (0..nr)
         .map(|r| {

@@ -37,7 +37,9 @@ pub(super) struct Group {
 
 /// The network's layout and costs, shared (read-only) by the pricing threads.
 ///
-/// Nodes: groups `0..ng`, reviewers `rv..rv + nr`, the sink last.
+/// Nodes: groups `0..ng`, reviewer nodes `rv..rv + nr`, the sink last. A reviewer node
+/// stands for one reviewer, or for several interchangeable ones (see [`reviewer_nodes`]);
+/// candidate lists, pricing and arcs all speak of reviewer *nodes* `0..nr`.
 pub(super) struct Net<'a> {
     /// The problem's affinities.
     pub(super) table: &'a AffinityTable,
@@ -47,11 +49,16 @@ pub(super) struct Net<'a> {
     pub(super) groups: Vec<Group>,
     /// The groups of each proposal affinity class.
     pub(super) class_groups: Vec<Vec<u32>>,
-    /// Each reviewer's affinity class, as an index.
+    /// Each reviewer node's affinity class, as an index.
     pub(super) rclass: Vec<usize>,
+    /// Load each member of a reviewer node can still take (equal for all members).
+    pub(super) rcap: Vec<u32>,
+    /// CSR of the reviewers of each reviewer node (ascending): `rmem[roff[q]..roff[q + 1]]`.
+    roff: Vec<u32>,
+    rmem: Vec<u32>,
     /// Groups.
     pub(super) ng: usize,
-    /// Reviewers.
+    /// Reviewer nodes.
     pub(super) nr: usize,
     /// First reviewer node.
     pub(super) rv: usize,
@@ -109,6 +116,56 @@ fn group_proposals(prep: &Prep, table: &AffinityTable, split: &[bool]) -> Vec<Gr
         }
     }
     groups
+}
+
+/// Reviewer nodes as a CSR (offsets, members): with `aggregate`, reviewers of one affinity
+/// class with the same fixed load, mandatory load and remaining capacity, and no blocked
+/// pair at all, share one node; everyone else is a node alone.
+///
+/// Why: such reviewers are interchangeable, and at P=50,000 R=20,000 the network simplex
+/// spent most of its time re-hanging subtrees of the 20,000 reviewer nodes; 7,400 topic
+/// classes (plus the reviewers with conflicts, alone) make it about half as many nodes. A
+/// node of `m` reviewers takes `m` units per balance level (the sum of its members'
+/// convex costs at equal loads, which is the cheapest way to spread a total), so the
+/// aggregated network is exact: [`super::certify::decompose`] deals a node's flow back to
+/// its members round-robin, which keeps their loads within one of each other.
+fn reviewer_nodes(prep: &Prep, table: &AffinityTable, aggregate: bool) -> (Vec<u32>, Vec<u32>) {
+    let nr = prep.nr;
+    let mut alone = vec![!aggregate; nr];
+    if aggregate {
+        for p in 0..prep.np {
+            for &(r, _) in prep.blocked(p) {
+                alone[r as usize] = true;
+            }
+        }
+    }
+    let mut node_of: HashMap<(u32, u32, u32, u32), usize> = HashMap::new();
+    let mut members: Vec<Vec<u32>> = Vec::new();
+    for r in 0..nr {
+        let key = (
+            table.reviewer_class[r],
+            prep.fixed_load[r],
+            prep.mandatory[r],
+            prep.cap_left[r],
+        );
+        let q = if alone[r] {
+            members.len()
+        } else {
+            *node_of.entry(key).or_insert(members.len())
+        };
+        if q == members.len() {
+            members.push(Vec::new());
+        }
+        members[q].push(r as u32);
+    }
+    let mut off = Vec::with_capacity(members.len() + 1);
+    off.push(0u32);
+    let mut mem = Vec::with_capacity(nr);
+    for list in &members {
+        mem.extend_from_slice(list);
+        off.push(mem.len() as u32);
+    }
+    (off, mem)
 }
 
 /// The balance part of the costs: reviewer `r` may take `units[r]` optional units beyond
@@ -204,14 +261,20 @@ impl Balance {
 impl<'a> Net<'a> {
     /// The network without proposal→reviewer arcs: groups, supplies, the simplex's initial
     /// basis and the balance unit arcs from every reviewer to the sink.
+    ///
+    /// `aggregate`: let interchangeable reviewers share a node (see [`reviewer_nodes`]).
     pub(super) fn build(
         p: &'a Problem,
         prep: &'a Prep,
         split: &[bool],
+        aggregate: bool,
     ) -> Result<(Net<'a>, Simplex), InvalidProblem> {
-        let nr = prep.nr;
         let table = &p.affinity;
         let groups = group_proposals(prep, table, split);
+        let (roff, rmem) = reviewer_nodes(prep, table, aggregate);
+        let nr = roff.len() - 1;
+        let rep = |q: usize| rmem[roff[q] as usize] as usize;
+        let size = |q: usize| (roff[q + 1] - roff[q]) as i64;
         let ng = groups.len();
         let rv = ng; // first reviewer node
         let sink = ng + nr;
@@ -225,26 +288,28 @@ impl<'a> Net<'a> {
         for (g, grp) in groups.iter().enumerate() {
             supply[g] = grp.need as i64 * grp.members.len() as i64;
         }
-        for r in 0..nr {
-            supply[rv + r] = -(prep.mandatory[r] as i64);
+        for q in 0..nr {
+            supply[rv + q] = -(prep.mandatory[rep(q)] as i64) * size(q);
         }
         supply[sink] = -opt_demand;
         let mut sx = Simplex::new(&supply, bal.art, sink);
-        for r in 0..nr {
+        // A node's members share base and units, so its level `j` is theirs, `size` times.
+        for q in 0..nr {
+            let (r, m) = (rep(q), size(q));
             let units = bal.units[r];
             if units == 0 {
                 continue;
             }
             if bal.balanced {
-                let q = units.min(bal.per_rev_cap);
-                for j in 1..=q {
-                    sx.add_arc(rv + r, sink, bal.marg(r, j), 1);
+                let top = units.min(bal.per_rev_cap);
+                for j in 1..=top {
+                    sx.add_arc(rv + q, sink, bal.marg(r, j), m);
                 }
-                if units > q {
-                    sx.add_arc(rv + r, sink, bal.marg(r, q + 1), units - q);
+                if units > top {
+                    sx.add_arc(rv + q, sink, bal.marg(r, top + 1), (units - top) * m);
                 }
             } else {
-                sx.add_arc(rv + r, sink, 0, units);
+                sx.add_arc(rv + q, sink, 0, units * m);
             }
         }
 
@@ -252,13 +317,19 @@ impl<'a> Net<'a> {
         for (g, grp) in groups.iter().enumerate() {
             class_groups[grp.class as usize].push(g as u32);
         }
-        let rclass: Vec<usize> = table.reviewer_class.iter().map(|&c| c as usize).collect();
+        let rclass: Vec<usize> = (0..nr)
+            .map(|q| table.reviewer_class[rep(q)] as usize)
+            .collect();
+        let rcap: Vec<u32> = (0..nr).map(|q| prep.cap_left[rep(q)]).collect();
         let net = Net {
             table,
             prep,
             groups,
             class_groups,
             rclass,
+            rcap,
+            roff,
+            rmem,
             ng,
             nr,
             rv,
@@ -271,15 +342,33 @@ impl<'a> Net<'a> {
         Ok((net, sx))
     }
 
-    /// Units group `g` may send reviewer `r`: one per member not blocked for `r`.
+    /// The reviewers of reviewer node `q`, ascending.
     #[inline]
-    pub(super) fn arc_cap(&self, g: usize, r: u32) -> i64 {
+    pub(super) fn rmembers(&self, q: usize) -> &[u32] {
+        &self.rmem[self.roff[q] as usize..self.roff[q + 1] as usize]
+    }
+
+    /// True when proposal `p` may not take reviewer node `q` (only a node of one reviewer
+    /// can be blocked: reviewers with a blocked pair are never aggregated).
+    #[inline]
+    pub(super) fn member_blocked(&self, p: usize, q: u32) -> bool {
+        let m = self.rmembers(q as usize);
+        m.len() == 1 && self.prep.is_blocked(p, m[0])
+    }
+
+    /// Units group `g` may send reviewer node `q`: one per (member, reviewer) pair that is
+    /// not blocked.
+    #[inline]
+    pub(super) fn arc_cap(&self, g: usize, q: u32) -> i64 {
         let grp = &self.groups[g];
-        let blocked = match grp.blocked.binary_search_by_key(&r, |x| x.0) {
+        let rs = self.rmembers(q as usize);
+        // Aggregated reviewers have no blocked pair, so only a lone reviewer can match.
+        let blocked = match grp.blocked.binary_search_by_key(&rs[0], |x| x.0) {
             Ok(k) => grp.blocked[k].1,
             Err(_) => 0,
         };
-        (grp.members.len() as u32 - blocked) as i64
+        // i64: members × reviewers may exceed u32 on a huge instance.
+        grp.members.len() as i64 * rs.len() as i64 - blocked as i64
     }
 
     /// True when no member of group `g` may take reviewer `r`.
@@ -305,7 +394,7 @@ impl<'a> Net<'a> {
     /// The first candidate reviewers of every group, sorted, with their arcs added to `sx`.
     pub(super) fn initial_candidates(&self, sx: &mut Simplex) -> Vec<Vec<u32>> {
         let avail: Vec<u32> = (0..self.nr as u32)
-            .filter(|&r| self.prep.cap_left[r as usize] > 0)
+            .filter(|&q| self.rcap[q as usize] > 0)
             .collect();
         let mut cand = self.best_by_affinity(&avail);
         self.add_greedy(&avail, &mut cand);
@@ -382,10 +471,14 @@ impl<'a> Net<'a> {
     /// network is (nearly always) feasible: while artificial flow remains, the big-M duals
     /// make every reviewer with spare capacity look attractive and pricing converges slowly.
     fn add_greedy(&self, avail: &[u32], cand: &mut [Vec<u32>]) {
-        let (table, prep, nr) = (self.table, self.prep, self.nr);
+        let (table, nr) = (self.table, self.nr);
+        // Capacity of each reviewer node: its members' remaining loads together.
+        let cap: Vec<u64> = (0..nr)
+            .map(|q| self.rcap[q] as u64 * self.rmembers(q).len() as u64)
+            .collect();
         let mut order: Vec<Vec<u32>> = vec![Vec::new(); table.n_pc];
         let mut cursor = vec![0usize; table.n_pc];
-        let mut load = vec![0u32; nr];
+        let mut load = vec![0u64; nr];
         let mut mark = vec![usize::MAX; nr];
         for (g, list) in cand.iter_mut().enumerate() {
             for &r in list.iter() {
@@ -408,7 +501,7 @@ impl<'a> Net<'a> {
             for &member in &grp.members {
                 while cursor[c] < o.len() && {
                     let r = o[cursor[c]] as usize;
-                    load[r] >= prep.cap_left[r]
+                    load[r] >= cap[r]
                 } {
                     cursor[c] += 1;
                 }
@@ -418,7 +511,7 @@ impl<'a> Net<'a> {
                         break;
                     }
                     let ru = r as usize;
-                    if load[ru] < prep.cap_left[ru] && !prep.is_blocked(member as usize, r) {
+                    if load[ru] < cap[ru] && !self.member_blocked(member as usize, r) {
                         load[ru] += 1;
                         got += 1;
                         if mark[ru] != g {

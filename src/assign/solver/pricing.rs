@@ -115,7 +115,7 @@ fn price_classes(
     classes: Range<usize>,
 ) -> Vec<(usize, u32)> {
     // Locals, so the loops below index plain slices.
-    let (prep, rv, scale, rclass) = (net.prep, net.rv, net.scale, &net.rclass[..]);
+    let (rcap, rv, scale, rclass) = (&net.rcap[..], net.rv, net.scale, &net.rclass[..]);
     let mut key: Vec<i64> = vec![i64::MIN; net.nr];
     let mut buf: Vec<(i64, u32)> = Vec::new();
     let mut out = Vec::new();
@@ -126,7 +126,7 @@ fn price_classes(
         }
         let row = net.table.row(c);
         for (r, k) in key.iter_mut().enumerate() {
-            *k = if prep.cap_left[r] > 0 {
+            *k = if rcap[r] > 0 {
                 scale * row[rclass[r]] as i64 + cpi[rv + r]
             } else {
                 i64::MIN

@@ -415,6 +415,78 @@ fn aggregated_groups_with_dense_conflicts_match_brute_force() {
     );
 }
 
+/// Reviewers of one affinity class and the same bounds share a network node (issue 17);
+/// minimum loads, fixed pairs and a few conflicts (which keep a reviewer alone) decide
+/// who is aggregated. The node's flow is dealt back to its members
+/// round-robin, which must give the brute-force optimum in both objectives, and an
+/// infeasible instance must still be explained (it is solved again reviewer by reviewer).
+#[test]
+fn aggregated_reviewers_match_brute_force() {
+    let (mut solved, mut aggregated, mut infeasible) = (0, 0, 0);
+    for seed in 0..300u64 {
+        let mut g = Rng(seed * 131 + 7);
+        let np = 2 + (seed as usize % 3);
+        let nr = 3 + (seed as usize / 3 % 3);
+        let (npc, nrc) = (1 + g.below(2) as usize, 1 + g.below(2) as usize);
+        let pc: Vec<u32> = (0..np).map(|_| g.below(npc as u64) as u32).collect();
+        let rc: Vec<u32> = (0..nr).map(|_| g.below(nrc as u64) as u32).collect();
+        let vals: Vec<i32> = (0..npc * nrc).map(|_| g.below(4) as i32 * 100).collect();
+        let table = AffinityTable::new(pc, rc, npc, nrc, vals).unwrap();
+        let proposals = (0..np)
+            .map(|i| ProposalNeed {
+                id: format!("P{i}"),
+                k: 1 + g.below(2) as u32,
+            })
+            .collect();
+        // Few distinct bounds, so that whole classes share them.
+        let (min, max) = (g.below(2) as u32, 2 + g.below(2) as u32);
+        let reviewers = (0..nr)
+            .map(|r| ReviewerCap {
+                id: format!("R{r}"),
+                min_load: if g.below(4) == 0 { 0 } else { min },
+                max_load: max,
+            })
+            .collect();
+        let mut p = Problem::new(proposals, reviewers, table);
+        for i in 0..np {
+            for r in 0..nr {
+                match g.below(100) {
+                    0..=4 => p.conflicts.push(ConflictPair {
+                        proposal: i,
+                        reviewer: r,
+                        reason: ConflictReason::Declared,
+                    }),
+                    5..=7 => p.fixed.push((i, r)),
+                    _ => {}
+                }
+            }
+        }
+        match (solve(&p), brute(&p)) {
+            (Ok(s), Some((w, sq))) => {
+                check_solution(&p, &s);
+                assert_eq!(s.objective, w, "seed {seed}");
+                assert_eq!(s.load_square_sum, sq, "seed {seed}");
+                solved += 1;
+                aggregated += (s.stats.reviewer_nodes < nr) as u32;
+            }
+            (Err(SolveError::Infeasible(d)), None) => {
+                assert!(!d.is_empty());
+                infeasible += 1;
+            }
+            (r, b) => panic!("seed {seed}: solver {r:?} vs brute {b:?}"),
+        }
+    }
+    assert!(solved > 100, "{solved}");
+    assert!(
+        aggregated > 50,
+        "reviewers were rarely aggregated: {aggregated}"
+    );
+    assert!(
+        infeasible > 0,
+        "no infeasible instance: the fallback is untested"
+    );
+}
+
 #[test]
 fn matches_independent_ssp_on_medium_instances() {
     for seed in 0..60 {
