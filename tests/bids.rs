@@ -20,6 +20,15 @@ const ROSTER: &str = "email,name,topics,max_load\n\
     sam@other.org,Sam,frontend;database,1\n\
     tom@tom.example,Tom,frontend;database,1\n";
 
+/// The bidding cycle's roster: Tom knows only frontend, so without bids the
+/// frontend talk (P-0001) has one best reviewer, Tom, and the assignment
+/// before the bids is not a tie the solver may break either way. The bids
+/// then give P-0001 to Rita (Sam declares a conflict, Tom says no).
+const CYCLE_ROSTER: &str = "email,name,topics,max_load\n\
+    rita@cs.uni.edu,Rita,frontend;database,1\n\
+    sam@other.org,Sam,frontend;database,1\n\
+    tom@tom.example,Tom,frontend,1\n";
+
 /// Every stored bid as reviewer → (proposal id → bid).
 async fn bids(w: &World) -> BTreeMap<String, BTreeMap<i64, BidKind>> {
     let store = w.store().await;
@@ -79,9 +88,13 @@ async fn a_bidding_cycle_by_mail_changes_the_assignment() {
     }
     w.cfpd(&["run", "--once"]);
     let roster = w.dir.path().join("roster.csv");
-    std::fs::write(&roster, ROSTER).unwrap();
+    std::fs::write(&roster, CYCLE_ROSTER).unwrap();
     w.cfpd(&["reviewers", "import", roster.to_str().unwrap()]);
     let (before, out) = preview(&w, "before.csv");
+    assert_eq!(
+        before[0],
+        ("P-0001".to_string(), "tom@tom.example".to_string())
+    );
     assert!(
         out.contains("bids behind the pairs: 0 yes, 0 maybe, 0 no, 2 without a bid"),
         "{out}"
