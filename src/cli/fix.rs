@@ -123,8 +123,8 @@ pub async fn edit_proposal(config: &Path, a: EditArgs, out: &mut dyn Write) -> a
         (None, None) => bail!("give --field FIELD VALUE or --file FILE"),
     };
     let fields = p.fields.merged_with(&given);
-    let changed = edit::changed(&p.fields, &fields);
-    if changed.is_empty() {
+    let labels = edit::changed(&p.fields, &fields, &cfg.proposals.custom);
+    if labels.is_empty() {
         bail!("nothing to change: {} already reads so", p.reference());
     }
     let problems = crate::proposal::problems(&fields, &cfg.proposals);
@@ -142,7 +142,6 @@ pub async fn edit_proposal(config: &Path, a: EditArgs, out: &mut dyn Write) -> a
     let now = crate::clock::from_env()
         .map_err(|e| anyhow::anyhow!(e))?
         .now();
-    let labels: Vec<&str> = changed.iter().map(|f| crate::proposal::label(f)).collect();
     let detail = format!("version {version}: changed {}", labels.join(", "));
     drop(c);
     let mut tx = store.begin().await?;
@@ -172,7 +171,7 @@ pub async fn edit_proposal(config: &Path, a: EditArgs, out: &mut dyn Write) -> a
         let reference = p.reference();
         let changes: Vec<_> = templates::record(&fields, &cfg.proposals.custom)
             .into_iter()
-            .filter(|r| labels.contains(&r.label.as_str()))
+            .filter(|r| labels.contains(&r.label))
             .collect();
         let body = templates::ChairEdit {
             conference: &cfg.conference.name,

@@ -8,7 +8,7 @@
 //! speaker could not.
 
 use crate::model::ProposalStatus;
-use crate::proposal::{self, label, Fields, ProposalRules, PROPOSAL_FIELDS};
+use crate::proposal::{self, label, CustomField, Fields, ProposalRules, PROPOSAL_FIELDS};
 
 /// Why an edit was refused; `line` is the line of the `--file` at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,13 +94,14 @@ pub fn from_text(text: &str, rules: &ProposalRules) -> Result<(Fields, LabelLine
     Ok((parsed.fields, lines))
 }
 
-/// The names of the fields whose text differs between two versions, in the
-/// order mails list fields.
-pub fn changed(old: &Fields, new: &Fields) -> Vec<&'static str> {
-    PROPOSAL_FIELDS
+/// The labels of the fields that differ between two versions, in the order
+/// mails list fields, the conference's own questions after the built-in
+/// ones: what [`proposal::changes::between`] finds, so the chair's edit, the
+/// speaker's mail about it and `cfpd proposals show` agree on what changed.
+pub fn changed(old: &Fields, new: &Fields, custom: &[CustomField]) -> Vec<String> {
+    proposal::changes::between(old, new, custom)
         .iter()
-        .copied()
-        .filter(|f| old.get(f) != new.get(f))
+        .map(|c| c.label().to_string())
         .collect()
 }
 

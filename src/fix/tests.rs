@@ -243,9 +243,15 @@ fn an_edit_names_what_changed_and_may_not_make_a_proposal_worse() {
         abstract_text: Some("Same".into()),
         ..Default::default()
     });
-    assert_eq!(changed(&old, &new), vec!["title"]);
+    assert_eq!(changed(&old, &new, &[]), vec!["Title"]);
     old.format = Some("talk-25".into());
-    assert!(changed(&old, &old).is_empty());
+    assert!(changed(&old, &old, &[]).is_empty());
+    // An answer to one of the conference's own questions is a change too,
+    // named by its label after the built-in fields.
+    let custom = crate::proposal::custom::tests::sample();
+    let mut answered = new.clone();
+    answered.custom.insert("pronouns".into(), "she/her".into());
+    assert_eq!(changed(&new, &answered, &custom), vec!["Pronouns"]);
 
     let text = "Title: T\nFormat: a lightning thing\n";
     let (f, lines) = from_text(text, &rules()).unwrap();

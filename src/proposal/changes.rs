@@ -42,6 +42,16 @@ pub enum Change {
 }
 
 impl Change {
+    /// The label of the field that changed.
+    pub fn label(&self) -> &str {
+        match self {
+            Change::Added { label }
+            | Change::Removed { label }
+            | Change::Replaced { label, .. }
+            | Change::Text { label, .. } => label,
+        }
+    }
+
     /// The change as lines for a terminal (the caller makes them safe to print).
     pub fn lines(&self) -> Vec<String> {
         match self {
