@@ -327,14 +327,22 @@ pub fn render_runtime<T: Serialize + ?Sized>(
         .map_err(|e| located(&e, set))
 }
 
+/// A minijinja environment for the text of a mail a chair wrote (an
+/// override, a `cfpd mail` template): a placeholder the data does not have
+/// is an error, not an empty string, and nothing is HTML-escaped.
+pub fn text_environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env
+}
+
 /// The engine over `set`, built once per override set.
 fn engine(set: &Overrides) -> &Environment<'static> {
     set.engine.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
         // askama drops a template's last newline, and so does minijinja by
         // default: the two must agree byte for byte.
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        let mut env = text_environment();
         let files: BTreeMap<String, String> = set
             .files
             .iter()

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
-use minijinja::{Environment, UndefinedBehavior, Value};
+use minijinja::{Environment, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -285,10 +285,7 @@ pub struct GroupTemplate {
 impl GroupTemplate {
     /// Parse `source` (read from `file`): a syntax error names its line.
     pub fn new(file: &str, source: &str) -> Result<GroupTemplate, TemplateError> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // Plain text mail: nothing is HTML-escaped.
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        let mut env = super::custom::text_environment();
         env.set_keep_trailing_newline(true);
         env.add_template_owned("mail", source.to_string())
             .map_err(|e| TemplateError {
