@@ -13,6 +13,7 @@ use crate::outbox::custom::Mail;
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 
+use super::proposals::existing;
 use super::{load_config, open_store, tagger_for};
 use crate::assign::commit::{self as assignment, NewPair};
 use crate::config::Config;
@@ -64,16 +65,6 @@ pub struct EditArgs {
     pub by: By,
 }
 
-/// The contact line of a chair's mail to a speaker: `[conference] contact`,
-/// else the CFP address, wrapped for an indented line.
-async fn proposal(c: &mut AnyConnection, reference: &str) -> anyhow::Result<ProposalRow> {
-    let id = crate::proposal::parse_reference(reference)
-        .with_context(|| format!("{reference:?} is not a reference like P-0042"))?;
-    pstore::get(c, id)
-        .await?
-        .with_context(|| format!("no proposal {reference}"))
-}
-
 /// A chair's mail to a speaker.
 struct SpeakerMail {
     kind: MailKind,
@@ -111,7 +102,7 @@ pub async fn edit_proposal(config: &Path, a: EditArgs, out: &mut dyn Write) -> a
     let cfg = load_config(config)?;
     let store = open_store(&cfg).await?;
     let mut c = store.pool.acquire().await?;
-    let p = proposal(&mut c, &a.reference).await?;
+    let p = existing(&mut c, &a.reference).await?;
     let (given, lines) = match (&a.field, &a.file) {
         (Some(fv), _) => (edit::from_field(&fv[0], &fv[1], &cfg.proposals)?, vec![]),
         (None, Some(path)) => {
@@ -226,7 +217,7 @@ pub async fn restore(
     let cfg = load_config(config)?;
     let store = open_store(&cfg).await?;
     let mut c = store.pool.acquire().await?;
-    let p = proposal(&mut c, reference).await?;
+    let p = existing(&mut c, reference).await?;
     let from = fixes::withdrawn_from(&mut c, p.id).await?;
     let status = fix::restored_status(p.status, from, p.problems.is_empty())
         .map_err(|e| anyhow::anyhow!("{} cannot be restored: {e}", p.reference()))?;
@@ -356,7 +347,7 @@ pub async fn assign(config: &Path, cmd: AssignCmd, out: &mut dyn Write) -> anyho
             override_reason,
             by,
         } => {
-            let p = proposal(&mut c, &reference).await?;
+            let p = existing(&mut c, &reference).await?;
             let r = reviewer_by_address(&mut c, &reviewer).await?;
             let removed = fixes::reviewer_removed(&mut c, r.id).await?;
             let own = rstore::assignments_of_proposal(&mut c, p.id).await?;
@@ -413,7 +404,7 @@ pub async fn assign(config: &Path, cmd: AssignCmd, out: &mut dyn Write) -> anyho
             override_reason,
             by,
         } => {
-            let p = proposal(&mut c, &reference).await?;
+            let p = existing(&mut c, &reference).await?;
             let r = reviewer_by_address(&mut c, &reviewer).await?;
             let mine = fixes::assignments_of_reviewer(&mut c, r.id).await?;
             let found = mine.iter().find(|(_, pid, ..)| *pid == p.id);

@@ -162,7 +162,10 @@ pub async fn run(config: &Path, cmd: ProposalsCmd) -> anyhow::Result<()> {
 }
 
 /// The proposal a reference on the command line names.
-async fn existing(c: &mut AnyConnection, reference: &str) -> anyhow::Result<pstore::ProposalRow> {
+pub(super) async fn existing(
+    c: &mut AnyConnection,
+    reference: &str,
+) -> anyhow::Result<pstore::ProposalRow> {
     let id = parse_reference(reference)
         .with_context(|| format!("{reference:?} is not a reference like P-0042"))?;
     match pstore::get(c, id).await? {
