@@ -18,6 +18,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
@@ -225,9 +226,15 @@ async fn backlog(n: usize) {
         Err(_) => {
             let mut c = std::process::Command::new("/usr/bin/time");
             c.arg("-v");
+            // CFPD_BENCH_WRAP="strace -f -o FILE …": a tracer between time and cfpd
+            // (to see which pages each write touches).
+            if let Ok(w) = std::env::var("CFPD_BENCH_WRAP") {
+                c.args(w.split_whitespace());
+            }
             c
         }
     };
+    let pg_before = pg_writes(&w.db_url).await;
     let out = cmd
         .arg(env!("CARGO_BIN_EXE_cfpd"))
         .arg("--config")
@@ -242,6 +249,19 @@ async fn backlog(n: usize) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
+    let server_mib = match (pg_before, pg_writes(&w.db_url).await) {
+        (Some(b), Some(a)) => Some((a.0 - b.0, a.1 - b.1)),
+        _ => None,
+    };
+    // CFPD_BENCH_KEEP=DIR keeps the SQLite database of the run (to map pages to tables).
+    if let Ok(dir) = std::env::var("CFPD_BENCH_KEEP") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(
+            w.dir.path().join("cfpd.db"),
+            Path::new(&dir).join("cfpd.db"),
+        )
+        .unwrap();
+    }
     // Phases of each cycle: fetch+store (its own duration), fetch ∥ process up to
     // the last ack queued (the intake figure), and filing to Processed.
     let (mut fetch_ms, mut intake_ms, mut file_ms) = (0u64, 0u64, 0u64);
@@ -282,6 +302,12 @@ async fn backlog(n: usize) {
             .and_then(|v| v.trim_end_matches(')').parse().ok())
             .unwrap_or(0.0)
     };
+    if let Some((wal, pages)) = server_mib {
+        println!(
+            "PostgreSQL server writes during the run: WAL {wal:.1} MiB, data pages written by the checkpoint after it {pages:.1} MiB"
+        );
+    }
+    let written = fs_written_mib(&stderr).unwrap_or(0.0) + server_mib.map_or(0.0, |(w, p)| w + p);
     let intake = rate("processed");
     let send = rate("sent");
     let rss = peak_rss_kib(&stderr).unwrap_or(0);
@@ -298,12 +324,38 @@ async fn backlog(n: usize) {
     };
     assert_eq!(received, n, "every ack delivered once");
     println!(
-        "backlog {n} ({}): to acks queued {queued_rate:.0} msg/s ({:.0}% of the fetch+parse ceiling {ceil:.0} msg/s); end to end incl. filing {intake:.0} msg/s; ack delivery {send:.0} msg/s; peak RSS {:.0} MiB; written to disk {:.0} MiB; {received} acks in speakers' mailboxes",
+        "backlog {n} ({}): to acks queued {queued_rate:.0} msg/s ({:.0}% of the fetch+parse ceiling {ceil:.0} msg/s); end to end incl. filing {intake:.0} msg/s; ack delivery {send:.0} msg/s; peak RSS {:.0} MiB; written to disk {written:.0} MiB ({:.1} KiB per message); {received} acks in speakers' mailboxes",
         backend(),
         100.0 * queued_rate / ceil,
         rss as f64 / 1024.0,
-        fs_written_mib(&stderr).unwrap_or(0.0)
+        written * 1024.0 / n as f64,
     );
+}
+
+/// PostgreSQL's own writes so far, in MiB: WAL bytes and data pages written
+/// (by checkpoints, the background writer and backends). The cluster is the
+/// bench's alone, so the difference across a run is that run's. A CHECKPOINT
+/// first, so pages the run dirtied are counted when they reach the disk.
+/// None on SQLite, whose writes are the process's own (counted by `time`).
+async fn pg_writes(url: &str) -> Option<(f64, f64)> {
+    use sqlx::Connection;
+    if !url.starts_with("postgres") {
+        return None;
+    }
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query("CHECKPOINT").execute(&mut c).await.unwrap();
+    let (wal,): (f64,) = sqlx::query_as("SELECT wal_bytes::float8 FROM pg_stat_wal")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    let (pages,): (i64,) = sqlx::query_as(
+        "SELECT buffers_checkpoint + buffers_clean + buffers_backend FROM pg_stat_bgwriter",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    Some((mib(wal), mib(pages as f64 * 8192.0)))
 }
 
 async fn latency(n: usize) {
