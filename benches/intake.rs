@@ -344,16 +344,19 @@ async fn pg_writes(url: &str) -> Option<(f64, f64)> {
     }
     let mut c = sqlx::PgConnection::connect(url).await.unwrap();
     sqlx::query("CHECKPOINT").execute(&mut c).await.unwrap();
-    let (wal,): (f64,) = sqlx::query_as("SELECT wal_bytes::float8 FROM pg_stat_wal")
+    use sqlx::Row;
+    let wal: f64 = sqlx::query("SELECT wal_bytes::float8 AS wal FROM pg_stat_wal")
         .fetch_one(&mut c)
         .await
-        .unwrap();
-    let (pages,): (i64,) = sqlx::query_as(
-        "SELECT buffers_checkpoint + buffers_clean + buffers_backend FROM pg_stat_bgwriter",
+        .unwrap()
+        .get("wal");
+    let pages: i64 = sqlx::query(
+        "SELECT buffers_checkpoint + buffers_clean + buffers_backend AS pages FROM pg_stat_bgwriter",
     )
     .fetch_one(&mut c)
     .await
-    .unwrap();
+    .unwrap()
+    .get("pages");
     let mib = |b: f64| b / (1024.0 * 1024.0);
     Some((mib(wal), mib(pages as f64 * 8192.0)))
 }
@@ -412,7 +415,7 @@ async fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let what = args.first().map(String::as_str).unwrap_or("all");
-    let n = |d: usize| args.get(1).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let n = |d: usize| args.iter().nth(1).and_then(|v| v.parse().ok()).unwrap_or(d);
     match what {
         "backlog" => backlog(n(10_000)).await,
         "latency" => latency(n(200)).await,

@@ -140,6 +140,59 @@ pub fn redact(text: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The bytes to send for a stored mail whose `Reply-To:` carries
+/// `+`[`REDACTED`]`@` where its reply token goes (see
+/// [`crate::outbox::Composer`]): the token put back in that one place.
+/// None unless the header section has exactly one such address in a
+/// `Reply-To:` field, so a mail whose reply address cannot be restored is
+/// never sent without it.
+///
+/// Why the token is kept apart until the mail leaves: the stored bytes are
+/// then the redacted copy from the start and are written once; erasing the
+/// token after sending rewrote every mail (issue 18).
+pub fn with_reply_token(raw: &[u8], secret: &str) -> Option<Vec<u8>> {
+    let needle = format!("+{REDACTED}@");
+    let head_end = find(raw, b"\r\n\r\n")
+        .or_else(|| find(raw, b"\n\n"))
+        .unwrap_or(raw.len());
+    // Header fields with their continuation lines, as (start, end) offsets.
+    let mut at = None;
+    let mut found = 0;
+    let mut start = 0;
+    while start < head_end {
+        let mut end = start;
+        loop {
+            end = match find(&raw[end..head_end], b"\n") {
+                Some(i) => end + i + 1,
+                None => head_end,
+            };
+            if end >= head_end || !matches!(raw[end], b' ' | b'\t') {
+                break;
+            }
+        }
+        let field = &raw[start..end];
+        if field.len() >= 9 && field[..9].eq_ignore_ascii_case(b"reply-to:") {
+            let mut from = 0;
+            while let Some(i) = find(&field[from..], needle.as_bytes()) {
+                found += 1;
+                at = Some(start + from + i);
+                from += i + needle.len();
+            }
+        }
+        start = end;
+    }
+    let at = at.filter(|_| found == 1)?;
+    let mut out = Vec::with_capacity(raw.len() + secret.len());
+    out.extend_from_slice(&raw[..at + 1]);
+    out.extend_from_slice(secret.as_bytes());
+    out.extend_from_slice(&raw[at + 1 + REDACTED.len()..]);
+    Some(out)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 /// [`redact`] a whole RFC 5322 message: the header and every part, also
 /// those whose transfer encoding (base64, quoted-printable) hides a token
 /// from a plain search. Such a part is stored re-encoded as base64 (its
@@ -258,6 +311,35 @@ fn decode_qp(body: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_reply_token_is_put_back_in_the_reply_to_field_only() {
+        let raw =
+            b"From: CFP <cfp@x.example>\r\nReply-To: \"CFP\"\r\n <cfp+redacted@x.example>\r\n\
+Subject: cfp+redacted@x.example\r\n\r\nWrite to cfp+redacted@x.example\r\n";
+        let sent = super::with_reply_token(raw, "abcdefghijklmnopqrstuvwxyz234567").unwrap();
+        let text = String::from_utf8(sent).unwrap();
+        assert!(
+            text.contains(
+                "\r\n <cfp+abcdefghijklmnopqrstuvwxyz234567@x.example>\r\nSubject: cfp+redacted@"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("Write to cfp+redacted@x.example\r\n"),
+            "{text}"
+        );
+        assert_eq!(super::redact(text.as_bytes()), raw.to_vec());
+        // No placeholder, or two: nothing to send.
+        assert!(super::with_reply_token(b"Reply-To: cfp@x.example\r\n\r\nhi", "t").is_none());
+        assert!(
+            super::with_reply_token(b"Reply-To: a+redacted@x, b+redacted@y\r\n\r\nhi", "t")
+                .is_none()
+        );
+        assert!(
+            super::with_reply_token(b"Subject: x\r\n\r\nReply-To: a+redacted@x\r\n", "t").is_none()
+        );
+    }
+
     use super::*;
 
     #[test]
@@ -335,7 +417,8 @@ mod tests {
                 cause_message: None,
             })
             .unwrap();
-        (m.raw, t)
+        // What is sent: the stored copy with its reply token put back.
+        (with_reply_token(&m.raw, &t).unwrap(), t)
     }
 
     #[test]

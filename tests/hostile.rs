@@ -813,10 +813,13 @@ async fn no_reply_token_is_readable_in_the_database_once_used() {
     );
     let store = w.store().await;
     let mut c = store.pool.acquire().await.unwrap();
-    let outbox = sqlx::query("SELECT state, raw, envelope_from FROM outbox ORDER BY id")
-        .fetch_all(&mut *c)
-        .await
-        .unwrap();
+    let outbox = sqlx::query(
+        "SELECT o.state, r.raw, o.envelope_from, o.reply_secret FROM outbox o
+         JOIN outbox_raw r ON r.id = o.id ORDER BY o.id",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .unwrap();
     assert!(outbox.len() >= 2, "an ack and a receipt");
     for r in &outbox {
         let state: String = r.get("state");
@@ -825,6 +828,8 @@ async fn no_reply_token_is_readable_in_the_database_once_used() {
         assert!(!raw.contains(&token), "{raw}");
         let from: String = r.get("envelope_from");
         assert!(!from.contains("+b-"), "{from}");
+        let secret: Option<String> = r.get("reply_secret");
+        assert_eq!(secret, None, "the reply token is erased once sent");
     }
     let ack_raw = String::from_utf8_lossy(&outbox[0].get::<Vec<u8>, _>("raw")).to_string();
     assert!(ack_raw.contains("cfp+redacted@conf.example"), "{ack_raw}");

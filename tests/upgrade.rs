@@ -689,15 +689,20 @@ async fn check_outbox(c: &mut AnyConnection) {
         ]
     );
     assert_eq!(outbox[3].last_error.as_deref(), Some("550 no"));
-    let due = store::outbox::due_for_worker(c, T + 100, 10, 1, 0)
-        .await
-        .unwrap();
+    // 0021: the bytes moved to `outbox_raw`; the due mails are claimed with them.
+    let due = store::outbox::claim_due(c, T + 100, 10).await.unwrap();
     assert_eq!(
         due.iter()
             .map(|d| (d.id, d.raw.clone()))
             .collect::<Vec<_>>(),
         vec![(2, raw(102)), (7, raw(107))]
     );
+    // Not offered after all: back in the queue as they were.
+    let back: Vec<_> = due
+        .iter()
+        .map(|d| (d.id, store::outbox::Settled::NotTried))
+        .collect();
+    store::outbox::settle(c, &back, T + 100).await.unwrap();
     assert_eq!(
         store::outbox::kind_count(c, "ada@example.org", MailKind::Rejection, 0)
             .await
@@ -871,10 +876,13 @@ async fn tokens_in_mails_already_sent_are_erased_by_the_upgrade() {
     }
     old.close().await;
     let store = Store::connect(&url).await.unwrap();
-    let rows = sqlx::query("SELECT state, raw, envelope_from FROM outbox ORDER BY id")
-        .fetch_all(&store.pool)
-        .await
-        .unwrap();
+    let rows = sqlx::query(
+        "SELECT o.state, r.raw, o.envelope_from FROM outbox o
+         JOIN outbox_raw r ON r.id = o.id ORDER BY o.id",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .unwrap();
     assert_eq!(rows.len(), states.len());
     for r in rows {
         let state: String = r.get("state");
@@ -979,6 +987,7 @@ async fn a_database_at_0014_keeps_held_mail_and_outbox_ids_through_0015() {
             message_id: "d@x".into(),
             subject: "decided".into(),
             raw: raw(9),
+            reply_secret: None,
             cause_message: None,
             bounce_hash: None,
             thread_key: None,

@@ -283,10 +283,12 @@ impl Composer {
             }))
             .header(XLoop(format!("{}@{}", self.local, self.domain)))
             .header(ContentType::TEXT_PLAIN);
-        if let Some(t) = d.reply_token {
+        if d.reply_token.is_some() {
+            // The stored bytes carry the placeholder; the sender puts the
+            // token (kept in `NewMail::reply_secret`) back as the mail leaves.
             b = b.reply_to(mailbox(
                 Some(&self.from.name.clone().unwrap_or_default()),
-                &token::reply_address(&self.local, &self.domain, t),
+                &token::reply_address(&self.local, &self.domain, token::REDACTED),
             )?);
         } else if let Some(r) = reply_to {
             b = b.reply_to(r);
@@ -331,6 +333,7 @@ impl Composer {
             message_id,
             subject,
             raw: msg.formatted(),
+            reply_secret: d.reply_token.map(str::to_string),
             cause_message: d.cause_message,
         })
     }
@@ -379,7 +382,9 @@ mod tests {
                 cause_message: None,
             })
             .unwrap();
-        let text = String::from_utf8(m.raw).unwrap();
+        assert!(!String::from_utf8_lossy(&m.raw).contains("abcdefghijklmnopqrstuvwxyz234567"));
+        let sent = token::with_reply_token(&m.raw, m.reply_secret.as_deref().unwrap()).unwrap();
+        let text = String::from_utf8(sent).unwrap();
         assert!(text.contains("Auto-Submitted: auto-replied\r\n"), "{text}");
         assert!(text.contains("In-Reply-To: <b@x>\r\n"), "{text}");
         assert!(text.contains("References: <a@x> <b@x>\r\n"), "{text}");

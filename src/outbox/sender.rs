@@ -3,17 +3,18 @@
 //! It takes due mail from the outbox and hands it to the SMTP server over
 //! persistent connections (TCP_NODELAY set: lettre's own transport leaves
 //! Nagle on, which caps a pooled connection near 22 mails/s on loopback), or
-//! writes it as `.eml` files for the demo. Per mail:
+//! writes it as `.eml` files for the demo. Mail is claimed in groups
+//! ([`outbox::claim_due`]: the rows become `sending` in one commit, with how
+//! the previous group ended), dealt to the connections, and per mail:
 //!
 //! 1. `MAIL FROM`, `RCPT TO`, `DATA` — a refusal here means the server did
 //!    not take the mail: 4xx is retried with backoff, 5xx marks it failed.
-//! 2. The row is committed as `sending`, then the body is transmitted.
+//! 2. The body is transmitted, with its reply token put back
+//!    ([`crate::token::with_reply_token`]; the stored copy never holds it).
 //! 3. `250` → `sent`. A 4xx/5xx reply → retry/failed. A broken connection or
 //!    timeout at this point is ambiguous and the row becomes `uncertain`:
-//!    cfpd never risks sending a mail twice.
-//!
-//! Each worker owns one connection and the rows whose `id % workers` is its
-//! number, so workers never race for a row.
+//!    cfpd never risks sending a mail twice. A crash leaves the rows of the
+//!    group in flight `sending`, and the next start marks them `uncertain`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +34,7 @@ use crate::metrics::{Metrics, SendFailure};
 use crate::oauth2::{AccessToken, Attempt, Login, TokenSource, XOAuth2Error};
 use crate::progress::Counter;
 use crate::shutdown::Shutdown;
-use crate::store::{self, outbox, Store};
+use crate::store::{self, outbox, Ctx, Store};
 
 /// Why sending could not proceed at all.
 #[derive(Debug, thiserror::Error)]
@@ -454,8 +455,6 @@ enum Outcome {
     /// The server could not be reached: not this mail's fault, so its retry
     /// schedule is left alone and it goes out as soon as the server is back.
     Unreachable(String),
-    /// Another sender claimed the mail first; it is theirs, leave the row alone.
-    Skipped,
 }
 
 /// Counts from a drain.
@@ -495,10 +494,27 @@ pub struct Sender {
     metrics: Arc<Metrics>,
 }
 
+/// One connection's state through a drain.
+#[derive(Default)]
 struct Worker {
-    index: usize,
-    count: usize,
     conn: Option<AsyncSmtpConnection>,
+    /// The server or connection is unwell: no more mail for this worker
+    /// until the next drain.
+    stopped: bool,
+}
+
+/// Mails claimed per connection with one commit (see [`Sender::drain_counted`]).
+const GROUP_PER_CONNECTION: usize = 8;
+
+/// What one worker did with its share of a group.
+#[derive(Default)]
+struct Share {
+    settled: Vec<(i64, outbox::Settled)>,
+    stats: DrainStats,
+    /// The server could not be reached: end the drain.
+    unreachable: bool,
+    /// Writing an `.eml` file failed.
+    error: Option<SendError>,
 }
 
 impl Sender {
@@ -531,110 +547,200 @@ impl Sender {
     }
 
     /// [`Sender::drain`], counting each mail handed over or given up on `counter`.
+    ///
+    /// Mail goes out in groups: one transaction records how the previous
+    /// group ended and claims the next (up to [`GROUP_PER_CONNECTION`] per
+    /// connection, oldest first), whose mails are dealt to the connections
+    /// and sent side by side. Claiming and settling each mail in its own
+    /// transaction was most of what a backlog wrote to disk (issue 18);
+    /// the price is that a crash in the middle of a group leaves that group
+    /// `uncertain` (at most `connections × 8` mails, listed for the chair),
+    /// where it left one mail per connection.
     pub async fn drain_counted(&self, counter: Option<Counter>) -> Result<DrainStats, SendError> {
         {
             // Mail to an address that bounced is never sent (see store::bounces).
             let mut c = self.store.conn().await?;
             outbox::suppress_undeliverable(&mut c).await?;
         }
-        let n = self.transport.workers();
-        let mut tasks = Vec::new();
-        for index in 0..n {
-            let me = self.clone();
-            let counter = counter.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut w = Worker {
-                    index,
-                    count: n,
-                    conn: None,
-                };
-                let r = me.drain_worker(&mut w, counter.as_ref()).await;
-                if let Some(mut c) = w.conn.take() {
-                    let _ = tokio::time::timeout(Duration::from_secs(2), c.quit()).await;
-                }
-                r
-            }));
+        let mut workers: Vec<Worker> = (0..self.transport.workers())
+            .map(|_| Worker::default())
+            .collect();
+        let mut stats = DrainStats::default();
+        let mut settled = Vec::new();
+        let r = self
+            .drain_groups(&mut workers, &mut stats, &mut settled, counter.as_ref())
+            .await;
+        if !settled.is_empty() {
+            // Whatever stopped the drain, record what was sent. Should this
+            // fail too, the rows stay `sending` and the next start marks
+            // them uncertain: never sent twice.
+            let now = store::ms(self.clock.now());
+            let mut tx = self.store.begin().await?;
+            outbox::settle(&mut tx, &settled, now).await?;
+            tx.commit().await.ctx("recording sent mail")?;
         }
-        let mut total = DrainStats::default();
-        for t in tasks {
-            match t.await {
-                Ok(r) => total += r?,
-                Err(e) => tracing::error!(error = %e, "sender worker panicked"),
+        for w in &mut workers {
+            if let Some(mut c) = w.conn.take() {
+                let _ = tokio::time::timeout(Duration::from_secs(2), c.quit()).await;
             }
         }
-        Ok(total)
+        r.map(|()| stats)
     }
 
-    async fn drain_worker(
+    /// Claim, send and settle groups until nothing is due or every
+    /// connection stopped; `settled` holds the last group's outcomes, not
+    /// yet recorded.
+    async fn drain_groups(
+        &self,
+        workers: &mut [Worker],
+        stats: &mut DrainStats,
+        settled: &mut Vec<(i64, outbox::Settled)>,
+        counter: Option<&Counter>,
+    ) -> Result<(), SendError> {
+        loop {
+            let active = workers.iter().filter(|w| !w.stopped).count();
+            if active == 0 {
+                return Ok(());
+            }
+            let now = store::ms(self.clock.now());
+            let group = {
+                let mut tx = self.store.begin().await?;
+                outbox::settle(&mut tx, settled, now).await?;
+                let group =
+                    outbox::claim_due(&mut tx, now, (GROUP_PER_CONNECTION * active) as i64).await?;
+                tx.commit().await.ctx("claiming mail to send")?;
+                settled.clear();
+                group
+            };
+            if group.is_empty() {
+                return Ok(());
+            }
+            let mut shares: Vec<Vec<outbox::DueMail>> = vec![Vec::new(); active];
+            for (i, m) in group.into_iter().enumerate() {
+                shares[i % active].push(m);
+            }
+            let done = futures::future::join_all(
+                workers
+                    .iter_mut()
+                    .filter(|w| !w.stopped)
+                    .zip(shares)
+                    .map(|(w, share)| self.send_share(w, share, counter)),
+            )
+            .await;
+            let mut unreachable = false;
+            let mut error = None;
+            for share in done {
+                settled.extend(share.settled);
+                *stats += share.stats;
+                unreachable |= share.unreachable;
+                error = error.or(share.error);
+            }
+            if let Some(e) = error {
+                return Err(e);
+            }
+            if unreachable {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Send one worker's share of a group, in order, on its connection.
+    async fn send_share(
         &self,
         w: &mut Worker,
+        mails: Vec<outbox::DueMail>,
         counter: Option<&Counter>,
-    ) -> Result<DrainStats, SendError> {
-        let mut stats = DrainStats::default();
-        loop {
-            let now = store::ms(self.clock.now());
-            let batch = {
-                let mut c = self.store.conn().await?;
-                outbox::due_for_worker(&mut c, now, 200, w.count as i64, w.index as i64).await?
+    ) -> Share {
+        use outbox::Settled;
+        let mut share = Share::default();
+        let mut mails = mails.into_iter();
+        for m in mails.by_ref() {
+            // Before the send: after it, every moment is a window for `uncertain`.
+            let redacted = outbox::redaction(&m.raw);
+            let wire = match &m.reply_secret {
+                None => Some(std::borrow::Cow::Borrowed(&m.raw[..])),
+                Some(secret) => {
+                    crate::token::with_reply_token(&m.raw, secret).map(std::borrow::Cow::Owned)
+                }
             };
-            if batch.is_empty() {
-                return Ok(stats);
+            let outcome = match &wire {
+                Some(wire) => match self.send_one(w, &m, wire).await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        share.settled.push((m.id, Settled::NotTried));
+                        share.error = Some(e);
+                        break;
+                    }
+                },
+                None => {
+                    Outcome::Failed("the stored mail has no place for its reply address".into())
+                }
+            };
+            let now = self.clock.now();
+            let settled = match outcome {
+                Outcome::Sent => {
+                    share.stats.sent += 1;
+                    self.metrics.mail_sent();
+                    tracing::debug!(outbox = m.id, message_id = %m.message_id, "mail sent");
+                    Settled::Sent { redacted }
+                }
+                Outcome::Retry(e) => {
+                    let next = now + mail_retry_delay(m.attempts);
+                    self.metrics.send_failed(SendFailure::Temporary);
+                    tracing::warn!(outbox = m.id, message_id = %m.message_id, attempts = m.attempts + 1, error = %e, "mail not delivered; will retry");
+                    share.stats.retried += 1;
+                    // The server or connection is unwell: this connection stops for this drain.
+                    w.stopped = w.conn.is_none();
+                    Settled::Retry {
+                        error: e,
+                        next: store::ms(next),
+                    }
+                }
+                Outcome::Unreachable(e) => {
+                    self.metrics.send_failed(SendFailure::Unreachable);
+                    tracing::warn!(outbox = m.id, error = %e, "SMTP server unreachable; mail stays queued");
+                    share.stats.retried += 1;
+                    share.unreachable = true;
+                    w.stopped = true;
+                    Settled::NotTried
+                }
+                Outcome::Failed(e) => {
+                    self.metrics.send_failed(SendFailure::Permanent);
+                    tracing::warn!(outbox = m.id, message_id = %m.message_id, error = %e, "mail refused permanently");
+                    share.stats.failed += 1;
+                    Settled::Failed { error: e, redacted }
+                }
+                Outcome::Uncertain(e) => {
+                    self.metrics.send_failed(SendFailure::Uncertain);
+                    tracing::error!(outbox = m.id, message_id = %m.message_id, error = %e, "connection lost while sending; not resending");
+                    share.stats.uncertain += 1;
+                    Settled::Uncertain { error: e }
+                }
+            };
+            share.settled.push((m.id, settled));
+            if let Some(counter) = counter {
+                counter.add(1);
             }
-            for m in batch {
-                // Before the send: after it, every moment is a window for `uncertain`.
-                let redacted = crate::token::redact_mail(&m.raw);
-                let outcome = self.send_one(w, &m).await?;
-                let now = self.clock.now();
-                let mut c = self.store.conn().await?;
-                match outcome {
-                    Outcome::Sent => {
-                        outbox::mark_sent(&mut c, m.id, store::ms(now), &redacted).await?;
-                        stats.sent += 1;
-                        self.metrics.mail_sent();
-                        tracing::debug!(outbox = m.id, message_id = %m.message_id, "mail sent");
-                    }
-                    Outcome::Retry(e) => {
-                        let next = now + mail_retry_delay(m.attempts);
-                        self.metrics.send_failed(SendFailure::Temporary);
-                        tracing::warn!(outbox = m.id, message_id = %m.message_id, attempts = m.attempts + 1, error = %e, "mail not delivered; will retry");
-                        outbox::mark_retry(&mut c, m.id, &e, store::ms(next)).await?;
-                        stats.retried += 1;
-                        // The server or connection is unwell: stop this round.
-                        if w.conn.is_none() {
-                            return Ok(stats);
-                        }
-                    }
-                    Outcome::Unreachable(e) => {
-                        self.metrics.send_failed(SendFailure::Unreachable);
-                        tracing::warn!(outbox = m.id, error = %e, "SMTP server unreachable; mail stays queued");
-                        stats.retried += 1;
-                        return Ok(stats);
-                    }
-                    Outcome::Skipped => {}
-                    Outcome::Failed(e) => {
-                        self.metrics.send_failed(SendFailure::Permanent);
-                        tracing::warn!(outbox = m.id, message_id = %m.message_id, error = %e, "mail refused permanently");
-                        outbox::mark_failed(&mut c, m.id, &e, &m.raw).await?;
-                        stats.failed += 1;
-                    }
-                    Outcome::Uncertain(e) => {
-                        self.metrics.send_failed(SendFailure::Uncertain);
-                        tracing::error!(outbox = m.id, message_id = %m.message_id, error = %e, "connection lost while sending; not resending");
-                        outbox::mark_uncertain(&mut c, m.id, &e).await?;
-                        stats.uncertain += 1;
-                    }
-                }
-                if let Some(counter) = counter {
-                    counter.add(1);
-                }
+            if w.stopped {
+                break;
             }
         }
+        // Mails this connection will not offer in this drain go back as they were.
+        share
+            .settled
+            .extend(mails.map(|m| (m.id, Settled::NotTried)));
+        share
     }
 
-    async fn send_one(&self, w: &mut Worker, m: &outbox::DueMail) -> Result<Outcome, SendError> {
+    /// Hand `wire` (the bytes of `m` to send) to the server or the folder.
+    async fn send_one(
+        &self,
+        w: &mut Worker,
+        m: &outbox::DueMail,
+        wire: &[u8],
+    ) -> Result<Outcome, SendError> {
         match &self.transport {
             Transport::Folder(dir) => {
-                self.claim(m.id).await?;
                 std::fs::create_dir_all(dir).map_err(|source| SendError::File {
                     path: dir.display().to_string(),
                     source,
@@ -642,7 +748,7 @@ impl Sender {
                 let name = format!("{:06}-{}.eml", m.id, safe_name(&m.recipient));
                 let tmp = dir.join(format!(".{name}.tmp"));
                 let path = dir.join(&name);
-                std::fs::write(&tmp, &m.raw)
+                std::fs::write(&tmp, wire)
                     .and_then(|_| std::fs::rename(&tmp, &path))
                     .map_err(|source| SendError::File {
                         path: path.display().to_string(),
@@ -668,7 +774,7 @@ impl Sender {
                     Err(e) => return Ok(Outcome::Failed(format!("invalid recipient: {e}"))),
                 };
                 let mut params = vec![];
-                if !m.raw.is_ascii() {
+                if !wire.is_ascii() {
                     params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
                 }
                 // Envelope: the server has not taken the mail yet, so failures are safe to retry.
@@ -688,12 +794,8 @@ impl Sender {
                         Outcome::Retry(e)
                     });
                 }
-                if !self.claim(m.id).await? {
-                    w.conn = None;
-                    return Ok(Outcome::Skipped);
-                }
                 let conn = w.conn.as_mut().expect("still connected");
-                match tokio::time::timeout(t, conn.message(&m.raw)).await {
+                match tokio::time::timeout(t, conn.message(wire)).await {
                     Ok(Ok(_)) => Ok(Outcome::Sent),
                     // A refused body ends the transaction, but not every server resets its
                     // session cleanly (aiosmtpd answers the next MAIL FROM with "503 nested
@@ -721,11 +823,6 @@ impl Sender {
                 }
             }
         }
-    }
-
-    async fn claim(&self, id: i64) -> Result<bool, SendError> {
-        let mut c = self.store.conn().await?;
-        Ok(outbox::mark_sending(&mut c, id, store::ms(self.clock.now())).await?)
     }
 
     /// Run until shutdown: drain, then wait for a poke from intake or the next retry.

@@ -248,8 +248,8 @@ async fn sqlite_accepts_every_spelling_and_refuses_any_other() {
     {
         sqlx::query(
             "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id,
-                                 subject, raw, state, next_attempt_at)
-             VALUES ($1, $2, 0, '', 'a@x', 'm', 's', x'00', $3, 0)",
+                                 subject, state, next_attempt_at)
+             VALUES ($1, $2, 0, '', 'a@x', 'm', 's', $3, 0)",
         )
         .bind(format!("d{i}"))
         .bind(k.as_str())

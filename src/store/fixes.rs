@@ -192,30 +192,22 @@ pub async fn release(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool
 /// erased as for a sent mail, and `last_error` says who cancelled it. False
 /// when it is no longer queued (the sender took it meanwhile).
 pub async fn cancel(conn: &mut AnyConnection, id: i64, chair: &str) -> Result<bool> {
-    let row = sqlx::query("SELECT raw FROM outbox WHERE id = $1 AND state = $2")
-        .bind(id)
-        .bind(OutboxState::Queued.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .ctx("reading a mail to cancel")?;
-    let Some(row) = row else {
-        return Ok(false);
-    };
-    let raw: Vec<u8> = row.try_get("raw").ctx("reading a mail to cancel")?;
     let n = sqlx::query(
-        "UPDATE outbox SET state = $2, hold = NULL, raw = $3, last_error = $4,
+        "UPDATE outbox SET state = $2, hold = NULL, last_error = $3,
                 envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
-         WHERE id = $1 AND state = $5",
+         WHERE id = $1 AND state = $4",
     )
     .bind(id)
     .bind(OutboxState::Cancelled.as_str())
-    .bind(crate::token::redact_mail(&raw))
     .bind(format!("not sent: cancelled by {chair}"))
     .bind(OutboxState::Queued.as_str())
     .execute(&mut *conn)
     .await
     .ctx("cancelling a mail")?
     .rows_affected();
+    if n == 1 {
+        super::outbox::erase_secrets(conn, id).await?;
+    }
     Ok(n == 1)
 }
 

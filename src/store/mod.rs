@@ -123,7 +123,8 @@ impl Store {
                 1,
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                 PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192;",
+                 PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192; \
+                 PRAGMA temp_store = MEMORY;",
             )
             .connect_with(opts.clone())
             .await

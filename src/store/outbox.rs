@@ -32,8 +32,13 @@ pub struct NewMail {
     pub message_id: String,
     /// Subject, for listings.
     pub subject: String,
-    /// The complete RFC 5322 message.
+    /// The complete RFC 5322 message, as stored: a reply token's place in
+    /// `Reply-To:` holds `+redacted@` (see [`NewMail::reply_secret`]).
     pub raw: Vec<u8>,
+    /// The reply token `raw` leaves out, put back by the sender
+    /// ([`crate::token::with_reply_token`]) and erased once the mail is
+    /// final. Kept apart so the bytes are written once, already redacted.
+    pub reply_secret: Option<String>,
     /// The inbound message that caused it, if any.
     pub cause_message: Option<i64>,
     /// SHA-256 of the VERP token in `envelope_from` (`cfp+b-<token>@…`): a
@@ -75,10 +80,10 @@ async fn insert(
     let mut queued = 0;
     for chunk in mails.chunks(CHUNK) {
         let sql = format!(
-            "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id, subject, raw,
+            "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id, subject,
                                  state, attempts, next_attempt_at, cause_message,
-                                 bounce_hash, thread_key, mailbox, hold)
-             VALUES {} ON CONFLICT (dedup_key) DO NOTHING",
+                                 bounce_hash, thread_key, mailbox, hold, reply_secret)
+             VALUES {} ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
             placeholders(chunk.len(), 16)
         );
         let mut q = sqlx::query(super::generated(conn, sql));
@@ -91,7 +96,6 @@ async fn insert(
                 .bind(&m.recipient)
                 .bind(&m.message_id)
                 .bind(&m.subject)
-                .bind(&m.raw)
                 .bind(OutboxState::Queued.as_str())
                 .bind(0i64)
                 .bind(now)
@@ -99,13 +103,36 @@ async fn insert(
                 .bind(&m.bounce_hash)
                 .bind(&m.thread_key)
                 .bind(mailbox_key(&m.recipient))
-                .bind(hold.map(|h| h.as_str()));
+                .bind(hold.map(|h| h.as_str()))
+                .bind(&m.reply_secret);
         }
-        queued += q
-            .execute(&mut *conn)
-            .await
-            .ctx("queuing mail")?
-            .rows_affected();
+        let rows = q.fetch_all(&mut *conn).await.ctx("queuing mail")?;
+        let mut ids: HashMap<String, i64> = decode_all(
+            rows,
+            |r| Ok((r.try_get("dedup_key")?, r.try_get("id")?)),
+            "queuing mail",
+        )?
+        .into_iter()
+        .collect();
+        queued += ids.len() as u64;
+        // The bytes of the rows just inserted (the first mail of a dedup key
+        // wins, as in the statement above), in their own table.
+        let raws: Vec<(i64, &[u8])> = chunk
+            .iter()
+            .filter_map(|m| Some((ids.remove(&m.dedup_key)?, m.raw.as_slice())))
+            .collect();
+        if raws.is_empty() {
+            continue;
+        }
+        let sql = format!(
+            "INSERT INTO outbox_raw (id, raw) VALUES {}",
+            placeholders(raws.len(), 2)
+        );
+        let mut q = sqlx::query(super::generated(conn, sql));
+        for (id, raw) in &raws {
+            q = q.bind(*id).bind(*raw);
+        }
+        q.execute(&mut *conn).await.ctx("queuing mail")?;
     }
     Ok(queued)
 }
@@ -167,7 +194,7 @@ pub async fn kind_count(
     row.try_get("n").ctx("counting mails of a kind")
 }
 
-/// A mail due for sending.
+/// A mail claimed for sending.
 #[derive(Debug, Clone)]
 pub struct DueMail {
     /// Row id.
@@ -178,36 +205,54 @@ pub struct DueMail {
     pub recipient: String,
     /// Message-ID, for logs.
     pub message_id: String,
-    /// The bytes to send.
+    /// The stored bytes (see [`NewMail::raw`]).
     pub raw: Vec<u8>,
+    /// The reply token to put back before sending (see [`NewMail::reply_secret`]).
+    pub reply_secret: Option<String>,
     /// Attempts so far.
     pub attempts: i64,
 }
 
-/// Queued mail whose next attempt is due, oldest first, among the rows with
-/// `id % workers = worker` (so parallel sender workers never pick the same row).
-pub async fn due_for_worker(
-    conn: &mut AnyConnection,
-    now: i64,
-    limit: i64,
-    workers: i64,
-    worker: i64,
-) -> Result<Vec<DueMail>> {
+/// Claim up to `limit` queued mails due at `now`, oldest first: they become
+/// `sending` in this statement, so a crash before [`settle`] leaves them
+/// `uncertain` (see [`recover_in_flight`]), never sent twice. The sender
+/// claims a group at a time and settles it with the next claim, in one
+/// transaction: per-mail commits were most of what sending wrote to disk
+/// (issue 18, BENCHMARKS.md), at the cost of a crash leaving up to a group
+/// uncertain instead of one mail per connection.
+pub async fn claim_due(conn: &mut AnyConnection, now: i64, limit: i64) -> Result<Vec<DueMail>> {
     let sql = format!(
-        "SELECT id, envelope_from, recipient, message_id, raw, attempts FROM outbox
-         WHERE state = '{}' AND next_attempt_at <= $1 AND id % $3 = $4 AND hold IS NULL
-           AND recipient NOT IN (SELECT address FROM undeliverable)
-         ORDER BY id LIMIT $2",
-        OutboxState::Queued
+        "UPDATE outbox SET state = '{sending}'
+         WHERE state = '{queued}' AND id IN (
+             SELECT id FROM outbox
+             WHERE state = '{queued}' AND next_attempt_at <= $1 AND hold IS NULL
+               AND recipient NOT IN (SELECT address FROM undeliverable)
+             ORDER BY id LIMIT $2)
+         RETURNING id",
+        sending = OutboxState::Sending,
+        queued = OutboxState::Queued
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(now)
         .bind(limit)
-        .bind(workers.max(1))
-        .bind(worker)
         .fetch_all(&mut *conn)
         .await
-        .ctx("listing due mail")?;
+        .ctx("claiming due mail")?;
+    let ids: Vec<i64> = decode_all(rows, |r| r.try_get("id"), "claiming due mail")?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT o.id, o.envelope_from, o.recipient, o.message_id, o.reply_secret, o.attempts, r.raw
+         FROM outbox o JOIN outbox_raw r ON r.id = o.id
+         WHERE o.id IN ({}) ORDER BY o.id",
+        in_list(1, ids.len())
+    );
+    let mut q = sqlx::query(super::generated(conn, sql));
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    let rows = q.fetch_all(&mut *conn).await.ctx("reading claimed mail")?;
     decode_all(
         rows,
         |r| {
@@ -217,102 +262,170 @@ pub async fn due_for_worker(
                 recipient: r.try_get("recipient")?,
                 message_id: r.try_get("message_id")?,
                 raw: r.try_get("raw")?,
+                reply_secret: r.try_get("reply_secret")?,
                 attempts: r.try_get("attempts")?,
             })
         },
-        "reading due mail",
+        "reading claimed mail",
     )
 }
 
-/// Claim a queued mail for sending. Returns false if it is no longer queued
-/// (another sender took it).
-pub async fn mark_sending(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
-    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}', attempts = attempts + 1, next_attempt_at = $2
-         WHERE id = $1 AND state = '{}' AND hold IS NULL
-           AND recipient NOT IN (SELECT address FROM undeliverable)",
-        OutboxState::Sending,
-        OutboxState::Queued
-    )))
-    .bind(id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .ctx("claiming a mail for sending")?;
-    Ok(r.rows_affected() == 1)
+/// How a claimed mail ended, for [`settle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// The server accepted it (250 after the body). `redacted`: its stored
+    /// bytes with tokens erased, when they differ from what is stored.
+    Sent {
+        /// The new stored bytes, if any.
+        redacted: Option<Vec<u8>>,
+    },
+    /// The server surely did not take it (4xx before or after the body):
+    /// queued again, due at `next` (ms).
+    Retry {
+        /// The server's answer.
+        error: String,
+        /// When to try again (ms).
+        next: i64,
+    },
+    /// Refused for good (5xx): failed, its secrets erased as for a sent mail.
+    Failed {
+        /// The server's answer.
+        error: String,
+        /// The new stored bytes, if any.
+        redacted: Option<Vec<u8>>,
+    },
+    /// The connection broke after the body went out: the server may have it.
+    Uncertain {
+        /// What happened.
+        error: String,
+    },
+    /// Claimed but never offered (its connection failed first): queued
+    /// again as it was, not counted as an attempt.
+    NotTried,
 }
 
-/// The server accepted the mail. Its secrets are erased in the same
-/// statement: the VERP return path (only its hash is kept, which is all a
-/// bounce needs) and every token in the stored bytes (`raw` becomes
-/// [`crate::token::redact_mail`] of what was sent), so a reader of the
-/// database cannot act as the recipient.
-///
-/// `redacted` is the mail with its tokens erased ([`crate::token::redact_mail`]),
-/// computed by the caller before the body went out: between the server's
-/// answer and this commit a crash leaves the mail `uncertain`, so nothing
-/// that can be done earlier is done here.
-pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64, redacted: &[u8]) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}', sent_at = $2, last_error = NULL, raw = $3,
-                envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
-         WHERE id = $1",
-        OutboxState::Sent
-    )))
-    .bind(id)
-    .bind(now)
-    .bind(redacted)
-    .execute(&mut *conn)
-    .await
-    .ctx("marking a mail sent")?;
+/// Record how claimed mails ended (see [`Settled`]). Sent mails are settled
+/// with one statement; the secrets a final mail no longer needs (its reply
+/// token, its VERP return path, tokens in its bytes) are erased with it.
+pub async fn settle(conn: &mut AnyConnection, outcomes: &[(i64, Settled)], now: i64) -> Result<()> {
+    let sent: Vec<i64> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Settled::Sent { .. }))
+        .map(|(id, _)| *id)
+        .collect();
+    for ids in sent.chunks(CHUNK) {
+        let sql = format!(
+            "UPDATE outbox SET state = '{}', sent_at = $1, last_error = NULL, attempts = attempts + 1,
+                    reply_secret = NULL,
+                    envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+             WHERE id IN ({})",
+            OutboxState::Sent,
+            in_list(2, ids.len())
+        );
+        let mut q = sqlx::query(super::generated(conn, sql)).bind(now);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *conn).await.ctx("marking mail sent")?;
+    }
+    for (id, outcome) in outcomes {
+        match outcome {
+            Settled::Sent { redacted } => {
+                if let Some(raw) = redacted {
+                    replace_raw(conn, *id, raw).await?;
+                }
+            }
+            Settled::Retry { error, next } => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE outbox SET state = '{}', last_error = $2, next_attempt_at = $3,
+                            attempts = attempts + 1
+                     WHERE id = $1",
+                    OutboxState::Queued
+                )))
+                .bind(id)
+                .bind(error)
+                .bind(next)
+                .execute(&mut *conn)
+                .await
+                .ctx("rescheduling a mail")?;
+            }
+            Settled::Failed { error, redacted } => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE outbox SET state = '{}', last_error = $2, attempts = attempts + 1,
+                            reply_secret = NULL,
+                            envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+                     WHERE id = $1",
+                    OutboxState::Failed
+                )))
+                .bind(id)
+                .bind(error)
+                .execute(&mut *conn)
+                .await
+                .ctx("marking a mail failed")?;
+                if let Some(raw) = redacted {
+                    replace_raw(conn, *id, raw).await?;
+                }
+            }
+            Settled::Uncertain { error } => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE outbox SET state = '{}', last_error = $2, attempts = attempts + 1
+                     WHERE id = $1",
+                    OutboxState::Uncertain
+                )))
+                .bind(id)
+                .bind(error)
+                .execute(&mut *conn)
+                .await
+                .ctx("marking a mail uncertain")?;
+            }
+            Settled::NotTried => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE outbox SET state = '{}' WHERE id = $1 AND state = '{}'",
+                    OutboxState::Queued,
+                    OutboxState::Sending
+                )))
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .ctx("returning a mail to the queue")?;
+            }
+        }
+    }
     Ok(())
 }
 
-/// The server surely did not take the mail (connection refused, 4xx before
-/// the body): try again at `next`.
-pub async fn mark_retry(conn: &mut AnyConnection, id: i64, error: &str, next: i64) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}', last_error = $2, next_attempt_at = $3 WHERE id = $1",
-        OutboxState::Queued
-    )))
-    .bind(id)
-    .bind(error)
-    .bind(next)
-    .execute(&mut *conn)
-    .await
-    .ctx("rescheduling a mail")?;
+/// `raw` with its tokens erased ([`crate::token::redact_mail`]), when that
+/// changes it: what to store once the mail is final. Mail queued since
+/// migration 0021 keeps its reply token apart and mostly needs nothing.
+pub fn redaction(raw: &[u8]) -> Option<Vec<u8>> {
+    let clean = crate::token::redact_mail(raw);
+    (clean != raw).then_some(clean)
+}
+
+/// Store new bytes for a mail (its redacted copy).
+async fn replace_raw(conn: &mut AnyConnection, id: i64, raw: &[u8]) -> Result<()> {
+    sqlx::query("UPDATE outbox_raw SET raw = $2 WHERE id = $1")
+        .bind(id)
+        .bind(raw)
+        .execute(&mut *conn)
+        .await
+        .ctx("storing a mail's redacted copy")?;
     Ok(())
 }
 
-/// Give up on a mail (permanent 5xx). Its tokens are erased as for a sent
-/// mail (see [`mark_sent`]).
-pub async fn mark_failed(conn: &mut AnyConnection, id: i64, error: &str, raw: &[u8]) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}', last_error = $2, raw = $3,
-                envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
-         WHERE id = $1",
-        OutboxState::Failed
-    )))
-    .bind(id)
-    .bind(error)
-    .bind(crate::token::redact_mail(raw))
-    .execute(&mut *conn)
-    .await
-    .ctx("marking a mail failed")?;
-    Ok(())
-}
-
-/// The connection broke after the body was sent: the server may have the mail.
-pub async fn mark_uncertain(conn: &mut AnyConnection, id: i64, error: &str) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}', last_error = $2 WHERE id = $1",
-        OutboxState::Uncertain
-    )))
-    .bind(id)
-    .bind(error)
-    .execute(&mut *conn)
-    .await
-    .ctx("marking a mail uncertain")?;
+/// Erase what a mail that will not be sent (again) keeps secret: its reply
+/// token and tokens in its bytes. Its state was changed by the caller.
+pub(crate) async fn erase_secrets(conn: &mut AnyConnection, id: i64) -> Result<()> {
+    sqlx::query("UPDATE outbox SET reply_secret = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .ctx("erasing a mail's reply token")?;
+    if let Some(raw) = raw_of(conn, id).await? {
+        if let Some(clean) = redaction(&raw) {
+            replace_raw(conn, id, &clean).await?;
+        }
+    }
     Ok(())
 }
 
@@ -486,11 +599,8 @@ pub async fn uncertain(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Uncer
 /// --mark-sent`): it becomes `sent` and is never sent again. Returns false
 /// when the mail is not uncertain.
 pub async fn resolve_as_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
-    let Some(raw) = raw_of(conn, id).await? else {
-        return Ok(false);
-    };
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET state = '{}', sent_at = $2, raw = $3,
+        "UPDATE outbox SET state = '{}', sent_at = $2,
                 last_error = 'marked sent by hand after being uncertain',
                 envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
          WHERE id = $1 AND state = '{}'",
@@ -499,16 +609,19 @@ pub async fn resolve_as_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Res
     )))
     .bind(id)
     .bind(now)
-    .bind(crate::token::redact_mail(&raw))
     .execute(&mut *conn)
     .await
     .ctx("marking an uncertain mail sent")?;
-    Ok(r.rows_affected() == 1)
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    erase_secrets(conn, id).await?;
+    Ok(true)
 }
 
 /// The stored bytes of one mail.
-async fn raw_of(conn: &mut AnyConnection, id: i64) -> Result<Option<Vec<u8>>> {
-    sqlx::query("SELECT raw FROM outbox WHERE id = $1")
+pub(crate) async fn raw_of(conn: &mut AnyConnection, id: i64) -> Result<Option<Vec<u8>>> {
+    sqlx::query("SELECT raw FROM outbox_raw WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await
@@ -523,22 +636,22 @@ async fn raw_of(conn: &mut AnyConnection, id: i64) -> Result<Option<Vec<u8>>> {
 /// sent mail). Returns how many rows changed.
 pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT id, raw FROM outbox
+        "SELECT id FROM outbox
          WHERE state = '{}' AND recipient IN (SELECT address FROM undeliverable)",
         OutboxState::Queued
     )))
     .fetch_all(&mut *conn)
     .await
     .ctx("finding mail to undeliverable addresses")?;
-    let rows = decode_all(
+    let ids = decode_all(
         rows,
-        |r| Ok((r.try_get::<i64, _>("id")?, r.try_get::<Vec<u8>, _>("raw")?)),
+        |r| r.try_get::<i64, _>("id"),
         "reading mail to undeliverable addresses",
     )?;
     let mut n = 0;
-    for (id, raw) in rows {
-        n += sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE outbox SET state = '{}', raw = $2, hold = NULL,
+    for id in ids {
+        let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET state = '{}', hold = NULL,
                     last_error = 'not sent: the address is undeliverable (it bounced)',
                     envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
              WHERE id = $1 AND state = '{}'",
@@ -546,11 +659,14 @@ pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
             OutboxState::Queued
         )))
         .bind(id)
-        .bind(crate::token::redact_mail(&raw))
         .execute(&mut *conn)
         .await
         .ctx("suppressing mail to undeliverable addresses")?
         .rows_affected();
+        if changed == 1 {
+            erase_secrets(conn, id).await?;
+        }
+        n += changed;
     }
     Ok(n)
 }
@@ -563,8 +679,8 @@ pub async fn redact_backlog(conn: &mut AnyConnection) -> Result<u64> {
     let mut total = 0;
     loop {
         let rows = sqlx::query(
-            "SELECT p.id AS id, o.raw AS raw FROM outbox_redact_pending p
-             LEFT JOIN outbox o ON o.id = p.id ORDER BY p.id LIMIT 200",
+            "SELECT p.id AS id, r.raw AS raw FROM outbox_redact_pending p
+             LEFT JOIN outbox_raw r ON r.id = p.id ORDER BY p.id LIMIT 200",
         )
         .fetch_all(&mut *conn)
         .await
@@ -585,15 +701,15 @@ pub async fn redact_backlog(conn: &mut AnyConnection) -> Result<u64> {
         for (id, raw) in rows {
             if let Some(raw) = raw {
                 sqlx::query(
-                    "UPDATE outbox SET raw = $2,
+                    "UPDATE outbox SET
                             envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
                      WHERE id = $1",
                 )
                 .bind(id)
-                .bind(crate::token::redact_mail(&raw))
                 .execute(&mut *conn)
                 .await
                 .ctx("redacting a stored mail")?;
+                replace_raw(conn, id, &crate::token::redact_mail(&raw)).await?;
                 total += 1;
             }
             sqlx::query("DELETE FROM outbox_redact_pending WHERE id = $1")

@@ -305,8 +305,8 @@ mod tests {
         {
             sqlx::query(
                 "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id,
-                                     subject, raw, state, next_attempt_at)
-                 VALUES ($1, $4, $2, '', 'a@x', 'm', 's', x'00', $3, 0)",
+                                     subject, state, next_attempt_at)
+                 VALUES ($1, $4, $2, '', 'a@x', 'm', 's', $3, 0)",
             )
             .bind(format!("d{i}"))
             .bind(1_000 + i as i64)
