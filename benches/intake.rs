@@ -415,7 +415,8 @@ async fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let what = args.first().map(String::as_str).unwrap_or("all");
-    let n = |d: usize| args.iter().nth(1).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let count = args.iter().skip(1).find_map(|v| v.parse().ok());
+    let n = |d: usize| count.unwrap_or(d);
     match what {
         "backlog" => backlog(n(10_000)).await,
         "latency" => latency(n(200)).await,

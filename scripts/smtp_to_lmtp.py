@@ -21,6 +21,7 @@ import base64
 import json
 import logging
 import signal
+import threading
 import smtplib
 import urllib.parse
 import urllib.request
@@ -35,6 +36,7 @@ class LmtpRelay:
         self.lmtp_host = lmtp_host
         self.lmtp_port = lmtp_port
         self.log = log
+        self.local = threading.local()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         # Dovecot's LMTP takes ASCII addresses only: refuse others at RCPT, as a server
@@ -48,13 +50,37 @@ class LmtpRelay:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self.deliver, envelope)
 
+    def lmtp(self, fresh=False):
+        """This thread's LMTP session to Dovecot, kept open between mails as an
+        MTA's connection cache does: a session per mail (LHLO, user lookup,
+        QUIT) cost Dovecot more than the delivery and capped the relay near
+        400 mails/s on two cores."""
+        lmtp = getattr(self.local, "lmtp", None)
+        if lmtp is not None and fresh:
+            try:
+                lmtp.close()
+            except OSError:
+                pass
+            lmtp = None
+        if lmtp is None:
+            lmtp = smtplib.LMTP(self.lmtp_host, self.lmtp_port)
+            self.local.lmtp = lmtp
+        return lmtp
+
     def deliver(self, envelope):
         try:
-            with smtplib.LMTP(self.lmtp_host, self.lmtp_port) as lmtp:
-                refused = lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
+            try:
+                lmtp = self.lmtp()
+                lmtp.rset()
+            except (OSError, smtplib.SMTPException):
+                # The kept session went away (Dovecot restarted, idle timeout): a new one.
+                lmtp = self.lmtp(fresh=True)
+            refused = lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
         except smtplib.SMTPRecipientsRefused:
+            self.local.lmtp = None
             return "550 5.1.1 all recipients refused"
         except (OSError, smtplib.SMTPException) as e:
+            self.local.lmtp = None
             return "451 4.3.0 delivery failed: %s" % str(e).replace("\n", " ")[:200]
         if self.log:
             with open(self.log, "a") as f:

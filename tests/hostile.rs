@@ -814,7 +814,7 @@ async fn no_reply_token_is_readable_in_the_database_once_used() {
     let store = w.store().await;
     let mut c = store.pool.acquire().await.unwrap();
     let outbox = sqlx::query(
-        "SELECT o.state, r.raw, o.envelope_from, o.reply_secret FROM outbox o
+        "SELECT o.state, r.raw, r.compressed, o.envelope_from, o.reply_secret FROM outbox o
          JOIN outbox_raw r ON r.id = o.id ORDER BY o.id",
     )
     .fetch_all(&mut *c)
@@ -824,14 +824,16 @@ async fn no_reply_token_is_readable_in_the_database_once_used() {
     for r in &outbox {
         let state: String = r.get("state");
         assert_eq!(state, "sent");
-        let raw = String::from_utf8_lossy(&r.get::<Vec<u8>, _>("raw")).to_lowercase();
+        let raw = cfpd::store::packed::unpack(r.get("raw"), r.get::<i64, _>("compressed") == 1);
+        let raw = String::from_utf8_lossy(&raw.unwrap()).to_lowercase();
         assert!(!raw.contains(&token), "{raw}");
         let from: String = r.get("envelope_from");
         assert!(!from.contains("+b-"), "{from}");
         let secret: Option<String> = r.get("reply_secret");
         assert_eq!(secret, None, "the reply token is erased once sent");
     }
-    let ack_raw = String::from_utf8_lossy(&outbox[0].get::<Vec<u8>, _>("raw")).to_string();
+    let ack_raw = cfpd::store::packed::unpack(outbox[0].get("raw"), true).unwrap();
+    let ack_raw = String::from_utf8_lossy(&ack_raw).to_string();
     assert!(ack_raw.contains("cfp+redacted@conf.example"), "{ack_raw}");
     let inbound = sqlx::query("SELECT id, raw FROM message_raw ORDER BY id")
         .fetch_all(&mut *c)

@@ -877,7 +877,7 @@ async fn tokens_in_mails_already_sent_are_erased_by_the_upgrade() {
     old.close().await;
     let store = Store::connect(&url).await.unwrap();
     let rows = sqlx::query(
-        "SELECT o.state, r.raw, o.envelope_from FROM outbox o
+        "SELECT o.state, r.raw, r.compressed, o.envelope_from FROM outbox o
          JOIN outbox_raw r ON r.id = o.id ORDER BY o.id",
     )
     .fetch_all(&store.pool)
@@ -886,7 +886,8 @@ async fn tokens_in_mails_already_sent_are_erased_by_the_upgrade() {
     assert_eq!(rows.len(), states.len());
     for r in rows {
         let state: String = r.get("state");
-        let raw = String::from_utf8(r.get::<Vec<u8>, _>("raw")).unwrap();
+        let raw = cfpd::store::packed::unpack(r.get("raw"), r.get::<i64, _>("compressed") == 1);
+        let raw = String::from_utf8(raw.unwrap()).unwrap();
         let from: String = r.get("envelope_from");
         let kept = state == "queued" || state == "uncertain";
         assert_eq!(raw.contains(token), kept, "{state}: {raw}");

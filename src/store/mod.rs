@@ -18,6 +18,7 @@ pub mod fixes;
 pub mod lease;
 pub mod messages;
 pub mod outbox;
+pub mod packed;
 pub mod person;
 pub mod proposals;
 pub mod reminders;

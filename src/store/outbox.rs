@@ -117,20 +117,20 @@ async fn insert(
         queued += ids.len() as u64;
         // The bytes of the rows just inserted (the first mail of a dedup key
         // wins, as in the statement above), in their own table.
-        let raws: Vec<(i64, &[u8])> = chunk
+        let raws: Vec<(i64, Vec<u8>)> = chunk
             .iter()
-            .filter_map(|m| Some((ids.remove(&m.dedup_key)?, m.raw.as_slice())))
+            .filter_map(|m| Some((ids.remove(&m.dedup_key)?, super::packed::pack(&m.raw))))
             .collect();
         if raws.is_empty() {
             continue;
         }
         let sql = format!(
-            "INSERT INTO outbox_raw (id, raw) VALUES {}",
-            placeholders(raws.len(), 2)
+            "INSERT INTO outbox_raw (id, raw, compressed) VALUES {}",
+            placeholders(raws.len(), 3)
         );
         let mut q = sqlx::query(super::generated(conn, sql));
         for (id, raw) in &raws {
-            q = q.bind(*id).bind(*raw);
+            q = q.bind(*id).bind(raw).bind(1i64);
         }
         q.execute(&mut *conn).await.ctx("queuing mail")?;
     }
@@ -243,7 +243,8 @@ pub async fn claim_due(conn: &mut AnyConnection, now: i64, limit: i64) -> Result
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT o.id, o.envelope_from, o.recipient, o.message_id, o.reply_secret, o.attempts, r.raw
+        "SELECT o.id, o.envelope_from, o.recipient, o.message_id, o.reply_secret, o.attempts,
+                r.raw, r.compressed
          FROM outbox o JOIN outbox_raw r ON r.id = o.id
          WHERE o.id IN ({}) ORDER BY o.id",
         in_list(1, ids.len())
@@ -261,7 +262,7 @@ pub async fn claim_due(conn: &mut AnyConnection, now: i64, limit: i64) -> Result
                 envelope_from: r.try_get("envelope_from")?,
                 recipient: r.try_get("recipient")?,
                 message_id: r.try_get("message_id")?,
-                raw: r.try_get("raw")?,
+                raw: stored_raw(r)?,
                 reply_secret: r.try_get("reply_secret")?,
                 attempts: r.try_get("attempts")?,
             })
@@ -402,11 +403,16 @@ pub fn redaction(raw: &[u8]) -> Option<Vec<u8>> {
     (clean != raw).then_some(clean)
 }
 
+/// A mail's bytes from a row with `raw` and `compressed` (see [`super::packed`]).
+fn stored_raw(r: &sqlx::any::AnyRow) -> std::result::Result<Vec<u8>, sqlx::Error> {
+    super::packed::unpack(r.try_get("raw")?, r.try_get::<i64, _>("compressed")? != 0)
+}
+
 /// Store new bytes for a mail (its redacted copy).
 async fn replace_raw(conn: &mut AnyConnection, id: i64, raw: &[u8]) -> Result<()> {
-    sqlx::query("UPDATE outbox_raw SET raw = $2 WHERE id = $1")
+    sqlx::query("UPDATE outbox_raw SET raw = $2, compressed = 1 WHERE id = $1")
         .bind(id)
-        .bind(raw)
+        .bind(super::packed::pack(raw))
         .execute(&mut *conn)
         .await
         .ctx("storing a mail's redacted copy")?;
@@ -621,12 +627,12 @@ pub async fn resolve_as_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Res
 
 /// The stored bytes of one mail.
 pub(crate) async fn raw_of(conn: &mut AnyConnection, id: i64) -> Result<Option<Vec<u8>>> {
-    sqlx::query("SELECT raw FROM outbox_raw WHERE id = $1")
+    sqlx::query("SELECT raw, compressed FROM outbox_raw WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await
         .ctx("reading a stored mail")?
-        .map(|r| r.try_get("raw"))
+        .map(|r| stored_raw(&r))
         .transpose()
         .ctx("reading a stored mail")
 }
@@ -679,7 +685,8 @@ pub async fn redact_backlog(conn: &mut AnyConnection) -> Result<u64> {
     let mut total = 0;
     loop {
         let rows = sqlx::query(
-            "SELECT p.id AS id, r.raw AS raw FROM outbox_redact_pending p
+            "SELECT p.id AS id, r.raw AS raw, r.compressed AS compressed
+             FROM outbox_redact_pending p
              LEFT JOIN outbox_raw r ON r.id = p.id ORDER BY p.id LIMIT 200",
         )
         .fetch_all(&mut *conn)
@@ -688,10 +695,14 @@ pub async fn redact_backlog(conn: &mut AnyConnection) -> Result<u64> {
         let rows = decode_all(
             rows,
             |r| {
-                Ok((
-                    r.try_get::<i64, _>("id")?,
-                    r.try_get::<Option<Vec<u8>>, _>("raw")?,
-                ))
+                let raw = match r.try_get::<Option<Vec<u8>>, _>("raw")? {
+                    Some(raw) => Some(super::packed::unpack(
+                        raw,
+                        r.try_get::<Option<i64>, _>("compressed")? == Some(1),
+                    )?),
+                    None => None,
+                };
+                Ok((r.try_get::<i64, _>("id")?, raw))
             },
             "reading mails to redact",
         )?;
