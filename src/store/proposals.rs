@@ -297,6 +297,9 @@ pub async fn reserve_ids(conn: &mut AnyConnection, backend: Backend, n: usize) -
 }
 
 /// Insert or refresh many speakers (by address) in multi-row statements.
+/// A speaker whose name is unchanged is not written again: a backlog names
+/// the same speakers over and over, and each rewrite was a new row version
+/// on PostgreSQL and a page on SQLite (issue 18).
 pub async fn upsert_speakers(
     conn: &mut AnyConnection,
     speakers: &[(String, Option<String>)],
@@ -305,7 +308,8 @@ pub async fn upsert_speakers(
     for chunk in speakers.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO speakers (email, name, created_at) VALUES {}
-             ON CONFLICT (email) DO UPDATE SET name = COALESCE(excluded.name, speakers.name)",
+             ON CONFLICT (email) DO UPDATE SET name = excluded.name
+             WHERE excluded.name IS NOT NULL AND excluded.name IS DISTINCT FROM speakers.name",
             placeholders(chunk.len(), 3)
         );
         let mut q = sqlx::query(super::generated(conn, sql));

@@ -31,19 +31,29 @@ fn reference_re() -> &'static Regex {
     RE.get_or_init(|| re(r"\bP-(\d{4,9})\b"))
 }
 
-/// The shape of our Message-IDs (`crate::outbox::Composer::new_message_id`): 24 base32
-/// characters at the CFP domain.
+/// The shape of our Message-IDs (`crate::outbox::Composer::new_message_id`) at the
+/// CFP domain: 13 base32hex characters (the time), a dot and 16 base32 characters;
+/// before issue 18, 24 base32 characters.
 fn our_message_id(id: &str, cfp_domain: &str) -> bool {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    let base32 = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    };
+    let base32hex = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
+    };
     match id.rsplit_once('@') {
-        Some((local, domain)) => {
-            domain.eq_ignore_ascii_case(cfp_domain)
-                && local.len() == 24
-                && local
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+        Some((local, domain)) if domain.eq_ignore_ascii_case(cfp_domain) => {
+            match local.split_once('.') {
+                Some((time, random)) => {
+                    time.len() == 13 && base32hex(time) && random.len() == 16 && base32(random)
+                }
+                None => local.len() == 24 && base32(local),
+            }
         }
-        None => false,
+        _ => false,
     }
 }
 
@@ -91,6 +101,36 @@ mod tests {
 
     const DOMAIN: &str = "djangocon.example";
     const OURS: &str = "abcdefghijklmnopqrstuvwx@djangocon.example";
+
+    #[test]
+    fn our_message_ids_are_known_in_both_shapes_and_only_at_our_domain() {
+        let cfg = crate::config::Config::from_str(
+            crate::config::EXAMPLE_CONFIG,
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap();
+        let c = crate::outbox::Composer::new(&cfg).unwrap();
+        let new = c.new_message_id();
+        assert!(our_message_id(&new, c.domain()), "{new}");
+        assert!(our_message_id(&format!("<{new}>"), c.domain()), "{new}");
+        assert!(!our_message_id(&new, "other.example"), "{new}");
+        assert!(our_message_id(OURS, DOMAIN));
+        for not in [
+            "abcdefghijklmnopqrstuvw@djangocon.example",
+            "0123456789abc.ABCDEFGHIJKLMNOP@djangocon.example",
+            "0123456789abw.abcdefghijklmnop@djangocon.example",
+        ] {
+            assert!(!our_message_id(not, DOMAIN), "{not}");
+        }
+        // Later ids sort after earlier ones (the outbox index grows at its end).
+        let ids: Vec<String> = [1u64, 999, 1_000, 1_796_586_575_836, u64::MAX]
+            .iter()
+            .map(|ms| crate::outbox::message_id(*ms, [7; 10], DOMAIN))
+            .collect();
+        assert!(ids.iter().all(|id| our_message_id(id, DOMAIN)), "{ids:?}");
+        let time = |id: &str| id.split('.').next().unwrap().to_string();
+        assert!(ids.windows(2).all(|w| time(&w[0]) < time(&w[1])), "{ids:?}");
+    }
 
     fn mail(headers: &str, subject: &str, body: &str) -> Inbound {
         let raw = format!(
