@@ -89,10 +89,13 @@ impl Dovecot {
     }
 
     fn start_with(imaps: Option<u16>, introspect: Option<&str>) -> Dovecot {
-        // base_dir must stay short (socket paths), so keep the temp dir under /tmp.
+        // base_dir must stay short (socket paths), so keep the temp dir under
+        // /tmp, or under CFPD_TEST_DOVECOT_TMP (the bench: /dev/shm, so that
+        // the receiving side's file system is not what it measures).
+        let root = std::env::var("CFPD_TEST_DOVECOT_TMP").unwrap_or_else(|_| "/tmp".into());
         let dir = tempfile::Builder::new()
             .prefix("cfpd-dc")
-            .tempdir_in("/tmp")
+            .tempdir_in(root)
             .unwrap();
         let d = dir.path();
         std::fs::create_dir_all(d.join("home")).unwrap();
