@@ -2,7 +2,9 @@
 //!
 //! The pipeline, per message (Discourse's receiver in shape):
 //!
-//! 1. **receive** — the raw bytes are already in the database (`received`);
+//! 1. **receive** — the raw bytes are in the database (`received`), or, for a
+//!    chunk an IMAP source hands over, in memory: they are stored with the
+//!    outcome, in the same transaction;
 //! 2. **classify** — parse (isolated), then: too large → quarantined;
 //!    machine mail (bounce, auto-reply, list, our own) → recorded, never
 //!    answered; a Message-ID seen before → duplicate;
@@ -15,8 +17,10 @@
 //!
 //! The terminal state, its effects (proposal rows, versions, tokens) and its
 //! reply (queued in the outbox) are written in one transaction per batch.
-//! A crash before the commit leaves the messages `received`; they are
-//! processed again from scratch after restart, and nothing was sent yet.
+//! A crash before the commit leaves the messages `received` (or, for a
+//! handed-over chunk, unstored with the cursor before them, so they are
+//! fetched again); they are processed again from scratch after restart, and
+//! nothing was sent yet.
 
 mod apply;
 mod attachments;

@@ -1,8 +1,10 @@
 //! Inbound messages and the mailbox cursor.
 //!
-//! A message is stored as raw bytes the moment it is fetched (`received`),
-//! then moved to exactly one terminal state by intake, in the transaction
-//! that also records its effects and queues its reply. `disposed` tracks
+//! A message from an IMAP chunk is stored once, directly in its terminal
+//! state with its bytes, in the transaction that records its effects and
+//! queues its reply ([`insert_processed_many`]). Otherwise it is stored as
+//! raw bytes when fetched (`received`), then moved to exactly one terminal
+//! state by intake in that transaction. `disposed` tracks
 //! whether the source has filed it away (IMAP MOVE, Maildir `cur/`), which
 //! only happens after the terminal state is committed.
 
