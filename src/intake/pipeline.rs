@@ -379,24 +379,18 @@ pub(super) enum Written {
 }
 
 /// Prepare a fresh chunk's storing at the start of the batch's transaction:
-/// leave out the messages already stored under their source key (they are
-/// processed, or waiting, from the database), reserve a row id for each of
-/// the others (inserted as the batch flushes, see [`Batch::unstored`]), and
-/// move the cursor.
+/// reserve a row id for each message (inserted as the batch flushes, see
+/// [`Batch::unstored`]) and move the cursor. A message already stored under
+/// its source key (the cursor moves with the rows it covers, so only a
+/// cursor set back by hand refetches one) makes the insert fail, and the
+/// chunk takes the fallback of [`Intake::write_fresh`], which skips it.
 async fn store_fresh(
     tx: &mut AnyConnection,
     backend: store::Backend,
     b: &mut Batch,
-    prepared: &mut Vec<(PendingMessage, Prepared)>,
+    prepared: &mut [(PendingMessage, Prepared)],
     fresh: &FreshMeta,
 ) -> Result<(), IntakeError> {
-    let keys: Vec<&str> = prepared
-        .iter()
-        .map(|(m, _)| m.source_key.as_str())
-        .collect();
-    let stored = messages::stored_keys(tx, &keys).await?;
-    drop(keys);
-    prepared.retain(|(m, _)| !stored.contains(&m.source_key));
     let ids = messages::reserve_ids(tx, backend, prepared.len()).await?;
     for ((m, _), id) in prepared.iter_mut().zip(ids) {
         m.id = id;
@@ -529,12 +523,11 @@ impl Intake {
     }
 
     /// Handle one prepared batch and write its results in one transaction.
-    /// With `fresh`, the messages are not stored yet: they are inserted (and
-    /// the cursor moved) first in the same transaction, and the messages
-    /// already stored under their source key are left out.
+    /// With `fresh`, the messages are not stored yet: they are inserted, and
+    /// the cursor moved, in the same transaction.
     pub(super) async fn write_batch(
         &self,
-        prepared: &mut Vec<(PendingMessage, Prepared)>,
+        prepared: &mut [(PendingMessage, Prepared)],
         prepare_ms: f64,
         fresh: Option<&FreshMeta>,
     ) -> Result<Written, IntakeError> {

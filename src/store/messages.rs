@@ -154,34 +154,6 @@ pub async fn insert_received_ids(
     Ok(ids)
 }
 
-/// Which of `keys` are stored already (a chunk fetched again after a crash
-/// between storing it and moving the cursor cannot happen, but a message a
-/// source stored itself can be handed over again).
-pub async fn stored_keys(
-    conn: &mut AnyConnection,
-    keys: &[&str],
-) -> Result<std::collections::HashSet<String>> {
-    let mut out = std::collections::HashSet::new();
-    for chunk in keys.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT source_key FROM messages WHERE source_key IN ({})",
-            in_list(1, chunk.len())
-        );
-        let mut q = sqlx::query(super::generated(conn, sql));
-        for k in chunk {
-            q = q.bind(*k);
-        }
-        for r in q
-            .fetch_all(&mut *conn)
-            .await
-            .ctx("looking up stored messages")?
-        {
-            out.insert(r.try_get("source_key").ctx("reading stored messages")?);
-        }
-    }
-    Ok(out)
-}
-
 /// `n` unused message row ids, for messages inserted with their outcome
 /// later in the same transaction (see [`insert_processed_many`]).
 pub async fn reserve_ids(
