@@ -185,13 +185,7 @@ impl Intake {
                 tokio::select! {
                     biased;
                     fresh = ready.recv(), if fetching => match fresh {
-                        Some(fresh) => {
-                            let n = self.write_fresh(fresh?).await?;
-                            if let Some(counter) = &self.on_batch {
-                                counter.add(n as u64);
-                            }
-                            total += n;
-                        }
+                        Some(fresh) => total += self.write_fresh(fresh?).await?,
                         None => fetching = false,
                     },
                     changed = stored.changed(), if storing => match changed {

@@ -485,7 +485,13 @@ impl Intake {
             .write_batch(&mut f.prepared, f.prepare_ms, Some(&meta))
             .await
         {
-            Ok(Written::Done(n)) => return Ok(n),
+            Ok(Written::Done(n)) => {
+                // (The fallback's batches are counted by `process_pending`.)
+                if let Some(counter) = &self.on_batch {
+                    counter.add(n as u64);
+                }
+                return Ok(n);
+            }
             Ok(Written::Panicked) => "handling a message panicked".to_string(),
             Err(e) => e.to_string(),
         };
