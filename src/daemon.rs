@@ -143,14 +143,21 @@ impl App {
             }
         };
         let (source, store) = (&mut self.source, &self.store);
+        // Fetched chunks go straight to intake, which stores each message
+        // once, with its outcome (see `Intake::process_alongside`).
+        let (handoff, chunks) = tokio::sync::mpsc::channel(1);
         let fetching = async move {
-            let r = source.fetch(store, now, &progress).await;
-            // Dropping `progress` tells intake the fetch is over.
+            let r = source.fetch(store, now, &progress, Some(&handoff)).await;
+            // Dropping `progress` and `handoff` tells intake the fetch is over.
             drop(progress);
+            drop(handoff);
             (r, t0.elapsed())
         };
-        let ((fetched, fetch_time), processed, ()) =
-            tokio::join!(fetching, self.intake.process_alongside(stored), watching);
+        let ((fetched, fetch_time), processed, ()) = tokio::join!(
+            fetching,
+            self.intake.process_alongside(stored, chunks),
+            watching
+        );
         let n = processed?;
         let fetched = fetched?;
         if n > 0 {

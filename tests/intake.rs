@@ -799,3 +799,62 @@ async fn the_speakers_meaning_survives_closings_replies_and_broken_mime() {
     assert!(how.contains("reply to the acknowledgment"), "{how}");
     assert!(how.lines().all(|l| l.chars().count() <= 78), "{how}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fetched_chunk_holding_an_already_stored_message_is_stored_as_received_and_processed_once(
+) {
+    need_servers!();
+    let w = World::start("").await;
+    let first = mail(
+        "ada@example.org",
+        CFP,
+        "stored@x",
+        "p",
+        &proposal_body("Stored first"),
+    );
+    let second = mail(
+        "grace@example.org",
+        CFP,
+        "fetched@x",
+        "p",
+        &proposal_body("Fetched after"),
+    );
+    w.dovecot.append("cfp", &first).await;
+    w.dovecot.append("cfp", &second).await;
+    // UID 1 is already stored (as a source that stored it itself would
+    // leave it) while the cursor is still before it: the chunk's single
+    // transaction fails on its key, and the chunk takes the old path.
+    let uidvalidity = {
+        let mut s = w.dovecot.login("cfp").await;
+        let mb = s.select("INBOX").await.unwrap();
+        let _ = s.logout().await;
+        mb.uid_validity.unwrap()
+    };
+    let store = w.store().await;
+    let mut c = store.conn().await.unwrap();
+    let stored = cfpd::store::messages::insert_received_many(
+        &mut c,
+        &[cfpd::store::messages::NewMessage {
+            source_key: format!("imap:INBOX:{uidvalidity}:1"),
+            received_at: 0,
+            arrived_at: 0,
+            raw: first.clone(),
+        }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored, 1);
+    drop(c);
+    store.close().await;
+    w.cfpd(&["run", "--once"]);
+    w.settled().await;
+    let st = states(&w).await;
+    assert_eq!(
+        st.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+        vec!["accepted", "accepted"]
+    );
+    assert!(w.cfpd(&["proposals", "list"]).contains("2 proposal(s)"));
+    assert_eq!(w.dovecot.fetch_all("ada", "INBOX").await.len(), 1);
+    assert_eq!(w.dovecot.fetch_all("grace", "INBOX").await.len(), 1);
+    assert_eq!(w.dovecot.count("cfp", "INBOX").await, 0);
+}

@@ -6,7 +6,7 @@ use super::decide::{self, Authority, Decision, Facts, Grant, ReplyToken, Unreada
 use super::inbound::Inbound;
 use super::pipeline::{Batch, Handled, Prepared};
 use super::{bounce, unsubscribe, Intake, IntakeError};
-use crate::store::messages::{Finish, PendingMessage};
+use crate::store::messages::{self, Finish, PendingMessage, Received};
 use crate::store::proposals::{self as pstore, NewVersion, TokenKind};
 use crate::store::{self, chair, decisions, AnyConnection};
 use crate::token;
@@ -35,6 +35,31 @@ fn with_fresh_token(b: &mut Batch, d: Decision, pid: i64, i: &Inbound) -> Handle
         reply.token = ReplyToken::Secret(tok.secret);
     }
     h
+}
+
+/// Whether applying `d` writes only through [`Batch`] (flushed after the
+/// message's own row), never a row that refers to the message at once: a
+/// fresh message with such a decision is stored once, with its terminal
+/// state, when the batch flushes.
+fn writes_through_batch_only(d: &Decision) -> bool {
+    match d {
+        Decision::NewProposal(_)
+        | Decision::Duplicate { .. }
+        | Decision::Help { .. }
+        | Decision::NotAProposal { .. }
+        | Decision::ReturnPath
+        | Decision::DmarcFail { .. }
+        | Decision::Quarantine(Unreadable::Panicked(_))
+        | Decision::Quarantine(Unreadable::Unparseable(_)) => true,
+        Decision::Reject { reply, .. } => !matches!(
+            reply,
+            Some(decide::Reply {
+                token: ReplyToken::FreshBid(_),
+                ..
+            })
+        ),
+        _ => false,
+    }
 }
 
 impl Intake {
@@ -81,7 +106,30 @@ impl Intake {
                 decide::authorized(i, &facts, from)
             }
         };
+        if b.unstored.contains(&m.id) && !writes_through_batch_only(&d) {
+            self.store_now(tx, b, m).await?;
+        }
         self.apply(tx, b, m, i, d, now).await
+    }
+
+    /// Store a fresh message as `received` now, before handling it writes
+    /// rows that refer to it; its terminal state is then an update, as for
+    /// a message stored by its source.
+    async fn store_now(
+        &self,
+        tx: &mut AnyConnection,
+        b: &mut Batch,
+        m: &PendingMessage,
+    ) -> Result<(), IntakeError> {
+        let received = Received {
+            source_key: &m.source_key,
+            received_at: b.received_at,
+            arrived_at: m.arrived_at,
+            raw: &m.raw,
+        };
+        messages::insert_received_as(tx, m.id, &received).await?;
+        b.unstored.remove(&m.id);
+        Ok(())
     }
 
     /// What the first authorizing reply token among the recipients selects at `at` (see

@@ -2,7 +2,9 @@
 //!
 //! The pipeline, per message (Discourse's receiver in shape):
 //!
-//! 1. **receive** — the raw bytes are already in the database (`received`);
+//! 1. **receive** — the raw bytes are in the database (`received`), or, for a
+//!    chunk an IMAP source hands over, in memory: they are stored with the
+//!    outcome, in the same transaction;
 //! 2. **classify** — parse (isolated), then: too large → quarantined;
 //!    machine mail (bounce, auto-reply, list, our own) → recorded, never
 //!    answered; a Message-ID seen before → duplicate;
@@ -15,8 +17,10 @@
 //!
 //! The terminal state, its effects (proposal rows, versions, tokens) and its
 //! reply (queued in the outbox) are written in one transaction per batch.
-//! A crash before the commit leaves the messages `received`; they are
-//! processed again from scratch after restart, and nothing was sent yet.
+//! A crash before the commit leaves the messages `received` (or, for a
+//! handed-over chunk, unstored with the cursor before them, so they are
+//! fetched again); they are processed again from scratch after restart, and
+//! nothing was sent yet.
 
 mod apply;
 mod attachments;
@@ -122,12 +126,16 @@ impl Intake {
             // Rows above `last` are not touched by this batch's transaction.
             let this = self.clone();
             let ahead = tokio::spawn(async move { this.read_and_prepare(last).await });
-            match self.write_batch(prepared, read_ms).await {
-                Ok(n) => {
+            let mut prepared = prepared;
+            match self.write_batch(&mut prepared, read_ms, None).await {
+                Ok(pipeline::Written::Done(n)) => {
                     if let Some(counter) = &self.on_batch {
                         counter.add(n as u64);
                     }
                     total += n;
+                }
+                Ok(pipeline::Written::Panicked) => {
+                    unreachable!("only a fresh chunk's batch ends Panicked")
                 }
                 Err(e) => {
                     ahead.abort();
@@ -141,23 +149,61 @@ impl Intake {
         Ok(total)
     }
 
-    /// Process stored messages while a source is still fetching: a pass
-    /// after every chunk it announces on `stored`, and a last one once it
-    /// has finished (the sender is dropped); then tell the chairs about
-    /// oversized messages the fetch quarantined. Returns messages processed.
+    /// Process messages while a source is still fetching: each chunk it
+    /// hands over on `chunks` is parsed and tagged on the spare cores while
+    /// the one before is written, then stored with its outcome in one
+    /// transaction ([`Intake::write_fresh`]: each message written once);
+    /// messages a source stores itself (Maildir), a chair releases, or a
+    /// failed chunk left `received` get a pass after every chunk announced on
+    /// `stored` and a last one once the fetch has finished (both senders are
+    /// dropped). Then tell the chairs about oversized messages the fetch
+    /// quarantined. Returns messages processed.
     pub async fn process_alongside(
         &self,
         mut stored: tokio::sync::watch::Receiver<usize>,
+        mut chunks: tokio::sync::mpsc::Receiver<store::messages::Chunk>,
     ) -> Result<usize, IntakeError> {
-        let mut total = 0;
-        loop {
-            total += self.process_pending().await?;
-            if stored.changed().await.is_err() {
-                // The fetch ended: its last chunk may have landed after the pass above.
-                total += self.process_pending().await?;
-                break;
+        let mut total = self.process_pending().await?;
+        let (ready_tx, mut ready) = tokio::sync::mpsc::channel(1);
+        let this = self.clone();
+        // Dropping `ready` (on return) stops it, which drops `chunks` and
+        // so makes the source's hand-over fail instead of waiting.
+        let preparer = tokio::spawn(async move {
+            while let Some(chunk) = chunks.recv().await {
+                if ready_tx
+                    .send(this.prepare_chunk(chunk).await)
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
             }
+        });
+        let (mut fetching, mut storing) = (true, true);
+        let passes = async {
+            while fetching || storing {
+                tokio::select! {
+                    biased;
+                    fresh = ready.recv(), if fetching => match fresh {
+                        Some(fresh) => total += self.write_fresh(fresh?).await?,
+                        None => fetching = false,
+                    },
+                    changed = stored.changed(), if storing => match changed {
+                        Ok(()) => total += self.process_pending().await?,
+                        Err(_) => storing = false,
+                    },
+                }
+            }
+            // The fetch ended: a chunk it stored itself may have landed after the last pass.
+            total += self.process_pending().await?;
+            Ok::<(), IntakeError>(())
+        };
+        let passed = passes.await;
+        drop(ready);
+        if passed.is_err() {
+            preparer.abort();
         }
+        passed?;
         let mut tx = self.store.begin().await?;
         let now = store::ms(self.clock.now());
         notice::report_too_large(&mut tx, &self.cfg, &self.composer, now).await?;

@@ -7,7 +7,7 @@
 //! lookups go through the reader connection, writes are collected in [`Batch`] and
 //! flushed with multi-row statements, replies are composed on all cores.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::caps;
 use super::classify::OwnIdentity;
@@ -19,7 +19,9 @@ use crate::model::{HoldReason, MailKind};
 use crate::outbox::{AutoSubmitted, ComposeError, Composer, Draft};
 use crate::proposal::{self, TagOverrides};
 use crate::review;
-use crate::store::messages::{self, Finish, MessageState, PendingMessage};
+use crate::store::messages::{
+    self, Chunk, Cursor, Finish, MessageState, NewMessage, PendingMessage, Received,
+};
 use crate::store::proposals as pstore;
 use crate::store::{self, outbox, AnyConnection, Ctx};
 use crate::topics::Tagger;
@@ -80,10 +82,24 @@ pub(super) struct Batch {
     /// Bytes of messages that came through a token address, tokens erased
     /// (stored with their terminal state: a reader cannot reuse the token).
     pub(super) redactions: Vec<(i64, Vec<u8>)>,
+    /// Row ids (reserved) of a fresh chunk's messages not stored yet: each is
+    /// inserted once, with its terminal state, when the batch flushes, unless
+    /// handling it writes rows that refer to it (then it is stored as
+    /// `received` first: [`Intake::store_now`]).
+    pub(super) unstored: HashSet<i64>,
+    /// When a fresh chunk's messages were fetched (ms).
+    pub(super) received_at: i64,
 }
 
 impl Batch {
-    async fn flush(&mut self, tx: &mut AnyConnection, now: i64) -> Result<(), IntakeError> {
+    async fn flush(
+        &mut self,
+        tx: &mut AnyConnection,
+        now: i64,
+        msgs: &[(PendingMessage, Prepared)],
+    ) -> Result<(), IntakeError> {
+        // First: what follows refers to these rows.
+        self.store_unstored(tx, now, msgs).await?;
         let mut speakers: HashMap<String, Option<String>> = HashMap::new();
         for (e, n) in self.speakers.drain(..) {
             let slot = speakers.entry(e).or_default();
@@ -106,6 +122,51 @@ impl Batch {
         self.finishes.clear();
         messages::replace_raw_many(tx, &self.redactions).await?;
         self.redactions.clear();
+        Ok(())
+    }
+
+    /// Insert the fresh messages not stored yet in their terminal states
+    /// (their bytes with tokens erased where [`Batch::redactions`] says so),
+    /// and leave the rest of the terminal states and erasures for updates.
+    async fn store_unstored(
+        &mut self,
+        tx: &mut AnyConnection,
+        now: i64,
+        msgs: &[(PendingMessage, Prepared)],
+    ) -> Result<(), IntakeError> {
+        if self.unstored.is_empty() {
+            return Ok(());
+        }
+        let unstored = std::mem::take(&mut self.unstored);
+        let (fresh, finishes): (Vec<_>, Vec<_>) = std::mem::take(&mut self.finishes)
+            .into_iter()
+            .partition(|(id, _, _)| unstored.contains(id));
+        self.finishes = finishes;
+        let (redacted, redactions): (HashMap<i64, Vec<u8>>, _) =
+            std::mem::take(&mut self.redactions)
+                .into_iter()
+                .partition(|(id, _)| unstored.contains(id));
+        self.redactions = redactions.into_iter().collect();
+        let by_id: HashMap<i64, &PendingMessage> = msgs.iter().map(|(m, _)| (m.id, m)).collect();
+        let rows: Vec<messages::Processed<'_>> = fresh
+            .iter()
+            .filter_map(|(id, state, finish)| {
+                let m = by_id.get(id)?;
+                Some(messages::Processed {
+                    id: *id,
+                    received: Received {
+                        source_key: &m.source_key,
+                        received_at: self.received_at,
+                        arrived_at: m.arrived_at,
+                        raw: &m.raw,
+                    },
+                    keep: redacted.get(id).map_or(&m.raw, |r| r),
+                    state: *state,
+                    finish,
+                })
+            })
+            .collect();
+        messages::insert_processed_many(tx, &rows, now).await?;
         Ok(())
     }
 }
@@ -288,6 +349,60 @@ fn prepare_one(
     }
 }
 
+/// A fetched chunk parsed and tagged before anything of it is stored (see
+/// [`Intake::write_fresh`]).
+pub(super) struct Fresh {
+    /// Its messages (row id 0 until stored) and what preparing them found.
+    prepared: Vec<(PendingMessage, Prepared)>,
+    /// What [`write_batch`](Intake::write_batch) needs to store them.
+    received_at: i64,
+    /// Where the mailbox cursor moves with them.
+    cursor: Option<Cursor>,
+    /// Time spent parsing and tagging (for the batch's log line).
+    prepare_ms: f64,
+}
+
+/// How to store a fresh chunk's messages inside the batch's transaction.
+pub(super) struct FreshMeta {
+    /// When they were fetched (ms).
+    received_at: i64,
+    /// The cursor position that covers them.
+    cursor: Option<Cursor>,
+}
+
+/// How writing a batch ended.
+pub(super) enum Written {
+    /// Committed: this many messages reached a terminal state.
+    Done(usize),
+    /// Handling a fresh chunk's message panicked; nothing was written.
+    Panicked,
+}
+
+/// Prepare a fresh chunk's storing at the start of the batch's transaction:
+/// reserve a row id for each message (inserted as the batch flushes, see
+/// [`Batch::unstored`]) and move the cursor. A message already stored under
+/// its source key (the cursor moves with the rows it covers, so only a
+/// cursor set back by hand refetches one) makes the insert fail, and the
+/// chunk takes the fallback of [`Intake::write_fresh`], which skips it.
+async fn store_fresh(
+    tx: &mut AnyConnection,
+    backend: store::Backend,
+    b: &mut Batch,
+    prepared: &mut [(PendingMessage, Prepared)],
+    fresh: &FreshMeta,
+) -> Result<(), IntakeError> {
+    let ids = messages::reserve_ids(tx, backend, prepared.len()).await?;
+    for ((m, _), id) in prepared.iter_mut().zip(ids) {
+        m.id = id;
+        b.unstored.insert(id);
+    }
+    b.received_at = fresh.received_at;
+    if let Some(c) = &fresh.cursor {
+        messages::set_cursor(tx, &c.mailbox, c.uidvalidity, c.last_uid).await?;
+    }
+    Ok(())
+}
+
 /// Messages per intake batch (one transaction).
 const BATCH: i64 = 1000;
 
@@ -320,14 +435,109 @@ impl Intake {
         Ok(Some((prepared, t.elapsed().as_secs_f64() * 1e3)))
     }
 
+    /// A fetched chunk, parsed and tagged from the bytes in memory (its rows
+    /// are written by [`Intake::write_fresh`]). Fails when a part of it was
+    /// lost to a panic outside the per-message isolation: nothing of the
+    /// chunk is stored then, and the cursor stays, so it is fetched again.
+    pub(super) async fn prepare_chunk(&self, chunk: Chunk) -> Result<Fresh, IntakeError> {
+        let t = std::time::Instant::now();
+        let n = chunk.messages.len();
+        // A source fetches a chunk at one time.
+        let received_at = chunk.messages.first().map_or(0, |m| m.received_at);
+        let batch: Vec<PendingMessage> = chunk
+            .messages
+            .into_iter()
+            .map(|m| PendingMessage {
+                id: 0,
+                arrived_at: m.arrived_at.min(m.received_at),
+                source_key: m.source_key,
+                raw: m.raw,
+                released: false,
+            })
+            .collect();
+        let prepared = self.prepare(batch).await;
+        if prepared.len() != n {
+            return Err(IntakeError::Panic(format!(
+                "preparing a fetched chunk lost {} of its {n} messages",
+                n - prepared.len()
+            )));
+        }
+        Ok(Fresh {
+            prepared,
+            received_at,
+            cursor: chunk.cursor,
+            prepare_ms: t.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+
+    /// Store a prepared chunk and everything its messages did in one
+    /// transaction: rows and bytes, outcomes, effects, replies queued, and the
+    /// cursor. When that transaction fails (an error, or handling a message
+    /// panicked), the chunk is stored as `received` with its cursor instead
+    /// and processed from the database ([`Intake::process_pending`]), which
+    /// quarantines a panicking message on its own. Returns messages processed.
+    pub(super) async fn write_fresh(&self, mut f: Fresh) -> Result<usize, IntakeError> {
+        let meta = FreshMeta {
+            received_at: f.received_at,
+            cursor: f.cursor.take(),
+        };
+        let why = match self
+            .write_batch(&mut f.prepared, f.prepare_ms, Some(&meta))
+            .await
+        {
+            Ok(Written::Done(n)) => {
+                // (The fallback's batches are counted by `process_pending`.)
+                if let Some(counter) = &self.on_batch {
+                    counter.add(n as u64);
+                }
+                return Ok(n);
+            }
+            Ok(Written::Panicked) => "handling a message panicked".to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!(
+            messages = f.prepared.len(),
+            reason = %why,
+            "a fetched chunk could not be stored with its outcome; storing it as received"
+        );
+        let chunk = Chunk {
+            messages: f
+                .prepared
+                .into_iter()
+                .map(|(m, _)| NewMessage {
+                    source_key: m.source_key,
+                    received_at: meta.received_at,
+                    arrived_at: m.arrived_at,
+                    raw: m.raw,
+                })
+                .collect(),
+            cursor: meta.cursor,
+        };
+        let mut tx = self.store.begin().await?;
+        messages::store_chunk(&mut tx, &chunk).await?;
+        tx.commit().await.ctx("committing received messages")?;
+        drop(chunk);
+        let mut total = 0;
+        loop {
+            // A pass stops after quarantining a panicking message alone.
+            let n = self.process_pending().await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
     /// Handle one prepared batch and write its results in one transaction.
+    /// With `fresh`, the messages are not stored yet: they are inserted, and
+    /// the cursor moved, in the same transaction.
     pub(super) async fn write_batch(
         &self,
-        prepared: Vec<(PendingMessage, Prepared)>,
+        prepared: &mut [(PendingMessage, Prepared)],
         prepare_ms: f64,
-    ) -> Result<usize, IntakeError> {
+        fresh: Option<&FreshMeta>,
+    ) -> Result<Written, IntakeError> {
         let t2 = std::time::Instant::now();
-        let n = prepared.len();
         let now = self.clock.now();
         let now_ms = store::ms(now);
         let mut b = Batch::default();
@@ -357,6 +567,10 @@ impl Intake {
         b.caps = caps::Caps::load(&mut reader, &self.cfg, &senders, &threads, now_ms).await?;
         drop(reader);
         let mut tx = self.store.begin().await?;
+        if let Some(fresh) = fresh {
+            store_fresh(&mut tx, self.store.backend, &mut b, prepared, fresh).await?;
+        }
+        let n = prepared.len();
         let new_proposals = prepared
             .iter()
             .filter(|(_, p)| p.proposal.is_some())
@@ -367,7 +581,7 @@ impl Intake {
                 .into();
         }
         let t3 = std::time::Instant::now();
-        for (m, p) in &prepared {
+        for (m, p) in prepared.iter() {
             use futures::FutureExt;
             let handled = std::panic::AssertUnwindSafe(async {
                 let h = self.handle(&mut tx, &mut b, m, p, now).await?;
@@ -383,11 +597,16 @@ impl Intake {
                 let why = panic_text(&*panic);
                 tracing::error!(message_row = m.id, panic = %why, "handling a message panicked; quarantining it");
                 drop(tx);
+                if fresh.is_some() {
+                    // Rolled back with the rows: the caller stores the chunk as
+                    // `received` and the quarantine happens on that path.
+                    return Ok(Written::Panicked);
+                }
                 let h = Handled::from(Decision::Quarantine(Unreadable::Panicked(why)));
                 let mut tx = self.store.begin().await?;
                 messages::finish_many(&mut tx, &[(m.id, h.state, h.finish)], now_ms).await?;
                 tx.commit().await.ctx("quarantining a message")?;
-                return Ok(1);
+                return Ok(Written::Done(1));
             }
             handled.unwrap_or(Ok(()))?;
         }
@@ -401,7 +620,7 @@ impl Intake {
         } else {
             Vec::new()
         };
-        b.flush(&mut tx, now_ms).await?;
+        b.flush(&mut tx, now_ms, prepared).await?;
         let t5 = std::time::Instant::now();
         tx.commit().await.ctx("committing intake results")?;
         for (id, state, f) in &decided {
@@ -422,9 +641,10 @@ impl Intake {
             handle_ms = ms(t3, t4),
             flush_ms = ms(t4, t5),
             commit_ms = t5.elapsed().as_secs_f64() * 1e3,
+            fresh = fresh.is_some(),
             "intake batch"
         );
-        Ok(n)
+        Ok(Written::Done(n))
     }
 
     /// Compose the batch's decided replies, split over the cores, in the

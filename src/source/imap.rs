@@ -556,12 +556,16 @@ impl ImapSource {
         Ok(())
     }
 
-    /// Store new messages (and the cursor) in the database.
+    /// Fetch new messages: hand each chunk (with the cursor that covers it)
+    /// to intake on `handoff`, which stores it in the transaction that
+    /// records its outcome; without `handoff`, store it here as `received`.
+    /// Returns how many were fetched (handed over) or newly stored.
     pub async fn fetch(
         &mut self,
         store: &Store,
         now: i64,
         progress: &super::Progress,
+        handoff: Option<&super::Handoff>,
     ) -> Result<usize, SourceError> {
         self.ensure().await?;
         let sel = self.selected.expect("selected after ensure");
@@ -597,7 +601,9 @@ impl ImapSource {
                     .max();
                 chunk_max.max(max_big.unwrap_or(0))
             };
-            stored += self.fetch_chunk(store, sel, &chunk, cursor, now).await?;
+            stored += self
+                .fetch_chunk(store, sel, &chunk, cursor, now, handoff)
+                .await?;
             progress.send_modify(|n| *n = stored);
         }
         Ok(stored)
@@ -693,8 +699,9 @@ impl ImapSource {
         Ok(stored)
     }
 
-    /// Download one chunk's bodies and store them with the cursor at `cursor`, in one
-    /// transaction. Returns how many were new.
+    /// Download one chunk's bodies and hand them to intake with the cursor at
+    /// `cursor` (see [`ImapSource::fetch`]), or store them with it in one
+    /// transaction. Returns how many were handed over or newly stored.
     async fn fetch_chunk(
         &mut self,
         store: &Store,
@@ -702,6 +709,7 @@ impl ImapSource {
         chunk: &[u32],
         cursor: u32,
         now: i64,
+        handoff: Option<&super::Handoff>,
     ) -> Result<usize, SourceError> {
         let h = self.cfg.host.clone();
         let t = self.cfg.timeout;
@@ -741,19 +749,40 @@ impl ImapSource {
             .await?
         };
         let t_store = std::time::Instant::now();
-        let mut tx = store.begin().await?;
-        let batch: Vec<messages::NewMessage> = fetched
-            .into_iter()
-            .map(|(uid, internal, raw)| messages::NewMessage {
-                source_key: self.key(sel, uid),
-                received_at: now,
-                arrived_at: super::arrival(internal, now),
-                raw,
-            })
-            .collect();
-        let stored = messages::insert_received_many(&mut tx, &batch).await? as usize;
-        messages::set_cursor(&mut tx, &self.cfg.inbox, sel.uidvalidity, cursor).await?;
-        tx.commit().await.ctx("committing received messages")?;
+        let batch = messages::Chunk {
+            messages: fetched
+                .into_iter()
+                .map(|(uid, internal, raw)| messages::NewMessage {
+                    source_key: self.key(sel, uid),
+                    received_at: now,
+                    arrived_at: super::arrival(internal, now),
+                    raw,
+                })
+                .collect(),
+            cursor: Some(messages::Cursor {
+                mailbox: self.cfg.inbox.clone(),
+                uidvalidity: sel.uidvalidity,
+                last_uid: cursor,
+            }),
+        };
+        let stored = match handoff {
+            Some(to_intake) => {
+                let n = batch.messages.len();
+                // Intake stopped (its error ends the cycle): nothing of this
+                // chunk is stored and the cursor stays, so it is fetched again.
+                to_intake
+                    .send(batch)
+                    .await
+                    .map_err(|_| self.err("intake stopped before storing a chunk".into()))?;
+                n
+            }
+            None => {
+                let mut tx = store.begin().await?;
+                let n = messages::store_chunk(&mut tx, &batch).await? as usize;
+                tx.commit().await.ctx("committing received messages")?;
+                n
+            }
+        };
         tracing::debug!(
             messages = chunk.len(),
             fetch_ms = (t_store - t_fetch).as_secs_f64() * 1e3,

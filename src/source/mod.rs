@@ -58,6 +58,11 @@ pub fn arrival(delivered: Option<i64>, now: i64) -> i64 {
 /// the rest is still being fetched. Dropping the sender means the fetch ended.
 pub type Progress = tokio::sync::watch::Sender<usize>;
 
+/// Where a source hands fetched chunks to intake, which stores each one in
+/// the transaction that records its outcome (bounded: the source waits while
+/// intake is a chunk behind, so at most a few chunks are held in memory).
+pub type Handoff = tokio::sync::mpsc::Sender<crate::store::messages::Chunk>;
+
 /// The configured source.
 #[derive(Debug)]
 pub enum MailSource {
@@ -68,16 +73,19 @@ pub enum MailSource {
 }
 
 impl MailSource {
-    /// Store new messages; returns how many were stored. Each committed
-    /// chunk is announced on `progress`.
+    /// Store new messages, or (IMAP, with `handoff`) hand them to intake to
+    /// store with their outcome; returns how many were stored or handed over.
+    /// Each chunk is announced on `progress`. Maildir always stores: its
+    /// files are few per cycle and it needs no cursor.
     pub async fn fetch(
         &mut self,
         store: &crate::store::Store,
         now: i64,
         progress: &Progress,
+        handoff: Option<&Handoff>,
     ) -> Result<usize, SourceError> {
         match self {
-            MailSource::Imap(s) => s.fetch(store, now, progress).await,
+            MailSource::Imap(s) => s.fetch(store, now, progress, handoff).await,
             MailSource::Maildir(s) => s.fetch(store, now, progress).await,
         }
     }

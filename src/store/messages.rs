@@ -1,8 +1,10 @@
 //! Inbound messages and the mailbox cursor.
 //!
-//! A message is stored as raw bytes the moment it is fetched (`received`),
-//! then moved to exactly one terminal state by intake, in the transaction
-//! that also records its effects and queues its reply. `disposed` tracks
+//! A message from an IMAP chunk is stored once, directly in its terminal
+//! state with its bytes, in the transaction that records its effects and
+//! queues its reply ([`insert_processed_many`]). Otherwise it is stored as
+//! raw bytes when fetched (`received`), then moved to exactly one terminal
+//! state by intake in that transaction. `disposed` tracks
 //! whether the source has filed it away (IMAP MOVE, Maildir `cur/`), which
 //! only happens after the terminal state is committed.
 
@@ -72,8 +74,42 @@ pub struct Finish {
 /// The bytes go to `message_raw`, written once: the `messages` row, which
 /// intake updates twice more, stays small.
 pub async fn insert_received_many(conn: &mut AnyConnection, ms: &[NewMessage]) -> Result<u64> {
+    let rows: Vec<Received<'_>> = ms
+        .iter()
+        .map(|m| Received {
+            source_key: &m.source_key,
+            received_at: m.received_at,
+            arrived_at: m.arrived_at,
+            raw: &m.raw,
+        })
+        .collect();
+    Ok(insert_received_ids(conn, &rows).await?.len() as u64)
+}
+
+/// A fetched message borrowed for [`insert_received_ids`] (see [`NewMessage`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    /// See [`NewMessage::source_key`].
+    pub source_key: &'a str,
+    /// See [`NewMessage::received_at`].
+    pub received_at: i64,
+    /// See [`NewMessage::arrived_at`].
+    pub arrived_at: i64,
+    /// See [`NewMessage::raw`].
+    pub raw: &'a [u8],
+}
+
+/// Store fetched messages as `received` (rows and bytes, multi-row
+/// statements) and return the row id of each one that was new, by source
+/// key; keys already stored are skipped. Intake calls this inside the
+/// transaction that also records what the messages did, so each message is
+/// written once (see `Intake::process_alongside`).
+pub async fn insert_received_ids(
+    conn: &mut AnyConnection,
+    ms: &[Received<'_>],
+) -> Result<HashMap<String, i64>> {
     use sha2::Digest;
-    let mut n = 0;
+    let mut ids = HashMap::new();
     for chunk in ms.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO messages (source_key, received_at, arrived_at, size, sha256, state)
@@ -85,11 +121,11 @@ pub async fn insert_received_many(conn: &mut AnyConnection, ms: &[NewMessage]) -
         let mut q = sqlx::query(super::generated(conn, sql));
         for m in chunk {
             q = q
-                .bind(&m.source_key)
+                .bind(m.source_key)
                 .bind(m.received_at)
                 .bind(m.arrived_at.min(m.received_at))
                 .bind(m.raw.len() as i64)
-                .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(&m.raw)))
+                .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(m.raw)))
                 .bind(MessageState::Received.as_str());
         }
         let rows = q
@@ -99,10 +135,7 @@ pub async fn insert_received_many(conn: &mut AnyConnection, ms: &[NewMessage]) -
         if rows.is_empty() {
             continue;
         }
-        let by_key: HashMap<&str, &[u8]> = chunk
-            .iter()
-            .map(|m| (m.source_key.as_str(), m.raw.as_slice()))
-            .collect();
+        let by_key: HashMap<&str, &[u8]> = chunk.iter().map(|m| (m.source_key, m.raw)).collect();
         let sql = format!(
             "INSERT INTO message_raw (id, raw) VALUES {}",
             placeholders(rows.len(), 2)
@@ -112,11 +145,150 @@ pub async fn insert_received_many(conn: &mut AnyConnection, ms: &[NewMessage]) -
             let key: String = r.try_get("source_key").ctx("reading stored ids")?;
             let id: i64 = r.try_get("id").ctx("reading stored ids")?;
             q = q.bind(id).bind(by_key[key.as_str()]);
+            ids.insert(key, id);
         }
         q.execute(&mut *conn)
             .await
             .ctx("storing received messages' bytes")?;
-        n += rows.len() as u64;
+    }
+    Ok(ids)
+}
+
+/// `n` unused message row ids, for messages inserted with their outcome
+/// later in the same transaction (see [`insert_processed_many`]).
+pub async fn reserve_ids(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    n: usize,
+) -> Result<Vec<i64>> {
+    super::reserve_row_ids(conn, backend, "messages", n, "reserving message ids").await
+}
+
+/// Store one fetched message as `received` under the reserved row id `id`
+/// (before its outcome is known: what handling it writes refers to it).
+pub async fn insert_received_as(conn: &mut AnyConnection, id: i64, m: &Received<'_>) -> Result<()> {
+    use sha2::Digest;
+    sqlx::query(
+        "INSERT INTO messages (id, source_key, received_at, arrived_at, size, sha256, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(m.source_key)
+    .bind(m.received_at)
+    .bind(m.arrived_at.min(m.received_at))
+    .bind(m.raw.len() as i64)
+    .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(m.raw)))
+    .bind(MessageState::Received.as_str())
+    .execute(&mut *conn)
+    .await
+    .ctx("storing a received message")?;
+    sqlx::query("INSERT INTO message_raw (id, raw) VALUES ($1, $2)")
+        .bind(id)
+        .bind(m.raw)
+        .execute(&mut *conn)
+        .await
+        .ctx("storing a received message's bytes")?;
+    Ok(())
+}
+
+/// A fetched message stored with its outcome in one write.
+#[derive(Debug)]
+pub struct Processed<'a> {
+    /// Its reserved row id.
+    pub id: i64,
+    /// The message as fetched.
+    pub received: Received<'a>,
+    /// The bytes to keep: `received.raw`, or a copy with its tokens erased.
+    pub keep: &'a [u8],
+    /// Its terminal state.
+    pub state: MessageState,
+    /// What intake decided.
+    pub finish: &'a Finish,
+}
+
+/// Store fetched messages directly in their terminal states (rows and
+/// bytes, multi-row statements): one write each instead of an insert as
+/// `received` and an update.
+pub async fn insert_processed_many(
+    conn: &mut AnyConnection,
+    rows: &[Processed<'_>],
+    now: i64,
+) -> Result<()> {
+    use sha2::Digest;
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO messages (id, source_key, received_at, arrived_at, size, sha256, state,
+                                   reason, detail, message_id, from_addr, subject, proposal_id,
+                                   duplicate_of, processed_at)
+             VALUES {}",
+            placeholders(chunk.len(), 15)
+        );
+        let mut q = sqlx::query(super::generated(conn, sql));
+        for p in chunk {
+            let (m, f) = (&p.received, p.finish);
+            q = q
+                .bind(p.id)
+                .bind(m.source_key)
+                .bind(m.received_at)
+                .bind(m.arrived_at.min(m.received_at))
+                .bind(m.raw.len() as i64)
+                .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(m.raw)))
+                .bind(p.state.as_str())
+                .bind(f.reason.map(Reason::as_str))
+                .bind(&f.detail)
+                .bind(&f.message_id)
+                .bind(&f.from_addr)
+                .bind(&f.subject)
+                .bind(f.proposal_id)
+                .bind(f.duplicate_of)
+                .bind(now);
+        }
+        q.execute(&mut *conn)
+            .await
+            .ctx("storing processed messages")?;
+        let sql = format!(
+            "INSERT INTO message_raw (id, raw) VALUES {}",
+            placeholders(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(super::generated(conn, sql));
+        for p in chunk {
+            q = q.bind(p.id).bind(p.keep);
+        }
+        q.execute(&mut *conn)
+            .await
+            .ctx("storing processed messages' bytes")?;
+    }
+    Ok(())
+}
+
+/// A chunk of fetched messages handed from the source to intake, which
+/// stores them in the transaction that records their outcome (or, when that
+/// fails, as `received`: [`store_chunk`]).
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    /// The messages, in UID order.
+    pub messages: Vec<NewMessage>,
+    /// Where the mailbox cursor moves once they are stored.
+    pub cursor: Option<Cursor>,
+}
+
+/// A position of the IMAP cursor ([`set_cursor`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// Mailbox name.
+    pub mailbox: String,
+    /// Its UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// Highest UID covered.
+    pub last_uid: u32,
+}
+
+/// Store a chunk as `received` with its cursor (the path for intake to take
+/// later, from the database). Returns how many were new.
+pub async fn store_chunk(conn: &mut AnyConnection, chunk: &Chunk) -> Result<u64> {
+    let n = insert_received_many(conn, &chunk.messages).await?;
+    if let Some(c) = &chunk.cursor {
+        set_cursor(conn, &c.mailbox, c.uidvalidity, c.last_uid).await?;
     }
     Ok(n)
 }

@@ -247,6 +247,44 @@ pub fn from_ms(v: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(v).unwrap_or_default()
 }
 
+/// `n` unused ids of `table`'s integer key, for rows inserted with them
+/// later in the same transaction. PostgreSQL takes them from the column's
+/// sequence; SQLite (one writer, inside its transaction) counts on from the
+/// highest id ever used (`sqlite_sequence`, so an id is never reused).
+pub(crate) async fn reserve_row_ids(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    table: &'static str,
+    n: usize,
+    what: &'static str,
+) -> Result<Vec<i64>> {
+    match backend {
+        Backend::Postgres => {
+            let sql = format!(
+                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id FROM generate_series(1, $1)"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(n as i64)
+                .fetch_all(&mut *conn)
+                .await
+                .ctx(what)?;
+            decode_all(rows, |r| r.try_get("id"), what)
+        }
+        Backend::Sqlite => {
+            let sql = format!(
+                "SELECT MAX(x) AS base FROM (SELECT COALESCE(MAX(id), 0) AS x FROM {table}
+                 UNION ALL SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = '{table}')"
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut *conn)
+                .await
+                .ctx(what)?;
+            let base: i64 = row.try_get("base").ctx(what)?;
+            Ok((1..=n as i64).map(|i| base + i).collect())
+        }
+    }
+}
+
 /// `($1, $2), ($3, $4), …` for a multi-row statement: `rows` rows of `cols`
 /// placeholders, numbered from `$1`.
 pub(crate) fn placeholders(rows: usize, cols: usize) -> String {

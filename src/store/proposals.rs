@@ -271,29 +271,7 @@ pub async fn lookup_token(conn: &mut AnyConnection, hash: &str) -> Result<Option
 /// SQLite (one writer, inside the batch's transaction) continues after the
 /// highest id ever used.
 pub async fn reserve_ids(conn: &mut AnyConnection, backend: Backend, n: usize) -> Result<Vec<i64>> {
-    match backend {
-        Backend::Postgres => {
-            let rows = sqlx::query(
-                "SELECT nextval(pg_get_serial_sequence('proposals', 'id')) AS id FROM generate_series(1, $1)",
-            )
-            .bind(n as i64)
-            .fetch_all(&mut *conn)
-            .await
-            .ctx("reserving proposal ids")?;
-            decode_all(rows, |r| r.try_get("id"), "reserving proposal ids")
-        }
-        Backend::Sqlite => {
-            let row = sqlx::query(
-                "SELECT MAX(x) AS base FROM (SELECT COALESCE(MAX(id), 0) AS x FROM proposals
-                 UNION ALL SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'proposals')",
-            )
-            .fetch_one(&mut *conn)
-            .await
-            .ctx("reserving proposal ids")?;
-            let base: i64 = row.try_get("base").ctx("reserving proposal ids")?;
-            Ok((1..=n as i64).map(|i| base + i).collect())
-        }
-    }
+    super::reserve_row_ids(conn, backend, "proposals", n, "reserving proposal ids").await
 }
 
 /// Insert or refresh many speakers (by address) in multi-row statements.
