@@ -359,13 +359,15 @@ async fn malformed_mime_nul_bytes_and_invalid_utf8_end_in_a_terminal_state() {
     let mut c = store.pool.acquire().await.unwrap();
     use sqlx::Row;
     let row = sqlx::query(
-        "SELECT r.raw, m.subject, m.state FROM messages m JOIN message_raw r ON r.id = m.id
+        "SELECT r.raw, r.compressed, m.subject, m.state FROM messages m
+         JOIN message_raw r ON r.id = m.id
          WHERE m.message_id = 'nul1@example.org'",
     )
     .fetch_one(&mut *c)
     .await
     .unwrap();
-    let raw: Vec<u8> = row.get("raw");
+    let raw = cfpd::store::packed::unpack(row.get("raw"), row.get::<i64, _>("compressed") == 1);
+    let raw = raw.unwrap();
     // IMAP cannot carry NUL in a non-BINARY FETCH: Dovecot sends 0x80 in its
     // place (RFC 3501 §4.3). Every other byte, invalid UTF-8 included, is kept.
     let over_imap: Vec<u8> = evil
@@ -835,12 +837,17 @@ async fn no_reply_token_is_readable_in_the_database_once_used() {
     let ack_raw = cfpd::store::packed::unpack(outbox[0].get("raw"), true).unwrap();
     let ack_raw = String::from_utf8_lossy(&ack_raw).to_string();
     assert!(ack_raw.contains("cfp+redacted@conf.example"), "{ack_raw}");
-    let inbound = sqlx::query("SELECT id, raw FROM message_raw ORDER BY id")
+    let inbound = sqlx::query("SELECT id, raw, compressed FROM message_raw ORDER BY id")
         .fetch_all(&mut *c)
         .await
         .unwrap();
     assert_eq!(inbound.len(), 2);
-    let reply_raw = String::from_utf8_lossy(&inbound[1].get::<Vec<u8>, _>("raw")).to_lowercase();
+    let reply_raw = cfpd::store::packed::unpack(
+        inbound[1].get("raw"),
+        inbound[1].get::<i64, _>("compressed") == 1,
+    )
+    .unwrap();
+    let reply_raw = String::from_utf8_lossy(&reply_raw).to_lowercase();
     assert!(!reply_raw.contains(&token), "{reply_raw}");
     assert!(
         reply_raw.contains("cfp+redacted@conf.example"),

@@ -21,3 +21,6 @@ ALTER TABLE outbox ADD COLUMN reply_secret TEXT;
 -- Oldest first, as the sender takes them.
 DROP INDEX outbox_due;
 CREATE INDEX outbox_queued ON outbox (id, next_attempt_at) WHERE state = 'queued';
+
+-- An inbound message's bytes are compressed the same way from now on.
+ALTER TABLE message_raw ADD COLUMN compressed BIGINT NOT NULL DEFAULT 0 CHECK (compressed IN (0, 1));

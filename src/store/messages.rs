@@ -137,14 +137,17 @@ pub async fn insert_received_ids(
         }
         let by_key: HashMap<&str, &[u8]> = chunk.iter().map(|m| (m.source_key, m.raw)).collect();
         let sql = format!(
-            "INSERT INTO message_raw (id, raw) VALUES {}",
-            placeholders(rows.len(), 2)
+            "INSERT INTO message_raw (id, raw, compressed) VALUES {}",
+            placeholders(rows.len(), 3)
         );
         let mut q = sqlx::query(super::generated(conn, sql));
         for r in &rows {
             let key: String = r.try_get("source_key").ctx("reading stored ids")?;
             let id: i64 = r.try_get("id").ctx("reading stored ids")?;
-            q = q.bind(id).bind(by_key[key.as_str()]);
+            q = q
+                .bind(id)
+                .bind(super::packed::pack(by_key[key.as_str()]))
+                .bind(1i64);
             ids.insert(key, id);
         }
         q.execute(&mut *conn)
@@ -182,9 +185,9 @@ pub async fn insert_received_as(conn: &mut AnyConnection, id: i64, m: &Received<
     .execute(&mut *conn)
     .await
     .ctx("storing a received message")?;
-    sqlx::query("INSERT INTO message_raw (id, raw) VALUES ($1, $2)")
+    sqlx::query("INSERT INTO message_raw (id, raw, compressed) VALUES ($1, $2, 1)")
         .bind(id)
-        .bind(m.raw)
+        .bind(super::packed::pack(m.raw))
         .execute(&mut *conn)
         .await
         .ctx("storing a received message's bytes")?;
@@ -247,12 +250,12 @@ pub async fn insert_processed_many(
             .await
             .ctx("storing processed messages")?;
         let sql = format!(
-            "INSERT INTO message_raw (id, raw) VALUES {}",
-            placeholders(chunk.len(), 2)
+            "INSERT INTO message_raw (id, raw, compressed) VALUES {}",
+            placeholders(chunk.len(), 3)
         );
         let mut q = sqlx::query(super::generated(conn, sql));
         for p in chunk {
-            q = q.bind(p.id).bind(p.keep);
+            q = q.bind(p.id).bind(super::packed::pack(p.keep)).bind(1i64);
         }
         q.execute(&mut *conn)
             .await
@@ -368,9 +371,9 @@ pub async fn finish_many(
 /// used them: [`crate::token::redact_mail`]).
 pub async fn replace_raw_many(conn: &mut AnyConnection, rows: &[(i64, Vec<u8>)]) -> Result<()> {
     for (id, raw) in rows {
-        sqlx::query("UPDATE message_raw SET raw = $2 WHERE id = $1")
+        sqlx::query("UPDATE message_raw SET raw = $2, compressed = 1 WHERE id = $1")
             .bind(*id)
-            .bind(raw)
+            .bind(super::packed::pack(raw))
             .execute(&mut *conn)
             .await
             .ctx("erasing tokens from stored messages")?;
@@ -417,7 +420,7 @@ pub async fn pending(
     max_bytes: i64,
 ) -> Result<Vec<PendingMessage>> {
     let sql = format!(
-        "SELECT p.id, p.source_key, r.raw, p.reason, p.arrived
+        "SELECT p.id, p.source_key, r.raw, r.compressed, p.reason, p.arrived
          FROM (SELECT id, source_key, reason, size,
                       COALESCE(arrived_at, received_at) AS arrived,
                       SUM(size) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS upto
@@ -441,7 +444,13 @@ pub async fn pending(
             Ok(PendingMessage {
                 id: r.try_get("id")?,
                 source_key: r.try_get("source_key")?,
-                raw: r.try_get::<Option<Vec<u8>>, _>("raw")?.unwrap_or_default(),
+                raw: match r.try_get::<Option<Vec<u8>>, _>("raw")? {
+                    Some(raw) => super::packed::unpack(
+                        raw,
+                        r.try_get::<Option<i64>, _>("compressed")? == Some(1),
+                    )?,
+                    None => Vec::new(),
+                },
                 arrived_at: r.try_get("arrived")?,
                 released: spelled_opt(r, "reason")? == Some(Reason::ReleasedByChair),
             })
@@ -601,12 +610,12 @@ pub struct MessageSummary {
 /// The stored bytes of message `id` (`None` for no such message; tokens
 /// in mail that came through a token address are already erased).
 pub async fn raw(conn: &mut AnyConnection, id: i64) -> Result<Option<Vec<u8>>> {
-    let row = sqlx::query("SELECT raw FROM message_raw WHERE id = $1")
+    let row = sqlx::query("SELECT raw, compressed FROM message_raw WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await
         .ctx("reading a stored message")?;
-    row.map(|r| r.try_get::<Vec<u8>, _>("raw"))
+    row.map(|r| super::packed::unpack(r.try_get("raw")?, r.try_get::<i64, _>("compressed")? == 1))
         .transpose()
         .ctx("reading a stored message")
 }
