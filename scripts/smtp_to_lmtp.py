@@ -50,18 +50,22 @@ class LmtpRelay:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self.deliver, envelope)
 
-    def lmtp(self, fresh=False):
+    def lmtp(self):
         """This thread's LMTP session to Dovecot, kept open between mails as an
         MTA's connection cache does: a session per mail (LHLO, user lookup,
-        QUIT) cost Dovecot more than the delivery and capped the relay near
-        400 mails/s on two cores."""
+        QUIT) cost Dovecot more than the delivery. A kept session is checked
+        with NOOP first: after a Dovecot restart it is gone, or answers 421."""
         lmtp = getattr(self.local, "lmtp", None)
-        if lmtp is not None and fresh:
+        if lmtp is not None:
             try:
-                lmtp.close()
-            except OSError:
-                pass
-            lmtp = None
+                if lmtp.noop()[0] != 250:
+                    raise smtplib.SMTPServerDisconnected("not ready")
+            except (OSError, smtplib.SMTPException):
+                try:
+                    lmtp.close()
+                except OSError:
+                    pass
+                lmtp = None
         if lmtp is None:
             lmtp = smtplib.LMTP(self.lmtp_host, self.lmtp_port)
             self.local.lmtp = lmtp
@@ -69,12 +73,7 @@ class LmtpRelay:
 
     def deliver(self, envelope):
         try:
-            try:
-                lmtp = self.lmtp()
-                lmtp.rset()
-            except (OSError, smtplib.SMTPException):
-                # The kept session went away (Dovecot restarted, idle timeout): a new one.
-                lmtp = self.lmtp(fresh=True)
+            lmtp = self.lmtp()
             refused = lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
         except smtplib.SMTPRecipientsRefused:
             self.local.lmtp = None
