@@ -1027,7 +1027,10 @@ async fn outbox(path: &Path, act: Option<OutboxAct>, uncertain: bool) -> anyhow:
             bail!("mail {id} is not uncertain (see `cfpd outbox --uncertain`)");
         }
         Some(OutboxAct::MarkSent(id)) => {
-            if crate::store::outbox::resolve_as_sent(&mut c, id, now).await? {
+            // The state and the erasure of its secrets commit together.
+            let mut tx = sqlx::Connection::begin(&mut *c).await?;
+            if crate::store::outbox::resolve_as_sent(&mut tx, id, now).await? {
+                tx.commit().await?;
                 println!("mail {id} recorded as sent; it will not be sent again");
                 return Ok(());
             }

@@ -558,9 +558,13 @@ impl Sender {
     /// where it left one mail per connection.
     pub async fn drain_counted(&self, counter: Option<Counter>) -> Result<DrainStats, SendError> {
         {
-            // Mail to an address that bounced is never sent (see store::bounces).
-            let mut c = self.store.conn().await?;
-            outbox::suppress_undeliverable(&mut c).await?;
+            // Mail to an address that bounced is never sent (see store::bounces);
+            // each one's state and the erasure of its secrets commit together.
+            let mut tx = self.store.begin().await?;
+            outbox::suppress_undeliverable(&mut tx).await?;
+            tx.commit()
+                .await
+                .ctx("suppressing mail to undeliverable addresses")?;
         }
         let mut workers: Vec<Worker> = (0..self.transport.workers())
             .map(|_| Worker::default())

@@ -193,8 +193,7 @@ pub async fn release(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool
 /// when it is no longer queued (the sender took it meanwhile).
 pub async fn cancel(conn: &mut AnyConnection, id: i64, chair: &str) -> Result<bool> {
     let n = sqlx::query(
-        "UPDATE outbox SET state = $2, hold = NULL, last_error = $3,
-                envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+        "UPDATE outbox SET state = $2, hold = NULL, last_error = $3
          WHERE id = $1 AND state = $4",
     )
     .bind(id)

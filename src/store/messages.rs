@@ -136,25 +136,31 @@ pub async fn insert_received_ids(
             continue;
         }
         let by_key: HashMap<&str, &[u8]> = chunk.iter().map(|m| (m.source_key, m.raw)).collect();
-        let sql = format!(
-            "INSERT INTO message_raw (id, raw, compressed) VALUES {}",
-            placeholders(rows.len(), 3)
-        );
-        let mut q = sqlx::query(super::generated(conn, sql));
+        let mut bytes = Vec::with_capacity(rows.len());
         for r in &rows {
             let key: String = r.try_get("source_key").ctx("reading stored ids")?;
             let id: i64 = r.try_get("id").ctx("reading stored ids")?;
-            q = q
-                .bind(id)
-                .bind(super::packed::pack(by_key[key.as_str()]))
-                .bind(1i64);
+            bytes.push((id, by_key[key.as_str()]));
             ids.insert(key, id);
         }
-        q.execute(&mut *conn)
-            .await
-            .ctx("storing received messages' bytes")?;
+        insert_bytes(conn, &bytes).await?;
     }
     Ok(ids)
+}
+
+/// Store messages' bytes (compressed, [`super::packed`]) under their row ids,
+/// in one multi-row statement (`rows` at most [`CHUNK`] long).
+async fn insert_bytes(conn: &mut AnyConnection, rows: &[(i64, &[u8])]) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO message_raw (id, raw, compressed) VALUES {}",
+        placeholders(rows.len(), 3)
+    );
+    let mut q = sqlx::query(super::generated(conn, sql));
+    for (id, raw) in rows {
+        q = q.bind(*id).bind(super::packed::pack(raw)).bind(1i64);
+    }
+    q.execute(&mut *conn).await.ctx("storing messages' bytes")?;
+    Ok(())
 }
 
 /// `n` unused message row ids, for messages inserted with their outcome
@@ -185,13 +191,7 @@ pub async fn insert_received_as(conn: &mut AnyConnection, id: i64, m: &Received<
     .execute(&mut *conn)
     .await
     .ctx("storing a received message")?;
-    sqlx::query("INSERT INTO message_raw (id, raw, compressed) VALUES ($1, $2, 1)")
-        .bind(id)
-        .bind(super::packed::pack(m.raw))
-        .execute(&mut *conn)
-        .await
-        .ctx("storing a received message's bytes")?;
-    Ok(())
+    insert_bytes(conn, &[(id, m.raw)]).await
 }
 
 /// A fetched message stored with its outcome in one write.
@@ -249,17 +249,8 @@ pub async fn insert_processed_many(
         q.execute(&mut *conn)
             .await
             .ctx("storing processed messages")?;
-        let sql = format!(
-            "INSERT INTO message_raw (id, raw, compressed) VALUES {}",
-            placeholders(chunk.len(), 3)
-        );
-        let mut q = sqlx::query(super::generated(conn, sql));
-        for p in chunk {
-            q = q.bind(p.id).bind(super::packed::pack(p.keep)).bind(1i64);
-        }
-        q.execute(&mut *conn)
-            .await
-            .ctx("storing processed messages' bytes")?;
+        let bytes: Vec<(i64, &[u8])> = chunk.iter().map(|p| (p.id, p.keep)).collect();
+        insert_bytes(conn, &bytes).await?;
     }
     Ok(())
 }
@@ -444,13 +435,7 @@ pub async fn pending(
             Ok(PendingMessage {
                 id: r.try_get("id")?,
                 source_key: r.try_get("source_key")?,
-                raw: match r.try_get::<Option<Vec<u8>>, _>("raw")? {
-                    Some(raw) => super::packed::unpack(
-                        raw,
-                        r.try_get::<Option<i64>, _>("compressed")? == Some(1),
-                    )?,
-                    None => Vec::new(),
-                },
+                raw: super::packed::from_row_opt(r)?.unwrap_or_default(),
                 arrived_at: r.try_get("arrived")?,
                 released: spelled_opt(r, "reason")? == Some(Reason::ReleasedByChair),
             })
@@ -615,7 +600,7 @@ pub async fn raw(conn: &mut AnyConnection, id: i64) -> Result<Option<Vec<u8>>> {
         .fetch_optional(&mut *conn)
         .await
         .ctx("reading a stored message")?;
-    row.map(|r| super::packed::unpack(r.try_get("raw")?, r.try_get::<i64, _>("compressed")? == 1))
+    row.map(|r| super::packed::from_row(&r))
         .transpose()
         .ctx("reading a stored message")
 }

@@ -262,7 +262,7 @@ pub async fn claim_due(conn: &mut AnyConnection, now: i64, limit: i64) -> Result
                 envelope_from: r.try_get("envelope_from")?,
                 recipient: r.try_get("recipient")?,
                 message_id: r.try_get("message_id")?,
-                raw: stored_raw(r)?,
+                raw: super::packed::from_row(r)?,
                 reply_secret: r.try_get("reply_secret")?,
                 attempts: r.try_get("attempts")?,
             })
@@ -403,11 +403,6 @@ pub fn redaction(raw: &[u8]) -> Option<Vec<u8>> {
     (clean != raw).then_some(clean)
 }
 
-/// A mail's bytes from a row with `raw` and `compressed` (see [`super::packed`]).
-fn stored_raw(r: &sqlx::any::AnyRow) -> std::result::Result<Vec<u8>, sqlx::Error> {
-    super::packed::unpack(r.try_get("raw")?, r.try_get::<i64, _>("compressed")? != 0)
-}
-
 /// Store new bytes for a mail (its redacted copy).
 async fn replace_raw(conn: &mut AnyConnection, id: i64, raw: &[u8]) -> Result<()> {
     sqlx::query("UPDATE outbox_raw SET raw = $2, compressed = 1 WHERE id = $1")
@@ -420,13 +415,20 @@ async fn replace_raw(conn: &mut AnyConnection, id: i64, raw: &[u8]) -> Result<()
 }
 
 /// Erase what a mail that will not be sent (again) keeps secret: its reply
-/// token and tokens in its bytes. Its state was changed by the caller.
+/// token, its VERP return path (only its hash is kept, which is all a bounce
+/// needs) and tokens in its bytes. Its state was changed by the caller, in
+/// the same transaction. (The sender settles sent and failed mail itself,
+/// with redactions it worked out before sending: see [`settle`].)
 pub(crate) async fn erase_secrets(conn: &mut AnyConnection, id: i64) -> Result<()> {
-    sqlx::query("UPDATE outbox SET reply_secret = NULL WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .ctx("erasing a mail's reply token")?;
+    sqlx::query(
+        "UPDATE outbox SET reply_secret = NULL,
+                envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .ctx("erasing a mail's reply token")?;
     if let Some(raw) = raw_of(conn, id).await? {
         if let Some(clean) = redaction(&raw) {
             replace_raw(conn, id, &clean).await?;
@@ -607,8 +609,7 @@ pub async fn uncertain(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Uncer
 pub async fn resolve_as_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE outbox SET state = '{}', sent_at = $2,
-                last_error = 'marked sent by hand after being uncertain',
-                envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+                last_error = 'marked sent by hand after being uncertain'
          WHERE id = $1 AND state = '{}'",
         OutboxState::Sent,
         OutboxState::Uncertain
@@ -632,7 +633,7 @@ pub(crate) async fn raw_of(conn: &mut AnyConnection, id: i64) -> Result<Option<V
         .fetch_optional(&mut *conn)
         .await
         .ctx("reading a stored mail")?
-        .map(|r| stored_raw(&r))
+        .map(|r| super::packed::from_row(&r))
         .transpose()
         .ctx("reading a stored mail")
 }
@@ -658,8 +659,7 @@ pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
     for id in ids {
         let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE outbox SET state = '{}', hold = NULL,
-                    last_error = 'not sent: the address is undeliverable (it bounced)',
-                    envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
+                    last_error = 'not sent: the address is undeliverable (it bounced)'
              WHERE id = $1 AND state = '{}'",
             OutboxState::Suppressed,
             OutboxState::Queued
@@ -680,54 +680,30 @@ pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
 /// Erase the tokens of mails that reached a final state before cfpd did so
 /// (listed in `outbox_redact_pending` by migration 0012), a bounded batch at
 /// a time; called at every start, it costs one empty read once done.
-/// Returns how many mails it redacted.
+/// Returns how many listed mails it went through.
 pub async fn redact_backlog(conn: &mut AnyConnection) -> Result<u64> {
     let mut total = 0;
     loop {
-        let rows = sqlx::query(
-            "SELECT p.id AS id, r.raw AS raw, r.compressed AS compressed
-             FROM outbox_redact_pending p
-             LEFT JOIN outbox_raw r ON r.id = p.id ORDER BY p.id LIMIT 200",
-        )
-        .fetch_all(&mut *conn)
-        .await
-        .ctx("reading mails to redact")?;
-        let rows = decode_all(
+        let rows = sqlx::query("SELECT id FROM outbox_redact_pending ORDER BY id LIMIT 200")
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("reading mails to redact")?;
+        let ids = decode_all(
             rows,
-            |r| {
-                let raw = match r.try_get::<Option<Vec<u8>>, _>("raw")? {
-                    Some(raw) => Some(super::packed::unpack(
-                        raw,
-                        r.try_get::<Option<i64>, _>("compressed")? == Some(1),
-                    )?),
-                    None => None,
-                };
-                Ok((r.try_get::<i64, _>("id")?, raw))
-            },
+            |r| r.try_get::<i64, _>("id"),
             "reading mails to redact",
         )?;
-        if rows.is_empty() {
+        if ids.is_empty() {
             return Ok(total);
         }
-        for (id, raw) in rows {
-            if let Some(raw) = raw {
-                sqlx::query(
-                    "UPDATE outbox SET
-                            envelope_from = CASE WHEN bounce_hash IS NULL THEN envelope_from ELSE '' END
-                     WHERE id = $1",
-                )
-                .bind(id)
-                .execute(&mut *conn)
-                .await
-                .ctx("redacting a stored mail")?;
-                replace_raw(conn, id, &crate::token::redact_mail(&raw)).await?;
-                total += 1;
-            }
+        for id in ids {
+            erase_secrets(conn, id).await?;
             sqlx::query("DELETE FROM outbox_redact_pending WHERE id = $1")
                 .bind(id)
                 .execute(&mut *conn)
                 .await
                 .ctx("redacting a stored mail")?;
+            total += 1;
         }
     }
 }

@@ -71,6 +71,24 @@ pub fn unpack(stored: Vec<u8>, compressed: bool) -> Result<Vec<u8>, sqlx::Error>
     })
 }
 
+/// The bytes of a row that has `raw` and `compressed` columns.
+pub fn from_row(r: &sqlx::any::AnyRow) -> Result<Vec<u8>, sqlx::Error> {
+    use sqlx::Row;
+    unpack(r.try_get("raw")?, r.try_get::<i64, _>("compressed")? != 0)
+}
+
+/// [`from_row`] for a row from an outer join, whose bytes may be missing.
+pub fn from_row_opt(r: &sqlx::any::AnyRow) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    use sqlx::Row;
+    match r.try_get::<Option<Vec<u8>>, _>("raw")? {
+        Some(raw) => Ok(Some(unpack(
+            raw,
+            r.try_get::<Option<i64>, _>("compressed")?.unwrap_or(0) != 0,
+        )?)),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
