@@ -364,6 +364,22 @@ async fn pg_writes(url: &str) -> Option<(f64, f64)> {
     .await
     .unwrap()
     .get("pages");
+    // The position, so `pg_waldump --stats=record -s FROM -e TO` can say
+    // which records the run's WAL is made of.
+    let at = sqlx::query(
+        "SELECT pg_current_wal_lsn()::text AS lsn, buffers_checkpoint, buffers_clean, buffers_backend
+         FROM pg_stat_bgwriter",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    println!(
+        "PostgreSQL WAL position {}; pages written so far by checkpoints {}, the background writer {}, backends {}",
+        at.get::<String, _>("lsn"),
+        at.get::<i64, _>("buffers_checkpoint"),
+        at.get::<i64, _>("buffers_clean"),
+        at.get::<i64, _>("buffers_backend"),
+    );
     let mib = |b: f64| b / (1024.0 * 1024.0);
     Some((mib(wal), mib(pages as f64 * 8192.0)))
 }
