@@ -257,7 +257,7 @@ async fn backlog(n: usize) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     let server_mib = match (pg_before, pg_writes(&w.db_url).await) {
-        (Some(b), Some(a)) => Some((a.0 - b.0, a.1 - b.1)),
+        (Some(b), Some(a)) => Some((a.0 - b.0, a.1 - b.1, a.2.zip(b.2).map(|(a, b)| a - b))),
         _ => None,
     };
     // CFPD_BENCH_KEEP=DIR keeps the SQLite database of the run (to map pages to tables).
@@ -309,12 +309,22 @@ async fn backlog(n: usize) {
             .and_then(|v| v.trim_end_matches(')').parse().ok())
             .unwrap_or(0.0)
     };
-    if let Some((wal, pages)) = server_mib {
+    if let Some((wal, pages, _)) = server_mib {
         println!(
-            "PostgreSQL server writes during the run: WAL {wal:.1} MiB, data pages written by the checkpoint after it {pages:.1} MiB"
+            "PostgreSQL server writes during the run: WAL {wal:.1} MiB, data pages written {pages:.1} MiB (checkpoints, background writer and backends; in PostgreSQL 15 a backend's count includes the zero-filled page it writes to extend a file, so pages are counted about twice)"
         );
     }
-    let written = fs_written_mib(&stderr).unwrap_or(0.0) + server_mib.map_or(0.0, |(w, p)| w + p);
+    // On its own disk (CFPD_BENCH_PG_DEVICE), what reached the disk is
+    // measured rather than added up from PostgreSQL's counters.
+    let server_written = server_mib.map(|(w, p, dev)| {
+        if let Some(dev) = dev {
+            println!("PostgreSQL's own disk received {dev:.1} MiB during the run (WAL, data and file-system metadata, synced)");
+            dev
+        } else {
+            w + p
+        }
+    });
+    let written = fs_written_mib(&stderr).unwrap_or(0.0) + server_written.unwrap_or(0.0);
     let intake = rate("processed");
     let send = rate("sent");
     let rss = peak_rss_kib(&stderr).unwrap_or(0);
@@ -344,7 +354,14 @@ async fn backlog(n: usize) {
 /// bench's alone, so the difference across a run is that run's. A CHECKPOINT
 /// first, so pages the run dirtied are counted when they reach the disk.
 /// None on SQLite, whose writes are the process's own (counted by `time`).
-async fn pg_writes(url: &str) -> Option<(f64, f64)> {
+///
+/// The third figure is what the block device named by
+/// `CFPD_BENCH_PG_DEVICE` (e.g. `loop0`: a file system holding only the
+/// cluster) has received, after `sync`: the bytes that really reached a disk.
+/// PostgreSQL's counters cannot say that (a page written to extend a file
+/// and written again with its content is two writes to them, often one to
+/// the disk; WAL pages rewritten at each commit are one to them).
+async fn pg_writes(url: &str) -> Option<(f64, f64, Option<f64>)> {
     use sqlx::Connection;
     if !url.starts_with("postgres") {
         return None;
@@ -381,7 +398,15 @@ async fn pg_writes(url: &str) -> Option<(f64, f64)> {
         at.get::<i64, _>("buffers_backend"),
     );
     let mib = |b: f64| b / (1024.0 * 1024.0);
-    Some((mib(wal), mib(pages as f64 * 8192.0)))
+    let device = std::env::var("CFPD_BENCH_PG_DEVICE").ok().map(|dev| {
+        let synced = std::process::Command::new("sync").status().unwrap();
+        assert!(synced.success());
+        let stat = std::fs::read_to_string(format!("/sys/block/{dev}/stat")).unwrap();
+        // Field 7: sectors written (512 bytes each).
+        let sectors: f64 = stat.split_whitespace().nth(6).unwrap().parse().unwrap();
+        mib(sectors * 512.0)
+    });
+    Some((mib(wal), mib(pages as f64 * 8192.0), device))
 }
 
 async fn latency(n: usize) {

@@ -4,9 +4,11 @@
 //! state with its bytes, in the transaction that records its effects and
 //! queues its reply ([`insert_processed_many`]). Otherwise it is stored as
 //! raw bytes when fetched (`received`), then moved to exactly one terminal
-//! state by intake in that transaction. `disposed` tracks
-//! whether the source has filed it away (IMAP MOVE, Maildir `cur/`), which
-//! only happens after the terminal state is committed.
+//! state by intake in that transaction. `messages_unfiled` lists the
+//! messages the source has not filed away yet (IMAP MOVE, Maildir `cur/`),
+//! which only happens after the terminal state is committed: a row there is
+//! written with the message and deleted once it is filed, so the message's
+//! own row is never rewritten for it (migration 0022).
 
 use std::collections::HashMap;
 
@@ -148,8 +150,9 @@ pub async fn insert_received_ids(
     Ok(ids)
 }
 
-/// Store messages' bytes (compressed, [`super::packed`]) under their row ids,
-/// in one multi-row statement (`rows` at most [`CHUNK`] long).
+/// Store new messages' bytes (compressed, [`super::packed`]) under their
+/// row ids, in one multi-row statement (`rows` at most [`CHUNK`] long), and
+/// list them as waiting to be filed at their source.
 async fn insert_bytes(conn: &mut AnyConnection, rows: &[(i64, &[u8])]) -> Result<()> {
     let sql = format!(
         "INSERT INTO message_raw (id, raw, compressed) VALUES {}",
@@ -160,6 +163,26 @@ async fn insert_bytes(conn: &mut AnyConnection, rows: &[(i64, &[u8])]) -> Result
         q = q.bind(*id).bind(super::packed::pack(raw)).bind(1i64);
     }
     q.execute(&mut *conn).await.ctx("storing messages' bytes")?;
+    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+    queue_filing(conn, &ids).await
+}
+
+/// List new messages as waiting to be filed at their source ([`undisposed`]).
+async fn queue_filing(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO messages_unfiled (id) VALUES {}",
+        placeholders(ids.len(), 1)
+    );
+    let mut q = sqlx::query(super::generated(conn, sql));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(&mut *conn)
+        .await
+        .ctx("listing messages to file away")?;
     Ok(())
 }
 
@@ -396,9 +419,14 @@ pub async fn insert_quarantined(
     .fetch_optional(&mut *conn)
     .await
     .ctx("recording a quarantined message")?;
-    row.map(|r| r.try_get("id"))
+    let id: Option<i64> = row
+        .map(|r| r.try_get("id"))
         .transpose()
-        .ctx("reading a quarantined message's id")
+        .ctx("reading a quarantined message's id")?;
+    if let Some(id) = id {
+        queue_filing(conn, &[id]).await?;
+    }
+    Ok(id)
 }
 
 /// Messages stored but not yet processed with an id above `after`, oldest
@@ -480,9 +508,10 @@ pub async fn undisposed(
     limit: i64,
 ) -> Result<Vec<Undisposed>> {
     let sql = format!(
-        "SELECT id, source_key, state FROM messages
-         WHERE disposed = 0 AND state <> '{}' AND source_key LIKE $1
-         ORDER BY id LIMIT $2",
+        "SELECT m.id, m.source_key, m.state
+         FROM messages_unfiled u JOIN messages m ON m.id = u.id
+         WHERE m.state <> '{}' AND m.source_key LIKE $1
+         ORDER BY u.id LIMIT $2",
         MessageState::Received
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -508,7 +537,7 @@ pub async fn undisposed(
 pub async fn mark_disposed(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
-            "UPDATE messages SET disposed = 1 WHERE id IN ({})",
+            "DELETE FROM messages_unfiled WHERE id IN ({})",
             in_list(1, chunk.len())
         );
         let mut q = sqlx::query(super::generated(conn, sql));

@@ -3,10 +3,15 @@
 //! A mail is queued (fully rendered, bytes and all) in the same transaction
 //! as the state change that causes it, under a `dedup_key` that is unique:
 //! queuing the same logical mail twice is a no-op. The sender moves a row
-//! `queued → sending → sent`; `sending` is committed just before the message
-//! body is handed to the SMTP server, so a crash leaves at most the one mail
-//! in flight in `sending`, which is then marked `uncertain` and never resent
-//! automatically (sending it again could deliver it twice).
+//! `queued → sending → sent`; `sending` is committed (for a group of mails,
+//! [`claim_due`]) before the bodies are handed to the SMTP server, so a crash
+//! leaves at most that group in `sending`, which is then marked `uncertain`
+//! and never resent automatically (sending it again could deliver it twice).
+//!
+//! Queued mail is found through `outbox_due`, a list of queued ids kept by
+//! triggers (migration 0022), not through an index on `state`: no outbox
+//! index names `state`, so on PostgreSQL a state change is a short in-page
+//! (HOT) update instead of a new version of the row in every index.
 
 use std::collections::HashMap;
 
@@ -224,10 +229,10 @@ pub async fn claim_due(conn: &mut AnyConnection, now: i64, limit: i64) -> Result
     let sql = format!(
         "UPDATE outbox SET state = '{sending}'
          WHERE state = '{queued}' AND id IN (
-             SELECT id FROM outbox
-             WHERE state = '{queued}' AND next_attempt_at <= $1 AND hold IS NULL
-               AND recipient NOT IN (SELECT address FROM undeliverable)
-             ORDER BY id LIMIT $2)
+             SELECT o.id FROM outbox_due d JOIN outbox o ON o.id = d.id
+             WHERE o.state = '{queued}' AND o.next_attempt_at <= $1 AND o.hold IS NULL
+               AND o.recipient NOT IN (SELECT address FROM undeliverable)
+             ORDER BY d.id LIMIT $2)
          RETURNING id",
         sending = OutboxState::Sending,
         queued = OutboxState::Queued
@@ -496,7 +501,8 @@ pub async fn stats(conn: &mut AnyConnection) -> Result<(Vec<(OutboxState, i64)>,
         .await
         .ctx("counting outbox mail")?;
     let oldest = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT MIN(created_at) AS oldest FROM outbox WHERE state = '{}' AND hold IS NULL",
+        "SELECT MIN(o.created_at) AS oldest FROM outbox_due d JOIN outbox o ON o.id = d.id
+         WHERE o.state = '{}' AND o.hold IS NULL",
         OutboxState::Queued
     )))
     .fetch_one(&mut *conn)
@@ -643,8 +649,8 @@ pub(crate) async fn raw_of(conn: &mut AnyConnection, id: i64) -> Result<Option<V
 /// sent mail). Returns how many rows changed.
 pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM outbox
-         WHERE state = '{}' AND recipient IN (SELECT address FROM undeliverable)",
+        "SELECT o.id FROM outbox_due d JOIN outbox o ON o.id = d.id
+         WHERE o.state = '{}' AND o.recipient IN (SELECT address FROM undeliverable)",
         OutboxState::Queued
     )))
     .fetch_all(&mut *conn)
@@ -746,7 +752,8 @@ pub async fn thread_counts(
     for chunk in threads.chunks(CHUNK) {
         let sql = format!(
             "SELECT thread_key, COUNT(*) AS n FROM outbox
-             WHERE created_at >= $1 AND cause_message IS NOT NULL AND thread_key IN ({})
+             WHERE created_at >= $1 AND cause_message IS NOT NULL AND thread_key IS NOT NULL
+               AND thread_key IN ({})
              GROUP BY thread_key",
             in_list(2, chunk.len())
         );
