@@ -229,8 +229,8 @@ pub async fn claim_due(conn: &mut AnyConnection, now: i64, limit: i64) -> Result
     let sql = format!(
         "UPDATE outbox SET state = '{sending}'
          WHERE state = '{queued}' AND id IN (
-             SELECT o.id FROM outbox_due d JOIN outbox o ON o.id = d.id
-             WHERE o.state = '{queued}' AND o.next_attempt_at <= $1 AND o.hold IS NULL
+             SELECT o.id FROM outbox_due d CROSS JOIN outbox o
+             WHERE o.id = d.id AND o.state = '{queued}' AND o.next_attempt_at <= $1 AND o.hold IS NULL
                AND o.recipient NOT IN (SELECT address FROM undeliverable)
              ORDER BY d.id LIMIT $2)
          RETURNING id",
@@ -501,8 +501,8 @@ pub async fn stats(conn: &mut AnyConnection) -> Result<(Vec<(OutboxState, i64)>,
         .await
         .ctx("counting outbox mail")?;
     let oldest = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT MIN(o.created_at) AS oldest FROM outbox_due d JOIN outbox o ON o.id = d.id
-         WHERE o.state = '{}' AND o.hold IS NULL",
+        "SELECT MIN(o.created_at) AS oldest FROM outbox_due d CROSS JOIN outbox o
+         WHERE o.id = d.id AND o.state = '{}' AND o.hold IS NULL",
         OutboxState::Queued
     )))
     .fetch_one(&mut *conn)
@@ -649,8 +649,8 @@ pub(crate) async fn raw_of(conn: &mut AnyConnection, id: i64) -> Result<Option<V
 /// sent mail). Returns how many rows changed.
 pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT o.id FROM outbox_due d JOIN outbox o ON o.id = d.id
-         WHERE o.state = '{}' AND o.recipient IN (SELECT address FROM undeliverable)",
+        "SELECT o.id FROM outbox_due d CROSS JOIN outbox o
+         WHERE o.id = d.id AND o.state = '{}' AND o.recipient IN (SELECT address FROM undeliverable)",
         OutboxState::Queued
     )))
     .fetch_all(&mut *conn)

@@ -174,8 +174,8 @@ pub async fn snapshot(
     // for the sender, so it does not count.
     let oldest_queued_at: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT created_at FROM outbox
-         WHERE id = (SELECT MIN(o.id) FROM outbox_due d JOIN outbox o ON o.id = d.id
-                     WHERE o.state = '{}' AND o.hold IS NULL)",
+         WHERE id = (SELECT MIN(o.id) FROM outbox_due d CROSS JOIN outbox o
+                     WHERE o.id = d.id AND o.state = '{}' AND o.hold IS NULL)",
         OutboxState::Queued
     )))
     .fetch_optional(&mut *conn)
