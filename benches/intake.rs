@@ -458,6 +458,17 @@ async fn main() {
     if !servers_available() {
         return;
     }
+    // The receiving side (Dovecot delivering each ack into a speaker's
+    // Maildir) is a test fixture: on this machine's ext4 its inode
+    // allocation for each new file took a whole core and set the delivery
+    // pace, not cfpd (BENCHMARKS.md, issue 18). Its directories go on tmpfs
+    // unless CFPD_TEST_DOVECOT_TMP names a place (`/tmp` to measure with the
+    // disk, as before). Set before anything reads the environment.
+    if std::env::var_os("CFPD_TEST_DOVECOT_TMP").is_none() && Path::new("/dev/shm").is_dir() {
+        std::env::set_var("CFPD_TEST_DOVECOT_TMP", "/dev/shm");
+    }
+    let root = std::env::var("CFPD_TEST_DOVECOT_TMP").unwrap_or_else(|_| "/tmp".into());
+    println!("test Dovecot (the receiving side) under {root}");
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
