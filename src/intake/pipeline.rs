@@ -610,6 +610,7 @@ impl Intake {
             }
             handled.unwrap_or(Ok(()))?;
         }
+        let t_compose = std::time::Instant::now();
         self.compose_replies(&mut b).await?;
         let t4 = std::time::Instant::now();
         // One line per message once its decision is committed (debug: at full
@@ -638,7 +639,8 @@ impl Intake {
             messages = n,
             read_prepare_ms = prepare_ms,
             lookups_ms = ms(t2, t3),
-            handle_ms = ms(t3, t4),
+            handle_ms = ms(t3, t_compose),
+            compose_ms = ms(t_compose, t4),
             flush_ms = ms(t4, t5),
             commit_ms = t5.elapsed().as_secs_f64() * 1e3,
             fresh = fresh.is_some(),
