@@ -24,7 +24,7 @@ pub struct Parsed {
 }
 
 /// Which field a label names; several spellings per field.
-const LABELS: &[(&str, &[&str])] = &[
+pub(super) const LABELS: &[(&str, &[&str])] = &[
     (
         "title",
         &["title", "talk title", "proposal title", "session title"],
@@ -72,26 +72,6 @@ const LABELS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-
-fn label_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        let mut alts: Vec<&str> = LABELS.iter().flat_map(|(_, a)| a.iter().copied()).collect();
-        // Longest first so "notes for reviewers" wins over "notes".
-        alts.sort_by_key(|a| std::cmp::Reverse(a.len()));
-        let alts = alts
-            .iter()
-            .map(|a| regex::escape(a).replace("\\ ", "\\s+").replace(' ', "\\s+"))
-            .collect::<Vec<_>>()
-            .join("|");
-        // optional heading marks / bullets / emphasis, the label, optional emphasis,
-        // then either a colon and a value, or the end of the line.
-        Regex::new(&format!(
-            r"(?i)^[ \t]*(?:#{{1,6}}[ \t]*|[-*+][ \t]+)?(?:\*\*|__|\*|_)?[ \t]*({alts})[ \t]*(?:\*\*|__|\*|_)?[ \t]*(?:(?:[:：]|\s-\s)(?:\*\*|__)?[ \t]*(.*?)|\(.*\))?[ \t]*$"
-        ))
-        .expect("label regex")
-    })
-}
 
 fn field_of(label: &str) -> &'static str {
     let norm = label
@@ -155,13 +135,14 @@ fn section_of(line: &str, rules: &ProposalRules) -> Option<(Section, String)> {
 /// the line is a label: the one reading of a built-in label, shared by
 /// [`parse`] and [`label_lines`].
 fn label_of(line: &str) -> Option<(&'static str, String)> {
-    let c = label_regex().captures(line)?;
-    let field = field_of(c.get(1).map_or("", |m| m.as_str()));
-    let first = c.get(2).map_or("", |m| m.as_str()).trim();
+    let m = super::label::match_label(line)?;
+    let label = line.get(m.label).unwrap_or_default();
+    let field = field_of(label);
+    let first = m.value.and_then(|v| line.get(v)).unwrap_or_default().trim();
     // "Type" and "Level" are common words: only treat them as labels with a value.
     let weak = matches!(
-        c.get(1).map(|m| m.as_str().to_lowercase()).as_deref(),
-        Some("type" | "level" | "length" | "details" | "summary" | "track")
+        label.to_lowercase().as_str(),
+        "type" | "level" | "length" | "details" | "summary" | "track"
     );
     if weak && first.is_empty() && !line.trim_start().starts_with('#') {
         return None;
