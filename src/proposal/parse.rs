@@ -684,6 +684,14 @@ mod tests {
             "x",
             "summary",
             "Bio",
+            " bio",
+            "bio ",
+            "about\x0bme",
+            "about\x0cme",
+            "about\rme",
+            "about\nme",
+            "about\x1cme",
+            "about me ",
         ] {
             assert_eq!(field_of(l), field_of_any(l), "{l:?}");
         }
