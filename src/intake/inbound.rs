@@ -119,7 +119,7 @@ fn sender(parsed: Option<&Address<'_>>, raw: &str) -> Option<Mailbox> {
         return None;
     }
     let written = a.address()?;
-    if !addr_spec_shaped(written) || !raw.to_lowercase().contains(&written.to_lowercase()) {
+    if !addr_spec_shaped(written) || !contains_lowercased(raw, written) {
         return None;
     }
     let address = normalize_address(written)?;
@@ -130,6 +130,20 @@ fn sender(parsed: Option<&Address<'_>>, raw: &str) -> Option<Mailbox> {
         // (`victim@v.example <attacker@a.example>`): keep the address alone.
         .filter(|n| !n.is_empty() && !n.contains('@'));
     Some(Mailbox { address, name })
+}
+
+/// Whether `haystack.to_lowercase()` contains `needle.to_lowercase()`, without
+/// lower-casing copies when both are ASCII (then it is a byte-wise comparison
+/// ignoring ASCII case).
+fn contains_lowercased(haystack: &str, needle: &str) -> bool {
+    if !(haystack.is_ascii() && needle.is_ascii()) {
+        return haystack.to_lowercase().contains(&needle.to_lowercase());
+    }
+    needle.is_empty()
+        || haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// How many `<…@…>` groups a raw address header holds outside quoted strings
@@ -432,6 +446,23 @@ mod tests {
             let got = from(good).unwrap_or_else(|| panic!("{good}"));
             assert_eq!(got.address, address, "{good}");
             assert_eq!(got.name.as_deref(), name, "{good}");
+        }
+    }
+
+    #[test]
+    fn the_ascii_containment_test_is_the_lowercased_one() {
+        for (h, n) in [
+            ("Ann <Ann@X.example>", "ann@x.example"),
+            ("Ann <ann@x.example>", "ANN@X.EXAMPLE"),
+            ("<a@b>", "a@bc"),
+            ("", ""),
+            ("x", ""),
+            ("", "x"),
+            ("Zoë <zoë@bücher.example>", "ZOË@BÜCHER.example"),
+            ("<trac\u{212a}@x.example>", "track@x.example"),
+        ] {
+            let slow = h.to_lowercase().contains(&n.to_lowercase());
+            assert_eq!(contains_lowercased(h, n), slow, "{h:?} {n:?}");
         }
     }
 

@@ -9,6 +9,7 @@
 
 pub mod changes;
 pub mod custom;
+mod label;
 pub mod parse;
 
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@
 //! ignored. Choice fields (format, audience) are normalised against the
 //! configured values: "25 minute talk" becomes `talk-25`.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -24,7 +25,7 @@ pub struct Parsed {
 }
 
 /// Which field a label names; several spellings per field.
-const LABELS: &[(&str, &[&str])] = &[
+pub(super) const LABELS: &[(&str, &[&str])] = &[
     (
         "title",
         &["title", "talk title", "proposal title", "session title"],
@@ -73,27 +74,31 @@ const LABELS: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn label_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        let mut alts: Vec<&str> = LABELS.iter().flat_map(|(_, a)| a.iter().copied()).collect();
-        // Longest first so "notes for reviewers" wins over "notes".
-        alts.sort_by_key(|a| std::cmp::Reverse(a.len()));
-        let alts = alts
+fn field_of(label: &str) -> &'static str {
+    if label.is_ascii() {
+        // What the general case below computes, without building the string:
+        // for ASCII, lower-casing is per byte and the words compare one by one.
+        let same = |spelling: &str| {
+            let (mut a, mut b) = (label.split_whitespace(), spelling.split(' '));
+            loop {
+                match (a.next(), b.next()) {
+                    (None, None) => return true,
+                    (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => {}
+                    _ => return false,
+                }
+            }
+        };
+        return LABELS
             .iter()
-            .map(|a| regex::escape(a).replace("\\ ", "\\s+").replace(' ', "\\s+"))
-            .collect::<Vec<_>>()
-            .join("|");
-        // optional heading marks / bullets / emphasis, the label, optional emphasis,
-        // then either a colon and a value, or the end of the line.
-        Regex::new(&format!(
-            r"(?i)^[ \t]*(?:#{{1,6}}[ \t]*|[-*+][ \t]+)?(?:\*\*|__|\*|_)?[ \t]*({alts})[ \t]*(?:\*\*|__|\*|_)?[ \t]*(?:(?:[:：]|\s-\s)(?:\*\*|__)?[ \t]*(.*?)|\(.*\))?[ \t]*$"
-        ))
-        .expect("label regex")
-    })
+            .find(|(_, spellings)| spellings.iter().any(|s| same(s)))
+            .map_or("description", |(field, _)| field);
+    }
+    field_of_any(label)
 }
 
-fn field_of(label: &str) -> &'static str {
+/// [`field_of`] for any label: its words lower-cased (`str::to_lowercase`, so
+/// the Kelvin sign in "TRAC\u{212a}" reads `k`) and compared with each spelling.
+fn field_of_any(label: &str) -> &'static str {
     let norm = label
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -155,14 +160,16 @@ fn section_of(line: &str, rules: &ProposalRules) -> Option<(Section, String)> {
 /// the line is a label: the one reading of a built-in label, shared by
 /// [`parse`] and [`label_lines`].
 fn label_of(line: &str) -> Option<(&'static str, String)> {
-    let c = label_regex().captures(line)?;
-    let field = field_of(c.get(1).map_or("", |m| m.as_str()));
-    let first = c.get(2).map_or("", |m| m.as_str()).trim();
+    let m = super::label::match_label(line)?;
+    let label = line.get(m.label).unwrap_or_default();
+    let field = field_of(label);
+    let first = m.value.and_then(|v| line.get(v)).unwrap_or_default().trim();
     // "Type" and "Level" are common words: only treat them as labels with a value.
-    let weak = matches!(
-        c.get(1).map(|m| m.as_str().to_lowercase()).as_deref(),
-        Some("type" | "level" | "length" | "details" | "summary" | "track")
-    );
+    const WEAK: &[&str] = &["type", "level", "length", "details", "summary", "track"];
+    let weak = match label.is_ascii() {
+        true => WEAK.iter().any(|w| label.eq_ignore_ascii_case(w)),
+        false => WEAK.contains(&label.to_lowercase().as_str()),
+    };
     if weak && first.is_empty() && !line.trim_start().starts_with('#') {
         return None;
     }
@@ -189,8 +196,14 @@ pub fn label_lines(text: &str) -> Vec<(usize, &'static str)> {
 /// Parse a proposal body. `rules` supplies the allowed formats and audiences
 /// and the conference's own fields.
 pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut sections: Vec<(Section, Vec<String>)> = Vec::new();
+    // Bodies rarely carry a bare or CRLF `\r` here (mail-parser decodes to `\n`):
+    // copy the text only when one needs replacing.
+    let text = match text.contains('\r') {
+        true => Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n")),
+        false => Cow::Borrowed(text),
+    };
+    // Lines borrow from the text; only a label's first value is a new string.
+    let mut sections: Vec<(Section, Vec<Cow<'_, str>>)> = Vec::new();
     for line in text.lines() {
         if line == "-- " || line == "--" {
             break; // signature
@@ -201,20 +214,20 @@ pub fn parse(text: &str, rules: &ProposalRules) -> Parsed {
                 if first.is_empty() {
                     vec![]
                 } else {
-                    vec![first]
+                    vec![Cow::Owned(first)]
                 },
             ));
             continue;
         }
         if let Some((_, lines)) = sections.last_mut() {
-            lines.push(line.to_string());
+            lines.push(Cow::Borrowed(line));
         }
     }
 
     // A closing after the last field ("Thanks, Ann", "Best regards,\nAnn Lee", "Sent from
     // my iPhone") is not part of it.
     if let Some((_, lines)) = sections.last_mut() {
-        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let refs: Vec<&str> = lines.iter().map(|l| l.as_ref()).collect();
         if let Some(k) = crate::mailtext::trim::sign_off_start(&refs) {
             lines.truncate(k);
         }
@@ -296,7 +309,7 @@ pub fn is_builtin_label(label: &str) -> bool {
 const ONE_PARAGRAPH: &[&str] = &["title", "format", "audience", "topics", "co-speakers"];
 
 /// The lines up to the first blank line after some text.
-fn first_paragraph(lines: &[String]) -> &[String] {
+fn first_paragraph<'a, 'l>(lines: &'a [Cow<'l, str>]) -> &'a [Cow<'l, str>] {
     let Some(start) = lines.iter().position(|l| !l.trim().is_empty()) else {
         return lines;
     };
@@ -313,8 +326,8 @@ fn strip_emphasis(s: &str) -> String {
 /// Remove common indentation and surrounding blank lines; keep paragraphs.
 /// When the value is indented under its label, an unindented line after a
 /// blank line ends it ("Thanks, Ada" after the last field is not part of it).
-fn clean_block(lines: &[String]) -> String {
-    let indent_of = |l: &String| l.len() - l.trim_start().len();
+fn clean_block(lines: &[Cow<'_, str>]) -> String {
+    let indent_of = |l: &Cow<'_, str>| l.len() - l.trim_start().len();
     let first_body = lines.iter().position(|l| !l.trim().is_empty());
     let mut end = lines.len();
     if let Some(fb) = first_body {
@@ -653,6 +666,43 @@ mod tests {
         // Prose mentioning a label is not a label.
         let f = parse("Title: T\nAbstract: my pronouns are\nimportant to me\n", &r).fields;
         assert!(f.custom.is_empty());
+    }
+
+    #[test]
+    fn ascii_labels_find_the_field_the_general_reading_finds() {
+        for l in [
+            "Title",
+            "TALK  TITLE",
+            "talk\ttitle",
+            "Notes For Reviewers",
+            "notes",
+            "co-Speakers",
+            "co  speakers",
+            "ABOUT me",
+            "about",
+            "",
+            "x",
+            "summary",
+            "Bio",
+            " bio",
+            "bio ",
+            "about\x0bme",
+            "about\x0cme",
+            "about\rme",
+            "about\nme",
+            "about\x1cme",
+            "about me ",
+        ] {
+            assert_eq!(field_of(l), field_of_any(l), "{l:?}");
+        }
+        for (_, spellings) in LABELS {
+            for s in *spellings {
+                assert_eq!(field_of(s), field_of_any(s), "{s:?}");
+                let upper = s.to_uppercase().replace(' ', " \t ");
+                assert_eq!(field_of(&upper), field_of_any(&upper), "{upper:?}");
+            }
+        }
+        assert_eq!(field_of("Trac\u{212a}"), "topics");
     }
 
     #[test]

@@ -30,13 +30,13 @@
 //! Rankings are deterministic: scores are rounded to 1e-6 and ties keep the
 //! set's order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use super::set::TopicSet;
-use super::text::{self, Stems, Token};
+use super::text::{self, Stems, WordMap};
 
 /// Score added once, per term weight, when a term appears in the title.
 pub const TITLE_BONUS: f64 = 3.0;
@@ -94,19 +94,60 @@ pub struct TopicScore {
 struct CompiledTerm {
     topic: usize,
     weight: f64,
-    /// `(word, stem)` per token; `exact` terms compare words, others stems.
-    tokens: Vec<(String, String)>,
+    /// Per token, what it is compared by: `exact` terms by the word (numbered
+    /// among the exact phrases' words), others by the stem (an id in
+    /// [`Tagger::stem_ids`]).
+    ids: Vec<u32>,
     exact: bool,
 }
 
 /// Ranks proposals against a [`TopicSet`]. Build once, use for many
 /// proposals; `Send + Sync`.
+///
+/// The vocabulary's stems and exact words are numbered when it is built, and a
+/// proposal's words are looked up once each: matching then compares numbers, and
+/// tokenising a proposal allocates nothing per word.
 pub struct Tagger {
     set: TopicSet,
     stems: Stems,
     terms: Vec<CompiledTerm>,
-    /// First stem → indices into `terms`, longest phrases first.
-    index: HashMap<String, Vec<usize>>,
+    /// Every stem of a vocabulary phrase → its id.
+    stem_ids: WordMap<u32>,
+    /// The ids of every word whose stem is cached or that an exact phrase
+    /// uses: one lookup per word of a proposal, the stemmer only for the rest.
+    known: WordMap<Ids>,
+    /// Stem id → the terms whose first token has that stem, longest phrases
+    /// first.
+    index: Vec<Vec<usize>>,
+}
+
+/// What a word is compared by: its stem's id and its own id, where the
+/// vocabulary has them.
+#[derive(Debug, Clone, Copy)]
+struct Ids {
+    stem: Option<u32>,
+    word: Option<u32>,
+}
+
+/// One word of a proposal, as matching needs it: the ids of its stem and word
+/// when the vocabulary has them (`None` never equals a term's id).
+#[derive(Debug, Clone, Copy)]
+struct Tok {
+    stem: Option<u32>,
+    word: Option<u32>,
+    start: usize,
+    end: usize,
+    joined: bool,
+}
+
+/// The id of `key` in `ids`, numbering it when it is new.
+fn intern(ids: &mut WordMap<u32>, key: &str) -> u32 {
+    if let Some(&id) = ids.get(key) {
+        return id;
+    }
+    let id = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+    ids.insert(key.to_string(), id);
+    id
 }
 
 impl fmt::Debug for Tagger {
@@ -143,6 +184,16 @@ struct TermHits {
     surface: String,
     /// Order of first appearance (field, token) for stable evidence order.
     first_seen: (usize, usize),
+}
+
+/// Whether `a` and `b` are equal once lower-cased (`str::to_lowercase`), without
+/// allocating for ASCII text (where that is `eq_ignore_ascii_case`).
+fn same_lowercase(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
 }
 
 /// A quoted word without its possessive ending: evidence reads "Admin", not
@@ -209,38 +260,89 @@ impl Tagger {
                 }),
         );
         let mut terms = Vec::new();
+        let mut stem_ids = WordMap::default();
+        let mut word_ids = WordMap::default();
+        // Each term's first stem: the index is by stem, exact terms included.
+        let mut firsts = Vec::new();
         for (ti, topic) in set.topics().iter().enumerate() {
             for term in topic.terms() {
-                let tokens: Vec<(String, String)> = text::tokenize(term.phrase(), &stems)
-                    .into_iter()
-                    .map(|t| (t.word, t.stem))
-                    .collect();
-                if tokens.is_empty() {
+                let tokens = text::tokenize(term.phrase(), &stems);
+                let Some(first) = tokens.first() else {
                     continue; // rejected by validation; defensive only
-                }
+                };
+                firsts.push(intern(&mut stem_ids, &first.stem));
+                let exact = term.is_exact();
+                let ids = tokens
+                    .iter()
+                    .map(|t| match exact {
+                        true => intern(&mut word_ids, &t.word),
+                        false => intern(&mut stem_ids, &t.stem),
+                    })
+                    .collect();
                 terms.push(CompiledTerm {
                     topic: ti,
                     weight: term.weight(),
-                    tokens,
-                    exact: term.is_exact(),
+                    ids,
+                    exact,
                 });
             }
         }
-        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, t) in terms.iter().enumerate() {
-            if let Some((_, stem)) = t.tokens.first() {
-                index.entry(stem.clone()).or_default().push(i);
-            }
+        let mut index: Vec<Vec<usize>> = vec![Vec::new(); stem_ids.len()];
+        for (i, &first) in firsts.iter().enumerate() {
+            index[first as usize].push(i);
         }
-        for list in index.values_mut() {
-            list.sort_by_key(|&i| (std::cmp::Reverse(terms[i].tokens.len()), i));
+        for list in &mut index {
+            list.sort_by_key(|&i| (std::cmp::Reverse(terms[i].ids.len()), i));
+        }
+        let mut known = WordMap::default();
+        for word in stems
+            .cached_words()
+            .chain(word_ids.keys().map(String::as_str))
+        {
+            let ids = Ids {
+                stem: stem_ids.get(stems.stem_ref(word).as_ref()).copied(),
+                word: word_ids.get(word).copied(),
+            };
+            known.insert(word.to_string(), ids);
         }
         Tagger {
             set,
             stems,
             terms,
+            stem_ids,
+            known,
             index,
         }
+    }
+
+    /// The ids of a lower-cased word: what [`Tagger::known`] says, or else its
+    /// stem's (it is no exact phrase's word, or `known` would have it).
+    fn ids(&self, word: &str) -> Ids {
+        if let Some(&ids) = self.known.get(word) {
+            return ids;
+        }
+        Ids {
+            stem: self
+                .stem_ids
+                .get(self.stems.stem_ref(word).as_ref())
+                .copied(),
+            word: None,
+        }
+    }
+
+    /// The words of `field`, with the ids matching compares, into `out`.
+    fn tokens_into(&self, field: &str, out: &mut Vec<Tok>) {
+        out.clear();
+        text::scan_words(field, None, |w| {
+            let Ids { stem, word } = self.ids(w.word);
+            out.push(Tok {
+                stem,
+                word,
+                start: w.start,
+                end: w.end,
+                joined: w.joined,
+            });
+        });
     }
 
     /// The topic set this tagger ranks against.
@@ -248,34 +350,34 @@ impl Tagger {
         &self.set
     }
 
-    fn term_matches_at(&self, term: &CompiledTerm, tokens: &[Token], at: usize) -> bool {
-        let Some(window) = tokens.get(at..at + term.tokens.len()) else {
+    fn term_matches_at(&self, term: &CompiledTerm, tokens: &[Tok], at: usize) -> bool {
+        let Some(window) = tokens.get(at..at + term.ids.len()) else {
             return false;
         };
         if window.iter().skip(1).any(|t| !t.joined) {
             return false;
         }
-        window.iter().zip(&term.tokens).all(|(tok, (word, stem))| {
+        window.iter().zip(&term.ids).all(|(tok, &id)| {
             if term.exact {
-                tok.word == *word
+                tok.word == Some(id)
             } else {
-                tok.stem == *stem
+                tok.stem == Some(id)
             }
         })
     }
 
     /// All matches in one field, reduced per topic to non-overlapping ones,
     /// longest phrase first.
-    fn field_matches(&self, tokens: &[Token]) -> Vec<Match> {
+    fn field_matches(&self, tokens: &[Tok]) -> Vec<Match> {
         let mut found = Vec::new();
         for (at, tok) in tokens.iter().enumerate() {
-            if let Some(list) = self.index.get(&tok.stem) {
+            if let Some(list) = tok.stem.and_then(|id| self.index.get(id as usize)) {
                 for &ti in list {
                     if self.term_matches_at(&self.terms[ti], tokens, at) {
                         found.push(Match {
                             term: ti,
                             start: at,
-                            len: self.terms[ti].tokens.len(),
+                            len: self.terms[ti].ids.len(),
                         });
                     }
                 }
@@ -334,8 +436,7 @@ impl Tagger {
         let mut hits: BTreeMap<usize, TermHits> = BTreeMap::new();
         let mut tokens = Vec::new();
         for (fi, field) in fields.iter().enumerate() {
-            tokens.clear();
-            text::tokenize_into(field, &self.stems, &mut tokens);
+            self.tokens_into(field, &mut tokens);
             for m in self.field_matches(&tokens) {
                 let (Some(first), Some(last)) =
                     (tokens.get(m.start), tokens.get(m.start + m.len - 1))
@@ -400,17 +501,16 @@ impl Tagger {
             .enumerate()
             .map(|(i, t)| {
                 let ev = std::mem::take(&mut evidence[i]);
-                let mut words: Vec<String> = Vec::with_capacity(ev.len() + 1);
+                let declared = usize::from(declared_as[i].is_some());
+                let mut words: Vec<String> = Vec::with_capacity(ev.len() + declared);
                 let mut score = scores[i];
                 if let Some(d) = declared_as[i] {
                     score += DECLARED_BOOST;
                     words.push(format!("{DECLARED_PREFIX}{d}"));
                 }
-                let mut seen: Vec<String> = Vec::with_capacity(ev.len());
-                for e in ev {
-                    let key = e.surface.to_lowercase();
-                    if !seen.contains(&key) {
-                        seen.push(key);
+                // Evidence without case-insensitive duplicates.
+                for (k, e) in ev.iter().enumerate() {
+                    if !ev[..k].iter().any(|o| same_lowercase(o.surface, e.surface)) {
                         words.push(e.surface.to_string());
                     }
                 }
@@ -929,5 +1029,43 @@ mod tests {
         assert!(ethics.evidence.is_empty(), "{:?}", ethics.evidence);
         let ranked = t.rank(&input("", "Accessibility for screen readers.", &[]));
         assert_eq!(ranked[0].id, "ethics");
+    }
+
+    /// A word's ids, looked up in `known` or through the stemmer, are what
+    /// comparing its stem and word as strings with every phrase's would give.
+    #[test]
+    fn word_ids_agree_with_comparing_stems_and_words() {
+        let t = tagger();
+        let phrases: Vec<Vec<text::Token>> = t
+            .set
+            .topics()
+            .iter()
+            .flat_map(|topic| topic.terms())
+            .map(|term| text::tokenize(term.phrase(), &t.stems))
+            .filter(|tokens| !tokens.is_empty())
+            .collect();
+        assert_eq!(phrases.len(), t.terms.len());
+        let mut sample: String = t
+            .set
+            .topics()
+            .iter()
+            .map(|topic| format!("{} {}\n", topic.name, topic.description))
+            .collect();
+        sample.push_str("Ünïcode café’s A.I. U.S.A. django's it's tests testing Celery ACCESS");
+        let words = text::tokenize(&sample, &t.stems);
+        assert!(words.len() > 300, "{}", words.len());
+        for w in &words {
+            let ids = t.ids(&w.word);
+            for (tokens, term) in phrases.iter().zip(&t.terms) {
+                assert_eq!(tokens.len(), term.ids.len());
+                for (tok, &id) in tokens.iter().zip(&term.ids) {
+                    let (same_text, same_id) = match term.exact {
+                        true => (w.word == tok.word, ids.word == Some(id)),
+                        false => (w.stem == tok.stem, ids.stem == Some(id)),
+                    };
+                    assert_eq!(same_text, same_id, "{:?} vs {:?}", w.word, tok.word);
+                }
+            }
+        }
     }
 }

@@ -2,9 +2,54 @@
 //! the tagger (vocabulary matching): tokenising, stemming, compact keys and
 //! edit distance.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rust_stemmers::{Algorithm, Stemmer};
+
+/// A map keyed by words or stems that a proposal's words are looked up in, once
+/// per word. The keys are fixed when the tagger is built (the vocabulary, common
+/// words), so a text can only probe them, never grow them: the standard library's
+/// flood-resistant SipHash buys nothing here and cost a large share of tagging.
+pub(crate) type WordMap<V> = HashMap<String, V, BuildHasherDefault<WordHasher>>;
+
+/// The Fx hash (Firefox's, rustc's): a rotate, xor and multiply per eight bytes.
+/// Only for [`WordMap`]: lookups of fixed keys, where the order of entries is
+/// never read.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct WordHasher(u64);
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// One word of a text: its lower-cased form, its English (Porter2) stem and
 /// its byte range in the original text (for quoting evidence as written).
@@ -166,7 +211,7 @@ const COMMON_WORDS: &[&str] = &[
 /// Porter2 stemming with a cache of precomputed stems.
 pub(crate) struct Stems {
     stemmer: Stemmer,
-    cache: HashMap<String, String>,
+    cache: WordMap<String>,
 }
 
 impl Stems {
@@ -174,7 +219,7 @@ impl Stems {
     pub(crate) fn plain() -> Stems {
         Stems {
             stemmer: Stemmer::create(Algorithm::English),
-            cache: HashMap::new(),
+            cache: WordMap::default(),
         }
     }
 
@@ -199,12 +244,27 @@ impl Stems {
         self.stemmer.stem(word).into_owned()
     }
 
+    /// The words whose stems are cached.
+    pub(crate) fn cached_words(&self) -> impl Iterator<Item = &str> {
+        self.cache.keys().map(String::as_str)
+    }
+
     /// The stem of a lower-cased word.
     pub(crate) fn stem(&self, word: &str) -> String {
-        match self.cache.get(word) {
-            Some(s) => s.clone(),
-            None => self.compute(word),
+        self.stem_ref(word).into_owned()
+    }
+
+    /// The stem of a lower-cased word, borrowed when it is cached or the word
+    /// itself (what [`Stems::stem`] returns, without copying it).
+    pub(crate) fn stem_ref<'a>(&'a self, word: &'a str) -> Cow<'a, str> {
+        if let Some(s) = self.cache.get(word) {
+            return Cow::Borrowed(s);
         }
+        // Porter2 leaves words of one or two letters as they are.
+        if word.chars().nth(2).is_none() {
+            return Cow::Borrowed(word);
+        }
+        self.stemmer.stem(word)
     }
 }
 
@@ -228,17 +288,63 @@ fn is_apostrophe(c: char) -> bool {
 /// Dotted initialisms are one word: "A.I." is `ai` and "U.S." is `us`, as
 /// the writer meant, not two stray letters.
 pub(crate) fn tokenize_into(text: &str, stems: &Stems, out: &mut Vec<Token>) {
+    let after = out.last().map(|t| t.end);
+    scan_words(text, after, |w| {
+        out.push(Token {
+            word: w.word.to_string(),
+            stem: stems.stem(w.word),
+            start: w.start,
+            end: w.end,
+            joined: w.joined,
+        })
+    });
+}
+
+/// One word of a text as [`scan_words`] finds it: a [`Token`] without its stem,
+/// the lower-cased word borrowed from a buffer the scanner reuses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Word<'w> {
+    /// Lower-cased word, typographic apostrophes folded to `'`.
+    pub word: &'w str,
+    /// Byte offset of the first character in the source text.
+    pub start: usize,
+    /// Byte offset just past the last character in the source text.
+    pub end: usize,
+    /// See [`Token::joined`].
+    pub joined: bool,
+}
+
+/// The words of `text` in order (see [`tokenize_into`] for what a word is),
+/// handed to `each` without allocating one string per word. `after` is where
+/// the previous word ended, if `text` continues a token list.
+pub(crate) fn scan_words(text: &str, after: Option<usize>, mut each: impl FnMut(Word<'_>)) {
+    let mut buf = String::new();
+    let mut prev_end = after;
+    let mut emit = |start: usize, end: usize, word: &str| {
+        let joined = prev_end
+            .and_then(|p| text.get(p..start))
+            .is_some_and(|gap| !breaks_phrase(gap));
+        prev_end = Some(end);
+        each(Word {
+            word,
+            start,
+            end,
+            joined,
+        });
+    };
     let mut start: Option<usize> = None;
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if start.is_none() {
             if let Some(end) = dotted_initialism(text, i) {
-                let word: String = text[i..end]
-                    .chars()
-                    .filter(|c| c.is_alphabetic())
-                    .flat_map(char::to_lowercase)
-                    .collect();
-                push_word(text, i, end, word, stems, out);
+                buf.clear();
+                buf.extend(
+                    text[i..end]
+                        .chars()
+                        .filter(|c| c.is_alphabetic())
+                        .flat_map(char::to_lowercase),
+                );
+                emit(i, end, &buf);
                 while chars.peek().is_some_and(|&(j, _)| j < end) {
                     chars.next();
                 }
@@ -253,11 +359,13 @@ pub(crate) fn tokenize_into(text: &str, stems: &Stems, out: &mut Vec<Token>) {
                 start = Some(i);
             }
         } else if let Some(s) = start.take() {
-            push_token(text, s, i, stems, out);
+            lower_into(&text[s..i], &mut buf);
+            emit(s, i, &buf);
         }
     }
     if let Some(s) = start {
-        push_token(text, s, text.len(), stems, out);
+        lower_into(&text[s..], &mut buf);
+        emit(s, text.len(), &buf);
     }
 }
 
@@ -315,44 +423,21 @@ fn breaks_phrase(gap: &str) -> bool {
     }) || (gap.contains('.') && gap.chars().any(char::is_whitespace))
 }
 
-fn push_token(text: &str, start: usize, end: usize, stems: &Stems, out: &mut Vec<Token>) {
-    let raw = &text[start..end];
-    let word = if raw.is_ascii() {
-        raw.to_ascii_lowercase()
+/// `raw` lower-cased into `out`, typographic apostrophes folded to `'`.
+fn lower_into(raw: &str, out: &mut String) {
+    out.clear();
+    if raw.is_ascii() {
+        out.push_str(raw);
+        out.make_ascii_lowercase();
     } else {
-        let mut word = String::with_capacity(raw.len());
         for c in raw.chars() {
             if c == '\u{2019}' {
-                word.push('\'');
+                out.push('\'');
             } else {
-                word.extend(c.to_lowercase());
+                out.extend(c.to_lowercase());
             }
         }
-        word
-    };
-    push_word(text, start, end, word, stems, out);
-}
-
-fn push_word(
-    text: &str,
-    start: usize,
-    end: usize,
-    word: String,
-    stems: &Stems,
-    out: &mut Vec<Token>,
-) {
-    let joined = out
-        .last()
-        .and_then(|prev| text.get(prev.end..start))
-        .is_some_and(|gap| !breaks_phrase(gap));
-    let stem = stems.stem(&word);
-    out.push(Token {
-        word,
-        stem,
-        start,
-        end,
-        joined,
-    });
+    }
 }
 
 /// Tokenises `text` into a fresh vector (see [`tokenize_into`]).

@@ -61,14 +61,20 @@ impl Ctx<'_, '_> {
             }
         }
         // Weak signals (sender names, subject words) never outweigh a body a person
-        // wrote; see `Ctx::weak_counts`.
-        let weak = self.weak_counts();
-        for s in self.from.iter().filter(|_| weak) {
-            if is_mailer_daemon(&s.address) {
-                return Some(format!("sender is {}", s.address));
-            }
-            if is_mailer_daemon_name(&s.name) {
-                return Some(format!("sender display name is \"{}\"", s.name));
+        // wrote; see `Ctx::weak_counts`. It is asked only once a weak signal is
+        // there: it reads the whole body, and most mail has no weak signal at all.
+        let weak_sender = self
+            .from
+            .iter()
+            .any(|s| is_mailer_daemon(&s.address) || is_mailer_daemon_name(&s.name));
+        if weak_sender && self.weak_counts() {
+            for s in &self.from {
+                if is_mailer_daemon(&s.address) {
+                    return Some(format!("sender is {}", s.address));
+                }
+                if is_mailer_daemon_name(&s.name) {
+                    return Some(format!("sender display name is \"{}\"", s.name));
+                }
             }
         }
         if let Some(rp) = self.return_path() {
@@ -77,9 +83,9 @@ impl Ctx<'_, '_> {
             }
         }
         let (core, prefixed) = self.core_subject();
-        if weak
-            && !prefixed
+        if !prefixed
             && (BOUNCE_SUBJECT.is_match(core) || BOUNCE_SUBJECT_ANYWHERE.is_match(core))
+            && self.weak_counts()
         {
             return Some(format!(
                 "delivery-failure subject \"{}\"",
@@ -89,7 +95,7 @@ impl Ctx<'_, '_> {
         // Body phrases only count together with a header-level machine signal.
         let machine_header = self.return_path().is_some_and(|rp| rp.is_empty())
             || self.auto_submitted().is_some()
-            || (weak && self.from.iter().any(|s| is_postmaster(&s.address)));
+            || (self.from.iter().any(|s| is_postmaster(&s.address)) && self.weak_counts());
         if machine_header {
             let text = report_text(self.msg);
             if let Some(m) = BOUNCE_BODY.find(&text) {

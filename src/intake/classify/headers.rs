@@ -216,10 +216,11 @@ impl Ctx<'_, '_> {
         if self.return_path().is_some_and(|rp| rp.is_empty()) {
             return Some("null Return-Path <>".into());
         }
-        let weak = self.weak_counts();
+        // The weak signals ask `weak_counts` (which reads the whole body) only once
+        // they are there.
         for s in &self.from {
             let named = is_postmaster(&s.address) || is_bounce_address(&s.address);
-            if is_noreply(&s.address) || (named && weak) {
+            if is_noreply(&s.address) || (named && self.weak_counts()) {
                 return Some(format!("system sender {}", s.address));
             }
         }
@@ -237,9 +238,9 @@ impl Ctx<'_, '_> {
             }
         }
         let (core, prefixed) = self.core_subject();
-        if weak
-            && prefixed
+        if prefixed
             && (BOUNCE_SUBJECT.is_match(core) || BOUNCE_SUBJECT_ANYWHERE.is_match(core))
+            && self.weak_counts()
         {
             return Some(format!(
                 "forwarded or quoted delivery-failure notice \"{}\"",
@@ -285,7 +286,12 @@ pub(super) fn unfold(s: &str) -> String {
             last_space = false;
         }
     }
-    out.trim().to_string()
+    // Most values need no trimming but the one space a folded line may leave.
+    let trimmed = out.trim();
+    if trimmed.len() == out.len() {
+        return out;
+    }
+    trimmed.to_string()
 }
 
 pub(super) fn header_text(v: &HeaderValue<'_>) -> Option<String> {
