@@ -148,9 +148,13 @@ async fn backlog(n: usize) {
             "timeout_seconds = 10\n\n[outgoing]",
             "timeout_seconds = 60\n\n[outgoing]",
         )
+        // Four SMTP connections unless CFPD_BENCH_CONNECTIONS names a number.
         .replace(
             "tls = \"none\"\ntimeout_seconds = 10\n",
-            "tls = \"none\"\ntimeout_seconds = 60\nconnections = 4\n",
+            &format!(
+                "tls = \"none\"\ntimeout_seconds = 60\nconnections = {}\n",
+                std::env::var("CFPD_BENCH_CONNECTIONS").unwrap_or_else(|_| "4".into())
+            ),
         );
     // CFPD_BENCH_NO_SEND=1: acks are written to a folder instead of sent, for
     // quicker runs when only the intake figure matters.
