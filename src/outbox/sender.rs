@@ -3,7 +3,9 @@
 //! It takes due mail from the outbox and hands it to the SMTP server over
 //! persistent connections (TCP_NODELAY set: lettre's own transport leaves
 //! Nagle on, which caps a pooled connection near 22 mails/s on loopback), or
-//! writes it as `.eml` files for the demo. Mail is claimed in groups
+//! writes it as `.eml` files for the demo. The connections are opened
+//! first (a server that cannot be reached leaves the mail `queued`, never
+//! claimed); then mail is claimed in groups
 //! ([`outbox::claim_due`]: the rows become `sending` in one commit, with how
 //! the previous group ended), dealt to the connections, and per mail:
 //!
@@ -602,6 +604,7 @@ impl Sender {
         counter: Option<&Counter>,
     ) -> Result<(), SendError> {
         loop {
+            self.open_connections(workers).await;
             let active = workers.iter().filter(|w| !w.stopped).count();
             if active == 0 {
                 return Ok(());
@@ -646,6 +649,38 @@ impl Sender {
                 return Ok(());
             }
         }
+    }
+
+    /// Open the SMTP connections a group will need before it is claimed, so
+    /// that while the server cannot be reached no mail is claimed at all: it
+    /// stays `queued` instead of going through `sending` and back each round
+    /// (two commits for nothing, and a window in which the chairs' view
+    /// showed mail "sending" to a server that was down). A worker that cannot
+    /// connect stops for this drain.
+    async fn open_connections(&self, workers: &mut [Worker]) {
+        let Transport::Smtp { cfg, login } = &self.transport else {
+            return;
+        };
+        let opening = workers
+            .iter_mut()
+            .filter(|w| !w.stopped)
+            .map(|w| async move {
+                if w.conn.as_ref().is_some_and(|c| c.has_broken()) {
+                    w.conn = None;
+                }
+                if w.conn.is_some() {
+                    return;
+                }
+                match connect(cfg, login.as_ref()).await {
+                    Ok(c) => w.conn = Some(c),
+                    Err(e) => {
+                        self.metrics.send_failed(SendFailure::Unreachable);
+                        tracing::warn!(error = %e, "SMTP server unreachable; mail stays queued");
+                        w.stopped = true;
+                    }
+                }
+            });
+        futures::future::join_all(opening).await;
     }
 
     /// Send one worker's share of a group, in order, on its connection.
