@@ -214,14 +214,20 @@ fn the_hold_check_of_0014_lists_the_hold_reasons_but_the_chairs() {
     }
 }
 
+/// A new SQLite database with every migration applied (the directory
+/// holding it lives as long as the first value).
+async fn new_sqlite() -> (tempfile::TempDir, super::Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/check.db", dir.path().display());
+    let store = super::Store::connect(&url).await.unwrap();
+    (dir, store)
+}
+
 /// Insert one row per variant (so every spelling passes the constraint), then
 /// one row with an unknown value (refused).
 #[tokio::test]
 async fn sqlite_accepts_every_spelling_and_refuses_any_other() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = super::Store::connect(&format!("sqlite://{}/c.db", dir.path().display()))
-        .await
-        .unwrap();
+    let (_dir, store) = new_sqlite().await;
     let mut c = store.conn().await.unwrap();
     let insert = |i: usize, state: &str, reason: Option<&str>| {
         sqlx::query(
@@ -276,10 +282,7 @@ async fn sqlite_accepts_every_spelling_and_refuses_any_other() {
 
 #[tokio::test]
 async fn an_unknown_spelling_in_the_database_is_an_error_not_a_guess() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = super::Store::connect(&format!("sqlite://{}/u.db", dir.path().display()))
-        .await
-        .unwrap();
+    let (_dir, store) = new_sqlite().await;
     let mut c = store.conn().await.unwrap();
     // Only a bypassed constraint lets such a value in.
     sqlx::query("PRAGMA ignore_check_constraints = ON")
@@ -358,10 +361,7 @@ fn no_outbox_index_names_the_state() {
 #[tokio::test]
 async fn the_due_list_holds_exactly_the_queued_mail() {
     use sqlx::Row;
-    let dir = tempfile::tempdir().unwrap();
-    let store = super::Store::connect(&format!("sqlite://{}/d.db", dir.path().display()))
-        .await
-        .unwrap();
+    let (_dir, store) = new_sqlite().await;
     let mut c = store.conn().await.unwrap();
     let names: std::collections::BTreeSet<String> = sqlx::query(
         "SELECT name FROM sqlite_master
