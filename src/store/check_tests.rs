@@ -214,6 +214,11 @@ fn the_hold_check_of_0014_lists_the_hold_reasons_but_the_chairs() {
     }
 }
 
+/// Run one statement that must succeed.
+async fn exec(c: &mut super::AnyConnection, sql: &'static str) {
+    sqlx::query(sql).execute(&mut *c).await.unwrap();
+}
+
 /// A new SQLite database with every migration applied (the directory
 /// holding it lives as long as the first value).
 async fn new_sqlite() -> (tempfile::TempDir, super::Store) {
@@ -390,26 +395,22 @@ async fn the_due_list_holds_exactly_the_queued_mail() {
         .await
         .unwrap();
     }
-    sqlx::query("INSERT INTO outbox_raw (id, raw) SELECT id, x'00' FROM outbox")
-        .execute(&mut *c)
-        .await
-        .unwrap();
+    exec(
+        &mut c,
+        "INSERT INTO outbox_raw (id, raw) SELECT id, x'00' FROM outbox",
+    )
+    .await;
+    async fn ids(c: &mut super::AnyConnection, sql: &'static str) -> Vec<i64> {
+        let rows = sqlx::query(sql).fetch_all(&mut *c).await.unwrap();
+        rows.iter().map(|r| r.get("id")).collect()
+    }
     async fn check(c: &mut super::AnyConnection) {
-        let queued: Vec<i64> =
-            sqlx::query("SELECT id FROM outbox WHERE state = 'queued' ORDER BY id")
-                .fetch_all(&mut *c)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get("id"))
-                .collect();
-        let due: Vec<i64> = sqlx::query("SELECT id FROM outbox_due ORDER BY id")
-            .fetch_all(&mut *c)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get("id"))
-            .collect();
+        let queued = ids(
+            c,
+            "SELECT id FROM outbox WHERE state = 'queued' ORDER BY id",
+        )
+        .await;
+        let due = ids(c, "SELECT id FROM outbox_due ORDER BY id").await;
         assert_eq!(due, queued);
     }
     check(&mut c).await;
@@ -430,23 +431,20 @@ async fn the_due_list_holds_exactly_the_queued_mail() {
             check(&mut c).await;
         }
     }
-    sqlx::query("UPDATE outbox SET state = 'queued' WHERE dedup_key = 'k0'")
-        .execute(&mut *c)
-        .await
-        .unwrap();
+    exec(
+        &mut c,
+        "UPDATE outbox SET state = 'queued' WHERE dedup_key = 'k0'",
+    )
+    .await;
     check(&mut c).await;
     let sending = super::outbox::claim_due(&mut c, 1, 10).await.unwrap();
     assert_eq!(sending.len(), 1, "one mail was queued");
     check(&mut c).await;
-    sqlx::query(
+    exec(
+        &mut c,
         "DELETE FROM outbox_raw WHERE id IN (SELECT id FROM outbox WHERE state <> 'sending')",
     )
-    .execute(&mut *c)
-    .await
-    .unwrap();
-    sqlx::query("DELETE FROM outbox WHERE state <> 'sending'")
-        .execute(&mut *c)
-        .await
-        .unwrap();
+    .await;
+    exec(&mut c, "DELETE FROM outbox WHERE state <> 'sending'").await;
     check(&mut c).await;
 }
