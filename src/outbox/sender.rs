@@ -505,6 +505,24 @@ struct Worker {
     stopped: bool,
 }
 
+impl Worker {
+    /// This worker's live connection, opened (again) when it has none or
+    /// the one it had broke.
+    async fn connected(
+        &mut self,
+        cfg: &SmtpConfig,
+        login: Option<&Login>,
+    ) -> Result<&mut AsyncSmtpConnection, SendError> {
+        if self.conn.as_ref().is_some_and(|c| c.has_broken()) {
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            self.conn = Some(connect(cfg, login).await?);
+        }
+        Ok(self.conn.as_mut().expect("connected above"))
+    }
+}
+
 /// Mails claimed per connection with one commit (see [`Sender::drain_counted`]).
 const GROUP_PER_CONNECTION: usize = 8;
 
@@ -665,19 +683,10 @@ impl Sender {
             .iter_mut()
             .filter(|w| !w.stopped)
             .map(|w| async move {
-                if w.conn.as_ref().is_some_and(|c| c.has_broken()) {
-                    w.conn = None;
-                }
-                if w.conn.is_some() {
-                    return;
-                }
-                match connect(cfg, login.as_ref()).await {
-                    Ok(c) => w.conn = Some(c),
-                    Err(e) => {
-                        self.metrics.send_failed(SendFailure::Unreachable);
-                        tracing::warn!(error = %e, "SMTP server unreachable; mail stays queued");
-                        w.stopped = true;
-                    }
+                if let Err(e) = w.connected(cfg, login.as_ref()).await {
+                    self.metrics.send_failed(SendFailure::Unreachable);
+                    tracing::warn!(error = %e, "SMTP server unreachable; mail stays queued");
+                    w.stopped = true;
                 }
             });
         futures::future::join_all(opening).await;
@@ -796,16 +805,10 @@ impl Sender {
                 Ok(Outcome::Sent)
             }
             Transport::Smtp { cfg, login } => {
-                if w.conn.as_ref().is_some_and(|c| c.has_broken()) {
-                    w.conn = None;
-                }
-                if w.conn.is_none() {
-                    match connect(cfg, login.as_ref()).await {
-                        Ok(c) => w.conn = Some(c),
-                        Err(e) => return Ok(Outcome::Unreachable(e.to_string())),
-                    }
-                }
-                let conn = w.conn.as_mut().expect("connected above");
+                let conn = match w.connected(cfg, login.as_ref()).await {
+                    Ok(c) => c,
+                    Err(e) => return Ok(Outcome::Unreachable(e.to_string())),
+                };
                 let t = cfg.timeout;
                 let from = m.envelope_from.parse::<lettre::Address>().ok();
                 let to = match m.recipient.parse::<lettre::Address>() {
