@@ -258,16 +258,8 @@ pub async fn insert_processed_many(
                 .bind(m.received_at)
                 .bind(m.arrived_at.min(m.received_at))
                 .bind(m.raw.len() as i64)
-                .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(m.raw)))
-                .bind(p.state.as_str())
-                .bind(f.reason.map(Reason::as_str))
-                .bind(&f.detail)
-                .bind(&f.message_id)
-                .bind(&f.from_addr)
-                .bind(&f.subject)
-                .bind(f.proposal_id)
-                .bind(f.duplicate_of)
-                .bind(now);
+                .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(m.raw)));
+            q = bind_outcome(q, p.state, f).bind(now);
         }
         q.execute(&mut *conn)
             .await
@@ -343,6 +335,24 @@ pub async fn processed_ids(
     Ok(out)
 }
 
+/// Bind a message's outcome: its terminal state and what intake decided,
+/// in the column order both statements that write it use (`state, reason,
+/// detail, message_id, from_addr, subject, proposal_id, duplicate_of`).
+fn bind_outcome<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    state: MessageState,
+    f: &'q Finish,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(state.as_str())
+        .bind(f.reason.map(Reason::as_str))
+        .bind(&f.detail)
+        .bind(&f.message_id)
+        .bind(&f.from_addr)
+        .bind(&f.subject)
+        .bind(f.proposal_id)
+        .bind(f.duplicate_of)
+}
+
 /// Put many messages in their terminal states (only rows still `received`).
 pub async fn finish_many(
     conn: &mut AnyConnection,
@@ -362,16 +372,7 @@ pub async fn finish_many(
         );
         let mut q = sqlx::query(super::generated(conn, sql));
         for (id, state, f) in chunk {
-            q = q
-                .bind(*id)
-                .bind(state.as_str())
-                .bind(f.reason.map(Reason::as_str))
-                .bind(&f.detail)
-                .bind(&f.message_id)
-                .bind(&f.from_addr)
-                .bind(&f.subject)
-                .bind(f.proposal_id)
-                .bind(f.duplicate_of);
+            q = bind_outcome(q.bind(*id), *state, f);
         }
         q.bind(now)
             .execute(&mut *conn)
