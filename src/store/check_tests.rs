@@ -414,28 +414,24 @@ async fn the_due_list_holds_exactly_the_queued_mail() {
         assert_eq!(due, queued);
     }
     check(&mut c).await;
-    // Every state to every other, by plain statements.
-    for from in OutboxState::all() {
-        for to in OutboxState::all() {
-            sqlx::query("UPDATE outbox SET state = $2 WHERE dedup_key = 'k0'")
-                .bind(from.as_str())
-                .bind(to.as_str())
-                .execute(&mut *c)
-                .await
-                .unwrap();
-            sqlx::query("UPDATE outbox SET state = $1 WHERE dedup_key = 'k0'")
-                .bind(from.as_str())
-                .execute(&mut *c)
-                .await
-                .unwrap();
+    // Every state to every other and back, by plain statements.
+    async fn set_k0(c: &mut super::AnyConnection, state: OutboxState) {
+        sqlx::query("UPDATE outbox SET state = $1 WHERE dedup_key = 'k0'")
+            .bind(state.as_str())
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
+    for &from in OutboxState::all() {
+        for &to in OutboxState::all() {
+            set_k0(&mut c, from).await;
+            set_k0(&mut c, to).await;
+            check(&mut c).await;
+            set_k0(&mut c, from).await;
             check(&mut c).await;
         }
     }
-    exec(
-        &mut c,
-        "UPDATE outbox SET state = 'queued' WHERE dedup_key = 'k0'",
-    )
-    .await;
+    set_k0(&mut c, OutboxState::Queued).await;
     check(&mut c).await;
     let sending = super::outbox::claim_due(&mut c, 1, 10).await.unwrap();
     assert_eq!(sending.len(), 1, "one mail was queued");
