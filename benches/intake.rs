@@ -378,15 +378,8 @@ async fn pg_writes(url: &str) -> Option<(f64, f64, Option<f64>)> {
         .await
         .unwrap()
         .get("wal");
-    let pages: i64 = sqlx::query(
-        "SELECT buffers_checkpoint + buffers_clean + buffers_backend AS pages FROM pg_stat_bgwriter",
-    )
-    .fetch_one(&mut c)
-    .await
-    .unwrap()
-    .get("pages");
-    // The position, so `pg_waldump --stats=record -s FROM -e TO` can say
-    // which records the run's WAL is made of.
+    // With the WAL position, so `pg_waldump --stats=record -s FROM -e TO`
+    // can say which records the run's WAL is made of.
     let at = sqlx::query(
         "SELECT pg_current_wal_lsn()::text AS lsn, buffers_checkpoint, buffers_clean, buffers_backend
          FROM pg_stat_bgwriter",
@@ -394,13 +387,16 @@ async fn pg_writes(url: &str) -> Option<(f64, f64, Option<f64>)> {
     .fetch_one(&mut c)
     .await
     .unwrap();
-    println!(
-        "PostgreSQL WAL position {}; pages written so far by checkpoints {}, the background writer {}, backends {}",
-        at.get::<String, _>("lsn"),
-        at.get::<i64, _>("buffers_checkpoint"),
-        at.get::<i64, _>("buffers_clean"),
-        at.get::<i64, _>("buffers_backend"),
+    let (checkpoint, clean, backend): (i64, i64, i64) = (
+        at.get("buffers_checkpoint"),
+        at.get("buffers_clean"),
+        at.get("buffers_backend"),
     );
+    println!(
+        "PostgreSQL WAL position {}; pages written so far by checkpoints {checkpoint}, the background writer {clean}, backends {backend}",
+        at.get::<String, _>("lsn"),
+    );
+    let pages = checkpoint + clean + backend;
     let mib = |b: f64| b / (1024.0 * 1024.0);
     let device = std::env::var("CFPD_BENCH_PG_DEVICE").ok().map(|dev| {
         let synced = std::process::Command::new("sync").status().unwrap();
