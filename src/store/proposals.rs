@@ -3,6 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::packed::record;
 use super::{decode_all, placeholders, spelled, AnyConnection, Backend, Ctx, Result, CHUNK};
 use crate::model::ProposalStatus;
 pub use crate::model::{ProposalRow, TokenKind, VersionStamp};
@@ -29,6 +30,11 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
+/// The columns of a version as written now: fields and topics packed into
+/// `record`, `''` in their old JSON columns (migration 0023).
+const VERSION_INSERT: &str = "INSERT INTO proposal_versions
+    (proposal_id, version, message_id, created_at, fields, problems, topics, record)";
+
 /// Store a version and make it current.
 pub async fn insert_version(
     conn: &mut AnyConnection,
@@ -37,16 +43,16 @@ pub async fn insert_version(
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO proposal_versions (proposal_id, version, message_id, created_at, fields, problems, topics)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO proposal_versions
+             (proposal_id, version, message_id, created_at, fields, problems, topics, record)
+         VALUES ($1, $2, $3, $4, '', $5, '', $6)",
     )
     .bind(v.proposal_id)
     .bind(v.version)
     .bind(v.message_row)
     .bind(now)
-    .bind(json(v.fields))
     .bind(json(&v.problems))
-    .bind(json(&v.topics))
+    .bind(record::pack(v.fields, v.topics))
     .execute(&mut *conn)
     .await
     .ctx("storing a proposal version")?;
@@ -103,15 +109,40 @@ pub async fn set_current_topics(
     topics: &[FiledTopic],
     overrides: &TagOverrides,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE proposal_versions SET topics = $2
+    // A version written before records were packed keeps its JSON columns;
+    // a packed one is read, changed and packed again.
+    let row = sqlx::query(
+        "SELECT record FROM proposal_versions
          WHERE proposal_id = $1 AND version = (SELECT current_version FROM proposals WHERE id = $1)",
     )
     .bind(id)
-    .bind(json(&topics))
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await
-    .ctx("storing topics")?;
+    .ctx("reading topics")?;
+    let packed = match &row {
+        Some(r) => r
+            .try_get::<Option<Vec<u8>>, _>("record")
+            .ctx("reading topics")?,
+        None => None,
+    };
+    let q = match packed {
+        Some(stored) => {
+            let (fields, _) = record::unpack(&stored).ctx("reading topics")?;
+            sqlx::query(
+                "UPDATE proposal_versions SET record = $2
+                 WHERE proposal_id = $1 AND version = (SELECT current_version FROM proposals WHERE id = $1)",
+            )
+            .bind(id)
+            .bind(record::pack(&fields, topics))
+        }
+        None => sqlx::query(
+            "UPDATE proposal_versions SET topics = $2
+             WHERE proposal_id = $1 AND version = (SELECT current_version FROM proposals WHERE id = $1)",
+        )
+        .bind(id)
+        .bind(json(&topics)),
+    };
+    q.execute(&mut *conn).await.ctx("storing topics")?;
     sqlx::query("UPDATE proposals SET tag_overrides = $2 WHERE id = $1")
         .bind(id)
         .bind(json(overrides))
@@ -123,7 +154,7 @@ pub async fn set_current_topics(
 
 const PROPOSAL_SELECT: &str =
     "SELECT p.id, s.email AS speaker_email, s.name AS speaker_name, p.status, p.current_version, p.created_at, p.updated_at,
-        v.fields, v.problems, v.topics, p.tag_overrides, p.reviewers_needed
+        v.fields, v.problems, v.topics, v.record, p.tag_overrides, p.reviewers_needed
  FROM proposals p
  JOIN speakers s ON s.id = p.speaker_id
  JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.current_version";
@@ -137,7 +168,17 @@ fn json_col<T: serde::de::DeserializeOwned + Default>(
     Ok(serde_json::from_str(&r.try_get::<String, _>(col)?).unwrap_or_default())
 }
 
+/// A version row's fields and topics: from `record` when it was packed,
+/// else from the JSON columns of a version written before (migration 0023).
+fn fields_and_topics(r: &AnyRow) -> std::result::Result<(Fields, Vec<FiledTopic>), sqlx::Error> {
+    match r.try_get::<Option<Vec<u8>>, _>("record")? {
+        Some(stored) => record::unpack(&stored),
+        None => Ok((json_col(r, "fields")?, json_col(r, "topics")?)),
+    }
+}
+
 fn proposal_from_row(r: &AnyRow) -> std::result::Result<ProposalRow, sqlx::Error> {
+    let (fields, topics) = fields_and_topics(r)?;
     Ok(ProposalRow {
         id: r.try_get("id")?,
         speaker_email: r.try_get("speaker_email")?,
@@ -146,9 +187,9 @@ fn proposal_from_row(r: &AnyRow) -> std::result::Result<ProposalRow, sqlx::Error
         version: r.try_get("current_version")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
-        fields: json_col(r, "fields")?,
+        fields,
         problems: json_col(r, "problems")?,
-        topics: json_col(r, "topics")?,
+        topics,
         overrides: json_col(r, "tag_overrides")?,
         reviewers_needed: r.try_get("reviewers_needed")?,
     })
@@ -202,7 +243,7 @@ pub struct VersionRow {
 /// Every version of a proposal, oldest first.
 pub async fn versions(conn: &mut AnyConnection, id: i64) -> Result<Vec<VersionRow>> {
     let rows = sqlx::query(
-        "SELECT version, created_at, fields, problems, topics, edited_by FROM proposal_versions
+        "SELECT version, created_at, fields, problems, topics, record, edited_by FROM proposal_versions
          WHERE proposal_id = $1 ORDER BY version",
     )
     .bind(id)
@@ -212,12 +253,13 @@ pub async fn versions(conn: &mut AnyConnection, id: i64) -> Result<Vec<VersionRo
     decode_all(
         rows,
         |r| {
+            let (fields, topics) = fields_and_topics(r)?;
             Ok(VersionRow {
                 version: r.try_get("version")?,
                 created_at: r.try_get("created_at")?,
-                fields: json_col(r, "fields")?,
+                fields,
                 problems: json_col(r, "problems")?,
-                topics: json_col(r, "topics")?,
+                topics,
                 edited_by: r.try_get("edited_by")?,
             })
         },
@@ -349,11 +391,22 @@ pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: 
                 .bind(now);
         }
         q.execute(&mut *conn).await.ctx("creating proposals")?;
-        let sql = format!(
-            "INSERT INTO proposal_versions (proposal_id, version, message_id, created_at, fields, problems, topics)
-             VALUES {}",
-            placeholders(chunk.len(), 7)
-        );
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let b = i * 6;
+                format!(
+                    "(${}, ${}, ${}, ${}, '', ${}, '', ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("{VERSION_INSERT} VALUES {rows}");
         let mut q = sqlx::query(super::generated(conn, sql));
         for p in chunk {
             q = q
@@ -361,9 +414,8 @@ pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: 
                 .bind(1i64)
                 .bind(p.message_row)
                 .bind(now)
-                .bind(json(&p.fields))
                 .bind(json(&p.problems))
-                .bind(json(&p.topics));
+                .bind(record::pack(&p.fields, &p.topics));
         }
         q.execute(&mut *conn)
             .await

@@ -11,6 +11,8 @@
 //! apart by the row's `compressed` column, never by guessing from the bytes
 //! (hostile mail can start with anything).
 
+pub mod record;
+
 use std::cell::RefCell;
 
 /// Dictionary 1 (`compressed = 1`): every built-in mail composed as cfpd

@@ -1,0 +1,153 @@
+//! Migration 0023 packs a proposal version's fields and topics (issue 18).
+//! A database at 0022 keeps its versions as JSON; after the upgrade they
+//! read back unchanged next to new, packed versions, and a chair's topic
+//! change works on both kinds. Runs on SQLite, or on PostgreSQL with
+//! `CFPD_TEST_DATABASE=postgres`.
+
+mod support;
+
+use cfpd::model::ProposalStatus;
+use cfpd::proposal::FiledTopic;
+use cfpd::store::{self, Store};
+use sqlx::any::AnyPoolOptions;
+use sqlx::Row;
+
+/// A database as migrations 0001–0022 create it, holding one proposal with
+/// two versions written the old way.
+async fn database_at_0022(url: &str) {
+    sqlx::any::install_default_drivers();
+    let url = match url.starts_with("sqlite://") {
+        true => format!("{url}?mode=rwc"),
+        false => url.to_string(),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(support::backend());
+    let migrator = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    migrator.run_to(22, &pool).await.unwrap();
+    for sql in [
+        "INSERT INTO speakers (id, email, name, created_at) VALUES (1, 'ada@example.org', 'Ada', 1)",
+        "INSERT INTO proposals (id, speaker_id, status, current_version, created_at, updated_at,
+                                tag_overrides)
+         VALUES (1, 1, 'submitted', 2, 1, 2, '{\"add\":[\"web\"],\"remove\":[]}')",
+        "INSERT INTO proposal_versions (proposal_id, version, created_at, fields, problems, topics)
+         VALUES (1, 1, 1, '{\"title\":\"Async Django\",\"format\":\"talk-25\"}',
+                 '[\"The abstract is missing.\"]',
+                 '[{\"id\":\"web\",\"name\":\"Web\",\"score\":2.5,\"evidence\":[\"django\"]}]')",
+        "INSERT INTO proposal_versions (proposal_id, version, created_at, fields, problems, topics)
+         VALUES (1, 2, 2, '{\"title\":\"Async Django, revised\",\"abstract\":\"ASGI.\"}', '[]',
+                 '[{\"id\":\"web\",\"name\":\"Web\",\"score\":3.5,\"evidence\":[\"asgi\"]}]')",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+}
+
+fn titles(vs: &[store::proposals::VersionRow]) -> Vec<String> {
+    vs.iter()
+        .map(|v| v.fields.title.clone().unwrap_or_default())
+        .collect()
+}
+
+#[tokio::test]
+async fn versions_from_before_0023_read_unchanged_beside_packed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::database_url(dir.path()).await;
+    database_at_0022(&url).await;
+    let store = Store::connect(&url).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+
+    let p = store::proposals::get(&mut c, 1).await.unwrap().unwrap();
+    assert_eq!(p.fields.title.as_deref(), Some("Async Django, revised"));
+    assert_eq!(p.fields.abstract_text.as_deref(), Some("ASGI."));
+    assert_eq!(p.topics[0].evidence, ["asgi"]);
+    let vs = store::proposals::versions(&mut c, 1).await.unwrap();
+    assert_eq!(titles(&vs), ["Async Django", "Async Django, revised"]);
+    assert_eq!(vs[0].problems, ["The abstract is missing."]);
+
+    // A chair's topics on the old current version stay in its JSON column.
+    let mut topics = p.topics.clone();
+    topics.push(FiledTopic {
+        id: "async".into(),
+        name: "Async".into(),
+        score: 0.0,
+        evidence: vec![],
+    });
+    store::proposals::set_current_topics(&mut c, 1, &topics, &p.overrides)
+        .await
+        .unwrap();
+    let p = store::proposals::get(&mut c, 1).await.unwrap().unwrap();
+    assert_eq!(p.topics, topics);
+
+    // A new version is packed; the chair's change works on it too.
+    let mut fields = p.fields.clone();
+    fields.title = Some("Async Django, third take".into());
+    let v3 = store::proposals::NewVersion {
+        proposal_id: 1,
+        version: 3,
+        message_row: None,
+        fields: &fields,
+        problems: &[],
+        topics: &topics[..1],
+    };
+    store::proposals::insert_version(&mut c, &v3, ProposalStatus::Submitted, 3)
+        .await
+        .unwrap();
+    topics[0].score = 9.0;
+    store::proposals::set_current_topics(&mut c, 1, &topics, &p.overrides)
+        .await
+        .unwrap();
+
+    let p = store::proposals::get(&mut c, 1).await.unwrap().unwrap();
+    assert_eq!((p.version, &p.fields, &p.topics), (3, &fields, &topics));
+    let vs = store::proposals::versions(&mut c, 1).await.unwrap();
+    let want = [
+        "Async Django",
+        "Async Django, revised",
+        "Async Django, third take",
+    ];
+    assert_eq!(titles(&vs), want);
+    assert_eq!(
+        vs[1].topics.len(),
+        2,
+        "the old version keeps the chair's topics"
+    );
+    assert_eq!(vs[1].topics[0].score, 3.5);
+    assert_eq!(vs[2].topics, topics);
+    let complete: Vec<_> = store::proposals::version_stamps(&mut c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.complete)
+        .collect();
+    assert_eq!(complete, [false, true, true]);
+
+    // On disk: the new version's JSON columns are empty, its record is set
+    // and smaller than the JSON it replaces.
+    let rows = sqlx::query(
+        "SELECT version, fields, topics, record FROM proposal_versions ORDER BY version",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .unwrap();
+    let record: Vec<Option<Vec<u8>>> = rows.iter().map(|r| r.get("record")).collect();
+    assert!(record[0].is_none() && record[1].is_none());
+    let packed = record[2].as_ref().expect("the new version is packed");
+    let json = serde_json::to_string(&fields).unwrap() + &serde_json::to_string(&topics).unwrap();
+    assert!(
+        packed.len() < json.len(),
+        "{} bytes for {json}",
+        packed.len()
+    );
+    let text: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.get("fields"), r.get("topics")))
+        .collect();
+    assert_eq!(text[2], (String::new(), String::new()));
+    assert!(text[1].0.contains("revised"));
+}
