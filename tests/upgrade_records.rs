@@ -1,8 +1,9 @@
-//! Migration 0023 packs a proposal version's fields and topics (issue 18).
-//! A database at 0022 keeps its versions as JSON; after the upgrade they
-//! read back unchanged next to new, packed versions, and a chair's topic
-//! change works on both kinds. Runs on SQLite, or on PostgreSQL with
-//! `CFPD_TEST_DATABASE=postgres`.
+//! Migration 0023 writes smaller rows (issue 18). A proposal version's
+//! fields and topics are packed: a database at 0022 keeps its versions as
+//! JSON, and after the upgrade they read back unchanged next to new, packed
+//! versions, and a chair's topic change works on both kinds. Token hashes
+//! are cut to 128 bits: a token mailed before the upgrade still works after
+//! it. Runs on SQLite, or on PostgreSQL with `CFPD_TEST_DATABASE=postgres`.
 
 mod support;
 
@@ -12,8 +13,18 @@ use cfpd::store::{self, Store};
 use sqlx::any::AnyPoolOptions;
 use sqlx::Row;
 
+/// A reply token and a VERP token mailed before the upgrade.
+const SECRET: &str = "abcdefghijklmnopqrstuvwxyz234567";
+const VERP: &str = "bcdefghijklmnopqrstuvwxyz2345672";
+
+/// A token's hash as cfpd stored it before 0023: all of SHA-256, in hex.
+fn full_hash(secret: &str) -> String {
+    use sha2::Digest;
+    data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(secret.as_bytes()))
+}
+
 /// A database as migrations 0001–0022 create it, holding one proposal with
-/// two versions written the old way.
+/// two versions written the old way, its token, and a sent mail's VERP hash.
 async fn database_at_0022(url: &str) {
     sqlx::any::install_default_drivers();
     let url = match url.starts_with("sqlite://") {
@@ -45,6 +56,24 @@ async fn database_at_0022(url: &str) {
     ] {
         sqlx::query(sql).execute(&pool).await.unwrap();
     }
+    sqlx::query(
+        "INSERT INTO tokens (hash, kind, proposal_id, bound_address, created_at)
+         VALUES ($1, 'proposal', 1, 'ada@example.org', 1)",
+    )
+    .bind(full_hash(SECRET))
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id,
+                             subject, state, next_attempt_at, bounce_hash, mailbox)
+         VALUES ('reply:msg:1', 'ack', 1, '', 'ada@example.org', 'out1@conf.example',
+                 'received', 'sent', 1, $1, 'ada@example.org')",
+    )
+    .bind(full_hash(VERP))
+    .execute(&pool)
+    .await
+    .unwrap();
     pool.close().await;
 }
 
@@ -61,6 +90,19 @@ async fn versions_from_before_0023_read_unchanged_beside_packed_ones() {
     database_at_0022(&url).await;
     let store = Store::connect(&url).await.unwrap();
     let mut c = store.conn().await.unwrap();
+
+    let t = store::proposals::lookup_token(&mut c, &cfpd::token::hash(SECRET))
+        .await
+        .unwrap()
+        .expect("a token mailed before the upgrade still works");
+    assert_eq!(
+        (t.proposal_id, t.bound_address.as_str()),
+        (Some(1), "ada@example.org")
+    );
+    let bounced = store::outbox::by_bounce_hash(&mut c, &cfpd::token::hash(VERP))
+        .await
+        .unwrap();
+    assert_eq!(bounced, Some((1, "ada@example.org".to_string())));
 
     let p = store::proposals::get(&mut c, 1).await.unwrap().unwrap();
     assert_eq!(p.fields.title.as_deref(), Some("Async Django, revised"));
