@@ -1013,6 +1013,7 @@ async fn a_database_at_0014_keeps_held_mail_and_outbox_ids_through_0015() {
             message_id: "d@x".into(),
             subject: "decided".into(),
             raw: raw(9),
+            packed: None,
             reply_secret: None,
             cause_message: None,
             bounce_hash: None,

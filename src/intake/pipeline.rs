@@ -5,7 +5,8 @@
 //!
 //! The batching and pipelining here were tuned for throughput (see BENCHMARKS.md):
 //! lookups go through the reader connection, writes are collected in [`Batch`] and
-//! flushed with multi-row statements, replies are composed on all cores.
+//! flushed with multi-row statements, replies are composed on a thread of their
+//! own while the batch is handled and written.
 
 use std::collections::{HashMap, HashSet};
 
@@ -75,7 +76,7 @@ pub(super) struct Batch {
     /// First acknowledgments over their recipient's cap, queued held
     /// (`HoldReason::AddressCap`) and released by [`caps::release_held`].
     pub(super) held: Vec<crate::store::outbox::NewMail>,
-    /// Replies decided but not yet composed (see [`Intake::compose_replies`]).
+    /// Replies decided and not yet handed to the composing thread ([`Composing`]).
     pub(super) replies: Vec<PendingReply>,
     /// Terminal states.
     pub(super) finishes: Vec<(i64, MessageState, Finish)>,
@@ -114,14 +115,35 @@ impl Batch {
         self.proposals.clear();
         pstore::insert_tokens(tx, &self.tokens, now).await?;
         self.tokens.clear();
-        outbox::queue_many(tx, &self.mails, now).await?;
-        self.mails.clear();
-        outbox::hold_many(tx, &self.held, HoldReason::AddressCap, now).await?;
-        self.held.clear();
         messages::finish_many(tx, &self.finishes, now).await?;
         self.finishes.clear();
         messages::replace_raw_many(tx, &self.redactions).await?;
         self.redactions.clear();
+        Ok(())
+    }
+
+    /// Queue the batch's composed replies (after [`Batch::flush`]: they refer
+    /// to its messages), noting on their messages the replies that could
+    /// not be composed.
+    async fn queue_replies(
+        &mut self,
+        tx: &mut AnyConnection,
+        now: i64,
+        composed: Vec<Composed>,
+    ) -> Result<(), IntakeError> {
+        let mut notes = Vec::new();
+        for (cause, held, r) in composed {
+            match r {
+                Ok(mail) if held => self.held.push(mail),
+                Ok(mail) => self.mails.push(mail),
+                Err(why) => notes.push((cause, why.to_string())),
+            }
+        }
+        messages::add_notes(tx, &notes).await?;
+        outbox::queue_many(tx, &self.mails, now).await?;
+        self.mails.clear();
+        outbox::hold_many(tx, &self.held, HoldReason::AddressCap, now).await?;
+        self.held.clear();
         Ok(())
     }
 
@@ -172,13 +194,10 @@ impl Batch {
 }
 
 /// An automatic reply decided while a batch is handled. Composing it (MIME,
-/// encodings, headers) is a fifth of a batch's work inside its transaction,
-/// so it is done once for the whole batch, on all cores, after the
-/// handling loop and before the writes.
+/// encodings, headers, compression for storage) was a fifth of a batch's
+/// work inside its transaction, so it is done on a thread of its own
+/// ([`Composing`]) while the batch goes on being handled and written.
 pub(super) struct PendingReply {
-    /// Index in [`Batch::finishes`] of the message answered: a reply that
-    /// cannot be composed is noted in that message's detail.
-    finish: usize,
     /// Outbox kind (`ack`, `draft`, `help`, …).
     kind: MailKind,
     /// The sender being answered.
@@ -228,11 +247,58 @@ impl PendingReply {
         match composed {
             Ok(Ok(mut mail)) => {
                 mail.thread_key = self.thread_key;
+                mail.pack();
                 Ok(mail)
             }
             Ok(Err(e)) => Err(NotSent::Compose(e)),
             Err(panic) => Err(NotSent::ComposePanicked(panic)),
         }
+    }
+}
+
+/// A reply as composed: the message it answers (row id), whether it is
+/// queued held, and the mail or why there is none.
+type Composed = (i64, bool, Result<crate::store::outbox::NewMail, NotSent>);
+
+/// The thread composing a batch's replies while the batch is handled and
+/// its other rows are written: replies are sent to it as they are decided
+/// and come back in that order. Composing is pure work on values, so it
+/// needs nothing from the transaction; on two cores it overlaps the
+/// database writer instead of adding to it (BENCHMARKS.md, issue 18).
+struct Composing {
+    to: Option<std::sync::mpsc::Sender<PendingReply>>,
+    done: tokio::task::JoinHandle<Vec<Composed>>,
+}
+
+impl Composing {
+    fn start(composer: Composer) -> Composing {
+        let (to, from) = std::sync::mpsc::channel::<PendingReply>();
+        let done = tokio::task::spawn_blocking(move || {
+            from.into_iter()
+                .map(|r| (r.cause_message, r.held, r.compose(&composer)))
+                .collect()
+        });
+        Composing { to: Some(to), done }
+    }
+
+    /// Hand over the replies decided so far.
+    fn send(&self, replies: &mut Vec<PendingReply>) {
+        if let Some(to) = &self.to {
+            for r in replies.drain(..) {
+                // The receiver lives until `finish`; it cannot be gone here.
+                let _ = to.send(r);
+            }
+        }
+    }
+
+    /// Every reply sent, composed, in the order sent.
+    async fn finish(mut self) -> Result<Vec<Composed>, IntakeError> {
+        drop(self.to.take());
+        // `compose` catches panics itself; the task fails only when the
+        // runtime is going away, and then the batch is not committed.
+        (&mut self.done)
+            .await
+            .map_err(|e| IntakeError::Panic(e.to_string()))
     }
 }
 
@@ -581,6 +647,7 @@ impl Intake {
                 .into();
         }
         let t3 = std::time::Instant::now();
+        let composing = Composing::start(self.composer.clone());
         for (m, p) in prepared.iter() {
             use futures::FutureExt;
             let handled = std::panic::AssertUnwindSafe(async {
@@ -609,9 +676,8 @@ impl Intake {
                 return Ok(Written::Done(1));
             }
             handled.unwrap_or(Ok(()))?;
+            composing.send(&mut b.replies);
         }
-        let t_compose = std::time::Instant::now();
-        self.compose_replies(&mut b).await?;
         let t4 = std::time::Instant::now();
         // One line per message once its decision is committed (debug: at full
         // speed intake decides thousands of messages a second).
@@ -622,6 +688,10 @@ impl Intake {
             Vec::new()
         };
         b.flush(&mut tx, now_ms, prepared).await?;
+        let t_wait = std::time::Instant::now();
+        let composed = composing.finish().await?;
+        let t_queue = std::time::Instant::now();
+        b.queue_replies(&mut tx, now_ms, composed).await?;
         let t5 = std::time::Instant::now();
         tx.commit().await.ctx("committing intake results")?;
         for (id, state, f) in &decided {
@@ -639,54 +709,15 @@ impl Intake {
             messages = n,
             read_prepare_ms = prepare_ms,
             lookups_ms = ms(t2, t3),
-            handle_ms = ms(t3, t_compose),
-            compose_ms = ms(t_compose, t4),
-            flush_ms = ms(t4, t5),
+            handle_ms = ms(t3, t4),
+            flush_ms = ms(t4, t_wait),
+            compose_wait_ms = ms(t_wait, t_queue),
+            queue_ms = ms(t_queue, t5),
             commit_ms = t5.elapsed().as_secs_f64() * 1e3,
             fresh = fresh.is_some(),
             "intake batch"
         );
         Ok(Written::Done(n))
-    }
-
-    /// Compose the batch's decided replies, split over the cores, in the
-    /// order they were decided; a reply that cannot be composed is noted in
-    /// its message's detail instead of being queued.
-    async fn compose_replies(&self, b: &mut Batch) -> Result<(), IntakeError> {
-        let replies = std::mem::take(&mut b.replies);
-        let workers = spare_cores();
-        type Composed = (usize, bool, Result<crate::store::outbox::NewMail, NotSent>);
-        let results: Vec<Composed> = if replies.len() < 64 || workers < 2 {
-            replies
-                .into_iter()
-                .map(|r| (r.finish, r.held, r.compose(&self.composer)))
-                .collect()
-        } else {
-            let mut tasks = Vec::new();
-            for part in split_for(replies, workers) {
-                let composer = self.composer.clone();
-                tasks.push(tokio::task::spawn_blocking(move || {
-                    part.into_iter()
-                        .map(|r| (r.finish, r.held, r.compose(&composer)))
-                        .collect::<Vec<_>>()
-                }));
-            }
-            let mut out = Vec::new();
-            for t in tasks {
-                // `compose` catches panics itself; a task fails only when the
-                // runtime is going away, and then the batch is not committed.
-                out.extend(t.await.map_err(|e| IntakeError::Panic(e.to_string()))?);
-            }
-            out
-        };
-        for (finish, held, r) in results {
-            match r {
-                Ok(mail) if held => b.held.push(mail),
-                Ok(mail) => b.mails.push(mail),
-                Err(note) => add_detail(&mut b.finishes[finish].2, note.to_string()),
-            }
-        }
-        Ok(())
     }
 
     /// Parse and pre-tag a batch outside the transaction, split over the cores.
@@ -755,15 +786,14 @@ impl Intake {
                         Some(true)
                     }
                     caps::Admit::Send => {
-                        // Counted now, composed after the batch's handling loop
-                        // (see `compose_replies`), on all cores.
+                        // Counted now, composed on the composing thread
+                        // (see [`Composing`]).
                         b.caps.count(&from.address, thread.as_deref());
                         Some(false)
                     }
                 };
                 if let Some(held) = held {
                     b.replies.push(PendingReply {
-                        finish: b.finishes.len(),
                         kind: reply.kind,
                         to: from.address.clone(),
                         to_name: from.name.clone(),
@@ -855,5 +885,83 @@ mod tests {
         assert_eq!(h.finish.reason.map(|r| r.as_str()), Some("panic"));
         assert!(h.finish.detail.unwrap().contains("boom"));
         assert!(h.reply.is_none(), "never answered");
+    }
+
+    /// Replies are composed while the batch's rows are written, so a reply
+    /// that could not be composed is noted on a message already written:
+    /// the note is added to what its detail says, and the other replies of
+    /// the batch are queued.
+    #[tokio::test]
+    async fn a_reply_not_composed_is_noted_on_its_written_message_and_the_rest_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = store::Store::connect(&url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let new = |n: i64| NewMessage {
+            source_key: format!("maildir:{n}"),
+            received_at: 1,
+            arrived_at: 1,
+            raw: b"Subject: s\r\n\r\nbody\r\n".to_vec(),
+        };
+        messages::insert_received_many(&mut tx, &[new(1), new(2), new(3)])
+            .await
+            .unwrap();
+        let finish = |detail: Option<&str>| Finish {
+            detail: detail.map(str::to_string),
+            ..Finish::default()
+        };
+        let finishes = [
+            (1, MessageState::Accepted, finish(Some("over the cap"))),
+            (2, MessageState::Accepted, finish(None)),
+            (3, MessageState::Accepted, finish(None)),
+        ];
+        messages::finish_many(&mut tx, &finishes, 2).await.unwrap();
+        let mail = outbox::NewMail {
+            dedup_key: "reply:msg:3".into(),
+            kind: MailKind::Ack,
+            envelope_from: "cfp@conf.example".into(),
+            recipient: "ada@example.org".into(),
+            message_id: "m3@conf.example".into(),
+            subject: "received".into(),
+            raw: b"Subject: received\r\n\r\nThanks.\r\n".to_vec(),
+            packed: None,
+            reply_secret: None,
+            cause_message: Some(3),
+            bounce_hash: None,
+            thread_key: None,
+        };
+        let refused = ComposeError::Address {
+            address: "a..b@example.org".into(),
+            reason: "invalid".into(),
+        };
+        let composed: Vec<Composed> = vec![
+            (1, false, Err(NotSent::Compose(refused))),
+            (
+                2,
+                false,
+                Err(NotSent::RenderPanicked(Panicked("boom".into()))),
+            ),
+            (3, false, Ok(mail)),
+        ];
+        let mut b = Batch::default();
+        b.queue_replies(&mut tx, 3, composed).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut c = store.conn().await.unwrap();
+        let details: Vec<_> = messages::list(&mut c)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.detail.unwrap_or_default())
+            .collect();
+        assert!(
+            details[0].starts_with("over the cap; reply not sent: invalid mail address"),
+            "{details:?}"
+        );
+        assert_eq!(details[1], "reply not sent: rendering it panicked: boom");
+        assert_eq!(details[2], "");
+        let queued = outbox::list(&mut c).await.unwrap();
+        let to: Vec<_> = queued.iter().map(|o| o.recipient.as_str()).collect();
+        assert_eq!(to, ["ada@example.org"]);
     }
 }

@@ -330,6 +330,7 @@ impl Composer {
             message_id,
             subject,
             raw: msg.formatted(),
+            packed: None,
             reply_secret: d.reply_token.map(str::to_string),
             cause_message: d.cause_message,
         })

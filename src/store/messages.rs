@@ -382,6 +382,24 @@ pub async fn finish_many(
     Ok(())
 }
 
+/// Add a note to the detail of messages already finished (after what is
+/// there, `; `-separated): intake learns that a reply could not be composed
+/// only after the message's row is written.
+pub async fn add_notes(conn: &mut AnyConnection, notes: &[(i64, String)]) -> Result<()> {
+    for (id, note) in notes {
+        sqlx::query(
+            "UPDATE messages SET detail = CASE WHEN detail IS NULL THEN $2 ELSE detail || '; ' || $2 END
+             WHERE id = $1",
+        )
+        .bind(*id)
+        .bind(note)
+        .execute(&mut *conn)
+        .await
+        .ctx("noting why a reply was not sent")?;
+    }
+    Ok(())
+}
+
 /// Replace the stored bytes of messages (their tokens erased once intake has
 /// used them: [`crate::token::redact_mail`]).
 pub async fn replace_raw_many(conn: &mut AnyConnection, rows: &[(i64, Vec<u8>)]) -> Result<()> {

@@ -40,6 +40,11 @@ pub struct NewMail {
     /// The complete RFC 5322 message, as stored: a reply token's place in
     /// `Reply-To:` holds `+redacted@` (see [`NewMail::reply_secret`]).
     pub raw: Vec<u8>,
+    /// `raw` compressed as it is stored ([`super::packed::pack`]), when done
+    /// ahead by [`NewMail::pack`]; else it is done while queuing. Intake
+    /// packs on the thread that composes its replies, so the database
+    /// writer, the one serial step, does not.
+    pub packed: Option<Vec<u8>>,
     /// The reply token `raw` leaves out, put back by the sender
     /// ([`crate::token::with_reply_token`]) and erased once the mail is
     /// final. Kept apart so the bytes are written once, already redacted.
@@ -52,6 +57,13 @@ pub struct NewMail {
     /// The conversation an automatic reply belongs to (the root of its
     /// References chain), for the per-thread reply cap.
     pub thread_key: Option<String>,
+}
+
+impl NewMail {
+    /// Compress [`NewMail::raw`] now, for storage; `raw` must not change after.
+    pub fn pack(&mut self) {
+        self.packed = Some(super::packed::pack(&self.raw));
+    }
 }
 
 /// Queue a mail. Returns false when a mail with the same dedup key exists.
@@ -122,9 +134,16 @@ async fn insert(
         queued += ids.len() as u64;
         // The bytes of the rows just inserted (the first mail of a dedup key
         // wins, as in the statement above), in their own table.
-        let raws: Vec<(i64, Vec<u8>)> = chunk
+        let raws: Vec<(i64, std::borrow::Cow<'_, [u8]>)> = chunk
             .iter()
-            .filter_map(|m| Some((ids.remove(&m.dedup_key)?, super::packed::pack(&m.raw))))
+            .filter_map(|m| {
+                let id = ids.remove(&m.dedup_key)?;
+                let packed = match &m.packed {
+                    Some(p) => p.into(),
+                    None => super::packed::pack(&m.raw).into(),
+                };
+                Some((id, packed))
+            })
             .collect();
         if raws.is_empty() {
             continue;
@@ -135,7 +154,7 @@ async fn insert(
         );
         let mut q = sqlx::query(super::generated(conn, sql));
         for (id, raw) in &raws {
-            q = q.bind(*id).bind(raw).bind(1i64);
+            q = q.bind(*id).bind(&raw[..]).bind(1i64);
         }
         q.execute(&mut *conn).await.ctx("queuing mail")?;
     }
