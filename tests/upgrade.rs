@@ -12,7 +12,6 @@ use cfpd::model::{
     AssignmentState, MailKind, MessageState, OutboxState, ProposalStatus, Reason, TokenKind,
 };
 use cfpd::store::{self, AnyConnection, Store};
-use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
 /// 2024-06-01T10:00:00Z, in ms.
@@ -92,30 +91,7 @@ async fn old_database(url: &str) -> AnyPool {
 
 /// A database as the migrations up to `version` create it.
 async fn old_database_at(url: &str, version: i64) -> AnyPool {
-    sqlx::any::install_default_drivers();
-    let url = if url.starts_with("sqlite://") {
-        format!("{url}?mode=rwc")
-    } else {
-        url.to_string()
-    };
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(support::backend());
-    let migrator = sqlx::migrate::Migrator::new(dir).await.unwrap();
-    migrator.run_to(version, &pool).await.unwrap();
-    if support::backend() == "sqlite" {
-        // As cfpd's own connections have it.
-        sqlx::query("PRAGMA foreign_keys = ON")
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
-    pool
+    support::database_at(url, version).await
 }
 
 fn raw(n: i64) -> Vec<u8> {

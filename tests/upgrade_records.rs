@@ -10,7 +10,6 @@ mod support;
 use cfpd::model::ProposalStatus;
 use cfpd::proposal::FiledTopic;
 use cfpd::store::{self, Store};
-use sqlx::any::AnyPoolOptions;
 use sqlx::Row;
 
 /// A reply token and a VERP token mailed before the upgrade.
@@ -26,21 +25,7 @@ fn full_hash(secret: &str) -> String {
 /// A database as migrations 0001–0022 create it, holding one proposal with
 /// two versions written the old way, its token, and a sent mail's VERP hash.
 async fn database_at_0022(url: &str) {
-    sqlx::any::install_default_drivers();
-    let url = match url.starts_with("sqlite://") {
-        true => format!("{url}?mode=rwc"),
-        false => url.to_string(),
-    };
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(support::backend());
-    let migrator = sqlx::migrate::Migrator::new(dir).await.unwrap();
-    migrator.run_to(22, &pool).await.unwrap();
+    let pool = support::database_at(url, 22).await;
     for sql in [
         "INSERT INTO speakers (id, email, name, created_at) VALUES (1, 'ada@example.org', 'Ada', 1)",
         "INSERT INTO proposals (id, speaker_id, status, current_version, created_at, updated_at,

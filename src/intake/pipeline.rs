@@ -333,8 +333,8 @@ pub(super) struct Prepared {
     pub(super) review_like: bool,
 }
 
-/// Cores intake may fill with parallel work (parsing, tagging, composing)
-/// while one batch is written: all but one, which the database writer and
+/// Cores intake may fill with parallel work (parsing, tagging) while one
+/// batch is written: all but one, which the database writer and
 /// the mail source need (at most 4). On two cores that is one: measured with
 /// `cargo bench --bench intake`, splitting the work over both cores starved
 /// the writer, the serial part, and was slower.

@@ -11,13 +11,28 @@ use futures::TryStreamExt;
 /// The password of every Dovecot test user.
 pub const PASSWORD: &str = "secret";
 
-/// A free TCP port on loopback.
+/// A free TCP port on loopback, below the kernel's ephemeral range.
+///
+/// Why not port 0: the kernel takes that port from the same range it hands
+/// to the local end of every outgoing connection, and between this probe
+/// and the server binding it, a test's other connections (IMAP, SMTP,
+/// PostgreSQL) can take it: seen once, a daemon's metrics port taken while
+/// the test started its servers. Linux's range starts at 32768; ports are
+/// tried from a per-process starting point, each at most once per process.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let start = std::process::id().wrapping_mul(7_919) % SPAN;
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOW + (start + n) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {LOW} and {}", LOW + SPAN);
 }
 
 fn wait_port(port: u16, what: &str, child: &mut Child) {

@@ -41,6 +41,37 @@ pub async fn database_url(dir: &Path) -> String {
 
 static DB_SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// The database at `url` as cfpd's migrations up to `version` create it
+/// (run by sqlx's migrator from the files in the repository, so
+/// `_sqlx_migrations` holds the same versions and checksums): an earlier
+/// version's database, for upgrade tests.
+pub async fn database_at(url: &str, version: i64) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    let url = if url.starts_with("sqlite://") {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_string()
+    };
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend());
+    let migrator = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    migrator.run_to(version, &pool).await.unwrap();
+    if backend() == "sqlite" {
+        // As cfpd's own connections have it.
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool
+}
+
 /// A complete test world: servers, a config and a database.
 pub struct World {
     /// Dovecot (the CFP mailbox and everyone's inbox).

@@ -14,6 +14,7 @@
 pub mod record;
 
 use std::cell::RefCell;
+use std::thread::LocalKey;
 
 /// Dictionary 1 (`compressed = 1`): every built-in mail composed as cfpd
 /// sends it, with sample data (written by the `write_dictionary` test).
@@ -22,27 +23,63 @@ use std::cell::RefCell;
 pub const DICTIONARY: &[u8] = include_bytes!("dict1.eml");
 
 thread_local! {
-    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { RefCell::new(None) };
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-        const { RefCell::new(None) };
+    static COMPRESSOR: Compressors = const { RefCell::new(None) };
+    static DECOMPRESSOR: Decompressors = const { RefCell::new(None) };
 }
 
-/// `raw`, compressed (a zstd frame, level 1, with [`DICTIONARY`]). Each
-/// thread keeps its context: making one per mail cost more than the mail.
+/// A thread's compression context for one dictionary, made on first use:
+/// making one per mail cost more than compressing the mail.
+type Compressors = RefCell<Option<zstd::bulk::Compressor<'static>>>;
+/// A thread's decompression context for one dictionary, made on first use.
+type Decompressors = RefCell<Option<zstd::bulk::Decompressor<'static>>>;
+
+/// `bytes` as a zstd frame (level 1) against `dict`, with this thread's
+/// context for it (`cell`).
+fn compress_with(
+    cell: &'static LocalKey<Compressors>,
+    dict: &'static [u8],
+    bytes: &[u8],
+) -> Vec<u8> {
+    cell.with(|z| {
+        let mut z = z.borrow_mut();
+        let z = match &mut *z {
+            Some(z) => z,
+            None => {
+                z.insert(zstd::bulk::Compressor::with_dictionary(1, dict).expect("a zstd context"))
+            }
+        };
+        z.compress(bytes)
+    })
+    .expect("compressing into memory cannot fail")
+}
+
+/// What the zstd `frame` made against `dict` holds, if it says it holds at
+/// most `limit` bytes; `Err` names what is wrong (a damaged row).
+fn decompress_with(
+    cell: &'static LocalKey<Decompressors>,
+    dict: &'static [u8],
+    frame: &[u8],
+    limit: u64,
+) -> Result<Vec<u8>, String> {
+    let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(n)) if n <= limit => n as usize,
+        _ => return Err("not a zstd frame of a size cfpd writes".into()),
+    };
+    cell.with(|d| {
+        let mut d = d.borrow_mut();
+        let d = match &mut *d {
+            Some(d) => d,
+            None => d.insert(
+                zstd::bulk::Decompressor::with_dictionary(dict).map_err(|e| e.to_string())?,
+            ),
+        };
+        d.decompress(frame, size).map_err(|e| e.to_string())
+    })
+}
+
+/// `raw`, compressed (a zstd frame, level 1, with [`DICTIONARY`]).
 pub fn pack(raw: &[u8]) -> Vec<u8> {
-    COMPRESSOR
-        .with(|z| {
-            let mut z = z.borrow_mut();
-            let z = match &mut *z {
-                Some(z) => z,
-                None => z.insert(
-                    zstd::bulk::Compressor::with_dictionary(1, DICTIONARY).expect("a zstd context"),
-                ),
-            };
-            z.compress(raw)
-        })
-        .expect("compressing into memory cannot fail")
+    compress_with(&COMPRESSOR, DICTIONARY, raw)
 }
 
 /// The bytes a row holds: decompressed when `compressed`, else as they
@@ -51,26 +88,8 @@ pub fn unpack(stored: Vec<u8>, compressed: bool) -> Result<Vec<u8>, sqlx::Error>
     if !compressed {
         return Ok(stored);
     }
-    let damaged = |e: std::io::Error| sqlx::Error::Decode(Box::new(e));
-    let size = match zstd::zstd_safe::get_frame_content_size(&stored) {
-        Ok(Some(n)) if n <= 1 << 30 => n as usize,
-        _ => {
-            return Err(damaged(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "not a compressed mail",
-            )))
-        }
-    };
-    DECOMPRESSOR.with(|d| {
-        let mut d = d.borrow_mut();
-        let d = match &mut *d {
-            Some(d) => d,
-            None => {
-                d.insert(zstd::bulk::Decompressor::with_dictionary(DICTIONARY).map_err(damaged)?)
-            }
-        };
-        d.decompress(&stored, size).map_err(damaged)
-    })
+    decompress_with(&DECOMPRESSOR, DICTIONARY, &stored, 1 << 30)
+        .map_err(|why| sqlx::Error::Decode(format!("stored mail: {why}").into()))
 }
 
 /// The bytes of a row that has `raw` and `compressed` columns.

@@ -60,29 +60,17 @@ pub const DICTIONARY: &[u8] = include_bytes!("records1.json");
 const MAX_RECORD: u64 = 16 << 20;
 
 thread_local! {
-    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { RefCell::new(None) };
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-        const { RefCell::new(None) };
+    static COMPRESSOR: super::Compressors = const { RefCell::new(None) };
+    static DECOMPRESSOR: super::Decompressors = const { RefCell::new(None) };
 }
 
 /// `json` (a record), as stored: the format byte, then the zstd frame.
 fn pack_bytes(json: &[u8]) -> Vec<u8> {
-    COMPRESSOR
-        .with(|z| {
-            let mut z = z.borrow_mut();
-            let z = match &mut *z {
-                Some(z) => z,
-                None => z.insert(
-                    zstd::bulk::Compressor::with_dictionary(1, DICTIONARY).expect("a zstd context"),
-                ),
-            };
-            let mut out = Vec::with_capacity(json.len() / 2 + 16);
-            out.push(FORMAT_1);
-            out.extend_from_slice(&z.compress(json)?);
-            Ok::<_, std::io::Error>(out)
-        })
-        .expect("compressing into memory cannot fail")
+    let frame = super::compress_with(&COMPRESSOR, DICTIONARY, json);
+    let mut out = Vec::with_capacity(frame.len() + 1);
+    out.push(FORMAT_1);
+    out.extend_from_slice(&frame);
+    out
 }
 
 /// The JSON a stored record holds. An error is a damaged row (or one
@@ -95,22 +83,8 @@ fn unpack_bytes(stored: &[u8]) -> Result<Vec<u8>, sqlx::Error> {
     if format != FORMAT_1 {
         return Err(damaged(&format!("unknown format {format}")));
     }
-    let size = match zstd::zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(n)) if n <= MAX_RECORD => n as usize,
-        _ => return Err(damaged("not a compressed record")),
-    };
-    DECOMPRESSOR.with(|d| {
-        let mut d = d.borrow_mut();
-        let d = match &mut *d {
-            Some(d) => d,
-            None => d.insert(
-                zstd::bulk::Decompressor::with_dictionary(DICTIONARY)
-                    .map_err(|e| damaged(&e.to_string()))?,
-            ),
-        };
-        d.decompress(frame, size)
-            .map_err(|e| damaged(&e.to_string()))
-    })
+    super::decompress_with(&DECOMPRESSOR, DICTIONARY, frame, MAX_RECORD)
+        .map_err(|why| damaged(&why))
 }
 
 #[cfg(test)]
