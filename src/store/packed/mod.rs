@@ -53,27 +53,36 @@ fn compress_with(
     .expect("compressing into memory cannot fail")
 }
 
+/// Why stored bytes did not decompress: the row is damaged.
+#[derive(Debug, thiserror::Error)]
+enum Damaged {
+    /// No frame header, or one announcing more than cfpd ever writes.
+    #[error("not a zstd frame of a size cfpd writes")]
+    NotAFrame,
+    /// zstd refused the frame.
+    #[error("{0}")]
+    Zstd(#[from] std::io::Error),
+}
+
 /// What the zstd `frame` made against `dict` holds, if it says it holds at
-/// most `limit` bytes; `Err` names what is wrong (a damaged row).
+/// most `limit` bytes.
 fn decompress_with(
     cell: &'static LocalKey<Decompressors>,
     dict: &'static [u8],
     frame: &[u8],
     limit: u64,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Damaged> {
     let size = match zstd::zstd_safe::get_frame_content_size(frame) {
         Ok(Some(n)) if n <= limit => n as usize,
-        _ => return Err("not a zstd frame of a size cfpd writes".into()),
+        _ => return Err(Damaged::NotAFrame),
     };
     cell.with(|d| {
         let mut d = d.borrow_mut();
         let d = match &mut *d {
             Some(d) => d,
-            None => d.insert(
-                zstd::bulk::Decompressor::with_dictionary(dict).map_err(|e| e.to_string())?,
-            ),
+            None => d.insert(zstd::bulk::Decompressor::with_dictionary(dict)?),
         };
-        d.decompress(frame, size).map_err(|e| e.to_string())
+        Ok(d.decompress(frame, size)?)
     })
 }
 

@@ -84,7 +84,7 @@ fn unpack_bytes(stored: &[u8]) -> Result<Vec<u8>, sqlx::Error> {
         return Err(damaged(&format!("unknown format {format}")));
     }
     super::decompress_with(&DECOMPRESSOR, DICTIONARY, frame, MAX_RECORD)
-        .map_err(|why| damaged(&why))
+        .map_err(|why| damaged(&why.to_string()))
 }
 
 #[cfg(test)]
