@@ -266,7 +266,7 @@ type Composed = (i64, bool, Result<crate::store::outbox::NewMail, NotSent>);
 /// needs nothing from the transaction; on two cores it overlaps the
 /// database writer instead of adding to it (BENCHMARKS.md, issue 18).
 struct Composing {
-    to: Option<std::sync::mpsc::Sender<PendingReply>>,
+    to: std::sync::mpsc::Sender<PendingReply>,
     done: tokio::task::JoinHandle<Vec<Composed>>,
 }
 
@@ -278,27 +278,25 @@ impl Composing {
                 .map(|r| (r.cause_message, r.held, r.compose(&composer)))
                 .collect()
         });
-        Composing { to: Some(to), done }
+        Composing { to, done }
     }
 
     /// Hand over the replies decided so far.
     fn send(&self, replies: &mut Vec<PendingReply>) {
-        if let Some(to) = &self.to {
-            for r in replies.drain(..) {
-                // The receiver lives until `finish`; it cannot be gone here.
-                let _ = to.send(r);
-            }
+        for r in replies.drain(..) {
+            // The receiver lives until `finish`; it cannot be gone here.
+            let _ = self.to.send(r);
         }
     }
 
     /// Every reply sent, composed, in the order sent.
-    async fn finish(mut self) -> Result<Vec<Composed>, IntakeError> {
-        drop(self.to.take());
+    async fn finish(self) -> Result<Vec<Composed>, IntakeError> {
+        let Composing { to, done } = self;
+        // The thread's loop ends once the sender is gone.
+        drop(to);
         // `compose` catches panics itself; the task fails only when the
         // runtime is going away, and then the batch is not committed.
-        (&mut self.done)
-            .await
-            .map_err(|e| IntakeError::Panic(e.to_string()))
+        done.await.map_err(|e| IntakeError::Panic(e.to_string()))
     }
 }
 

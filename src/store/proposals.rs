@@ -119,10 +119,8 @@ pub async fn set_current_topics(
     .fetch_optional(&mut *conn)
     .await
     .ctx("reading topics")?;
-    let packed = match &row {
-        Some(r) => r
-            .try_get::<Option<Vec<u8>>, _>("record")
-            .ctx("reading topics")?,
+    let packed: Option<Vec<u8>> = match row {
+        Some(r) => r.try_get("record").ctx("reading topics")?,
         None => None,
     };
     let q = match packed {
@@ -391,22 +389,7 @@ pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: 
                 .bind(now);
         }
         q.execute(&mut *conn).await.ctx("creating proposals")?;
-        let rows = (0..chunk.len())
-            .map(|i| {
-                let b = i * 6;
-                format!(
-                    "(${}, ${}, ${}, ${}, '', ${}, '', ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("{VERSION_INSERT} VALUES {rows}");
+        let sql = format!("{VERSION_INSERT} VALUES {}", placeholders(chunk.len(), 8));
         let mut q = sqlx::query(super::generated(conn, sql));
         for p in chunk {
             q = q
@@ -414,7 +397,9 @@ pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: 
                 .bind(1i64)
                 .bind(p.message_row)
                 .bind(now)
+                .bind("")
                 .bind(json(&p.problems))
+                .bind("")
                 .bind(record::pack(&p.fields, &p.topics));
         }
         q.execute(&mut *conn)
