@@ -50,25 +50,41 @@ pub fn unpack(stored: &[u8]) -> Result<(Fields, Vec<FiledTopic>), sqlx::Error> {
 /// Format byte 1: a zstd frame made with [`DICTIONARY`].
 const FORMAT_1: u8 = 1;
 
+/// Format byte 2, what cfpd writes now: a zstd frame made with
+/// [`DICTIONARY_2`].
+const FORMAT_2: u8 = 2;
+
 /// Records dictionary 1: a record's keys in the order serde writes them and
 /// the default topics as filed (written by the `write_records_dictionary`
-/// test). Frozen, like the mail dictionary: rows packed with it must stay
+/// test). Frozen, like the mail dictionaries: rows packed with it must stay
 /// readable, so a better one is a new file and a new format byte.
 pub const DICTIONARY: &[u8] = include_bytes!("records1.json");
+
+/// Records dictionary 2: dictionary 1's content with zstd's entropy tables
+/// fitted to records (written by the `write_records_dictionary_2` test):
+/// without them zstd built its tables anew for every record, most of what
+/// packing one cost (see [`super::DICTIONARY_2`]).
+pub const DICTIONARY_2: &[u8] = include_bytes!("records2.zdict");
+
+/// Records dictionary 2's id (private range of the zstd format), written in
+/// its frames.
+#[cfg(test)]
+const DICTIONARY_2_ID: u32 = 32771;
 
 /// Records are small; anything claiming to be larger than this is damaged.
 const MAX_RECORD: u64 = 16 << 20;
 
 thread_local! {
     static COMPRESSOR: super::Compressors = const { RefCell::new(None) };
-    static DECOMPRESSOR: super::Decompressors = const { RefCell::new(None) };
+    static DECOMPRESSOR_1: super::Decompressors = const { RefCell::new(None) };
+    static DECOMPRESSOR_2: super::Decompressors = const { RefCell::new(None) };
 }
 
 /// `json` (a record), as stored: the format byte, then the zstd frame.
 fn pack_bytes(json: &[u8]) -> Vec<u8> {
-    let frame = super::compress_with(&COMPRESSOR, DICTIONARY, json);
+    let frame = super::compress_with(&COMPRESSOR, DICTIONARY_2, json);
     let mut out = Vec::with_capacity(frame.len() + 1);
-    out.push(FORMAT_1);
+    out.push(FORMAT_2);
     out.extend_from_slice(&frame);
     out
 }
@@ -80,11 +96,12 @@ fn unpack_bytes(stored: &[u8]) -> Result<Vec<u8>, sqlx::Error> {
     let Some((&format, frame)) = stored.split_first() else {
         return Err(damaged("empty"));
     };
-    if format != FORMAT_1 {
-        return Err(damaged(&format!("unknown format {format}")));
-    }
-    super::decompress_with(&DECOMPRESSOR, DICTIONARY, frame, MAX_RECORD)
-        .map_err(|why| damaged(&why.to_string()))
+    let (cell, dict) = match format {
+        FORMAT_1 => (&DECOMPRESSOR_1, DICTIONARY),
+        FORMAT_2 => (&DECOMPRESSOR_2, DICTIONARY_2),
+        _ => return Err(damaged(&format!("unknown format {format}"))),
+    };
+    super::decompress_with(cell, dict, frame, MAX_RECORD).map_err(|why| damaged(&why.to_string()))
 }
 
 #[cfg(test)]
@@ -144,13 +161,36 @@ mod tests {
         let (fields, topics) = stranger();
         let packed = pack(&fields, &topics);
         assert!(unpack(&[]).is_err());
+        assert_eq!(packed[0], FORMAT_2);
+        assert_eq!(
+            zstd::zstd_safe::get_dict_id_from_frame(&packed[1..]).map(|id| id.get()),
+            Some(DICTIONARY_2_ID)
+        );
         let mut later = packed.clone();
-        later[0] = 2;
+        later[0] = 3;
         assert!(unpack(&later).is_err());
         assert!(unpack(&packed[..packed.len() / 2]).is_err());
         assert!(unpack(&[FORMAT_1, b'{', b'}']).is_err());
+        assert!(unpack(&[FORMAT_2, b'{', b'}']).is_err());
         // A frame that decompresses to something other than a record.
         assert!(unpack(&pack_bytes(b"[1, 2]")).is_err());
+    }
+
+    /// Records packed before dictionary 2 (format 1) read as they did.
+    #[test]
+    fn a_format_1_record_still_reads() {
+        let (fields, topics) = stranger();
+        let json = serde_json::to_vec(&Packing {
+            fields: &fields,
+            topics: &topics,
+        })
+        .unwrap();
+        let frame = zstd::bulk::Compressor::with_dictionary(1, DICTIONARY)
+            .unwrap()
+            .compress(&json)
+            .unwrap();
+        let stored = [&[FORMAT_1][..], &frame].concat();
+        assert_eq!(unpack(&stored).unwrap(), (fields, topics));
     }
 }
 
@@ -191,4 +231,57 @@ fn write_records_dictionary() {
     })
     .unwrap();
     std::fs::write(path, record).unwrap();
+}
+
+/// Writes records dictionary 2 to the file named by
+/// `CFPD_WRITE_RECORDS_DICT_2`: dictionary 1's content with entropy tables
+/// fitted to records of every built-in mail's text, filed by the default
+/// tagger. Run by hand only (a version in use never changes).
+#[cfg(test)]
+#[test]
+#[ignore = "writes a file; run by hand for a new dictionary version"]
+fn write_records_dictionary_2() {
+    let Ok(path) = std::env::var("CFPD_WRITE_RECORDS_DICT_2") else {
+        return;
+    };
+    let tagger = crate::topics::Tagger::new(crate::topics::TopicSet::default_set());
+    let base = crate::outbox::samples::sample_fields();
+    let samples: Vec<Vec<u8>> = (0..3)
+        .flat_map(super::composed_builtins)
+        .enumerate()
+        .map(|(i, mail)| {
+            // Each mail's body stands in for a proposal's text.
+            let text = String::from_utf8_lossy(&mail).into_owned();
+            let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+            let mut words = body.split_whitespace();
+            let title: Vec<&str> = words.by_ref().take(4 + i % 7).collect();
+            let fields = Fields {
+                title: Some(title.join(" ")),
+                abstract_text: Some(
+                    words
+                        .by_ref()
+                        .take(40 + i % 60)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                description: (i % 2 == 0)
+                    .then(|| words.by_ref().take(80).collect::<Vec<_>>().join(" ")),
+                topics: Some(vec![["database", "testing", "web-frontend"][i % 3].into()]),
+                co_speakers: None,
+                notes: None,
+                ..base.clone()
+            };
+            let topics = crate::intake::decide::file_topics(&tagger, &fields, &Default::default());
+            serde_json::to_vec(&Packing {
+                fields: &fields,
+                topics: &topics,
+            })
+            .unwrap()
+        })
+        .collect();
+    std::fs::write(
+        path,
+        super::finalize_dictionary(DICTIONARY, &samples, DICTIONARY_2_ID),
+    )
+    .unwrap();
 }
