@@ -3,6 +3,9 @@
 /// mimalloc instead of glibc's allocator: intake allocates many short-lived
 /// strings on several threads at once, where glibc spent a fifth of the CPU
 /// in malloc/free (measured with `perf` on `cargo bench --bench intake`).
+/// Built with `override` (SQLite's own allocations go through it too) and
+/// `no_thp` (no transparent huge pages: each fresh 2 MiB was zeroed whole);
+/// Cargo.toml says what each bought.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -307,32 +307,19 @@ pub async fn processed_ids(
     conn: &mut AnyConnection,
     message_ids: &[String],
 ) -> Result<HashMap<String, i64>> {
-    let mut out = HashMap::new();
-    for chunk in message_ids.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT message_id, MIN(id) AS first FROM messages
-             WHERE message_id IN ({}) AND state NOT IN ('{}', '{}')
-             GROUP BY message_id",
-            in_list(1, chunk.len()),
-            MessageState::Received,
-            MessageState::Duplicate
-        );
-        let mut q = sqlx::query(super::generated(conn, sql));
-        for m in chunk {
-            q = q.bind(m);
-        }
-        for r in q
-            .fetch_all(&mut *conn)
-            .await
-            .ctx("looking up Message-IDs")?
-        {
-            out.insert(
-                r.try_get("message_id").ctx("reading Message-IDs")?,
-                r.try_get("first").ctx("reading Message-IDs")?,
-            );
-        }
+    if message_ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(out)
+    let sql = format!(
+        "SELECT message_id, MIN(id) AS first FROM messages
+         WHERE {} AND state NOT IN ('{}', '{}')
+         GROUP BY message_id",
+        super::one_of(conn, "message_id", 1),
+        MessageState::Received,
+        MessageState::Duplicate
+    );
+    let q = sqlx::query(super::generated(conn, sql)).bind(super::json_list(message_ids));
+    super::keyed_numbers(conn, q, ("message_id", "first"), "looking up Message-IDs").await
 }
 
 /// Bind a message's outcome: its terminal state and what intake decided,

@@ -306,6 +306,42 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
     s
 }
 
+/// `column` is one of the strings of parameter `$n`, bound as a JSON array
+/// ([`json_list`]). For the lookups of every intake batch (a thousand
+/// Message-IDs, senders, threads): one statement with one parameter,
+/// planned once, where an `IN ($1, …, $200)` list took a statement per 200
+/// values, each bound and planned anew (BENCHMARKS.md, "Intake round 2,
+/// fourth pass": PostgreSQL's time for the Message-ID lookup fell by a
+/// quarter; the rate did not move beyond the noise).
+pub(crate) fn one_of(conn: &AnyConnection, column: &str, n: usize) -> String {
+    if conn.backend_name() == "SQLite" {
+        format!("{column} IN (SELECT value FROM json_each(${n}))")
+    } else {
+        // `ARRAY(…)` is computed once, so the index is probed per value.
+        format!("{column} = ANY(ARRAY(SELECT json_array_elements_text(${n}::json)))")
+    }
+}
+
+/// Strings as a JSON array, the parameter of [`one_of`].
+pub(crate) fn json_list(values: &[String]) -> String {
+    serde_json::Value::from(values.to_vec()).to_string()
+}
+
+/// Run a lookup that answers one number per key (columns `key` and
+/// `value`), as a map.
+pub(crate) async fn keyed_numbers<'q>(
+    conn: &mut AnyConnection,
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    (key, value): (&str, &str),
+    context: &'static str,
+) -> Result<std::collections::HashMap<String, i64>> {
+    let rows = q.fetch_all(&mut *conn).await.ctx(context)?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(key)?, r.try_get(value)?)))
+        .collect::<std::result::Result<_, sqlx::Error>>()
+        .ctx(context)
+}
+
 /// `$start, $start+1, …` (`n` placeholders) for an `IN (…)` list.
 pub(crate) fn in_list(start: usize, n: usize) -> String {
     (start..start + n)

@@ -172,27 +172,41 @@ pub async fn reply_counts(
     mailboxes: &[String],
     since: i64,
 ) -> Result<HashMap<String, i64>> {
-    let mut out = HashMap::new();
-    for chunk in mailboxes.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT mailbox, COUNT(*) AS n FROM outbox
-             WHERE created_at >= $1 AND cause_message IS NOT NULL AND hold IS NULL
-               AND mailbox IN ({})
-             GROUP BY mailbox",
-            in_list(2, chunk.len())
-        );
-        let mut q = sqlx::query(super::generated(conn, sql)).bind(since);
-        for r in chunk {
-            q = q.bind(r);
-        }
-        for r in q.fetch_all(&mut *conn).await.ctx("counting replies")? {
-            out.insert(
-                r.try_get("mailbox").ctx("counting replies")?,
-                r.try_get("n").ctx("counting replies")?,
-            );
-        }
+    replies_per(
+        conn,
+        "mailbox",
+        "hold IS NULL",
+        mailboxes,
+        since,
+        "counting replies",
+    )
+    .await
+}
+
+/// Replies (mail caused by an inbound message) since `since` (ms) and
+/// matching `condition`, counted per value of `column` among `keys`.
+async fn replies_per(
+    conn: &mut AnyConnection,
+    column: &'static str,
+    condition: &'static str,
+    keys: &[String],
+    since: i64,
+    context: &'static str,
+) -> Result<HashMap<String, i64>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(out)
+    let sql = format!(
+        "SELECT {column} AS k, COUNT(*) AS n FROM outbox
+         WHERE created_at >= $1 AND cause_message IS NOT NULL AND {condition}
+           AND {}
+         GROUP BY {column}",
+        super::one_of(conn, column, 2)
+    );
+    let q = sqlx::query(super::generated(conn, sql))
+        .bind(since)
+        .bind(super::json_list(keys));
+    super::keyed_numbers(conn, q, ("k", "n"), context).await
 }
 
 /// Replies (mails caused by an inbound message) of one kind queued for one
@@ -767,31 +781,16 @@ pub async fn thread_counts(
     threads: &[String],
     since: i64,
 ) -> Result<HashMap<String, i64>> {
-    let mut out = HashMap::new();
-    for chunk in threads.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT thread_key, COUNT(*) AS n FROM outbox
-             WHERE created_at >= $1 AND cause_message IS NOT NULL AND thread_key IS NOT NULL
-               AND thread_key IN ({})
-             GROUP BY thread_key",
-            in_list(2, chunk.len())
-        );
-        let mut q = sqlx::query(super::generated(conn, sql)).bind(since);
-        for t in chunk {
-            q = q.bind(t);
-        }
-        for r in q
-            .fetch_all(&mut *conn)
-            .await
-            .ctx("counting replies per thread")?
-        {
-            out.insert(
-                r.try_get("thread_key").ctx("counting replies per thread")?,
-                r.try_get("n").ctx("counting replies per thread")?,
-            );
-        }
-    }
-    Ok(out)
+    let context = "counting replies per thread";
+    replies_per(
+        conn,
+        "thread_key",
+        "thread_key IS NOT NULL",
+        threads,
+        since,
+        context,
+    )
+    .await
 }
 
 /// Automatic replies to conversation mail (caused by an inbound message that answered an

@@ -32,9 +32,12 @@ struct Unpacked {
 
 /// A version's fields and topics as stored in `proposal_versions.record`.
 pub fn pack(fields: &Fields, topics: &[FiledTopic]) -> Vec<u8> {
-    let json =
-        serde_json::to_vec(&Packing { fields, topics }).expect("fields and topics are plain data");
-    pack_bytes(&json)
+    pack_bytes(&to_json(fields, topics))
+}
+
+/// The JSON a record packs (and the dictionaries were made of).
+fn to_json(fields: &Fields, topics: &[FiledTopic]) -> Vec<u8> {
+    serde_json::to_vec(&Packing { fields, topics }).expect("fields and topics are plain data")
 }
 
 /// A stored record's fields and topics. Unlike the JSON columns of older
@@ -136,11 +139,7 @@ mod tests {
     #[test]
     fn a_record_comes_back_unchanged_in_well_under_its_size() {
         let (fields, topics) = stranger();
-        let json = serde_json::to_vec(&Packing {
-            fields: &fields,
-            topics: &topics,
-        })
-        .unwrap();
+        let json = to_json(&fields, &topics);
         let packed = pack(&fields, &topics);
         assert!(
             packed.len() * 100 < json.len() * 70,
@@ -180,11 +179,7 @@ mod tests {
     #[test]
     fn a_format_1_record_still_reads() {
         let (fields, topics) = stranger();
-        let json = serde_json::to_vec(&Packing {
-            fields: &fields,
-            topics: &topics,
-        })
-        .unwrap();
+        let json = to_json(&fields, &topics);
         let frame = zstd::bulk::Compressor::with_dictionary(1, DICTIONARY)
             .unwrap()
             .compress(&json)
@@ -225,11 +220,7 @@ fn write_records_dictionary() {
             evidence: vec![format!("declared: {}", t.id)],
         })
         .collect();
-    let record = serde_json::to_vec(&Packing {
-        fields: &fields,
-        topics: &topics,
-    })
-    .unwrap();
+    let record = to_json(&fields, &topics);
     std::fs::write(path, record).unwrap();
 }
 
@@ -272,11 +263,7 @@ fn write_records_dictionary_2() {
                 ..base.clone()
             };
             let topics = crate::intake::decide::file_topics(&tagger, &fields, &Default::default());
-            serde_json::to_vec(&Packing {
-                fields: &fields,
-                topics: &topics,
-            })
-            .unwrap()
+            to_json(&fields, &topics)
         })
         .collect();
     std::fs::write(
