@@ -86,12 +86,7 @@ async fn counts(pool: &AnyPool) -> BTreeMap<&'static str, i64> {
 /// sqlx's migrator from the files in the repository (so `_sqlx_migrations`
 /// holds the same versions and checksums).
 async fn old_database(url: &str) -> AnyPool {
-    old_database_at(url, 10).await
-}
-
-/// A database as the migrations up to `version` create it.
-async fn old_database_at(url: &str, version: i64) -> AnyPool {
-    support::database_at(url, version).await
+    support::database_at(url, 10).await
 }
 
 fn raw(n: i64) -> Vec<u8> {
@@ -921,7 +916,7 @@ async fn tokens_in_mails_already_sent_are_erased_by_the_upgrade() {
 async fn a_database_at_0014_keeps_held_mail_and_outbox_ids_through_0015() {
     let dir = tempfile::tempdir().unwrap();
     let url = support::database_url(dir.path()).await;
-    let old = old_database_at(&url, 14).await;
+    let old = support::database_at(&url, 14).await;
     // Ids as the database hands them out (1, 2, 3); the last is then deleted.
     for (n, key, hold) in [
         (1, "reply:msg:1", S("address_cap")),
@@ -1042,7 +1037,7 @@ async fn a_database_at_0014_keeps_held_mail_and_outbox_ids_through_0015() {
 async fn a_database_at_0015_keeps_assignments_held_mail_and_ids_through_0017() {
     let dir = tempfile::tempdir().unwrap();
     let url = support::database_url(dir.path()).await;
-    let old = old_database_at(&url, 15).await;
+    let old = support::database_at(&url, 15).await;
     exec(
         &old,
         "INSERT INTO speakers (email, name, created_at) VALUES ('ada@example.org', 'Ada', $1)",

@@ -336,10 +336,8 @@ pub(crate) async fn keyed_numbers<'q>(
     context: &'static str,
 ) -> Result<std::collections::HashMap<String, i64>> {
     let rows = q.fetch_all(&mut *conn).await.ctx(context)?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(key)?, r.try_get(value)?)))
-        .collect::<std::result::Result<_, sqlx::Error>>()
-        .ctx(context)
+    let pairs = decode_all(rows, |r| Ok((r.try_get(key)?, r.try_get(value)?)), context)?;
+    Ok(pairs.into_iter().collect())
 }
 
 /// `$start, $start+1, …` (`n` placeholders) for an `IN (…)` list.
