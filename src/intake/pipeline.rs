@@ -93,14 +93,19 @@ pub(super) struct Batch {
 }
 
 impl Batch {
+    /// Write the batch's rows: its fresh messages, speakers, proposals,
+    /// tokens, terminal states and erasures, in that order (what follows
+    /// refers to what precedes), as one [`store::Plan`].
     async fn flush(
         &mut self,
         tx: &mut AnyConnection,
         now: i64,
         msgs: &[(PendingMessage, Prepared)],
     ) -> Result<(), IntakeError> {
-        // First: what follows refers to these rows.
-        self.store_unstored(tx, now, msgs).await?;
+        let sqlite = store::is_sqlite(tx);
+        let fresh = self.take_unstored(msgs);
+        let processed = fresh.rows(self.received_at);
+        let bytes: Vec<(i64, &[u8])> = processed.iter().map(|p| (p.id, p.keep)).collect();
         let mut speakers: HashMap<String, Option<String>> = HashMap::new();
         for (e, n) in self.speakers.drain(..) {
             let slot = speakers.entry(e).or_default();
@@ -110,15 +115,18 @@ impl Batch {
         }
         let mut speakers: Vec<_> = speakers.into_iter().collect();
         speakers.sort();
-        pstore::upsert_speakers(tx, &speakers, now).await?;
-        pstore::insert_new_many(tx, &self.proposals, now).await?;
-        self.proposals.clear();
-        pstore::insert_tokens(tx, &self.tokens, now).await?;
-        self.tokens.clear();
-        messages::finish_many(tx, &self.finishes, now).await?;
-        self.finishes.clear();
-        messages::replace_raw_many(tx, &self.redactions).await?;
-        self.redactions.clear();
+        let proposals = std::mem::take(&mut self.proposals);
+        let tokens = std::mem::take(&mut self.tokens);
+        let finishes = std::mem::take(&mut self.finishes);
+        let redactions = std::mem::take(&mut self.redactions);
+        let mut plan = store::Plan::default();
+        messages::plan_processed(&mut plan, sqlite, &processed, &bytes, now);
+        pstore::plan_speakers(&mut plan, sqlite, &speakers, now);
+        pstore::plan_new(&mut plan, sqlite, &proposals, now);
+        pstore::plan_tokens(&mut plan, sqlite, &tokens, now);
+        messages::plan_finish(&mut plan, sqlite, &finishes, now);
+        messages::plan_replace_raw(&mut plan, &redactions);
+        plan.run(tx).await?;
         Ok(())
     }
 
@@ -147,19 +155,15 @@ impl Batch {
         Ok(())
     }
 
-    /// Insert the fresh messages not stored yet in their terminal states
-    /// (their bytes with tokens erased where [`Batch::redactions`] says so),
-    /// and leave the rest of the terminal states and erasures for updates.
-    async fn store_unstored(
-        &mut self,
-        tx: &mut AnyConnection,
-        now: i64,
-        msgs: &[(PendingMessage, Prepared)],
-    ) -> Result<(), IntakeError> {
-        if self.unstored.is_empty() {
-            return Ok(());
-        }
+    /// Take the fresh messages not stored yet, with their terminal states
+    /// and erased bytes, out of the batch (they are inserted in those states,
+    /// see [`Unstored`]); the rest of the terminal states and erasures stay,
+    /// for updates.
+    fn take_unstored<'a>(&mut self, msgs: &'a [(PendingMessage, Prepared)]) -> Unstored<'a> {
         let unstored = std::mem::take(&mut self.unstored);
+        if unstored.is_empty() {
+            return Unstored::default();
+        }
         let (fresh, finishes): (Vec<_>, Vec<_>) = std::mem::take(&mut self.finishes)
             .into_iter()
             .partition(|(id, _, _)| unstored.contains(id));
@@ -169,27 +173,48 @@ impl Batch {
                 .into_iter()
                 .partition(|(id, _)| unstored.contains(id));
         self.redactions = redactions.into_iter().collect();
-        let by_id: HashMap<i64, &PendingMessage> = msgs.iter().map(|(m, _)| (m.id, m)).collect();
-        let rows: Vec<messages::Processed<'_>> = fresh
+        let by_id = msgs.iter().map(|(m, _)| (m.id, m)).collect();
+        Unstored {
+            fresh,
+            redacted,
+            by_id,
+        }
+    }
+}
+
+/// A fresh chunk's messages not stored yet, taken out of a [`Batch`] as it
+/// flushes: each is inserted once, in its terminal state.
+#[derive(Default)]
+struct Unstored<'a> {
+    /// Their terminal states.
+    fresh: Vec<(i64, MessageState, Finish)>,
+    /// Bytes to keep instead of what was received (tokens erased).
+    redacted: HashMap<i64, Vec<u8>>,
+    /// The batch's messages by row id.
+    by_id: HashMap<i64, &'a PendingMessage>,
+}
+
+impl Unstored<'_> {
+    /// The rows to insert (fetched at `received_at`).
+    fn rows(&self, received_at: i64) -> Vec<messages::Processed<'_>> {
+        self.fresh
             .iter()
             .filter_map(|(id, state, finish)| {
-                let m = by_id.get(id)?;
+                let m = self.by_id.get(id)?;
                 Some(messages::Processed {
                     id: *id,
                     received: Received {
                         source_key: &m.source_key,
-                        received_at: self.received_at,
+                        received_at,
                         arrived_at: m.arrived_at,
                         raw: &m.raw,
                     },
-                    keep: redacted.get(id).map_or(&m.raw, |r| r),
+                    keep: self.redacted.get(id).map_or(&m.raw, |r| r),
                     state: *state,
                     finish,
                 })
             })
-            .collect();
-        messages::insert_processed_many(tx, &rows, now).await?;
-        Ok(())
+            .collect()
     }
 }
 

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::{
-    decode_all, in_list, placeholders, spelled, spelled_opt, AnyConnection, Ctx, Result, CHUNK,
+    decode_all, generated_for, in_list, is_sqlite, placeholders, spelled, spelled_opt,
+    AnyConnection, Built, Ctx, Plan, Result, CHUNK,
 };
 pub use crate::model::MessageState;
 use crate::model::Reason;
@@ -154,17 +155,26 @@ pub async fn insert_received_ids(
 /// row ids, in one multi-row statement (`rows` at most [`CHUNK`] long), and
 /// list them as waiting to be filed at their source.
 async fn insert_bytes(conn: &mut AnyConnection, rows: &[(i64, &[u8])]) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO message_raw (id, raw, compressed) VALUES {}",
-        placeholders(rows.len(), 3)
-    );
-    let mut q = sqlx::query(super::generated(conn, sql));
-    for (id, raw) in rows {
-        q = q.bind(*id).bind(super::packed::pack(raw)).bind(1i64);
-    }
-    q.execute(&mut *conn).await.ctx("storing messages' bytes")?;
-    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-    queue_filing(conn, &ids).await
+    let mut plan = Plan::default();
+    plan_bytes(&mut plan, is_sqlite(conn), rows);
+    plan.run(conn).await
+}
+
+/// Store messages' bytes (packed) and list them as waiting to be filed:
+/// two statements.
+fn plan_bytes<'a>(plan: &mut Plan<'a>, sqlite: bool, rows: &'a [(i64, &'a [u8])]) {
+    plan.push(move || {
+        let sql = format!(
+            "INSERT INTO message_raw (id, raw, compressed) VALUES {}",
+            placeholders(rows.len(), 3)
+        );
+        let mut q = sqlx::query(generated_for(sqlite, sql));
+        for (id, raw) in rows {
+            q = q.bind(*id).bind(super::packed::pack(raw)).bind(1i64);
+        }
+        Built::new(q, "storing messages' bytes")
+    });
+    plan.push(move || filing_statement(sqlite, rows.iter().map(|(id, _)| *id)));
 }
 
 /// List new messages as waiting to be filed at their source ([`undisposed`]).
@@ -172,18 +182,22 @@ async fn queue_filing(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
+    let Built { q, context } = filing_statement(is_sqlite(conn), ids.iter().copied());
+    q.execute(&mut *conn).await.ctx(context)?;
+    Ok(())
+}
+
+/// The statement of [`queue_filing`] (`ids` not empty).
+fn filing_statement(sqlite: bool, ids: impl ExactSizeIterator<Item = i64>) -> Built {
     let sql = format!(
         "INSERT INTO messages_unfiled (id) VALUES {}",
         placeholders(ids.len(), 1)
     );
-    let mut q = sqlx::query(super::generated(conn, sql));
+    let mut q = sqlx::query(generated_for(sqlite, sql));
     for id in ids {
-        q = q.bind(*id);
+        q = q.bind(id);
     }
-    q.execute(&mut *conn)
-        .await
-        .ctx("listing messages to file away")?;
-    Ok(())
+    Built::new(q, "listing messages to file away")
 }
 
 /// `n` unused message row ids, for messages inserted with their outcome
@@ -240,34 +254,48 @@ pub async fn insert_processed_many(
     rows: &[Processed<'_>],
     now: i64,
 ) -> Result<()> {
+    let bytes: Vec<(i64, &[u8])> = rows.iter().map(|p| (p.id, p.keep)).collect();
+    let mut plan = Plan::default();
+    plan_processed(&mut plan, is_sqlite(conn), rows, &bytes, now);
+    plan.run(conn).await
+}
+
+/// The statements of [`insert_processed_many`], for a [`Plan`]: per chunk
+/// of rows, the rows, their bytes (`bytes`, in the order of `rows`) and their
+/// place in the filing list.
+pub(crate) fn plan_processed<'a>(
+    plan: &mut Plan<'a>,
+    sqlite: bool,
+    rows: &'a [Processed<'a>],
+    bytes: &'a [(i64, &'a [u8])],
+    now: i64,
+) {
     use sha2::Digest;
-    for chunk in rows.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO messages (id, source_key, received_at, arrived_at, size, sha256, state,
-                                   reason, detail, message_id, from_addr, subject, proposal_id,
-                                   duplicate_of, processed_at)
-             VALUES {}",
-            placeholders(chunk.len(), 15)
-        );
-        let mut q = sqlx::query(super::generated(conn, sql));
-        for p in chunk {
-            let (m, f) = (&p.received, p.finish);
-            q = q
-                .bind(p.id)
-                .bind(m.source_key)
-                .bind(m.received_at)
-                .bind(m.arrived_at.min(m.received_at))
-                .bind(m.raw.len() as i64)
-                .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(m.raw)));
-            q = bind_outcome(q, p.state, f).bind(now);
-        }
-        q.execute(&mut *conn)
-            .await
-            .ctx("storing processed messages")?;
-        let bytes: Vec<(i64, &[u8])> = chunk.iter().map(|p| (p.id, p.keep)).collect();
-        insert_bytes(conn, &bytes).await?;
+    for (chunk, bytes) in rows.chunks(CHUNK).zip(bytes.chunks(CHUNK)) {
+        plan.push(move || {
+            let sql = format!(
+                "INSERT INTO messages (id, source_key, received_at, arrived_at, size, sha256, state,
+                                       reason, detail, message_id, from_addr, subject, proposal_id,
+                                       duplicate_of, processed_at)
+                 VALUES {}",
+                placeholders(chunk.len(), 15)
+            );
+            let mut q = sqlx::query(generated_for(sqlite, sql));
+            for p in chunk {
+                let (m, f) = (&p.received, p.finish);
+                q = q
+                    .bind(p.id)
+                    .bind(m.source_key)
+                    .bind(m.received_at)
+                    .bind(m.arrived_at.min(m.received_at))
+                    .bind(m.raw.len() as i64)
+                    .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(m.raw)));
+                q = bind_outcome(q, p.state, f).bind(now);
+            }
+            Built::new(q, "storing processed messages")
+        });
+        plan_bytes(plan, sqlite, bytes);
     }
-    Ok(())
 }
 
 /// A chunk of fetched messages handed from the source to intake, which
@@ -328,7 +356,7 @@ pub async fn processed_ids(
 fn bind_outcome<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     state: MessageState,
-    f: &'q Finish,
+    f: &Finish,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     q.bind(state.as_str())
         .bind(f.reason.map(Reason::as_str))
@@ -346,27 +374,37 @@ pub async fn finish_many(
     rows: &[(i64, MessageState, Finish)],
     now: i64,
 ) -> Result<()> {
+    let mut plan = Plan::default();
+    plan_finish(&mut plan, is_sqlite(conn), rows, now);
+    plan.run(conn).await
+}
+
+/// The statements of [`finish_many`], for a [`Plan`].
+pub(crate) fn plan_finish<'a>(
+    plan: &mut Plan<'a>,
+    sqlite: bool,
+    rows: &'a [(i64, MessageState, Finish)],
+    now: i64,
+) {
     for chunk in rows.chunks(CHUNK) {
-        let sql = format!(
-            "WITH v (id, state, reason, detail, message_id, from_addr, subject, proposal_id, duplicate_of) AS (VALUES {})
-             UPDATE messages SET state = v.state, reason = v.reason, detail = v.detail,
-                    message_id = v.message_id, from_addr = v.from_addr, subject = v.subject,
-                    proposal_id = v.proposal_id, duplicate_of = v.duplicate_of, processed_at = ${}
-             FROM v WHERE messages.id = v.id AND messages.state = '{}'",
-            placeholders(chunk.len(), 9),
-            chunk.len() * 9 + 1,
-            MessageState::Received
-        );
-        let mut q = sqlx::query(super::generated(conn, sql));
-        for (id, state, f) in chunk {
-            q = bind_outcome(q.bind(*id), *state, f);
-        }
-        q.bind(now)
-            .execute(&mut *conn)
-            .await
-            .ctx("recording terminal states")?;
+        plan.push(move || {
+            let sql = format!(
+                "WITH v (id, state, reason, detail, message_id, from_addr, subject, proposal_id, duplicate_of) AS (VALUES {})
+                 UPDATE messages SET state = v.state, reason = v.reason, detail = v.detail,
+                        message_id = v.message_id, from_addr = v.from_addr, subject = v.subject,
+                        proposal_id = v.proposal_id, duplicate_of = v.duplicate_of, processed_at = ${}
+                 FROM v WHERE messages.id = v.id AND messages.state = '{}'",
+                placeholders(chunk.len(), 9),
+                chunk.len() * 9 + 1,
+                MessageState::Received
+            );
+            let mut q = sqlx::query(generated_for(sqlite, sql));
+            for (id, state, f) in chunk {
+                q = bind_outcome(q.bind(*id), *state, f);
+            }
+            Built::new(q.bind(now), "recording terminal states")
+        });
     }
-    Ok(())
 }
 
 /// Add a note to the detail of messages already finished (after what is
@@ -390,15 +428,21 @@ pub async fn add_notes(conn: &mut AnyConnection, notes: &[(i64, String)]) -> Res
 /// Replace the stored bytes of messages (their tokens erased once intake has
 /// used them: [`crate::token::redact_mail`]).
 pub async fn replace_raw_many(conn: &mut AnyConnection, rows: &[(i64, Vec<u8>)]) -> Result<()> {
+    let mut plan = Plan::default();
+    plan_replace_raw(&mut plan, rows);
+    plan.run(conn).await
+}
+
+/// The statements of [`replace_raw_many`], for a [`Plan`].
+pub(crate) fn plan_replace_raw<'a>(plan: &mut Plan<'a>, rows: &'a [(i64, Vec<u8>)]) {
     for (id, raw) in rows {
-        sqlx::query("UPDATE message_raw SET raw = $2, compressed = 1 WHERE id = $1")
-            .bind(*id)
-            .bind(super::packed::pack(raw))
-            .execute(&mut *conn)
-            .await
-            .ctx("erasing tokens from stored messages")?;
+        plan.push(move || {
+            let q = sqlx::query("UPDATE message_raw SET raw = $2, compressed = 1 WHERE id = $1")
+                .bind(*id)
+                .bind(super::packed::pack(raw));
+            Built::new(q, "erasing tokens from stored messages")
+        });
     }
-    Ok(())
 }
 
 /// Record a message that is kept aside without its body (e.g. too large to download).

@@ -355,10 +355,72 @@ pub(crate) fn in_list(start: usize, n: usize) -> String {
 /// write time). Statements whose numbers are not `1, 2, 3, …` in order are
 /// left as they are (correct, only slower).
 pub(crate) fn generated(conn: &AnyConnection, sql: String) -> sqlx::AssertSqlSafe<String> {
-    if conn.backend_name() != "SQLite" {
+    generated_for(is_sqlite(conn), sql)
+}
+
+/// [`generated`] for a statement built away from its connection ([`Plan`]).
+pub(crate) fn generated_for(sqlite: bool, sql: String) -> sqlx::AssertSqlSafe<String> {
+    if !sqlite {
         return sqlx::AssertSqlSafe(sql);
     }
     sqlx::AssertSqlSafe(positional(&sql).unwrap_or(sql))
+}
+
+/// Whether `conn` is a SQLite connection.
+pub(crate) fn is_sqlite(conn: &AnyConnection) -> bool {
+    conn.backend_name() == "SQLite"
+}
+
+/// A statement with its arguments bound, ready to run, and what it does
+/// (the context of its error).
+pub(crate) struct Built {
+    q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
+    context: &'static str,
+}
+
+impl Built {
+    pub(crate) fn new(
+        q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
+        context: &'static str,
+    ) -> Built {
+        Built { q, context }
+    }
+}
+
+/// Statements that run one after another on one connection (in one
+/// transaction), each built while the one before it runs.
+///
+/// Why: building a multi-row statement (binding 200 rows, packing their
+/// bytes, hashing them) takes about as long as PostgreSQL takes to run it,
+/// and a batch's writes were a strict alternation of the two, one side
+/// idle while the other worked. SQLite runs statements on a thread of its
+/// own, so the same holds there. The statements and their order are the
+/// same as when each is built just before it runs (BENCHMARKS.md, issue 18).
+#[derive(Default)]
+pub(crate) struct Plan<'a> {
+    steps: Vec<Box<dyn FnOnce() -> Built + Send + 'a>>,
+}
+
+impl<'a> Plan<'a> {
+    /// Add a statement, built by `f` when the one before it starts.
+    pub(crate) fn push(&mut self, f: impl FnOnce() -> Built + Send + 'a) {
+        self.steps.push(Box::new(f));
+    }
+
+    /// Run the statements in order; the first error stops the plan.
+    pub(crate) async fn run(self, conn: &mut AnyConnection) -> Result<()> {
+        let mut steps = self.steps.into_iter();
+        let mut next = steps.next().map(|f| f());
+        while let Some(Built { q, context }) = next.take() {
+            // `join!` polls the statement first (it is sent), then builds
+            // the next one while the database works on it.
+            let (done, built) =
+                futures::join!(q.execute(&mut *conn), async { steps.next().map(|f| f()) });
+            done.ctx(context)?;
+            next = built;
+        }
+        Ok(())
+    }
 }
 
 /// `$1 … $n` in order → `?`; `None` when the numbering is not sequential.
@@ -400,5 +462,61 @@ mod positional_tests {
         assert_eq!(positional("a = $1 OR b = $1"), None);
         assert_eq!(positional("a = $2 AND b = $1"), None);
         assert_eq!(positional("cost in $"), None);
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    /// A plan runs its statements in the order they were added (each is
+    /// built while the one before runs), and the first failure stops it
+    /// with that statement's context: nothing after it runs.
+    #[tokio::test]
+    async fn a_plan_runs_in_order_and_stops_at_the_first_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let mut c = store.conn().await.unwrap();
+        sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY, after INTEGER)")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        let insert = |n: i64, context: &'static str| {
+            // Each row records how many rows were there before it.
+            move || {
+                Built::new(
+                    sqlx::query("INSERT INTO t (n, after) VALUES ($1, (SELECT COUNT(*) FROM t))")
+                        .bind(n),
+                    context,
+                )
+            }
+        };
+        let mut plan = Plan::default();
+        for n in [3, 1, 2] {
+            plan.push(insert(n, "first three"));
+        }
+        plan.run(&mut c).await.unwrap();
+        let order: Vec<(i64, i64)> = sqlx::query("SELECT n, after FROM t ORDER BY after")
+            .fetch_all(&mut *c)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get("n"), r.get("after")))
+            .collect();
+        assert_eq!(order, [(3, 0), (1, 1), (2, 2)]);
+
+        let mut plan = Plan::default();
+        plan.push(insert(4, "a new row"));
+        plan.push(insert(1, "a row that is there"));
+        plan.push(insert(5, "a row after the failure"));
+        let err = plan.run(&mut c).await.unwrap_err();
+        assert_eq!(err.context, "a row that is there");
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM t WHERE n IN (4, 5)")
+            .fetch_one(&mut *c)
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(n, 1, "4 was inserted, 5 never ran");
     }
 }

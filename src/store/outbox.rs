@@ -94,8 +94,8 @@ async fn insert(
     hold: Option<HoldReason>,
     now: i64,
 ) -> Result<u64> {
-    let mut queued = 0;
-    for chunk in mails.chunks(CHUNK) {
+    let sqlite = super::is_sqlite(conn);
+    let build = |chunk: &[NewMail]| {
         let sql = format!(
             "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id, subject,
                                  state, attempts, next_attempt_at, cause_message,
@@ -103,7 +103,7 @@ async fn insert(
              VALUES {} ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
             placeholders(chunk.len(), 16)
         );
-        let mut q = sqlx::query(super::generated(conn, sql));
+        let mut q = sqlx::query(super::generated_for(sqlite, sql));
         for m in chunk {
             q = q
                 .bind(&m.dedup_key)
@@ -123,7 +123,19 @@ async fn insert(
                 .bind(hold.map(|h| h.as_str()))
                 .bind(&m.reply_secret);
         }
-        let rows = q.fetch_all(&mut *conn).await.ctx("queuing mail")?;
+        q
+    };
+    let mut queued = 0;
+    let mut chunks = mails.chunks(CHUNK);
+    let mut next = chunks.next().map(|c| (c, build(c)));
+    while let Some((chunk, q)) = next.take() {
+        // The next chunk's rows are bound while the database inserts these
+        // (as in `store::Plan`; its bytes need these ids first).
+        let (rows, built) = futures::join!(q.fetch_all(&mut *conn), async {
+            chunks.next().map(|c| (c, build(c)))
+        });
+        next = built;
+        let rows = rows.ctx("queuing mail")?;
         let mut ids: HashMap<String, i64> = decode_all(
             rows,
             |r| Ok((r.try_get("dedup_key")?, r.try_get("id")?)),
@@ -152,7 +164,7 @@ async fn insert(
             "INSERT INTO outbox_raw (id, raw, compressed) VALUES {}",
             placeholders(raws.len(), 3)
         );
-        let mut q = sqlx::query(super::generated(conn, sql));
+        let mut q = sqlx::query(super::generated_for(sqlite, sql));
         for (id, raw) in &raws {
             q = q.bind(*id).bind(&raw[..]).bind(1i64);
         }

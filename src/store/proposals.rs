@@ -4,7 +4,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::packed::record;
-use super::{decode_all, placeholders, spelled, AnyConnection, Backend, Ctx, Result, CHUNK};
+use super::{
+    decode_all, generated_for, is_sqlite, placeholders, spelled, AnyConnection, Backend, Built,
+    Ctx, Plan, Result, CHUNK,
+};
 use crate::model::ProposalStatus;
 pub use crate::model::{ProposalRow, TokenKind, VersionStamp};
 use crate::proposal::{Fields, FiledTopic, TagOverrides};
@@ -323,20 +326,33 @@ pub async fn upsert_speakers(
     speakers: &[(String, Option<String>)],
     now: i64,
 ) -> Result<()> {
+    let mut plan = Plan::default();
+    plan_speakers(&mut plan, is_sqlite(conn), speakers, now);
+    plan.run(conn).await
+}
+
+/// The statements of [`upsert_speakers`], for a [`Plan`].
+pub(crate) fn plan_speakers<'a>(
+    plan: &mut Plan<'a>,
+    sqlite: bool,
+    speakers: &'a [(String, Option<String>)],
+    now: i64,
+) {
     for chunk in speakers.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO speakers (email, name, created_at) VALUES {}
-             ON CONFLICT (email) DO UPDATE SET name = excluded.name
-             WHERE excluded.name IS NOT NULL AND excluded.name IS DISTINCT FROM speakers.name",
-            placeholders(chunk.len(), 3)
-        );
-        let mut q = sqlx::query(super::generated(conn, sql));
-        for (email, name) in chunk {
-            q = q.bind(email).bind(name).bind(now);
-        }
-        q.execute(&mut *conn).await.ctx("recording speakers")?;
+        plan.push(move || {
+            let sql = format!(
+                "INSERT INTO speakers (email, name, created_at) VALUES {}
+                 ON CONFLICT (email) DO UPDATE SET name = excluded.name
+                 WHERE excluded.name IS NOT NULL AND excluded.name IS DISTINCT FROM speakers.name",
+                placeholders(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(generated_for(sqlite, sql));
+            for (email, name) in chunk {
+                q = q.bind(email).bind(name).bind(now);
+            }
+            Built::new(q, "recording speakers")
+        });
     }
-    Ok(())
 }
 
 /// A new proposal with its first version, for [`insert_new_many`].
@@ -360,53 +376,61 @@ pub struct NewProposal {
 
 /// Insert new proposals and their version 1 in multi-row statements.
 pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: i64) -> Result<()> {
+    let mut plan = Plan::default();
+    plan_new(&mut plan, is_sqlite(conn), ps, now);
+    plan.run(conn).await
+}
+
+/// The statements of [`insert_new_many`], for a [`Plan`].
+pub(crate) fn plan_new<'a>(plan: &mut Plan<'a>, sqlite: bool, ps: &'a [NewProposal], now: i64) {
     for chunk in ps.chunks(CHUNK) {
-        let rows = (0..chunk.len())
-            .map(|i| {
-                // Each parameter used once, in order (see `store::generated`).
-                let b = i * 5;
-                format!(
-                    "(${}, (SELECT id FROM speakers WHERE email = ${}), ${}, 1, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "INSERT INTO proposals (id, speaker_id, status, current_version, created_at, updated_at) VALUES {rows}"
-        );
-        let mut q = sqlx::query(super::generated(conn, sql));
-        for p in chunk {
-            q = q
-                .bind(p.id)
-                .bind(&p.speaker_email)
-                .bind(p.status.as_str())
-                .bind(now)
-                .bind(now);
-        }
-        q.execute(&mut *conn).await.ctx("creating proposals")?;
-        let sql = format!("{VERSION_INSERT} VALUES {}", placeholders(chunk.len(), 8));
-        let mut q = sqlx::query(super::generated(conn, sql));
-        for p in chunk {
-            q = q
-                .bind(p.id)
-                .bind(1i64)
-                .bind(p.message_row)
-                .bind(now)
-                .bind("")
-                .bind(json(&p.problems))
-                .bind("")
-                .bind(record::pack(&p.fields, &p.topics));
-        }
-        q.execute(&mut *conn)
-            .await
-            .ctx("storing proposal versions")?;
+        plan.push(move || {
+            let rows = (0..chunk.len())
+                .map(|i| {
+                    // Each parameter used once, in order (see `store::generated`).
+                    let b = i * 5;
+                    format!(
+                        "(${}, (SELECT id FROM speakers WHERE email = ${}), ${}, 1, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO proposals (id, speaker_id, status, current_version, created_at, updated_at) VALUES {rows}"
+            );
+            let mut q = sqlx::query(generated_for(sqlite, sql));
+            for p in chunk {
+                q = q
+                    .bind(p.id)
+                    .bind(&p.speaker_email)
+                    .bind(p.status.as_str())
+                    .bind(now)
+                    .bind(now);
+            }
+            Built::new(q, "creating proposals")
+        });
+        plan.push(move || {
+            let sql = format!("{VERSION_INSERT} VALUES {}", placeholders(chunk.len(), 8));
+            let mut q = sqlx::query(generated_for(sqlite, sql));
+            for p in chunk {
+                q = q
+                    .bind(p.id)
+                    .bind(1i64)
+                    .bind(p.message_row)
+                    .bind(now)
+                    .bind("")
+                    .bind(json(&p.problems))
+                    .bind("")
+                    .bind(record::pack(&p.fields, &p.topics));
+            }
+            Built::new(q, "storing proposal versions")
+        });
     }
-    Ok(())
 }
 
 /// A token hash to store, for [`insert_tokens`].
@@ -424,23 +448,31 @@ pub struct NewTokenRow {
 
 /// Store many token hashes in multi-row statements.
 pub async fn insert_tokens(conn: &mut AnyConnection, ts: &[NewTokenRow], now: i64) -> Result<()> {
+    let mut plan = Plan::default();
+    plan_tokens(&mut plan, is_sqlite(conn), ts, now);
+    plan.run(conn).await
+}
+
+/// The statements of [`insert_tokens`], for a [`Plan`].
+pub(crate) fn plan_tokens<'a>(plan: &mut Plan<'a>, sqlite: bool, ts: &'a [NewTokenRow], now: i64) {
     for chunk in ts.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO tokens (hash, kind, proposal_id, bound_address, created_at) VALUES {}",
-            placeholders(chunk.len(), 5)
-        );
-        let mut q = sqlx::query(super::generated(conn, sql));
-        for t in chunk {
-            q = q
-                .bind(&t.hash)
-                .bind(t.kind.as_str())
-                .bind(t.proposal_id)
-                .bind(&t.bound_address)
-                .bind(now);
-        }
-        q.execute(&mut *conn).await.ctx("storing reply tokens")?;
+        plan.push(move || {
+            let sql = format!(
+                "INSERT INTO tokens (hash, kind, proposal_id, bound_address, created_at) VALUES {}",
+                placeholders(chunk.len(), 5)
+            );
+            let mut q = sqlx::query(generated_for(sqlite, sql));
+            for t in chunk {
+                q = q
+                    .bind(&t.hash)
+                    .bind(t.kind.as_str())
+                    .bind(t.proposal_id)
+                    .bind(&t.bound_address)
+                    .bind(now);
+            }
+            Built::new(q, "storing reply tokens")
+        });
     }
-    Ok(())
 }
 
 /// Set (or clear) a proposal's own number of reviewers.
