@@ -2,7 +2,7 @@
 //!
 //! A message from an IMAP chunk is stored once, directly in its terminal
 //! state with its bytes, in the transaction that records its effects and
-//! queues its reply ([`insert_processed_many`]). Otherwise it is stored as
+//! queues its reply (`plan_processed`). Otherwise it is stored as
 //! raw bytes when fetched (`received`), then moved to exactly one terminal
 //! state by intake in that transaction. `messages_unfiled` lists the
 //! messages the source has not filed away yet (IMAP MOVE, Maildir `cur/`),
@@ -201,7 +201,7 @@ fn filing_statement(sqlite: bool, ids: impl ExactSizeIterator<Item = i64>) -> Bu
 }
 
 /// `n` unused message row ids, for messages inserted with their outcome
-/// later in the same transaction (see [`insert_processed_many`]).
+/// later in the same transaction (see `plan_processed`).
 pub async fn reserve_ids(
     conn: &mut AnyConnection,
     backend: super::Backend,
@@ -248,21 +248,9 @@ pub struct Processed<'a> {
 
 /// Store fetched messages directly in their terminal states (rows and
 /// bytes, multi-row statements): one write each instead of an insert as
-/// `received` and an update.
-pub async fn insert_processed_many(
-    conn: &mut AnyConnection,
-    rows: &[Processed<'_>],
-    now: i64,
-) -> Result<()> {
-    let bytes: Vec<(i64, &[u8])> = rows.iter().map(|p| (p.id, p.keep)).collect();
-    let mut plan = Plan::default();
-    plan_processed(&mut plan, is_sqlite(conn), rows, &bytes, now);
-    plan.run(conn).await
-}
-
-/// The statements of [`insert_processed_many`], for a [`Plan`]: per chunk
-/// of rows, the rows, their bytes (`bytes`, in the order of `rows`) and their
-/// place in the filing list.
+/// `received` and an update. Adds to `plan`, per chunk of rows, the rows,
+/// their bytes (`bytes`, in the order of `rows`) and their place in the
+/// filing list.
 pub(crate) fn plan_processed<'a>(
     plan: &mut Plan<'a>,
     sqlite: bool,
@@ -426,14 +414,7 @@ pub async fn add_notes(conn: &mut AnyConnection, notes: &[(i64, String)]) -> Res
 }
 
 /// Replace the stored bytes of messages (their tokens erased once intake has
-/// used them: [`crate::token::redact_mail`]).
-pub async fn replace_raw_many(conn: &mut AnyConnection, rows: &[(i64, Vec<u8>)]) -> Result<()> {
-    let mut plan = Plan::default();
-    plan_replace_raw(&mut plan, rows);
-    plan.run(conn).await
-}
-
-/// The statements of [`replace_raw_many`], for a [`Plan`].
+/// used them: [`crate::token::redact_mail`]), one statement each in `plan`.
 pub(crate) fn plan_replace_raw<'a>(plan: &mut Plan<'a>, rows: &'a [(i64, Vec<u8>)]) {
     for (id, raw) in rows {
         plan.push(move || {

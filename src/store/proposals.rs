@@ -310,7 +310,7 @@ pub async fn lookup_token(conn: &mut AnyConnection, hash: &str) -> Result<Option
 }
 
 /// Reserve `n` proposal ids for a batch of new proposals (inserted later with
-/// [`insert_new_many`]). PostgreSQL draws them from the identity sequence;
+/// `plan_new`). PostgreSQL draws them from the identity sequence;
 /// SQLite (one writer, inside the batch's transaction) continues after the
 /// highest id ever used.
 pub async fn reserve_ids(conn: &mut AnyConnection, backend: Backend, n: usize) -> Result<Vec<i64>> {
@@ -320,18 +320,7 @@ pub async fn reserve_ids(conn: &mut AnyConnection, backend: Backend, n: usize) -
 /// Insert or refresh many speakers (by address) in multi-row statements.
 /// A speaker whose name is unchanged is not written again: a backlog names
 /// the same speakers over and over, and each rewrite was a new row version
-/// on PostgreSQL and a page on SQLite (issue 18).
-pub async fn upsert_speakers(
-    conn: &mut AnyConnection,
-    speakers: &[(String, Option<String>)],
-    now: i64,
-) -> Result<()> {
-    let mut plan = Plan::default();
-    plan_speakers(&mut plan, is_sqlite(conn), speakers, now);
-    plan.run(conn).await
-}
-
-/// The statements of [`upsert_speakers`], for a [`Plan`].
+/// on PostgreSQL and a page on SQLite (issue 18). Adds the statements to `plan`.
 pub(crate) fn plan_speakers<'a>(
     plan: &mut Plan<'a>,
     sqlite: bool,
@@ -355,7 +344,7 @@ pub(crate) fn plan_speakers<'a>(
     }
 }
 
-/// A new proposal with its first version, for [`insert_new_many`].
+/// A new proposal with its first version, for `plan_new`.
 #[derive(Debug, Clone)]
 pub struct NewProposal {
     /// Reserved id (from [`reserve_ids`]).
@@ -374,14 +363,8 @@ pub struct NewProposal {
     pub topics: Vec<FiledTopic>,
 }
 
-/// Insert new proposals and their version 1 in multi-row statements.
-pub async fn insert_new_many(conn: &mut AnyConnection, ps: &[NewProposal], now: i64) -> Result<()> {
-    let mut plan = Plan::default();
-    plan_new(&mut plan, is_sqlite(conn), ps, now);
-    plan.run(conn).await
-}
-
-/// The statements of [`insert_new_many`], for a [`Plan`].
+/// Insert new proposals and their version 1 in multi-row statements (added
+/// to `plan`).
 pub(crate) fn plan_new<'a>(plan: &mut Plan<'a>, sqlite: bool, ps: &'a [NewProposal], now: i64) {
     for chunk in ps.chunks(CHUNK) {
         plan.push(move || {
