@@ -102,7 +102,7 @@ impl Batch {
         now: i64,
         msgs: &[(PendingMessage, Prepared)],
     ) -> Result<(), IntakeError> {
-        let sqlite = store::is_sqlite(tx);
+        let backend = store::backend_of(tx);
         let fresh = self.take_unstored(msgs);
         let processed = fresh.rows(self.received_at);
         let bytes: Vec<(i64, &[u8])> = processed.iter().map(|p| (p.id, p.keep)).collect();
@@ -120,11 +120,11 @@ impl Batch {
         let finishes = std::mem::take(&mut self.finishes);
         let redactions = std::mem::take(&mut self.redactions);
         let mut plan = store::Plan::default();
-        messages::plan_processed(&mut plan, sqlite, &processed, &bytes, now);
-        pstore::plan_speakers(&mut plan, sqlite, &speakers, now);
-        pstore::plan_new(&mut plan, sqlite, &proposals, now);
-        pstore::plan_tokens(&mut plan, sqlite, &tokens, now);
-        messages::plan_finish(&mut plan, sqlite, &finishes, now);
+        messages::plan_processed(&mut plan, backend, &processed, &bytes, now);
+        pstore::plan_speakers(&mut plan, backend, &speakers, now);
+        pstore::plan_new(&mut plan, backend, &proposals, now);
+        pstore::plan_tokens(&mut plan, backend, &tokens, now);
+        messages::plan_finish(&mut plan, backend, &finishes, now);
         messages::plan_replace_raw(&mut plan, &redactions);
         plan.run(tx).await?;
         Ok(())

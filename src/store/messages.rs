@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::{
-    decode_all, generated_for, in_list, is_sqlite, placeholders, spelled, spelled_opt,
-    AnyConnection, Built, Ctx, Plan, Result, CHUNK,
+    backend_of, decode_all, generated_for, in_list, placeholders, spelled, spelled_opt,
+    AnyConnection, Backend, Built, Ctx, Plan, Result, CHUNK,
 };
 pub use crate::model::MessageState;
 use crate::model::Reason;
@@ -156,25 +156,25 @@ pub async fn insert_received_ids(
 /// list them as waiting to be filed at their source.
 async fn insert_bytes(conn: &mut AnyConnection, rows: &[(i64, &[u8])]) -> Result<()> {
     let mut plan = Plan::default();
-    plan_bytes(&mut plan, is_sqlite(conn), rows);
+    plan_bytes(&mut plan, backend_of(conn), rows);
     plan.run(conn).await
 }
 
 /// Store messages' bytes (packed) and list them as waiting to be filed:
 /// two statements.
-fn plan_bytes<'a>(plan: &mut Plan<'a>, sqlite: bool, rows: &'a [(i64, &'a [u8])]) {
+fn plan_bytes<'a>(plan: &mut Plan<'a>, backend: Backend, rows: &'a [(i64, &'a [u8])]) {
     plan.push(move || {
         let sql = format!(
             "INSERT INTO message_raw (id, raw, compressed) VALUES {}",
             placeholders(rows.len(), 3)
         );
-        let mut q = sqlx::query(generated_for(sqlite, sql));
+        let mut q = sqlx::query(generated_for(backend, sql));
         for (id, raw) in rows {
             q = q.bind(*id).bind(super::packed::pack(raw)).bind(1i64);
         }
         Built::new(q, "storing messages' bytes")
     });
-    plan.push(move || filing_statement(sqlite, rows.iter().map(|(id, _)| *id)));
+    plan.push(move || filing_statement(backend, rows.iter().map(|(id, _)| *id)));
 }
 
 /// List new messages as waiting to be filed at their source ([`undisposed`]).
@@ -182,18 +182,18 @@ async fn queue_filing(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let Built { q, context } = filing_statement(is_sqlite(conn), ids.iter().copied());
+    let Built { q, context } = filing_statement(backend_of(conn), ids.iter().copied());
     q.execute(&mut *conn).await.ctx(context)?;
     Ok(())
 }
 
 /// The statement of [`queue_filing`] (`ids` not empty).
-fn filing_statement(sqlite: bool, ids: impl ExactSizeIterator<Item = i64>) -> Built {
+fn filing_statement(backend: Backend, ids: impl ExactSizeIterator<Item = i64>) -> Built {
     let sql = format!(
         "INSERT INTO messages_unfiled (id) VALUES {}",
         placeholders(ids.len(), 1)
     );
-    let mut q = sqlx::query(generated_for(sqlite, sql));
+    let mut q = sqlx::query(generated_for(backend, sql));
     for id in ids {
         q = q.bind(id);
     }
@@ -253,7 +253,7 @@ pub struct Processed<'a> {
 /// filing list.
 pub(crate) fn plan_processed<'a>(
     plan: &mut Plan<'a>,
-    sqlite: bool,
+    backend: Backend,
     rows: &'a [Processed<'a>],
     bytes: &'a [(i64, &'a [u8])],
     now: i64,
@@ -268,7 +268,7 @@ pub(crate) fn plan_processed<'a>(
                  VALUES {}",
                 placeholders(chunk.len(), 15)
             );
-            let mut q = sqlx::query(generated_for(sqlite, sql));
+            let mut q = sqlx::query(generated_for(backend, sql));
             for p in chunk {
                 let (m, f) = (&p.received, p.finish);
                 q = q
@@ -282,7 +282,7 @@ pub(crate) fn plan_processed<'a>(
             }
             Built::new(q, "storing processed messages")
         });
-        plan_bytes(plan, sqlite, bytes);
+        plan_bytes(plan, backend, bytes);
     }
 }
 
@@ -363,14 +363,14 @@ pub async fn finish_many(
     now: i64,
 ) -> Result<()> {
     let mut plan = Plan::default();
-    plan_finish(&mut plan, is_sqlite(conn), rows, now);
+    plan_finish(&mut plan, backend_of(conn), rows, now);
     plan.run(conn).await
 }
 
 /// The statements of [`finish_many`], for a [`Plan`].
 pub(crate) fn plan_finish<'a>(
     plan: &mut Plan<'a>,
-    sqlite: bool,
+    backend: Backend,
     rows: &'a [(i64, MessageState, Finish)],
     now: i64,
 ) {
@@ -386,7 +386,7 @@ pub(crate) fn plan_finish<'a>(
                 chunk.len() * 9 + 1,
                 MessageState::Received
             );
-            let mut q = sqlx::query(generated_for(sqlite, sql));
+            let mut q = sqlx::query(generated_for(backend, sql));
             for (id, state, f) in chunk {
                 q = bind_outcome(q.bind(*id), *state, f);
             }

@@ -314,11 +314,12 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
 /// fourth pass": PostgreSQL's time for the Message-ID lookup fell by a
 /// quarter; the rate did not move beyond the noise).
 pub(crate) fn one_of(conn: &AnyConnection, column: &str, n: usize) -> String {
-    if conn.backend_name() == "SQLite" {
-        format!("{column} IN (SELECT value FROM json_each(${n}))")
-    } else {
+    match backend_of(conn) {
+        Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each(${n}))"),
         // `ARRAY(…)` is computed once, so the index is probed per value.
-        format!("{column} = ANY(ARRAY(SELECT json_array_elements_text(${n}::json)))")
+        Backend::Postgres => {
+            format!("{column} = ANY(ARRAY(SELECT json_array_elements_text(${n}::json)))")
+        }
     }
 }
 
@@ -355,20 +356,24 @@ pub(crate) fn in_list(start: usize, n: usize) -> String {
 /// write time). Statements whose numbers are not `1, 2, 3, …` in order are
 /// left as they are (correct, only slower).
 pub(crate) fn generated(conn: &AnyConnection, sql: String) -> sqlx::AssertSqlSafe<String> {
-    generated_for(is_sqlite(conn), sql)
+    generated_for(backend_of(conn), sql)
 }
 
 /// [`generated`] for a statement built away from its connection ([`Plan`]).
-pub(crate) fn generated_for(sqlite: bool, sql: String) -> sqlx::AssertSqlSafe<String> {
-    if !sqlite {
-        return sqlx::AssertSqlSafe(sql);
+pub(crate) fn generated_for(backend: Backend, sql: String) -> sqlx::AssertSqlSafe<String> {
+    match backend {
+        Backend::Postgres => sqlx::AssertSqlSafe(sql),
+        Backend::Sqlite => sqlx::AssertSqlSafe(positional(&sql).unwrap_or(sql)),
     }
-    sqlx::AssertSqlSafe(positional(&sql).unwrap_or(sql))
 }
 
-/// Whether `conn` is a SQLite connection.
-pub(crate) fn is_sqlite(conn: &AnyConnection) -> bool {
-    conn.backend_name() == "SQLite"
+/// The engine behind `conn`.
+pub(crate) fn backend_of(conn: &AnyConnection) -> Backend {
+    if conn.backend_name() == "SQLite" {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    }
 }
 
 /// A statement with its arguments bound, ready to run, and what it does

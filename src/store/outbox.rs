@@ -94,7 +94,7 @@ async fn insert(
     hold: Option<HoldReason>,
     now: i64,
 ) -> Result<u64> {
-    let sqlite = super::is_sqlite(conn);
+    let backend = super::backend_of(conn);
     let build = |chunk: &[NewMail]| {
         let sql = format!(
             "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient, message_id, subject,
@@ -103,7 +103,7 @@ async fn insert(
              VALUES {} ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
             placeholders(chunk.len(), 16)
         );
-        let mut q = sqlx::query(super::generated_for(sqlite, sql));
+        let mut q = sqlx::query(super::generated_for(backend, sql));
         for m in chunk {
             q = q
                 .bind(&m.dedup_key)
@@ -164,7 +164,7 @@ async fn insert(
             "INSERT INTO outbox_raw (id, raw, compressed) VALUES {}",
             placeholders(raws.len(), 3)
         );
-        let mut q = sqlx::query(super::generated_for(sqlite, sql));
+        let mut q = sqlx::query(super::generated_for(backend, sql));
         for (id, raw) in &raws {
             q = q.bind(*id).bind(&raw[..]).bind(1i64);
         }

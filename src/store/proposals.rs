@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::packed::record;
 use super::{
-    decode_all, generated_for, is_sqlite, placeholders, spelled, AnyConnection, Backend, Built,
+    backend_of, decode_all, generated_for, placeholders, spelled, AnyConnection, Backend, Built,
     Ctx, Plan, Result, CHUNK,
 };
 use crate::model::ProposalStatus;
@@ -323,7 +323,7 @@ pub async fn reserve_ids(conn: &mut AnyConnection, backend: Backend, n: usize) -
 /// on PostgreSQL and a page on SQLite (issue 18). Adds the statements to `plan`.
 pub(crate) fn plan_speakers<'a>(
     plan: &mut Plan<'a>,
-    sqlite: bool,
+    backend: Backend,
     speakers: &'a [(String, Option<String>)],
     now: i64,
 ) {
@@ -335,7 +335,7 @@ pub(crate) fn plan_speakers<'a>(
                  WHERE excluded.name IS NOT NULL AND excluded.name IS DISTINCT FROM speakers.name",
                 placeholders(chunk.len(), 3)
             );
-            let mut q = sqlx::query(generated_for(sqlite, sql));
+            let mut q = sqlx::query(generated_for(backend, sql));
             for (email, name) in chunk {
                 q = q.bind(email).bind(name).bind(now);
             }
@@ -365,7 +365,7 @@ pub struct NewProposal {
 
 /// Insert new proposals and their version 1 in multi-row statements (added
 /// to `plan`).
-pub(crate) fn plan_new<'a>(plan: &mut Plan<'a>, sqlite: bool, ps: &'a [NewProposal], now: i64) {
+pub(crate) fn plan_new<'a>(plan: &mut Plan<'a>, backend: Backend, ps: &'a [NewProposal], now: i64) {
     for chunk in ps.chunks(CHUNK) {
         plan.push(move || {
             let rows = (0..chunk.len())
@@ -386,7 +386,7 @@ pub(crate) fn plan_new<'a>(plan: &mut Plan<'a>, sqlite: bool, ps: &'a [NewPropos
             let sql = format!(
                 "INSERT INTO proposals (id, speaker_id, status, current_version, created_at, updated_at) VALUES {rows}"
             );
-            let mut q = sqlx::query(generated_for(sqlite, sql));
+            let mut q = sqlx::query(generated_for(backend, sql));
             for p in chunk {
                 q = q
                     .bind(p.id)
@@ -399,7 +399,7 @@ pub(crate) fn plan_new<'a>(plan: &mut Plan<'a>, sqlite: bool, ps: &'a [NewPropos
         });
         plan.push(move || {
             let sql = format!("{VERSION_INSERT} VALUES {}", placeholders(chunk.len(), 8));
-            let mut q = sqlx::query(generated_for(sqlite, sql));
+            let mut q = sqlx::query(generated_for(backend, sql));
             for p in chunk {
                 q = q
                     .bind(p.id)
@@ -432,19 +432,24 @@ pub struct NewTokenRow {
 /// Store many token hashes in multi-row statements.
 pub async fn insert_tokens(conn: &mut AnyConnection, ts: &[NewTokenRow], now: i64) -> Result<()> {
     let mut plan = Plan::default();
-    plan_tokens(&mut plan, is_sqlite(conn), ts, now);
+    plan_tokens(&mut plan, backend_of(conn), ts, now);
     plan.run(conn).await
 }
 
 /// The statements of [`insert_tokens`], for a [`Plan`].
-pub(crate) fn plan_tokens<'a>(plan: &mut Plan<'a>, sqlite: bool, ts: &'a [NewTokenRow], now: i64) {
+pub(crate) fn plan_tokens<'a>(
+    plan: &mut Plan<'a>,
+    backend: Backend,
+    ts: &'a [NewTokenRow],
+    now: i64,
+) {
     for chunk in ts.chunks(CHUNK) {
         plan.push(move || {
             let sql = format!(
                 "INSERT INTO tokens (hash, kind, proposal_id, bound_address, created_at) VALUES {}",
                 placeholders(chunk.len(), 5)
             );
-            let mut q = sqlx::query(generated_for(sqlite, sql));
+            let mut q = sqlx::query(generated_for(backend, sql));
             for t in chunk {
                 q = q
                     .bind(&t.hash)
