@@ -107,14 +107,12 @@ impl Store {
         };
         let opts = AnyConnectOptions::from_str(&url).ctx("parsing the database URL")?;
         let sqlite = |max: u32, pragmas: &'static str| {
-            AnyPoolOptions::new()
-                .max_connections(max)
-                .after_connect(move |conn, _| {
-                    Box::pin(async move {
-                        conn.execute(pragmas).await?;
-                        Ok(())
-                    })
+            pool_options(max).after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute(pragmas).await?;
+                    Ok(())
                 })
+            })
         };
         let pool = match backend {
             // One writer connection: SQLite serialises writes anyway, and a single
@@ -136,8 +134,7 @@ impl Store {
             .connect_with(opts.clone())
             .await
             .ctx("opening the SQLite database")?,
-            Backend::Postgres => AnyPoolOptions::new()
-                .max_connections(8)
+            Backend::Postgres => pool_options(8)
                 .connect_with(opts)
                 .await
                 .ctx("connecting to PostgreSQL")?,
@@ -283,6 +280,24 @@ pub(crate) async fn reserve_row_ids(
             Ok((1..=n as i64).map(|i| base + i).collect())
         }
     }
+}
+
+/// Pool options for every pool the store opens: at most `max` connections,
+/// and no idle timeout or maximum lifetime, so sqlx starts no maintenance
+/// task. That task can spin forever at 100 % CPU: sqlx 0.9.0 can count its
+/// idle connections below zero when a connection is taken back between
+/// being returned and being counted, and the task then loops over
+/// `usize::MAX` connections (launchbadge/sqlx#3645, fixed upstream by #4289
+/// after 0.9.0). The test suite hit it once: `cfpd notify --send` hung
+/// at 100 % CPU and never finished. A daemon's connections are kept
+/// open anyway: SQLite's are local files, and a PostgreSQL pool holds at
+/// most 8.
+fn pool_options(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
 }
 
 /// `($1, $2), ($3, $4), …` for a multi-row statement: `rows` rows of `cols`
@@ -467,6 +482,27 @@ mod positional_tests {
         assert_eq!(positional("a = $1 OR b = $1"), None);
         assert_eq!(positional("a = $2 AND b = $1"), None);
         assert_eq!(positional("cost in $"), None);
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    /// No pool the store opens runs sqlx's maintenance task (see
+    /// [`pool_options`]): without an idle timeout, a maximum lifetime or a
+    /// minimum of connections, sqlx never starts it.
+    #[tokio::test]
+    async fn the_store_s_pools_start_no_maintenance_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        for pool in [&store.pool, &store.reader] {
+            let o = pool.options();
+            assert_eq!(o.get_idle_timeout(), None);
+            assert_eq!(o.get_max_lifetime(), None);
+            assert_eq!(o.get_min_connections(), 0);
+        }
     }
 }
 
