@@ -221,7 +221,7 @@ async fn exec(c: &mut super::AnyConnection, sql: &'static str) {
 
 /// A new SQLite database with every migration applied (the directory
 /// holding it lives as long as the first value).
-async fn new_sqlite() -> (tempfile::TempDir, super::Store) {
+pub(super) async fn new_sqlite() -> (tempfile::TempDir, super::Store) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/check.db", dir.path().display());
     let store = super::Store::connect(&url).await.unwrap();

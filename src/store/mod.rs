@@ -494,9 +494,7 @@ mod pool_tests {
     /// minimum of connections, sqlx never starts it.
     #[tokio::test]
     async fn the_store_s_pools_start_no_maintenance_task() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::connect(&url).await.unwrap();
+        let (_dir, store) = check_tests::new_sqlite().await;
         for pool in [&store.pool, &store.reader] {
             let o = pool.options();
             assert_eq!(o.get_idle_timeout(), None);
@@ -515,9 +513,7 @@ mod plan_tests {
     /// with that statement's context: nothing after it runs.
     #[tokio::test]
     async fn a_plan_runs_in_order_and_stops_at_the_first_failure() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::connect(&url).await.unwrap();
+        let (_dir, store) = check_tests::new_sqlite().await;
         let mut c = store.conn().await.unwrap();
         sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY, after INTEGER)")
             .execute(&mut *c)
