@@ -245,7 +245,7 @@ impl App {
         let started = std::time::Instant::now();
         let queued = {
             let mut c = self.store.conn().await?;
-            let (by_state, _) = crate::store::outbox::stats(&mut c).await?;
+            let by_state = crate::store::outbox::stats(&mut c).await?;
             by_state
                 .iter()
                 .find(|(state, _)| *state == crate::model::OutboxState::Queued)

@@ -273,14 +273,12 @@ impl Composer {
         // From and To headers it has just formatted back into addresses
         // (1.5 % of intake's CPU, issue 18). The sender sets its own
         // envelope (VERP) anyway; this one only has to be valid.
-        let envelope = lettre::address::Envelope::new(
-            Some(self.from.email.clone()),
-            vec![to.email.clone()],
-        )
-        .map_err(|e| ComposeError::Address {
-            address: d.to.to_string(),
-            reason: e.to_string(),
-        })?;
+        let envelope =
+            lettre::address::Envelope::new(Some(self.from.email.clone()), vec![to.email.clone()])
+                .map_err(|e| ComposeError::Address {
+                address: d.to.to_string(),
+                reason: e.to_string(),
+            })?;
         let mut b = Message::builder()
             .envelope(envelope)
             .from(self.from.clone())

@@ -548,30 +548,41 @@ pub async fn resend_uncertain(conn: &mut AnyConnection, id: i64, now: i64) -> Re
     Ok(r.rows_affected() == 1)
 }
 
-/// Counts per state, and the age of the oldest queued mail (ms).
-pub async fn stats(conn: &mut AnyConnection) -> Result<(Vec<(OutboxState, i64)>, Option<i64>)> {
+/// Mail per state.
+pub async fn stats(conn: &mut AnyConnection) -> Result<Vec<(OutboxState, i64)>> {
     let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state ORDER BY state")
         .fetch_all(&mut *conn)
         .await
         .ctx("counting outbox mail")?;
-    let oldest = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT MIN(o.created_at) AS oldest FROM outbox_due d CROSS JOIN outbox o
-         WHERE o.id = d.id AND o.state = '{}' AND o.hold IS NULL",
+    decode_all(
+        rows,
+        |r| Ok((spelled(r, "state")?, r.try_get("n")?)),
+        "counting outbox mail",
+    )
+}
+
+/// When the queued mail that has waited longest was queued (ms), `None`
+/// when nothing is queued. Held mail (an acknowledgment over its
+/// recipient's cap) is not waiting for the sender and does not count; a
+/// released one waits from its release, its `created_at` (which is why
+/// this is not the `created_at` of the lowest queued id).
+///
+/// Each queued id is looked up in a subquery, as in [`claim_due`]: as a
+/// join, PostgreSQL planned from statistics that, right after a backlog was
+/// queued, still said almost nothing was queued, and scanned the whole
+/// outbox.
+pub async fn oldest_queued_at(conn: &mut AnyConnection) -> Result<Option<i64>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT MIN((SELECT o.created_at FROM outbox o
+                     WHERE o.id = d.id AND o.state = '{}' AND o.hold IS NULL)) AS oldest
+         FROM outbox_due d",
         OutboxState::Queued
     )))
     .fetch_one(&mut *conn)
     .await
-    .ctx("finding the oldest queued mail")?;
-    Ok((
-        decode_all(
-            rows,
-            |r| Ok((spelled(r, "state")?, r.try_get("n")?)),
-            "counting outbox mail",
-        )?,
-        oldest
-            .try_get::<Option<i64>, _>("oldest")
-            .ctx("finding the oldest queued mail")?,
-    ))
+    .ctx("finding the oldest queued mail")?
+    .try_get::<Option<i64>, _>("oldest")
+    .ctx("finding the oldest queued mail")
 }
 
 /// One outbox row for listings.
@@ -703,8 +714,10 @@ pub(crate) async fn raw_of(conn: &mut AnyConnection, id: i64) -> Result<Option<V
 /// sent mail). Returns how many rows changed.
 pub async fn suppress_undeliverable(conn: &mut AnyConnection) -> Result<u64> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT o.id FROM outbox_due d CROSS JOIN outbox o
-         WHERE o.id = d.id AND o.state = '{}' AND o.recipient IN (SELECT address FROM undeliverable)",
+        "SELECT d.id FROM outbox_due d
+         WHERE (SELECT o.state = '{}' AND o.recipient IN (SELECT address FROM undeliverable)
+                FROM outbox o WHERE o.id = d.id)
+         ORDER BY d.id",
         OutboxState::Queued
     )))
     .fetch_all(&mut *conn)

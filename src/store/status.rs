@@ -163,27 +163,8 @@ pub async fn snapshot(
         .ctx("counting pending reviews")?,
         "counting pending reviews",
     )?;
-    let outbox = pairs("state", "counting outbox mail")(
-        sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state ORDER BY state")
-            .fetch_all(&mut *conn)
-            .await
-            .ctx("counting outbox mail")?,
-    )?;
-    // The lowest queued id is the mail waiting longest; held mail (an
-    // acknowledgment over its recipient's cap, `outbox.hold`) is not waiting
-    // for the sender, so it does not count.
-    let oldest_queued_at: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT created_at FROM outbox
-         WHERE id = (SELECT MIN(o.id) FROM outbox_due d CROSS JOIN outbox o
-                     WHERE o.id = d.id AND o.state = '{}' AND o.hold IS NULL)",
-        OutboxState::Queued
-    )))
-    .fetch_optional(&mut *conn)
-    .await
-    .ctx("finding the oldest queued mail")?
-    .map(|r| r.try_get("created_at"))
-    .transpose()
-    .ctx("finding the oldest queued mail")?;
+    let outbox = super::outbox::stats(conn).await?;
+    let oldest_queued_at = super::outbox::oldest_queued_at(conn).await?;
     let b = sqlx::query(
         "SELECT COALESCE(SUM(CASE WHEN hard <> 0 THEN 1 ELSE 0 END), 0) AS hard, COUNT(*) AS n
          FROM bounce_events",
@@ -267,6 +248,44 @@ pub async fn record_poll(conn: &mut AnyConnection, backend: Backend, holder: &st
 mod tests {
     use super::*;
     use crate::model::MailKind;
+
+    #[tokio::test]
+    async fn the_oldest_queued_mail_is_the_one_waiting_longest_not_the_lowest_id() {
+        let (_dir, store) = crate::store::check_tests::new_sqlite().await;
+        let mut c = store.conn().await.unwrap();
+        // 1: an acknowledgment held over its recipient's cap, released at
+        // 3,000 (its `created_at` is then the release); 2: queued at 2,000;
+        // 3: still held since 500; 4: sent, queued at 100.
+        for (i, created, state, hold) in [
+            (1, 3_000, OutboxState::Queued, None),
+            (2, 2_000, OutboxState::Queued, None),
+            (3, 500, OutboxState::Queued, Some("address_cap")),
+            (4, 100, OutboxState::Sent, None),
+        ] {
+            sqlx::query(
+                "INSERT INTO outbox (id, dedup_key, kind, created_at, envelope_from, recipient,
+                                     message_id, subject, state, next_attempt_at, hold)
+                 VALUES ($1, $2, $3, $4, '', 'a@x', 'm', 's', $5, 0, $6)",
+            )
+            .bind(i as i64)
+            .bind(format!("d{i}"))
+            .bind(MailKind::Ack.as_str())
+            .bind(created as i64)
+            .bind(state.as_str())
+            .bind(hold)
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        }
+        let s = snapshot(&mut c, store.backend, "daemon").await.unwrap();
+        assert_eq!(s.oldest_queued_at, Some(2_000));
+        assert_eq!(
+            crate::store::outbox::oldest_queued_at(&mut c)
+                .await
+                .unwrap(),
+            Some(2_000)
+        );
+    }
 
     #[tokio::test]
     async fn counts_come_from_the_tables_and_the_poll_moves() {
