@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on real servers. Installs what it needs (Debian
 # packages) when missing, starts a throwaway PostgreSQL cluster unless
-# DATABASE_URL names one, and runs: formatting, clippy, unit tests, and the
-# integration tests against SQLite and against PostgreSQL, and the deploy/
-# checks (scripts/check-deploy.sh, on the debug binary). Dovecot and the
+# DATABASE_URL names one, and runs: formatting, clippy, the doc links, unit
+# tests, the integration tests against SQLite and against PostgreSQL, and the
+# deploy/ checks (scripts/check-deploy.sh, on the debug binary). Dovecot and the
 # SMTP server are started per test by tests/support on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +61,8 @@ echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo doc (broken or private intra-doc links fail)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 echo "== tests (SQLite)"
 cargo test --quiet
 echo "== deploy/ (systemd unit, container recipe, compose file, example configs)"

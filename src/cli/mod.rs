@@ -327,7 +327,7 @@ pub enum BidsCmd {
 /// Roster subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ReviewersCmd {
-    /// Import or update reviewers from CSV: email,name,topics,max_load[,min_load][,conflicts].
+    /// Import or update reviewers from CSV: `email,name,topics,max_load[,min_load][,conflicts]`.
     Import {
         /// The CSV file.
         file: PathBuf,

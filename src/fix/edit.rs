@@ -1,7 +1,7 @@
 //! A chair's edit of a proposal (`cfpd proposals edit`): what the new
 //! version holds, what changed, and what an edit may not do.
 //!
-//! The edit is read with the speaker's own parser ([`crate::proposal::parse`]):
+//! The edit is read with the speaker's own parser ([`crate::proposal::parse()`]):
 //! `--field abstract VALUE` is the labelled line `Abstract: VALUE`, and a
 //! `--file` is what a speaker would mail. So a format is normalised the same
 //! way ("25 minute talk" is `talk-25`), and a chair cannot store what a

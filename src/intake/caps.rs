@@ -1,7 +1,7 @@
 //! Loop protection beyond RFC 3834: per-address and per-thread daily reply
 //! caps and a global circuit breaker.
 //!
-//! Machine mail is never answered (see [`super::machine`]); these caps bound
+//! Machine mail is never answered (see [`super::classify`]); these caps bound
 //! the damage when a machine is not recognisable as one (say, a second cfpd
 //! or an auto-responder that strips `Auto-Submitted`). Every automatic reply
 //! counts against its recipient's and its conversation's 24-hour budget.

@@ -152,7 +152,7 @@ impl Intake {
     /// Process messages while a source is still fetching: each chunk it
     /// hands over on `chunks` is parsed and tagged on the spare cores while
     /// the one before is written, then stored with its outcome in one
-    /// transaction ([`Intake::write_fresh`]: each message written once);
+    /// transaction (`Intake::write_fresh`: each message written once);
     /// messages a source stores itself (Maildir), a chair releases, or a
     /// failed chunk left `received` get a pass after every chunk announced on
     /// `stored` and a last one once the fetch has finished (both senders are

@@ -1,6 +1,6 @@
 //! Review replies, applied: mail that arrives through an assignment's reply token.
 //!
-//! The rules live in [`decide::review`] (pure): which token, which reviewer, which
+//! The rules live in [`super::decide::review`] (pure): which token, which reviewer, which
 //! assignment, which command or form. Here the facts they need are loaded, and what they
 //! allow is recorded, in the intake batch's transaction, with the reply:
 //!

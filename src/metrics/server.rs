@@ -162,7 +162,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
 }
 
 /// Serve until `shutdown` fires, then let requests in progress finish (for
-/// at most [`DRAIN`]) and return.
+/// at most `DRAIN`) and return.
 pub async fn serve(listener: TcpListener, endpoint: Arc<Endpoint>, mut shutdown: Shutdown) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let addr = listener

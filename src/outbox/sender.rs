@@ -569,7 +569,7 @@ impl Sender {
     /// [`Sender::drain`], counting each mail handed over or given up on `counter`.
     ///
     /// Mail goes out in groups: one transaction records how the previous
-    /// group ended and claims the next (up to [`GROUP_PER_CONNECTION`] per
+    /// group ended and claims the next (up to `GROUP_PER_CONNECTION` per
     /// connection, oldest first), whose mails are dealt to the connections
     /// and sent side by side. Claiming and settling each mail in its own
     /// transaction was most of what a backlog wrote to disk (issue 18);

@@ -17,7 +17,7 @@ pub struct RecordLine {
     /// `Title`, `Abstract`, …, or the label of one of the conference's own
     /// fields.
     pub label: String,
-    /// The value, wrapped to fit (see [`fit`]).
+    /// The value, wrapped to fit (see `fit`).
     pub value: String,
     /// The value has several lines, so it goes below its label, indented.
     pub multiline: bool,

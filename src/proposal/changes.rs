@@ -30,7 +30,7 @@ pub enum Change {
         new: String,
     },
     /// A text that changed: its diff lines (`- old`, `+ new`), at most
-    /// [`MAX_DIFF_LINES`], and how many more there were.
+    /// `MAX_DIFF_LINES`, and how many more there were.
     Text {
         /// The field's label.
         label: String,

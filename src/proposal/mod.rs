@@ -1,6 +1,6 @@
 //! Proposals: the record a speaker's mail becomes, its validation and its parser.
 //!
-//! Nothing here knows about mail transport or SQL: [`parse`] turns the text of
+//! Nothing here knows about mail transport or SQL: [`parse()`] turns the text of
 //! a message body into [`Fields`], [`problems`] says what keeps it from being
 //! complete under the conference's [`ProposalRules`].
 //!

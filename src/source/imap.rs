@@ -35,7 +35,7 @@ use crate::shutdown::Shutdown;
 use crate::store::{messages, Ctx, Store};
 
 /// A plain or TLS TCP stream, so one session type serves every TLS mode; while
-/// AUTHENTICATE runs it keeps a copy of what the server sends (see [`heard`]), because
+/// AUTHENTICATE runs it keeps a copy of what the server sends (see `heard`), because
 /// async-imap reports a refusal without the response it came in.
 pub struct ImapStream {
     /// The connection.
