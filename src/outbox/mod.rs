@@ -410,6 +410,23 @@ mod tests {
         Composer::new(&cfg).unwrap()
     }
 
+    /// An acknowledgment to Ada with `body`, answering nothing.
+    fn ack_to_ada(body: &str) -> Draft<'static> {
+        Draft {
+            kind: MailKind::Ack,
+            dedup_key: "k".into(),
+            to: "ada@example.org",
+            to_name: Some("Ada"),
+            subject: "s".into(),
+            body: body.into(),
+            in_reply_to: None,
+            references: &[],
+            reply_token: None,
+            auto: AutoSubmitted::AutoReplied,
+            cause_message: None,
+        }
+    }
+
     #[test]
     fn bodies_leave_with_crlf_line_endings_only() {
         assert_eq!(crlf("a\nb\r\nc\n\n"), "a\r\nb\r\nc\r\n\r\n");
@@ -417,21 +434,7 @@ mod tests {
         assert_eq!(crlf("\n"), "\r\n");
         let c = composer();
         let body = "Dear Ada,\n\nyour talk \u{2014} r\u{e9}sum\u{e9}\r\nnext line\n";
-        let m = c
-            .compose(&Draft {
-                kind: MailKind::Ack,
-                dedup_key: "k".into(),
-                to: "ada@example.org",
-                to_name: Some("Ada"),
-                subject: "s".into(),
-                body: body.into(),
-                in_reply_to: None,
-                references: &[],
-                reply_token: None,
-                auto: AutoSubmitted::AutoReplied,
-                cause_message: None,
-            })
-            .unwrap();
+        let m = c.compose(&ack_to_ada(body)).unwrap();
         let raw = &m.raw;
         for (i, &b) in raw.iter().enumerate() {
             if b == b'\n' {
@@ -452,17 +455,11 @@ mod tests {
         let refs = vec!["a@x".to_string()];
         let m = c
             .compose(&Draft {
-                kind: MailKind::Ack,
-                dedup_key: "k".into(),
-                to: "ada@example.org",
-                to_name: Some("Ada"),
                 subject: "P-0001 received".into(),
-                body: "hello".into(),
                 in_reply_to: Some("<b@x>"),
                 references: &refs,
                 reply_token: Some("abcdefghijklmnopqrstuvwxyz234567"),
-                auto: AutoSubmitted::AutoReplied,
-                cause_message: None,
+                ..ack_to_ada("hello")
             })
             .unwrap();
         assert!(!String::from_utf8_lossy(&m.raw).contains("abcdefghijklmnopqrstuvwxyz234567"));
