@@ -379,14 +379,6 @@ fn split_for<T>(mut v: Vec<T>, workers: usize) -> Vec<Vec<T>> {
     parts
 }
 
-/// Add `note` to a message's detail (after what is there, `; `-separated).
-fn add_detail(f: &mut Finish, note: String) {
-    f.detail = Some(match f.detail.take() {
-        Some(d) => format!("{d}; {note}"),
-        None => note,
-    });
-}
-
 /// Run `f`, turning a panic into `Err` with the panic's text. Each message is
 /// prepared and handled behind this, so one message that trips a bug in a
 /// parser ends `quarantined` (reason `panic`) instead of taking the daemon
@@ -794,7 +786,7 @@ impl Intake {
                         if matches!(why, caps::Suppressed::Breaker(_)) {
                             self.breaker_alert(b);
                         }
-                        add_detail(&mut h.finish, why.to_string());
+                        h.finish.add_note(why.to_string());
                         None
                     }
                     caps::Admit::Hold(why) => {
@@ -802,10 +794,8 @@ impl Intake {
                         let note =
                             why.to_string()
                                 .replacen("reply suppressed", "acknowledgment held", 1);
-                        add_detail(
-                            &mut h.finish,
-                            format!("{note}; sent when the window allows (cfpd outbox)"),
-                        );
+                        h.finish
+                            .add_note(format!("{note}; sent when the window allows (cfpd outbox)"));
                         Some(true)
                     }
                     caps::Admit::Send => {

@@ -63,12 +63,27 @@ pub struct Finish {
     pub subject: Option<String>,
     /// Machine-readable reason code (e.g. `missing_fields`, `sender_mismatch`).
     pub reason: Option<Reason>,
-    /// Human-readable detail.
+    /// Human-readable detail: notes joined by [`NOTE_SEPARATOR`].
     pub detail: Option<String>,
     /// The proposal this message created or changed.
     pub proposal_id: Option<i64>,
     /// For duplicates: the first message with the same Message-ID.
     pub duplicate_of: Option<i64>,
+}
+
+/// Between two notes in a message's `detail` ("reply suppressed: …; …"),
+/// whether the later one is added before the message is written
+/// ([`Finish::add_note`]) or after ([`add_notes`]).
+pub const NOTE_SEPARATOR: &str = "; ";
+
+impl Finish {
+    /// `note` after the detail so far.
+    pub fn add_note(&mut self, note: String) {
+        self.detail = Some(match self.detail.take() {
+            Some(d) => format!("{d}{NOTE_SEPARATOR}{note}"),
+            None => note,
+        });
+    }
 }
 
 /// Store many fetched messages as `received` in multi-row statements; keys
@@ -401,11 +416,12 @@ pub(crate) fn plan_finish<'a>(
 pub async fn add_notes(conn: &mut AnyConnection, notes: &[(i64, String)]) -> Result<()> {
     for (id, note) in notes {
         sqlx::query(
-            "UPDATE messages SET detail = CASE WHEN detail IS NULL THEN $2 ELSE detail || '; ' || $2 END
+            "UPDATE messages SET detail = CASE WHEN detail IS NULL THEN $2 ELSE detail || $3 || $2 END
              WHERE id = $1",
         )
         .bind(*id)
         .bind(note)
+        .bind(NOTE_SEPARATOR)
         .execute(&mut *conn)
         .await
         .ctx("noting why a reply was not sent")?;
@@ -751,6 +767,32 @@ pub async fn too_large_without_notice(conn: &mut AnyConnection) -> Result<Vec<(i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn notes_added_before_and_after_a_message_is_written_read_alike() {
+        let (_dir, store) = crate::store::check_tests::new_sqlite().await;
+        let mut c = store.conn().await.unwrap();
+        let msg = NewMessage {
+            source_key: "k".into(),
+            received_at: 0,
+            arrived_at: 0,
+            raw: b"x".to_vec(),
+        };
+        insert_received_many(&mut c, std::slice::from_ref(&msg))
+            .await
+            .unwrap();
+        let id = list(&mut c).await.unwrap()[0].id;
+        let mut f = Finish::default();
+        f.add_note("first".into());
+        f.add_note("second".into());
+        finish_many(&mut c, &[(id, MessageState::Accepted, f.clone())], 0)
+            .await
+            .unwrap();
+        add_notes(&mut c, &[(id, "third".into())]).await.unwrap();
+        f.add_note("third".into());
+        assert_eq!(f.detail.as_deref(), Some("first; second; third"));
+        assert_eq!(list(&mut c).await.unwrap()[0].detail, f.detail);
+    }
 
     #[tokio::test]
     async fn a_pending_batch_ends_at_the_byte_bound_but_never_empty() {
