@@ -178,3 +178,23 @@ async fn versions_from_before_0023_read_unchanged_beside_packed_ones() {
     assert_eq!(text[2], (String::new(), String::new()));
     assert!(text[1].0.contains("revised"));
 }
+
+#[tokio::test]
+async fn a_damaged_json_column_is_an_error_naming_it_not_an_empty_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::database_url(dir.path()).await;
+    database_at_0022(&url).await;
+    let store = Store::connect(&url).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    // Read as an empty list, a damaged `problems` made the incomplete first
+    // version look complete.
+    sqlx::query("UPDATE proposal_versions SET problems = '[\"The abstract' WHERE version = 1")
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    let err = store::proposals::versions(&mut c, 1).await.unwrap_err();
+    assert!(err.to_string().contains("problems"), "{err}");
+    // The current version is whole and still reads.
+    let p = store::proposals::get(&mut c, 1).await.unwrap().unwrap();
+    assert_eq!(p.fields.title.as_deref(), Some("Async Django, revised"));
+}

@@ -81,14 +81,10 @@ pub async fn request(conn: &mut AnyConnection, id: i64) -> Result<Option<Decisio
             .await
             .ctx("reading a decision request")?;
     row.map(|r| {
-        let commands: String = r.try_get("commands")?;
         Ok(DecisionRequest {
             id: r.try_get("id")?,
             chair: r.try_get("chair")?,
-            commands: serde_json::from_str(&commands).map_err(|e| sqlx::Error::ColumnDecode {
-                index: "commands".into(),
-                source: Box::new(e),
-            })?,
+            commands: super::json_col(&r, "commands")?,
             applied_at: r.try_get("applied_at")?,
         })
     })

@@ -444,3 +444,27 @@ async fn the_due_list_holds_exactly_the_queued_mail() {
     exec(&mut c, "DELETE FROM outbox WHERE state <> 'sending'").await;
     check(&mut c).await;
 }
+
+#[tokio::test]
+async fn damaged_stored_json_is_an_error_naming_its_column_not_an_empty_value() {
+    let (_dir, store) = new_sqlite().await;
+    let mut c = store.conn().await.unwrap();
+    exec(
+        &mut c,
+        "INSERT INTO reviewers (email, name, topics, min_load, max_load, conflicts,
+                                created_at, updated_at)
+         VALUES ('rev@example.org', 'Rev', '[\"web\"]', 0, 5, '[\"ada@exa', 0, 0)",
+    )
+    .await;
+    // Read as empty, the damaged conflicts would make the reviewer look free
+    // to review Ada's proposals.
+    let err = super::review::reviewers(&mut c).await.unwrap_err();
+    assert!(err.to_string().contains("conflicts"), "{err}");
+    exec(
+        &mut c,
+        "UPDATE reviewers SET conflicts = '[\"ada@example.org\"]' WHERE email = 'rev@example.org'",
+    )
+    .await;
+    let roster = super::review::reviewers(&mut c).await.unwrap();
+    assert_eq!(roster[0].conflicts, ["ada@example.org"]);
+}

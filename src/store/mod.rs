@@ -386,6 +386,21 @@ pub(crate) fn generated_for(backend: Backend, sql: String) -> sqlx::AssertSqlSaf
     }
 }
 
+/// A column of JSON that cfpd wrote. A value that does not parse is an
+/// error naming the column, as a damaged packed record is
+/// ([`packed::record::unpack`]), never the type's default: read as empty,
+/// a damaged `problems` made an incomplete proposal look complete, and
+/// damaged `conflicts` a conflicted reviewer look free.
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(
+    r: &AnyRow,
+    col: &str,
+) -> std::result::Result<T, sqlx::Error> {
+    serde_json::from_str(&r.try_get::<String, _>(col)?).map_err(|e| sqlx::Error::ColumnDecode {
+        index: format!("{col:?} (stored JSON)"),
+        source: Box::new(e),
+    })
+}
+
 /// The engine behind `conn`.
 pub(crate) fn backend_of(conn: &AnyConnection) -> Backend {
     if conn.backend_name() == "SQLite" {

@@ -5,8 +5,8 @@ use sqlx::Row;
 
 use super::packed::record;
 use super::{
-    backend_of, decode_all, generated_for, placeholders, spelled, AnyConnection, Backend, Built,
-    Ctx, Plan, Result, CHUNK,
+    backend_of, decode_all, generated_for, json_col, placeholders, spelled, AnyConnection, Backend,
+    Built, Ctx, Plan, Result, CHUNK,
 };
 use crate::model::ProposalStatus;
 pub use crate::model::{ProposalRow, TokenKind, VersionStamp};
@@ -159,15 +159,6 @@ const PROPOSAL_SELECT: &str =
  FROM proposals p
  JOIN speakers s ON s.id = p.speaker_id
  JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.current_version";
-
-/// A JSON column, read leniently as it always was: a value that does not
-/// parse reads as the type's default (the column is only ever written by cfpd).
-fn json_col<T: serde::de::DeserializeOwned + Default>(
-    r: &AnyRow,
-    col: &str,
-) -> std::result::Result<T, sqlx::Error> {
-    Ok(serde_json::from_str(&r.try_get::<String, _>(col)?).unwrap_or_default())
-}
 
 /// A version row's fields and topics: from `record` when it was packed,
 /// else from the JSON columns of a version written before (migration 0023).
@@ -490,9 +481,7 @@ pub async fn version_stamps(conn: &mut AnyConnection) -> Result<Vec<VersionStamp
                 proposal_id: r.try_get("proposal_id")?,
                 version: r.try_get("version")?,
                 created_at: r.try_get("created_at")?,
-                complete: serde_json::from_str::<Vec<String>>(&r.try_get::<String, _>("problems")?)
-                    .map(|p| p.is_empty())
-                    .unwrap_or(false),
+                complete: json_col::<Vec<String>>(r, "problems")?.is_empty(),
             })
         },
         "reading proposal version times",

@@ -107,7 +107,7 @@ pub async fn ledger(conn: &mut AnyConnection) -> Result<Vec<LedgerEntry>> {
                 occurrence: r.try_get("occurrence")?,
                 recipient: r.try_get("recipient")?,
                 dedup_key: r.try_get("dedup_key")?,
-                items: serde_json::from_str(&r.try_get::<String, _>("items")?).unwrap_or_default(),
+                items: super::json_col(r, "items")?,
                 created_at: r.try_get("created_at")?,
             })
         },

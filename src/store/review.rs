@@ -68,10 +68,10 @@ fn reviewer_from_row(r: &AnyRow) -> std::result::Result<Reviewer, sqlx::Error> {
         id: r.try_get("id")?,
         email: r.try_get("email")?,
         name: r.try_get("name")?,
-        topics: serde_json::from_str(&r.try_get::<String, _>("topics")?).unwrap_or_default(),
+        topics: super::json_col(r, "topics")?,
         min_load: r.try_get("min_load")?,
         max_load: r.try_get("max_load")?,
-        conflicts: serde_json::from_str(&r.try_get::<String, _>("conflicts")?).unwrap_or_default(),
+        conflicts: super::json_col(r, "conflicts")?,
     })
 }
 
