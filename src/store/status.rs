@@ -247,7 +247,7 @@ pub async fn record_poll(conn: &mut AnyConnection, backend: Backend, holder: &st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::MailKind;
+    use crate::model::{HoldReason, MailKind};
 
     #[tokio::test]
     async fn the_oldest_queued_mail_is_the_one_waiting_longest_not_the_lowest_id() {
@@ -259,7 +259,7 @@ mod tests {
         for (i, created, state, hold) in [
             (1, 3_000, OutboxState::Queued, None),
             (2, 2_000, OutboxState::Queued, None),
-            (3, 500, OutboxState::Queued, Some("address_cap")),
+            (3, 500, OutboxState::Queued, Some(HoldReason::AddressCap)),
             (4, 100, OutboxState::Sent, None),
         ] {
             sqlx::query(
@@ -272,7 +272,7 @@ mod tests {
             .bind(MailKind::Ack.as_str())
             .bind(created as i64)
             .bind(state.as_str())
-            .bind(hold)
+            .bind(hold.map(HoldReason::as_str))
             .execute(&mut *c)
             .await
             .unwrap();
