@@ -3,7 +3,9 @@
 //! JSON, and after the upgrade they read back unchanged next to new, packed
 //! versions, and a chair's topic change works on both kinds. Token hashes
 //! are cut to 128 bits: a token mailed before the upgrade still works after
-//! it. Runs on SQLite, or on PostgreSQL with `CFPD_TEST_DATABASE=postgres`.
+//! it. Queued mail stays listed in `outbox_due` across 0024, which fills
+//! that list once per statement on PostgreSQL. Runs on SQLite, or on
+//! PostgreSQL with `CFPD_TEST_DATABASE=postgres`.
 
 mod support;
 
@@ -197,4 +199,112 @@ async fn a_damaged_json_column_is_an_error_naming_it_not_an_empty_value() {
     // The current version is whole and still reads.
     let p = store::proposals::get(&mut c, 1).await.unwrap().unwrap();
     assert_eq!(p.fields.title.as_deref(), Some("Async Django, revised"));
+}
+
+/// Queued mail is found through `outbox_due` (0022), which PostgreSQL now
+/// fills once per INSERT statement instead of once per row (0024). Across
+/// that upgrade and after it the list holds exactly the queued mail:
+/// mail queued before it stays listed, and a multi-row insert in every
+/// state, an insert whose conflict skips a row, every state change (one
+/// row or many) and deletes all keep it exact.
+#[tokio::test]
+async fn the_due_list_holds_exactly_the_queued_mail_across_the_upgrade() {
+    use cfpd::model::OutboxState;
+    async fn exec(c: &mut sqlx::AnyConnection, sql: &str) {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
+    async fn ids(c: &mut sqlx::AnyConnection, sql: &'static str) -> Vec<i64> {
+        let rows = sqlx::query(sql).fetch_all(&mut *c).await.unwrap();
+        rows.iter().map(|r| r.get("id")).collect()
+    }
+    async fn check(c: &mut sqlx::AnyConnection, after: &str) -> usize {
+        let queued = ids(
+            c,
+            "SELECT id FROM outbox WHERE state = 'queued' ORDER BY id",
+        )
+        .await;
+        let due = ids(c, "SELECT id FROM outbox_due ORDER BY id").await;
+        assert_eq!(due, queued, "after {after}");
+        queued.len()
+    }
+    /// Rows `(dedup_key, state)` for one multi-row INSERT.
+    fn insert(rows: &[(String, OutboxState)], tail: &str) -> String {
+        let values: Vec<String> = rows
+            .iter()
+            .map(|(k, s)| {
+                format!(
+                    "('{k}', 'ack', 1, '', 'ada@example.org', '{k}', 's', '{}', 1)",
+                    s.as_str()
+                )
+            })
+            .collect();
+        format!(
+            "INSERT INTO outbox (dedup_key, kind, created_at, envelope_from, recipient,
+                                 message_id, subject, state, next_attempt_at)
+             VALUES {} {tail}",
+            values.join(", ")
+        )
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::database_url(dir.path()).await;
+    let pool = support::database_at(&url, 23).await;
+    let before = [
+        ("old:queued".to_string(), OutboxState::Queued),
+        ("old:sent".to_string(), OutboxState::Sent),
+    ];
+    sqlx::query(sqlx::AssertSqlSafe(insert(&before, "")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let store = Store::connect(&url).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    assert_eq!(check(&mut c, "the upgrade").await, 1);
+
+    let every: Vec<(String, OutboxState)> = OutboxState::ALL
+        .iter()
+        .map(|s| (format!("k:{}", s.as_str()), *s))
+        .collect();
+    exec(&mut c, &insert(&every, "")).await;
+    assert_eq!(check(&mut c, "one insert in every state").await, 2);
+
+    // The queued row that conflicts is skipped; only the new one is listed.
+    let again = [
+        ("k:queued".to_string(), OutboxState::Queued),
+        ("k:new".to_string(), OutboxState::Queued),
+    ];
+    exec(
+        &mut c,
+        &insert(&again, "ON CONFLICT (dedup_key) DO NOTHING"),
+    )
+    .await;
+    assert_eq!(check(&mut c, "an insert with a conflict").await, 3);
+
+    for &from in OutboxState::ALL {
+        for &to in OutboxState::ALL {
+            for s in [from, to] {
+                exec(
+                    &mut c,
+                    &format!(
+                        "UPDATE outbox SET state = '{}' WHERE dedup_key = 'k:new'",
+                        s.as_str()
+                    ),
+                )
+                .await;
+                check(&mut c, &format!("{from:?} to {to:?}")).await;
+            }
+        }
+    }
+    exec(&mut c, "UPDATE outbox SET state = 'queued'").await;
+    let all = check(&mut c, "queuing every row").await;
+    exec(&mut c, "UPDATE outbox SET state = 'sent' WHERE id % 2 = 0").await;
+    let half = check(&mut c, "sending every other row").await;
+    assert!(half < all, "{half} of {all}");
+    exec(&mut c, "DELETE FROM outbox WHERE dedup_key LIKE 'k:%'").await;
+    assert_eq!(check(&mut c, "deleting rows").await, 1);
 }
