@@ -359,7 +359,7 @@ async fn malformed_mime_nul_bytes_and_invalid_utf8_end_in_a_terminal_state() {
     let mut c = store.pool.acquire().await.unwrap();
     use sqlx::Row;
     let row = sqlx::query(
-        "SELECT r.raw, r.compressed, m.subject, m.state FROM messages m
+        "SELECT r.raw, r.compressed, m.subject, m.state, m.size, m.sha256 FROM messages m
          JOIN message_raw r ON r.id = m.id
          WHERE m.message_id = 'nul1@example.org'",
     )
@@ -368,6 +368,13 @@ async fn malformed_mime_nul_bytes_and_invalid_utf8_end_in_a_terminal_state() {
     .unwrap();
     let raw = cfpd::store::packed::unpack(row.get("raw"), row.get::<i64, _>("compressed") == 1);
     let raw = raw.unwrap();
+    // Its size and hash are those of the bytes kept (made while the chunk
+    // was prepared, not by the writer).
+    assert_eq!(row.get::<i64, _>("size"), raw.len() as i64);
+    assert_eq!(
+        row.get::<String, _>("sha256"),
+        cfpd::store::messages::sha256_hex(&raw)
+    );
     // IMAP cannot carry NUL in a non-BINARY FETCH: Dovecot sends 0x80 in its
     // place (RFC 3501 §4.3). Every other byte, invalid UTF-8 included, is kept.
     let over_imap: Vec<u8> = evil

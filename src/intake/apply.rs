@@ -437,10 +437,7 @@ impl Intake {
             crate::decision::notify::after_drop_out(tx, &self.cfg, &self.composer, pid, why, now)
                 .await?;
         if let Some(note) = p.detail() {
-            h.finish.detail = Some(match h.finish.detail.take() {
-                Some(d) => format!("{d}; {note}"),
-                None => note,
-            });
+            h.finish.add_note(note);
         }
         Ok(())
     }
@@ -484,6 +481,7 @@ impl Intake {
             fields: np.fields,
             problems: np.problems,
             topics: np.topics,
+            record: None,
         });
         Ok(Handled {
             state,

@@ -105,7 +105,7 @@ impl Batch {
         let backend = store::backend_of(tx);
         let fresh = self.take_unstored(msgs);
         let processed = fresh.rows(self.received_at);
-        let bytes: Vec<(i64, &[u8])> = processed.iter().map(|p| (p.id, p.keep)).collect();
+        let bytes: Vec<messages::RawRow<'_>> = processed.iter().map(|p| p.raw_row()).collect();
         let mut speakers: HashMap<String, Option<String>> = HashMap::new();
         for (e, n) in self.speakers.drain(..) {
             let slot = speakers.entry(e).or_default();
@@ -115,7 +115,8 @@ impl Batch {
         }
         let mut speakers: Vec<_> = speakers.into_iter().collect();
         speakers.sort();
-        let proposals = std::mem::take(&mut self.proposals);
+        let mut proposals = std::mem::take(&mut self.proposals);
+        packed_ahead(&mut proposals, msgs);
         let tokens = std::mem::take(&mut self.tokens);
         let finishes = std::mem::take(&mut self.finishes);
         let redactions = std::mem::take(&mut self.redactions);
@@ -173,11 +174,31 @@ impl Batch {
                 .into_iter()
                 .partition(|(id, _)| unstored.contains(id));
         self.redactions = redactions.into_iter().collect();
-        let by_id = msgs.iter().map(|(m, _)| (m.id, m)).collect();
+        let by_id = msgs.iter().map(|(m, p)| (m.id, (m, p))).collect();
         Unstored {
             fresh,
             redacted,
             by_id,
+        }
+    }
+}
+
+/// Give each new proposal the record packed while its message was prepared
+/// ([`Ahead::record`]), when it is filed with the fields and topics it was
+/// read with (the writer packs any other).
+fn packed_ahead(proposals: &mut [pstore::NewProposal], msgs: &[(PendingMessage, Prepared)]) {
+    let by_row: HashMap<i64, &Prepared> = msgs.iter().map(|(m, p)| (m.id, p)).collect();
+    for np in proposals {
+        let Some(p) = by_row.get(&np.message_row) else {
+            continue;
+        };
+        if let (Some((parsed, topics)), Some(record)) = (
+            &p.proposal,
+            p.ahead.as_ref().and_then(|a| a.record.as_ref()),
+        ) {
+            if parsed.fields == np.fields && *topics == np.topics {
+                np.record = Some(record.clone());
+            }
         }
     }
 }
@@ -191,7 +212,7 @@ struct Unstored<'a> {
     /// Bytes to keep instead of what was received (tokens erased).
     redacted: HashMap<i64, Vec<u8>>,
     /// The batch's messages by row id.
-    by_id: HashMap<i64, &'a PendingMessage>,
+    by_id: HashMap<i64, (&'a PendingMessage, &'a Prepared)>,
 }
 
 impl Unstored<'_> {
@@ -200,7 +221,8 @@ impl Unstored<'_> {
         self.fresh
             .iter()
             .filter_map(|(id, state, finish)| {
-                let m = self.by_id.get(id)?;
+                let (m, p) = *self.by_id.get(id)?;
+                let redacted = self.redacted.get(id);
                 Some(messages::Processed {
                     id: *id,
                     received: Received {
@@ -209,7 +231,14 @@ impl Unstored<'_> {
                         arrived_at: m.arrived_at,
                         raw: &m.raw,
                     },
-                    keep: self.redacted.get(id).map_or(&m.raw, |r| r),
+                    keep: redacted.map_or(&m.raw, |r| r),
+                    // Made from the bytes as received: not for erased ones.
+                    ahead: p.ahead.as_ref().filter(|_| redacted.is_none()).map(|a| {
+                        messages::Ahead {
+                            sha256: &a.sha256,
+                            packed: &a.packed,
+                        }
+                    }),
                     state: *state,
                     finish,
                 })
@@ -354,6 +383,23 @@ pub(super) struct Prepared {
     /// Looks like a review reply or a decline (see [`review_reply::looks_like_review`]);
     /// matters only when it arrives without an assignment token.
     pub(super) review_like: bool,
+    /// For a fresh message (not stored yet), what storing it takes, made
+    /// here on a spare core instead of by the writer, the serial step.
+    pub(super) ahead: Option<Ahead>,
+}
+
+/// What storing a fresh message takes that can be made while it is
+/// prepared ([`messages::Ahead`]), and a new proposal's packed record.
+/// Packing (zstd) and hashing on the writer were a tenth of its path
+/// (BENCHMARKS.md, "Intake round 2, seventh pass").
+pub(super) struct Ahead {
+    /// The SHA-256 of its bytes.
+    sha256: String,
+    /// Its bytes, packed.
+    packed: Vec<u8>,
+    /// The fields and topics it was read with, packed
+    /// ([`crate::store::packed::record::pack`]).
+    record: Option<Vec<u8>>,
 }
 
 /// Cores intake may fill with parallel work (parsing, tagging) while one
@@ -402,6 +448,7 @@ fn prepare_one(
     tagger: &Tagger,
     rules: &crate::proposal::ProposalRules,
     spec: &review::form::FormSpec,
+    fresh: bool,
 ) -> Prepared {
     let inbound = inbound::parse(&m.raw, own).map_err(|e| Unreadable::Unparseable(e.to_string()));
     let review_like = inbound.as_ref().is_ok_and(|i| {
@@ -423,10 +470,18 @@ fn prepare_one(
         let topics = decide::file_topics(tagger, &parsed.fields, &TagOverrides::default());
         Some((parsed, topics))
     });
+    let ahead = fresh.then(|| Ahead {
+        sha256: messages::sha256_hex(&m.raw),
+        packed: crate::store::packed::pack(&m.raw),
+        record: proposal
+            .as_ref()
+            .map(|(parsed, topics)| crate::store::packed::record::pack(&parsed.fields, topics)),
+    });
     Prepared {
         inbound,
         proposal,
         review_like,
+        ahead,
     }
 }
 
@@ -512,7 +567,7 @@ impl Intake {
         if batch.is_empty() {
             return Ok(None);
         }
-        let prepared = self.prepare(batch).await;
+        let prepared = self.prepare(batch, false).await;
         Ok(Some((prepared, t.elapsed().as_secs_f64() * 1e3)))
     }
 
@@ -536,7 +591,7 @@ impl Intake {
                 released: false,
             })
             .collect();
-        let prepared = self.prepare(batch).await;
+        let prepared = self.prepare(batch, true).await;
         if prepared.len() != n {
             return Err(IntakeError::Panic(format!(
                 "preparing a fetched chunk lost {} of its {n} messages",
@@ -626,13 +681,6 @@ impl Intake {
             .iter()
             .filter_map(|(_, p)| p.inbound.as_ref().ok()?.message_id.clone())
             .collect();
-        // The batch's lookups go through the reader, so they need not wait
-        // while the source stores a fetched chunk through the writer. They
-        // are exact: what they count (processed Message-IDs, automatic
-        // replies) only intake writes, one batch after another, and the
-        // previous batch has committed.
-        let mut reader = self.store.read_conn().await?;
-        b.seen = messages::processed_ids(&mut reader, &mids).await?;
         let mut senders: Vec<String> = prepared
             .iter()
             .filter_map(|(_, p)| Some(p.inbound.as_ref().ok()?.from.as_ref()?.address.clone()))
@@ -645,22 +693,41 @@ impl Intake {
             .collect();
         threads.sort();
         threads.dedup();
-        b.caps = caps::Caps::load(&mut reader, &self.cfg, &senders, &threads, now_ms).await?;
-        drop(reader);
-        let mut tx = self.store.begin().await?;
-        if let Some(fresh) = fresh {
-            store_fresh(&mut tx, self.store.backend, &mut b, prepared, fresh).await?;
-        }
-        let n = prepared.len();
         let new_proposals = prepared
             .iter()
             .filter(|(_, p)| p.proposal.is_some())
             .count();
-        if new_proposals > 0 {
-            b.reserved_ids = pstore::reserve_ids(&mut tx, self.store.backend, new_proposals)
-                .await?
-                .into();
-        }
+        // The batch's lookups go through the reader, so they need not wait
+        // while the source stores a fetched chunk through the writer, and
+        // they run while the writer opens the batch's transaction (ids
+        // reserved, cursor moved): the two are on different connections
+        // (BENCHMARKS.md, "Intake round 2, seventh pass"). They are exact:
+        // what they count (processed Message-IDs, automatic replies) only
+        // intake writes, one batch after another, and the previous batch has
+        // committed; what this one writes, the reader does not see before
+        // the commit.
+        let lookups = async {
+            let mut reader = self.store.read_conn().await?;
+            let seen = messages::processed_ids(&mut reader, &mids).await?;
+            let caps = caps::Caps::load(&mut reader, &self.cfg, &senders, &threads, now_ms).await?;
+            Ok::<_, IntakeError>((seen, caps))
+        };
+        let opening = async {
+            let mut tx = self.store.begin().await?;
+            if let Some(fresh) = fresh {
+                store_fresh(&mut tx, self.store.backend, &mut b, prepared, fresh).await?;
+            }
+            if new_proposals > 0 {
+                b.reserved_ids = pstore::reserve_ids(&mut tx, self.store.backend, new_proposals)
+                    .await?
+                    .into();
+            }
+            Ok::<_, IntakeError>(tx)
+        };
+        let (looked, opened) = tokio::join!(lookups, opening);
+        let mut tx = opened?;
+        (b.seen, b.caps) = looked?;
+        let n = prepared.len();
         let t3 = std::time::Instant::now();
         let composing = Composing::start(self.composer.clone());
         for (m, p) in prepared.iter() {
@@ -736,7 +803,11 @@ impl Intake {
     }
 
     /// Parse and pre-tag a batch outside the transaction, split over the cores.
-    async fn prepare(&self, batch: Vec<PendingMessage>) -> Vec<(PendingMessage, Prepared)> {
+    async fn prepare(
+        &self,
+        batch: Vec<PendingMessage>,
+        fresh: bool,
+    ) -> Vec<(PendingMessage, Prepared)> {
         let workers = spare_cores();
         let mut tasks = Vec::new();
         for part in split_for(batch, workers) {
@@ -747,13 +818,15 @@ impl Intake {
             tasks.push(tokio::task::spawn_blocking(move || {
                 part.into_iter()
                     .map(|m| {
-                        let prepared = isolated(|| prepare_one(&m, &own, &tagger, &rules, &spec))
+                        let prepared =
+                            isolated(|| prepare_one(&m, &own, &tagger, &rules, &spec, fresh))
                             .unwrap_or_else(|Panicked(why)| {
                                 tracing::error!(message_row = m.id, panic = %why, "preparing a message panicked; quarantining it");
                                 Prepared {
                                     inbound: Err(Unreadable::Panicked(why)),
                                     proposal: None,
                                     review_like: false,
+                                    ahead: None,
                                 }
                             });
                         (m, prepared)
@@ -885,6 +958,73 @@ impl Intake {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A proposal keeps the record packed while its message was prepared
+    /// only when it is filed with exactly what was read then; any other is
+    /// packed as it is written (from its own fields and topics).
+    #[test]
+    fn a_record_packed_ahead_is_used_only_for_what_it_was_packed_from() {
+        use crate::proposal::FiledTopic;
+        use crate::store::packed::record;
+        let fields = |title: &str| crate::proposal::Fields {
+            title: Some(title.into()),
+            ..Default::default()
+        };
+        let topics = vec![FiledTopic {
+            id: "web".into(),
+            name: "Web".into(),
+            score: 2.5,
+            evidence: vec!["django".into()],
+        }];
+        let msg = |id: i64, title: &str| {
+            let parsed = crate::proposal::Parsed {
+                fields: fields(title),
+                labels_found: 1,
+            };
+            let ahead = Ahead {
+                sha256: String::new(),
+                packed: Vec::new(),
+                record: Some(record::pack(&parsed.fields, &topics)),
+            };
+            let m = PendingMessage {
+                id,
+                source_key: format!("k{id}"),
+                raw: Vec::new(),
+                arrived_at: 0,
+                released: false,
+            };
+            let p = Prepared {
+                inbound: Err(Unreadable::Panicked("not read here".into())),
+                proposal: Some((parsed, topics.clone())),
+                review_like: false,
+                ahead: Some(ahead),
+            };
+            (m, p)
+        };
+        let msgs = [msg(1, "Async Django"), msg(2, "Async Django")];
+        let np = |row: i64, title: &str, topics: Vec<FiledTopic>| pstore::NewProposal {
+            id: row,
+            speaker_email: "ada@example.org".into(),
+            status: crate::model::ProposalStatus::Submitted,
+            message_row: row,
+            fields: fields(title),
+            problems: Vec::new(),
+            topics,
+            record: None,
+        };
+        let mut ps = [
+            np(1, "Async Django", topics.clone()),
+            np(2, "Another title", topics.clone()),
+            np(3, "Async Django", topics.clone()),
+            np(1, "Async Django", Vec::new()),
+        ];
+        packed_ahead(&mut ps, &msgs);
+        let read = |r: &Option<Vec<u8>>| r.as_ref().map(|r| record::unpack(r).unwrap());
+        assert_eq!(read(&ps[0].record), Some((fields("Async Django"), topics)));
+        assert_eq!(ps[1].record, None, "other fields");
+        assert_eq!(ps[2].record, None, "no such message");
+        assert_eq!(ps[3].record, None, "other topics");
+    }
 
     #[test]
     fn a_panic_becomes_a_quarantine_with_reason_panic_not_a_crash() {

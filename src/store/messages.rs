@@ -126,7 +126,6 @@ pub async fn insert_received_ids(
     conn: &mut AnyConnection,
     ms: &[Received<'_>],
 ) -> Result<HashMap<String, i64>> {
-    use sha2::Digest;
     let mut ids = HashMap::new();
     for chunk in ms.chunks(CHUNK) {
         let sql = format!(
@@ -143,7 +142,7 @@ pub async fn insert_received_ids(
                 .bind(m.received_at)
                 .bind(m.arrived_at.min(m.received_at))
                 .bind(m.raw.len() as i64)
-                .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(m.raw)))
+                .bind(sha256_hex(m.raw))
                 .bind(MessageState::Received.as_str());
         }
         let rows = q
@@ -158,7 +157,7 @@ pub async fn insert_received_ids(
         for r in &rows {
             let key: String = r.try_get("source_key").ctx("reading stored ids")?;
             let id: i64 = r.try_get("id").ctx("reading stored ids")?;
-            bytes.push((id, by_key[key.as_str()]));
+            bytes.push(RawRow::unpacked(id, by_key[key.as_str()]));
             ids.insert(key, id);
         }
         insert_bytes(conn, &bytes).await?;
@@ -166,10 +165,39 @@ pub async fn insert_received_ids(
     Ok(ids)
 }
 
+/// The SHA-256 of a message's bytes, as `messages.sha256` stores it (hex).
+pub fn sha256_hex(raw: &[u8]) -> String {
+    use sha2::Digest;
+    data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(raw))
+}
+
+/// A message's bytes for `message_raw`, under its row id.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRow<'a> {
+    /// Its row id.
+    pub id: i64,
+    /// The bytes to keep (as received, or with tokens erased).
+    pub raw: &'a [u8],
+    /// `raw` already packed ([`super::packed::pack`]), when it was done
+    /// ahead, off the one connection that writes.
+    pub packed: Option<&'a [u8]>,
+}
+
+impl<'a> RawRow<'a> {
+    /// Bytes packed as they are written.
+    pub fn unpacked(id: i64, raw: &'a [u8]) -> RawRow<'a> {
+        RawRow {
+            id,
+            raw,
+            packed: None,
+        }
+    }
+}
+
 /// Store new messages' bytes (compressed, [`super::packed`]) under their
 /// row ids, in one multi-row statement (`rows` at most [`CHUNK`] long), and
 /// list them as waiting to be filed at their source.
-async fn insert_bytes(conn: &mut AnyConnection, rows: &[(i64, &[u8])]) -> Result<()> {
+async fn insert_bytes(conn: &mut AnyConnection, rows: &[RawRow<'_>]) -> Result<()> {
     let mut plan = Plan::default();
     plan_bytes(&mut plan, backend_of(conn), rows);
     plan.run(conn).await
@@ -177,19 +205,24 @@ async fn insert_bytes(conn: &mut AnyConnection, rows: &[(i64, &[u8])]) -> Result
 
 /// Store messages' bytes (packed) and list them as waiting to be filed:
 /// two statements.
-fn plan_bytes<'a>(plan: &mut Plan<'a>, backend: Backend, rows: &'a [(i64, &'a [u8])]) {
+fn plan_bytes<'a>(plan: &mut Plan<'a>, backend: Backend, rows: &'a [RawRow<'a>]) {
     plan.push(move || {
         let sql = format!(
             "INSERT INTO message_raw (id, raw, compressed) VALUES {}",
             placeholders(rows.len(), 3)
         );
         let mut q = sqlx::query(generated_for(backend, sql));
-        for (id, raw) in rows {
-            q = q.bind(*id).bind(super::packed::pack(raw)).bind(1i64);
+        for r in rows {
+            q = q.bind(r.id);
+            q = match r.packed {
+                Some(packed) => q.bind(packed),
+                None => q.bind(super::packed::pack(r.raw)),
+            };
+            q = q.bind(1i64);
         }
         Built::new(q, "storing messages' bytes")
     });
-    plan.push(move || filing_statement(backend, rows.iter().map(|(id, _)| *id)));
+    plan.push(move || filing_statement(backend, rows.iter().map(|r| r.id)));
 }
 
 /// List new messages as waiting to be filed at their source ([`undisposed`]).
@@ -228,7 +261,6 @@ pub async fn reserve_ids(
 /// Store one fetched message as `received` under the reserved row id `id`
 /// (before its outcome is known: what handling it writes refers to it).
 pub async fn insert_received_as(conn: &mut AnyConnection, id: i64, m: &Received<'_>) -> Result<()> {
-    use sha2::Digest;
     sqlx::query(
         "INSERT INTO messages (id, source_key, received_at, arrived_at, size, sha256, state)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -238,12 +270,12 @@ pub async fn insert_received_as(conn: &mut AnyConnection, id: i64, m: &Received<
     .bind(m.received_at)
     .bind(m.arrived_at.min(m.received_at))
     .bind(m.raw.len() as i64)
-    .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(m.raw)))
+    .bind(sha256_hex(m.raw))
     .bind(MessageState::Received.as_str())
     .execute(&mut *conn)
     .await
     .ctx("storing a received message")?;
-    insert_bytes(conn, &[(id, m.raw)]).await
+    insert_bytes(conn, &[RawRow::unpacked(id, m.raw)]).await
 }
 
 /// A fetched message stored with its outcome in one write.
@@ -255,10 +287,36 @@ pub struct Processed<'a> {
     pub received: Received<'a>,
     /// The bytes to keep: `received.raw`, or a copy with its tokens erased.
     pub keep: &'a [u8],
+    /// `received.raw`'s SHA-256 ([`sha256_hex`]) and `keep` packed, when
+    /// they were made ahead, off the one connection that writes.
+    pub ahead: Option<Ahead<'a>>,
     /// Its terminal state.
     pub state: MessageState,
     /// What intake decided.
     pub finish: &'a Finish,
+}
+
+/// What storing a fetched message takes that can be made before its
+/// transaction: intake makes it while preparing the message, on a spare
+/// core, so the writer, the serial step, does not (BENCHMARKS.md, "Intake
+/// round 2, seventh pass").
+#[derive(Debug, Clone, Copy)]
+pub struct Ahead<'a> {
+    /// The SHA-256 of the bytes as received ([`sha256_hex`]).
+    pub sha256: &'a str,
+    /// The bytes to keep, packed ([`super::packed::pack`]).
+    pub packed: &'a [u8],
+}
+
+impl<'a> Processed<'a> {
+    /// Its row of `message_raw`.
+    pub fn raw_row(&self) -> RawRow<'a> {
+        RawRow {
+            id: self.id,
+            raw: self.keep,
+            packed: self.ahead.map(|a| a.packed),
+        }
+    }
 }
 
 /// Store fetched messages directly in their terminal states (rows and
@@ -270,10 +328,9 @@ pub(crate) fn plan_processed<'a>(
     plan: &mut Plan<'a>,
     backend: Backend,
     rows: &'a [Processed<'a>],
-    bytes: &'a [(i64, &'a [u8])],
+    bytes: &'a [RawRow<'a>],
     now: i64,
 ) {
-    use sha2::Digest;
     for (chunk, bytes) in rows.chunks(CHUNK).zip(bytes.chunks(CHUNK)) {
         plan.push(move || {
             let sql = format!(
@@ -291,8 +348,11 @@ pub(crate) fn plan_processed<'a>(
                     .bind(m.source_key)
                     .bind(m.received_at)
                     .bind(m.arrived_at.min(m.received_at))
-                    .bind(m.raw.len() as i64)
-                    .bind(data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(m.raw)));
+                    .bind(m.raw.len() as i64);
+                q = match p.ahead {
+                    Some(a) => q.bind(a.sha256),
+                    None => q.bind(sha256_hex(m.raw)),
+                };
                 q = bind_outcome(q, p.state, f).bind(now);
             }
             Built::new(q, "storing processed messages")
@@ -342,12 +402,17 @@ pub async fn processed_ids(
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "SELECT message_id, MIN(id) AS first FROM messages
-         WHERE {} AND state NOT IN ('{}', '{}')
-         GROUP BY message_id",
-        super::one_of(conn, "message_id", 1),
+        // GROUP BY keeps PostgreSQL from reading MIN(id) as "the first row
+        // of the primary key whose Message-ID matches", a walk through the
+        // whole table for a Message-ID it has not seen (700 ms a batch).
+        "SELECT wanted.value AS message_id,
+                (SELECT MIN(m.id) FROM messages m
+                 WHERE m.message_id = wanted.value AND m.state NOT IN ('{}', '{}')
+                 GROUP BY m.message_id) AS first
+         FROM {}",
         MessageState::Received,
-        MessageState::Duplicate
+        MessageState::Duplicate,
+        super::each_wanted(conn, 1),
     );
     let q = sqlx::query(super::generated(conn, sql)).bind(super::json_list(message_ids));
     super::keyed_numbers(conn, q, ("message_id", "first"), "looking up Message-IDs").await

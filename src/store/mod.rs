@@ -325,30 +325,33 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
     s
 }
 
-/// `column` is one of the strings of parameter `$n`, bound as a JSON array
-/// ([`json_list`]). For the lookups of every intake batch (a thousand
-/// Message-IDs, senders, threads): one statement with one parameter,
-/// planned once, where an `IN ($1, …, $200)` list took a statement per 200
-/// values, each bound and planned anew (BENCHMARKS.md, "Intake round 2,
-/// fourth pass": PostgreSQL's time for the Message-ID lookup fell by a
-/// quarter; the rate did not move beyond the noise).
-pub(crate) fn one_of(conn: &AnyConnection, column: &str, n: usize) -> String {
+/// The strings of parameter `$n` (bound as a JSON array, [`json_list`]) as
+/// a table `wanted` with one column, `value`. The lookups of every intake
+/// batch (a thousand Message-IDs, senders, threads) select from it and look
+/// each value up in a subquery: one statement with one parameter, planned
+/// once, where an `IN ($1, …, $200)` list took a statement per 200 values,
+/// each bound and planned anew (BENCHMARKS.md, "Intake round 2, fourth
+/// pass"). A subquery per value is an index probe per value whatever the
+/// table's statistics say. On PostgreSQL, `column = ANY(…)` over the same
+/// values was a scan of the whole table while its statistics called it
+/// small (a new database filling with a backlog), searching the thousand
+/// values one by one for every row: 16–40 ms a lookup by the fourth batch;
+/// `IN (SELECT …)` hashed the values but still scanned every reply of the
+/// day (BENCHMARKS.md, "Intake round 2, seventh pass").
+pub(crate) fn each_wanted(conn: &AnyConnection, n: usize) -> String {
     match backend_of(conn) {
-        Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each(${n}))"),
-        // `ARRAY(…)` is computed once, so the index is probed per value.
-        Backend::Postgres => {
-            format!("{column} = ANY(ARRAY(SELECT json_array_elements_text(${n}::json)))")
-        }
+        Backend::Sqlite => format!("json_each(${n}) AS wanted"),
+        Backend::Postgres => format!("json_array_elements_text(${n}::json) AS wanted(value)"),
     }
 }
 
-/// Strings as a JSON array, the parameter of [`one_of`].
+/// Strings as a JSON array, the parameter of [`each_wanted`].
 pub(crate) fn json_list(values: &[String]) -> String {
     serde_json::Value::from(values.to_vec()).to_string()
 }
 
-/// Run a lookup that answers one number per key (columns `key` and
-/// `value`), as a map.
+/// Run a lookup that answers one number or NULL per key (columns `key` and
+/// `value`), as a map of the keys that have a number.
 pub(crate) async fn keyed_numbers<'q>(
     conn: &mut AnyConnection,
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
@@ -356,8 +359,20 @@ pub(crate) async fn keyed_numbers<'q>(
     context: &'static str,
 ) -> Result<std::collections::HashMap<String, i64>> {
     let rows = q.fetch_all(&mut *conn).await.ctx(context)?;
-    let pairs = decode_all(rows, |r| Ok((r.try_get(key)?, r.try_get(value)?)), context)?;
-    Ok(pairs.into_iter().collect())
+    let pairs = decode_all(
+        rows,
+        |r| {
+            Ok((
+                r.try_get::<String, _>(key)?,
+                r.try_get::<Option<i64>, _>(value)?,
+            ))
+        },
+        context,
+    )?;
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect())
 }
 
 /// `$start, $start+1, …` (`n` placeholders) for an `IN (…)` list.

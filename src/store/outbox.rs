@@ -9,7 +9,8 @@
 //! and never resent automatically (sending it again could deliver it twice).
 //!
 //! Queued mail is found through `outbox_due`, a list of queued ids kept by
-//! triggers (migration 0022), not through an index on `state`: no outbox
+//! triggers (migration 0022; on PostgreSQL, inserts add their queued rows
+//! once per statement, 0024), not through an index on `state`: no outbox
 //! index names `state`, so on PostgreSQL a state change is a short in-page
 //! (HOT) update instead of a new version of the row in every index.
 
@@ -209,11 +210,13 @@ async fn replies_per(
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "SELECT {column} AS k, COUNT(*) AS n FROM outbox
-         WHERE created_at >= $1 AND cause_message IS NOT NULL AND {condition}
-           AND {}
-         GROUP BY {column}",
-        super::one_of(conn, column, 2)
+        // NULLIF: a key with no replies is left out, as a GROUP BY would.
+        "SELECT wanted.value AS k,
+                NULLIF((SELECT COUNT(*) FROM outbox o
+                        WHERE o.{column} = wanted.value AND o.created_at >= $1
+                          AND o.cause_message IS NOT NULL AND o.{condition}), 0) AS n
+         FROM {}",
+        super::each_wanted(conn, 2)
     );
     let q = sqlx::query(super::generated(conn, sql))
         .bind(since)

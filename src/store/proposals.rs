@@ -352,6 +352,9 @@ pub struct NewProposal {
     pub problems: Vec<String>,
     /// Topics filed under.
     pub topics: Vec<FiledTopic>,
+    /// `fields` and `topics` packed ([`record::pack`]), when that was done
+    /// ahead, off the one connection that writes; else it is done here.
+    pub record: Option<Vec<u8>>,
 }
 
 /// Insert new proposals and their version 1 in multi-row statements (added
@@ -399,8 +402,11 @@ pub(crate) fn plan_new<'a>(plan: &mut Plan<'a>, backend: Backend, ps: &'a [NewPr
                     .bind(now)
                     .bind("")
                     .bind(json(&p.problems))
-                    .bind("")
-                    .bind(record::pack(&p.fields, &p.topics));
+                    .bind("");
+                q = match &p.record {
+                    Some(r) => q.bind(r.as_slice()),
+                    None => q.bind(record::pack(&p.fields, &p.topics)),
+                };
             }
             Built::new(q, "storing proposal versions")
         });

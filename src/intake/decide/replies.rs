@@ -119,11 +119,7 @@ pub fn reply_subject(cfg: &Config, theirs: &str) -> String {
 /// The CFP deadline in the conference zone and in UTC.
 pub fn deadline_text(cfg: &Config) -> String {
     let c = &cfg.conference;
-    format!(
-        "{} ({} UTC)",
-        c.zone.format(c.cfp_deadline),
-        c.cfp_deadline.format("%Y-%m-%d %H:%M")
-    )
+    c.zone.format_with_utc(c.cfp_deadline)
 }
 
 /// The template, field list and topics, with `reason` (why they get it) when given.
@@ -259,17 +255,23 @@ impl NewProposal {
     }
 
     /// Its reply once it has the id `pid`, with a fresh token. Acks and draft replies are
-    /// rendered later, with the batch's other replies, on all cores: the closures own
-    /// what the templates show.
+    /// rendered later, with the batch's other replies, on the thread that composes them:
+    /// the closures own what the templates show, and lay out the record, the topics and
+    /// the deadline there too, not on the writer's path (BENCHMARKS.md, "Intake round 2,
+    /// seventh pass").
     pub fn reply(&self, cfg: &Config, pid: i64) -> Reply {
         let fields = &self.fields;
         let reference = proposal::reference(pid);
-        let deadline = deadline_text(cfg);
-        let record = templates::record(fields, &cfg.proposals.custom);
+        let (zone, cfp_deadline) = (cfg.conference.zone, cfg.conference.cfp_deadline);
+        let deadline = move || zone.format_with_utc(cfp_deadline);
+        let custom = cfg.proposals.custom.clone();
+        let owned = fields.clone();
+        let record = move || templates::record(&owned, &custom);
         let title = fields.title.clone().unwrap_or_else(|| "untitled".into());
         let conference = cfg.conference.name.clone();
         let speaker_name = self.speaker.name.clone().unwrap_or_default();
-        let topics = templates::speaker_topics(&self.topics);
+        let filed = self.topics.clone();
+        let topics = move || templates::speaker_topics(&filed);
         let contact = cfg.conference.contact.clone();
         let set = cfg.templates.clone();
         let kind = self.reply_kind();
@@ -280,8 +282,8 @@ impl NewProposal {
                     contact: &contact,
                     speaker_name: &speaker_name,
                     reference: &reference,
-                    record,
-                    deadline: &deadline,
+                    record: record(),
+                    deadline: &deadline(),
                 }
                 .text(&set);
                 (
@@ -300,9 +302,9 @@ impl NewProposal {
                         contact: &contact,
                         speaker_name: &speaker_name,
                         reference: &reference,
-                        record,
-                        topics,
-                        deadline: &deadline,
+                        record: record(),
+                        topics: topics(),
+                        deadline: &deadline(),
                     }
                     .text(&set)
                     .unwrap_or_default()
@@ -322,9 +324,9 @@ impl NewProposal {
                         reference: &reference,
                         problems: &problems,
                         missing_labels,
-                        record,
-                        topics,
-                        deadline: &deadline,
+                        record: record(),
+                        topics: topics(),
+                        deadline: &deadline(),
                     }
                     .text(&set)
                     .unwrap_or_default()
