@@ -10,20 +10,8 @@
 -- and without that limit every update of a mail would fire it. The list
 -- stays exact whatever statement changes the outbox. SQLite keeps its
 -- row triggers, which cost it no more than the index it replaced.
-CREATE OR REPLACE FUNCTION outbox_due_track() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.state = 'queued' AND OLD.state <> 'queued' THEN
-            INSERT INTO outbox_due (id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
-        ELSIF OLD.state = 'queued' AND NEW.state <> 'queued' THEN
-            DELETE FROM outbox_due WHERE id = OLD.id;
-        END IF;
-    ELSIF TG_OP = 'DELETE' THEN
-        DELETE FROM outbox_due WHERE id = OLD.id;
-    END IF;
-    RETURN NULL;
-END
-$$;
+-- The row trigger's function (0022) stays as it is: the trigger below no
+-- longer fires on INSERT, so its INSERT branch is left unused.
 DROP TRIGGER outbox_due_track ON outbox;
 CREATE TRIGGER outbox_due_track AFTER DELETE OR UPDATE OF state ON outbox
     FOR EACH ROW EXECUTE FUNCTION outbox_due_track();
