@@ -116,7 +116,7 @@ impl Batch {
         let mut speakers: Vec<_> = speakers.into_iter().collect();
         speakers.sort();
         let mut proposals = std::mem::take(&mut self.proposals);
-        packed_ahead(&mut proposals, msgs);
+        packed_ahead(&mut proposals, &fresh.by_id);
         let tokens = std::mem::take(&mut self.tokens);
         let finishes = std::mem::take(&mut self.finishes);
         let redactions = std::mem::take(&mut self.redactions);
@@ -184,12 +184,12 @@ impl Batch {
 }
 
 /// Give each new proposal the record packed while its message was prepared
-/// ([`Ahead::record`]), when it is filed with the fields and topics it was
-/// read with (the writer packs any other).
-fn packed_ahead(proposals: &mut [pstore::NewProposal], msgs: &[(PendingMessage, Prepared)]) {
-    let by_row: HashMap<i64, &Prepared> = msgs.iter().map(|(m, p)| (m.id, p)).collect();
+/// ([`Ahead::record`]; only a fresh chunk's messages have one, listed in
+/// `fresh`, [`Unstored::by_id`]), when it is filed with the fields and
+/// topics it was read with (the writer packs any other).
+fn packed_ahead(proposals: &mut [pstore::NewProposal], fresh: &HashMap<i64, ByRow<'_>>) {
     for np in proposals {
-        let Some(p) = by_row.get(&np.message_row) else {
+        let Some(&(_, p)) = fresh.get(&np.message_row) else {
             continue;
         };
         if let (Some((parsed, topics)), Some(record)) = (
@@ -212,8 +212,11 @@ struct Unstored<'a> {
     /// Bytes to keep instead of what was received (tokens erased).
     redacted: HashMap<i64, Vec<u8>>,
     /// The batch's messages by row id.
-    by_id: HashMap<i64, (&'a PendingMessage, &'a Prepared)>,
+    by_id: HashMap<i64, ByRow<'a>>,
 }
+
+/// A batch's message and what preparing it found.
+type ByRow<'a> = (&'a PendingMessage, &'a Prepared);
 
 impl Unstored<'_> {
     /// The rows to insert (fetched at `received_at`).
@@ -232,13 +235,13 @@ impl Unstored<'_> {
                         raw: &m.raw,
                     },
                     keep: redacted.map_or(&m.raw, |r| r),
-                    // Made from the bytes as received: not for erased ones.
-                    ahead: p.ahead.as_ref().filter(|_| redacted.is_none()).map(|a| {
-                        messages::Ahead {
-                            sha256: &a.sha256,
-                            packed: &a.packed,
-                        }
-                    }),
+                    sha256: p.ahead.as_ref().map(|a| a.sha256.as_str()),
+                    // Packed from the bytes as received: not for erased ones.
+                    packed: p
+                        .ahead
+                        .as_ref()
+                        .filter(|_| redacted.is_none())
+                        .map(|a| a.packed.as_slice()),
                     state: *state,
                     finish,
                 })
@@ -389,8 +392,9 @@ pub(super) struct Prepared {
 }
 
 /// What storing a fresh message takes that can be made while it is
-/// prepared ([`messages::Ahead`]), and a new proposal's packed record.
-/// Packing (zstd) and hashing on the writer were a tenth of its path
+/// prepared ([`messages::Processed::sha256`], `packed`), and a new
+/// proposal's packed record. Packing (zstd) and hashing on the writer were
+/// a tenth of its path
 /// (BENCHMARKS.md, "Intake round 2, seventh pass").
 pub(super) struct Ahead {
     /// The SHA-256 of its bytes.
@@ -1018,7 +1022,8 @@ mod tests {
             np(3, "Async Django", topics.clone()),
             np(1, "Async Django", Vec::new()),
         ];
-        packed_ahead(&mut ps, &msgs);
+        let by_id: HashMap<i64, ByRow<'_>> = msgs.iter().map(|(m, p)| (m.id, (m, p))).collect();
+        packed_ahead(&mut ps, &by_id);
         let read = |r: &Option<Vec<u8>>| r.as_ref().map(|r| record::unpack(r).unwrap());
         assert_eq!(read(&ps[0].record), Some((fields("Async Django"), topics)));
         assert_eq!(ps[1].record, None, "other fields");

@@ -287,25 +287,18 @@ pub struct Processed<'a> {
     pub received: Received<'a>,
     /// The bytes to keep: `received.raw`, or a copy with its tokens erased.
     pub keep: &'a [u8],
-    /// `received.raw`'s SHA-256 ([`sha256_hex`]) and `keep` packed, when
-    /// they were made ahead, off the one connection that writes.
-    pub ahead: Option<Ahead<'a>>,
+    /// `received.raw`'s SHA-256 ([`sha256_hex`]) and `keep` packed
+    /// ([`super::packed::pack`]), each when it was made ahead: intake makes
+    /// them while preparing the message, on a spare core, so the writer,
+    /// the serial step, does not (BENCHMARKS.md, "Intake round 2, seventh
+    /// pass").
+    pub sha256: Option<&'a str>,
+    /// See `sha256`.
+    pub packed: Option<&'a [u8]>,
     /// Its terminal state.
     pub state: MessageState,
     /// What intake decided.
     pub finish: &'a Finish,
-}
-
-/// What storing a fetched message takes that can be made before its
-/// transaction: intake makes it while preparing the message, on a spare
-/// core, so the writer, the serial step, does not (BENCHMARKS.md, "Intake
-/// round 2, seventh pass").
-#[derive(Debug, Clone, Copy)]
-pub struct Ahead<'a> {
-    /// The SHA-256 of the bytes as received ([`sha256_hex`]).
-    pub sha256: &'a str,
-    /// The bytes to keep, packed ([`super::packed::pack`]).
-    pub packed: &'a [u8],
 }
 
 impl<'a> Processed<'a> {
@@ -314,7 +307,7 @@ impl<'a> Processed<'a> {
         RawRow {
             id: self.id,
             raw: self.keep,
-            packed: self.ahead.map(|a| a.packed),
+            packed: self.packed,
         }
     }
 }
@@ -349,8 +342,8 @@ pub(crate) fn plan_processed<'a>(
                     .bind(m.received_at)
                     .bind(m.arrived_at.min(m.received_at))
                     .bind(m.raw.len() as i64);
-                q = match p.ahead {
-                    Some(a) => q.bind(a.sha256),
+                q = match p.sha256 {
+                    Some(sha256) => q.bind(sha256),
                     None => q.bind(sha256_hex(m.raw)),
                 };
                 q = bind_outcome(q, p.state, f).bind(now);
